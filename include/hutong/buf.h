@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Growable byte buffer. */
+#ifndef HUTONG_BUF_H
+#define HUTONG_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hutong/error.h"
+
+/**
+ * A growable byte buffer. Pass it by its handle (ht_buf *): the handle stays
+ * valid while the contents move. `data` is always NUL-terminated one byte
+ * past `len` (so text can be read as a C string); read the fields, change
+ * them only through the functions below.
+ */
+typedef struct ht_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} ht_buf;
+
+/** A new empty buffer, or NULL when out of memory. Free with ht_buf_free. */
+ht_buf *ht_buf_new(void);
+
+/** Free @b and its contents; NULL is a no-op. */
+void ht_buf_free(ht_buf *b);
+
+/** Make room for @extra more bytes. HT_ENOMEM leaves @b unchanged. */
+ht_status ht_buf_reserve(ht_buf *b, size_t extra, ht_error *err);
+
+/** Append @n bytes. HT_ENOMEM leaves @b unchanged. */
+ht_status ht_buf_append(ht_buf *b, const void *p, size_t n, ht_error *err);
+
+/** Append a printf-formatted string. HT_ENOMEM leaves @b unchanged. */
+ht_status ht_buf_appendf(ht_buf *b, ht_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Empty @b, keeping its storage. Cannot fail. */
+void ht_buf_clear(ht_buf *b);
+
+/**
+ * Read a whole file into @b (replacing its contents). HT_EIO names the path
+ * and the system's reason; on error @b is emptied.
+ */
+ht_status ht_buf_read_file(ht_buf *b, const char *path, ht_error *err);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Growable byte buffer. */
+#include "hutong/buf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ht_buf *ht_buf_new(void) {
+    ht_buf *b = calloc(1, sizeof *b);
+    if (!b) {
+        return NULL;
+    }
+    b->data = malloc(64);
+    if (!b->data) {
+        free(b);
+        return NULL;
+    }
+    b->cap = 64;
+    b->data[0] = 0;
+    return b;
+}
+
+void ht_buf_free(ht_buf *b) {
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+}
+
+ht_status ht_buf_reserve(ht_buf *b, size_t extra, ht_error *err) {
+    if (extra >= SIZE_MAX - b->len - 1) {
+        return ht_error_set(err, HT_ENOMEM, "buffer size overflow");
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) {
+        return HT_OK;
+    }
+    size_t cap = b->cap;
+    while (cap < need) {
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    }
+    uint8_t *p = realloc(b->data, cap);
+    if (!p) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory (%zu bytes)", cap);
+    }
+    b->data = p;
+    b->cap = cap;
+    return HT_OK;
+}
+
+ht_status ht_buf_append(ht_buf *b, const void *p, size_t n, ht_error *err) {
+    ht_status st = ht_buf_reserve(b, n, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (n) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    b->data[b->len] = 0;
+    return HT_OK;
+}
+
+ht_status ht_buf_appendf(ht_buf *b, ht_error *err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return ht_error_set(err, HT_EINTERNAL, "bad format string");
+    }
+    ht_status st = ht_buf_reserve(b, (size_t)n, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return HT_OK;
+}
+
+void ht_buf_clear(ht_buf *b) {
+    b->len = 0;
+    b->data[0] = 0;
+}
+
+ht_status ht_buf_read_file(ht_buf *b, const char *path, ht_error *err) {
+    ht_buf_clear(b);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+    }
+    ht_status st = HT_OK;
+    for (;;) {
+        st = ht_buf_reserve(b, 1 << 16, err);
+        if (st != HT_OK) {
+            break;
+        }
+        size_t n = fread(b->data + b->len, 1, b->cap - b->len - 1, f);
+        b->len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                st = ht_error_set(err, HT_EIO, "%s: read error", path);
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (st != HT_OK) {
+        ht_buf_clear(b);
+    } else {
+        b->data[b->len] = 0;
+    }
+    return st;
+}
