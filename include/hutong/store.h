@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The SpatiaLite store: schema, migrations, transactions, reads and writes. */
+#ifndef HUTONG_STORE_H
+#define HUTONG_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hutong/error.h"
+#include "hutong/geom.h"
+#include "hutong/model.h"
+
+/** Schema version written by this build; older files are migrated. */
+#define HT_STORE_SCHEMA_VERSION 1
+
+/**
+ * An open store: one SQLite connection with SpatiaLite loaded, and its
+ * prepared statements. Use it from one thread at a time; open one per
+ * thread.
+ */
+typedef struct ht_store ht_store;
+
+/** Flags for ht_store_open. */
+enum {
+    HT_STORE_READONLY = 0,
+    HT_STORE_WRITE = 1,  /**< open read-write (and migrate if old) */
+    HT_STORE_CREATE = 3, /**< read-write, create file and schema if absent */
+};
+
+/** What an upsert did. */
+typedef enum ht_put_result {
+    HT_PUT_INSERTED = 0,
+    HT_PUT_UPDATED,
+    HT_PUT_UNCHANGED
+} ht_put_result;
+
+/**
+ * Open the store at @path. With HT_STORE_CREATE a missing file or an empty
+ * database gets the schema (WAL mode, spatial indexes). A file of an older
+ * schema version opened for writing is migrated in one transaction; one of
+ * a newer version, or a database that is not hutong's, is refused
+ * (HT_EINVAL). *out is NULL on error and nothing is left open.
+ */
+ht_status ht_store_open(const char *path, int flags, ht_store **out,
+                        ht_error *err);
+
+/** Close @s; NULL is a no-op. Rolls back an open transaction. */
+void ht_store_close(ht_store *s);
+
+/** Schema version of the open file. Cannot fail. */
+int ht_store_schema_version(const ht_store *s);
+
+/** Begin a write transaction (BEGIN IMMEDIATE). HT_EBUSY when locked. */
+ht_status ht_store_begin(ht_store *s, ht_error *err);
+
+/** Commit. On error the transaction is rolled back: nothing changes. */
+ht_status ht_store_commit(ht_store *s, ht_error *err);
+
+/** Roll back the open transaction, if any. Cannot fail. */
+void ht_store_rollback(ht_store *s);
+
+/**
+ * Insert or update a category by code. HT_EINVAL for a missing code, name
+ * or dictionary. Call inside a transaction; on error the row is unchanged.
+ */
+ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
+                                ht_put_result *res, ht_error *err);
+
+/** True when category @code exists. */
+ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
+                                   ht_error *err);
+
+/**
+ * Insert or update a grid by code; the geometry is stored as MULTIPOLYGON.
+ * *old_bbox (may be NULL) receives the previous geometry's box on update,
+ * else an empty box. Call inside a transaction.
+ */
+ht_status ht_store_put_grid(ht_store *s, const ht_grid_rec *rec,
+                            ht_put_result *res, ht_bbox *old_bbox,
+                            ht_error *err);
+
+/**
+ * Insert or update a street segment by source id (a new row for a NULL
+ * source id). *id receives its row id. Call inside a transaction.
+ */
+ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
+                              ht_put_result *res, int64_t *id,
+                              ht_bbox *old_bbox, ht_error *err);
+
+/**
+ * Insert or update an incident by external id, with its grid code (NULL
+ * for none) and street id (-1 for none). A new incident logs a `reported`
+ * event and, when its state is later, that state; an update that changes
+ * the state logs the new state. *id receives the row id. Call inside a
+ * transaction.
+ */
+ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
+                                const char *grid_code, int64_t street_id,
+                                ht_put_result *res, int64_t *id, ht_error *err);
+
+/** Set the parent of grid @code. Call inside a transaction. */
+ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
+                                   const char *parent_code, ht_error *err);
+
+/**
+ * Find a category whose parent_code names no category: HT_EINVAL with its
+ * code in @code (64 bytes), or HT_OK when every parent exists.
+ */
+ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err);
+
+/** Append a life-cycle event. Call inside a transaction. */
+ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
+                             int64_t at, const char *department, ht_error *err);
+
+/** Called for each grid; a non-HT_OK return stops the walk. */
+typedef ht_status (*ht_store_grid_fn)(const ht_grid_rec *rec, void *ud,
+                                      ht_error *err);
+/** Called for each street segment with its row id. */
+typedef ht_status (*ht_store_street_fn)(int64_t id, const ht_street_rec *rec,
+                                        void *ud, ht_error *err);
+
+/** Walk every grid (all levels, code order). */
+ht_status ht_store_each_grid(ht_store *s, ht_store_grid_fn fn, void *ud,
+                             ht_error *err);
+
+/** Walk every street segment (id order). */
+ht_status ht_store_each_street(ht_store *s, ht_store_street_fn fn, void *ud,
+                               ht_error *err);
+
+/**
+ * Decide an incident's location: given its point and report time, write
+ * its grid code (or "" for none, at most 63 bytes) and street id (-1).
+ */
+typedef ht_status (*ht_store_locate_fn)(double lon, double lat,
+                                        int64_t reported_at, char code[64],
+                                        int64_t *street_id, void *ud,
+                                        ht_error *err);
+
+/**
+ * Re-locate every incident whose point lies in @bbox (through the spatial
+ * index) with @fn, updating those whose grid or street changes; *changed
+ * counts them. Call inside a transaction.
+ */
+ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
+                            ht_store_locate_fn fn, void *ud, size_t *changed,
+                            ht_error *err);
+
+/** Number of rows in @table ("grids", "streets", "incidents", ...). */
+ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
+                         ht_error *err);
+
+#endif

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Point location: which grid holds a point, which street it is on. */
+#include "hutong/locate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/datetime.h"
+
+typedef struct poly {
+    char *code;
+    ht_level level;
+    int64_t valid_from;
+    int64_t valid_to;
+    ht_geom *geom;
+    ht_bbox bbox;
+} poly;
+
+typedef struct seg {
+    double x0, y0, x1, y1;
+    int64_t id;
+} seg;
+
+/* A uniform bucket grid over a box; cell (i, j) lists items in CSR form. */
+typedef struct buckets {
+    ht_bbox box;
+    double cw, ch; /* cell size, degrees */
+    size_t nx, ny;
+    size_t *start; /* nx * ny + 1 offsets into items */
+    uint32_t *items;
+} buckets;
+
+struct ht_locator {
+    double max_snap_m;
+    poly *polys;
+    size_t npolys, cap_polys;
+    seg *segs;
+    size_t nsegs, cap_segs;
+    size_t nstreets;
+    buckets gridx;
+    buckets streetx;
+    bool built;
+};
+
+ht_status ht_locator_new(double max_snap_m, ht_locator **out, ht_error *err) {
+    *out = NULL;
+    if (!(max_snap_m > 0) || max_snap_m > 10000) {
+        return ht_error_set(err, HT_EINVAL,
+                            "snap distance %g m outside (0, 10000]",
+                            max_snap_m);
+    }
+    ht_locator *l = calloc(1, sizeof *l);
+    if (!l) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    l->max_snap_m = max_snap_m;
+    *out = l;
+    return HT_OK;
+}
+
+static void buckets_free(buckets *b) {
+    free(b->start);
+    free(b->items);
+}
+
+void ht_locator_free(ht_locator *l) {
+    if (!l) {
+        return;
+    }
+    for (size_t i = 0; i < l->npolys; i++) {
+        free(l->polys[i].code);
+        ht_geom_free(l->polys[i].geom);
+    }
+    free(l->polys);
+    free(l->segs);
+    buckets_free(&l->gridx);
+    buckets_free(&l->streetx);
+    free(l);
+}
+
+size_t ht_locator_grid_count(const ht_locator *l) {
+    return l->npolys;
+}
+
+size_t ht_locator_street_count(const ht_locator *l) {
+    return l->nstreets;
+}
+
+static ht_geom *geom_copy(const ht_geom *g) {
+    ht_geom *c = ht_geom_new(g->type);
+    if (!c) {
+        return NULL;
+    }
+    c->pts = malloc((g->npts ? g->npts : 1) * sizeof *c->pts);
+    c->parts = malloc((g->nparts ? g->nparts : 1) * sizeof *c->parts);
+    c->polys = malloc((g->npolys ? g->npolys : 1) * sizeof *c->polys);
+    if (!c->pts || !c->parts || !c->polys) {
+        ht_geom_free(c);
+        return NULL;
+    }
+    memcpy(c->pts, g->pts, g->npts * sizeof *c->pts);
+    memcpy(c->parts, g->parts, g->nparts * sizeof *c->parts);
+    memcpy(c->polys, g->polys, g->npolys * sizeof *c->polys);
+    c->npts = c->cap_pts = g->npts;
+    c->nparts = c->cap_parts = g->nparts;
+    c->npolys = c->cap_polys = g->npolys;
+    return c;
+}
+
+ht_status ht_locator_add_grid(ht_locator *l, const ht_grid_rec *rec,
+                              ht_error *err) {
+    if (l->built) {
+        return ht_error_set(err, HT_EINTERNAL, "locator already built");
+    }
+    if (l->npolys == l->cap_polys) {
+        size_t cap = l->cap_polys ? l->cap_polys * 2 : 64;
+        poly *p = realloc(l->polys, cap * sizeof *p);
+        if (!p) {
+            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        l->polys = p;
+        l->cap_polys = cap;
+    }
+    poly p = {.level = rec->level,
+              .valid_from = rec->valid_from,
+              .valid_to = rec->valid_to};
+    p.code = strdup(rec->code);
+    p.geom = geom_copy(rec->geom);
+    if (!p.code || !p.geom) {
+        free(p.code);
+        ht_geom_free(p.geom);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    p.bbox = ht_geom_bbox(p.geom);
+    l->polys[l->npolys++] = p;
+    return HT_OK;
+}
+
+ht_status ht_locator_add_street(ht_locator *l, int64_t id, const ht_geom *line,
+                                ht_error *err) {
+    if (l->built) {
+        return ht_error_set(err, HT_EINTERNAL, "locator already built");
+    }
+    for (size_t i = 0; i < line->nparts; i++) {
+        size_t a = line->parts[i], b = ht_geom_part_end(line, i);
+        for (size_t k = a; k + 1 < b; k++) {
+            if (l->nsegs == l->cap_segs) {
+                size_t cap = l->cap_segs ? l->cap_segs * 2 : 1024;
+                seg *s = realloc(l->segs, cap * sizeof *s);
+                if (!s) {
+                    return ht_error_set(err, HT_ENOMEM, "out of memory");
+                }
+                l->segs = s;
+                l->cap_segs = cap;
+            }
+            l->segs[l->nsegs++] =
+                (seg){line->pts[k].x, line->pts[k].y, line->pts[k + 1].x,
+                      line->pts[k + 1].y, id};
+        }
+    }
+    l->nstreets++;
+    return HT_OK;
+}
+
+static size_t clampz(double v, size_t hi) {
+    if (!(v > 0)) {
+        return 0;
+    }
+    return v >= (double)hi ? hi - 1 : (size_t)v;
+}
+
+/* Cell range covered by box @r. */
+static void cell_range(const buckets *b, const ht_bbox *r, size_t *i0,
+                       size_t *j0, size_t *i1, size_t *j1) {
+    *i0 = clampz((r->minx - b->box.minx) / b->cw, b->nx);
+    *i1 = clampz((r->maxx - b->box.minx) / b->cw, b->nx);
+    *j0 = clampz((r->miny - b->box.miny) / b->ch, b->ny);
+    *j1 = clampz((r->maxy - b->box.miny) / b->ch, b->ny);
+}
+
+/* Fill buckets with @n items whose boxes come from @box_of. Two passes
+ * (count, then place) keep it to two allocations. */
+static ht_status buckets_fill(buckets *b, size_t n, const uint32_t *order,
+                              ht_bbox (*box_of)(const ht_locator *, size_t),
+                              const ht_locator *l, ht_error *err) {
+    size_t ncell = b->nx * b->ny;
+    b->start = calloc(ncell + 1, sizeof *b->start);
+    if (!b->start) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t kk = 0; kk < n; kk++) {
+            size_t k = order ? order[kk] : kk;
+            ht_bbox r = box_of(l, k);
+            size_t i0, j0, i1, j1;
+            cell_range(b, &r, &i0, &j0, &i1, &j1);
+            for (size_t j = j0; j <= j1; j++) {
+                for (size_t i = i0; i <= i1; i++) {
+                    size_t c = j * b->nx + i;
+                    if (pass == 0) {
+                        b->start[c + 1]++;
+                    } else {
+                        b->items[b->start[c]++] = (uint32_t)k;
+                    }
+                }
+            }
+        }
+        if (pass == 0) {
+            for (size_t c = 0; c < ncell; c++) {
+                b->start[c + 1] += b->start[c];
+            }
+            b->items = malloc((b->start[ncell] ? b->start[ncell] : 1) *
+                              sizeof *b->items);
+            if (!b->items) {
+                return ht_error_set(err, HT_ENOMEM, "out of memory");
+            }
+        } else {
+            /* start[c] now holds the end of cell c: shift back. */
+            memmove(b->start + 1, b->start, ncell * sizeof *b->start);
+            b->start[0] = 0;
+        }
+    }
+    return HT_OK;
+}
+
+static ht_bbox poly_box(const ht_locator *l, size_t k) {
+    return l->polys[k].bbox;
+}
+
+static ht_bbox seg_box(const ht_locator *l, size_t k) {
+    const seg *s = &l->segs[k];
+    ht_bbox r = ht_bbox_empty();
+    ht_bbox_add(&r, s->x0, s->y0);
+    ht_bbox_add(&r, s->x1, s->y1);
+    return r;
+}
+
+/* Deeper levels first, so the first hit in a cell is the lowest level;
+ * then by code, for a stable answer where grids overlap. */
+static int cmp_poly_ptr(const void *a, const void *b) {
+    const poly *p = *(const poly *const *)a;
+    const poly *q = *(const poly *const *)b;
+    if (p->level != q->level) {
+        return p->level > q->level ? -1 : 1;
+    }
+    return strcmp(p->code, q->code);
+}
+
+/* Metres per degree of longitude and latitude at @lat (WGS 84). */
+static void metres_per_degree(double lat, double *mx, double *my) {
+    const double a = 6378137.0, e2 = 0.00669437999014;
+    double phi = lat * HT_PI / 180, s = sin(phi);
+    double w = sqrt(1 - e2 * s * s);
+    *mx = HT_PI / 180 * a * cos(phi) / w;
+    *my = HT_PI / 180 * a * (1 - e2) / (w * w * w);
+}
+
+ht_status ht_locator_build(ht_locator *l, ht_error *err) {
+    if (l->built) {
+        return HT_OK;
+    }
+    ht_status st = HT_OK;
+    if (l->npolys) {
+        buckets *b = &l->gridx;
+        b->box = ht_bbox_empty();
+        for (size_t k = 0; k < l->npolys; k++) {
+            ht_bbox_add(&b->box, l->polys[k].bbox.minx, l->polys[k].bbox.miny);
+            ht_bbox_add(&b->box, l->polys[k].bbox.maxx, l->polys[k].bbox.maxy);
+        }
+        double w = fmax(b->box.maxx - b->box.minx, 1e-9);
+        double h = fmax(b->box.maxy - b->box.miny, 1e-9);
+        /* About four cells per polygon, at least 64 x 64, square cells. */
+        double cells = fmin(fmax((double)l->npolys * 4, 4096), 1 << 22);
+        double side = sqrt(w * h / cells);
+        b->nx = (size_t)ceil(w / side);
+        b->ny = (size_t)ceil(h / side);
+        b->cw = w / (double)b->nx;
+        b->ch = h / (double)b->ny;
+        /* Filling in priority order leaves every cell's list sorted. */
+        const poly **byrank = malloc(l->npolys * sizeof *byrank);
+        uint32_t *order = malloc(l->npolys * sizeof *order);
+        if (!byrank || !order) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        } else {
+            for (size_t k = 0; k < l->npolys; k++) {
+                byrank[k] = &l->polys[k];
+            }
+            qsort(byrank, l->npolys, sizeof *byrank, cmp_poly_ptr);
+            for (size_t k = 0; k < l->npolys; k++) {
+                order[k] = (uint32_t)(byrank[k] - l->polys);
+            }
+            st = buckets_fill(b, l->npolys, order, poly_box, l, err);
+        }
+        free(byrank);
+        free(order);
+    }
+    if (st == HT_OK && l->nsegs) {
+        buckets *b = &l->streetx;
+        b->box = ht_bbox_empty();
+        for (size_t k = 0; k < l->nsegs; k++) {
+            ht_bbox_add(&b->box, l->segs[k].x0, l->segs[k].y0);
+            ht_bbox_add(&b->box, l->segs[k].x1, l->segs[k].y1);
+        }
+        /* Cells at least the snap distance wide at the box's worst latitude,
+         * so a 3 x 3 neighbourhood holds every segment within reach. */
+        double mx, my;
+        double lat = fmin(fmax(fabs(b->box.miny), fabs(b->box.maxy)), 89.0);
+        metres_per_degree(lat, &mx, &my);
+        double cw = l->max_snap_m / mx, ch = l->max_snap_m / my;
+        double w = fmax(b->box.maxx - b->box.minx, 1e-9);
+        double h = fmax(b->box.maxy - b->box.miny, 1e-9);
+        while ((w / cw) * (h / ch) > (double)(1 << 23)) {
+            cw *= 2;
+            ch *= 2;
+        }
+        b->nx = (size_t)ceil(w / cw);
+        b->ny = (size_t)ceil(h / ch);
+        b->cw = w / (double)b->nx >= cw ? w / (double)b->nx : cw;
+        b->ch = h / (double)b->ny >= ch ? h / (double)b->ny : ch;
+        st = buckets_fill(b, l->nsegs, NULL, seg_box, l, err);
+    }
+    if (st == HT_OK) {
+        l->built = true;
+    }
+    return st;
+}
+
+static bool valid_at(const poly *p, int64_t t) {
+    if (t == HT_TIME_NONE) {
+        return true;
+    }
+    return (p->valid_from == HT_TIME_NONE || p->valid_from <= t) &&
+           (p->valid_to == HT_TIME_NONE || t < p->valid_to);
+}
+
+const char *ht_locator_find_grid(const ht_locator *l, double lon, double lat,
+                                 int64_t t, int level) {
+    const buckets *b = &l->gridx;
+    if (!l->built || !l->npolys || lon < b->box.minx || lon > b->box.maxx ||
+        lat < b->box.miny || lat > b->box.maxy) {
+        return NULL;
+    }
+    size_t i = clampz((lon - b->box.minx) / b->cw, b->nx);
+    size_t j = clampz((lat - b->box.miny) / b->ch, b->ny);
+    size_t c = j * b->nx + i;
+    for (size_t k = b->start[c]; k < b->start[c + 1]; k++) {
+        const poly *p = &l->polys[b->items[k]];
+        if ((level >= 0 && (int)p->level != level) || !valid_at(p, t)) {
+            continue;
+        }
+        if (lon < p->bbox.minx || lon > p->bbox.maxx || lat < p->bbox.miny ||
+            lat > p->bbox.maxy) {
+            continue;
+        }
+        if (ht_geom_contains(p->geom, lon, lat)) {
+            return p->code;
+        }
+    }
+    return NULL;
+}
+
+int64_t ht_locator_find_street(const ht_locator *l, double lon, double lat,
+                               double snap_m, double *dist_m) {
+    const buckets *b = &l->streetx;
+    if (snap_m > l->max_snap_m) {
+        snap_m = l->max_snap_m;
+    }
+    if (!l->built || !l->nsegs) {
+        return -1;
+    }
+    double fi = (lon - b->box.minx) / b->cw, fj = (lat - b->box.miny) / b->ch;
+    if (fi < -1 || fj < -1 || fi > (double)b->nx || fj > (double)b->ny) {
+        return -1;
+    }
+    double mx, my;
+    metres_per_degree(lat, &mx, &my);
+    long ci = (long)floor(fi), cj = (long)floor(fj);
+    double best = snap_m * snap_m;
+    int64_t best_id = -1;
+    for (long j = cj - 1; j <= cj + 1; j++) {
+        for (long i = ci - 1; i <= ci + 1; i++) {
+            if (i < 0 || j < 0 || i >= (long)b->nx || j >= (long)b->ny) {
+                continue;
+            }
+            size_t c = (size_t)j * b->nx + (size_t)i;
+            for (size_t k = b->start[c]; k < b->start[c + 1]; k++) {
+                const seg *s = &l->segs[b->items[k]];
+                /* Local tangent plane around the query point, in metres. */
+                double ax = (s->x0 - lon) * mx, ay = (s->y0 - lat) * my;
+                double bx = (s->x1 - lon) * mx, by = (s->y1 - lat) * my;
+                double dx = bx - ax, dy = by - ay;
+                double len2 = dx * dx + dy * dy;
+                double u = len2 > 0 ? -(ax * dx + ay * dy) / len2 : 0;
+                u = u < 0 ? 0 : u > 1 ? 1 : u;
+                double px = ax + u * dx, py = ay + u * dy;
+                double d2 = px * px + py * py;
+                if (d2 < best ||
+                    (d2 == best && best_id >= 0 && s->id < best_id)) {
+                    best = d2;
+                    best_id = s->id;
+                }
+            }
+        }
+    }
+    if (best_id >= 0 && dist_m) {
+        *dist_m = sqrt(best);
+    }
+    return best_id;
+}
+
+static ht_status load_grid(const ht_grid_rec *rec, void *ud, ht_error *err) {
+    return ht_locator_add_grid(ud, rec, err);
+}
+
+static ht_status load_street(int64_t id, const ht_street_rec *rec, void *ud,
+                             ht_error *err) {
+    return ht_locator_add_street(ud, id, rec->geom, err);
+}
+
+ht_status ht_locator_load(ht_store *s, double max_snap_m, ht_locator **out,
+                          ht_error *err) {
+    ht_locator *l;
+    ht_status st = ht_locator_new(max_snap_m, &l, err);
+    if (st != HT_OK) {
+        *out = NULL;
+        return st;
+    }
+    st = ht_store_each_grid(s, load_grid, l, err);
+    if (st == HT_OK) {
+        st = ht_store_each_street(s, load_street, l, err);
+    }
+    if (st == HT_OK) {
+        st = ht_locator_build(l, err);
+    }
+    if (st != HT_OK) {
+        ht_locator_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return st;
+}

@@ -1,0 +1,968 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The SpatiaLite store: schema, migrations, transactions, reads and writes. */
+#include "hutong/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/buf.h"
+#include "hutong/datetime.h"
+
+#include "store_int.h"
+
+/* clang-format off: SpatiaLite's header needs sqlite3.h before it. */
+#include <spatialite.h>
+#include <sqlite3.h>
+/* clang-format on */
+
+enum {
+    ST_CAT_SELECT,
+    ST_CAT_INSERT,
+    ST_CAT_UPDATE,
+    ST_GRID_SELECT,
+    ST_GRID_INSERT,
+    ST_GRID_UPDATE,
+    ST_STREET_SELECT,
+    ST_STREET_INSERT,
+    ST_STREET_UPDATE,
+    ST_INC_SELECT,
+    ST_INC_INSERT,
+    ST_INC_UPDATE,
+    ST_EVENT_INSERT,
+    ST_INC_RELOCATE,
+    ST_GRID_SET_PARENT,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_CAT_SELECT] =
+        "SELECT parent_code, name, color, dictionary "
+        "FROM categories WHERE code = ?1",
+    [ST_CAT_INSERT] =
+        "INSERT INTO categories (code, parent_code, name, "
+        "color, dictionary) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_CAT_UPDATE] =
+        "UPDATE categories SET parent_code = ?2, name = ?3, "
+        "color = ?4, dictionary = ?5 WHERE code = ?1",
+    [ST_GRID_SELECT] =
+        "SELECT parent_code, level, name, population, responsible, "
+        "valid_from, valid_to, AsBinary(geom), MbrMinX(geom), "
+        "MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM grids "
+        "WHERE code = ?1",
+    [ST_GRID_INSERT] =
+        "INSERT INTO grids (code, parent_code, level, name, population, "
+        "responsible, valid_from, valid_to, geom) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, GeomFromWKB(?9, 4326))",
+    [ST_GRID_UPDATE] =
+        "UPDATE grids SET parent_code = ?2, level = ?3, name = ?4, "
+        "population = ?5, responsible = ?6, valid_from = ?7, valid_to = ?8, "
+        "geom = GeomFromWKB(?9, 4326) WHERE code = ?1",
+    [ST_STREET_SELECT] =
+        "SELECT id, name, kind, AsBinary(geom), MbrMinX(geom), "
+        "MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM streets "
+        "WHERE source_id = ?1",
+    [ST_STREET_INSERT] =
+        "INSERT INTO streets (source_id, name, kind, geom) "
+        "VALUES (?1, ?2, ?3, GeomFromWKB(?4, 4326))",
+    [ST_STREET_UPDATE] =
+        "UPDATE streets SET name = ?2, kind = ?3, "
+        "geom = GeomFromWKB(?4, 4326) WHERE id = ?1",
+    [ST_INC_SELECT] =
+        "SELECT id, category, severity, source, status, reported_at, "
+        "closed_at, grid_code, street_id, X(geom), Y(geom) FROM incidents "
+        "WHERE external_id = ?1",
+    [ST_INC_INSERT] =
+        "INSERT INTO incidents (external_id, category, severity, source, "
+        "status, reported_at, closed_at, grid_code, street_id, geom) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, MakePoint(?10, ?11, 4326))",
+    [ST_INC_UPDATE] =
+        "UPDATE incidents SET category = ?2, severity = ?3, source = ?4, "
+        "status = ?5, reported_at = ?6, closed_at = ?7, grid_code = ?8, "
+        "street_id = ?9, geom = MakePoint(?10, ?11, 4326) WHERE id = ?1",
+    [ST_EVENT_INSERT] =
+        "INSERT INTO incident_events (incident_id, status, "
+        "at, department) VALUES (?1, ?2, ?3, ?4)",
+    [ST_INC_RELOCATE] =
+        "UPDATE incidents SET grid_code = ?2, street_id = ?3 "
+        "WHERE id = ?1",
+    [ST_GRID_SET_PARENT] = "UPDATE grids SET parent_code = ?2 WHERE code = ?1",
+};
+
+struct ht_store {
+    sqlite3 *db;
+    void *splite; /* SpatiaLite connection cache */
+    int version;
+    bool in_tx;
+    sqlite3_stmt *stmt[ST_COUNT];
+    ht_buf *wkb;
+};
+
+sqlite3 *ht__store_db(ht_store *s) {
+    return s->db;
+}
+
+ht_status ht__store_dberr(ht_store *s, const char *what, ht_error *err) {
+    int code = sqlite3_errcode(s->db);
+    ht_status st = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? HT_EBUSY
+                   : code == SQLITE_CONSTRAINT                    ? HT_EINVAL
+                                                                  : HT_EDB;
+    return ht_error_set(err, st, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static ht_status exec(ht_store *s, const char *sql, ht_error *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ht_status st = ht_error_set(err, HT_EDB, "%s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return st;
+    }
+    return HT_OK;
+}
+
+/* Run a SELECT of one SpatiaLite function that returns 1 on success. */
+static ht_status exec_fn(ht_store *s, const char *sql, ht_error *err) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, sql, err);
+    }
+    int rc = sqlite3_step(st);
+    int ok = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    if (!ok) {
+        return ht_error_set(err, HT_EDB, "%s failed: %s", sql,
+                            sqlite3_errmsg(s->db));
+    }
+    return HT_OK;
+}
+
+static const char schema_v1[] =
+    "CREATE TABLE hutong_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE categories ("
+    " code TEXT PRIMARY KEY, parent_code TEXT, name TEXT NOT NULL,"
+    " color TEXT, dictionary TEXT NOT NULL);"
+    "CREATE INDEX categories_parent ON categories (parent_code);"
+    "CREATE TABLE grids ("
+    " code TEXT PRIMARY KEY, parent_code TEXT,"
+    " level TEXT NOT NULL CHECK (level IN "
+    "  ('district', 'street', 'community', 'grid')),"
+    " name TEXT, population INTEGER CHECK (population >= 0),"
+    " responsible TEXT, valid_from INTEGER, valid_to INTEGER);"
+    "CREATE INDEX grids_parent ON grids (parent_code);"
+    "CREATE INDEX grids_level ON grids (level);"
+    "CREATE TABLE streets ("
+    " id INTEGER PRIMARY KEY, source_id TEXT UNIQUE, name TEXT,"
+    " kind TEXT NOT NULL CHECK (kind IN "
+    "  ('road', 'street', 'hutong', 'alley', 'other')));"
+    "CREATE INDEX streets_name ON streets (name);"
+    "CREATE TABLE incidents ("
+    " id INTEGER PRIMARY KEY, external_id TEXT UNIQUE,"
+    " category TEXT NOT NULL,"
+    " severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 3),"
+    " source TEXT NOT NULL CHECK (source IN "
+    "  ('hotline', 'patrol', 'app', 'whistle', 'other')),"
+    " status TEXT NOT NULL CHECK (status IN "
+    "  ('reported', 'dispatched', 'handling', 'closed', 'evaluated')),"
+    " reported_at INTEGER NOT NULL, closed_at INTEGER,"
+    " grid_code TEXT, street_id INTEGER);"
+    "CREATE INDEX incidents_reported ON incidents (reported_at);"
+    "CREATE INDEX incidents_grid ON incidents (grid_code);"
+    "CREATE INDEX incidents_street ON incidents (street_id);"
+    "CREATE TABLE incident_events ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id INTEGER NOT NULL REFERENCES incidents (id)"
+    "  ON DELETE CASCADE,"
+    " status TEXT NOT NULL CHECK (status IN "
+    "  ('reported', 'dispatched', 'handling', 'closed', 'evaluated')),"
+    " at INTEGER NOT NULL, department TEXT);"
+    "CREATE INDEX incident_events_incident ON incident_events "
+    " (incident_id, at);";
+
+static ht_status create_schema(ht_store *s, ht_error *err) {
+    static const char *const fns[] = {
+        "SELECT InitSpatialMetadata(0, 'WGS84_ONLY')",
+        "SELECT AddGeometryColumn('grids', 'geom', 4326, 'MULTIPOLYGON', "
+        "'XY', 1)",
+        "SELECT AddGeometryColumn('streets', 'geom', 4326, 'LINESTRING', "
+        "'XY', 1)",
+        "SELECT AddGeometryColumn('incidents', 'geom', 4326, 'POINT', 'XY', "
+        "1)",
+        "SELECT CreateSpatialIndex('grids', 'geom')",
+        "SELECT CreateSpatialIndex('streets', 'geom')",
+        "SELECT CreateSpatialIndex('incidents', 'geom')",
+    };
+    ht_status st = exec(s, "BEGIN IMMEDIATE", err);
+    if (st != HT_OK) {
+        return st;
+    }
+    st = exec(s, schema_v1, err);
+    for (size_t i = 0; st == HT_OK && i < sizeof fns / sizeof *fns; i++) {
+        st = exec_fn(s, fns[i], err);
+    }
+    if (st == HT_OK) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO hutong_meta VALUES ('schema_version', '%d');"
+                 "PRAGMA application_id = 1752462446;", /* 'htong' */
+                 HT_STORE_SCHEMA_VERSION);
+        st = exec(s, sql, err);
+    }
+    if (st == HT_OK) {
+        st = exec(s, "COMMIT", err);
+    }
+    if (st != HT_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        ht_error_prefix(err, "creating the schema: ");
+    }
+    return st;
+}
+
+/* Migrations from version i to i + 1, run in one transaction each. Version 1
+ * is the first schema, so there are none yet; a new version appends here. */
+static const char *const migrations[] = {NULL};
+
+static ht_status read_version(ht_store *s, int *version, ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    *version = 0;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT value FROM hutong_meta WHERE key = 'schema_version'", -1,
+        &q, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(q);
+        return HT_ENOTFOUND; /* no meta table */
+    }
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *version = sqlite3_column_int(q, 0);
+    }
+    sqlite3_finalize(q);
+    return *version > 0 ? HT_OK
+                        : ht_error_set(err, HT_EINVAL,
+                                       "hutong_meta has no schema_version");
+}
+
+static ht_status migrate(ht_store *s, const char *path, ht_error *err) {
+    while (s->version < HT_STORE_SCHEMA_VERSION) {
+        const char *sql = migrations[s->version - 1];
+        char bump[96];
+        snprintf(bump, sizeof bump,
+                 "UPDATE hutong_meta SET value = '%d' WHERE key = "
+                 "'schema_version'",
+                 s->version + 1);
+        ht_status st = exec(s, "BEGIN IMMEDIATE", err);
+        if (st == HT_OK && sql) {
+            st = exec(s, sql, err);
+        }
+        if (st == HT_OK) {
+            st = exec(s, bump, err);
+        }
+        if (st == HT_OK) {
+            st = exec(s, "COMMIT", err);
+        }
+        if (st != HT_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            ht_error_prefix(err, "%s: migrating from schema %d: ", path,
+                            s->version);
+            return st;
+        }
+        s->version++;
+    }
+    return HT_OK;
+}
+
+static bool db_is_empty(ht_store *s) {
+    sqlite3_stmt *q = NULL;
+    bool empty = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        empty = sqlite3_column_int(q, 0) == 0;
+    }
+    sqlite3_finalize(q);
+    return empty;
+}
+
+ht_status ht_store_open(const char *path, int flags, ht_store **out,
+                        ht_error *err) {
+    *out = NULL;
+    ht_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->wkb = ht_buf_new())) {
+        free(s);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    bool write = (flags & HT_STORE_WRITE) != 0;
+    bool create = (flags & HT_STORE_CREATE) == HT_STORE_CREATE;
+    int oflags = write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (create) {
+        oflags |= SQLITE_OPEN_CREATE;
+    }
+    oflags |= SQLITE_OPEN_NOMUTEX;
+    ht_status st = HT_OK;
+    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+        st = ht_error_set(err, HT_EIO, "%s: %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        goto done;
+    }
+    sqlite3_extended_result_codes(s->db, 0);
+    sqlite3_busy_timeout(s->db, 5000);
+    s->splite = spatialite_alloc_connection();
+    spatialite_init_ex(s->db, s->splite, 0);
+    if (write) {
+        /* WAL: readers never block the writer. synchronous=FULL makes a
+         * commit durable before it returns, which acknowledged writes need. */
+        st = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                  err);
+        if (st != HT_OK) {
+            ht_error_prefix(err, "%s: ", path);
+            goto done;
+        }
+    }
+    ht_error probe = {0};
+    st = read_version(s, &s->version, &probe);
+    if (st == HT_ENOTFOUND && create && db_is_empty(s)) {
+        if ((st = create_schema(s, err)) != HT_OK) {
+            ht_error_prefix(err, "%s: ", path);
+            goto done;
+        }
+        s->version = HT_STORE_SCHEMA_VERSION;
+    } else if (st != HT_OK) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "%s is not a hutong database (run 'hutong init')",
+                          path);
+        goto done;
+    }
+    if (s->version > HT_STORE_SCHEMA_VERSION) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "%s has schema version %d; this hutong knows up "
+                          "to %d",
+                          path, s->version, HT_STORE_SCHEMA_VERSION);
+        goto done;
+    }
+    if (s->version < HT_STORE_SCHEMA_VERSION) {
+        if (!write) {
+            st = ht_error_set(err, HT_EINVAL,
+                              "%s has the old schema version %d: open it "
+                              "for writing once to migrate",
+                              path, s->version);
+            goto done;
+        }
+        if ((st = migrate(s, path, err)) != HT_OK) {
+            goto done;
+        }
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+                               SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            st = ht__store_dberr(s, "preparing statements", err);
+            goto done;
+        }
+    }
+done:
+    if (st != HT_OK) {
+        ht_store_close(s);
+        return st;
+    }
+    *out = s;
+    return HT_OK;
+}
+
+void ht_store_close(ht_store *s) {
+    if (!s) {
+        return;
+    }
+    if (s->in_tx) {
+        ht_store_rollback(s);
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        sqlite3_finalize(s->stmt[i]);
+    }
+    sqlite3_close(s->db);
+    if (s->splite) {
+        spatialite_cleanup_ex(s->splite);
+    }
+    ht_buf_free(s->wkb);
+    free(s);
+}
+
+int ht_store_schema_version(const ht_store *s) {
+    return s->version;
+}
+
+ht_status ht_store_begin(ht_store *s, ht_error *err) {
+    if (s->in_tx) {
+        return ht_error_set(err, HT_EINTERNAL, "transaction already open");
+    }
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "begin", err);
+    }
+    s->in_tx = true;
+    return HT_OK;
+}
+
+ht_status ht_store_commit(ht_store *s, ht_error *err) {
+    if (!s->in_tx) {
+        return ht_error_set(err, HT_EINTERNAL, "no transaction open");
+    }
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        ht_status st = ht__store_dberr(s, "commit", err);
+        ht_store_rollback(s);
+        return st;
+    }
+    s->in_tx = false;
+    return HT_OK;
+}
+
+void ht_store_rollback(ht_store *s) {
+    if (s->in_tx) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_tx = false;
+    }
+}
+
+/* ---- binding helpers ---- */
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v) {
+    if (v) {
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(q, i);
+    }
+}
+
+static void bind_time(sqlite3_stmt *q, int i, int64_t t) {
+    if (t == HT_TIME_NONE) {
+        sqlite3_bind_null(q, i);
+    } else {
+        sqlite3_bind_int64(q, i, t);
+    }
+}
+
+static bool col_text_eq(sqlite3_stmt *q, int i, const char *v) {
+    const char *c = (const char *)sqlite3_column_text(q, i);
+    if (!c || !v) {
+        return c == NULL && v == NULL;
+    }
+    return strcmp(c, v) == 0;
+}
+
+static int64_t col_time(sqlite3_stmt *q, int i) {
+    return sqlite3_column_type(q, i) == SQLITE_NULL
+               ? HT_TIME_NONE
+               : sqlite3_column_int64(q, i);
+}
+
+static bool col_blob_eq(sqlite3_stmt *q, int i, const ht_buf *b) {
+    int n = sqlite3_column_bytes(q, i);
+    const void *p = sqlite3_column_blob(q, i);
+    return p && (size_t)n == b->len && memcmp(p, b->data, b->len) == 0;
+}
+
+static ht_bbox col_bbox(sqlite3_stmt *q, int i) {
+    if (sqlite3_column_type(q, i) == SQLITE_NULL) {
+        return ht_bbox_empty();
+    }
+    return (ht_bbox){
+        sqlite3_column_double(q, i), sqlite3_column_double(q, i + 1),
+        sqlite3_column_double(q, i + 2), sqlite3_column_double(q, i + 3)};
+}
+
+/* Step a write statement to completion and reset it. */
+static ht_status step_done(ht_store *s, sqlite3_stmt *q, const char *what,
+                           ht_error *err) {
+    int rc = sqlite3_step(q);
+    ht_status st = rc == SQLITE_DONE ? HT_OK : ht__store_dberr(s, what, err);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return st;
+}
+
+static ht_status wkb_of(ht_store *s, const ht_geom *g, ht_geom_type as,
+                        ht_error *err) {
+    ht_geom tmp = *g;
+    tmp.type = as;
+    ht_buf_clear(s->wkb);
+    return ht_geom_to_wkb(&tmp, s->wkb, err);
+}
+
+/* ---- categories ---- */
+
+ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
+                                ht_put_result *res, ht_error *err) {
+    if (!rec->code || !*rec->code || !rec->name || !*rec->name ||
+        !rec->dictionary || !*rec->dictionary) {
+        return ht_error_set(err, HT_EINVAL,
+                            "a category needs a code, a name and a "
+                            "dictionary");
+    }
+    sqlite3_stmt *q = s->stmt[ST_CAT_SELECT];
+    bind_text(q, 1, rec->code);
+    int rc = sqlite3_step(q);
+    bool exists = rc == SQLITE_ROW;
+    bool same = exists && col_text_eq(q, 0, rec->parent_code) &&
+                col_text_eq(q, 1, rec->name) && col_text_eq(q, 2, rec->color) &&
+                col_text_eq(q, 3, rec->dictionary);
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "reading categories", err);
+    }
+    if (same) {
+        *res = HT_PUT_UNCHANGED;
+        return HT_OK;
+    }
+    q = s->stmt[exists ? ST_CAT_UPDATE : ST_CAT_INSERT];
+    bind_text(q, 1, rec->code);
+    bind_text(q, 2, rec->parent_code);
+    bind_text(q, 3, rec->name);
+    bind_text(q, 4, rec->color);
+    bind_text(q, 5, rec->dictionary);
+    *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
+    return step_done(s, q, "writing a category", err);
+}
+
+ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
+                                   ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_CAT_SELECT];
+    bind_text(q, 1, code);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "reading categories", err);
+    }
+    *exists = rc == SQLITE_ROW;
+    return HT_OK;
+}
+
+/* ---- grids ---- */
+
+ht_status ht_store_put_grid(ht_store *s, const ht_grid_rec *rec,
+                            ht_put_result *res, ht_bbox *old_bbox,
+                            ht_error *err) {
+    if (old_bbox) {
+        *old_bbox = ht_bbox_empty();
+    }
+    if (!rec->code || !*rec->code) {
+        return ht_error_set(err, HT_EINVAL, "a grid needs a code");
+    }
+    ht_status st = wkb_of(s, rec->geom, HT_GEOM_MULTIPOLYGON, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    const char *level = ht_model_level_name(rec->level);
+    sqlite3_stmt *q = s->stmt[ST_GRID_SELECT];
+    bind_text(q, 1, rec->code);
+    int rc = sqlite3_step(q);
+    bool exists = rc == SQLITE_ROW;
+    bool same = exists && col_text_eq(q, 0, rec->parent_code) &&
+                col_text_eq(q, 1, level) && col_text_eq(q, 2, rec->name) &&
+                col_time(q, 3) ==
+                    (rec->population < 0 ? HT_TIME_NONE : rec->population) &&
+                col_text_eq(q, 4, rec->responsible) &&
+                col_time(q, 5) == rec->valid_from &&
+                col_time(q, 6) == rec->valid_to && col_blob_eq(q, 7, s->wkb);
+    if (exists && old_bbox) {
+        *old_bbox = col_bbox(q, 8);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "reading grids", err);
+    }
+    if (same) {
+        *res = HT_PUT_UNCHANGED;
+        return HT_OK;
+    }
+    q = s->stmt[exists ? ST_GRID_UPDATE : ST_GRID_INSERT];
+    bind_text(q, 1, rec->code);
+    bind_text(q, 2, rec->parent_code);
+    bind_text(q, 3, level);
+    bind_text(q, 4, rec->name);
+    bind_time(q, 5, rec->population < 0 ? HT_TIME_NONE : rec->population);
+    bind_text(q, 6, rec->responsible);
+    bind_time(q, 7, rec->valid_from);
+    bind_time(q, 8, rec->valid_to);
+    sqlite3_bind_blob(q, 9, s->wkb->data, (int)s->wkb->len, SQLITE_STATIC);
+    *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
+    return step_done(s, q, "writing a grid", err);
+}
+
+/* ---- streets ---- */
+
+ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
+                              ht_put_result *res, int64_t *id,
+                              ht_bbox *old_bbox, ht_error *err) {
+    if (old_bbox) {
+        *old_bbox = ht_bbox_empty();
+    }
+    ht_status st = wkb_of(s, rec->geom, HT_GEOM_LINESTRING, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    const char *kind = ht_model_kind_name(rec->kind);
+    bool exists = false, same = false;
+    int64_t old_id = 0;
+    if (rec->source_id) {
+        sqlite3_stmt *q = s->stmt[ST_STREET_SELECT];
+        bind_text(q, 1, rec->source_id);
+        int rc = sqlite3_step(q);
+        exists = rc == SQLITE_ROW;
+        if (exists) {
+            old_id = sqlite3_column_int64(q, 0);
+            same = col_text_eq(q, 1, rec->name) && col_text_eq(q, 2, kind) &&
+                   col_blob_eq(q, 3, s->wkb);
+            if (old_bbox) {
+                *old_bbox = col_bbox(q, 4);
+            }
+        }
+        sqlite3_reset(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            return ht__store_dberr(s, "reading streets", err);
+        }
+    }
+    if (same) {
+        *res = HT_PUT_UNCHANGED;
+        *id = old_id;
+        return HT_OK;
+    }
+    sqlite3_stmt *q = s->stmt[exists ? ST_STREET_UPDATE : ST_STREET_INSERT];
+    if (exists) {
+        sqlite3_bind_int64(q, 1, old_id);
+    } else {
+        bind_text(q, 1, rec->source_id);
+    }
+    bind_text(q, 2, rec->name);
+    bind_text(q, 3, kind);
+    sqlite3_bind_blob(q, 4, s->wkb->data, (int)s->wkb->len, SQLITE_STATIC);
+    st = step_done(s, q, "writing a street", err);
+    if (st == HT_OK) {
+        *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
+        *id = exists ? old_id : sqlite3_last_insert_rowid(s->db);
+    }
+    return st;
+}
+
+/* ---- incidents ---- */
+
+ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
+                             int64_t at, const char *department,
+                             ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_EVENT_INSERT];
+    sqlite3_bind_int64(q, 1, incident_id);
+    bind_text(q, 2, ht_model_state_name(state));
+    sqlite3_bind_int64(q, 3, at);
+    bind_text(q, 4, department);
+    return step_done(s, q, "writing an event", err);
+}
+
+/* When a state was reached, as far as the record tells. */
+static int64_t state_time(const ht_incident_rec *rec) {
+    if (rec->state_at != HT_TIME_NONE) {
+        return rec->state_at;
+    }
+    if (rec->state >= HT_STATE_CLOSED && rec->closed_at != HT_TIME_NONE) {
+        return rec->closed_at;
+    }
+    return rec->reported_at;
+}
+
+ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
+                                const char *grid_code, int64_t street_id,
+                                ht_put_result *res, int64_t *id,
+                                ht_error *err) {
+    if (rec->severity < 1 || rec->severity > 3) {
+        return ht_error_set(err, HT_EINVAL, "severity %d outside 1..3",
+                            rec->severity);
+    }
+    const char *source = ht_model_source_name(rec->source);
+    const char *state = ht_model_state_name(rec->state);
+    bool exists = false, same = false, state_changed = true;
+    int64_t old_id = 0;
+    if (rec->external_id) {
+        sqlite3_stmt *q = s->stmt[ST_INC_SELECT];
+        bind_text(q, 1, rec->external_id);
+        int rc = sqlite3_step(q);
+        exists = rc == SQLITE_ROW;
+        if (exists) {
+            old_id = sqlite3_column_int64(q, 0);
+            state_changed = !col_text_eq(q, 4, state);
+            same =
+                col_text_eq(q, 1, rec->category) &&
+                sqlite3_column_int(q, 2) == rec->severity &&
+                col_text_eq(q, 3, source) && !state_changed &&
+                col_time(q, 5) == rec->reported_at &&
+                col_time(q, 6) == rec->closed_at &&
+                col_text_eq(q, 7, grid_code) &&
+                col_time(q, 8) == (street_id < 0 ? HT_TIME_NONE : street_id) &&
+                sqlite3_column_double(q, 9) == rec->lon &&
+                sqlite3_column_double(q, 10) == rec->lat;
+        }
+        sqlite3_reset(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            return ht__store_dberr(s, "reading incidents", err);
+        }
+    }
+    if (same) {
+        *res = HT_PUT_UNCHANGED;
+        *id = old_id;
+        return HT_OK;
+    }
+    sqlite3_stmt *q = s->stmt[exists ? ST_INC_UPDATE : ST_INC_INSERT];
+    if (exists) {
+        sqlite3_bind_int64(q, 1, old_id);
+    } else {
+        bind_text(q, 1, rec->external_id);
+    }
+    bind_text(q, 2, rec->category);
+    sqlite3_bind_int(q, 3, rec->severity);
+    bind_text(q, 4, source);
+    bind_text(q, 5, state);
+    sqlite3_bind_int64(q, 6, rec->reported_at);
+    bind_time(q, 7, rec->closed_at);
+    bind_text(q, 8, grid_code);
+    bind_time(q, 9, street_id < 0 ? HT_TIME_NONE : street_id);
+    sqlite3_bind_double(q, 10, rec->lon);
+    sqlite3_bind_double(q, 11, rec->lat);
+    ht_status st = step_done(s, q, "writing an incident", err);
+    if (st != HT_OK) {
+        return st;
+    }
+    *id = exists ? old_id : sqlite3_last_insert_rowid(s->db);
+    *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
+    if (!exists) {
+        st = ht_store_put_event(s, *id, HT_STATE_REPORTED, rec->reported_at,
+                                NULL, err);
+        state_changed = rec->state != HT_STATE_REPORTED;
+    }
+    if (st == HT_OK && state_changed) {
+        st = ht_store_put_event(s, *id, rec->state, state_time(rec), NULL, err);
+    }
+    return st;
+}
+
+/* ---- walks ---- */
+
+static ht_status step_err(ht_store *s, int rc, const char *what,
+                          ht_error *err) {
+    return rc == SQLITE_DONE ? HT_OK : ht__store_dberr(s, what, err);
+}
+
+ht_status ht_store_each_grid(ht_store *s, ht_store_grid_fn fn, void *ud,
+                             ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT code, parent_code, level, name, population, responsible, "
+            "valid_from, valid_to, AsBinary(geom) FROM grids ORDER BY code",
+            -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading grids", err);
+    }
+    ht_status st = HT_OK;
+    int rc;
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        ht_geom *g = NULL;
+        const void *blob = sqlite3_column_blob(q, 8);
+        int n = sqlite3_column_bytes(q, 8);
+        if (!blob) {
+            continue; /* a grid without geometry cannot locate anything */
+        }
+        if ((st = ht_geom_from_wkb(blob, (size_t)n, &g, err)) != HT_OK) {
+            break;
+        }
+        ht_grid_rec rec = {
+            .code = (const char *)sqlite3_column_text(q, 0),
+            .parent_code = (const char *)sqlite3_column_text(q, 1),
+            .name = (const char *)sqlite3_column_text(q, 3),
+            .population = sqlite3_column_type(q, 4) == SQLITE_NULL
+                              ? -1
+                              : sqlite3_column_int64(q, 4),
+            .responsible = (const char *)sqlite3_column_text(q, 5),
+            .valid_from = col_time(q, 6),
+            .valid_to = col_time(q, 7),
+            .geom = g,
+        };
+        st = ht_model_level_parse((const char *)sqlite3_column_text(q, 2),
+                                  &rec.level, err);
+        if (st == HT_OK) {
+            st = fn(&rec, ud, err);
+        }
+        ht_geom_free(g);
+    }
+    if (st == HT_OK) {
+        st = step_err(s, rc, "reading grids", err);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+ht_status ht_store_each_street(ht_store *s, ht_store_street_fn fn, void *ud,
+                               ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, source_id, name, kind, AsBinary(geom) "
+                           "FROM streets ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading streets", err);
+    }
+    ht_status st = HT_OK;
+    int rc;
+    ht_geom *g = NULL;
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(q, 4);
+        int n = sqlite3_column_bytes(q, 4);
+        if (!blob) {
+            continue;
+        }
+        HT_CLEAR(g, ht_geom_free);
+        if ((st = ht_geom_from_wkb(blob, (size_t)n, &g, err)) != HT_OK) {
+            break;
+        }
+        ht_street_rec rec = {
+            .source_id = (const char *)sqlite3_column_text(q, 1),
+            .name = (const char *)sqlite3_column_text(q, 2),
+            .geom = g,
+        };
+        st = ht_model_kind_parse((const char *)sqlite3_column_text(q, 3),
+                                 &rec.kind, err);
+        if (st == HT_OK) {
+            st = fn(sqlite3_column_int64(q, 0), &rec, ud, err);
+        }
+    }
+    ht_geom_free(g);
+    if (st == HT_OK) {
+        st = step_err(s, rc, "reading streets", err);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+typedef struct moved {
+    int64_t id;
+    int64_t street_id;
+    char code[64];
+} moved;
+
+ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
+                            ht_store_locate_fn fn, void *ud, size_t *changed,
+                            ht_error *err) {
+    *changed = 0;
+    if (bbox->minx > bbox->maxx) {
+        return HT_OK;
+    }
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT id, X(geom), Y(geom), reported_at, grid_code, street_id "
+            "FROM incidents WHERE id IN (SELECT pkid FROM "
+            "idx_incidents_geom WHERE xmin <= ?3 AND xmax >= ?1 AND "
+            "ymin <= ?4 AND ymax >= ?2)",
+            -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading incidents", err);
+    }
+    sqlite3_bind_double(q, 1, bbox->minx);
+    sqlite3_bind_double(q, 2, bbox->miny);
+    sqlite3_bind_double(q, 3, bbox->maxx);
+    sqlite3_bind_double(q, 4, bbox->maxy);
+    moved *list = NULL;
+    size_t n = 0, cap = 0;
+    ht_status st = HT_OK;
+    int rc;
+    /* Collect first, then update, so the scan never sees its own writes. */
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        moved m = {.id = sqlite3_column_int64(q, 0)};
+        st = fn(sqlite3_column_double(q, 1), sqlite3_column_double(q, 2),
+                sqlite3_column_int64(q, 3), m.code, &m.street_id, ud, err);
+        if (st != HT_OK) {
+            break;
+        }
+        const char *old = (const char *)sqlite3_column_text(q, 4);
+        int64_t old_street = col_time(q, 5);
+        bool same =
+            (old ? strcmp(old, m.code) == 0 : m.code[0] == '\0') &&
+            old_street == (m.street_id < 0 ? HT_TIME_NONE : m.street_id);
+        if (same) {
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            moved *t = realloc(list, cap * sizeof *t);
+            if (!t) {
+                st = ht_error_set(err, HT_ENOMEM, "out of memory");
+                break;
+            }
+            list = t;
+        }
+        list[n++] = m;
+    }
+    if (st == HT_OK) {
+        st = step_err(s, rc, "reading incidents", err);
+    }
+    sqlite3_finalize(q);
+    sqlite3_stmt *u = s->stmt[ST_INC_RELOCATE];
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        sqlite3_bind_int64(u, 1, list[i].id);
+        bind_text(u, 2, list[i].code[0] ? list[i].code : NULL);
+        bind_time(u, 3,
+                  list[i].street_id < 0 ? HT_TIME_NONE : list[i].street_id);
+        st = step_done(s, u, "re-locating incidents", err);
+    }
+    free(list);
+    if (st == HT_OK) {
+        *changed = n;
+    }
+    return st;
+}
+
+ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
+                                   const char *parent_code, ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_GRID_SET_PARENT];
+    bind_text(q, 1, code);
+    bind_text(q, 2, parent_code);
+    return step_done(s, q, "linking a grid to its parent", err);
+}
+
+ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT code FROM categories WHERE parent_code "
+                           "IS NOT NULL AND parent_code NOT IN (SELECT code "
+                           "FROM categories) ORDER BY code LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "checking categories", err);
+    }
+    int rc = sqlite3_step(q);
+    ht_status st = HT_OK;
+    if (rc == SQLITE_ROW) {
+        snprintf(code, 64, "%s", (const char *)sqlite3_column_text(q, 0));
+        st = ht_error_set(err, HT_EINVAL,
+                          "category \"%s\" has an unknown "
+                          "parent",
+                          code);
+    } else if (rc != SQLITE_DONE) {
+        st = ht__store_dberr(s, "checking categories", err);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
+                         ht_error *err) {
+    static const char *const allowed[] = {"grids", "streets", "incidents",
+                                          "incident_events", "categories"};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++) {
+        ok = ok || strcmp(table, allowed[i]) == 0;
+    }
+    if (!ok) {
+        return ht_error_set(err, HT_EINVAL, "unknown table \"%s\"", table);
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *q = NULL;
+    ht_status st = HT_OK;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        st = ht__store_dberr(s, "counting", err);
+    } else {
+        *n = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
