@@ -1549,19 +1549,22 @@ static void make_one(demo *d, const places *pl, const ht_locator *loc, inc *x) {
     } else if (comp == C_CONSTRUCTION) {
         which = (int)rng_below(&d->r, NSITES);
     }
-    int dayi;
-    do {
-        dayi = (int)rng_below(&d->r, 365);
-    } while (rng_unit(&d->r) * comp_wmax[comp] >=
-             day_weight(d, pl, comp, dayi, which));
     const double *hours = comp == C_NOISE     ? hours_night
                           : comp == C_SCHOOL  ? hours_school
                           : comp == C_HEATING ? hours_heat
                                               : hours_day;
-    int hour = (int)rng_pick(&d->r, hours, 24);
-    /* Local midnight is 16:00 UTC of the day before. */
-    x->t_rep = d->end - 365 * (int64_t)DAY + (int64_t)dayi * DAY +
-               (hour - 8) * 3600 + (int64_t)rng_below(&d->r, 3600);
+    int64_t start = d->end - 365 * (int64_t)DAY;
+    do {
+        int dayi;
+        do {
+            dayi = (int)rng_below(&d->r, 365);
+        } while (rng_unit(&d->r) * comp_wmax[comp] >=
+                 day_weight(d, pl, comp, dayi, which));
+        int hour = (int)rng_pick(&d->r, hours, 24);
+        /* Hours are Beijing time (UTC+8); keep the window exact. */
+        x->t_rep = start + (int64_t)dayi * DAY + (hour - 8) * 3600 +
+                   (int64_t)rng_below(&d->r, 3600);
+    } while (x->t_rep < start || x->t_rep >= d->end);
     ht_point p;
     for (int tries = 0;; tries++) {
         switch (comp) {

@@ -910,13 +910,13 @@ static ht_status finish(importer *im) {
         link *l = &im->links[i];
         const char *parent = ht_locator_find_grid(
             im->loc, l->inside.x, l->inside.y, HT_TIME_NONE, (int)l->level - 1);
-        if (parent) {
-            if ((st = ht_store_set_grid_parent(im->s, l->code, parent,
-                                               im->err)) != HT_OK) {
-                return st;
-            }
-            im->stats->linked++;
+        bool changed = false;
+        if (parent &&
+            (st = ht_store_set_grid_parent(im->s, l->code, parent, &changed,
+                                           im->err)) != HT_OK) {
+            return st;
         }
+        im->stats->linked += changed;
     }
     return ht_store_relocate(im->s, &im->touched, locate_cb, im,
                              &im->stats->relocated, im->err);

@@ -370,7 +370,8 @@ int64_t ht_locator_find_street(const ht_locator *l, double lon, double lat,
         return -1;
     }
     double fi = (lon - b->box.minx) / b->cw, fj = (lat - b->box.miny) / b->ch;
-    if (fi < -1 || fj < -1 || fi > (double)b->nx || fj > (double)b->ny) {
+    if (fi < -1 || fj < -1 || fi >= (double)b->nx + 1 ||
+        fj >= (double)b->ny + 1) {
         return -1;
     }
     double mx, my;

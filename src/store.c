@@ -11,9 +11,10 @@
 
 #include "store_int.h"
 
-/* clang-format off: SpatiaLite's header needs sqlite3.h before it. */
-#include <spatialite.h>
+/* SpatiaLite's header needs sqlite3.h before it. */
+/* clang-format off */
 #include <sqlite3.h>
+#include <spatialite.h>
 /* clang-format on */
 
 enum {
@@ -55,7 +56,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         "responsible, valid_from, valid_to, geom) VALUES (?1, ?2, ?3, ?4, "
         "?5, ?6, ?7, ?8, GeomFromWKB(?9, 4326))",
     [ST_GRID_UPDATE] =
-        "UPDATE grids SET parent_code = ?2, level = ?3, name = ?4, "
+        "UPDATE grids SET parent_code = coalesce(?2, parent_code), level = ?3, "
+        "name = ?4, "
         "population = ?5, responsible = ?6, valid_from = ?7, valid_to = ?8, "
         "geom = GeomFromWKB(?9, 4326) WHERE code = ?1",
     [ST_STREET_SELECT] =
@@ -86,7 +88,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INC_RELOCATE] =
         "UPDATE incidents SET grid_code = ?2, street_id = ?3 "
         "WHERE id = ?1",
-    [ST_GRID_SET_PARENT] = "UPDATE grids SET parent_code = ?2 WHERE code = ?1",
+    [ST_GRID_SET_PARENT] =
+        "UPDATE grids SET parent_code = ?2 WHERE code = ?1 "
+        "AND parent_code IS NOT ?2",
 };
 
 struct ht_store {
@@ -552,7 +556,10 @@ ht_status ht_store_put_grid(ht_store *s, const ht_grid_rec *rec,
     bind_text(q, 1, rec->code);
     int rc = sqlite3_step(q);
     bool exists = rc == SQLITE_ROW;
-    bool same = exists && col_text_eq(q, 0, rec->parent_code) &&
+    /* A grid given without a parent keeps the one it has (the importer
+     * links it again by containment). */
+    bool same = exists &&
+                (!rec->parent_code || col_text_eq(q, 0, rec->parent_code)) &&
                 col_text_eq(q, 1, level) && col_text_eq(q, 2, rec->name) &&
                 col_time(q, 3) ==
                     (rec->population < 0 ? HT_TIME_NONE : rec->population) &&
@@ -911,11 +918,14 @@ ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
 }
 
 ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
-                                   const char *parent_code, ht_error *err) {
+                                   const char *parent_code, bool *changed,
+                                   ht_error *err) {
     sqlite3_stmt *q = s->stmt[ST_GRID_SET_PARENT];
     bind_text(q, 1, code);
     bind_text(q, 2, parent_code);
-    return step_done(s, q, "linking a grid to its parent", err);
+    ht_status st = step_done(s, q, "linking a grid to its parent", err);
+    *changed = st == HT_OK && sqlite3_changes(s->db) > 0;
+    return st;
 }
 
 ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err) {

@@ -52,7 +52,7 @@ typedef struct ht_import_stats {
     size_t updated;   /**< existing rows changed */
     size_t unchanged; /**< rows already stored as given */
     size_t relocated; /**< incidents whose grid or street changed */
-    size_t linked;    /**< grids given a parent by containment */
+    size_t linked;    /**< grids given a new parent by containment */
 } ht_import_stats;
 
 /** Parse an import kind ("grids", "streets", "incidents", "categories"). */

@@ -98,9 +98,13 @@ ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
                                 const char *grid_code, int64_t street_id,
                                 ht_put_result *res, int64_t *id, ht_error *err);
 
-/** Set the parent of grid @code. Call inside a transaction. */
+/**
+ * Set the parent of grid @code; *changed tells whether it was different
+ * (an equal parent writes nothing). Call inside a transaction.
+ */
 ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
-                                   const char *parent_code, ht_error *err);
+                                   const char *parent_code, bool *changed,
+                                   ht_error *err);
 
 /**
  * Find a category whose parent_code names no category: HT_EINVAL with its

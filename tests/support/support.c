@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the test suites. */
+#include "support.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* SpatiaLite's header needs sqlite3.h before it. */
+/* clang-format off */
+#include <sqlite3.h>
+#include <spatialite.h>
+/* clang-format on */
+
+static void die(const char *what) {
+    fprintf(stderr, "test support: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+char *ts_tmpdir(void) {
+    const char *base = getenv("TMPDIR");
+    char *t = malloc(4096);
+    if (!t) {
+        die("malloc");
+    }
+    snprintf(t, 4096, "%s/hutong-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(t)) {
+        die("mkdtemp");
+    }
+    return t;
+}
+
+void ts_rmdir(const char *dir) {
+    char *argv[] = {"/bin/rm", "-rf", (char *)dir, NULL};
+    ts_run(argv, 30, NULL, NULL);
+}
+
+char *ts_path(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p) {
+        die("malloc");
+    }
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+void ts_write(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f)) {
+        die(path);
+    }
+}
+
+typedef struct sink {
+    char *data;
+    size_t len, cap;
+} sink;
+
+static void sink_read(sink *s, int fd, int *open_fds) {
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) {
+        (*open_fds)--;
+        return;
+    }
+    if (s->len + (size_t)n + 1 > s->cap) {
+        s->cap = (s->len + (size_t)n + 1) * 2;
+        s->data = realloc(s->data, s->cap);
+        if (!s->data) {
+            die("realloc");
+        }
+    }
+    memcpy(s->data + s->len, buf, (size_t)n);
+    s->len += (size_t)n;
+    s->data[s->len] = 0;
+}
+
+int ts_run(char *const argv[], int timeout_s, char **out, char **errout) {
+    int po[2], pe[2];
+    if (pipe(po) || pipe(pe)) {
+        die("pipe");
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        die("fork");
+    }
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        close(po[1]);
+        close(pe[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    sink so = {0}, se = {0};
+    int open_fds = 2;
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    time_t deadline = time(NULL) + timeout_s;
+    bool killed = false;
+    while (open_fds > 0) {
+        int left = (int)(deadline - time(NULL));
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            killed = true;
+            break;
+        }
+        if (poll(fds, 2, left * 1000) < 0 && errno != EINTR) {
+            die("poll");
+        }
+        for (int k = 0; k < 2; k++) {
+            if (fds[k].fd >= 0 && fds[k].revents) {
+                int before = open_fds;
+                sink_read(k ? &se : &so, fds[k].fd, &open_fds);
+                if (open_fds < before) {
+                    fds[k].fd = -1;
+                }
+            }
+        }
+    }
+    close(po[0]);
+    close(pe[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    if (out) {
+        *out = so.data ? so.data : strdup("");
+    } else {
+        free(so.data);
+    }
+    if (errout) {
+        *errout = se.data ? se.data : strdup("");
+    } else {
+        free(se.data);
+    }
+    if (killed || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+static sqlite3 *open_db(const char *path, void **cache) {
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "cannot open %s\n", path);
+        abort();
+    }
+    *cache = spatialite_alloc_connection();
+    spatialite_init_ex(db, *cache, 0);
+    return db;
+}
+
+static void close_db(sqlite3 *db, void *cache) {
+    sqlite3_close(db);
+    spatialite_cleanup_ex(cache);
+}
+
+static void fnv(uint64_t *h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        *h = (*h ^ b[i]) * 1099511628211ULL;
+    }
+}
+
+uint64_t ts_db_fingerprint(const char *path) {
+    void *cache;
+    sqlite3 *db = open_db(path, &cache);
+    uint64_t h = 14695981039346656037ULL;
+    sqlite3_stmt *tables;
+    sqlite3_prepare_v2(db,
+                       "SELECT name FROM sqlite_master WHERE type = 'table' "
+                       "AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE "
+                       "'%VIRTUAL%' ORDER BY name",
+                       -1, &tables, NULL);
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        fnv(&h, name, strlen(name));
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY rowid", name);
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+            snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", name);
+            sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+        }
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(q); c++) {
+                int t = sqlite3_column_type(q, c);
+                fnv(&h, &t, sizeof t);
+                const void *b = sqlite3_column_blob(q, c);
+                fnv(&h, b ? b : "", (size_t)sqlite3_column_bytes(q, c));
+            }
+        }
+        sqlite3_finalize(q);
+    }
+    sqlite3_finalize(tables);
+    close_db(db, cache);
+    return h;
+}
+
+static sqlite3_stmt *query(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+        fprintf(stderr, "bad test SQL %s: %s\n", sql, sqlite3_errmsg(db));
+        abort();
+    }
+    sqlite3_step(q);
+    return q;
+}
+
+int64_t ts_db_int(const char *path, const char *sql) {
+    void *cache;
+    sqlite3 *db = open_db(path, &cache);
+    sqlite3_stmt *q = query(db, sql);
+    int64_t v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    close_db(db, cache);
+    return v;
+}
+
+double ts_db_double(const char *path, const char *sql) {
+    void *cache;
+    sqlite3 *db = open_db(path, &cache);
+    sqlite3_stmt *q = query(db, sql);
+    double v = sqlite3_column_double(q, 0);
+    sqlite3_finalize(q);
+    close_db(db, cache);
+    return v;
+}
+
+char *ts_db_text(const char *path, const char *sql) {
+    void *cache;
+    sqlite3 *db = open_db(path, &cache);
+    sqlite3_stmt *q = query(db, sql);
+    const unsigned char *t = sqlite3_column_text(q, 0);
+    char *v = t ? strdup((const char *)t) : NULL;
+    sqlite3_finalize(q);
+    close_db(db, cache);
+    return v;
+}
+
+double ts_dist_m(double lon1, double lat1, double lon2, double lat2) {
+    const double r = 6371008.8, k = 3.14159265358979323846 / 180;
+    double dlat = (lat2 - lat1) * k, dlon = (lon2 - lon1) * k;
+    double a = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * k) * cos(lat2 * k) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * r * asin(sqrt(a));
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the test suites. */
+#ifndef HUTONG_TEST_SUPPORT_H
+#define HUTONG_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh temporary directory (removed by ts_rmdir); aborts on failure. */
+char *ts_tmpdir(void);
+
+/* Remove a directory tree. */
+void ts_rmdir(const char *dir);
+
+/* Join dir and name into a static-lifetime-free string (caller frees). */
+char *ts_path(const char *dir, const char *name);
+
+/* Write text to a file; aborts on failure. */
+void ts_write(const char *path, const char *text);
+
+/* Run argv (argv[0] a path) with a timeout in seconds; capture stdout and
+ * stderr (caller frees). Returns the exit code, or -1 on a signal/timeout. */
+int ts_run(char *const argv[], int timeout_s, char **out, char **errout);
+
+/* A hash of every row of every table of the SQLite file at path: equal
+ * fingerprints mean equal contents. */
+uint64_t ts_db_fingerprint(const char *path);
+
+/* One integer from a SQL query on the file at path (SpatiaLite loaded). */
+int64_t ts_db_int(const char *path, const char *sql);
+
+/* One double from a SQL query on the file at path (SpatiaLite loaded). */
+double ts_db_double(const char *path, const char *sql);
+
+/* One text value (caller frees; NULL for SQL NULL). */
+char *ts_db_text(const char *path, const char *sql);
+
+/* Ground distance in metres between two lon/lat points (haversine on the
+ * mean radius; ample for the metre-level checks of the tests). */
+double ts_dist_m(double lon1, double lat1, double lon2, double lat2);
+
+#endif

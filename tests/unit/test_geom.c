@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: geom. */
+#include <math.h>
+
+#include "hutong/geom.h"
+
+#include "ht_test.h"
+
+/* A polygon from flat x,y pairs; rings separated by NAN. */
+static ht_geom *poly(const double *xy, size_t n) {
+    ht_geom *g = ht_geom_new(HT_GEOM_POLYGON);
+    assert_int_equal(ht_geom_start_polygon(g, NULL), HT_OK);
+    assert_int_equal(ht_geom_start_part(g, NULL), HT_OK);
+    for (size_t i = 0; i < n; i += 2) {
+        if (isnan(xy[i])) {
+            assert_int_equal(ht_geom_start_part(g, NULL), HT_OK);
+            i--;
+            continue;
+        }
+        assert_int_equal(ht_geom_add_point(g, xy[i], xy[i + 1], NULL), HT_OK);
+    }
+    return g;
+}
+
+/* A 10 x 10 square with a 2 x 2 hole at (4..6, 4..6). */
+static const double square_with_hole[] = {0, 0, 10, 0, 10, 10, 0, 10, 0, 0, NAN,
+                                          4, 4, 4,  6, 6,  6,  6, 4,  4, 4};
+
+static void test_geom_contains_respects_holes(void **state) {
+    (void)state;
+    ht_geom *g = poly(square_with_hole,
+                      sizeof square_with_hole / sizeof *square_with_hole);
+    assert_int_equal(g->nparts, 2);
+    assert_int_equal(ht_geom_validate(g, NULL), HT_OK);
+    assert_true(ht_geom_contains(g, 1, 1));
+    assert_true(ht_geom_contains(g, 9, 5));
+    assert_false(ht_geom_contains(g, 5, 5)); /* in the hole */
+    assert_false(ht_geom_contains(g, 11, 5));
+    assert_false(ht_geom_contains(g, -1, -1));
+    ht_bbox b = ht_geom_bbox(g);
+    assert_true(b.minx == 0 && b.miny == 0 && b.maxx == 10 && b.maxy == 10);
+    ht_geom_free(g);
+}
+
+static void test_geom_wkb_round_trip_all_types(void **state) {
+    (void)state;
+    ht_buf *b = ht_buf_new();
+    for (int t = HT_GEOM_POINT; t <= HT_GEOM_MULTIPOLYGON; t++) {
+        ht_geom *g = ht_geom_new((ht_geom_type)t);
+        int polys = t == HT_GEOM_POLYGON        ? 1
+                    : t == HT_GEOM_MULTIPOLYGON ? 2
+                                                : 0;
+        int parts = t == HT_GEOM_POINT || t == HT_GEOM_LINESTRING ? 1 : 3;
+        for (int p = 0; p < (polys ? polys : 1); p++) {
+            if (polys) {
+                ht_geom_start_polygon(g, NULL);
+            }
+            for (int r = 0; r < (polys ? 1 + p : parts); r++) {
+                ht_geom_start_part(g, NULL);
+                int n = t == HT_GEOM_POINT || t == HT_GEOM_MULTIPOINT ? 1
+                        : polys                                       ? 5
+                                                                      : 3;
+                for (int k = 0; k < n; k++) {
+                    double x = 116.4 + p + r * 0.01 + k * 0.001;
+                    ht_geom_add_point(
+                        g, polys && k == n - 1 ? 116.4 + p + r * 0.01 : x,
+                        39.9 + (k % 2) * 0.001, NULL);
+                }
+            }
+        }
+        ht_buf_clear(b);
+        assert_int_equal(ht_geom_to_wkb(g, b, NULL), HT_OK);
+        ht_geom *back = NULL;
+        assert_int_equal(ht_geom_from_wkb(b->data, b->len, &back, NULL), HT_OK);
+        assert_int_equal(back->type, g->type);
+        assert_int_equal(back->npts, g->npts);
+        assert_int_equal(back->nparts, g->nparts);
+        assert_int_equal(back->npolys, g->npolys);
+        assert_memory_equal(back->pts, g->pts, g->npts * sizeof *g->pts);
+        /* Every truncation is refused, never read past the end. */
+        for (size_t cut = 0; cut < b->len; cut++) {
+            ht_geom *bad = (ht_geom *)1;
+            ht_error err = {0};
+            assert_int_equal(ht_geom_from_wkb(b->data, cut, &bad, &err),
+                             HT_EINVAL);
+            assert_null(bad);
+        }
+        ht_geom_free(back);
+        ht_geom_free(g);
+    }
+    ht_buf_free(b);
+}
+
+static void test_geom_wkb_big_endian(void **state) {
+    (void)state;
+    /* POINT(1 2) in big-endian WKB. */
+    const unsigned char be[] = {0, 0, 0,    0, 1, 0x3f, 0xf0, 0, 0, 0, 0,
+                                0, 0, 0x40, 0, 0, 0,    0,    0, 0, 0};
+    ht_geom *g;
+    assert_int_equal(ht_geom_from_wkb(be, sizeof be, &g, NULL), HT_OK);
+    assert_true(g->pts[0].x == 1 && g->pts[0].y == 2);
+    ht_geom_free(g);
+    const unsigned char bad_type[] = {1, 7, 0, 0, 0};
+    ht_error err = {0};
+    assert_int_equal(ht_geom_from_wkb(bad_type, sizeof bad_type, &g, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "type 7");
+}
+
+static void test_geom_validate_rejects_bad_rings(void **state) {
+    (void)state;
+    const double open[] = {0, 0, 1, 0, 1, 1, 0, 1};
+    ht_geom *g = poly(open, 8);
+    ht_error err = {0};
+    assert_int_equal(ht_geom_validate(g, &err), HT_EINVAL);
+    assert_contains(err.msg, "not closed");
+    ht_geom_free(g);
+    const double tiny[] = {0, 0, 1, 0, 0, 0};
+    g = poly(tiny, 6);
+    assert_int_equal(ht_geom_validate(g, &err), HT_EINVAL);
+    assert_contains(err.msg, "needs 4");
+    ht_geom_free(g);
+    const double inf[] = {0, 0, INFINITY, 0, 1, 1, 0, 0};
+    g = poly(inf, 8);
+    assert_int_equal(ht_geom_validate(g, &err), HT_EINVAL);
+    assert_contains(err.msg, "not finite");
+    ht_geom_free(g);
+    g = ht_geom_new(HT_GEOM_LINESTRING);
+    assert_int_equal(ht_geom_validate(g, &err), HT_EINVAL);
+    ht_geom_start_part(g, NULL);
+    ht_geom_add_point(g, 1, 1, NULL);
+    assert_int_equal(ht_geom_validate(g, &err), HT_EINVAL);
+    assert_contains(err.msg, "needs 2");
+    ht_geom_free(g);
+}
+
+static void test_geom_orient_and_interior_point(void **state) {
+    (void)state;
+    /* A clockwise U shape: its box centre (5, 5) is outside it. */
+    const double u[] = {0, 0, 0,  10, 3,  10, 3, 3, 7,
+                        3, 7, 10, 10, 10, 10, 0, 0, 0};
+    ht_geom *g = poly(u, sizeof u / sizeof *u);
+    assert_true(ht_geom_ring_signed_area(g, 0) < 0);
+    ht_geom_orient(g);
+    assert_true(ht_geom_ring_signed_area(g, 0) > 0);
+    assert_false(ht_geom_contains(g, 5, 5));
+    ht_point p;
+    assert_int_equal(ht_geom_interior_point(g, &p, NULL), HT_OK);
+    assert_true(ht_geom_contains(g, p.x, p.y));
+    ht_geom_free(g);
+    /* Holes end up clockwise. */
+    g = poly(square_with_hole,
+             sizeof square_with_hole / sizeof *square_with_hole);
+    ht_geom_orient(g);
+    assert_true(ht_geom_ring_signed_area(g, 1) < 0);
+    assert_int_equal(ht_geom_interior_point(g, &p, NULL), HT_OK);
+    assert_true(ht_geom_contains(g, p.x, p.y));
+    ht_geom_free(g);
+    ht_geom *line = ht_geom_new(HT_GEOM_LINESTRING);
+    assert_int_equal(ht_geom_interior_point(line, &p, NULL), HT_EINVAL);
+    ht_geom_free(line);
+}
+
+static void test_geom_area_on_the_sphere(void **state) {
+    (void)state;
+    /* 1 x 1 degree at the equator: R^2 * d_lambda * (sin 1 deg - sin 0). */
+    const double sq[] = {0, 0, 1, 0, 1, 1, 0, 1, 0, 0};
+    ht_geom *g = poly(sq, 10);
+    double r = 6371007.181, k = HT_PI / 180;
+    double want = r * r * k * sin(k);
+    assert_true(fabs(ht_geom_area_m2(g) - want) / want < 1e-9);
+    ht_geom_free(g);
+    g = poly(square_with_hole,
+             sizeof square_with_hole / sizeof *square_with_hole);
+    double outer = r * r * 10 * k * sin(10 * k);
+    double hole = r * r * 2 * k * (sin(6 * k) - sin(4 * k));
+    assert_true(fabs(ht_geom_area_m2(g) - (outer - hole)) / outer < 1e-9);
+    ht_geom_free(g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_geom_contains_respects_holes),
+        cmocka_unit_test(test_geom_wkb_round_trip_all_types),
+        cmocka_unit_test(test_geom_wkb_big_endian),
+        cmocka_unit_test(test_geom_validate_rejects_bad_rings),
+        cmocka_unit_test(test_geom_orient_and_interior_point),
+        cmocka_unit_test(test_geom_area_on_the_sphere),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: store. */
+#include <math.h>
+#include <sqlite3.h>
+
+#include "hutong/datetime.h"
+#include "hutong/store.h"
+
+#include "ht_test.h"
+
+typedef struct fixture {
+    char *dir;
+    char *db;
+    ht_store *s;
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = ts_tmpdir();
+    f->db = ts_path(f->dir, "t.db");
+    ht_error err = {0};
+    if (ht_store_open(f->db, HT_STORE_CREATE, &f->s, &err) != HT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    ht_store_close(f->s);
+    ts_rmdir(f->dir);
+    free(f->db);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static ht_geom *square(double x, double y, double size) {
+    ht_geom *g = ht_geom_new(HT_GEOM_POLYGON);
+    ht_geom_start_polygon(g, NULL);
+    ht_geom_start_part(g, NULL);
+    const double c[5][2] = {
+        {x, y}, {x + size, y}, {x + size, y + size}, {x, y + size}, {x, y}};
+    for (int k = 0; k < 5; k++) {
+        ht_geom_add_point(g, c[k][0], c[k][1], NULL);
+    }
+    return g;
+}
+
+static void test_store_schema_and_reopen(void **state) {
+    fixture *f = *state;
+    assert_int_equal(ht_store_schema_version(f->s), HT_STORE_SCHEMA_VERSION);
+    ht_store_close(f->s);
+    f->s = NULL;
+    assert_string_equal(ts_db_text(f->db, "PRAGMA journal_mode"), "wal");
+    assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM geometry_columns"),
+                     3);
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT count(*) FROM geometry_columns WHERE "
+                               "spatial_index_enabled = 1"),
+                     3);
+    ht_error err = {0};
+    assert_int_equal(ht_store_open(f->db, HT_STORE_READONLY, &f->s, &err),
+                     HT_OK);
+    assert_int_equal(ht_store_schema_version(f->s), 1);
+}
+
+static void test_store_refuses_foreign_and_newer_files(void **state) {
+    fixture *f = *state;
+    char *other = ts_path(f->dir, "other.db");
+    sqlite3 *db;
+    sqlite3_open(other, &db);
+    sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL);
+    sqlite3_close(db);
+    ht_store *s = (ht_store *)1;
+    ht_error err = {0};
+    assert_int_equal(ht_store_open(other, HT_STORE_CREATE, &s, &err),
+                     HT_EINVAL);
+    assert_null(s);
+    assert_contains(err.msg, "not a hutong database");
+    /* A file from a newer hutong is refused, and left as it was. */
+    ht_store_close(f->s);
+    f->s = NULL;
+    sqlite3_open(f->db, &db);
+    sqlite3_exec(db,
+                 "UPDATE hutong_meta SET value = '99' WHERE key = "
+                 "'schema_version'",
+                 NULL, NULL, NULL);
+    sqlite3_close(db);
+    uint64_t before = ts_db_fingerprint(f->db);
+    assert_int_equal(ht_store_open(f->db, HT_STORE_WRITE, &s, &err), HT_EINVAL);
+    assert_contains(err.msg, "schema version 99");
+    assert_true(ts_db_fingerprint(f->db) == before);
+    char *missing = ts_path(f->dir, "missing.db");
+    assert_int_equal(ht_store_open(missing, HT_STORE_WRITE, &s, &err), HT_EIO);
+    free(missing);
+    free(other);
+}
+
+static void test_store_upserts_report_what_they_did(void **state) {
+    fixture *f = *state;
+    ht_put_result r;
+    ht_error err = {0};
+    ht_category_rec cat = {"0101", NULL, "私搭乱建", "#c9302c", "cjt214"};
+    assert_int_equal(ht_store_begin(f->s, &err), HT_OK);
+    assert_int_equal(ht_store_put_category(f->s, &cat, &r, &err), HT_OK);
+    assert_int_equal(r, HT_PUT_INSERTED);
+    assert_int_equal(ht_store_put_category(f->s, &cat, &r, &err), HT_OK);
+    assert_int_equal(r, HT_PUT_UNCHANGED);
+    cat.color = "#000000";
+    assert_int_equal(ht_store_put_category(f->s, &cat, &r, &err), HT_OK);
+    assert_int_equal(r, HT_PUT_UPDATED);
+    ht_geom *g = square(116.40, 39.90, 0.01);
+    ht_grid_rec grid = {.code = "110101001",
+                        .parent_code = "110101",
+                        .level = HT_LEVEL_STREET,
+                        .name = "东华门街道",
+                        .population = 1000,
+                        .valid_from = HT_TIME_NONE,
+                        .valid_to = HT_TIME_NONE,
+                        .geom = g};
+    ht_bbox old;
+    assert_int_equal(ht_store_put_grid(f->s, &grid, &r, &old, &err), HT_OK);
+    assert_int_equal(r, HT_PUT_INSERTED);
+    assert_true(old.minx > old.maxx);
+    assert_int_equal(ht_store_put_grid(f->s, &grid, &r, &old, &err), HT_OK);
+    assert_int_equal(r, HT_PUT_UNCHANGED);
+    ht_geom_free(g);
+    g = square(116.41, 39.91, 0.01);
+    grid.geom = g;
+    assert_int_equal(ht_store_put_grid(f->s, &grid, &r, &old, &err), HT_OK);
+    assert_int_equal(r, HT_PUT_UPDATED);
+    assert_true(fabs(old.minx - 116.40) < 1e-12); /* the previous box */
+    ht_geom_free(g);
+    ht_incident_rec inc = {.external_id = "A-1",
+                           .category = "0101",
+                           .severity = 2,
+                           .source = HT_SOURCE_HOTLINE,
+                           .state = HT_STATE_CLOSED,
+                           .reported_at = 1700000000,
+                           .closed_at = 1700003600,
+                           .state_at = HT_TIME_NONE,
+                           .lon = 116.415,
+                           .lat = 39.915};
+    int64_t id, id2;
+    assert_int_equal(
+        ht_store_put_incident(f->s, &inc, "110101001", -1, &r, &id, &err),
+        HT_OK);
+    assert_int_equal(r, HT_PUT_INSERTED);
+    assert_int_equal(
+        ht_store_put_incident(f->s, &inc, "110101001", -1, &r, &id2, &err),
+        HT_OK);
+    assert_int_equal(r, HT_PUT_UNCHANGED);
+    assert_int_equal(id, id2);
+    inc.state = HT_STATE_EVALUATED;
+    assert_int_equal(
+        ht_store_put_incident(f->s, &inc, "110101001", -1, &r, &id2, &err),
+        HT_OK);
+    assert_int_equal(r, HT_PUT_UPDATED);
+    /* Bad severity: refused, nothing written. */
+    inc.severity = 4;
+    inc.external_id = "A-2";
+    assert_int_equal(
+        ht_store_put_incident(f->s, &inc, NULL, -1, &r, &id2, &err), HT_EINVAL);
+    assert_contains(err.msg, "severity 4");
+    assert_int_equal(ht_store_commit(f->s, &err), HT_OK);
+    int64_t n;
+    assert_int_equal(ht_store_count(f->s, "incidents", &n, &err), HT_OK);
+    assert_int_equal(n, 1);
+    /* reported, closed (insert), evaluated (update) */
+    assert_int_equal(ht_store_count(f->s, "incident_events", &n, &err), HT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(ht_store_count(f->s, "users; DROP", &n, &err), HT_EINVAL);
+}
+
+static void test_store_rollback_leaves_nothing(void **state) {
+    fixture *f = *state;
+    ht_store_close(f->s);
+    f->s = NULL;
+    uint64_t before = ts_db_fingerprint(f->db);
+    ht_error err = {0};
+    assert_int_equal(ht_store_open(f->db, HT_STORE_WRITE, &f->s, &err), HT_OK);
+    assert_int_equal(ht_store_begin(f->s, &err), HT_OK);
+    assert_int_equal(ht_store_begin(f->s, &err), HT_EINTERNAL);
+    ht_category_rec cat = {"05", NULL, "街面秩序", NULL, "cjt214"};
+    ht_put_result r;
+    assert_int_equal(ht_store_put_category(f->s, &cat, &r, &err), HT_OK);
+    ht_store_rollback(f->s);
+    ht_store_close(f->s);
+    f->s = NULL;
+    assert_true(ts_db_fingerprint(f->db) == before);
+}
+
+static ht_status locate_const(double lon, double lat, int64_t t, char code[64],
+                              int64_t *street, void *ud, ht_error *err) {
+    (void)lon;
+    (void)lat;
+    (void)t;
+    (void)err;
+    snprintf(code, 64, "%s", (const char *)ud);
+    *street = -1;
+    return HT_OK;
+}
+
+static void test_store_relocate_uses_the_spatial_index(void **state) {
+    fixture *f = *state;
+    ht_error err = {0};
+    ht_put_result r;
+    int64_t id;
+    ht_store_begin(f->s, &err);
+    ht_category_rec cat = {"05", NULL, "街面秩序", NULL, "cjt214"};
+    ht_store_put_category(f->s, &cat, &r, &err);
+    char eid[16];
+    for (int k = 0; k < 10; k++) {
+        snprintf(eid, sizeof eid, "E%d", k);
+        ht_incident_rec inc = {.external_id = eid,
+                               .category = "05",
+                               .severity = 1,
+                               .reported_at = 1700000000,
+                               .closed_at = HT_TIME_NONE,
+                               .state_at = HT_TIME_NONE,
+                               .lon = 116.40 + k * 0.01,
+                               .lat = 39.9};
+        assert_int_equal(
+            ht_store_put_incident(f->s, &inc, NULL, -1, &r, &id, &err), HT_OK);
+    }
+    ht_bbox b = {116.425, 39.8, 116.455, 40.0}; /* k = 3, 4, 5 */
+    size_t changed;
+    assert_int_equal(
+        ht_store_relocate(f->s, &b, locate_const, "G1", &changed, &err), HT_OK);
+    assert_int_equal(changed, 3);
+    assert_int_equal(
+        ht_store_relocate(f->s, &b, locate_const, "G1", &changed, &err), HT_OK);
+    assert_int_equal(changed, 0);
+    ht_store_commit(f->s, &err);
+    ht_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT count(*) FROM incidents WHERE "
+                               "grid_code = 'G1'"),
+                     3);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_schema_and_reopen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_refuses_foreign_and_newer_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_upserts_report_what_they_did,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_rollback_leaves_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_relocate_uses_the_spatial_index, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
