@@ -18,7 +18,7 @@ static const section sections[] = {
      "SELECT level, count(*), coalesce(sum(population), 0) FROM grids "
      "GROUP BY level ORDER BY CASE level WHEN 'district' THEN 0 "
      "WHEN 'street' THEN 1 WHEN 'community' THEN 2 ELSE 3 END",
-     "ssi"},
+     "sii"},
     {"streets by kind (kind, segments, km)",
      "SELECT kind, count(*), round(sum(GLength(geom, 1)) / 1000.0, 1) "
      "FROM streets GROUP BY kind ORDER BY count(*) DESC",

@@ -29,4 +29,13 @@
         }                                                                  \
     } while (0)
 
+/* Assert that a query's text value equals want (freeing it). */
+#define assert_db_text(path, sql, want)   \
+    do {                                  \
+        char *t_ = ts_db_text(path, sql); \
+        assert_non_null(t_);              \
+        assert_string_equal(t_, want);    \
+        free(t_);                         \
+    } while (0)
+
 #endif

@@ -56,24 +56,24 @@ static void test_demo_hierarchy_and_codes(void **state) {
     size_t units = f->stats.grids[HT_LEVEL_GRID];
     assert_true(units > 1800 && units < 2300);
     /* The real street office names and codes. */
-    assert_string_equal(ts_db_text(db,
-                                   "SELECT name FROM grids WHERE code = "
-                                   "'110101016'"),
-                        "天坛街道");
+    assert_db_text(db,
+                   "SELECT name FROM grids WHERE code = "
+                   "'110101016'",
+                   "天坛街道");
     assert_int_equal(ts_db_int(db,
                                "SELECT count(*) FROM grids WHERE level = "
                                "'street' AND parent_code = '110101' AND "
                                "length(code) = 9"),
                      17);
     /* Communities are real ones, under their real street office. */
-    assert_string_equal(ts_db_text(db,
-                                   "SELECT parent_code FROM grids WHERE "
-                                   "code = '110101001001'"),
-                        "110101001");
-    assert_string_equal(ts_db_text(db,
-                                   "SELECT name FROM grids WHERE code = "
-                                   "'110101001001'"),
-                        "多福巷社区");
+    assert_db_text(db,
+                   "SELECT parent_code FROM grids WHERE "
+                   "code = '110101001001'",
+                   "110101001");
+    assert_db_text(db,
+                   "SELECT name FROM grids WHERE code = "
+                   "'110101001001'",
+                   "多福巷社区");
     /* Unit grids: 15 digits, prefixed by their community's code. */
     assert_int_equal(ts_db_int(db,
                                "SELECT count(*) FROM grids g JOIN grids "

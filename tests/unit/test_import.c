@@ -121,22 +121,22 @@ static void test_import_grids_link_parents_by_containment(void **state) {
     assert_int_equal(st.inserted, 5);
     assert_int_equal(st.linked, 4);
     reopen(f);
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT parent_code FROM grids "
-                                   "WHERE code = '110101002'"),
-                        "110101");
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT parent_code FROM grids "
-                                   "WHERE code = '110101001002'"),
-                        "110101001");
+    assert_db_text(f->db,
+                   "SELECT parent_code FROM grids "
+                   "WHERE code = '110101002'",
+                   "110101");
+    assert_db_text(f->db,
+                   "SELECT parent_code FROM grids "
+                   "WHERE code = '110101001002'",
+                   "110101001");
     assert_int_equal(ts_db_int(f->db,
                                "SELECT population FROM grids WHERE "
                                "code = '110101001'"),
                      1200);
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT GeometryType(geom) FROM "
-                                   "grids WHERE code = '110101002'"),
-                        "MULTIPOLYGON");
+    assert_db_text(f->db,
+                   "SELECT GeometryType(geom) FROM "
+                   "grids WHERE code = '110101002'",
+                   "MULTIPOLYGON");
     /* --level overrides the property for the whole file. */
     o.level = "grid";
     const char one[] =
@@ -147,11 +147,11 @@ static void test_import_grids_link_parents_by_containment(void **state) {
     must(import_text(f, &o, "one.geojson", one, &st, &err), &err);
     assert_int_equal(st.linked, 1);
     reopen(f);
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT parent_code || level FROM "
-                                   "grids WHERE code = "
-                                   "'110101001001001'"),
-                        "110101001001grid");
+    assert_db_text(f->db,
+                   "SELECT parent_code || level FROM "
+                   "grids WHERE code = "
+                   "'110101001001001'",
+                   "110101001001grid");
 }
 
 static void test_import_incidents_defaults_and_location(void **state) {
@@ -180,26 +180,26 @@ static void test_import_incidents_defaults_and_location(void **state) {
              (long long)sid, 1714521600);
     assert_string_equal(a1, want);
     free(a1);
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT kind FROM streets WHERE "
-                                   "source_id = '5:1'"),
-                        "hutong");
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT kind FROM streets WHERE "
-                                   "source_id = 'R1'"),
-                        "alley");
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT grid_code || status || "
-                                   "closed_at FROM incidents WHERE "
-                                   "external_id = 'A2'"),
-                        "110101001002closed1733097600");
+    assert_db_text(f->db,
+                   "SELECT kind FROM streets WHERE "
+                   "source_id = '5:1'",
+                   "hutong");
+    assert_db_text(f->db,
+                   "SELECT kind FROM streets WHERE "
+                   "source_id = 'R1'",
+                   "alley");
+    assert_db_text(f->db,
+                   "SELECT grid_code || status || "
+                   "closed_at FROM incidents WHERE "
+                   "external_id = 'A2'",
+                   "110101001002closed1733097600");
     /* On a street of the east half, 8.5 m from R1. */
-    assert_string_equal(ts_db_text(f->db,
-                                   "SELECT grid_code || '|' || "
-                                   "(street_id IS NOT NULL) FROM "
-                                   "incidents WHERE external_id = "
-                                   "'A3'"),
-                        "110101002|1");
+    assert_db_text(f->db,
+                   "SELECT grid_code || '|' || "
+                   "(street_id IS NOT NULL) FROM "
+                   "incidents WHERE external_id = "
+                   "'A3'",
+                   "110101002|1");
     /* Outside every grid: stored without a grid. */
     assert_null(ts_db_text(f->db,
                            "SELECT grid_code FROM incidents WHERE "
@@ -531,8 +531,7 @@ static void test_import_projected_grids_and_legacy_crs(void **state) {
     if (!(fabs(lon - 116.405) < 1e-8 && fabs(lat - 39.905) < 1e-8)) {
         fail_msg("EPSG:3857 point read as %.7f, %.7f", lon, lat);
     }
-    assert_string_equal(ts_db_text(f->db, "SELECT grid_code FROM incidents"),
-                        "P1");
+    assert_db_text(f->db, "SELECT grid_code FROM incidents", "P1");
 }
 
 int main(void) {

@@ -54,7 +54,7 @@ static void test_store_schema_and_reopen(void **state) {
     assert_int_equal(ht_store_schema_version(f->s), HT_STORE_SCHEMA_VERSION);
     ht_store_close(f->s);
     f->s = NULL;
-    assert_string_equal(ts_db_text(f->db, "PRAGMA journal_mode"), "wal");
+    assert_db_text(f->db, "PRAGMA journal_mode", "wal");
     assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM geometry_columns"),
                      3);
     assert_int_equal(ts_db_int(f->db,
