@@ -1684,12 +1684,11 @@ static ht_status store_incidents(demo *d, const ht_locator *loc, inc *list,
         ht_put_result res;
         int64_t id;
         st = ht_store_put_incident(d->s, &r, grid, street, &res, &id, d->err);
-        d->stats->events += state > 0 ? 2 : 1;
-        /* The store logged `reported` and the final state; add the steps
-         * between, with the department that handled them. */
-        for (int q = 1; st == HT_OK && q < state; q++) {
-            st = ht_store_put_event(d->s, id, (ht_state)q, times[q], x->dept,
-                                    d->err);
+        /* The full synthetic history, with the department that handled
+         * each step after the report. */
+        for (int q = 0; st == HT_OK && q <= state; q++) {
+            st = ht_store_put_event(d->s, id, (ht_state)q, times[q],
+                                    q ? x->dept : NULL, d->err);
             d->stats->events++;
         }
         d->stats->incidents++;

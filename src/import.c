@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "hutong/buf.h"
 #include "hutong/crs.h"
@@ -34,6 +35,12 @@ static const char *const kind_fields[HT_IMPORT_KIND_COUNT][F_MAX] = {
     [HT_IMPORT_CATEGORIES] = {"code", "parent_code", "name", "color",
                               "dictionary"},
 };
+
+/* How many category codes an import remembers as known. */
+#define CAT_CACHE 128
+
+/* From this input size on, incidents load in the store's bulk mode. */
+#define HT_IMPORT_BULK_BYTES (1u << 20)
 
 /* Field indexes, per kind. */
 enum { G_CODE, G_NAME, G_LEVEL, G_PARENT, G_POP, G_RESP, G_FROM, G_TO };
@@ -67,7 +74,9 @@ typedef struct importer {
     ht_bbox touched; /* area whose incidents must be re-located */
     link *links;
     size_t nlinks, cap_links;
-    char last_cat[64]; /* last category found to exist */
+    /* Categories already found to exist (a dictionary is small). */
+    char known_cat[CAT_CACHE][32];
+    int nknown_cat;
     ht_error *err;
 } importer;
 
@@ -421,6 +430,30 @@ static ht_status row_street(importer *im) {
     return st;
 }
 
+static ht_status check_category(importer *im, const char *code) {
+    for (int k = 0; k < im->nknown_cat; k++) {
+        if (strcmp(im->known_cat[k], code) == 0) {
+            return HT_OK;
+        }
+    }
+    bool exists;
+    ht_status st = ht_store_category_exists(im->s, code, &exists, im->err);
+    if (st != HT_OK) {
+        return row_wrap(im, I_CAT, st);
+    }
+    if (!exists) {
+        return row_error(im, I_CAT, HT_EINVAL,
+                         "unknown category \"%s\" (import the categories "
+                         "first)",
+                         code);
+    }
+    if (im->nknown_cat < CAT_CACHE && strlen(code) < sizeof im->known_cat[0]) {
+        snprintf(im->known_cat[im->nknown_cat++], sizeof im->known_cat[0], "%s",
+                 code);
+    }
+    return HT_OK;
+}
+
 static ht_status row_incident(importer *im) {
     ht_incident_rec r = {.severity = 1,
                          .source = HT_SOURCE_OTHER,
@@ -433,19 +466,8 @@ static ht_status row_incident(importer *im) {
     if (st != HT_OK) {
         return st;
     }
-    if (strcmp(r.category, im->last_cat) != 0) {
-        bool exists;
-        if ((st = ht_store_category_exists(im->s, r.category, &exists,
-                                           im->err)) != HT_OK) {
-            return row_wrap(im, I_CAT, st);
-        }
-        if (!exists) {
-            return row_error(im, I_CAT, HT_EINVAL,
-                             "unknown category \"%s\" (import the "
-                             "categories first)",
-                             r.category);
-        }
-        snprintf(im->last_cat, sizeof im->last_cat, "%s", r.category);
+    if ((st = check_category(im, r.category)) != HT_OK) {
+        return st;
     }
     if (val(im, I_SEV)) {
         long long sev;
@@ -925,8 +947,9 @@ static ht_status finish(importer *im) {
 static ht_status check_categories(importer *im);
 
 static ht_status run(ht_store *s, const char *name, const char *data,
-                     size_t len, ht_csv *csv, const ht_import_opts *o,
-                     ht_import_stats *stats, ht_error *err) {
+                     size_t len, ht_csv *csv, size_t len_hint,
+                     const ht_import_opts *o, ht_import_stats *stats,
+                     ht_error *err) {
     importer im = {.s = s, .o = o, .name = name, .err = err};
     ht_import_stats local = {0};
     im.stats = &local;
@@ -967,6 +990,12 @@ static ht_status run(ht_store *s, const char *name, const char *data,
     }
     if (o->kind == HT_IMPORT_INCIDENTS) {
         st = ht_locator_load(s, im.snap_m, &im.loc, err);
+        /* Large files load faster without SpatiaLite's per-row triggers;
+         * small ones are not worth a schema change. */
+        if (st == HT_OK && len_hint > HT_IMPORT_BULK_BYTES) {
+            /* About 90 bytes a CSV row, 250 a GeoJSON feature. */
+            st = ht_store_bulk_begin(s, len_hint / (csv ? 90 : 250), err);
+        }
     }
     if (st == HT_OK) {
         st = csv ? run_csv(&im, csv) : run_geojson(&im, data, len);
@@ -1035,12 +1064,12 @@ ht_status ht_import_mem(ht_store *s, const char *name, const char *data,
         return ht_error_set(err, HT_EINVAL, "unknown format \"%s\"", format);
     }
     if (geojson) {
-        return run(s, name, data, len, NULL, o, stats, err);
+        return run(s, name, data, len, NULL, len, o, stats, err);
     }
     ht_csv *c;
     ht_status st = ht_csv_open_mem(data, len, &c, err);
     if (st == HT_OK) {
-        st = run(s, name, NULL, 0, c, o, stats, err);
+        st = run(s, name, NULL, 0, c, len, o, stats, err);
         ht_csv_free(c);
     }
     return st;
@@ -1069,16 +1098,18 @@ ht_status ht_import_file(ht_store *s, const char *path, const ht_import_opts *o,
         }
         ht_status st = ht_buf_read_file(b, path, err);
         if (st == HT_OK) {
-            st = run(s, path, (const char *)b->data, b->len, NULL, o, stats,
-                     err);
+            st = run(s, path, (const char *)b->data, b->len, NULL, b->len, o,
+                     stats, err);
         }
         ht_buf_free(b);
         return st;
     }
+    struct stat sb;
+    size_t size = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
     ht_csv *c;
     ht_status st = ht_csv_open_file(path, &c, err);
     if (st == HT_OK) {
-        st = run(s, path, NULL, 0, c, o, stats, err);
+        st = run(s, path, NULL, 0, c, size, o, stats, err);
         ht_csv_free(c);
     }
     return st;

@@ -56,6 +56,23 @@ ht_status ht_store_begin(ht_store *s, ht_error *err);
 /** Commit. On error the transaction is rolled back: nothing changes. */
 ht_status ht_store_commit(ht_store *s, ht_error *err);
 
+/**
+ * Start bulk loading of incidents inside the open transaction: SpatiaLite's
+ * per-row triggers on the incidents table (geometry check, timestamps,
+ * spatial index) are set aside and the store keeps the spatial index itself
+ * (one by one for a small load, rebuilt packed for a large one). When
+ * @expected_rows (an estimate; 0 if unknown) is at least 10,000 and half
+ * the table, the secondary indexes are also dropped and rebuilt at the end.
+ * Commit (or ht_store_bulk_end) restores everything; so does a rollback.
+ * Worth it from a few thousand rows: it changes the schema, which other
+ * connections must notice.
+ */
+ht_status ht_store_bulk_begin(ht_store *s, size_t expected_rows, ht_error *err);
+
+/** End bulk mode (a no-op outside it). On error the transaction is rolled
+ * back. */
+ht_status ht_store_bulk_end(ht_store *s, ht_error *err);
+
 /** Roll back the open transaction, if any. Cannot fail. */
 void ht_store_rollback(ht_store *s);
 
@@ -88,11 +105,12 @@ ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
                               ht_bbox *old_bbox, ht_error *err);
 
 /**
- * Insert or update an incident by external id, with its grid code (NULL
- * for none) and street id (-1 for none). A new incident logs a `reported`
- * event and, when its state is later, that state; an update that changes
- * the state logs the new state. *id receives the row id. Call inside a
- * transaction.
+ * Insert or update an incident by external id (NULL: always a new row),
+ * with its grid code (NULL for none) and street id (-1 for none). An update
+ * that changes the status appends that status to incident_events (at
+ * rec->state_at, else closed_at for closed states, else reported_at); a new
+ * incident's first state is its own row, so nothing is logged for it.
+ * *id receives the row id. Call inside a transaction.
  */
 ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
                                 const char *grid_code, int64_t street_id,

@@ -204,9 +204,9 @@ static void test_import_incidents_defaults_and_location(void **state) {
     assert_null(ts_db_text(f->db,
                            "SELECT grid_code FROM incidents WHERE "
                            "external_id = 'A4'"));
-    /* Each incident logs `reported`, plus its later state. */
+    /* New incidents log nothing: their first state is their row. */
     assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM incident_events"),
-                     6);
+                     0);
 }
 
 static void test_import_twice_changes_nothing(void **state) {
