@@ -15,8 +15,7 @@
 #include "hutong/locate.h"
 #include "hutong/store.h"
 
-static double now_s(void)
-{
+static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -24,8 +23,7 @@ static double now_s(void)
 
 static uint64_t rnd_state = 88172645463325252ULL;
 
-static double rnd(void)
-{
+static double rnd(void) {
     rnd_state ^= rnd_state << 13;
     rnd_state ^= rnd_state >> 7;
     rnd_state ^= rnd_state << 17;
@@ -42,8 +40,7 @@ typedef struct segs {
 } segs;
 
 static ht_status collect(int64_t id, const ht_street_rec *rec, void *ud,
-                         ht_error *err)
-{
+                         ht_error *err) {
     (void)id;
     (void)err;
     segs *s = ud;
@@ -53,14 +50,13 @@ static ht_status collect(int64_t id, const ht_street_rec *rec, void *ud,
             s->cap = s->cap ? s->cap * 2 : 4096;
             s->a = realloc(s->a, s->cap * sizeof *s->a);
         }
-        s->a[s->n++] = (seg){g->pts[k].x, g->pts[k].y, g->pts[k + 1].x,
-                             g->pts[k + 1].y};
+        s->a[s->n++] =
+            (seg){g->pts[k].x, g->pts[k].y, g->pts[k + 1].x, g->pts[k + 1].y};
     }
     return HT_OK;
 }
 
-static int copy_file(const char *from, const char *to)
-{
+static int copy_file(const char *from, const char *to) {
     FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
     if (!a || !b) {
         return -1;
@@ -74,14 +70,12 @@ static int copy_file(const char *from, const char *to)
     return fclose(b);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
+static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     size_t rows = 1000000;
     int runs = 3;
     const char *dir = "/tmp";
@@ -130,8 +124,9 @@ int main(int argc, char **argv)
     static const char *const sts[] = {"reported", "dispatched", "closed",
                                       "evaluated"};
     FILE *f = fopen(csv, "w");
-    fprintf(f, "id,lon,lat,category,severity,source,status,reported_at,"
-               "closed_at\n");
+    fprintf(f,
+            "id,lon,lat,category,severity,source,status,reported_at,"
+            "closed_at\n");
     for (size_t k = 0; k < rows; k++) {
         double lon, lat;
         if (rnd() < 0.6) {
@@ -166,9 +161,10 @@ int main(int argc, char **argv)
     }
     fclose(f);
     free(sg.a);
-    printf("import of %zu CSV rows into the demo district (%zu unit grids, "
-           "%zu street segments), %d runs\n",
-           rows, ds.grids[HT_LEVEL_GRID], ds.streets, runs);
+    printf(
+        "import of %zu CSV rows into the demo district (%zu unit grids, "
+        "%zu street segments), %d runs\n",
+        rows, ds.grids[HT_LEVEL_GRID], ds.streets, runs);
     double *rate = calloc((size_t)runs, sizeof *rate);
     for (int r = 0; r < runs; r++) {
         unlink(work);

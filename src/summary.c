@@ -69,8 +69,11 @@ ht_status ht_summary_text(ht_store *s, ht_buf *out, ht_error *err) {
                                         sqlite3_column_double(q, c));
                     break;
                 default: {
+                    /* Pad by bytes only where a column follows: CJK names
+                     * come last, unpadded. */
                     const unsigned char *t = sqlite3_column_text(q, c);
-                    st = ht_buf_appendf(out, err, " %-10s",
+                    st = ht_buf_appendf(out, err,
+                                        sec->fmt[c + 1] ? " %-10s" : " %s",
                                         t ? (const char *)t : "-");
                     break;
                 }
