@@ -88,6 +88,31 @@ void ht_buf_clear(ht_buf *b) {
     b->data[0] = 0;
 }
 
+ht_status ht_array_grow(void **p, size_t *cap, size_t need, size_t elem,
+                        ht_error *err) {
+    if (need <= *cap) {
+        return HT_OK;
+    }
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) {
+            return ht_error_set(err, HT_ENOMEM, "array size overflow");
+        }
+        ncap *= 2;
+    }
+    if (elem && ncap > SIZE_MAX / elem) {
+        return ht_error_set(err, HT_ENOMEM, "array size overflow");
+    }
+    void *q = realloc(*p, ncap * elem);
+    if (!q) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory (%zu bytes)",
+                            ncap * elem);
+    }
+    *p = q;
+    *cap = ncap;
+    return HT_OK;
+}
+
 ht_status ht_buf_read_file(ht_buf *b, const char *path, ht_error *err) {
     ht_buf_clear(b);
     FILE *f = fopen(path, "rb");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/buf.h"
+
 #define CHUNK (1u << 20)
 
 struct ht_csv {
@@ -113,13 +115,11 @@ static int peekbyte(ht_csv *c) {
 
 static ht_status put_char(ht_csv *c, char ch, ht_error *err) {
     if (c->text_len + 1 >= c->text_cap) {
-        size_t cap = c->text_cap ? c->text_cap * 2 : 256;
-        char *t = realloc(c->text, cap);
-        if (!t) {
-            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        ht_status st = ht_array_grow((void **)&c->text, &c->text_cap,
+                                     c->text_len + 2, 1, err);
+        if (st != HT_OK) {
+            return st;
         }
-        c->text = t;
-        c->text_cap = cap;
     }
     c->text[c->text_len++] = ch;
     return HT_OK;
@@ -131,17 +131,18 @@ static ht_status end_field(ht_csv *c, size_t start, ht_error *err) {
         return st;
     }
     if (c->noffs == c->cap_offs) {
-        size_t cap = c->cap_offs ? c->cap_offs * 2 : 16;
-        size_t *o = realloc(c->offs, cap * sizeof *o);
-        if (!o) {
-            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        /* offs and ptrs grow together; cap_offs counts both. */
+        size_t cap = c->cap_offs;
+        st = ht_array_grow((void **)&c->offs, &cap, c->noffs + 1,
+                           sizeof *c->offs, err);
+        if (st == HT_OK) {
+            size_t pcap = c->cap_offs;
+            st = ht_array_grow((void **)&c->ptrs, &pcap, cap, sizeof *c->ptrs,
+                               err);
         }
-        c->offs = o;
-        const char **p = realloc(c->ptrs, cap * sizeof *p);
-        if (!p) {
-            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        if (st != HT_OK) {
+            return st;
         }
-        c->ptrs = p;
         c->cap_offs = cap;
     }
     c->offs[c->noffs++] = start;

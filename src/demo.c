@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hutong/buf.h"
 #include "hutong/csv.h"
 #include "hutong/datetime.h"
 #include "hutong/import.h"
@@ -149,11 +150,14 @@ typedef struct demo {
     community comms[MAX_COMMUNITIES];
     int ncomms;
     dseg *segs;
-    int nsegs, cap_segs;
+    int nsegs;
+    size_t cap_segs;
     char (*names)[48];
-    int nnames, cap_names;
+    int nnames;
+    size_t cap_names;
     run *runs;
-    int nruns, cap_runs;
+    int nruns;
+    size_t cap_runs;
     ht_demo_stats *stats;
 } demo;
 
@@ -240,14 +244,9 @@ typedef struct heap {
 } heap;
 
 static bool heap_push(heap *h, hnode x) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        hnode *a = realloc(h->a, cap * sizeof *a);
-        if (!a) {
-            return false;
-        }
-        h->a = a;
-        h->cap = cap;
+    if (ht_array_grow((void **)&h->a, &h->cap, h->n + 1, sizeof *h->a, NULL) !=
+        HT_OK) {
+        return false;
     }
     size_t i = h->n++;
     while (i > 0) {
@@ -908,14 +907,11 @@ static ht_status add_name(demo *d, const char *name, int *out) {
             return HT_OK;
         }
     }
-    if (d->nnames == d->cap_names) {
-        int cap = d->cap_names ? d->cap_names * 2 : 256;
-        char(*n)[48] = realloc(d->names, (size_t)cap * sizeof *n);
-        if (!n) {
-            return ht_error_set(d->err, HT_ENOMEM, "out of memory");
-        }
-        d->names = n;
-        d->cap_names = cap;
+    ht_status st =
+        ht_array_grow((void **)&d->names, &d->cap_names, (size_t)d->nnames + 1,
+                      sizeof *d->names, d->err);
+    if (st != HT_OK) {
+        return st;
     }
     snprintf(d->names[d->nnames], sizeof d->names[0], "%s", name);
     *out = d->nnames++;
@@ -950,14 +946,9 @@ static ht_status hutong_name(demo *d, int *out) {
 }
 
 static int start_run(demo *d, bool hutong) {
-    if (d->nruns == d->cap_runs) {
-        int cap = d->cap_runs ? d->cap_runs * 2 : 256;
-        run *r = realloc(d->runs, (size_t)cap * sizeof *r);
-        if (!r) {
-            return -1;
-        }
-        d->runs = r;
-        d->cap_runs = cap;
+    if (ht_array_grow((void **)&d->runs, &d->cap_runs, (size_t)d->nruns + 1,
+                      sizeof *d->runs, NULL) != HT_OK) {
+        return -1;
     }
     d->runs[d->nruns] = (run){d->nsegs, 0, hutong};
     return d->nruns++;
@@ -965,14 +956,10 @@ static int start_run(demo *d, bool hutong) {
 
 static ht_status add_seg(demo *d, ht_point a, ht_point b, double wiggle_m,
                          ht_street_kind kind, int name, int runi) {
-    if (d->nsegs == d->cap_segs) {
-        int cap = d->cap_segs ? d->cap_segs * 2 : 1024;
-        dseg *s = realloc(d->segs, (size_t)cap * sizeof *s);
-        if (!s) {
-            return ht_error_set(d->err, HT_ENOMEM, "out of memory");
-        }
-        d->segs = s;
-        d->cap_segs = cap;
+    ht_status st = ht_array_grow((void **)&d->segs, &d->cap_segs,
+                                 (size_t)d->nsegs + 1, sizeof *d->segs, d->err);
+    if (st != HT_OK) {
+        return st;
     }
     double mx = metres_x(a.y), dxm = (b.x - a.x) * mx,
            dym = (b.y - a.y) * 111320.0;

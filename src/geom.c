@@ -55,27 +55,9 @@ void ht_geom_reset(ht_geom *g, ht_geom_type type) {
     g->npolys = 0;
 }
 
-static ht_status grow(void **p, size_t *cap, size_t need, size_t elem,
-                      ht_error *err) {
-    if (need <= *cap) {
-        return HT_OK;
-    }
-    size_t ncap = *cap ? *cap * 2 : 8;
-    while (ncap < need) {
-        ncap *= 2;
-    }
-    void *q = realloc(*p, ncap * elem);
-    if (!q) {
-        return ht_error_set(err, HT_ENOMEM, "out of memory for geometry");
-    }
-    *p = q;
-    *cap = ncap;
-    return HT_OK;
-}
-
 ht_status ht_geom_start_polygon(ht_geom *g, ht_error *err) {
-    ht_status st = grow((void **)&g->polys, &g->cap_polys, g->npolys + 1,
-                        sizeof *g->polys, err);
+    ht_status st = ht_array_grow((void **)&g->polys, &g->cap_polys,
+                                 g->npolys + 1, sizeof *g->polys, err);
     if (st == HT_OK) {
         g->polys[g->npolys++] = g->nparts;
     }
@@ -83,8 +65,8 @@ ht_status ht_geom_start_polygon(ht_geom *g, ht_error *err) {
 }
 
 ht_status ht_geom_start_part(ht_geom *g, ht_error *err) {
-    ht_status st = grow((void **)&g->parts, &g->cap_parts, g->nparts + 1,
-                        sizeof *g->parts, err);
+    ht_status st = ht_array_grow((void **)&g->parts, &g->cap_parts,
+                                 g->nparts + 1, sizeof *g->parts, err);
     if (st == HT_OK) {
         g->parts[g->nparts++] = g->npts;
     }
@@ -92,8 +74,8 @@ ht_status ht_geom_start_part(ht_geom *g, ht_error *err) {
 }
 
 ht_status ht_geom_add_point(ht_geom *g, double x, double y, ht_error *err) {
-    ht_status st =
-        grow((void **)&g->pts, &g->cap_pts, g->npts + 1, sizeof *g->pts, err);
+    ht_status st = ht_array_grow((void **)&g->pts, &g->cap_pts, g->npts + 1,
+                                 sizeof *g->pts, err);
     if (st == HT_OK) {
         g->pts[g->npts++] = (ht_point){x, y};
     }
@@ -510,14 +492,10 @@ ht_status ht_geom_interior_point(const ht_geom *g, ht_point *out,
                 if ((p.y > y) == (q.y > y)) {
                     continue;
                 }
-                if (nx == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    double *t = realloc(xs, cap * sizeof *xs);
-                    if (!t) {
-                        free(xs);
-                        return ht_error_set(err, HT_ENOMEM, "out of memory");
-                    }
-                    xs = t;
+                if (ht_array_grow((void **)&xs, &cap, nx + 1, sizeof *xs,
+                                  err) != HT_OK) {
+                    free(xs);
+                    return HT_ENOMEM;
                 }
                 xs[nx++] = p.x + (q.x - p.x) * (y - p.y) / (q.y - p.y);
             }

@@ -287,14 +287,10 @@ static ht_status add_link(importer *im, const char *code, ht_level level) {
     if (ht_geom_interior_point(im->geom, &p, im->err) != HT_OK) {
         return row_error(im, -1, HT_EINVAL, "geometry has no interior");
     }
-    if (im->nlinks == im->cap_links) {
-        size_t cap = im->cap_links ? im->cap_links * 2 : 64;
-        link *l = realloc(im->links, cap * sizeof *l);
-        if (!l) {
-            return ht_error_set(im->err, HT_ENOMEM, "out of memory");
-        }
-        im->links = l;
-        im->cap_links = cap;
+    ht_status st = ht_array_grow((void **)&im->links, &im->cap_links,
+                                 im->nlinks + 1, sizeof *im->links, im->err);
+    if (st != HT_OK) {
+        return st;
     }
     char *c = strdup(code);
     if (!c) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/buf.h"
 #include "hutong/datetime.h"
 
 typedef struct poly {
@@ -113,14 +114,10 @@ ht_status ht_locator_add_grid(ht_locator *l, const ht_grid_rec *rec,
     if (l->built) {
         return ht_error_set(err, HT_EINTERNAL, "locator already built");
     }
-    if (l->npolys == l->cap_polys) {
-        size_t cap = l->cap_polys ? l->cap_polys * 2 : 64;
-        poly *p = realloc(l->polys, cap * sizeof *p);
-        if (!p) {
-            return ht_error_set(err, HT_ENOMEM, "out of memory");
-        }
-        l->polys = p;
-        l->cap_polys = cap;
+    ht_status st = ht_array_grow((void **)&l->polys, &l->cap_polys,
+                                 l->npolys + 1, sizeof *l->polys, err);
+    if (st != HT_OK) {
+        return st;
     }
     poly p = {.level = rec->level,
               .valid_from = rec->valid_from,
@@ -145,14 +142,10 @@ ht_status ht_locator_add_street(ht_locator *l, int64_t id, const ht_geom *line,
     for (size_t i = 0; i < line->nparts; i++) {
         size_t a = line->parts[i], b = ht_geom_part_end(line, i);
         for (size_t k = a; k + 1 < b; k++) {
-            if (l->nsegs == l->cap_segs) {
-                size_t cap = l->cap_segs ? l->cap_segs * 2 : 1024;
-                seg *s = realloc(l->segs, cap * sizeof *s);
-                if (!s) {
-                    return ht_error_set(err, HT_ENOMEM, "out of memory");
-                }
-                l->segs = s;
-                l->cap_segs = cap;
+            ht_status st = ht_array_grow((void **)&l->segs, &l->cap_segs,
+                                         l->nsegs + 1, sizeof *l->segs, err);
+            if (st != HT_OK) {
+                return st;
             }
             l->segs[l->nsegs++] =
                 (seg){line->pts[k].x, line->pts[k].y, line->pts[k + 1].x,

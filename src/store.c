@@ -647,14 +647,9 @@ static ht_status rtree_rebuild(ht_store *s, ht_error *err) {
                               (long long)sqlite3_column_int64(q, 0));
             goto done;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            struct bulk_point *t = realloc(pts, cap * sizeof *t);
-            if (!t) {
-                st = ht_error_set(err, HT_ENOMEM, "out of memory");
-                goto done;
-            }
-            pts = t;
+        if ((st = ht_array_grow((void **)&pts, &cap, n + 1, sizeof *pts,
+                                err)) != HT_OK) {
+            goto done;
         }
         double x, y;
         memcpy(&x, b + 43, 8);
@@ -1110,14 +1105,10 @@ static void bind_incident(sqlite3_stmt *q, const ht_incident_rec *rec,
 
 static ht_status bulk_remember(ht_store *s, int64_t id, double x, double y,
                                ht_error *err) {
-    if (s->nbulk_pts == s->cap_bulk_pts) {
-        size_t cap = s->cap_bulk_pts ? s->cap_bulk_pts * 2 : 4096;
-        struct bulk_point *p = realloc(s->bulk_pts, cap * sizeof *p);
-        if (!p) {
-            return ht_error_set(err, HT_ENOMEM, "out of memory");
-        }
-        s->bulk_pts = p;
-        s->cap_bulk_pts = cap;
+    ht_status st = ht_array_grow((void **)&s->bulk_pts, &s->cap_bulk_pts,
+                                 s->nbulk_pts + 1, sizeof *s->bulk_pts, err);
+    if (st != HT_OK) {
+        return st;
     }
     s->bulk_pts[s->nbulk_pts++] = (struct bulk_point){0, id, x, y};
     return HT_OK;
@@ -1334,14 +1325,9 @@ ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
         if (same) {
             continue;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            moved *t = realloc(list, cap * sizeof *t);
-            if (!t) {
-                st = ht_error_set(err, HT_ENOMEM, "out of memory");
-                break;
-            }
-            list = t;
+        if ((st = ht_array_grow((void **)&list, &cap, n + 1, sizeof *list,
+                                err)) != HT_OK) {
+            break;
         }
         list[n++] = m;
     }

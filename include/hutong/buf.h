@@ -40,6 +40,14 @@ ht_status ht_buf_appendf(ht_buf *b, ht_error *err, const char *fmt, ...)
 void ht_buf_clear(ht_buf *b);
 
 /**
+ * Make the array *@p, with room for *@cap elements of @elem bytes, hold at
+ * least @need elements (growing by doubling). HT_ENOMEM leaves *@p and
+ * *@cap unchanged.
+ */
+ht_status ht_array_grow(void **p, size_t *cap, size_t need, size_t elem,
+                        ht_error *err);
+
+/**
  * Read a whole file into @b (replacing its contents). HT_EIO names the path
  * and the system's reason; on error @b is emptied.
  */

@@ -1,44 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Integration tests: the hutong command line, run as a process. */
-#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "ht_test.h"
 
-static const char *bin(void) {
-    const char *b = getenv("HUTONG_BIN");
-    return b ? b : "hutong";
-}
-
-/* Run hutong with the NULL-terminated arguments; returns the exit code
- * and, when asked, what it printed. */
-static int hutong(char **out, char **err, ...) {
-    char *argv[32] = {(char *)bin()};
-    int n = 1;
-    va_list ap;
-    va_start(ap, err);
-    const char *a;
-    while (n < 31 && (a = va_arg(ap, const char *)) != NULL) {
-        argv[n++] = (char *)a;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    char *o = NULL, *e = NULL;
-    int rc = ts_run(argv, 120, &o, &e);
-    if (out) {
-        *out = o;
-    } else {
-        free(o);
-    }
-    if (err) {
-        *err = e;
-    } else {
-        free(e);
-    }
-    return rc;
-}
-
-#define H(out, err, ...) hutong(out, err, __VA_ARGS__, (const char *)NULL)
+#define H(out, err, ...) ts_hutong(out, err, __VA_ARGS__, (const char *)NULL)
 
 static char *dir;
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Integration test on the real Dongcheng layers of the shared test data
  * (not shipped: skipped when the folder is absent). */
-#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "hutong/crs.h"
@@ -27,29 +26,19 @@ static const struct {
 };
 #define NLM (sizeof landmarks / sizeof *landmarks)
 
-/* Run hutong with the NULL-terminated arguments; 0 when it succeeded. */
-static int run_args(const char *first, ...) {
-    char *argv[32] = {getenv("HUTONG_BIN"), (char *)first};
-    int n = 2;
-    va_list ap;
-    va_start(ap, first);
-    const char *a;
-    while (n < 31 && (a = va_arg(ap, const char *)) != NULL) {
-        argv[n++] = (char *)a;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    char *err = NULL;
-    int rc = ts_run(argv, 120, NULL, &err);
+/* Run hutong; on failure print what it said. Returns its exit code. */
+#define run(...) report(ts_hutong(NULL, &said, __VA_ARGS__, (const char *)NULL))
+
+static char *said;
+
+static int report(int rc) {
     if (rc != 0) {
-        fprintf(stderr, "hutong %s %s: exit %d: %s\n", first,
-                argv[2] ? argv[2] : "", rc, err);
+        fprintf(stderr, "hutong: exit %d: %s\n", rc, said ? said : "");
     }
-    free(err);
+    free(said);
+    said = NULL;
     return rc;
 }
-
-#define run(...) run_args(__VA_ARGS__, (const char *)NULL)
 
 static char *shared(const char *name) {
     return ts_path(data, name);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,21 @@ int ts_run(char *const argv[], int timeout_s, char **out, char **errout) {
     return WEXITSTATUS(status);
 }
 
+int ts_hutong(char **out, char **errout, ...) {
+    const char *bin = getenv("HUTONG_BIN");
+    char *argv[32] = {(char *)(bin ? bin : "hutong")};
+    int n = 1;
+    va_list ap;
+    va_start(ap, errout);
+    const char *a;
+    while (n < 31 && (a = va_arg(ap, const char *)) != NULL) {
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    return ts_run(argv, 120, out, errout);
+}
+
 static sqlite3 *open_db(const char *path, void **cache) {
     sqlite3 *db;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -256,4 +272,52 @@ double ts_dist_m(double lon1, double lat1, double lon2, double lat2) {
     double a = sin(dlat / 2) * sin(dlat / 2) +
                cos(lat1 * k) * cos(lat2 * k) * sin(dlon / 2) * sin(dlon / 2);
     return 2 * r * asin(sqrt(a));
+}
+
+ts_store *ts_store_new(void) {
+    ts_store *f = calloc(1, sizeof *f);
+    if (!f) {
+        die("calloc");
+    }
+    f->dir = ts_tmpdir();
+    f->db = ts_path(f->dir, "t.db");
+    ht_error err = {0};
+    if (ht_store_open(f->db, HT_STORE_CREATE, &f->s, &err) != HT_OK) {
+        fprintf(stderr, "test support: %s\n", err.msg);
+        abort();
+    }
+    return f;
+}
+
+void ts_store_free(ts_store *f) {
+    ht_store_close(f->s);
+    ts_rmdir(f->dir);
+    free(f->db);
+    free(f->dir);
+    free(f);
+}
+
+void ts_store_reopen(ts_store *f) {
+    ht_store_close(f->s);
+    ht_error err = {0};
+    if (ht_store_open(f->db, HT_STORE_WRITE, &f->s, &err) != HT_OK) {
+        fprintf(stderr, "test support: %s\n", err.msg);
+        abort();
+    }
+}
+
+ht_geom *ts_square(double x, double y, double size) {
+    ht_geom *g = ht_geom_new(HT_GEOM_POLYGON);
+    if (!g || ht_geom_start_polygon(g, NULL) != HT_OK ||
+        ht_geom_start_part(g, NULL) != HT_OK) {
+        die("geometry");
+    }
+    const double c[5][2] = {
+        {x, y}, {x + size, y}, {x + size, y + size}, {x, y + size}, {x, y}};
+    for (int k = 0; k < 5; k++) {
+        if (ht_geom_add_point(g, c[k][0], c[k][1], NULL) != HT_OK) {
+            die("geometry");
+        }
+    }
+    return g;
 }

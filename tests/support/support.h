@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hutong/geom.h"
+#include "hutong/store.h"
+
 /* A fresh temporary directory (removed by ts_rmdir); aborts on failure. */
 char *ts_tmpdir(void);
 
@@ -21,6 +24,10 @@ void ts_write(const char *path, const char *text);
 /* Run argv (argv[0] a path) with a timeout in seconds; capture stdout and
  * stderr (caller frees). Returns the exit code, or -1 on a signal/timeout. */
 int ts_run(char *const argv[], int timeout_s, char **out, char **errout);
+
+/* Run $HUTONG_BIN with the NULL-terminated arguments (timeout 120 s);
+ * returns its exit code and, where asked, what it printed (caller frees). */
+int ts_hutong(char **out, char **errout, ...);
 
 /* A hash of every row of every table of the SQLite file at path: equal
  * fingerprints mean equal contents. */
@@ -38,5 +45,24 @@ char *ts_db_text(const char *path, const char *sql);
 /* Ground distance in metres between two lon/lat points (haversine on the
  * mean radius; ample for the metre-level checks of the tests). */
 double ts_dist_m(double lon1, double lat1, double lon2, double lat2);
+
+/* A temporary folder with a new store "t.db" in it, open for writing. */
+typedef struct ts_store {
+    char *dir;
+    char *db;
+    ht_store *s;
+} ts_store;
+
+/* Create one; aborts on failure. */
+ts_store *ts_store_new(void);
+
+/* Close the store, remove the folder, free. */
+void ts_store_free(ts_store *f);
+
+/* Close and reopen the store for writing (so the file is complete). */
+void ts_store_reopen(ts_store *f);
+
+/* An axis-aligned square polygon (caller frees). */
+ht_geom *ts_square(double x, double y, double size);
 
 #endif

@@ -8,18 +8,10 @@
 
 #include "ht_test.h"
 
-typedef struct fixture {
-    char *dir;
-    char *db;
-    ht_store *s;
-} fixture;
+typedef ts_store fixture;
 
 static void reopen(fixture *f) {
-    ht_store_close(f->s);
-    ht_error err = {0};
-    if (ht_store_open(f->db, HT_STORE_WRITE, &f->s, &err) != HT_OK) {
-        fail_msg("%s", err.msg);
-    }
+    ts_store_reopen(f);
 }
 
 /* Write @text to @name in the fixture's folder and import it. */
@@ -41,16 +33,11 @@ static void must(ht_status st, const ht_error *err) {
 }
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = ts_tmpdir();
-    f->db = ts_path(f->dir, "t.db");
-    ht_error err = {0};
-    if (ht_store_open(f->db, HT_STORE_CREATE, &f->s, &err) != HT_OK) {
-        return -1;
-    }
+    fixture *f = ts_store_new();
     char cats[1024];
     snprintf(cats, sizeof cats, "%s/categories.csv", ht_demo_geodata_dir());
     ht_import_opts o = {.kind = HT_IMPORT_CATEGORIES};
+    ht_error err = {0};
     if (ht_import_file(f->s, cats, &o, NULL, &err) != HT_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -60,12 +47,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-    fixture *f = *state;
-    ht_store_close(f->s);
-    ts_rmdir(f->dir);
-    free(f->db);
-    free(f->dir);
-    free(f);
+    ts_store_free(*state);
     return 0;
 }
 

@@ -7,21 +7,9 @@
 
 #include "ht_test.h"
 
-static ht_geom *square(double x, double y, double size) {
-    ht_geom *g = ht_geom_new(HT_GEOM_POLYGON);
-    ht_geom_start_polygon(g, NULL);
-    ht_geom_start_part(g, NULL);
-    const double c[5][2] = {
-        {x, y}, {x + size, y}, {x + size, y + size}, {x, y + size}, {x, y}};
-    for (int k = 0; k < 5; k++) {
-        ht_geom_add_point(g, c[k][0], c[k][1], NULL);
-    }
-    return g;
-}
-
 static void add(ht_locator *l, const char *code, ht_level level, double x,
                 double y, double size, int64_t from, int64_t to) {
-    ht_geom *g = square(x, y, size);
+    ht_geom *g = ts_square(x, y, size);
     ht_grid_rec r = {.code = code,
                      .level = level,
                      .valid_from = from,
@@ -58,7 +46,7 @@ static void test_locate_lowest_level_wins(void **state) {
     assert_int_equal(ht_locator_grid_count(l), 6);
     /* Adding after build is refused. */
     ht_error err = {0};
-    ht_geom *g = square(0, 0, 1);
+    ht_geom *g = ts_square(0, 0, 1);
     ht_grid_rec r = {.code = "X", .geom = g};
     assert_int_equal(ht_locator_add_grid(l, &r, &err), HT_EINTERNAL);
     ht_geom_free(g);

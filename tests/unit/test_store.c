@@ -8,45 +8,16 @@
 
 #include "ht_test.h"
 
-typedef struct fixture {
-    char *dir;
-    char *db;
-    ht_store *s;
-} fixture;
+typedef ts_store fixture;
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = ts_tmpdir();
-    f->db = ts_path(f->dir, "t.db");
-    ht_error err = {0};
-    if (ht_store_open(f->db, HT_STORE_CREATE, &f->s, &err) != HT_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    *state = f;
+    *state = ts_store_new();
     return 0;
 }
 
 static int teardown(void **state) {
-    fixture *f = *state;
-    ht_store_close(f->s);
-    ts_rmdir(f->dir);
-    free(f->db);
-    free(f->dir);
-    free(f);
+    ts_store_free(*state);
     return 0;
-}
-
-static ht_geom *square(double x, double y, double size) {
-    ht_geom *g = ht_geom_new(HT_GEOM_POLYGON);
-    ht_geom_start_polygon(g, NULL);
-    ht_geom_start_part(g, NULL);
-    const double c[5][2] = {
-        {x, y}, {x + size, y}, {x + size, y + size}, {x, y + size}, {x, y}};
-    for (int k = 0; k < 5; k++) {
-        ht_geom_add_point(g, c[k][0], c[k][1], NULL);
-    }
-    return g;
 }
 
 static void test_store_schema_and_reopen(void **state) {
@@ -112,7 +83,7 @@ static void test_store_upserts_report_what_they_did(void **state) {
     cat.color = "#000000";
     assert_int_equal(ht_store_put_category(f->s, &cat, &r, &err), HT_OK);
     assert_int_equal(r, HT_PUT_UPDATED);
-    ht_geom *g = square(116.40, 39.90, 0.01);
+    ht_geom *g = ts_square(116.40, 39.90, 0.01);
     ht_grid_rec grid = {.code = "110101001",
                         .parent_code = "110101",
                         .level = HT_LEVEL_STREET,
@@ -128,7 +99,7 @@ static void test_store_upserts_report_what_they_did(void **state) {
     assert_int_equal(ht_store_put_grid(f->s, &grid, &r, &old, &err), HT_OK);
     assert_int_equal(r, HT_PUT_UNCHANGED);
     ht_geom_free(g);
-    g = square(116.41, 39.91, 0.01);
+    g = ts_square(116.41, 39.91, 0.01);
     grid.geom = g;
     assert_int_equal(ht_store_put_grid(f->s, &grid, &r, &old, &err), HT_OK);
     assert_int_equal(r, HT_PUT_UPDATED);
