@@ -2,7 +2,10 @@
 /* The hutong command line. */
 #include "hutong/cli.h"
 
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +14,18 @@
 #include <unistd.h>
 
 #include "hutong/buf.h"
+#include "hutong/crs.h"
 #include "hutong/datetime.h"
 #include "hutong/demo.h"
+#include "hutong/features.h"
 #include "hutong/import.h"
 #include "hutong/log.h"
+#include "hutong/png.h"
+#include "hutong/render.h"
 #include "hutong/store.h"
+#include "hutong/style.h"
 #include "hutong/summary.h"
+#include "hutong/tile.h"
 
 #define EXIT_USAGE 2
 
@@ -32,6 +41,9 @@ static const char usage_text[] =
     "            [--force]                  build the Dongcheng demo, then\n"
     "                                       summarise it\n"
     "  summary   [--db FILE]                what a database holds\n"
+    "  render    tile Z X Y --style S [--scale 1|2] -o OUT.png [--db FILE]\n"
+    "  render    map (--bbox W,S,E,N | --grid CODE) --size WxH [--crs CRS]\n"
+    "            --style S [--scale N] -o OUT.png|svg|pdf [--db FILE]\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -47,6 +59,12 @@ typedef struct opts {
     const char *end;
     const char *incidents;
     const char *snap;
+    const char *style;
+    const char *out;
+    const char *bbox;
+    const char *grid;
+    const char *size;
+    const char *scale;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -73,6 +91,9 @@ static int parse(int argc, char **argv, int first, const char *allowed,
     memset(o, 0, sizeof *o);
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "-o") == 0) {
+            a = "--out"; /* the one short option */
+        }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (o->npos == 4) {
                 return usage_error("too many arguments at \"%s\"", a);
@@ -117,6 +138,18 @@ static int parse(int argc, char **argv, int first, const char *allowed,
             o->incidents = v;
         } else if (strcmp(key, "snap") == 0) {
             o->snap = v;
+        } else if (strcmp(key, "style") == 0) {
+            o->style = v;
+        } else if (strcmp(key, "out") == 0) {
+            o->out = v;
+        } else if (strcmp(key, "bbox") == 0) {
+            o->bbox = v;
+        } else if (strcmp(key, "grid") == 0) {
+            o->grid = v;
+        } else if (strcmp(key, "size") == 0) {
+            o->size = v;
+        } else if (strcmp(key, "scale") == 0) {
+            o->scale = v;
         } else if (strcmp(key, "field") == 0) {
             if (o->nfields == HT_IMPORT_MAX_MAPS) {
                 return usage_error("too many %s options", "--field");
@@ -366,6 +399,275 @@ static int cmd_demo(int argc, char **argv) {
     return print_summary(o.db);
 }
 
+/* Parse "a,b,c,d" into four finite numbers. */
+static bool parse_bbox(const char *s, ht_bbox *b) {
+    double v[4];
+    const char *p = s;
+    for (int k = 0; k < 4; k++) {
+        char *end;
+        v[k] = strtod(p, &end);
+        if (end == p || !isfinite(v[k]) || (k < 3 && *end != ',') ||
+            (k == 3 && *end)) {
+            return false;
+        }
+        p = end + 1;
+    }
+    *b = (ht_bbox){v[0], v[1], v[2], v[3]};
+    return v[2] > v[0] && v[3] > v[1];
+}
+
+static bool parse_int(const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static const char *extension(const char *path) {
+    const char *dot = strrchr(path, '.');
+    return dot && !strchr(dot, '/') ? dot + 1 : "";
+}
+
+/* Everything a render needs, opened from the options. */
+typedef struct render_env {
+    ht_store *store;
+    ht_features *features;
+    ht_renderer *renderer;
+    ht_style *style;
+} render_env;
+
+static void render_env_close(render_env *e) {
+    ht_renderer_free(e->renderer);
+    ht_features_free(e->features);
+    ht_store_close(e->store);
+    ht_style_unref(e->style);
+}
+
+static ht_status render_env_open(const opts *o, render_env *e, ht_error *err) {
+    memset(e, 0, sizeof *e);
+    ht_status st = ht_style_load(o->style, &e->style, err);
+    if (st == HT_OK) {
+        st = ht_store_open(o->db, HT_STORE_READONLY, &e->store, err);
+    }
+    if (st == HT_OK) {
+        st = ht_features_load(e->store, &e->features, err);
+    }
+    if (st == HT_OK) {
+        st = ht_renderer_new(e->store, e->features, &e->renderer, err);
+    }
+    if (st != HT_OK) {
+        render_env_close(e);
+    }
+    return st;
+}
+
+/* Render @req into the file @path (PNG, SVG or PDF by extension). */
+static ht_status render_to_file(render_env *e, const ht_render_req *req,
+                                const char *path, ht_error *err) {
+    const char *ext = extension(path);
+    cairo_surface_t *s = NULL;
+    if (strcmp(ext, "png") == 0) {
+        s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, req->width,
+                                       req->height);
+    } else if (strcmp(ext, "svg") == 0) {
+        s = cairo_svg_surface_create(path, req->width, req->height);
+    } else if (strcmp(ext, "pdf") == 0) {
+        s = cairo_pdf_surface_create(path, req->width, req->height);
+    } else {
+        return ht_error_set(err, HT_EINVAL,
+                            "%s: output must end in .png, .svg or .pdf", path);
+    }
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        ht_status st =
+            ht_error_set(err, HT_ERENDER, "%s: %s", path,
+                         cairo_status_to_string(cairo_surface_status(s)));
+        cairo_surface_destroy(s);
+        return st;
+    }
+    cairo_t *cr = cairo_create(s);
+    ht_status st = ht_render(e->renderer, req, cr, err);
+    cairo_destroy(cr);
+    if (st == HT_OK && strcmp(ext, "png") == 0) {
+        ht_buf *b = ht_buf_new();
+        st = b ? ht_png_encode(s, b, err)
+               : ht_error_set(err, HT_ENOMEM, "out of memory");
+        FILE *f = st == HT_OK ? fopen(path, "wb") : NULL;
+        if (st == HT_OK && (!f || fwrite(b->data, 1, b->len, f) != b->len)) {
+            st = ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+        }
+        if (f && fclose(f) != 0 && st == HT_OK) {
+            st = ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+        }
+        ht_buf_free(b);
+    }
+    cairo_surface_finish(s);
+    if (st == HT_OK && cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        st = ht_error_set(err, HT_EIO, "%s: %s", path,
+                          cairo_status_to_string(cairo_surface_status(s)));
+    }
+    cairo_surface_destroy(s);
+    return st;
+}
+
+/* The box of grid @code in @crs, padded by 5 % and widened to the image's
+ * shape. */
+static ht_status grid_bbox(render_env *e, const char *code, const char *crs,
+                           int w, int h, ht_bbox *out, ht_error *err) {
+    const ht_fgrid *g = ht_features_find_grid(e->features, code);
+    if (!g) {
+        return ht_error_set(err, HT_EINVAL, "no grid \"%s\"", code);
+    }
+    ht_bbox b = g->bbox;
+    char name[HT_CRS_NAME_SIZE];
+    ht_status st = ht_crs_normalize(crs ? crs : "EPSG:3857", name, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (strcmp(name, "EPSG:3857") != 0) {
+        ht_transform *t;
+        if ((st = ht_crs_transform_new("EPSG:4326", name, &t, err)) != HT_OK) {
+            return st;
+        }
+        ht_bbox m = b;
+        b = ht_bbox_empty();
+        for (int k = 0; k <= 8 && st == HT_OK; k++) {
+            double fx = m.minx + (m.maxx - m.minx) * k / 8.0;
+            double fy = m.miny + (m.maxy - m.miny) * k / 8.0;
+            double pts[4][2] = {
+                {fx, m.miny}, {fx, m.maxy}, {m.minx, fy}, {m.maxx, fy}};
+            for (int q = 0; q < 4 && st == HT_OK; q++) {
+                double lon, lat, x, y;
+                ht_tile_merc_to_lonlat(pts[q][0], pts[q][1], &lon, &lat);
+                st = ht_crs_transform_point(t, lon, lat, &x, &y, err);
+                ht_bbox_add(&b, x, y);
+            }
+        }
+        ht_crs_transform_free(t);
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    double cx = (b.minx + b.maxx) / 2, cy = (b.miny + b.maxy) / 2;
+    double bw = (b.maxx - b.minx) * 1.1, bh = (b.maxy - b.miny) * 1.1;
+    if (bw / bh < (double)w / h) {
+        bw = bh * w / h;
+    } else {
+        bh = bw * h / w;
+    }
+    *out = (ht_bbox){cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2};
+    return HT_OK;
+}
+
+static int cmd_render(int argc, char **argv) {
+    opts o;
+    int rc =
+        parse(argc, argv, 2, " db style out bbox grid size crs scale ", &o);
+    if (rc) {
+        return rc;
+    }
+    bool tile = o.npos >= 1 && strcmp(o.pos[0], "tile") == 0;
+    bool map = o.npos >= 1 && strcmp(o.pos[0], "map") == 0;
+    if (!tile && !map) {
+        return usage_error("render needs \"tile Z X Y\" or \"map\"");
+    }
+    if (!o.style) {
+        return usage_error("render needs --style");
+    }
+    if (!o.out) {
+        return usage_error("render needs -o OUT");
+    }
+    double scale = 1;
+    if (o.scale) {
+        char *end;
+        scale = strtod(o.scale, &end);
+        if (*end || !(scale >= 0.25 && scale <= 8)) {
+            return usage_error("--scale \"%s\": expected 0.25..8", o.scale);
+        }
+    }
+    ht_render_req req = {.scale = scale};
+    if (tile) {
+        long z, x, y;
+        if (o.npos != 4 || !parse_int(o.pos[1], -1000000, 1000000, &z) ||
+            !parse_int(o.pos[2], -(1L << 31), 1L << 31, &x) ||
+            !parse_int(o.pos[3], -(1L << 31), 1L << 31, &y)) {
+            return usage_error("render tile needs Z X Y as whole numbers");
+        }
+        ht_error err = {0};
+        if (z < 0 || x < 0 || y < 0 ||
+            ht_tile_check((ht_tile_id){(int)z, (uint32_t)x, (uint32_t)y},
+                          &err) != HT_OK) {
+            if (!err.msg[0]) {
+                ht_error_set(&err, HT_EINVAL, "tile %ld/%ld/%ld does not exist",
+                             z, x, y);
+            }
+            fprintf(stderr, "hutong: %s\n", err.msg);
+            return EXIT_USAGE;
+        }
+        if (o.bbox || o.grid || o.size || o.crs) {
+            return usage_error(
+                "render tile takes no --bbox, --grid, --size "
+                "or --crs");
+        }
+        req.bbox = ht_tile_bbox((ht_tile_id){(int)z, (uint32_t)x, (uint32_t)y});
+        req.width = req.height = (int)lround(256 * scale);
+    } else {
+        long w = 0, h = 0;
+        char *xpos = o.size ? strchr(o.size, 'x') : NULL;
+        if (!o.size || !xpos) {
+            return usage_error("render map needs --size WxH");
+        }
+        char wbuf[16];
+        snprintf(wbuf, sizeof wbuf, "%.*s", (int)(xpos - o.size), o.size);
+        if (!parse_int(wbuf, 1, 1L << 30, &w) ||
+            !parse_int(xpos + 1, 1, 1L << 30, &h)) {
+            return usage_error("--size \"%s\": expected WxH in pixels", o.size);
+        }
+        if (w > HT_RENDER_MAX_SIZE || h > HT_RENDER_MAX_SIZE) {
+            return usage_error("--size %ldx%ld: at most %d px on a side", w, h,
+                               HT_RENDER_MAX_SIZE);
+        }
+        if (!o.bbox == !o.grid) {
+            return usage_error("render map needs --bbox or --grid (one)");
+        }
+        if (o.bbox && !parse_bbox(o.bbox, &req.bbox)) {
+            return usage_error(
+                "--bbox \"%s\": expected W,S,E,N with W < E "
+                "and S < N",
+                o.bbox);
+        }
+        req.width = (int)w;
+        req.height = (int)h;
+        req.crs = o.crs;
+    }
+    if (!file_exists(o.db)) {
+        fprintf(stderr, "hutong: %s does not exist\n", o.db);
+        return EXIT_USAGE;
+    }
+    ht_error err = {0};
+    render_env e;
+    if (render_env_open(&o, &e, &err) != HT_OK) {
+        return fail(&err);
+    }
+    req.style = e.style;
+    ht_status st = HT_OK;
+    if (o.grid) {
+        st = grid_bbox(&e, o.grid, o.crs, req.width, req.height, &req.bbox,
+                       &err);
+    }
+    if (st == HT_OK) {
+        st = render_to_file(&e, &req, o.out, &err);
+    }
+    render_env_close(&e);
+    if (st != HT_OK) {
+        remove(o.out);
+        return fail(&err);
+    }
+    return 0;
+}
+
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -393,6 +695,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "summary") == 0) {
         return cmd_summary(argc, argv);
+    }
+    if (strcmp(cmd, "render") == 0) {
+        return cmd_render(argc, argv);
     }
     return usage_error("unknown command \"%s\"", cmd);
 }

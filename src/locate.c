@@ -9,6 +9,8 @@
 #include "hutong/buf.h"
 #include "hutong/datetime.h"
 
+#include "bucket_int.h"
+
 typedef struct poly {
     char *code;
     ht_level level;
@@ -23,15 +25,6 @@ typedef struct seg {
     int64_t id;
 } seg;
 
-/* A uniform bucket grid over a box; cell (i, j) lists items in CSR form. */
-typedef struct buckets {
-    ht_bbox box;
-    double cw, ch; /* cell size, degrees */
-    size_t nx, ny;
-    size_t *start; /* nx * ny + 1 offsets into items */
-    uint32_t *items;
-} buckets;
-
 struct ht_locator {
     double max_snap_m;
     poly *polys;
@@ -39,8 +32,8 @@ struct ht_locator {
     seg *segs;
     size_t nsegs, cap_segs;
     size_t nstreets;
-    buckets gridx;
-    buckets streetx;
+    ht__buckets gridx;
+    ht__buckets streetx;
     bool built;
 };
 
@@ -60,11 +53,6 @@ ht_status ht_locator_new(double max_snap_m, ht_locator **out, ht_error *err) {
     return HT_OK;
 }
 
-static void buckets_free(buckets *b) {
-    free(b->start);
-    free(b->items);
-}
-
 void ht_locator_free(ht_locator *l) {
     if (!l) {
         return;
@@ -75,8 +63,8 @@ void ht_locator_free(ht_locator *l) {
     }
     free(l->polys);
     free(l->segs);
-    buckets_free(&l->gridx);
-    buckets_free(&l->streetx);
+    ht__buckets_free(&l->gridx);
+    ht__buckets_free(&l->streetx);
     free(l);
 }
 
@@ -156,79 +144,6 @@ ht_status ht_locator_add_street(ht_locator *l, int64_t id, const ht_geom *line,
     return HT_OK;
 }
 
-static size_t clampz(double v, size_t hi) {
-    if (!(v > 0)) {
-        return 0;
-    }
-    return v >= (double)hi ? hi - 1 : (size_t)v;
-}
-
-/* Cell range covered by box @r. */
-static void cell_range(const buckets *b, const ht_bbox *r, size_t *i0,
-                       size_t *j0, size_t *i1, size_t *j1) {
-    *i0 = clampz((r->minx - b->box.minx) / b->cw, b->nx);
-    *i1 = clampz((r->maxx - b->box.minx) / b->cw, b->nx);
-    *j0 = clampz((r->miny - b->box.miny) / b->ch, b->ny);
-    *j1 = clampz((r->maxy - b->box.miny) / b->ch, b->ny);
-}
-
-/* Fill buckets with @n items whose boxes come from @box_of. Two passes
- * (count, then place) keep it to two allocations. */
-static ht_status buckets_fill(buckets *b, size_t n, const uint32_t *order,
-                              ht_bbox (*box_of)(const ht_locator *, size_t),
-                              const ht_locator *l, ht_error *err) {
-    size_t ncell = b->nx * b->ny;
-    b->start = calloc(ncell + 1, sizeof *b->start);
-    if (!b->start) {
-        return ht_error_set(err, HT_ENOMEM, "out of memory");
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t kk = 0; kk < n; kk++) {
-            size_t k = order ? order[kk] : kk;
-            ht_bbox r = box_of(l, k);
-            size_t i0, j0, i1, j1;
-            cell_range(b, &r, &i0, &j0, &i1, &j1);
-            for (size_t j = j0; j <= j1; j++) {
-                for (size_t i = i0; i <= i1; i++) {
-                    size_t c = j * b->nx + i;
-                    if (pass == 0) {
-                        b->start[c + 1]++;
-                    } else {
-                        b->items[b->start[c]++] = (uint32_t)k;
-                    }
-                }
-            }
-        }
-        if (pass == 0) {
-            for (size_t c = 0; c < ncell; c++) {
-                b->start[c + 1] += b->start[c];
-            }
-            b->items = malloc((b->start[ncell] ? b->start[ncell] : 1) *
-                              sizeof *b->items);
-            if (!b->items) {
-                return ht_error_set(err, HT_ENOMEM, "out of memory");
-            }
-        } else {
-            /* start[c] now holds the end of cell c: shift back. */
-            memmove(b->start + 1, b->start, ncell * sizeof *b->start);
-            b->start[0] = 0;
-        }
-    }
-    return HT_OK;
-}
-
-static ht_bbox poly_box(const ht_locator *l, size_t k) {
-    return l->polys[k].bbox;
-}
-
-static ht_bbox seg_box(const ht_locator *l, size_t k) {
-    const seg *s = &l->segs[k];
-    ht_bbox r = ht_bbox_empty();
-    ht_bbox_add(&r, s->x0, s->y0);
-    ht_bbox_add(&r, s->x1, s->y1);
-    return r;
-}
-
 /* Deeper levels first, so the first hit in a cell is the lowest level;
  * then by code, for a stable answer where grids overlap. */
 static int cmp_poly_ptr(const void *a, const void *b) {
@@ -254,22 +169,12 @@ ht_status ht_locator_build(ht_locator *l, ht_error *err) {
         return HT_OK;
     }
     ht_status st = HT_OK;
+    ht_bbox *boxes = malloc(
+        (l->npolys > l->nsegs ? l->npolys : l->nsegs) * sizeof *boxes + 1);
+    if (!boxes) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
     if (l->npolys) {
-        buckets *b = &l->gridx;
-        b->box = ht_bbox_empty();
-        for (size_t k = 0; k < l->npolys; k++) {
-            ht_bbox_add(&b->box, l->polys[k].bbox.minx, l->polys[k].bbox.miny);
-            ht_bbox_add(&b->box, l->polys[k].bbox.maxx, l->polys[k].bbox.maxy);
-        }
-        double w = fmax(b->box.maxx - b->box.minx, 1e-9);
-        double h = fmax(b->box.maxy - b->box.miny, 1e-9);
-        /* About four cells per polygon, at least 64 x 64, square cells. */
-        double cells = fmin(fmax((double)l->npolys * 4, 4096), 1 << 22);
-        double side = sqrt(w * h / cells);
-        b->nx = (size_t)ceil(w / side);
-        b->ny = (size_t)ceil(h / side);
-        b->cw = w / (double)b->nx;
-        b->ch = h / (double)b->ny;
         /* Filling in priority order leaves every cell's list sorted. */
         const poly **byrank = malloc(l->npolys * sizeof *byrank);
         uint32_t *order = malloc(l->npolys * sizeof *order);
@@ -278,41 +183,37 @@ ht_status ht_locator_build(ht_locator *l, ht_error *err) {
         } else {
             for (size_t k = 0; k < l->npolys; k++) {
                 byrank[k] = &l->polys[k];
+                boxes[k] = l->polys[k].bbox;
             }
             qsort(byrank, l->npolys, sizeof *byrank, cmp_poly_ptr);
             for (size_t k = 0; k < l->npolys; k++) {
                 order[k] = (uint32_t)(byrank[k] - l->polys);
             }
-            st = buckets_fill(b, l->npolys, order, poly_box, l, err);
+            st = ht__buckets_build(&l->gridx, boxes, l->npolys, order, 0, 0,
+                                   err);
         }
         free(byrank);
         free(order);
     }
     if (st == HT_OK && l->nsegs) {
-        buckets *b = &l->streetx;
-        b->box = ht_bbox_empty();
+        ht_bbox all = ht_bbox_empty();
         for (size_t k = 0; k < l->nsegs; k++) {
-            ht_bbox_add(&b->box, l->segs[k].x0, l->segs[k].y0);
-            ht_bbox_add(&b->box, l->segs[k].x1, l->segs[k].y1);
+            const seg *sg = &l->segs[k];
+            boxes[k] = ht_bbox_empty();
+            ht_bbox_add(&boxes[k], sg->x0, sg->y0);
+            ht_bbox_add(&boxes[k], sg->x1, sg->y1);
+            ht_bbox_add(&all, sg->x0, sg->y0);
+            ht_bbox_add(&all, sg->x1, sg->y1);
         }
         /* Cells at least the snap distance wide at the box's worst latitude,
          * so a 3 x 3 neighbourhood holds every segment within reach. */
         double mx, my;
-        double lat = fmin(fmax(fabs(b->box.miny), fabs(b->box.maxy)), 89.0);
+        double lat = fmin(fmax(fabs(all.miny), fabs(all.maxy)), 89.0);
         metres_per_degree(lat, &mx, &my);
-        double cw = l->max_snap_m / mx, ch = l->max_snap_m / my;
-        double w = fmax(b->box.maxx - b->box.minx, 1e-9);
-        double h = fmax(b->box.maxy - b->box.miny, 1e-9);
-        while ((w / cw) * (h / ch) > (double)(1 << 23)) {
-            cw *= 2;
-            ch *= 2;
-        }
-        b->nx = (size_t)ceil(w / cw);
-        b->ny = (size_t)ceil(h / ch);
-        b->cw = w / (double)b->nx >= cw ? w / (double)b->nx : cw;
-        b->ch = h / (double)b->ny >= ch ? h / (double)b->ny : ch;
-        st = buckets_fill(b, l->nsegs, NULL, seg_box, l, err);
+        st = ht__buckets_build(&l->streetx, boxes, l->nsegs, NULL,
+                               l->max_snap_m / mx, l->max_snap_m / my, err);
     }
+    free(boxes);
     if (st == HT_OK) {
         l->built = true;
     }
@@ -329,13 +230,14 @@ static bool valid_at(const poly *p, int64_t t) {
 
 const char *ht_locator_find_grid(const ht_locator *l, double lon, double lat,
                                  int64_t t, int level) {
-    const buckets *b = &l->gridx;
+    const ht__buckets *b = &l->gridx;
     if (!l->built || !l->npolys || lon < b->box.minx || lon > b->box.maxx ||
         lat < b->box.miny || lat > b->box.maxy) {
         return NULL;
     }
-    size_t i = clampz((lon - b->box.minx) / b->cw, b->nx);
-    size_t j = clampz((lat - b->box.miny) / b->ch, b->ny);
+    ht_bbox at = {lon, lat, lon, lat};
+    size_t i, j, i1, j1;
+    ht__buckets_range(b, &at, &i, &j, &i1, &j1);
     size_t c = j * b->nx + i;
     for (size_t k = b->start[c]; k < b->start[c + 1]; k++) {
         const poly *p = &l->polys[b->items[k]];
@@ -355,7 +257,7 @@ const char *ht_locator_find_grid(const ht_locator *l, double lon, double lat,
 
 int64_t ht_locator_find_street(const ht_locator *l, double lon, double lat,
                                double snap_m, double *dist_m) {
-    const buckets *b = &l->streetx;
+    const ht__buckets *b = &l->streetx;
     if (snap_m > l->max_snap_m) {
         snap_m = l->max_snap_m;
     }

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Map styles: a subset of the MapLibre style specification. */
+#ifndef HUTONG_STYLE_H
+#define HUTONG_STYLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hutong/error.h"
+
+/** A colour with straight (not premultiplied) alpha, channels 0..1. */
+typedef struct ht_rgba {
+    double r, g, b, a;
+} ht_rgba;
+
+/** Parse a CSS colour: #rgb, #rgba, #rrggbb, #rrggbbaa, rgb(), rgba(),
+ * hsl(), hsla() or a few names (black, white, transparent, red, ...). */
+ht_status ht_style_parse_color(const char *s, ht_rgba *out, ht_error *err);
+
+/** Value types of expressions. */
+typedef enum ht_value_type {
+    HT_VAL_NULL = 0,
+    HT_VAL_BOOL,
+    HT_VAL_NUMBER,
+    HT_VAL_STRING,
+    HT_VAL_COLOR,
+    HT_VAL_ARRAY
+} ht_value_type;
+
+/** A value. Strings and arrays are borrowed (from the style or the
+ * feature) and live as long as their owner. */
+typedef struct ht_value {
+    ht_value_type type;
+    bool b;
+    double n;
+    const char *s;
+    ht_rgba c;
+    const struct ht_value *items;
+    size_t nitems;
+} ht_value;
+
+/** How expressions read a feature's properties: fill @out and return true,
+ * or return false when the feature has no such property. */
+typedef bool (*ht_style_get_fn)(const void *feature, const char *name,
+                                ht_value *out);
+
+/** Layer types. */
+typedef enum ht_layer_type {
+    HT_LAYER_BACKGROUND = 0,
+    HT_LAYER_FILL,
+    HT_LAYER_LINE,
+    HT_LAYER_CIRCLE,
+    HT_LAYER_SYMBOL,
+    HT_LAYER_TYPE_COUNT
+} ht_layer_type;
+
+/** Where a layer's features come from. */
+typedef enum ht_source_kind {
+    HT_SOURCE_NONE = 0, /* background */
+    HT_SOURCE_GRIDS,
+    HT_SOURCE_STREETS,
+    HT_SOURCE_INCIDENTS
+} ht_source_kind;
+
+/** Every paint and layout property hutong understands. */
+typedef enum ht_prop {
+    HT_P_VISIBILITY = 0,
+    HT_P_BACKGROUND_COLOR,
+    HT_P_BACKGROUND_OPACITY,
+    HT_P_FILL_COLOR,
+    HT_P_FILL_OPACITY,
+    HT_P_FILL_OUTLINE_COLOR,
+    HT_P_LINE_COLOR,
+    HT_P_LINE_WIDTH,
+    HT_P_LINE_OPACITY,
+    HT_P_LINE_DASHARRAY,
+    HT_P_LINE_CAP,
+    HT_P_LINE_JOIN,
+    HT_P_CIRCLE_RADIUS,
+    HT_P_CIRCLE_COLOR,
+    HT_P_CIRCLE_OPACITY,
+    HT_P_CIRCLE_STROKE_WIDTH,
+    HT_P_CIRCLE_STROKE_COLOR,
+    HT_P_TEXT_FIELD,
+    HT_P_TEXT_SIZE,
+    HT_P_TEXT_FONT,
+    HT_P_SYMBOL_PLACEMENT,
+    HT_P_TEXT_ALLOW_OVERLAP,
+    HT_P_TEXT_PADDING,
+    HT_P_SYMBOL_SPACING,
+    HT_P_TEXT_COLOR,
+    HT_P_TEXT_HALO_COLOR,
+    HT_P_TEXT_HALO_WIDTH,
+    HT_P_TEXT_OPACITY,
+    HT_P_COUNT
+} ht_prop;
+
+/** A compiled expression (opaque). */
+typedef struct ht_expr ht_expr;
+
+/** One layer of a style. Read-only once loaded. */
+typedef struct ht_style_layer {
+    char *id;
+    ht_layer_type type;
+    ht_source_kind source;
+    double minzoom;             /**< shown from this zoom on (inclusive) */
+    double maxzoom;             /**< hidden from this zoom on (exclusive) */
+    ht_expr *filter;            /**< NULL: every feature */
+    ht_expr *props[HT_P_COUNT]; /**< NULL: the property's default */
+    /** true when props[p] depends on zoom at most (not on features), so a
+     * renderer may evaluate it once per image */
+    bool zoom_only[HT_P_COUNT];
+} ht_style_layer;
+
+/** A loaded style: immutable and reference counted, so one style may be
+ * shared by every thread. */
+typedef struct ht_style ht_style;
+
+/**
+ * Load a style from JSON text; @name stands for the file in messages.
+ * Everything is checked at load: an unknown layer type, source or
+ * property, a value of the wrong type, an unparsable colour, an expression
+ * with the wrong arguments, malformed JSON. HT_EINVAL names the file, the
+ * JSON path ("layers[2].paint.line-width") and the reason; *out is NULL on
+ * error. The new style has one reference.
+ */
+ht_status ht_style_load_json(const char *name, const char *json, size_t len,
+                             ht_style **out, ht_error *err);
+
+/** The folder of shipped styles: $HUTONG_STYLES when set, else the source
+ * tree's styles/ as configured at build time. Never NULL. */
+const char *ht_style_dir(void);
+
+/**
+ * Load a style by name ("default": ht_style_dir()/default.json) or by path
+ * (anything with a '/' or ending in .json). As ht_style_load_file.
+ */
+ht_status ht_style_load(const char *name_or_path, ht_style **out,
+                        ht_error *err);
+
+/** As ht_style_load_json, reading the file at @path. */
+ht_status ht_style_load_file(const char *path, ht_style **out, ht_error *err);
+
+/** Take a reference. Thread-safe. */
+ht_style *ht_style_ref(ht_style *s);
+
+/** Drop a reference, freeing the style at zero; NULL is a no-op.
+ * Thread-safe. */
+void ht_style_unref(ht_style *s);
+
+/** The style's name (its "name" member, else the file's base name). */
+const char *ht_style_name(const ht_style *s);
+
+/** Number of layers, and layer @i (0 = drawn first). */
+size_t ht_style_layer_count(const ht_style *s);
+const ht_style_layer *ht_style_layer_at(const ht_style *s, size_t i);
+
+/** The JSON name of a property ("line-width"). */
+const char *ht_style_prop_name(ht_prop p);
+
+/**
+ * Evaluate property @p of @l at @zoom for a feature (@get may be NULL for
+ * zoom-only properties). Never fails: a missing property, or a runtime
+ * type mismatch (a "get" of the wrong type), gives the default, as in
+ * MapLibre. Strings are borrowed from the style or the feature.
+ */
+double ht_style_number(const ht_style_layer *l, ht_prop p, double zoom,
+                       ht_style_get_fn get, const void *feature);
+ht_rgba ht_style_color(const ht_style_layer *l, ht_prop p, double zoom,
+                       ht_style_get_fn get, const void *feature);
+bool ht_style_bool(const ht_style_layer *l, ht_prop p, double zoom,
+                   ht_style_get_fn get, const void *feature);
+/** A string property (text-field, enums); @buf (size >= 256) holds text
+ * built by the expression, such as "{code} {name}" substitutions. */
+const char *ht_style_string(const ht_style_layer *l, ht_prop p, double zoom,
+                            ht_style_get_fn get, const void *feature, char *buf,
+                            size_t size);
+/** A number-array property (line-dasharray): up to @max values into @out,
+ * returning how many (0 for none). */
+size_t ht_style_numbers(const ht_style_layer *l, ht_prop p, double zoom,
+                        double *out, size_t max);
+
+/** A string-array property (text-font): up to @max borrowed strings into
+ * @out, returning how many (0 for none). */
+size_t ht_style_strings(const ht_style_layer *l, ht_prop p, double zoom,
+                        const char **out, size_t max);
+
+/** True when the layer's filter accepts the feature (no filter: true). */
+bool ht_style_filter(const ht_style_layer *l, double zoom, ht_style_get_fn get,
+                     const void *feature);
+
+/** True when the layer is visible at @zoom (visibility, min/maxzoom). */
+bool ht_style_layer_visible(const ht_style_layer *l, double zoom);
+
+#endif

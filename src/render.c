@@ -1,0 +1,1045 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Drawing styled layers of grids, streets and incidents with Cairo. */
+#include "hutong/render.h"
+
+#include <math.h>
+#include <pango/pangocairo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/buf.h"
+#include "hutong/crs.h"
+#include "hutong/tile.h"
+
+#include "store_int.h"
+
+#define GLYPH_CACHE 4096
+#define DEFAULT_FONT "Noto Sans CJK SC"
+
+/* A text drawn once as a path, centred on (0, 0), reused by translation. */
+typedef struct glyph {
+    char *text;
+    int size_q; /* font size in quarter pixels */
+    char *family;
+    cairo_path_t *path;
+    double w, h; /* logical size, device px */
+} glyph;
+
+struct ht_renderer {
+    ht_store *store;
+    const ht_features *features;
+    PangoFontMap *fontmap;
+    PangoContext *pango;
+    cairo_surface_t *scratch_surface;
+    cairo_t *scratch; /* where text is turned into paths */
+    glyph *glyphs;    /* open-addressed hash of GLYPH_CACHE slots */
+    size_t nglyphs;
+    ht_transform *tf; /* EPSG:4326 -> the request's CRS, when not 3857 */
+    char tf_crs[HT_CRS_NAME_SIZE];
+    ht_transform *inv; /* the request's CRS -> EPSG:4326 */
+    uint32_t *ids;     /* query results */
+    size_t cap_ids;
+};
+
+/* Per-render state. */
+typedef struct frame {
+    ht_renderer *r;
+    const ht_render_req *req;
+    cairo_t *cr;
+    double zoom;
+    bool merc;       /* the request is EPSG:3857: an affine map */
+    double sx, sy;   /* device px per CRS unit */
+    double res_m;    /* projected metres per device px (3857) */
+    ht_bbox query;   /* EPSG:3857 box with a margin */
+    ht_bbox *placed; /* label boxes placed so far */
+    size_t nplaced, cap_placed;
+    ht_error *err;
+} frame;
+
+/* ---- renderer ---- */
+
+ht_status ht_renderer_new(ht_store *store, const ht_features *features,
+                          ht_renderer **out, ht_error *err) {
+    *out = NULL;
+    ht_renderer *r = calloc(1, sizeof *r);
+    if (!r || !(r->glyphs = calloc(GLYPH_CACHE, sizeof *r->glyphs))) {
+        free(r);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    r->store = store;
+    r->features = features;
+    /* One font map per renderer: Pango's default one is per thread anyway,
+     * and fontconfig is set up once here, not per request. */
+    r->fontmap = pango_cairo_font_map_new();
+    r->pango = r->fontmap ? pango_font_map_create_context(r->fontmap) : NULL;
+    r->scratch_surface = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
+    r->scratch = cairo_create(r->scratch_surface);
+    if (!r->pango || cairo_status(r->scratch) != CAIRO_STATUS_SUCCESS) {
+        ht_renderer_free(r);
+        return ht_error_set(err, HT_ERENDER, "cannot set up fonts");
+    }
+    cairo_font_options_t *fo = cairo_font_options_create();
+    /* Unhinted outlines: the same shapes at every scale and position. */
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    pango_cairo_context_set_font_options(r->pango, fo);
+    cairo_font_options_destroy(fo);
+    pango_cairo_context_set_resolution(r->pango, 72);
+    *out = r;
+    return HT_OK;
+}
+
+static void glyphs_clear(ht_renderer *r) {
+    for (size_t i = 0; i < GLYPH_CACHE; i++) {
+        glyph *g = &r->glyphs[i];
+        if (g->text) {
+            free(g->text);
+            free(g->family);
+            cairo_path_destroy(g->path);
+        }
+        memset(g, 0, sizeof *g);
+    }
+    r->nglyphs = 0;
+}
+
+void ht_renderer_free(ht_renderer *r) {
+    if (!r) {
+        return;
+    }
+    if (r->glyphs) {
+        glyphs_clear(r);
+        free(r->glyphs);
+    }
+    if (r->scratch) {
+        cairo_destroy(r->scratch);
+    }
+    if (r->scratch_surface) {
+        cairo_surface_destroy(r->scratch_surface);
+    }
+    if (r->pango) {
+        g_object_unref(r->pango);
+    }
+    if (r->fontmap) {
+        g_object_unref(r->fontmap);
+    }
+    ht_crs_transform_free(r->tf);
+    ht_crs_transform_free(r->inv);
+    free(r->ids);
+    free(r);
+}
+
+static uint64_t hash_str(const char *s, uint64_t h) {
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The cached path of @text at @size px in @family. NULL when out of
+ * memory or when the text has no ink. */
+static const glyph *text_glyph(ht_renderer *r, const char *text, double size,
+                               const char *family) {
+    int q = (int)lround(size * 4);
+    uint64_t h = hash_str(family, hash_str(text, 14695981039346656037ULL));
+    h = (h ^ (uint64_t)q) * 1099511628211ULL;
+    size_t slot = h % GLYPH_CACHE;
+    for (size_t probe = 0; probe < GLYPH_CACHE; probe++) {
+        glyph *g = &r->glyphs[(slot + probe) % GLYPH_CACHE];
+        if (!g->text) {
+            break;
+        }
+        if (g->size_q == q && strcmp(g->text, text) == 0 &&
+            strcmp(g->family, family) == 0) {
+            return g;
+        }
+    }
+    if (r->nglyphs >= GLYPH_CACHE * 3 / 4) {
+        glyphs_clear(r);
+    }
+    PangoLayout *layout = pango_layout_new(r->pango);
+    PangoFontDescription *fd = pango_font_description_new();
+    pango_font_description_set_family(fd, family);
+    pango_font_description_set_absolute_size(fd, q / 4.0 * PANGO_SCALE);
+    pango_layout_set_font_description(layout, fd);
+    pango_font_description_free(fd);
+    pango_layout_set_text(layout, text, -1);
+    PangoRectangle logical;
+    pango_layout_get_extents(layout, NULL, &logical);
+    double w = logical.width / (double)PANGO_SCALE;
+    double hgt = logical.height / (double)PANGO_SCALE;
+    cairo_new_path(r->scratch);
+    cairo_move_to(r->scratch, -w / 2 - logical.x / (double)PANGO_SCALE,
+                  -hgt / 2 - logical.y / (double)PANGO_SCALE);
+    pango_cairo_layout_path(r->scratch, layout);
+    cairo_path_t *path = cairo_copy_path(r->scratch);
+    cairo_new_path(r->scratch);
+    g_object_unref(layout);
+    char *t = strdup(text), *fam = strdup(family);
+    if (!path || path->status != CAIRO_STATUS_SUCCESS || !t || !fam) {
+        if (path) {
+            cairo_path_destroy(path);
+        }
+        free(t);
+        free(fam);
+        return NULL;
+    }
+    for (size_t probe = 0;; probe++) {
+        glyph *g = &r->glyphs[(slot + probe) % GLYPH_CACHE];
+        if (!g->text) {
+            *g = (glyph){t, q, fam, path, w, hgt};
+            r->nglyphs++;
+            return g;
+        }
+    }
+}
+
+/* ---- projection ---- */
+
+static void to_px(const frame *f, double mx, double my, double *px,
+                  double *py) {
+    const ht_bbox *b = &f->req->bbox;
+    if (f->merc) {
+        *px = (mx - b->minx) * f->sx;
+        *py = (b->maxy - my) * f->sy;
+        return;
+    }
+    double lon, lat, x = NAN, y = NAN;
+    ht_tile_merc_to_lonlat(mx, my, &lon, &lat);
+    if (ht_crs_transform_point(f->r->tf, lon, lat, &x, &y, NULL) != HT_OK) {
+        x = y = NAN;
+    }
+    *px = (x - b->minx) * f->sx;
+    *py = (b->maxy - y) * f->sy;
+}
+
+/* Set up the transforms for a CRS other than EPSG:3857. */
+static ht_status use_crs(ht_renderer *r, const char *crs, ht_error *err) {
+    if (r->tf && strcmp(r->tf_crs, crs) == 0) {
+        return HT_OK;
+    }
+    HT_CLEAR(r->tf, ht_crs_transform_free);
+    HT_CLEAR(r->inv, ht_crs_transform_free);
+    ht_status st = ht_crs_transform_new("EPSG:4326", crs, &r->tf, err);
+    if (st == HT_OK) {
+        st = ht_crs_transform_new(crs, "EPSG:4326", &r->inv, err);
+    }
+    if (st != HT_OK) {
+        HT_CLEAR(r->tf, ht_crs_transform_free);
+        return st;
+    }
+    snprintf(r->tf_crs, sizeof r->tf_crs, "%s", crs);
+    return HT_OK;
+}
+
+static bool is_merc(const char *crs) {
+    char name[HT_CRS_NAME_SIZE];
+    return !crs || (ht_crs_normalize(crs, name, NULL) == HT_OK &&
+                    (strcmp(name, "EPSG:3857") == 0 ||
+                     strcmp(name, "EPSG:900913") == 0));
+}
+
+/* A tile of zoom 15 must draw at zoom 15, not 14.999999999: snap values
+ * within a millionth of a whole zoom. */
+static double snap_zoom(double z) {
+    double r = round(z);
+    return fabs(z - r) < 1e-6 ? r : z;
+}
+
+/* The request's box in EPSG:3857 (envelope of its densified edges) and
+ * the ground resolution at its centre. */
+static ht_status frame_setup(frame *f, ht_error *err) {
+    const ht_render_req *q = f->req;
+    if (q->width < 1 || q->height < 1 || q->width > HT_RENDER_MAX_SIZE ||
+        q->height > HT_RENDER_MAX_SIZE) {
+        return ht_error_set(err, HT_EINVAL,
+                            "image size %dx%d outside 1..%d on a side",
+                            q->width, q->height, HT_RENDER_MAX_SIZE);
+    }
+    if (!(q->bbox.maxx > q->bbox.minx) || !(q->bbox.maxy > q->bbox.miny) ||
+        !isfinite(q->bbox.minx + q->bbox.maxx + q->bbox.miny + q->bbox.maxy)) {
+        return ht_error_set(err, HT_EINVAL, "empty or invalid bbox");
+    }
+    if (!(q->scale >= 0.25 && q->scale <= 8)) {
+        return ht_error_set(err, HT_EINVAL, "scale %g outside 0.25..8",
+                            q->scale);
+    }
+    f->merc = is_merc(q->crs);
+    f->sx = q->width / (q->bbox.maxx - q->bbox.minx);
+    f->sy = q->height / (q->bbox.maxy - q->bbox.miny);
+    double cx = (q->bbox.minx + q->bbox.maxx) / 2;
+    double cy = (q->bbox.miny + q->bbox.maxy) / 2;
+    if (f->merc) {
+        f->res_m = 1 / f->sx;
+        f->zoom =
+            snap_zoom(log2(2 * HT_MERC_HALF / 256 / (f->res_m * q->scale)));
+        double margin = 64 * f->res_m;
+        f->query = (ht_bbox){q->bbox.minx - margin, q->bbox.miny - margin,
+                             q->bbox.maxx + margin, q->bbox.maxy + margin};
+        return HT_OK;
+    }
+    ht_status st = use_crs(f->r, q->crs, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    f->query = ht_bbox_empty();
+    for (int k = 0; k <= 16; k++) {
+        double t = k / 16.0;
+        double ex[4][2] = {
+            {q->bbox.minx + t * (q->bbox.maxx - q->bbox.minx), q->bbox.miny},
+            {q->bbox.minx + t * (q->bbox.maxx - q->bbox.minx), q->bbox.maxy},
+            {q->bbox.minx, q->bbox.miny + t * (q->bbox.maxy - q->bbox.miny)},
+            {q->bbox.maxx, q->bbox.miny + t * (q->bbox.maxy - q->bbox.miny)}};
+        for (int e = 0; e < 4; e++) {
+            double lon, lat, mx, my;
+            st = ht_crs_transform_point(f->r->inv, ex[e][0], ex[e][1], &lon,
+                                        &lat, err);
+            if (st != HT_OK) {
+                ht_error_prefix(err, "bbox: ");
+                return st;
+            }
+            ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+            ht_bbox_add(&f->query, mx, my);
+        }
+    }
+    /* Ground metres per device pixel at the centre, from a 1 px step. */
+    double lon0, lat0, lon1, lat1;
+    st = ht_crs_transform_point(f->r->inv, cx, cy, &lon0, &lat0, err);
+    if (st == HT_OK) {
+        st = ht_crs_transform_point(f->r->inv, cx + 1 / f->sx, cy, &lon1, &lat1,
+                                    err);
+    }
+    if (st != HT_OK) {
+        return st;
+    }
+    double mx = 111320.0 * cos(lat0 * HT_PI / 180);
+    double ground = hypot((lon1 - lon0) * mx, (lat1 - lat0) * 110574.0);
+    f->zoom = snap_zoom(ht_tile_zoom_for_resolution(ground * q->scale, lat0));
+    double mx0, my0, mx1, my1;
+    ht_tile_lonlat_to_merc(lon0, lat0, &mx0, &my0);
+    ht_tile_lonlat_to_merc(lon1, lat1, &mx1, &my1);
+    f->res_m = hypot(mx1 - mx0, my1 - my0);
+    double margin = 64 * f->res_m;
+    f->query.minx -= margin;
+    f->query.miny -= margin;
+    f->query.maxx += margin;
+    f->query.maxy += margin;
+    return HT_OK;
+}
+
+ht_status ht_render_zoom(ht_renderer *r, const ht_render_req *req, double *zoom,
+                         ht_error *err) {
+    frame f = {.r = r, .req = req};
+    ht_status st = frame_setup(&f, err);
+    if (st == HT_OK) {
+        *zoom = f.zoom;
+    }
+    return st;
+}
+
+/* ---- feature properties for expressions ---- */
+
+static bool get_grid(const void *p, const char *name, ht_value *out) {
+    const ht_fgrid *g = p;
+    if (strcmp(name, "code") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = g->code};
+    } else if (strcmp(name, "name") == 0 && g->name) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = g->name};
+    } else if (strcmp(name, "level") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING,
+                          .s = ht_model_level_name(g->level)};
+    } else if (strcmp(name, "parent_code") == 0 && g->parent_code) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = g->parent_code};
+    } else if (strcmp(name, "population") == 0 && g->population >= 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = (double)g->population};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool get_street(const void *p, const char *name, ht_value *out) {
+    const ht_fstreet *s = p;
+    if (strcmp(name, "id") == 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = (double)s->id};
+    } else if (strcmp(name, "name") == 0 && s->name) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = s->name};
+    } else if (strcmp(name, "kind") == 0) {
+        *out =
+            (ht_value){.type = HT_VAL_STRING, .s = ht_model_kind_name(s->kind)};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool get_chain(const void *p, const char *name, ht_value *out) {
+    const ht_fchain *c = p;
+    if (strcmp(name, "name") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = c->name};
+    } else if (strcmp(name, "kind") == 0) {
+        *out =
+            (ht_value){.type = HT_VAL_STRING, .s = ht_model_kind_name(c->kind)};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+typedef struct incident_view {
+    int64_t id;
+    const char *category;
+    const char *major;
+    double severity;
+    const char *source;
+    const char *status;
+} incident_view;
+
+static bool get_incident(const void *p, const char *name, ht_value *out) {
+    const incident_view *v = p;
+    if (strcmp(name, "id") == 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = (double)v->id};
+    } else if (strcmp(name, "category") == 0 && v->category) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->category};
+    } else if (strcmp(name, "major") == 0 && v->major) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->major};
+    } else if (strcmp(name, "severity") == 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = v->severity};
+    } else if (strcmp(name, "source") == 0 && v->source) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->source};
+    } else if (strcmp(name, "status") == 0 && v->status) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->status};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* ---- geometry layers ---- */
+
+static void set_color(cairo_t *cr, ht_rgba c, double opacity) {
+    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a * opacity);
+}
+
+static void add_geom_path(frame *f, const ht_geom *g, bool close) {
+    for (size_t i = 0; i < g->nparts; i++) {
+        size_t a = g->parts[i], b = ht_geom_part_end(g, i);
+        for (size_t k = a; k < b; k++) {
+            double x, y;
+            to_px(f, g->pts[k].x, g->pts[k].y, &x, &y);
+            if (!isfinite(x) || !isfinite(y)) {
+                continue;
+            }
+            if (k == a) {
+                cairo_move_to(f->cr, x, y);
+            } else {
+                cairo_line_to(f->cr, x, y);
+            }
+        }
+        if (close) {
+            cairo_close_path(f->cr);
+        }
+    }
+}
+
+static ht_status query(frame *f, ht_fkind kind, size_t *n) {
+    return ht_features_query(f->r->features, kind, &f->query, &f->r->ids, n,
+                             &f->r->cap_ids, f->err);
+}
+
+/* Features of a grids or streets layer, filtered: their index, the item
+ * and its property getter. */
+typedef struct item {
+    const void *p;
+    const ht_geom *geom;
+} item;
+
+static bool item_at(frame *f, const ht_style_layer *l, size_t i, item *it,
+                    ht_style_get_fn *get) {
+    uint32_t id = f->r->ids[i];
+    if (l->source == HT_SOURCE_GRIDS) {
+        const ht_fgrid *g = ht_features_grid(f->r->features, id);
+        *it = (item){g, g->geom};
+        *get = get_grid;
+    } else {
+        const ht_fstreet *s = ht_features_street(f->r->features, id);
+        *it = (item){s, s->geom};
+        *get = get_street;
+    }
+    return ht_style_filter(l, f->zoom, *get, it->p);
+}
+
+static void stroke_setup(frame *f, const ht_style_layer *l, double width) {
+    char buf[16];
+    const char *cap =
+        ht_style_string(l, HT_P_LINE_CAP, f->zoom, NULL, NULL, buf, sizeof buf);
+    const char *join =
+        ht_style_string(l, HT_P_LINE_JOIN, f->zoom, NULL, NULL, buf + 8, 8);
+    cairo_set_line_cap(f->cr, strcmp(cap, "round") == 0 ? CAIRO_LINE_CAP_ROUND
+                              : strcmp(cap, "square") == 0
+                                  ? CAIRO_LINE_CAP_SQUARE
+                                  : CAIRO_LINE_CAP_BUTT);
+    cairo_set_line_join(f->cr,
+                        strcmp(join, "round") == 0   ? CAIRO_LINE_JOIN_ROUND
+                        : strcmp(join, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
+                                                     : CAIRO_LINE_JOIN_MITER);
+    cairo_set_line_width(f->cr, width);
+    double dash[16];
+    size_t nd = ht_style_numbers(l, HT_P_LINE_DASHARRAY, f->zoom, dash, 16);
+    /* MapLibre's dash lengths are in line widths. */
+    for (size_t k = 0; k < nd; k++) {
+        dash[k] *= width > 0 ? width : 1;
+    }
+    cairo_set_dash(f->cr, dash, (int)nd, 0);
+}
+
+static ht_status draw_fill(frame *f, const ht_style_layer *l) {
+    if (l->source == HT_SOURCE_STREETS) {
+        return HT_OK; /* lines have no area */
+    }
+    size_t n;
+    ht_status st = query(f, HT_F_GRIDS, &n);
+    if (st != HT_OK) {
+        return st;
+    }
+    double s = f->req->scale;
+    bool batch = l->zoom_only[HT_P_FILL_COLOR] &&
+                 l->zoom_only[HT_P_FILL_OPACITY] &&
+                 l->zoom_only[HT_P_FILL_OUTLINE_COLOR];
+    cairo_set_fill_rule(f->cr, CAIRO_FILL_RULE_EVEN_ODD);
+    cairo_set_dash(f->cr, NULL, 0, 0);
+    cairo_set_line_width(f->cr, 1.0 * (s > 1 ? s : 1));
+    cairo_set_line_join(f->cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_new_path(f->cr);
+    size_t drawn = 0;
+    for (size_t i = 0; i < n; i++) {
+        item it;
+        ht_style_get_fn get;
+        if (!item_at(f, l, i, &it, &get)) {
+            continue;
+        }
+        add_geom_path(f, it.geom, true);
+        drawn++;
+        if (!batch) {
+            ht_rgba c = ht_style_color(l, HT_P_FILL_COLOR, f->zoom, get, it.p);
+            double o =
+                ht_style_number(l, HT_P_FILL_OPACITY, f->zoom, get, it.p);
+            ht_rgba oc =
+                ht_style_color(l, HT_P_FILL_OUTLINE_COLOR, f->zoom, get, it.p);
+            set_color(f->cr, c, o);
+            cairo_fill_preserve(f->cr);
+            set_color(f->cr, oc, o);
+            cairo_stroke(f->cr);
+        }
+    }
+    if (batch && drawn) {
+        ht_rgba c = ht_style_color(l, HT_P_FILL_COLOR, f->zoom, NULL, NULL);
+        double o = ht_style_number(l, HT_P_FILL_OPACITY, f->zoom, NULL, NULL);
+        ht_rgba oc =
+            ht_style_color(l, HT_P_FILL_OUTLINE_COLOR, f->zoom, NULL, NULL);
+        set_color(f->cr, c, o);
+        if (oc.a > 0) {
+            cairo_fill_preserve(f->cr);
+            set_color(f->cr, oc, o);
+            cairo_stroke(f->cr);
+        } else {
+            cairo_fill(f->cr);
+        }
+    }
+    cairo_new_path(f->cr);
+    return HT_OK;
+}
+
+static ht_status draw_line(frame *f, const ht_style_layer *l) {
+    size_t n;
+    ht_status st =
+        query(f, l->source == HT_SOURCE_GRIDS ? HT_F_GRIDS : HT_F_STREETS, &n);
+    if (st != HT_OK) {
+        return st;
+    }
+    double s = f->req->scale;
+    bool batch = l->zoom_only[HT_P_LINE_COLOR] &&
+                 l->zoom_only[HT_P_LINE_WIDTH] &&
+                 l->zoom_only[HT_P_LINE_OPACITY];
+    bool close = l->source == HT_SOURCE_GRIDS;
+    cairo_new_path(f->cr);
+    if (batch) {
+        double w = ht_style_number(l, HT_P_LINE_WIDTH, f->zoom, NULL, NULL);
+        if (w <= 0) {
+            return HT_OK;
+        }
+        stroke_setup(f, l, w * s);
+    }
+    size_t drawn = 0;
+    for (size_t i = 0; i < n; i++) {
+        item it;
+        ht_style_get_fn get;
+        if (!item_at(f, l, i, &it, &get)) {
+            continue;
+        }
+        if (!batch) {
+            double w = ht_style_number(l, HT_P_LINE_WIDTH, f->zoom, get, it.p);
+            if (w <= 0) {
+                continue;
+            }
+            stroke_setup(f, l, w * s);
+        }
+        add_geom_path(f, it.geom, close);
+        drawn++;
+        if (!batch) {
+            set_color(
+                f->cr, ht_style_color(l, HT_P_LINE_COLOR, f->zoom, get, it.p),
+                ht_style_number(l, HT_P_LINE_OPACITY, f->zoom, get, it.p));
+            cairo_stroke(f->cr);
+        }
+    }
+    if (batch && drawn) {
+        set_color(f->cr,
+                  ht_style_color(l, HT_P_LINE_COLOR, f->zoom, NULL, NULL),
+                  ht_style_number(l, HT_P_LINE_OPACITY, f->zoom, NULL, NULL));
+        cairo_stroke(f->cr);
+    }
+    cairo_new_path(f->cr);
+    cairo_set_dash(f->cr, NULL, 0, 0);
+    return HT_OK;
+}
+
+static ht_status draw_circles(frame *f, const ht_style_layer *l) {
+    if (!f->r->store || l->source != HT_SOURCE_INCIDENTS) {
+        return HT_OK;
+    }
+    double lon0, lat0, lon1, lat1;
+    ht_tile_merc_to_lonlat(f->query.minx, f->query.miny, &lon0, &lat0);
+    ht_tile_merc_to_lonlat(f->query.maxx, f->query.maxy, &lon1, &lat1);
+    sqlite3 *db = ht__store_db(f->r->store);
+    sqlite3_stmt *q = NULL;
+    /* Through the spatial index, most severe on top. */
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT i.id, X(i.geom), Y(i.geom), i.category, "
+            "coalesce(c.parent_code, i.category), i.severity, i.source, "
+            "i.status FROM incidents i LEFT JOIN categories c ON c.code = "
+            "i.category WHERE i.id IN (SELECT pkid FROM idx_incidents_geom "
+            "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
+            "ORDER BY i.severity, i.id",
+            -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(f->r->store, "reading incidents", f->err);
+    }
+    sqlite3_bind_double(q, 1, lon0);
+    sqlite3_bind_double(q, 2, lat0);
+    sqlite3_bind_double(q, 3, lon1);
+    sqlite3_bind_double(q, 4, lat1);
+    double s = f->req->scale;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        incident_view v = {.id = sqlite3_column_int64(q, 0),
+                           .category = (const char *)sqlite3_column_text(q, 3),
+                           .major = (const char *)sqlite3_column_text(q, 4),
+                           .severity = sqlite3_column_double(q, 5),
+                           .source = (const char *)sqlite3_column_text(q, 6),
+                           .status = (const char *)sqlite3_column_text(q, 7)};
+        if (!ht_style_filter(l, f->zoom, get_incident, &v)) {
+            continue;
+        }
+        double mx, my, x, y;
+        ht_tile_lonlat_to_merc(sqlite3_column_double(q, 1),
+                               sqlite3_column_double(q, 2), &mx, &my);
+        to_px(f, mx, my, &x, &y);
+        double rad =
+            ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom, get_incident, &v) *
+            s;
+        double op =
+            ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom, get_incident, &v);
+        double sw = ht_style_number(l, HT_P_CIRCLE_STROKE_WIDTH, f->zoom,
+                                    get_incident, &v) *
+                    s;
+        if (!isfinite(x) || rad <= 0) {
+            continue;
+        }
+        cairo_new_path(f->cr);
+        cairo_arc(f->cr, x, y, rad, 0, 2 * HT_PI);
+        set_color(
+            f->cr,
+            ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom, get_incident, &v),
+            op);
+        if (sw > 0) {
+            cairo_fill_preserve(f->cr);
+            cairo_set_line_width(f->cr, sw);
+            set_color(f->cr,
+                      ht_style_color(l, HT_P_CIRCLE_STROKE_COLOR, f->zoom,
+                                     get_incident, &v),
+                      op);
+            cairo_stroke(f->cr);
+        } else {
+            cairo_fill(f->cr);
+        }
+    }
+    ht_status st =
+        rc == SQLITE_DONE
+            ? HT_OK
+            : ht__store_dberr(f->r->store, "reading incidents", f->err);
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* ---- labels ---- */
+
+static bool box_free(const frame *f, const ht_bbox *b) {
+    if (b->minx < 0 || b->miny < 0 || b->maxx > f->req->width ||
+        b->maxy > f->req->height) {
+        return false; /* a label is never cut by the edge */
+    }
+    for (size_t i = 0; i < f->nplaced; i++) {
+        if (ht_bbox_intersects(&f->placed[i], b)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static ht_status place_box(frame *f, const ht_bbox *b) {
+    ht_status st = ht_array_grow((void **)&f->placed, &f->cap_placed,
+                                 f->nplaced + 1, sizeof *f->placed, f->err);
+    if (st == HT_OK) {
+        f->placed[f->nplaced++] = *b;
+    }
+    return st;
+}
+
+typedef struct text_paint {
+    ht_rgba color, halo;
+    double halo_w, opacity;
+} text_paint;
+
+static void draw_glyph(frame *f, const glyph *g, double x, double y,
+                       const text_paint *tp) {
+    cairo_save(f->cr);
+    cairo_translate(f->cr, x, y);
+    cairo_new_path(f->cr);
+    cairo_append_path(f->cr, g->path);
+    if (tp->halo_w > 0 && tp->halo.a > 0) {
+        cairo_set_line_join(f->cr, CAIRO_LINE_JOIN_ROUND);
+        cairo_set_line_width(f->cr, 2 * tp->halo_w);
+        cairo_set_dash(f->cr, NULL, 0, 0);
+        set_color(f->cr, tp->halo, tp->opacity);
+        cairo_stroke_preserve(f->cr);
+    }
+    set_color(f->cr, tp->color, tp->opacity);
+    cairo_fill(f->cr);
+    cairo_restore(f->cr);
+}
+
+/* The next UTF-8 character of @s into @out (up to 4 bytes + NUL). */
+static size_t utf8_next(const char *s, char out[8]) {
+    unsigned char c = (unsigned char)*s;
+    size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i]) {
+            n = i;
+            break;
+        }
+        out[i] = s[i];
+    }
+    out[n] = '\0';
+    return n ? n : 1;
+}
+
+/* Point along polyline @p (device px) at distance @d. */
+static ht_point along(const ht_point *p, const double *cum, size_t n,
+                      double d) {
+    size_t k = 1;
+    while (k + 1 < n && cum[k] < d) {
+        k++;
+    }
+    double seg = cum[k] - cum[k - 1];
+    double t = seg > 0 ? (d - cum[k - 1]) / seg : 0;
+    return (ht_point){p[k - 1].x + (p[k].x - p[k - 1].x) * t,
+                      p[k - 1].y + (p[k].y - p[k - 1].y) * t};
+}
+
+/* The first family of text-font, else Noto Sans CJK SC. */
+static const char *font_family(const ht_style_layer *l, double zoom) {
+    const char *fam[1];
+    return ht_style_strings(l, HT_P_TEXT_FONT, zoom, fam, 1) ? fam[0]
+                                                             : DEFAULT_FONT;
+}
+
+typedef struct line_label {
+    const ht_fchain *c;
+    int rank;
+} line_label;
+
+static int cmp_line_label(const void *a, const void *b) {
+    const line_label *p = a, *q = b;
+    if (p->rank != q->rank) {
+        return p->rank - q->rank;
+    }
+    if (p->c->length_m != q->c->length_m) {
+        return p->c->length_m > q->c->length_m ? -1 : 1;
+    }
+    return strcmp(p->c->name, q->c->name);
+}
+
+static int kind_rank(ht_street_kind k) {
+    static const int rank[HT_KIND_COUNT] = {[HT_KIND_ROAD] = 0,
+                                            [HT_KIND_STREET] = 1,
+                                            [HT_KIND_HUTONG] = 2,
+                                            [HT_KIND_ALLEY] = 3,
+                                            [HT_KIND_OTHER] = 4};
+    return rank[k];
+}
+
+/* Upright characters spaced along the street, as Chinese maps set them:
+ * horizontal streets read left to right, north-south ones top to bottom. */
+static ht_status label_line(frame *f, const ht_style_layer *l,
+                            const ht_fchain *c, const char *text, double size,
+                            const char *family, const text_paint *tp,
+                            bool overlap, double pad) {
+    size_t n = c->npts;
+    ht_point *p = malloc(n * sizeof *p);
+    double *cum = malloc(n * sizeof *cum);
+    if (!p || !cum) {
+        free(p);
+        free(cum);
+        return ht_error_set(f->err, HT_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++) {
+        to_px(f, c->pts[k].x, c->pts[k].y, &p[k].x, &p[k].y);
+    }
+    /* Read in the natural direction: west to east, else north to south. */
+    double dx = p[n - 1].x - p[0].x, dy = p[n - 1].y - p[0].y;
+    if ((fabs(dx) >= fabs(dy) && dx < 0) || (fabs(dy) > fabs(dx) && dy < 0)) {
+        for (size_t k = 0; k < n / 2; k++) {
+            ht_point t = p[k];
+            p[k] = p[n - 1 - k];
+            p[n - 1 - k] = t;
+        }
+    }
+    cum[0] = 0;
+    for (size_t k = 1; k < n; k++) {
+        cum[k] = cum[k - 1] + hypot(p[k].x - p[k - 1].x, p[k].y - p[k - 1].y);
+    }
+    double total_len = cum[n - 1];
+    /* Characters and their advances. */
+    const glyph *gl[64];
+    size_t nch = 0;
+    double adv = 0;
+    for (const char *s = text; *s && nch < 64;) {
+        char ch[8];
+        s += utf8_next(s, ch);
+        if (ch[0] == ' ') {
+            continue;
+        }
+        gl[nch] = text_glyph(f->r, ch, size, family);
+        if (!gl[nch]) {
+            continue;
+        }
+        adv += fmax(gl[nch]->w, gl[nch]->h * 0.9) + size * 0.1;
+        nch++;
+    }
+    ht_status st = HT_OK;
+    double spacing =
+        ht_style_number(l, HT_P_SYMBOL_SPACING, f->zoom, NULL, NULL) *
+        f->req->scale;
+    if (nch == 0 || adv + 2 * pad > total_len) {
+        goto done;
+    }
+    /* Anchors every `spacing` px from the chain's start, in world units so
+     * that neighbouring tiles agree on them. */
+    double world_len = c->length_m / f->res_m;
+    size_t nanchors =
+        world_len > 2 * spacing ? (size_t)(world_len / spacing) : 1;
+    for (size_t a = 0; a < nanchors && st == HT_OK; a++) {
+        double d = nanchors == 1 ? total_len / 2
+                                 : (a + 0.5) * spacing * total_len / world_len;
+        double start = d - adv / 2;
+        if (start < pad || start + adv > total_len - pad) {
+            continue;
+        }
+        ht_point at[64];
+        ht_bbox boxes[64];
+        bool ok = true;
+        double pos = start;
+        for (size_t k = 0; k < nch && ok; k++) {
+            double step = fmax(gl[k]->w, gl[k]->h * 0.9) + size * 0.1;
+            at[k] = along(p, cum, n, pos + step / 2);
+            pos += step;
+            double hw = gl[k]->w / 2 + pad, hh = gl[k]->h / 2 + pad;
+            boxes[k] = (ht_bbox){at[k].x - hw, at[k].y - hh, at[k].x + hw,
+                                 at[k].y + hh};
+            ok = box_free(f, &boxes[k]) || (overlap && boxes[k].minx >= 0);
+            /* A sharp bend would crowd the characters: skip the spot. */
+            if (ok && k > 0 &&
+                hypot(at[k].x - at[k - 1].x, at[k].y - at[k - 1].y) <
+                    0.75 * size) {
+                ok = false;
+            }
+        }
+        if (!ok) {
+            continue;
+        }
+        for (size_t k = 0; k < nch && st == HT_OK; k++) {
+            st = place_box(f, &boxes[k]);
+            draw_glyph(f, gl[k], at[k].x, at[k].y, tp);
+        }
+    }
+done:
+    free(p);
+    free(cum);
+    return st;
+}
+
+static void text_paint_at(frame *f, const ht_style_layer *l,
+                          ht_style_get_fn get, const void *p, text_paint *tp) {
+    tp->color = ht_style_color(l, HT_P_TEXT_COLOR, f->zoom, get, p);
+    tp->halo = ht_style_color(l, HT_P_TEXT_HALO_COLOR, f->zoom, get, p);
+    tp->halo_w = ht_style_number(l, HT_P_TEXT_HALO_WIDTH, f->zoom, get, p) *
+                 f->req->scale;
+    tp->opacity = ht_style_number(l, HT_P_TEXT_OPACITY, f->zoom, get, p);
+}
+
+static ht_status draw_symbols(frame *f, const ht_style_layer *l) {
+    if (l->source == HT_SOURCE_INCIDENTS) {
+        return HT_OK;
+    }
+    const char *family = font_family(l, f->zoom);
+    bool overlap =
+        ht_style_bool(l, HT_P_TEXT_ALLOW_OVERLAP, f->zoom, NULL, NULL);
+    double pad = ht_style_number(l, HT_P_TEXT_PADDING, f->zoom, NULL, NULL) *
+                 f->req->scale;
+    char place[16], buf[256];
+    bool on_line = strcmp(ht_style_string(l, HT_P_SYMBOL_PLACEMENT, f->zoom,
+                                          NULL, NULL, place, sizeof place),
+                          "line") == 0;
+    ht_status st = HT_OK;
+    size_t n;
+    if (l->source == HT_SOURCE_STREETS && on_line) {
+        if ((st = query(f, HT_F_CHAINS, &n)) != HT_OK) {
+            return st;
+        }
+        line_label *ll = malloc((n + 1) * sizeof *ll);
+        if (!ll) {
+            return ht_error_set(f->err, HT_ENOMEM, "out of memory");
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            const ht_fchain *c =
+                ht_features_chain(f->r->features, f->r->ids[i]);
+            if (ht_style_filter(l, f->zoom, get_chain, c)) {
+                ll[m++] = (line_label){c, kind_rank(c->kind)};
+            }
+        }
+        qsort(ll, m, sizeof *ll, cmp_line_label);
+        for (size_t i = 0; i < m && st == HT_OK; i++) {
+            const ht_fchain *c = ll[i].c;
+            const char *text = ht_style_string(l, HT_P_TEXT_FIELD, f->zoom,
+                                               get_chain, c, buf, sizeof buf);
+            double size =
+                ht_style_number(l, HT_P_TEXT_SIZE, f->zoom, get_chain, c) *
+                f->req->scale;
+            if (!*text || size <= 0) {
+                continue;
+            }
+            text_paint tp;
+            text_paint_at(f, l, get_chain, c, &tp);
+            st = label_line(f, l, c, text, size, family, &tp, overlap, pad);
+        }
+        free(ll);
+        return st;
+    }
+    /* Point labels: grids at their interior point (streets at the middle
+     * vertex of the segment). */
+    if ((st = query(f, l->source == HT_SOURCE_GRIDS ? HT_F_GRIDS : HT_F_STREETS,
+                    &n)) != HT_OK) {
+        return st;
+    }
+    for (size_t i = 0; i < n && st == HT_OK; i++) {
+        item it;
+        ht_style_get_fn get;
+        if (!item_at(f, l, i, &it, &get)) {
+            continue;
+        }
+        ht_point anchor;
+        if (l->source == HT_SOURCE_GRIDS) {
+            anchor = ((const ht_fgrid *)it.p)->label;
+        } else {
+            anchor = it.geom->pts[it.geom->npts / 2];
+        }
+        const char *text = ht_style_string(l, HT_P_TEXT_FIELD, f->zoom, get,
+                                           it.p, buf, sizeof buf);
+        double size = ht_style_number(l, HT_P_TEXT_SIZE, f->zoom, get, it.p) *
+                      f->req->scale;
+        if (!*text || size <= 0) {
+            continue;
+        }
+        const glyph *g = text_glyph(f->r, text, size, family);
+        if (!g) {
+            continue;
+        }
+        double x, y;
+        to_px(f, anchor.x, anchor.y, &x, &y);
+        ht_bbox b = {x - g->w / 2 - pad, y - g->h / 2 - pad, x + g->w / 2 + pad,
+                     y + g->h / 2 + pad};
+        if (!box_free(f, &b) &&
+            !(overlap && b.minx >= 0 && b.miny >= 0 &&
+              b.maxx <= f->req->width && b.maxy <= f->req->height)) {
+            continue;
+        }
+        text_paint tp;
+        text_paint_at(f, l, get, it.p, &tp);
+        st = place_box(f, &b);
+        draw_glyph(f, g, x, y, &tp);
+    }
+    return st;
+}
+
+/* ---- entry point ---- */
+
+ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
+                    ht_error *err) {
+    frame f = {.r = r, .req = req, .cr = cr, .err = err};
+    ht_status st = frame_setup(&f, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    size_t nl = ht_style_layer_count(req->style);
+    for (size_t i = 0; i < nl && st == HT_OK; i++) {
+        const ht_style_layer *l = ht_style_layer_at(req->style, i);
+        if (!ht_style_layer_visible(l, f.zoom)) {
+            continue;
+        }
+        cairo_save(cr);
+        switch (l->type) {
+        case HT_LAYER_BACKGROUND:
+            set_color(
+                cr,
+                ht_style_color(l, HT_P_BACKGROUND_COLOR, f.zoom, NULL, NULL),
+                ht_style_number(l, HT_P_BACKGROUND_OPACITY, f.zoom, NULL,
+                                NULL));
+            cairo_paint(cr);
+            break;
+        case HT_LAYER_FILL:
+            st = draw_fill(&f, l);
+            break;
+        case HT_LAYER_LINE:
+            st = draw_line(&f, l);
+            break;
+        case HT_LAYER_CIRCLE:
+            st = draw_circles(&f, l);
+            break;
+        case HT_LAYER_SYMBOL:
+            st = draw_symbols(&f, l);
+            break;
+        case HT_LAYER_TYPE_COUNT:
+            break;
+        }
+        cairo_restore(cr);
+    }
+    free(f.placed);
+    if (st == HT_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+        st = ht_error_set(err, HT_ERENDER, "cairo: %s",
+                          cairo_status_to_string(cairo_status(cr)));
+    }
+    return st;
+}
