@@ -38,8 +38,12 @@ static ht_geom *project(const ht_geom *g) {
         ht_tile_lonlat_to_merc(g->pts[i].x, g->pts[i].y, &m->pts[i].x,
                                &m->pts[i].y);
     }
-    memcpy(m->parts, g->parts, g->nparts * sizeof *m->parts);
-    memcpy(m->polys, g->polys, g->npolys * sizeof *m->polys);
+    if (g->nparts) {
+        memcpy(m->parts, g->parts, g->nparts * sizeof *m->parts);
+    }
+    if (g->npolys) {
+        memcpy(m->polys, g->polys, g->npolys * sizeof *m->polys);
+    }
     m->npts = m->cap_pts = g->npts;
     m->nparts = m->cap_parts = g->nparts;
     m->npolys = m->cap_polys = g->npolys;
@@ -380,7 +384,9 @@ ht_status ht_features_query(const ht_features *f, ht_fkind kind,
         }
     }
     /* An item in several cells is listed once. */
-    qsort(*out, *n, sizeof **out, cmp_u32);
+    if (*n > 1) { /* qsort(NULL, 0) is undefined */
+        qsort(*out, *n, sizeof **out, cmp_u32);
+    }
     size_t w = 0;
     for (size_t r = 0; r < *n; r++) {
         if (w == 0 || (*out)[w - 1] != (*out)[r]) {

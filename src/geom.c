@@ -500,7 +500,9 @@ ht_status ht_geom_interior_point(const ht_geom *g, ht_point *out,
                 xs[nx++] = p.x + (q.x - p.x) * (y - p.y) / (q.y - p.y);
             }
         }
-        qsort(xs, nx, sizeof *xs, cmp_double);
+        if (nx > 1) { /* qsort(NULL, 0) is undefined */
+            qsort(xs, nx, sizeof *xs, cmp_double);
+        }
         double width = 0;
         for (size_t k = 0; k + 1 < nx; k += 2) {
             if (xs[k + 1] - xs[k] > width) {

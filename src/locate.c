@@ -88,9 +88,15 @@ static ht_geom *geom_copy(const ht_geom *g) {
         ht_geom_free(c);
         return NULL;
     }
-    memcpy(c->pts, g->pts, g->npts * sizeof *c->pts);
-    memcpy(c->parts, g->parts, g->nparts * sizeof *c->parts);
-    memcpy(c->polys, g->polys, g->npolys * sizeof *c->polys);
+    if (g->npts) {
+        memcpy(c->pts, g->pts, g->npts * sizeof *c->pts);
+    }
+    if (g->nparts) {
+        memcpy(c->parts, g->parts, g->nparts * sizeof *c->parts);
+    }
+    if (g->npolys) {
+        memcpy(c->polys, g->polys, g->npolys * sizeof *c->polys);
+    }
     c->npts = c->cap_pts = g->npts;
     c->nparts = c->cap_parts = g->nparts;
     c->npolys = c->cap_polys = g->npolys;

@@ -40,6 +40,11 @@ struct ht_renderer {
     ht_transform *inv; /* the request's CRS -> EPSG:4326 */
     uint32_t *ids;     /* query results */
     size_t cap_ids;
+    struct major {
+        char *code, *major;
+    } * majors; /* category -> major, sorted by code */
+    size_t nmajors, cap_majors;
+    bool majors_loaded;
 };
 
 /* Per-render state. */
@@ -126,6 +131,11 @@ void ht_renderer_free(ht_renderer *r) {
     }
     ht_crs_transform_free(r->tf);
     ht_crs_transform_free(r->inv);
+    for (size_t i = 0; i < r->nmajors; i++) {
+        free(r->majors[i].code);
+        free(r->majors[i].major);
+    }
+    free(r->majors);
     free(r->ids);
     free(r);
 }
@@ -605,24 +615,99 @@ static ht_status draw_line(frame *f, const ht_style_layer *l) {
     return HT_OK;
 }
 
+/* An incident kept for drawing: the row's strings are copied (codes are
+ * short), since SQLite's go with the row. */
+typedef struct circle {
+    int64_t id;
+    double severity;
+    const char *major;
+    char category[24], source[12], status[12];
+    double x, y;
+} circle;
+
+static int cmp_circle(const void *a, const void *b) {
+    const circle *p = a, *q = b;
+    if (p->severity != q->severity) {
+        return p->severity < q->severity ? -1 : 1;
+    }
+    return (p->id > q->id) - (p->id < q->id);
+}
+
+static incident_view circle_view(const circle *c) {
+    return (incident_view){c->id,       c->category, c->major,
+                           c->severity, c->source,   c->status};
+}
+
+/* Category code -> its major (parent) code, loaded once per renderer. */
+static ht_status load_majors(ht_renderer *r, ht_error *err) {
+    if (r->majors_loaded) {
+        return HT_OK;
+    }
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(ht__store_db(r->store),
+                           "SELECT code, coalesce(parent_code, code) FROM "
+                           "categories ORDER BY code",
+                           -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(r->store, "reading categories", err);
+    }
+    ht_status st = HT_OK;
+    while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
+        st = ht_array_grow((void **)&r->majors, &r->cap_majors, r->nmajors + 1,
+                           sizeof *r->majors, err);
+        if (st == HT_OK) {
+            r->majors[r->nmajors].code =
+                strdup((const char *)sqlite3_column_text(q, 0));
+            r->majors[r->nmajors].major =
+                strdup((const char *)sqlite3_column_text(q, 1));
+            if (!r->majors[r->nmajors].code || !r->majors[r->nmajors].major) {
+                free(r->majors[r->nmajors].code);
+                free(r->majors[r->nmajors].major);
+                st = ht_error_set(err, HT_ENOMEM, "out of memory");
+            } else {
+                r->nmajors++;
+            }
+        }
+    }
+    sqlite3_finalize(q);
+    r->majors_loaded = st == HT_OK;
+    return st;
+}
+
+static const char *major_of(const ht_renderer *r, const char *code) {
+    size_t lo = 0, hi = r->nmajors;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(r->majors[mid].code, code);
+        if (c == 0) {
+            return r->majors[mid].major;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return code;
+}
+
 static ht_status draw_circles(frame *f, const ht_style_layer *l) {
     if (!f->r->store || l->source != HT_SOURCE_INCIDENTS) {
         return HT_OK;
     }
+    ht_status st = load_majors(f->r, f->err);
+    if (st != HT_OK) {
+        return st;
+    }
     double lon0, lat0, lon1, lat1;
     ht_tile_merc_to_lonlat(f->query.minx, f->query.miny, &lon0, &lat0);
     ht_tile_merc_to_lonlat(f->query.maxx, f->query.maxy, &lon1, &lat1);
-    sqlite3 *db = ht__store_db(f->r->store);
     sqlite3_stmt *q = NULL;
-    /* Through the spatial index, most severe on top. */
+    /* Through the spatial index; points read from SpatiaLite's blob. */
     if (sqlite3_prepare_v2(
-            db,
-            "SELECT i.id, X(i.geom), Y(i.geom), i.category, "
-            "coalesce(c.parent_code, i.category), i.severity, i.source, "
-            "i.status FROM incidents i LEFT JOIN categories c ON c.code = "
-            "i.category WHERE i.id IN (SELECT pkid FROM idx_incidents_geom "
-            "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
-            "ORDER BY i.severity, i.id",
+            ht__store_db(f->r->store),
+            "SELECT id, geom, category, severity, source, status FROM "
+            "incidents WHERE id IN (SELECT pkid FROM idx_incidents_geom "
+            "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2)",
             -1, &q, NULL) != SQLITE_OK) {
         return ht__store_dberr(f->r->store, "reading incidents", f->err);
     }
@@ -630,56 +715,80 @@ static ht_status draw_circles(frame *f, const ht_style_layer *l) {
     sqlite3_bind_double(q, 2, lat0);
     sqlite3_bind_double(q, 3, lon1);
     sqlite3_bind_double(q, 4, lat1);
-    double s = f->req->scale;
+    circle *cs = NULL;
+    size_t n = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const unsigned char *b = sqlite3_column_blob(q, 1);
+        if (sqlite3_column_bytes(q, 1) != 60 || b[1] != 1 || b[39] != 1) {
+            continue; /* not a little-endian point blob */
+        }
+        const char *cat = (const char *)sqlite3_column_text(q, 2);
         incident_view v = {.id = sqlite3_column_int64(q, 0),
-                           .category = (const char *)sqlite3_column_text(q, 3),
-                           .major = (const char *)sqlite3_column_text(q, 4),
-                           .severity = sqlite3_column_double(q, 5),
-                           .source = (const char *)sqlite3_column_text(q, 6),
-                           .status = (const char *)sqlite3_column_text(q, 7)};
+                           .category = cat,
+                           .major = major_of(f->r, cat),
+                           .severity = sqlite3_column_double(q, 3),
+                           .source = (const char *)sqlite3_column_text(q, 4),
+                           .status = (const char *)sqlite3_column_text(q, 5)};
         if (!ht_style_filter(l, f->zoom, get_incident, &v)) {
             continue;
         }
-        double mx, my, x, y;
-        ht_tile_lonlat_to_merc(sqlite3_column_double(q, 1),
-                               sqlite3_column_double(q, 2), &mx, &my);
-        to_px(f, mx, my, &x, &y);
+        double lon, lat, mx, my;
+        memcpy(&lon, b + 43, 8);
+        memcpy(&lat, b + 51, 8);
+        ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+        if ((st = ht_array_grow((void **)&cs, &cap, n + 1, sizeof *cs,
+                                f->err)) != HT_OK) {
+            break;
+        }
+        circle *c = &cs[n++];
+        *c = (circle){.id = v.id, .severity = v.severity, .major = v.major};
+        snprintf(c->category, sizeof c->category, "%s", cat ? cat : "");
+        snprintf(c->source, sizeof c->source, "%s", v.source ? v.source : "");
+        snprintf(c->status, sizeof c->status, "%s", v.status ? v.status : "");
+        to_px(f, mx, my, &c->x, &c->y);
+    }
+    if (st == HT_OK && rc != SQLITE_DONE) {
+        st = ht__store_dberr(f->r->store, "reading incidents", f->err);
+    }
+    sqlite3_finalize(q);
+    /* The most severe on top. */
+    if (n > 1) { /* qsort(NULL, 0) is undefined */
+        qsort(cs, n, sizeof *cs, cmp_circle);
+    }
+    double s = f->req->scale;
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        incident_view view = circle_view(&cs[i]);
+        const incident_view *v = &view;
         double rad =
-            ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom, get_incident, &v) *
+            ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom, get_incident, v) *
             s;
         double op =
-            ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom, get_incident, &v);
+            ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom, get_incident, v);
         double sw = ht_style_number(l, HT_P_CIRCLE_STROKE_WIDTH, f->zoom,
-                                    get_incident, &v) *
+                                    get_incident, v) *
                     s;
-        if (!isfinite(x) || rad <= 0) {
+        if (!isfinite(cs[i].x) || rad <= 0) {
             continue;
         }
         cairo_new_path(f->cr);
-        cairo_arc(f->cr, x, y, rad, 0, 2 * HT_PI);
+        cairo_arc(f->cr, cs[i].x, cs[i].y, rad, 0, 2 * HT_PI);
         set_color(
             f->cr,
-            ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom, get_incident, &v),
-            op);
+            ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom, get_incident, v), op);
         if (sw > 0) {
             cairo_fill_preserve(f->cr);
             cairo_set_line_width(f->cr, sw);
             set_color(f->cr,
                       ht_style_color(l, HT_P_CIRCLE_STROKE_COLOR, f->zoom,
-                                     get_incident, &v),
+                                     get_incident, v),
                       op);
             cairo_stroke(f->cr);
         } else {
             cairo_fill(f->cr);
         }
     }
-    ht_status st =
-        rc == SQLITE_DONE
-            ? HT_OK
-            : ht__store_dberr(f->r->store, "reading incidents", f->err);
-    sqlite3_finalize(q);
+    free(cs);
     return st;
 }
 

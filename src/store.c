@@ -571,7 +571,9 @@ static void morton_keys(struct bulk_point *p, size_t n) {
         uint32_t gy = (uint32_t)((p[i].y + 90.0) / 180.0 * 4294967295.0);
         p[i].key = spread_bits(gx) | spread_bits(gy) << 1;
     }
-    qsort(p, n, sizeof *p, cmp_bulk_point);
+    if (n > 1) { /* qsort(NULL, 0) is undefined */
+        qsort(p, n, sizeof *p, cmp_bulk_point);
+    }
 }
 
 /* Float bounds as SQLite's R-tree stores them: rounded outwards. */

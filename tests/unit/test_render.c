@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: features and render. */
+#include <math.h>
+
+#include "hutong/demo.h"
+#include "hutong/render.h"
+#include "hutong/tile.h"
+
+#include "ht_test.h"
+
+static ts_store *fx;
+static ht_features *feat;
+static ht_renderer *rend;
+
+static int setup(void **state) {
+    (void)state;
+    fx = ts_store_new();
+    ht_error err = {0};
+    ht_demo_opts o = {.end = 1795824000, .incidents = 3000};
+    if (ht_demo_build(fx->s, &o, NULL, &err) != HT_OK ||
+        ht_features_load(fx->s, &feat, &err) != HT_OK ||
+        ht_renderer_new(fx->s, feat, &rend, &err) != HT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ht_renderer_free(rend);
+    ht_features_free(feat);
+    ts_store_free(fx);
+    return 0;
+}
+
+static ht_style *style(const char *json) {
+    ht_style *s;
+    ht_error err = {0};
+    if (ht_style_load_json("t.json", json, strlen(json), &s, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    return s;
+}
+
+static uint32_t pixel(cairo_surface_t *s, int x, int y) {
+    cairo_surface_flush(s);
+    const unsigned char *d = cairo_image_surface_get_data(s);
+    return ((const uint32_t *)(d + (size_t)y *
+                                       cairo_image_surface_get_stride(s)))[x];
+}
+
+static void test_render_features_loaded(void **state) {
+    (void)state;
+    assert_true(ht_features_grid_count(feat) > 2000);
+    assert_true(ht_features_street_count(feat) > 2000);
+    assert_true(ht_features_chain_count(feat) > 300);
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
+    assert_non_null(d);
+    assert_int_equal(d->level, HT_LEVEL_DISTRICT);
+    assert_null(ht_features_find_grid(feat, "nope"));
+    /* The label point lies inside its polygon. */
+    const ht_fgrid *g = ht_features_find_grid(feat, "110101001001001");
+    assert_non_null(g);
+    assert_true(ht_geom_contains(g->geom, g->label.x, g->label.y));
+    /* A query returns each item once, all meeting the box. */
+    uint32_t *ids = NULL;
+    size_t n, cap = 0;
+    assert_int_equal(
+        ht_features_query(feat, HT_F_GRIDS, &d->bbox, &ids, &n, &cap, NULL),
+        HT_OK);
+    assert_int_equal(n, ht_features_grid_count(feat));
+    for (size_t i = 1; i < n; i++) {
+        assert_true(ids[i] > ids[i - 1]);
+    }
+    ht_bbox far = {0, 0, 10, 10};
+    assert_int_equal(
+        ht_features_query(feat, HT_F_STREETS, &far, &ids, &n, &cap, NULL),
+        HT_OK);
+    assert_int_equal(n, 0);
+    free(ids);
+}
+
+static void test_render_zoom_of_requests(void **state) {
+    (void)state;
+    ht_style *s =
+        style("{\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}");
+    ht_render_req req = {.style = s,
+                         .bbox = ht_tile_bbox((ht_tile_id){15, 26978, 12413}),
+                         .width = 256,
+                         .height = 256,
+                         .scale = 1};
+    double z;
+    assert_int_equal(ht_render_zoom(rend, &req, &z, NULL), HT_OK);
+    assert_true(z == 15);
+    req.width = req.height = 512;
+    req.scale = 2;
+    assert_int_equal(ht_render_zoom(rend, &req, &z, NULL), HT_OK);
+    assert_true(z == 15); /* @2x draws the same zoom, sharper */
+    /* The same ground resolution in Gauss-Krueger gives the same zoom. */
+    ht_bbox m = req.bbox;
+    double lon0, lat0, lon1, lat1;
+    ht_tile_merc_to_lonlat(m.minx, m.miny, &lon0, &lat0);
+    ht_tile_merc_to_lonlat(m.maxx, m.maxy, &lon1, &lat1);
+    double gw = (lon1 - lon0) * 111320 * cos((lat0 + lat1) / 2 * HT_PI / 180);
+    ht_render_req gk = {.style = s,
+                        .bbox = {440000, 4417000, 440000 + gw, 4417000 + gw},
+                        .crs = "EPSG:4548",
+                        .width = 256,
+                        .height = 256,
+                        .scale = 1};
+    assert_int_equal(ht_render_zoom(rend, &gk, &z, NULL), HT_OK);
+    assert_true(fabs(z - 15) < 0.02);
+    ht_style_unref(s);
+}
+
+static void test_render_refuses_bad_requests(void **state) {
+    (void)state;
+    ht_style *s =
+        style("{\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}");
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 16, 16);
+    cairo_t *cr = cairo_create(surf);
+    ht_render_req ok = {.style = s,
+                        .bbox = ht_tile_bbox((ht_tile_id){15, 26978, 12413}),
+                        .width = 16,
+                        .height = 16,
+                        .scale = 1};
+    static const struct {
+        int w, h;
+        double scale;
+        ht_bbox bbox;
+        const char *crs, *want;
+    } bad[] = {
+        {0, 16, 1, {0, 0, 1, 1}, NULL, "image size 0x16"},
+        {16385, 16, 1, {0, 0, 1, 1}, NULL, "outside 1..16384"},
+        {16, 16, 1, {1, 0, 0, 1}, NULL, "empty or invalid bbox"},
+        {16, 16, 1, {0, 0, NAN, 1}, NULL, "empty or invalid bbox"},
+        {16, 16, 9, {0, 0, 1, 1}, NULL, "scale 9"},
+        {16, 16, 1, {0, 0, 1, 1}, "EPSG:999999", "unknown CRS"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ht_render_req r = ok;
+        r.width = bad[i].w;
+        r.height = bad[i].h;
+        r.scale = bad[i].scale;
+        r.bbox = bad[i].bbox;
+        r.crs = bad[i].crs;
+        ht_error err = {0};
+        assert_int_equal(ht_render(rend, &r, cr, &err), HT_EINVAL);
+        assert_contains(err.msg, bad[i].want);
+    }
+    assert_int_equal(ht_render(rend, &ok, cr, NULL), HT_OK);
+    cairo_destroy(cr);
+    cairo_surface_destroy(surf);
+    ht_style_unref(s);
+}
+
+static void test_render_draws_what_the_style_says(void **state) {
+    (void)state;
+    /* Red background, blue district fill from zoom 10: a tile inside the
+     * district is blue, one outside red; below zoom 10 all red. */
+    ht_style *s = style(
+        "{\"layers\":[{\"id\":\"b\",\"type\":\"background\",\"paint\":{"
+        "\"background-color\":\"#ff0000\"}},{\"id\":\"d\",\"type\":\"fill\","
+        "\"source\":\"grids\",\"minzoom\":10,\"filter\":[\"==\",[\"get\","
+        "\"level\"],\"district\"],\"paint\":{\"fill-color\":\"#0000ff\"}}]}");
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
+    double lon, lat;
+    ht_tile_merc_to_lonlat(d->label.x, d->label.y, &lon, &lat);
+    int z = 14;
+    double size = 2 * HT_MERC_HALF / (1 << z);
+    uint32_t tx = (uint32_t)((d->label.x + HT_MERC_HALF) / size);
+    uint32_t ty = (uint32_t)((HT_MERC_HALF - d->label.y) / size);
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+    cairo_t *cr = cairo_create(surf);
+    ht_render_req req = {.style = s,
+                         .bbox = ht_tile_bbox((ht_tile_id){z, tx, ty}),
+                         .width = 256,
+                         .height = 256,
+                         .scale = 1};
+    assert_int_equal(ht_render(rend, &req, cr, NULL), HT_OK);
+    int px = (int)((d->label.x - req.bbox.minx) / size * 256);
+    int py = (int)((req.bbox.maxy - d->label.y) / size * 256);
+    assert_int_equal(pixel(surf, px, py), 0xff0000ff);
+    req.bbox = ht_tile_bbox((ht_tile_id){z, tx + 40, ty});
+    assert_int_equal(ht_render(rend, &req, cr, NULL), HT_OK);
+    assert_int_equal(pixel(surf, 128, 128), 0xffff0000);
+    req.bbox = ht_tile_bbox((ht_tile_id){9, tx >> 5, ty >> 5});
+    assert_int_equal(ht_render(rend, &req, cr, NULL), HT_OK);
+    assert_int_equal(pixel(surf, 128, 128), 0xffff0000);
+    cairo_destroy(cr);
+    cairo_surface_destroy(surf);
+    ht_style_unref(s);
+}
+
+static void test_render_shipped_styles_everywhere(void **state) {
+    (void)state;
+    /* Every shipped style renders tiles at zoom 11..18 and a map in
+     * EPSG:4548 without error, and draws something. */
+    const char *names[] = {"default", "wall", "print", "grids"};
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        ht_style *s;
+        assert_int_equal(ht_style_load(names[k], &s, NULL), HT_OK);
+        for (int z = 11; z <= 18; z++) {
+            double size = 2 * HT_MERC_HALF / (1 << z);
+            uint32_t tx = (uint32_t)((d->label.x + HT_MERC_HALF) / size);
+            uint32_t ty = (uint32_t)((HT_MERC_HALF - d->label.y) / size);
+            cairo_surface_t *surf =
+                cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+            cairo_t *cr = cairo_create(surf);
+            ht_render_req req = {.style = s,
+                                 .bbox = ht_tile_bbox((ht_tile_id){z, tx, ty}),
+                                 .width = 256,
+                                 .height = 256,
+                                 .scale = 1};
+            ht_error err = {0};
+            if (ht_render(rend, &req, cr, &err) != HT_OK) {
+                fail_msg("%s z%d: %s", names[k], z, err.msg);
+            }
+            cairo_destroy(cr);
+            cairo_surface_flush(surf);
+            const uint32_t *p =
+                (const uint32_t *)cairo_image_surface_get_data(surf);
+            size_t inked = 0;
+            for (int i = 0; i < 256 * 256; i++) {
+                inked += p[i] != 0;
+            }
+            assert_true(inked > 0);
+            cairo_surface_destroy(surf);
+        }
+        cairo_surface_t *surf =
+            cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 300, 600);
+        cairo_t *cr = cairo_create(surf);
+        ht_render_req gk = {.style = s,
+                            .bbox = {436500, 4412000, 444000, 4427000},
+                            .crs = "EPSG:4548",
+                            .width = 300,
+                            .height = 600,
+                            .scale = 1};
+        ht_error err = {0};
+        if (ht_render(rend, &gk, cr, &err) != HT_OK) {
+            fail_msg("%s EPSG:4548: %s", names[k], err.msg);
+        }
+        cairo_destroy(cr);
+        cairo_surface_destroy(surf);
+        ht_style_unref(s);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_render_features_loaded),
+        cmocka_unit_test(test_render_zoom_of_requests),
+        cmocka_unit_test(test_render_refuses_bad_requests),
+        cmocka_unit_test(test_render_draws_what_the_style_says),
+        cmocka_unit_test(test_render_shipped_styles_everywhere),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
