@@ -160,6 +160,128 @@ static void test_cli_demo_builds_and_summarises(void **state) {
     free(db);
 }
 
+static void test_cli_render_tiles_and_maps(void **state) {
+    (void)state;
+    char *db = ts_path(dir, "render.db");
+    char *out, *err;
+    assert_int_equal(H(NULL, NULL, "demo", "--db", db, "--incidents", "500",
+                       "--end", "2026-11-28"),
+                     0);
+    char *png = ts_path(dir, "t.png");
+    assert_int_equal(H(NULL, &err, "render", "tile", "15", "26978", "12413",
+                       "--style", "default", "--db", db, "-o", png),
+                     0);
+    free(err);
+    FILE *f = fopen(png, "rb");
+    assert_non_null(f);
+    unsigned char head[8];
+    assert_int_equal(fread(head, 1, 8, f), 8);
+    fclose(f);
+    assert_memory_equal(head, "\x89PNG\r\n\x1a\n", 8);
+    /* @2x is 512 px: the IHDR width. */
+    assert_int_equal(
+        H(NULL, NULL, "render", "tile", "15", "26978", "12413", "--style",
+          "wall", "--scale", "2", "--db", db, "-o", png),
+        0);
+    f = fopen(png, "rb");
+    unsigned char ihdr[24];
+    assert_int_equal(fread(ihdr, 1, 24, f), 24);
+    fclose(f);
+    assert_int_equal(ihdr[18] << 8 | ihdr[19], 512);
+    /* SVG and PDF through Cairo's own surfaces; a grid map in EPSG:4548. */
+    char *svg = ts_path(dir, "m.svg"), *pdf = ts_path(dir, "m.pdf");
+    assert_int_equal(H(NULL, &err, "render", "map", "--grid", "110101001001",
+                       "--size", "640x480", "--crs", "EPSG:4548", "--style",
+                       "print", "--db", db, "-o", svg),
+                     0);
+    free(err);
+    assert_int_equal(H(NULL, &err, "render", "map", "--bbox",
+                       "12955000,4852000,12960000,4857000", "--size", "400x400",
+                       "--style", "default", "--db", db, "-o", pdf),
+                     0);
+    free(err);
+    char buf[8] = {0};
+    f = fopen(svg, "rb");
+    assert_int_equal(fread(buf, 1, 5, f), 5);
+    fclose(f);
+    assert_string_equal(buf, "<?xml");
+    f = fopen(pdf, "rb");
+    assert_int_equal(fread(buf, 1, 5, f), 5);
+    fclose(f);
+    assert_memory_equal(buf, "%PDF-", 5);
+    /* Bad requests: exit 2, a clear message, no file left behind. */
+    static const struct {
+        const char *a[12];
+        const char *want;
+    } bad[] = {
+        {{"render", "tile", "23", "0", "0", "--style", "default", "-o", "OUT"},
+         "zoom 23 outside 0..22"},
+        {{"render", "tile", "3", "8", "0", "--style", "default", "-o", "OUT"},
+         "x 8 outside 0..7"},
+        {{"render", "tile", "3", "-1", "0", "--style", "default", "-o", "OUT"},
+         "does not exist"},
+        {{"render", "tile", "3", "1", "--style", "default", "-o", "OUT"},
+         "Z X Y"},
+        {{"render", "map", "--bbox", "0,0,1,1", "--size", "16385x100",
+          "--style", "default", "-o", "OUT"},
+         "at most 16384 px"},
+        {{"render", "map", "--bbox", "1,0,0,1", "--size", "10x10", "--style",
+          "default", "-o", "OUT"},
+         "--bbox"},
+        {{"render", "map", "--grid", "nope", "--size", "10x10", "--style",
+          "default", "-o", "OUT"},
+         "no grid \"nope\""},
+        {{"render", "map", "--bbox", "0,0,1,1", "--size", "10x10", "--crs",
+          "EPSG:999999", "--style", "default", "-o", "OUT"},
+         "unknown CRS"},
+        {{"render", "tile", "3", "1", "1", "--style", "nosuchstyle", "-o",
+          "OUT"},
+         "no style \"nosuchstyle\""},
+        {{"render", "tile", "3", "1", "1", "--style", "BADSTYLE", "-o", "OUT"},
+         "layers[0].type: unknown layer type"},
+        {{"render", "tile", "3", "1", "1", "--style", "default", "-o",
+          "OUTBMP"},
+         "must end in .png, .svg or .pdf"},
+    };
+    char *badstyle = ts_path(dir, "bad.json");
+    ts_write(badstyle, "{\"layers\":[{\"id\":\"a\",\"type\":\"raster\"}]}");
+    char *target = ts_path(dir, "bad-out.png");
+    char *bmp = ts_path(dir, "bad-out.bmp");
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        const char *argv[16] = {0};
+        int n = 0;
+        for (int i = 0; i < 12 && bad[k].a[i]; i++) {
+            const char *a = bad[k].a[i];
+            argv[n++] = strcmp(a, "OUT") == 0        ? target
+                        : strcmp(a, "OUTBMP") == 0   ? bmp
+                        : strcmp(a, "BADSTYLE") == 0 ? badstyle
+                                                     : a;
+        }
+        argv[n++] = "--db";
+        argv[n++] = db;
+        /* argv is NULL-terminated: ts_hutong stops at the first NULL. */
+        int rc =
+            ts_hutong(NULL, &err, argv[0], argv[1], argv[2], argv[3], argv[4],
+                      argv[5], argv[6], argv[7], argv[8], argv[9], argv[10],
+                      argv[11], argv[12], argv[13], argv[14], argv[15]);
+        if (rc != 2) {
+            fail_msg("case %zu: exit %d: %s", k, rc, err);
+        }
+        assert_contains(err, bad[k].want);
+        free(err);
+        struct stat sb;
+        assert_int_not_equal(stat(target, &sb), 0);
+    }
+    free(badstyle);
+    free(target);
+    free(bmp);
+    free(svg);
+    free(pdf);
+    free(png);
+    free(db);
+    (void)out;
+}
+
 static int setup(void **state) {
     (void)state;
     dir = ts_tmpdir();
@@ -178,6 +300,7 @@ int main(void) {
         cmocka_unit_test(test_cli_usage_errors_exit_2),
         cmocka_unit_test(test_cli_init_import_and_bad_input),
         cmocka_unit_test(test_cli_demo_builds_and_summarises),
+        cmocka_unit_test(test_cli_render_tiles_and_maps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
