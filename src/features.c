@@ -22,31 +22,13 @@ struct ht_features {
     ht__buckets index[3];
 };
 
+/* A copy of lon/lat @g in EPSG:3857. */
 static ht_geom *project(const ht_geom *g) {
-    ht_geom *m = ht_geom_new(g->type);
-    if (!m) {
-        return NULL;
-    }
-    m->pts = malloc((g->npts ? g->npts : 1) * sizeof *m->pts);
-    m->parts = malloc((g->nparts ? g->nparts : 1) * sizeof *m->parts);
-    m->polys = malloc((g->npolys ? g->npolys : 1) * sizeof *m->polys);
-    if (!m->pts || !m->parts || !m->polys) {
-        ht_geom_free(m);
-        return NULL;
-    }
-    for (size_t i = 0; i < g->npts; i++) {
-        ht_tile_lonlat_to_merc(g->pts[i].x, g->pts[i].y, &m->pts[i].x,
+    ht_geom *m = ht_geom_clone(g);
+    for (size_t i = 0; m && i < m->npts; i++) {
+        ht_tile_lonlat_to_merc(m->pts[i].x, m->pts[i].y, &m->pts[i].x,
                                &m->pts[i].y);
     }
-    if (g->nparts) {
-        memcpy(m->parts, g->parts, g->nparts * sizeof *m->parts);
-    }
-    if (g->npolys) {
-        memcpy(m->polys, g->polys, g->npolys * sizeof *m->polys);
-    }
-    m->npts = m->cap_pts = g->npts;
-    m->nparts = m->cap_parts = g->nparts;
-    m->npolys = m->cap_polys = g->npolys;
     return m;
 }
 

@@ -39,6 +39,33 @@ ht_geom *ht_geom_new(ht_geom_type type) {
     return g;
 }
 
+ht_geom *ht_geom_clone(const ht_geom *g) {
+    ht_geom *c = ht_geom_new(g->type);
+    if (!c) {
+        return NULL;
+    }
+    c->pts = malloc((g->npts ? g->npts : 1) * sizeof *c->pts);
+    c->parts = malloc((g->nparts ? g->nparts : 1) * sizeof *c->parts);
+    c->polys = malloc((g->npolys ? g->npolys : 1) * sizeof *c->polys);
+    if (!c->pts || !c->parts || !c->polys) {
+        ht_geom_free(c);
+        return NULL;
+    }
+    if (g->npts) {
+        memcpy(c->pts, g->pts, g->npts * sizeof *c->pts);
+    }
+    if (g->nparts) {
+        memcpy(c->parts, g->parts, g->nparts * sizeof *c->parts);
+    }
+    if (g->npolys) {
+        memcpy(c->polys, g->polys, g->npolys * sizeof *c->polys);
+    }
+    c->npts = c->cap_pts = g->npts;
+    c->nparts = c->cap_parts = g->nparts;
+    c->npolys = c->cap_polys = g->npolys;
+    return c;
+}
+
 void ht_geom_free(ht_geom *g) {
     if (g) {
         free(g->pts);

@@ -76,33 +76,6 @@ size_t ht_locator_street_count(const ht_locator *l) {
     return l->nstreets;
 }
 
-static ht_geom *geom_copy(const ht_geom *g) {
-    ht_geom *c = ht_geom_new(g->type);
-    if (!c) {
-        return NULL;
-    }
-    c->pts = malloc((g->npts ? g->npts : 1) * sizeof *c->pts);
-    c->parts = malloc((g->nparts ? g->nparts : 1) * sizeof *c->parts);
-    c->polys = malloc((g->npolys ? g->npolys : 1) * sizeof *c->polys);
-    if (!c->pts || !c->parts || !c->polys) {
-        ht_geom_free(c);
-        return NULL;
-    }
-    if (g->npts) {
-        memcpy(c->pts, g->pts, g->npts * sizeof *c->pts);
-    }
-    if (g->nparts) {
-        memcpy(c->parts, g->parts, g->nparts * sizeof *c->parts);
-    }
-    if (g->npolys) {
-        memcpy(c->polys, g->polys, g->npolys * sizeof *c->polys);
-    }
-    c->npts = c->cap_pts = g->npts;
-    c->nparts = c->cap_parts = g->nparts;
-    c->npolys = c->cap_polys = g->npolys;
-    return c;
-}
-
 ht_status ht_locator_add_grid(ht_locator *l, const ht_grid_rec *rec,
                               ht_error *err) {
     if (l->built) {
@@ -117,7 +90,7 @@ ht_status ht_locator_add_grid(ht_locator *l, const ht_grid_rec *rec,
               .valid_from = rec->valid_from,
               .valid_to = rec->valid_to};
     p.code = strdup(rec->code);
-    p.geom = geom_copy(rec->geom);
+    p.geom = ht_geom_clone(rec->geom);
     if (!p.code || !p.geom) {
         free(p.code);
         ht_geom_free(p.geom);

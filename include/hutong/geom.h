@@ -68,6 +68,9 @@ bool ht_bbox_intersects(const ht_bbox *a, const ht_bbox *b);
 /** A new empty geometry of @type, or NULL when out of memory. */
 ht_geom *ht_geom_new(ht_geom_type type);
 
+/** A deep copy of @g (exactly sized), or NULL when out of memory. */
+ht_geom *ht_geom_clone(const ht_geom *g);
+
 /** Free @g; NULL is a no-op. */
 void ht_geom_free(ht_geom *g);
 

@@ -44,22 +44,16 @@ static const gcase cases[] = {
     {"default_district", "default", 0, 0, 0, 1, "110101", NULL, 300, 560},
 };
 
-static ts_store *fx;
+static ts_demo *demo;
 static ht_features *feat;
 static ht_renderer *rend;
 static char *outdir;
 
 static int setup(void **state) {
     (void)state;
-    fx = ts_store_new();
-    ht_error err = {0};
-    ht_demo_opts o = {.end = 1795824000, .incidents = 3000};
-    if (ht_demo_build(fx->s, &o, NULL, &err) != HT_OK ||
-        ht_features_load(fx->s, &feat, &err) != HT_OK ||
-        ht_renderer_new(fx->s, feat, &rend, &err) != HT_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
+    demo = ts_demo_new(3000);
+    feat = demo->feat;
+    rend = demo->rend;
     outdir =
         ts_path(getenv("HUTONG_BUILD_DIR") ? getenv("HUTONG_BUILD_DIR") : ".",
                 "golden-out");
@@ -69,9 +63,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    ht_renderer_free(rend);
-    ht_features_free(feat);
-    ts_store_free(fx);
+    ts_demo_free(demo);
     free(outdir);
     return 0;
 }

@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hutong/demo.h"
+#include "hutong/features.h"
+#include "hutong/render.h"
+
 /* SpatiaLite's header needs sqlite3.h before it. */
 /* clang-format off */
 #include <sqlite3.h>
@@ -320,4 +324,28 @@ ht_geom *ts_square(double x, double y, double size) {
         }
     }
     return g;
+}
+
+ts_demo *ts_demo_new(size_t incidents) {
+    ts_demo *d = calloc(1, sizeof *d);
+    if (!d) {
+        die("calloc");
+    }
+    d->fx = ts_store_new();
+    ht_error err = {0};
+    ht_demo_opts o = {.end = 1795824000, .incidents = incidents};
+    if (ht_demo_build(d->fx->s, &o, NULL, &err) != HT_OK ||
+        ht_features_load(d->fx->s, &d->feat, &err) != HT_OK ||
+        ht_renderer_new(d->fx->s, d->feat, &d->rend, &err) != HT_OK) {
+        fprintf(stderr, "test support: %s\n", err.msg);
+        abort();
+    }
+    return d;
+}
+
+void ts_demo_free(ts_demo *d) {
+    ht_renderer_free(d->rend);
+    ht_features_free(d->feat);
+    ts_store_free(d->fx);
+    free(d);
 }

@@ -62,6 +62,17 @@ void ts_store_free(ts_store *f);
 /* Close and reopen the store for writing (so the file is complete). */
 void ts_store_reopen(ts_store *f);
 
+/* A store with a small demo (@incidents incidents, fixed seed and end),
+ * its features and a renderer; aborts on failure. */
+typedef struct ts_demo {
+    ts_store *fx;
+    struct ht_features *feat;
+    struct ht_renderer *rend;
+} ts_demo;
+
+ts_demo *ts_demo_new(size_t incidents);
+void ts_demo_free(ts_demo *d);
+
 /* An axis-aligned square polygon (caller frees). */
 ht_geom *ts_square(double x, double y, double size);
 

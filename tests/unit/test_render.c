@@ -8,29 +8,21 @@
 
 #include "ht_test.h"
 
-static ts_store *fx;
+static ts_demo *demo;
 static ht_features *feat;
 static ht_renderer *rend;
 
 static int setup(void **state) {
     (void)state;
-    fx = ts_store_new();
-    ht_error err = {0};
-    ht_demo_opts o = {.end = 1795824000, .incidents = 3000};
-    if (ht_demo_build(fx->s, &o, NULL, &err) != HT_OK ||
-        ht_features_load(fx->s, &feat, &err) != HT_OK ||
-        ht_renderer_new(fx->s, feat, &rend, &err) != HT_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
+    demo = ts_demo_new(3000);
+    feat = demo->feat;
+    rend = demo->rend;
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    ht_renderer_free(rend);
-    ht_features_free(feat);
-    ts_store_free(fx);
+    ts_demo_free(demo);
     return 0;
 }
 
