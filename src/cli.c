@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hutong/buf.h"
@@ -18,7 +19,10 @@
 #include "hutong/datetime.h"
 #include "hutong/demo.h"
 #include "hutong/features.h"
+#include "hutong/filter.h"
+#include "hutong/heat.h"
 #include "hutong/import.h"
+#include "hutong/index.h"
 #include "hutong/log.h"
 #include "hutong/png.h"
 #include "hutong/render.h"
@@ -44,6 +48,11 @@ static const char usage_text[] =
     "  render    tile Z X Y --style S [--scale 1|2] -o OUT.png [--db FILE]\n"
     "  render    map (--bbox W,S,E,N | --grid CODE) --size WxH [--crs CRS]\n"
     "            --style S [--scale N] -o OUT.png|svg|pdf [--db FILE]\n"
+    "  render    density --bbox W,S,E,N --cellsize C [--crs CRS]\n"
+    "            [--radius M] [--kernel quartic|gaussian] -o OUT.asc\n"
+    "  render    legend --style S -o OUT.png\n"
+    "            render takes filters: --from --to --window --category\n"
+    "            --severity --status --source --grid\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -65,6 +74,8 @@ typedef struct opts {
     const char *grid;
     const char *size;
     const char *scale;
+    const char *from, *to, *window, *category, *severity, *status, *source;
+    const char *radius, *kernel, *cellsize;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -150,6 +161,26 @@ static int parse(int argc, char **argv, int first, const char *allowed,
             o->size = v;
         } else if (strcmp(key, "scale") == 0) {
             o->scale = v;
+        } else if (strcmp(key, "from") == 0) {
+            o->from = v;
+        } else if (strcmp(key, "to") == 0) {
+            o->to = v;
+        } else if (strcmp(key, "window") == 0) {
+            o->window = v;
+        } else if (strcmp(key, "category") == 0) {
+            o->category = v;
+        } else if (strcmp(key, "severity") == 0) {
+            o->severity = v;
+        } else if (strcmp(key, "status") == 0) {
+            o->status = v;
+        } else if (strcmp(key, "source") == 0) {
+            o->source = v;
+        } else if (strcmp(key, "radius") == 0) {
+            o->radius = v;
+        } else if (strcmp(key, "kernel") == 0) {
+            o->kernel = v;
+        } else if (strcmp(key, "cellsize") == 0) {
+            o->cellsize = v;
         } else if (strcmp(key, "field") == 0) {
             if (o->nfields == HT_IMPORT_MAX_MAPS) {
                 return usage_error("too many %s options", "--field");
@@ -561,23 +592,217 @@ static ht_status grid_bbox(render_env *e, const char *code, const char *crs,
     return HT_OK;
 }
 
+/* The filter of the options: --from --to --window --category --severity
+ * --status --source --grid. */
+static ht_status filter_from_opts(const opts *o, ht_filter *f, ht_error *err) {
+    *f = ht_filter_all();
+    const char *keys[8] = {"from",     "to",     "window", "category",
+                           "severity", "status", "source", "grid"};
+    const char *vals[8] = {o->from,     o->to,     o->window, o->category,
+                           o->severity, o->status, o->source, o->grid};
+    int64_t now = (int64_t)time(NULL);
+    for (int k = 0; k < 8; k++) {
+        if (vals[k]) {
+            ht_status st = ht_filter_set(f, keys[k], vals[k], now, err);
+            if (st != HT_OK) {
+                ht_error_prefix(err, "--");
+                return st;
+            }
+        }
+    }
+    return ht_filter_check(f, err);
+}
+
+/* `render density`: the exact kernel density at every cell centre, as an
+ * ESRI ASCII grid (with a .prj beside it). */
+static int cmd_density(const opts *o) {
+    ht_bbox b;
+    if (!o->bbox || !parse_bbox(o->bbox, &b)) {
+        return usage_error("render density needs --bbox W,S,E,N");
+    }
+    char *end = NULL;
+    double cell = o->cellsize ? strtod(o->cellsize, &end) : 0;
+    if (!o->cellsize || *end || !(cell > 0)) {
+        return usage_error("render density needs --cellsize C > 0");
+    }
+    double ncd = ceil((b.maxx - b.minx) / cell - 1e-9);
+    double nrd = ceil((b.maxy - b.miny) / cell - 1e-9);
+    if (ncd * nrd > 16777216.0) {
+        return usage_error("--cellsize %g: %.0f x %.0f cells, at most 2^24",
+                           cell, ncd, nrd);
+    }
+    size_t ncols = (size_t)ncd, nrows = (size_t)nrd;
+    ht_heat_opts ho = {.radius_m = HT_HEAT_RADIUS_M};
+    ht_error err = {0};
+    if (o->radius) {
+        ho.radius_m = strtod(o->radius, &end);
+        if (*end || !(ho.radius_m >= 1 && ho.radius_m <= 5000)) {
+            return usage_error("--radius \"%s\": metres in 1..5000", o->radius);
+        }
+    }
+    if (o->kernel &&
+        ht_heat_kernel_parse(o->kernel, &ho.kernel, &err) != HT_OK) {
+        return fail(&err);
+    }
+    const char *crs = o->crs ? o->crs : "EPSG:3857";
+    if (strcmp(extension(o->out), "asc") != 0) {
+        return usage_error("%s: output must end in .asc", o->out);
+    }
+    ht_filter f;
+    if (filter_from_opts(o, &f, &err) != HT_OK) {
+        return fail(&err);
+    }
+    if (!file_exists(o->db)) {
+        fprintf(stderr, "hutong: %s does not exist\n", o->db);
+        return EXIT_USAGE;
+    }
+    ht_store *s = NULL;
+    ht_index *ix = NULL;
+    ht_index_filter *q = NULL;
+    ht_transform *t = NULL;
+    char *wkt = NULL;
+    FILE *out = NULL;
+    ht_status st = ht_crs_transform_new(crs, "EPSG:4326", &t, &err);
+    if (st == HT_OK) {
+        st = ht_crs_wkt(crs, &wkt, &err);
+    }
+    if (st == HT_OK) {
+        st = ht_store_open(o->db, HT_STORE_READONLY, &s, &err);
+    }
+    if (st == HT_OK) {
+        st = ht_index_load(s, &ix, &err);
+    }
+    if (st == HT_OK) {
+        st = ht_index_filter_new(ix, &f, &q, &err);
+    }
+    if (st == HT_OK && !(out = fopen(o->out, "w"))) {
+        st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
+    }
+    if (st == HT_OK) {
+        fprintf(out,
+                "ncols %zu\nnrows %zu\nxllcorner %.10g\nyllcorner %.10g\n"
+                "cellsize %.10g\nNODATA_value -9999\n",
+                ncols, nrows, b.minx, b.maxy - (double)nrows * cell, cell);
+        for (size_t j = 0; j < nrows; j++) {
+            double y = b.maxy - ((double)j + 0.5) * cell;
+            for (size_t i = 0; i < ncols; i++) {
+                double x = b.minx + ((double)i + 0.5) * cell, lon, lat;
+                double v = -9999;
+                if (ht_crs_transform_point(t, x, y, &lon, &lat, NULL) ==
+                    HT_OK) {
+                    v = ht_heat_exact(ix, q, &ho, lon, lat);
+                }
+                fprintf(out, i ? " %.7g" : "%.7g", v);
+            }
+            fputc('\n', out);
+        }
+        if (fclose(out) != 0) {
+            st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
+        }
+        out = NULL;
+    }
+    if (st == HT_OK) {
+        char prj[4200];
+        snprintf(prj, sizeof prj, "%.*s.prj", (int)(strlen(o->out) - 4),
+                 o->out);
+        FILE *pf = fopen(prj, "w");
+        if (!pf || fputs(wkt, pf) < 0 || fclose(pf) != 0) {
+            st = ht_error_set(&err, HT_EIO, "%s: cannot write", prj);
+        }
+    }
+    if (out) {
+        fclose(out);
+    }
+    free(wkt);
+    ht_crs_transform_free(t);
+    ht_index_filter_free(q);
+    ht_index_unref(ix);
+    ht_store_close(s);
+    if (st != HT_OK) {
+        remove(o->out);
+        return fail(&err);
+    }
+    return 0;
+}
+
+static int cmd_legend(const opts *o) {
+    ht_error err = {0};
+    ht_filter f;
+    if (filter_from_opts(o, &f, &err) != HT_OK) {
+        return fail(&err);
+    }
+    if (strcmp(extension(o->out), "png") != 0) {
+        return usage_error("%s: a legend is a .png", o->out);
+    }
+    if (!file_exists(o->db)) {
+        fprintf(stderr, "hutong: %s does not exist\n", o->db);
+        return EXIT_USAGE;
+    }
+    double scale = o->scale ? strtod(o->scale, NULL) : 1;
+    if (!(scale >= 0.25 && scale <= 8)) {
+        return usage_error("--scale: expected 0.25..8");
+    }
+    render_env e;
+    if (render_env_open(o, &e, &err) != HT_OK) {
+        return fail(&err);
+    }
+    int w, h;
+    ht_render_legend_size(e.style, scale, &w, &h);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_t *cr = cairo_create(s);
+    ht_status st = ht_render_legend(e.renderer, e.style, &f, scale, cr, &err);
+    cairo_destroy(cr);
+    ht_buf *b = ht_buf_new();
+    if (st == HT_OK) {
+        st = b ? ht_png_encode(s, b, &err)
+               : ht_error_set(&err, HT_ENOMEM, "out of memory");
+    }
+    FILE *fp = st == HT_OK ? fopen(o->out, "wb") : NULL;
+    if (st == HT_OK && (!fp || fwrite(b->data, 1, b->len, fp) != b->len)) {
+        st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
+    }
+    if (fp && fclose(fp) != 0 && st == HT_OK) {
+        st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
+    }
+    ht_buf_free(b);
+    cairo_surface_destroy(s);
+    render_env_close(&e);
+    if (st != HT_OK) {
+        remove(o->out);
+        return fail(&err);
+    }
+    return 0;
+}
+
 static int cmd_render(int argc, char **argv) {
     opts o;
-    int rc =
-        parse(argc, argv, 2, " db style out bbox grid size crs scale ", &o);
+    int rc = parse(argc, argv, 2,
+                   " db style out bbox grid size crs scale from to window "
+                   "category severity status source radius kernel cellsize ",
+                   &o);
     if (rc) {
         return rc;
     }
     bool tile = o.npos >= 1 && strcmp(o.pos[0], "tile") == 0;
     bool map = o.npos >= 1 && strcmp(o.pos[0], "map") == 0;
-    if (!tile && !map) {
-        return usage_error("render needs \"tile Z X Y\" or \"map\"");
+    bool density = o.npos == 1 && strcmp(o.pos[0], "density") == 0;
+    bool legend = o.npos == 1 && strcmp(o.pos[0], "legend") == 0;
+    if (!tile && !map && !density && !legend) {
+        return usage_error(
+            "render needs \"tile Z X Y\", \"map\", "
+            "\"density\" or \"legend\"");
+    }
+    if (!o.out) {
+        return usage_error("render needs -o OUT");
+    }
+    if (density) {
+        return cmd_density(&o);
     }
     if (!o.style) {
         return usage_error("render needs --style");
     }
-    if (!o.out) {
-        return usage_error("render needs -o OUT");
+    if (legend) {
+        return cmd_legend(&o);
     }
     double scale = 1;
     if (o.scale) {
@@ -606,9 +831,9 @@ static int cmd_render(int argc, char **argv) {
             fprintf(stderr, "hutong: %s\n", err.msg);
             return EXIT_USAGE;
         }
-        if (o.bbox || o.grid || o.size || o.crs) {
+        if (o.bbox || o.size || o.crs) {
             return usage_error(
-                "render tile takes no --bbox, --grid, --size "
+                "render tile takes no --bbox, --size "
                 "or --crs");
         }
         req.bbox = ht_tile_bbox((ht_tile_id){(int)z, (uint32_t)x, (uint32_t)y});
@@ -647,6 +872,12 @@ static int cmd_render(int argc, char **argv) {
         return EXIT_USAGE;
     }
     ht_error err = {0};
+    ht_filter filter;
+    /* --grid filters incidents; for a map it also sets the extent. */
+    if (filter_from_opts(&o, &filter, &err) != HT_OK) {
+        return fail(&err);
+    }
+    req.filter = &filter;
     render_env e;
     if (render_env_open(&o, &e, &err) != HT_OK) {
         return fail(&err);

@@ -385,3 +385,29 @@ ht_status ht_crs_transform_points(ht_transform *t, ht_point *pts, size_t n,
     free(tmp);
     return HT_OK;
 }
+
+ht_status ht_crs_wkt(const char *spec, char **out, ht_error *err) {
+    *out = NULL;
+    char name[HT_CRS_NAME_SIZE];
+    ht_status st = ht_crs_normalize(spec, name, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    PJ_CONTEXT *ctx = proj_context_create();
+    if (!ctx) {
+        return ht_error_set(err, HT_ENOMEM, "cannot create a PROJ context");
+    }
+    proj_log_level(ctx, PJ_LOG_NONE);
+    PJ *crs = proj_create(ctx, name);
+    const char *wkt = crs && proj_is_crs(crs)
+                          ? proj_as_wkt(ctx, crs, PJ_WKT1_ESRI, NULL)
+                          : NULL;
+    if (wkt && !(*out = strdup(wkt))) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    } else if (!wkt) {
+        st = ht_error_set(err, HT_EINVAL, "no WKT for CRS \"%s\"", name);
+    }
+    proj_destroy(crs);
+    proj_context_destroy(ctx);
+    return st;
+}

@@ -10,11 +10,14 @@
 
 #include "hutong/buf.h"
 #include "hutong/crs.h"
+#include "hutong/heat.h"
 #include "hutong/tile.h"
 
 #include "store_int.h"
 
 #define GLYPH_CACHE 4096
+#define HEAT_CACHE 4
+#define LUT 1024
 #define DEFAULT_FONT "Noto Sans CJK SC"
 
 /* A text drawn once as a path, centred on (0, 0), reused by translation. */
@@ -45,6 +48,13 @@ struct ht_renderer {
     } * majors; /* category -> major, sorted by code */
     size_t nmajors, cap_majors;
     bool majors_loaded;
+    ht_index *index;
+    struct heat_slot {
+        char *key;
+        ht_heat *heat;
+        uint64_t used;
+    } heats[HEAT_CACHE];
+    uint64_t clock;
 };
 
 /* Per-render state. */
@@ -136,6 +146,11 @@ void ht_renderer_free(ht_renderer *r) {
         free(r->majors[i].major);
     }
     free(r->majors);
+    for (int k = 0; k < HEAT_CACHE; k++) {
+        free(r->heats[k].key);
+        ht_heat_free(r->heats[k].heat);
+    }
+    ht_index_unref(r->index);
     free(r->ids);
     free(r);
 }
@@ -1103,6 +1118,277 @@ static ht_status draw_symbols(frame *f, const ht_style_layer *l) {
     return st;
 }
 
+/* ---- heat maps ---- */
+
+void ht_renderer_set_index(ht_renderer *r, ht_index *ix) {
+    ht_index_unref(r->index);
+    r->index = ix ? ht_index_ref(ix) : NULL;
+    for (int k = 0; k < HEAT_CACHE; k++) {
+        HT_CLEAR(r->heats[k].key, free);
+        HT_CLEAR(r->heats[k].heat, ht_heat_free);
+    }
+}
+
+static bool get_view(const void *p, const char *name, ht_value *out) {
+    const ht_incident_view *v = p;
+    if (strcmp(name, "id") == 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = (double)v->id};
+    } else if (strcmp(name, "category") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->category};
+    } else if (strcmp(name, "major") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->major};
+    } else if (strcmp(name, "severity") == 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = v->severity};
+    } else if (strcmp(name, "source") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING,
+                          .s = ht_model_source_name(v->source)};
+    } else if (strcmp(name, "status") == 0) {
+        *out = (ht_value){.type = HT_VAL_STRING,
+                          .s = ht_model_state_name(v->state)};
+    } else if (strcmp(name, "grid") == 0 && v->grid_code) {
+        *out = (ht_value){.type = HT_VAL_STRING, .s = v->grid_code};
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static double style_weight(void *ud, const ht_incident_view *v) {
+    const ht_style_layer *l = ud;
+    return ht_style_number(l, HT_P_HEATMAP_WEIGHT, 0, get_view, v);
+}
+
+/* The layer's density grid under @filter: from the cache, else built. */
+static ht_status heat_for(ht_renderer *r, const ht_style *style,
+                          const ht_style_layer *l, const ht_filter *filter,
+                          const ht_heat **out, ht_error *err) {
+    if (!r->index) {
+        if (!r->store) {
+            return ht_error_set(err, HT_EINVAL, "no incidents to draw heat");
+        }
+        ht_status st = ht_index_load(r->store, &r->index, err);
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    ht_filter all = ht_filter_all();
+    const ht_filter *f = filter ? filter : &all;
+    char fkey[1024], key[1400];
+    ht_filter_key(f, fkey, sizeof fkey);
+    snprintf(key, sizeof key, "%s|%s|%s", ht_style_name(style), l->id, fkey);
+    int free_slot = 0;
+    for (int k = 0; k < HEAT_CACHE; k++) {
+        if (r->heats[k].key && strcmp(r->heats[k].key, key) == 0) {
+            r->heats[k].used = ++r->clock;
+            *out = r->heats[k].heat;
+            return HT_OK;
+        }
+        if (r->heats[k].used < r->heats[free_slot].used) {
+            free_slot = k;
+        }
+    }
+    ht_index_filter *q;
+    ht_status st = ht_index_filter_new(r->index, f, &q, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    char kbuf[16];
+    ht_heat_opts o = {
+        .radius_m = ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL)};
+    st = ht_heat_kernel_parse(ht_style_string(l, HT_P_HEATMAP_KERNEL, 0, NULL,
+                                              NULL, kbuf, sizeof kbuf),
+                              &o.kernel, err);
+    if (st == HT_OK && l->props[HT_P_HEATMAP_WEIGHT] &&
+        !(l->zoom_only[HT_P_HEATMAP_WEIGHT] &&
+          ht_style_number(l, HT_P_HEATMAP_WEIGHT, 0, NULL, NULL) == 1)) {
+        o.weight = style_weight;
+        o.weight_ud = (void *)l;
+    }
+    ht_heat *h = NULL;
+    if (st == HT_OK) {
+        st = ht_heat_build(r->index, q, &o, &h, err);
+    }
+    ht_index_filter_free(q);
+    char *k = st == HT_OK ? strdup(key) : NULL;
+    if (st == HT_OK && !k) {
+        ht_heat_free(h);
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st != HT_OK) {
+        return st;
+    }
+    struct heat_slot *slot = &r->heats[free_slot];
+    free(slot->key);
+    ht_heat_free(slot->heat);
+    *slot = (struct heat_slot){k, h, ++r->clock};
+    *out = h;
+    return HT_OK;
+}
+
+ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
+                             const ht_style_layer *l, const ht_filter *filter,
+                             double *top, ht_error *err) {
+    double fixed = ht_style_number(l, HT_P_HEATMAP_SCALE, 0, NULL, NULL);
+    const ht_heat *h;
+    ht_status st = heat_for(r, style, l, filter, &h, err);
+    if (st == HT_OK) {
+        *top = fixed > 0 ? fixed : ht_heat_auto_scale(h);
+    }
+    return st;
+}
+
+static ht_status draw_heatmap(frame *f, const ht_style_layer *l) {
+    const ht_heat *h;
+    double top;
+    ht_status st = ht_render_heat_top(f->r, f->req->style, l, f->req->filter,
+                                      &top, f->err);
+    if (st == HT_OK) {
+        st = heat_for(f->r, f->req->style, l, f->req->filter, &h, f->err);
+    }
+    if (st != HT_OK || !(top > 0)) {
+        return st;
+    }
+    /* The colour of every density, once: premultiplied ARGB. */
+    uint32_t lut[LUT];
+    double op = ht_style_number(l, HT_P_HEATMAP_OPACITY, f->zoom, NULL, NULL);
+    for (int k = 0; k < LUT; k++) {
+        double v = top * k / (LUT - 1);
+        ht_rgba c = ht_style_heat_color(l, f->zoom, v, top);
+        double a = fmin(fmax(c.a * op, 0), 1);
+        uint32_t A = (uint32_t)lround(a * 255);
+        uint32_t R = (uint32_t)lround(fmin(fmax(c.r, 0), 1) * a * 255);
+        uint32_t G = (uint32_t)lround(fmin(fmax(c.g, 0), 1) * a * 255);
+        uint32_t B = (uint32_t)lround(fmin(fmax(c.b, 0), 1) * a * 255);
+        lut[k] = A << 24 | R << 16 | G << 8 | B;
+    }
+    int w = f->req->width, hgt = f->req->height;
+    cairo_surface_t *img =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, hgt);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(img);
+        return ht_error_set(f->err, HT_ENOMEM, "out of memory for the heat");
+    }
+    unsigned char *data = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    const ht_bbox *b = &f->req->bbox;
+    /* Every pixel shows the density at its centre. */
+    for (int j = 0; j < hgt; j++) {
+        uint32_t *row = (uint32_t *)(data + (size_t)j * stride);
+        double cy = b->maxy - (j + 0.5) / f->sy;
+        for (int i = 0; i < w; i++) {
+            double cx = b->minx + (i + 0.5) / f->sx, mx = cx, my = cy;
+            if (!f->merc) {
+                double lon, lat;
+                if (ht_crs_transform_point(f->r->inv, cx, cy, &lon, &lat,
+                                           NULL) != HT_OK) {
+                    row[i] = 0;
+                    continue;
+                }
+                ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+            }
+            double v = ht_heat_sample(h, mx, my);
+            int k = (int)(fmin(v / top, 1) * (LUT - 1) + 0.5);
+            row[i] = v > 0 ? lut[k] : lut[0];
+        }
+    }
+    cairo_surface_mark_dirty(img);
+    cairo_set_source_surface(f->cr, img, 0, 0);
+    cairo_paint(f->cr);
+    cairo_surface_destroy(img);
+    return HT_OK;
+}
+
+/* ---- legends ---- */
+
+#define LEGEND_W 360
+#define LEGEND_ROW 78
+
+void ht_render_legend_size(const ht_style *style, double scale, int *w,
+                           int *h) {
+    int n = 0;
+    for (size_t i = 0; i < ht_style_layer_count(style); i++) {
+        n += ht_style_layer_at(style, i)->type == HT_LAYER_HEATMAP;
+    }
+    *w = (int)lround(LEGEND_W * scale);
+    *h = (int)lround((n ? n : 1) * LEGEND_ROW * scale);
+}
+
+/* A tidy step for ticks: 1, 2 or 5 times a power of ten. */
+static double nice_step(double span) {
+    double raw = span / 4, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
+                           const ht_filter *filter, double scale, cairo_t *cr,
+                           ht_error *err) {
+    int row = 0;
+    ht_status st = HT_OK;
+    int w, h;
+    ht_render_legend_size(style, scale, &w, &h);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.92);
+    cairo_paint(cr);
+    for (size_t i = 0; st == HT_OK && i < ht_style_layer_count(style); i++) {
+        const ht_style_layer *l = ht_style_layer_at(style, i);
+        if (l->type != HT_LAYER_HEATMAP) {
+            continue;
+        }
+        double top;
+        if ((st = ht_render_heat_top(r, style, l, filter, &top, err)) !=
+            HT_OK) {
+            break;
+        }
+        double y0 = row * LEGEND_ROW * scale, x0 = 14 * scale;
+        double bw = (LEGEND_W - 28) * scale, bh = 16 * scale;
+        char title[160];
+        snprintf(title, sizeof title, "事件密度 incidents/km²  (r = %g m)",
+                 ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL));
+        text_paint tp = {{0.15, 0.15, 0.2, 1}, {1, 1, 1, 1}, 0, 1};
+        const glyph *g = text_glyph(r, title, 13 * scale, DEFAULT_FONT);
+        if (g) {
+            draw_glyph(&(frame){.r = r, .cr = cr}, g, x0 + g->w / 2,
+                       y0 + 14 * scale, &tp);
+        }
+        for (int k = 0; k < (int)bw; k++) {
+            double v = top > 0 ? top * k / (bw - 1) : 0;
+            ht_rgba c = ht_style_heat_color(l, 0, v, top);
+            double a =
+                c.a * ht_style_number(l, HT_P_HEATMAP_OPACITY, 0, NULL, NULL);
+            /* over a checker-free light ground, as on a map */
+            cairo_set_source_rgba(cr, c.r, c.g, c.b, a);
+            cairo_rectangle(cr, x0 + k, y0 + 26 * scale, 1, bh);
+            cairo_fill(cr);
+        }
+        cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
+        cairo_set_line_width(cr, 1);
+        cairo_rectangle(cr, x0 + 0.5, y0 + 26 * scale + 0.5, bw - 1, bh - 1);
+        cairo_stroke(cr);
+        double step = top > 0 ? nice_step(top) : 1;
+        for (double t = 0; top > 0 && t <= top * 1.0001; t += step) {
+            double x = x0 + t / top * (bw - 1);
+            cairo_move_to(cr, x + 0.5, y0 + 26 * scale + bh);
+            cairo_line_to(cr, x + 0.5, y0 + 30 * scale + bh);
+            cairo_stroke(cr);
+            char num[32];
+            snprintf(num, sizeof num, "%g", t);
+            const glyph *ng = text_glyph(r, num, 11 * scale, DEFAULT_FONT);
+            if (ng) {
+                double nx = fmin(fmax(x, x0 + ng->w / 2), x0 + bw - ng->w / 2);
+                draw_glyph(&(frame){.r = r, .cr = cr}, ng, nx,
+                           y0 + 40 * scale + bh, &tp);
+            }
+        }
+        row++;
+    }
+    if (st == HT_OK && row == 0) {
+        st = ht_error_set(err, HT_EINVAL, "style \"%s\" has no heatmap layer",
+                          ht_style_name(style));
+    }
+    (void)w;
+    (void)h;
+    return st;
+}
+
 /* ---- entry point ---- */
 
 ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
@@ -1139,6 +1425,9 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
             break;
         case HT_LAYER_SYMBOL:
             st = draw_symbols(&f, l);
+            break;
+        case HT_LAYER_HEATMAP:
+            st = draw_heatmap(&f, l);
             break;
         case HT_LAYER_TYPE_COUNT:
             break;

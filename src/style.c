@@ -211,6 +211,18 @@ static const propdef props[HT_P_COUNT] = {
                               T_NUMBER, NULL, 0, NULL, true},
     [HT_P_TEXT_OPACITY] = {"text-opacity", HT_LAYER_SYMBOL, false, T_NUMBER,
                            NULL, 1, NULL, true},
+    [HT_P_HEATMAP_RADIUS] = {"heatmap-radius", HT_LAYER_HEATMAP, false,
+                             T_NUMBER, NULL, 150, NULL, false},
+    [HT_P_HEATMAP_KERNEL] = {"heatmap-kernel", HT_LAYER_HEATMAP, false, T_ENUM,
+                             "quartic|gaussian", 0, "quartic", false},
+    [HT_P_HEATMAP_WEIGHT] = {"heatmap-weight", HT_LAYER_HEATMAP, false,
+                             T_NUMBER, NULL, 1, NULL, true},
+    [HT_P_HEATMAP_COLOR] = {"heatmap-color", HT_LAYER_HEATMAP, false, T_COLOR,
+                            NULL, 0, "transparent", false},
+    [HT_P_HEATMAP_OPACITY] = {"heatmap-opacity", HT_LAYER_HEATMAP, false,
+                              T_NUMBER, NULL, 1, NULL, false},
+    [HT_P_HEATMAP_SCALE] = {"heatmap-scale", HT_LAYER_HEATMAP, false, T_NUMBER,
+                            NULL, 0, NULL, false},
 };
 
 const char *ht_style_prop_name(ht_prop p) {
@@ -246,7 +258,9 @@ typedef enum ekind {
     E_SUB,
     E_MUL,
     E_DIV,
-    E_TOKENS
+    E_TOKENS,
+    E_HEAT_DENSITY,
+    E_HEAT_VALUE
 } ekind;
 
 struct ht_expr {
@@ -446,7 +460,9 @@ static const struct {
            {"-", E_SUB},
            {"*", E_MUL},
            {"/", E_DIV},
-           {"literal", E_LIT}};
+           {"literal", E_LIT},
+           {"heatmap-density", E_HEAT_DENSITY},
+           {"heatmap-value", E_HEAT_VALUE}};
 
 static int find_op(const char *name) {
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
@@ -608,7 +624,9 @@ static ht_expr *compile_call(cctx *c, json_t *j, ptype want) {
         e->feature = true;
         return e;
     case E_ZOOM:
-        return n == 1 ? enew(E_ZOOM) : fail(c, "\"zoom\" takes nothing");
+    case E_HEAT_DENSITY:
+    case E_HEAT_VALUE:
+        return n == 1 ? enew(k) : fail(c, "\"%s\" takes nothing", op);
     case E_INTERP:
     case E_STEP: {
         bool interp = k == E_INTERP;
@@ -876,6 +894,7 @@ static ht_expr *compile(cctx *c, json_t *j, ptype want) {
 
 typedef struct ectx {
     double zoom;
+    double heat_density, heat_value;
     ht_style_get_fn get;
     const void *feature;
     char *buf; /* scratch for built strings */
@@ -1173,6 +1192,10 @@ static ht_value eval(const ht_expr *e, ectx *x) {
     }
     case E_TOKENS:
         return eval_tokens(e, x);
+    case E_HEAT_DENSITY:
+        return (ht_value){.type = HT_VAL_NUMBER, .n = x->heat_density};
+    case E_HEAT_VALUE:
+        return (ht_value){.type = HT_VAL_NUMBER, .n = x->heat_value};
     }
     return (ht_value){0};
 }
@@ -1265,7 +1288,7 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
         if ((d->layer >= 0 && d->layer != (int)l->type) ||
             d->layout != layout) {
             static const char *const tn[HT_LAYER_TYPE_COUNT] = {
-                "background", "fill", "line", "circle", "symbol"};
+                "background", "fill", "line", "circle", "symbol", "heatmap"};
             fail(c, "not a %s property of a %s layer", section, tn[l->type]);
             return HT_EINVAL;
         }
@@ -1277,6 +1300,17 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
             (e->lit.type != HT_VAL_STRING || !enum_ok(d->enums, e->lit.s))) {
             expr_free(e);
             fail(c, "expected one of %s", d->enums);
+            return HT_EINVAL;
+        }
+        /* The heat scale must not change with zoom: radius and scale are
+         * numbers, not expressions. */
+        if ((p == HT_P_HEATMAP_RADIUS || p == HT_P_HEATMAP_SCALE) &&
+            (e->k != E_LIT || e->lit.n < 0 ||
+             (p == HT_P_HEATMAP_RADIUS && (e->lit.n < 1 || e->lit.n > 5000)))) {
+            expr_free(e);
+            fail(c, p == HT_P_HEATMAP_RADIUS
+                        ? "expected a number of metres in 1..5000"
+                        : "expected a number >= 0 (0: auto)");
             return HT_EINVAL;
         }
         if (e->feature && !d->data) {
@@ -1293,7 +1327,7 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
 
 static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
     static const char *const types[HT_LAYER_TYPE_COUNT] = {
-        "background", "fill", "line", "circle", "symbol"};
+        "background", "fill", "line", "circle", "symbol", "heatmap"};
     static const char *const sources[] = {"", "grids", "streets", "incidents"};
     static const char *const keys[] = {"id",     "type",    "source",
                                        "filter", "minzoom", "maxzoom",
@@ -1362,6 +1396,11 @@ static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
             return HT_EINVAL;
         }
         l->source = (ht_source_kind)k;
+        if (l->type == HT_LAYER_HEATMAP && l->source != HT_SOURCE_INCIDENTS) {
+            snprintf(c->path + base, sizeof c->path - base, ".source");
+            fail(c, "a heatmap layer reads \"incidents\"");
+            return HT_EINVAL;
+        }
     }
     l->minzoom = 0;
     l->maxzoom = 24;
@@ -1506,7 +1545,7 @@ static ht_value eval_prop(const ht_style_layer *l, ht_prop p, double zoom,
     if (!*set) {
         return (ht_value){0};
     }
-    ectx x = {zoom, get, f, buf, size, 0};
+    ectx x = {.zoom = zoom, .get = get, .feature = f, .buf = buf, .size = size};
     return eval(l->props[p], &x);
 }
 
@@ -1588,7 +1627,7 @@ bool ht_style_filter(const ht_style_layer *l, double zoom, ht_style_get_fn get,
     if (!l->filter) {
         return true;
     }
-    ectx x = {zoom, get, feature, NULL, 0, 0};
+    ectx x = {.zoom = zoom, .get = get, .feature = feature};
     ht_value v = eval(l->filter, &x);
     return v.type == HT_VAL_BOOL && v.b;
 }
@@ -1627,4 +1666,36 @@ ht_status ht_style_load(const char *name_or_path, ht_style **out,
                             name_or_path, ht_style_dir());
     }
     return st;
+}
+
+ht_rgba ht_style_heat_color(const ht_style_layer *l, double zoom, double value,
+                            double top) {
+    double d = top > 0 ? fmin(value / top, 1) : 0;
+    if (!l->props[HT_P_HEATMAP_COLOR]) {
+        /* MapLibre's default ramp */
+        static const double stops[][5] = {
+            {0, 0, 0, 1, 0},   {0.1, 65 / 255.0, 105 / 255.0, 225 / 255.0, 1},
+            {0.3, 0, 1, 1, 1}, {0.5, 0, 1, 0, 1},
+            {0.7, 1, 1, 0, 1}, {1, 1, 0, 0, 1}};
+        size_t i = 0;
+        while (i + 2 < sizeof stops / sizeof *stops && d > stops[i + 1][0]) {
+            i++;
+        }
+        double t = (d - stops[i][0]) / (stops[i + 1][0] - stops[i][0]);
+        t = fmin(fmax(t, 0), 1);
+        ht_rgba c;
+        double *ch[4] = {&c.r, &c.g, &c.b, &c.a};
+        for (int k = 0; k < 4; k++) {
+            *ch[k] =
+                stops[i][k + 1] + (stops[i + 1][k + 1] - stops[i][k + 1]) * t;
+        }
+        return c;
+    }
+    ectx x = {.zoom = zoom, .heat_density = d, .heat_value = value};
+    ht_value v = eval(l->props[HT_P_HEATMAP_COLOR], &x);
+    ht_rgba c = {0, 0, 0, 0};
+    if (v.type == HT_VAL_COLOR) {
+        return v.c;
+    }
+    return c;
 }

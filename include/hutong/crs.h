@@ -61,6 +61,13 @@ ht_status ht_crs_transform_points(ht_transform *t, ht_point *pts, size_t n,
                                   ht_error *err);
 
 /**
+ * The ESRI WKT of CRS @spec (for .prj files beside rasters), in a new
+ * string the caller frees. HT_EINVAL for gcj02/bd09 (not CRSs PROJ knows)
+ * and unknown codes.
+ */
+ht_status ht_crs_wkt(const char *spec, char **out, ht_error *err);
+
+/**
  * True outside the box where Chinese datum offsets apply (lon 72.004 to
  * 137.8347, lat 0.8293 to 55.8271); GCJ-02 and BD-09 are WGS 84 there.
  */

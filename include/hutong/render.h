@@ -7,7 +7,9 @@
 
 #include "hutong/error.h"
 #include "hutong/features.h"
+#include "hutong/filter.h"
 #include "hutong/geom.h"
+#include "hutong/index.h"
 #include "hutong/store.h"
 #include "hutong/style.h"
 
@@ -17,10 +19,11 @@
 /** What to draw. */
 typedef struct ht_render_req {
     const ht_style *style;
-    ht_bbox bbox;      /**< in @crs units, x,y (easting, northing) */
-    const char *crs;   /**< NULL or "EPSG:3857": Web Mercator */
-    int width, height; /**< device pixels, 1..HT_RENDER_MAX_SIZE */
-    double scale;      /**< device pixels per CSS pixel: 1, 2 for @2x */
+    ht_bbox bbox;            /**< in @crs units, x,y (easting, northing) */
+    const char *crs;         /**< NULL or "EPSG:3857": Web Mercator */
+    int width, height;       /**< device pixels, 1..HT_RENDER_MAX_SIZE */
+    double scale;            /**< device pixels per CSS pixel: 1, 2 for @2x */
+    const ht_filter *filter; /**< incidents drawn and counted; NULL: all */
 } ht_render_req;
 
 /**
@@ -36,6 +39,35 @@ ht_status ht_renderer_new(ht_store *store, const ht_features *features,
 
 /** Free @r; NULL is a no-op. */
 void ht_renderer_free(ht_renderer *r);
+
+/**
+ * Use @ix (a reference is taken) for incident layers, heat maps in
+ * particular; without one, the renderer loads its own from the store the
+ * first time it needs it. Cached heat grids are dropped.
+ */
+void ht_renderer_set_index(ht_renderer *r, ht_index *ix);
+
+/**
+ * The top of the colour scale of heatmap layer @l under @filter, in
+ * incidents/km2: heatmap-scale when the style fixes it, else the `auto`
+ * scale of the whole filtered dataset (the same for every tile, zoom and
+ * image). Builds (and caches) the layer's density grid.
+ */
+ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
+                             const ht_style_layer *l, const ht_filter *filter,
+                             double *top, ht_error *err);
+
+/** Size of the legend image of @style (one bar per heatmap layer). */
+void ht_render_legend_size(const ht_style *style, double scale, int *w, int *h);
+
+/**
+ * Draw the legend of every heatmap layer of @style: its colour ramp with
+ * ticks in real units (incidents/km2) for @filter. HT_EINVAL when the style
+ * has no heatmap layer.
+ */
+ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
+                           const ht_filter *filter, double scale, cairo_t *cr,
+                           ht_error *err);
 
 /**
  * The style zoom of a request: for EPSG:3857, the zoom whose 256 px tiles

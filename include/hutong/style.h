@@ -51,6 +51,7 @@ typedef enum ht_layer_type {
     HT_LAYER_LINE,
     HT_LAYER_CIRCLE,
     HT_LAYER_SYMBOL,
+    HT_LAYER_HEATMAP,
     HT_LAYER_TYPE_COUNT
 } ht_layer_type;
 
@@ -92,6 +93,12 @@ typedef enum ht_prop {
     HT_P_TEXT_HALO_COLOR,
     HT_P_TEXT_HALO_WIDTH,
     HT_P_TEXT_OPACITY,
+    HT_P_HEATMAP_RADIUS,
+    HT_P_HEATMAP_KERNEL,
+    HT_P_HEATMAP_WEIGHT,
+    HT_P_HEATMAP_COLOR,
+    HT_P_HEATMAP_OPACITY,
+    HT_P_HEATMAP_SCALE,
     HT_P_COUNT
 } ht_prop;
 
@@ -184,6 +191,13 @@ size_t ht_style_numbers(const ht_style_layer *l, ht_prop p, double zoom,
  * @out, returning how many (0 for none). */
 size_t ht_style_strings(const ht_style_layer *l, ht_prop p, double zoom,
                         const char **out, size_t max);
+
+/**
+ * The colour of heatmap-color for a density @value (incidents/km2) on a
+ * scale whose top is @top (heatmap-density = value / top, clamped to 1).
+ */
+ht_rgba ht_style_heat_color(const ht_style_layer *l, double zoom, double value,
+                            double top);
 
 /** True when the layer's filter accepts the feature (no filter: true). */
 bool ht_style_filter(const ht_style_layer *l, double zoom, ht_style_get_fn get,

@@ -259,6 +259,32 @@ double ts_db_double(const char *path, const char *sql) {
     return v;
 }
 
+double *ts_db_doubles(const char *path, const char *sql, size_t *n) {
+    void *cache;
+    sqlite3 *db = open_db(path, &cache);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+        fprintf(stderr, "bad test SQL %s\n", sql);
+        abort();
+    }
+    size_t cap = 1024;
+    double *v = malloc(cap * sizeof *v);
+    *n = 0;
+    while (v && sqlite3_step(q) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap *= 2;
+            v = realloc(v, cap * sizeof *v);
+            if (!v) {
+                die("realloc");
+            }
+        }
+        v[(*n)++] = sqlite3_column_double(q, 0);
+    }
+    sqlite3_finalize(q);
+    close_db(db, cache);
+    return v;
+}
+
 char *ts_db_text(const char *path, const char *sql) {
     void *cache;
     sqlite3 *db = open_db(path, &cache);

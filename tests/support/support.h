@@ -39,6 +39,10 @@ int64_t ts_db_int(const char *path, const char *sql);
 /* One double from a SQL query on the file at path (SpatiaLite loaded). */
 double ts_db_double(const char *path, const char *sql);
 
+/* The first column of every row of a query, as doubles, into a new array
+ * (caller frees); *n receives the count. */
+double *ts_db_doubles(const char *path, const char *sql, size_t *n);
+
 /* One text value (caller frees; NULL for SQL NULL). */
 char *ts_db_text(const char *path, const char *sql);
 

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The in-memory incident index: projected, columnar, spatially ordered. */
+#ifndef HUTONG_INDEX_H
+#define HUTONG_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hutong/error.h"
+#include "hutong/filter.h"
+#include "hutong/geom.h"
+#include "hutong/model.h"
+#include "hutong/store.h"
+
+/**
+ * An immutable snapshot of every incident: EPSG:3857 position (1 cm
+ * steps), report time, category, severity, source, status, grid and street,
+ * ordered by a uniform spatial cell grid. 31 bytes an incident. Updates make
+ * a new snapshot that shares the bulk of the old one, so readers holding a
+ * reference never wait and never see a half-made change.
+ */
+typedef struct ht_index ht_index;
+
+/** An incident as a filter or a style sees it (strings borrowed from the
+ * index). */
+typedef struct ht_incident_view {
+    int64_t id;
+    int64_t reported_at;
+    int severity;
+    ht_source source;
+    ht_state state;
+    const char *category;
+    const char *major;
+    const char *grid_code; /**< NULL when in no grid */
+    int64_t street_id;     /**< -1 when on no street */
+} ht_incident_view;
+
+/** A filter compiled against one index's dictionaries. */
+typedef struct ht_index_filter ht_index_filter;
+
+/** Load every incident of @s. One reference for the caller. */
+ht_status ht_index_load(ht_store *s, ht_index **out, ht_error *err);
+
+/** Take / drop a reference (thread-safe; NULL is a no-op for unref). */
+ht_index *ht_index_ref(ht_index *ix);
+void ht_index_unref(ht_index *ix);
+
+/**
+ * A new snapshot in which the incidents with the row ids @ids (just
+ * inserted, changed or deleted in @s) are as @s now holds them. @ix is not
+ * changed. When the changes pile up (an eighth of the base) the snapshot is
+ * rebuilt whole.
+ */
+ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
+                         size_t n, ht_index **out, ht_error *err);
+
+/** Live incidents in the snapshot. */
+size_t ht_index_count(const ht_index *ix);
+
+/** Bytes of per-incident arrays per incident (the memory budget). */
+double ht_index_bytes_per_incident(const ht_index *ix);
+
+/** Box of all incidents in EPSG:3857 (empty when none). */
+ht_bbox ht_index_bbox(const ht_index *ix);
+
+/**
+ * Compile @f for @ix. HT_EINVAL names an unknown category or grid code.
+ * The compiled filter borrows @ix: free it before dropping the index.
+ */
+ht_status ht_index_filter_new(const ht_index *ix, const ht_filter *f,
+                              ht_index_filter **out, ht_error *err);
+void ht_index_filter_free(ht_index_filter *q);
+
+/** Called for each incident: EPSG:3857 x, y and the incident. */
+typedef void (*ht_index_visit_fn)(void *ud, double x, double y,
+                                  const ht_incident_view *v);
+
+/**
+ * Visit the incidents passing @q (NULL: all) inside @box (EPSG:3857; NULL:
+ * everywhere). Thread-safe.
+ */
+void ht_index_visit(const ht_index *ix, const ht_index_filter *q,
+                    const ht_bbox *box, ht_index_visit_fn fn, void *ud);
+
+/** Same, with only positions (x, y) and the incident's severity: the fast
+ * path of heat maps. */
+typedef void (*ht_index_point_fn)(void *ud, double x, double y, int severity);
+void ht_index_points(const ht_index *ix, const ht_index_filter *q,
+                     const ht_bbox *box, ht_index_point_fn fn, void *ud);
+
+#endif

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The in-memory incident index: projected, columnar, spatially ordered. */
+#include "hutong/index.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/buf.h"
+#include "hutong/tile.h"
+
+#include "store_int.h"
+
+#define NONE32 UINT32_MAX
+#define NONE16 UINT16_MAX
+/* Positions are EPSG:3857 metres quantised to 2^32 steps over the world:
+ * 0.93 cm each. */
+#define QSTEP (2 * HT_MERC_HALF / 4294967296.0)
+
+typedef struct cat_entry {
+    char *code;
+    uint16_t major; /* index of its major class (itself for majors) */
+} cat_entry;
+
+typedef struct grid_entry {
+    char *code;
+    uint32_t parent; /* index, or NONE32 */
+} grid_entry;
+
+/* Dictionaries, shared by snapshots. */
+typedef struct dict {
+    atomic_int refs;
+    cat_entry *cats;
+    size_t ncats, cap_cats;
+    grid_entry *grids;
+    size_t ngrids, cap_grids;
+} dict;
+
+/* Columns of incidents. */
+typedef struct cols {
+    uint32_t *x, *y, *t;
+    uint16_t *cat;
+    uint8_t *flags; /* severity | source << 2 | state << 5 */
+    uint32_t *grid, *street, *id;
+    size_t n, cap;
+} cols;
+
+/* The sorted bulk of a snapshot, shared by its successors. */
+typedef struct base {
+    atomic_int refs;
+    cols c;
+    uint32_t *by_id; /* positions sorted by id */
+    int shift;       /* cell = quantised coordinate >> shift */
+    uint32_t cx0, cy0, nx, ny;
+    uint32_t *start; /* nx * ny + 1 */
+} base;
+
+struct ht_index {
+    atomic_int refs;
+    dict *d;
+    base *b;
+    uint64_t *dead; /* bit per base position: replaced or deleted */
+    size_t ndead;
+    cols delta; /* incidents added or changed since the base was built */
+};
+
+struct ht_index_filter {
+    const ht_index *ix;
+    uint32_t t0, t1;             /* [t0, t1] inclusive */
+    unsigned sev, state, source; /* bit masks; all ones for "any" */
+    uint64_t *cats;              /* bit per category index; NULL: any */
+    uint64_t *grids;             /* bit per grid index; NULL: any */
+};
+
+/* ---- columns ---- */
+
+static void cols_free(cols *c) {
+    free(c->x);
+    free(c->y);
+    free(c->t);
+    free(c->cat);
+    free(c->flags);
+    free(c->grid);
+    free(c->street);
+    free(c->id);
+    memset(c, 0, sizeof *c);
+}
+
+static ht_status cols_reserve(cols *c, size_t need, ht_error *err) {
+    if (need <= c->cap) {
+        return HT_OK;
+    }
+    size_t cap = c->cap ? c->cap : 1024;
+    while (cap < need) {
+        cap *= 2;
+    }
+    void **arrays[8] = {(void **)&c->x,      (void **)&c->y,
+                        (void **)&c->t,      (void **)&c->cat,
+                        (void **)&c->flags,  (void **)&c->grid,
+                        (void **)&c->street, (void **)&c->id};
+    const size_t size[8] = {4, 4, 4, 2, 1, 4, 4, 4};
+    /* Each array keeps whatever moved, even if a later one fails, so
+     * nothing leaks; the capacity grows only when all did. */
+    for (int k = 0; k < 8; k++) {
+        void *p = realloc(*arrays[k], cap * size[k]);
+        if (!p) {
+            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        *arrays[k] = p;
+    }
+    c->cap = cap;
+    return HT_OK;
+}
+
+static void cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
+    dst->x[di] = src->x[si];
+    dst->y[di] = src->y[si];
+    dst->t[di] = src->t[si];
+    dst->cat[di] = src->cat[si];
+    dst->flags[di] = src->flags[si];
+    dst->grid[di] = src->grid[si];
+    dst->street[di] = src->street[si];
+    dst->id[di] = src->id[si];
+}
+
+static uint32_t quantise(double m) {
+    double q = floor((m + HT_MERC_HALF) / QSTEP);
+    return q <= 0 ? 0 : q >= 4294967295.0 ? 4294967295u : (uint32_t)q;
+}
+
+static double dequantise(uint32_t q) {
+    return ((double)q + 0.5) * QSTEP - HT_MERC_HALF;
+}
+
+/* ---- dictionaries ---- */
+
+static void dict_unref(dict *d) {
+    if (!d || atomic_fetch_sub(&d->refs, 1) != 1) {
+        return;
+    }
+    for (size_t i = 0; i < d->ncats; i++) {
+        free(d->cats[i].code);
+    }
+    for (size_t i = 0; i < d->ngrids; i++) {
+        free(d->grids[i].code);
+    }
+    free(d->cats);
+    free(d->grids);
+    free(d);
+}
+
+static size_t find_code(const void *arr, size_t n, size_t elem,
+                        const char *code) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *c = *(char *const *)((const char *)arr + mid * elem);
+        int r = strcmp(c, code);
+        if (r == 0) {
+            return mid;
+        }
+        if (r < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return (size_t)-1;
+}
+
+/* Both tables read in code order, so lookups bisect. */
+static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
+    dict *d = calloc(1, sizeof *d);
+    if (!d) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    atomic_init(&d->refs, 1);
+    sqlite3 *db = ht__store_db(s);
+    sqlite3_stmt *q = NULL;
+    ht_status st = HT_OK;
+    const char *sql[2] = {
+        "SELECT code, coalesce(parent_code, code) FROM categories ORDER BY "
+        "code",
+        "SELECT code, parent_code FROM grids ORDER BY code"};
+    char **parents = NULL;
+    size_t nparents = 0, cap_parents = 0;
+    for (int pass = 0; pass < 2 && st == HT_OK; pass++) {
+        if (sqlite3_prepare_v2(db, sql[pass], -1, &q, NULL) != SQLITE_OK) {
+            st = ht__store_dberr(s, "reading dictionaries", err);
+            break;
+        }
+        while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
+            const char *code = (const char *)sqlite3_column_text(q, 0);
+            const char *par = (const char *)sqlite3_column_text(q, 1);
+            char *c = strdup(code), *p = par ? strdup(par) : NULL;
+            if (!c || (par && !p)) {
+                free(c);
+                free(p);
+                st = ht_error_set(err, HT_ENOMEM, "out of memory");
+                break;
+            }
+            if (pass == 0) {
+                st = ht_array_grow((void **)&d->cats, &d->cap_cats,
+                                   d->ncats + 1, sizeof *d->cats, err);
+                if (st == HT_OK) {
+                    d->cats[d->ncats++] = (cat_entry){c, 0};
+                }
+            } else {
+                st = ht_array_grow((void **)&d->grids, &d->cap_grids,
+                                   d->ngrids + 1, sizeof *d->grids, err);
+                if (st == HT_OK) {
+                    d->grids[d->ngrids++] = (grid_entry){c, NONE32};
+                }
+            }
+            if (st == HT_OK) {
+                st = ht_array_grow((void **)&parents, &cap_parents,
+                                   nparents + 1, sizeof *parents, err);
+            }
+            if (st != HT_OK) {
+                free(c);
+                free(p);
+                break;
+            }
+            parents[nparents++] = p;
+        }
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (st == HT_OK && (d->ncats >= NONE16 || d->ngrids >= NONE32)) {
+        st = ht_error_set(err, HT_EINVAL, "too many categories or grids");
+    }
+    for (size_t i = 0; st == HT_OK && i < d->ncats; i++) {
+        size_t m = find_code(d->cats, d->ncats, sizeof *d->cats, parents[i]);
+        d->cats[i].major = (uint16_t)(m == (size_t)-1 ? i : m);
+    }
+    for (size_t i = 0; st == HT_OK && i < d->ngrids; i++) {
+        const char *p = parents[d->ncats + i];
+        size_t m = p ? find_code(d->grids, d->ngrids, sizeof *d->grids, p)
+                     : (size_t)-1;
+        d->grids[i].parent = m == (size_t)-1 ? NONE32 : (uint32_t)m;
+    }
+    for (size_t i = 0; i < nparents; i++) {
+        free(parents[i]);
+    }
+    free(parents);
+    if (st != HT_OK) {
+        dict_unref(d);
+        return st;
+    }
+    *out = d;
+    return HT_OK;
+}
+
+/* ---- reading incidents ---- */
+
+static const char select_sql[] =
+    "SELECT id, geom, reported_at, category, severity, source, status, "
+    "grid_code, street_id FROM incidents";
+
+/* Append the incident of the current row of @q to @c. Returns HT_ENOTFOUND
+ * for a row it cannot hold (no point, unknown category or grid). */
+static ht_status read_row(sqlite3_stmt *q, const dict *d, cols *c,
+                          ht_error *err) {
+    const unsigned char *b = sqlite3_column_blob(q, 1);
+    int64_t id = sqlite3_column_int64(q, 0);
+    if (sqlite3_column_bytes(q, 1) != 60 || b[1] != 1 || b[39] != 1) {
+        return HT_ENOTFOUND;
+    }
+    if (id < 0 || id >= NONE32) {
+        return ht_error_set(err, HT_EINVAL,
+                            "incident id %lld beyond the index's 32 bits",
+                            (long long)id);
+    }
+    const char *cat = (const char *)sqlite3_column_text(q, 3);
+    size_t ci =
+        cat ? find_code(d->cats, d->ncats, sizeof *d->cats, cat) : (size_t)-1;
+    const char *grid = (const char *)sqlite3_column_text(q, 7);
+    size_t gi =
+        grid ? find_code(d->grids, d->ngrids, sizeof *d->grids, grid) : NONE32;
+    if (ci == (size_t)-1 || gi == (size_t)-1) {
+        return HT_ENOTFOUND; /* the dictionaries are stale: reload */
+    }
+    ht_state state;
+    ht_source source;
+    if (ht_model_state_parse((const char *)sqlite3_column_text(q, 6), &state,
+                             NULL) != HT_OK ||
+        ht_model_source_parse((const char *)sqlite3_column_text(q, 5), &source,
+                              NULL) != HT_OK) {
+        return HT_ENOTFOUND;
+    }
+    ht_status st = cols_reserve(c, c->n + 1, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    double lon, lat, mx, my;
+    memcpy(&lon, b + 43, 8);
+    memcpy(&lat, b + 51, 8);
+    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    int64_t t = sqlite3_column_int64(q, 2);
+    int sev = sqlite3_column_int(q, 4);
+    size_t i = c->n++;
+    c->x[i] = quantise(mx);
+    c->y[i] = quantise(my);
+    c->t[i] = t < 0 ? 0 : t > (int64_t)NONE32 ? NONE32 : (uint32_t)t;
+    c->cat[i] = (uint16_t)ci;
+    c->flags[i] =
+        (uint8_t)((sev & 3) | (unsigned)source << 2 | (unsigned)state << 5);
+    c->grid[i] = (uint32_t)gi;
+    c->street[i] = sqlite3_column_type(q, 8) == SQLITE_NULL
+                       ? NONE32
+                       : (uint32_t)sqlite3_column_int64(q, 8);
+    c->id[i] = (uint32_t)id;
+    return HT_OK;
+}
+
+/* ---- building the sorted base ---- */
+
+static void base_unref(base *b) {
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1) {
+        return;
+    }
+    cols_free(&b->c);
+    free(b->by_id);
+    free(b->start);
+    free(b);
+}
+
+static const cols *sort_cols;
+
+static int cmp_by_id(const void *a, const void *b) {
+    uint32_t x = sort_cols->id[*(const uint32_t *)a];
+    uint32_t y = sort_cols->id[*(const uint32_t *)b];
+    return (x > y) - (x < y);
+}
+
+/* Sort @raw into cell order (a counting sort) and index the cells. */
+static ht_status base_build(cols *raw, base **out, ht_error *err) {
+    base *b = calloc(1, sizeof *b);
+    if (!b) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    atomic_init(&b->refs, 1);
+    size_t n = raw->n;
+    uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
+    for (size_t i = 0; i < n; i++) {
+        minx = raw->x[i] < minx ? raw->x[i] : minx;
+        miny = raw->y[i] < miny ? raw->y[i] : miny;
+        maxx = raw->x[i] > maxx ? raw->x[i] : maxx;
+        maxy = raw->y[i] > maxy ? raw->y[i] : maxy;
+    }
+    if (n == 0) {
+        minx = miny = maxx = maxy = 0;
+    }
+    /* Cells of 2^15 steps (305 projected metres), coarser when needed to
+     * stay under 2^22 cells. */
+    b->shift = 15;
+    while (((uint64_t)(maxx >> b->shift) - (minx >> b->shift) + 1) *
+               ((uint64_t)(maxy >> b->shift) - (miny >> b->shift) + 1) >
+           (1u << 22)) {
+        b->shift++;
+    }
+    b->cx0 = minx >> b->shift;
+    b->cy0 = miny >> b->shift;
+    b->nx = (maxx >> b->shift) - b->cx0 + 1;
+    b->ny = (maxy >> b->shift) - b->cy0 + 1;
+    size_t ncell = (size_t)b->nx * b->ny;
+    b->start = calloc(ncell + 1, sizeof *b->start);
+    uint32_t *cell = malloc((n ? n : 1) * sizeof *cell);
+    ht_status st = b->start && cell
+                       ? cols_reserve(&b->c, n ? n : 1, err)
+                       : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st == HT_OK) {
+        for (size_t i = 0; i < n; i++) {
+            cell[i] = ((raw->y[i] >> b->shift) - b->cy0) * b->nx +
+                      ((raw->x[i] >> b->shift) - b->cx0);
+            b->start[cell[i] + 1]++;
+        }
+        for (size_t c = 0; c < ncell; c++) {
+            b->start[c + 1] += b->start[c];
+        }
+        /* Stable placement keeps rows in id order within a cell. */
+        for (size_t i = 0; i < n; i++) {
+            cols_copy_row(&b->c, b->start[cell[i]]++, raw, i);
+        }
+        memmove(b->start + 1, b->start, ncell * sizeof *b->start);
+        b->start[0] = 0;
+        b->c.n = n;
+        b->by_id = malloc((n ? n : 1) * sizeof *b->by_id);
+        if (!b->by_id) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+    }
+    if (st == HT_OK) {
+        for (size_t i = 0; i < n; i++) {
+            b->by_id[i] = (uint32_t)i;
+        }
+        sort_cols = &b->c; /* building is single-threaded per index */
+        if (n > 1) {
+            qsort(b->by_id, n, sizeof *b->by_id, cmp_by_id);
+        }
+    }
+    free(cell);
+    if (st != HT_OK) {
+        base_unref(b);
+        return st;
+    }
+    *out = b;
+    return HT_OK;
+}
+
+/* ---- snapshots ---- */
+
+ht_index *ht_index_ref(ht_index *ix) {
+    atomic_fetch_add(&ix->refs, 1);
+    return ix;
+}
+
+void ht_index_unref(ht_index *ix) {
+    if (!ix || atomic_fetch_sub(&ix->refs, 1) != 1) {
+        return;
+    }
+    dict_unref(ix->d);
+    base_unref(ix->b);
+    free(ix->dead);
+    cols_free(&ix->delta);
+    free(ix);
+}
+
+ht_status ht_index_load(ht_store *s, ht_index **out, ht_error *err) {
+    *out = NULL;
+    ht_index *ix = calloc(1, sizeof *ix);
+    if (!ix) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    atomic_init(&ix->refs, 1);
+    cols raw = {0};
+    ht_status st = dict_load(s, &ix->d, err);
+    sqlite3_stmt *q = NULL;
+    if (st == HT_OK && sqlite3_prepare_v2(ht__store_db(s), select_sql, -1, &q,
+                                          NULL) != SQLITE_OK) {
+        st = ht__store_dberr(s, "reading incidents", err);
+    }
+    int rc = SQLITE_DONE;
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        st = read_row(q, ix->d, &raw, err);
+        if (st == HT_ENOTFOUND) {
+            st = HT_OK; /* cannot happen in a consistent store: skip */
+        }
+    }
+    if (st == HT_OK && rc != SQLITE_DONE) {
+        st = ht__store_dberr(s, "reading incidents", err);
+    }
+    sqlite3_finalize(q);
+    if (st == HT_OK) {
+        st = base_build(&raw, &ix->b, err);
+    }
+    cols_free(&raw);
+    if (st == HT_OK) {
+        ix->dead = calloc(ix->b->c.n / 64 + 1, sizeof *ix->dead);
+        if (!ix->dead) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+    }
+    if (st != HT_OK) {
+        ht_index_unref(ix);
+        return st;
+    }
+    *out = ix;
+    return HT_OK;
+}
+
+static size_t base_find(const base *b, uint32_t id) {
+    size_t lo = 0, hi = b->c.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t v = b->c.id[b->by_id[mid]];
+        if (v == id) {
+            return b->by_id[mid];
+        }
+        if (v < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return (size_t)-1;
+}
+
+ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
+                         size_t n, ht_index **out, ht_error *err) {
+    *out = NULL;
+    if (ix->ndead + ix->delta.n + n > ix->b->c.n / 8 + 64) {
+        return ht_index_load(s, out, err); /* rebuild whole */
+    }
+    ht_index *nx = calloc(1, sizeof *nx);
+    if (!nx) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    atomic_init(&nx->refs, 1);
+    atomic_fetch_add(&ix->d->refs, 1);
+    atomic_fetch_add(&ix->b->refs, 1);
+    nx->d = ix->d;
+    nx->b = ix->b;
+    nx->ndead = ix->ndead;
+    size_t words = ix->b->c.n / 64 + 1;
+    nx->dead = malloc(words * sizeof *nx->dead);
+    ht_status st =
+        nx->dead ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st == HT_OK) {
+        memcpy(nx->dead, ix->dead, words * sizeof *nx->dead);
+        st = cols_reserve(&nx->delta, ix->delta.n + n + 1, err);
+    }
+    /* Old delta rows, less the changed ones. */
+    for (size_t i = 0; st == HT_OK && i < ix->delta.n; i++) {
+        bool changed = false;
+        for (size_t k = 0; k < n && !changed; k++) {
+            changed = (int64_t)ix->delta.id[i] == ids[k];
+        }
+        if (!changed) {
+            cols_copy_row(&nx->delta, nx->delta.n++, &ix->delta, i);
+        }
+    }
+    sqlite3_stmt *q = NULL;
+    char sql[256];
+    snprintf(sql, sizeof sql, "%s WHERE id = ?1", select_sql);
+    if (st == HT_OK &&
+        sqlite3_prepare_v2(ht__store_db(s), sql, -1, &q, NULL) != SQLITE_OK) {
+        st = ht__store_dberr(s, "reading incidents", err);
+    }
+    bool stale = false;
+    for (size_t k = 0; st == HT_OK && k < n && !stale; k++) {
+        if (ids[k] >= 0 && ids[k] < NONE32) {
+            size_t pos = base_find(nx->b, (uint32_t)ids[k]);
+            if (pos != (size_t)-1 && !(nx->dead[pos / 64] >> (pos % 64) & 1)) {
+                nx->dead[pos / 64] |= 1ull << (pos % 64);
+                nx->ndead++;
+            }
+        }
+        sqlite3_bind_int64(q, 1, ids[k]);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            st = read_row(q, nx->d, &nx->delta, err);
+            if (st == HT_ENOTFOUND) {
+                stale = true; /* a new category or grid: reload */
+                st = HT_OK;
+            }
+        }
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    if (st == HT_OK && stale) {
+        ht_index_unref(nx);
+        return ht_index_load(s, out, err);
+    }
+    if (st != HT_OK) {
+        ht_index_unref(nx);
+        return st;
+    }
+    *out = nx;
+    return HT_OK;
+}
+
+size_t ht_index_count(const ht_index *ix) {
+    return ix->b->c.n - ix->ndead + ix->delta.n;
+}
+
+double ht_index_bytes_per_incident(const ht_index *ix) {
+    (void)ix;
+    /* x, y, t, cat, flags, grid, street, id, and the by-id order */
+    return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 4;
+}
+
+ht_bbox ht_index_bbox(const ht_index *ix) {
+    ht_bbox b = ht_bbox_empty();
+    const cols *c[2] = {&ix->b->c, &ix->delta};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < c[k]->n; i++) {
+            ht_bbox_add(&b, dequantise(c[k]->x[i]), dequantise(c[k]->y[i]));
+        }
+    }
+    return b;
+}
+
+/* ---- filters ---- */
+
+void ht_index_filter_free(ht_index_filter *q) {
+    if (q) {
+        free(q->cats);
+        free(q->grids);
+        free(q);
+    }
+}
+
+ht_status ht_index_filter_new(const ht_index *ix, const ht_filter *f,
+                              ht_index_filter **out, ht_error *err) {
+    *out = NULL;
+    ht_index_filter *q = calloc(1, sizeof *q);
+    if (!q) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    q->ix = ix;
+    q->t0 = f->from <= 0                 ? 0
+            : f->from >= (int64_t)NONE32 ? NONE32
+                                         : (uint32_t)f->from;
+    q->t1 = f->to == INT64_MAX        ? NONE32
+            : f->to <= 0              ? 0
+            : f->to > (int64_t)NONE32 ? NONE32
+                                      : (uint32_t)(f->to - 1);
+    if (f->to != INT64_MAX && f->to <= 0) {
+        q->t0 = 1; /* nothing */
+        q->t1 = 0;
+    }
+    q->sev = f->severity ? f->severity : ~0u;
+    q->state = f->status ? f->status : ~0u;
+    q->source = f->source ? f->source : ~0u;
+    const dict *d = ix->d;
+    ht_status st = HT_OK;
+    if (f->ncategory) {
+        q->cats = calloc(d->ncats / 64 + 1, sizeof *q->cats);
+        if (!q->cats) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        for (size_t k = 0; st == HT_OK && k < f->ncategory; k++) {
+            size_t c =
+                find_code(d->cats, d->ncats, sizeof *d->cats, f->category[k]);
+            if (c == (size_t)-1) {
+                st = ht_error_set(err, HT_EINVAL,
+                                  "category: unknown code \"%s\"",
+                                  f->category[k]);
+                break;
+            }
+            /* A code matches itself and, as a major, its minors. */
+            for (size_t i = 0; i < d->ncats; i++) {
+                if (i == c || d->cats[i].major == c) {
+                    q->cats[i / 64] |= 1ull << (i % 64);
+                }
+            }
+        }
+    }
+    if (st == HT_OK && f->grid[0]) {
+        size_t g = find_code(d->grids, d->ngrids, sizeof *d->grids, f->grid);
+        q->grids = calloc(d->ngrids / 64 + 1, sizeof *q->grids);
+        if (g == (size_t)-1) {
+            st = ht_error_set(err, HT_EINVAL, "grid: unknown code \"%s\"",
+                              f->grid);
+        } else if (!q->grids) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; st == HT_OK && i < d->ngrids; i++) {
+            /* Walk up the parents (with a bound, in case of a cycle). */
+            size_t a = i;
+            for (int depth = 0; depth < 16 && a != NONE32; depth++) {
+                if (a == g) {
+                    q->grids[i / 64] |= 1ull << (i % 64);
+                    break;
+                }
+                a = d->grids[a].parent;
+            }
+        }
+    }
+    if (st != HT_OK) {
+        ht_index_filter_free(q);
+        return st;
+    }
+    *out = q;
+    return HT_OK;
+}
+
+static bool match(const ht_index_filter *q, const cols *c, size_t i) {
+    if (!q) {
+        return true;
+    }
+    uint32_t t = c->t[i];
+    unsigned fl = c->flags[i];
+    if (t < q->t0 || t > q->t1 || !(q->sev >> (fl & 3) & 1) ||
+        !(q->source >> (fl >> 2 & 7) & 1) || !(q->state >> (fl >> 5) & 1)) {
+        return false;
+    }
+    if (q->cats && !(q->cats[c->cat[i] / 64] >> (c->cat[i] % 64) & 1)) {
+        return false;
+    }
+    if (q->grids && (c->grid[i] == NONE32 ||
+                     !(q->grids[c->grid[i] / 64] >> (c->grid[i] % 64) & 1))) {
+        return false;
+    }
+    return true;
+}
+
+static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
+    const dict *d = ix->d;
+    unsigned fl = c->flags[i];
+    return (ht_incident_view){
+        .id = c->id[i],
+        .reported_at = c->t[i],
+        .severity = (int)(fl & 3),
+        .source = (ht_source)(fl >> 2 & 7),
+        .state = (ht_state)(fl >> 5),
+        .category = d->cats[c->cat[i]].code,
+        .major = d->cats[d->cats[c->cat[i]].major].code,
+        .grid_code = c->grid[i] == NONE32 ? NULL : d->grids[c->grid[i]].code,
+        .street_id = c->street[i] == NONE32 ? -1 : (int64_t)c->street[i]};
+}
+
+/* Walk the rows of @ix in @box passing @q; @full selects the callback. */
+static void walk(const ht_index *ix, const ht_index_filter *q,
+                 const ht_bbox *box, ht_index_visit_fn vf, ht_index_point_fn pf,
+                 void *ud) {
+    uint32_t qx0 = 0, qy0 = 0, qx1 = NONE32, qy1 = NONE32;
+    if (box) {
+        qx0 = quantise(box->minx);
+        qy0 = quantise(box->miny);
+        qx1 = quantise(box->maxx);
+        qy1 = quantise(box->maxy);
+    }
+    const base *b = ix->b;
+    if (b->c.n) {
+        int64_t ci0 = (int64_t)(qx0 >> b->shift) - b->cx0;
+        int64_t ci1 = (int64_t)(qx1 >> b->shift) - b->cx0;
+        int64_t cj0 = (int64_t)(qy0 >> b->shift) - b->cy0;
+        int64_t cj1 = (int64_t)(qy1 >> b->shift) - b->cy0;
+        ci0 = ci0 < 0 ? 0 : ci0;
+        cj0 = cj0 < 0 ? 0 : cj0;
+        ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
+        cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
+        for (int64_t j = cj0; j <= cj1 && ci0 <= ci1; j++) {
+            size_t a = b->start[(size_t)j * b->nx + (size_t)ci0];
+            size_t e = b->start[(size_t)j * b->nx + (size_t)ci1 + 1];
+            for (size_t i = a; i < e; i++) {
+                if (b->c.x[i] < qx0 || b->c.x[i] > qx1 || b->c.y[i] < qy0 ||
+                    b->c.y[i] > qy1 || (ix->dead[i / 64] >> (i % 64) & 1) ||
+                    !match(q, &b->c, i)) {
+                    continue;
+                }
+                double x = dequantise(b->c.x[i]), y = dequantise(b->c.y[i]);
+                if (pf) {
+                    pf(ud, x, y, (int)(b->c.flags[i] & 3));
+                } else {
+                    ht_incident_view v = view_of(ix, &b->c, i);
+                    vf(ud, x, y, &v);
+                }
+            }
+        }
+    }
+    const cols *dl = &ix->delta;
+    for (size_t i = 0; i < dl->n; i++) {
+        if (dl->x[i] < qx0 || dl->x[i] > qx1 || dl->y[i] < qy0 ||
+            dl->y[i] > qy1 || !match(q, dl, i)) {
+            continue;
+        }
+        double x = dequantise(dl->x[i]), y = dequantise(dl->y[i]);
+        if (pf) {
+            pf(ud, x, y, (int)(dl->flags[i] & 3));
+        } else {
+            ht_incident_view v = view_of(ix, dl, i);
+            vf(ud, x, y, &v);
+        }
+    }
+}
+
+void ht_index_visit(const ht_index *ix, const ht_index_filter *q,
+                    const ht_bbox *box, ht_index_visit_fn fn, void *ud) {
+    walk(ix, q, box, fn, NULL, ud);
+}
+
+void ht_index_points(const ht_index *ix, const ht_index_filter *q,
+                     const ht_bbox *box, ht_index_point_fn fn, void *ud) {
+    walk(ix, q, box, NULL, fn, ud);
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: index. */
+#include "hutong/demo.h"
+#include "hutong/import.h"
+#include "hutong/index.h"
+#include "hutong/tile.h"
+
+#include "ht_test.h"
+
+static ts_store *fx;
+
+/* Grids: a street office with two communities; six incidents. */
+static int setup(void **state) {
+    (void)state;
+    fx = ts_store_new();
+    ht_error err = {0};
+    char cats[1024];
+    snprintf(cats, sizeof cats, "%s/categories.csv", ht_demo_geodata_dir());
+    ht_import_opts c = {.kind = HT_IMPORT_CATEGORIES};
+    ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    char *gp = ts_path(fx->dir, "g.geojson"), *ip = ts_path(fx->dir, "i.csv");
+    ts_write(
+        gp,
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"code\":\"S1\",\"level\":"
+        "\"street\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+        "[[[116.3,39.8],[116.4,39.8],[116.4,39.9],[116.3,39.9],[116.3,"
+        "39.8]]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"code\":\"C1\",\"level\":"
+        "\"community\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+        "[[[116.3,39.8],[116.35,39.8],[116.35,39.9],[116.3,39.9],[116.3,"
+        "39.8]]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"code\":\"C2\",\"level\":"
+        "\"community\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+        "[[[116.35,39.8],[116.4,39.8],[116.4,39.9],[116.35,39.9],[116.35,"
+        "39.8]]]}}]}");
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "a,116.31,39.81,0101,1,hotline,reported,2026-01-10\n"
+             "b,116.32,39.82,0105,2,patrol,closed,2026-01-20\n"
+             "c,116.36,39.83,05,3,app,dispatched,2026-02-10\n"
+             "d,116.37,39.84,H02,1,hotline,evaluated,2026-02-20\n"
+             "e,116.38,39.85,0503,2,whistle,handling,2026-03-01\n"
+             "f,116.50,39.86,01,1,other,reported,2026-03-05\n");
+    if (ht_import_file(fx->s, cats, &c, NULL, &err) != HT_OK ||
+        ht_import_file(fx->s, gp, &g, NULL, &err) != HT_OK ||
+        ht_import_file(fx->s, ip, &i, NULL, &err) != HT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    free(gp);
+    free(ip);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ts_store_free(fx);
+    return 0;
+}
+
+static void collect(void *ud, double x, double y, const ht_incident_view *v) {
+    (void)x;
+    (void)y;
+    char *out = ud;
+    char id[16];
+    snprintf(id, sizeof id, "%lld,", (long long)v->id);
+    strcat(out, id);
+}
+
+/* Row ids of the incidents passing filter "key=value[;key=value]". */
+static char *ids(const ht_index *ix, const char *const *kv, size_t n) {
+    ht_filter f = ht_filter_all();
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        assert_int_equal(ht_filter_set(&f, kv[i], kv[i + 1], 0, NULL), HT_OK);
+    }
+    ht_index_filter *q;
+    ht_error err = {0};
+    if (ht_index_filter_new(ix, &f, &q, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    static char out[256];
+    out[0] = '\0';
+    ht_index_visit(ix, q, NULL, collect, out);
+    ht_index_filter_free(q);
+    return out;
+}
+
+static void test_index_filters(void **state) {
+    (void)state;
+    ht_index *ix;
+    assert_int_equal(ht_index_load(fx->s, &ix, NULL), HT_OK);
+    assert_int_equal(ht_index_count(ix), 6);
+    assert_true(ht_index_bytes_per_incident(ix) <= 32);
+    const char *sev[] = {"severity", "2"};
+    assert_string_equal(ids(ix, sev, 2), "2,3,5,");
+    const char *open[] = {"status", "open"};
+    assert_string_equal(ids(ix, open, 2), "1,3,5,6,");
+    /* A major code matches its minors. */
+    const char *major[] = {"category", "01"};
+    assert_string_equal(ids(ix, major, 2), "1,2,6,");
+    const char *street[] = {"category", "05"};
+    assert_string_equal(ids(ix, street, 2), "3,5,");
+    /* A grid and everything under it. */
+    const char *s1[] = {"grid", "S1"};
+    assert_string_equal(ids(ix, s1, 2), "1,2,3,4,5,");
+    const char *c2[] = {"grid", "C2"};
+    assert_string_equal(ids(ix, c2, 2), "3,4,5,");
+    const char *time[] = {"from", "2026-01-15", "to", "2026-02-20"};
+    assert_string_equal(ids(ix, time, 4), "2,3,");
+    const char *src[] = {"source", "hotline,whistle"};
+    assert_string_equal(ids(ix, src, 2), "1,4,5,");
+    /* Unknown codes are errors naming the parameter. */
+    ht_filter f = ht_filter_all();
+    ht_filter_set(&f, "category", "ZZ", 0, NULL);
+    ht_index_filter *q = (ht_index_filter *)1;
+    ht_error err = {0};
+    assert_int_equal(ht_index_filter_new(ix, &f, &q, &err), HT_EINVAL);
+    assert_null(q);
+    assert_contains(err.msg, "category: unknown code \"ZZ\"");
+    f = ht_filter_all();
+    ht_filter_set(&f, "grid", "NOPE", 0, NULL);
+    assert_int_equal(ht_index_filter_new(ix, &f, &q, &err), HT_EINVAL);
+    assert_contains(err.msg, "grid: unknown code \"NOPE\"");
+    /* Box queries. */
+    double x, y;
+    ht_bbox all = ht_index_bbox(ix);
+    ht_tile_lonlat_to_merc(116.355, 39.85, &x, &y);
+    ht_bbox east = {x, all.miny, all.maxx, all.maxy};
+    char out[256] = "";
+    ht_index_visit(ix, NULL, &east, collect, out);
+    assert_string_equal(out, "3,4,5,6,");
+    ht_index_unref(ix);
+}
+
+static void test_index_snapshots(void **state) {
+    (void)state;
+    ht_index *v1;
+    assert_int_equal(ht_index_load(fx->s, &v1, NULL), HT_OK);
+    /* A new incident and a status change, committed to the store. */
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    char *ip = ts_path(fx->dir, "more.csv");
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "a,116.31,39.81,0101,1,hotline,closed,2026-01-10\n"
+             "g,116.33,39.83,0101,3,app,reported,2026-04-01\n");
+    ht_error err = {0};
+    assert_int_equal(ht_import_file(fx->s, ip, &i, NULL, &err), HT_OK);
+    free(ip);
+    int64_t changed[] = {1, 7};
+    ht_index *v2;
+    assert_int_equal(ht_index_apply(v1, fx->s, changed, 2, &v2, &err), HT_OK);
+    const char *open[] = {"status", "open"};
+    char before[256], after[256];
+    snprintf(before, sizeof before, "%s", ids(v1, open, 2));
+    snprintf(after, sizeof after, "%s", ids(v2, open, 2));
+    assert_string_equal(before, "1,3,5,6,"); /* the old snapshot as it was */
+    assert_string_equal(after, "3,5,6,7,");
+    assert_int_equal(ht_index_count(v1), 6);
+    assert_int_equal(ht_index_count(v2), 7);
+    /* The old snapshot lives on after the new one is gone, and back. */
+    ht_index_unref(v2);
+    assert_string_equal(ids(v1, open, 2), "1,3,5,6,");
+    ht_index_unref(v1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_filters),
+        cmocka_unit_test(test_index_snapshots),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
