@@ -57,6 +57,7 @@ static ht_status add_grid(const ht_grid_rec *rec, void *ud, ht_error *err) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     g.bbox = ht_geom_bbox(g.geom);
+    g.area_m2 = ht_geom_area_m2(rec->geom);
     if (ht_geom_interior_point(g.geom, &g.label, NULL) != HT_OK) {
         g.label = (ht_point){(g.bbox.minx + g.bbox.maxx) / 2,
                              (g.bbox.miny + g.bbox.maxy) / 2};
@@ -82,6 +83,19 @@ static ht_status add_street(int64_t id, const ht_street_rec *rec, void *ud,
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     s.bbox = ht_geom_bbox(s.geom);
+    /* Ground length on the ellipsoid's local tangent plane, vertex to
+     * vertex, at each step's mid latitude. */
+    const ht_geom *ll = rec->geom;
+    for (size_t k = 1; k < ll->npts; k++) {
+        double phi = (ll->pts[k].y + ll->pts[k - 1].y) / 2 * HT_PI / 180;
+        double sn = sin(phi), w = sqrt(1 - 0.00669437999014 * sn * sn);
+        double n = 6378137.0 / w,
+               m = 6378137.0 * (1 - 0.00669437999014) / (w * w * w);
+        double dx =
+            (ll->pts[k].x - ll->pts[k - 1].x) * HT_PI / 180 * n * cos(phi);
+        double dy = (ll->pts[k].y - ll->pts[k - 1].y) * HT_PI / 180 * m;
+        s.length_m += hypot(dx, dy);
+    }
     f->streets[f->nstreets++] = s;
     return HT_OK;
 }
@@ -323,6 +337,27 @@ const ht_fgrid *ht_features_find_grid(const ht_features *f, const char *code) {
         }
     }
     return NULL;
+}
+
+size_t ht_features_street_by_id(const ht_features *f, int64_t id) {
+    /* Streets are loaded in id order. */
+    size_t lo = 0, hi = f->nstreets;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (f->streets[mid].id == id) {
+            return mid;
+        }
+        if (f->streets[mid].id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return (size_t)-1;
+}
+
+size_t ht_features_grid_index(const ht_features *f, const ht_fgrid *g) {
+    return (size_t)(g - f->grids);
 }
 
 static int cmp_u32(const void *a, const void *b) {

@@ -21,6 +21,7 @@ typedef struct ht_fgrid {
     ht_geom *geom;      /**< polygonal, EPSG:3857 */
     ht_bbox bbox;
     ht_point label; /**< an interior point, EPSG:3857 */
+    double area_m2; /**< on the ground */
 } ht_fgrid;
 
 /** A street segment (EPSG:3857). */
@@ -30,6 +31,7 @@ typedef struct ht_fstreet {
     ht_street_kind kind;
     ht_geom *geom;
     ht_bbox bbox;
+    double length_m; /**< on the ground */
 } ht_fstreet;
 
 /** Connected segments of one named street, for labels (EPSG:3857). */
@@ -65,6 +67,12 @@ const ht_fchain *ht_features_chain(const ht_features *f, size_t i);
 
 /** Find a grid by code; NULL if none. */
 const ht_fgrid *ht_features_find_grid(const ht_features *f, const char *code);
+
+/** The index of the street segment with row id @id, or (size_t)-1. */
+size_t ht_features_street_by_id(const ht_features *f, int64_t id);
+
+/** The index of grid @g in the grid list (for arrays parallel to it). */
+size_t ht_features_grid_index(const ht_features *f, const ht_fgrid *g);
 
 /** Which kind of item a query returns. */
 typedef enum ht_fkind { HT_F_GRIDS, HT_F_STREETS, HT_F_CHAINS } ht_fkind;
