@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/analysis.h"
 #include "hutong/buf.h"
 #include "hutong/crs.h"
 #include "hutong/heat.h"
@@ -17,6 +18,7 @@
 
 #define GLYPH_CACHE 4096
 #define HEAT_CACHE 4
+#define AGG_CACHE 8
 #define LUT 1024
 #define DEFAULT_FONT "Noto Sans CJK SC"
 
@@ -55,6 +57,12 @@ struct ht_renderer {
         uint64_t used;
     } heats[HEAT_CACHE];
     uint64_t clock;
+    struct agg_slot {
+        char *key;
+        void *data;
+        void (*free)(void *);
+        uint64_t used;
+    } aggs[AGG_CACHE];
 };
 
 /* Per-render state. */
@@ -149,6 +157,12 @@ void ht_renderer_free(ht_renderer *r) {
     for (int k = 0; k < HEAT_CACHE; k++) {
         free(r->heats[k].key);
         ht_heat_free(r->heats[k].heat);
+    }
+    for (int k = 0; k < AGG_CACHE; k++) {
+        free(r->aggs[k].key);
+        if (r->aggs[k].data) {
+            r->aggs[k].free(r->aggs[k].data);
+        }
     }
     ht_index_unref(r->index);
     free(r->ids);
@@ -1127,6 +1141,13 @@ void ht_renderer_set_index(ht_renderer *r, ht_index *ix) {
         HT_CLEAR(r->heats[k].key, free);
         HT_CLEAR(r->heats[k].heat, ht_heat_free);
     }
+    for (int k = 0; k < AGG_CACHE; k++) {
+        HT_CLEAR(r->aggs[k].key, free);
+        if (r->aggs[k].data) {
+            r->aggs[k].free(r->aggs[k].data);
+            r->aggs[k].data = NULL;
+        }
+    }
 }
 
 static bool get_view(const void *p, const char *name, ht_value *out) {
@@ -1158,18 +1179,64 @@ static double style_weight(void *ud, const ht_incident_view *v) {
     return ht_style_number(l, HT_P_HEATMAP_WEIGHT, 0, get_view, v);
 }
 
+static ht_status ensure_index(ht_renderer *r, ht_error *err) {
+    if (r->index) {
+        return HT_OK;
+    }
+    if (!r->store) {
+        return ht_error_set(err, HT_EINVAL, "no incidents to aggregate");
+    }
+    return ht_index_load(r->store, &r->index, err);
+}
+
+/* Per-filter aggregates (street heat, choropleth, hotspots): a small LRU. */
+static void *agg_get(ht_renderer *r, const char *key) {
+    for (int k = 0; k < AGG_CACHE; k++) {
+        if (r->aggs[k].key && strcmp(r->aggs[k].key, key) == 0) {
+            r->aggs[k].used = ++r->clock;
+            return r->aggs[k].data;
+        }
+    }
+    return NULL;
+}
+
+static ht_status agg_put(ht_renderer *r, const char *key, void *data,
+                         void (*fr)(void *), ht_error *err) {
+    int slot = 0;
+    for (int k = 1; k < AGG_CACHE; k++) {
+        if (r->aggs[k].used < r->aggs[slot].used) {
+            slot = k;
+        }
+    }
+    char *kc = strdup(key);
+    if (!kc) {
+        fr(data);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    struct agg_slot *a = &r->aggs[slot];
+    free(a->key);
+    if (a->data) {
+        a->free(a->data);
+    }
+    *a = (struct agg_slot){kc, data, fr, ++r->clock};
+    return HT_OK;
+}
+
+static void agg_key(const ht_style *style, const ht_style_layer *l,
+                    const ht_filter *filter, char *out, size_t size) {
+    ht_filter all = ht_filter_all();
+    char fkey[1024];
+    ht_filter_key(filter ? filter : &all, fkey, sizeof fkey);
+    snprintf(out, size, "%s|%s|%s", ht_style_name(style), l->id, fkey);
+}
+
 /* The layer's density grid under @filter: from the cache, else built. */
 static ht_status heat_for(ht_renderer *r, const ht_style *style,
                           const ht_style_layer *l, const ht_filter *filter,
                           const ht_heat **out, ht_error *err) {
-    if (!r->index) {
-        if (!r->store) {
-            return ht_error_set(err, HT_EINVAL, "no incidents to draw heat");
-        }
-        ht_status st = ht_index_load(r->store, &r->index, err);
-        if (st != HT_OK) {
-            return st;
-        }
+    ht_status st = ensure_index(r, err);
+    if (st != HT_OK) {
+        return st;
     }
     ht_filter all = ht_filter_all();
     const ht_filter *f = filter ? filter : &all;
@@ -1188,8 +1255,7 @@ static ht_status heat_for(ht_renderer *r, const ht_style *style,
         }
     }
     ht_index_filter *q;
-    ht_status st = ht_index_filter_new(r->index, f, &q, err);
-    if (st != HT_OK) {
+    if ((st = ht_index_filter_new(r->index, f, &q, err)) != HT_OK) {
         return st;
     }
     char kbuf[16];
@@ -1295,6 +1361,308 @@ static ht_status draw_heatmap(frame *f, const ht_style_layer *l) {
     cairo_set_source_surface(f->cr, img, 0, 0);
     cairo_paint(f->cr);
     cairo_surface_destroy(img);
+    return HT_OK;
+}
+
+/* ---- street heat, choropleths, hotspots ---- */
+
+static void street_heat_free(void *p) {
+    ht_street_heat_free(p);
+}
+
+static int street_sort_rank(const void *a, const void *b, const double *rate) {
+    double x = rate[*(const uint32_t *)a], y = rate[*(const uint32_t *)b];
+    return (x > y) - (x < y);
+}
+
+static const double *sort_rates;
+
+static int cmp_street_rate(const void *a, const void *b) {
+    return street_sort_rank(a, b, sort_rates);
+}
+
+static ht_status draw_street_heat(frame *f, const ht_style_layer *l) {
+    ht_status st = ensure_index(f->r, f->err);
+    if (st != HT_OK) {
+        return st;
+    }
+    char key[1400];
+    ht_filter all = ht_filter_all();
+    char fkey[1024];
+    ht_filter_key(f->req->filter ? f->req->filter : &all, fkey, sizeof fkey);
+    snprintf(key, sizeof key, "street-heat|%s", fkey);
+    ht_street_heat *sh = agg_get(f->r, key);
+    if (!sh) {
+        ht_index_filter *q;
+        st = ht_index_filter_new(
+            f->r->index, f->req->filter ? f->req->filter : &all, &q, f->err);
+        if (st == HT_OK) {
+            st = ht_analysis_street_heat(f->r->index, q, f->r->features, &sh,
+                                         f->err);
+            ht_index_filter_free(q);
+        }
+        if (st == HT_OK) {
+            st = agg_put(f->r, key, sh, street_heat_free, f->err);
+        }
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    double fixed = ht_style_number(l, HT_P_STREET_HEAT_SCALE, 0, NULL, NULL);
+    double top = fixed > 0 ? fixed : sh->auto_scale;
+    size_t n;
+    if (!(top > 0) || (st = query(f, HT_F_STREETS, &n)) != HT_OK) {
+        return st;
+    }
+    /* Hot streets last, on top. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = f->r->ids[i];
+        if (sh->count[id] &&
+            ht_style_filter(l, f->zoom, get_street,
+                            ht_features_street(f->r->features, id))) {
+            f->r->ids[m++] = id;
+        }
+    }
+    sort_rates = sh->rate; /* a renderer is used by one thread at a time */
+    if (m > 1) {
+        qsort(f->r->ids, m, sizeof *f->r->ids, cmp_street_rate);
+    }
+    double w = ht_style_number(l, HT_P_STREET_HEAT_WIDTH, f->zoom, NULL, NULL) *
+               f->req->scale;
+    double op =
+        ht_style_number(l, HT_P_STREET_HEAT_OPACITY, f->zoom, NULL, NULL);
+    cairo_set_line_width(f->cr, w);
+    cairo_set_line_cap(f->cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_join(f->cr, CAIRO_LINE_JOIN_ROUND);
+    for (size_t i = 0; i < m; i++) {
+        const ht_fstreet *s = ht_features_street(f->r->features, f->r->ids[i]);
+        cairo_new_path(f->cr);
+        add_geom_path(f, s->geom, false);
+        set_color(f->cr,
+                  ht_style_ramp_color(l, HT_P_STREET_HEAT_COLOR, f->zoom,
+                                      sh->rate[f->r->ids[i]], top),
+                  op);
+        cairo_stroke(f->cr);
+    }
+    return HT_OK;
+}
+
+/* Values per grid and their classes, for a choropleth or hotspot layer. */
+typedef struct classed {
+    double *value; /* per features grid; NAN: not in the layer */
+    double breaks[12];
+    int k;
+    ht_rgba colors[12];
+} classed;
+
+static void classed_free(void *p) {
+    classed *c = p;
+    if (c) {
+        free(c->value);
+        free(c);
+    }
+}
+
+static ht_status grid_counts(frame *f, const ht_filter *flt, double **out) {
+    ht_index_filter *q;
+    ht_status st = ht_index_filter_new(f->r->index, flt, &q, f->err);
+    if (st == HT_OK) {
+        st = ht_analysis_grid_counts(f->r->index, q, f->r->features, out,
+                                     f->err);
+        ht_index_filter_free(q);
+    }
+    return st;
+}
+
+static void colors_of(const ht_style_layer *l, ht_prop p,
+                      const char *const *dflt, int ndflt, classed *c) {
+    const char *names[12];
+    size_t n = ht_style_strings(l, p, 0, names, 12);
+    const char *const *use = n ? names : dflt;
+    c->k = n ? (int)n : ndflt;
+    for (int i = 0; i < c->k; i++) {
+        ht_style_parse_color(use[i], &c->colors[i], NULL);
+    }
+}
+
+/* Membership in an aggregate must not change with zoom: layer filters are
+ * read at zoom 0 here. */
+static bool in_layer(const ht_style_layer *l, const ht_fgrid *g) {
+    return ht_style_filter(l, 0, get_grid, g);
+}
+
+static ht_status build_choropleth(frame *f, const ht_style_layer *l,
+                                  classed **out) {
+    static const char *const seq[] = {"#ffffb2", "#fecc5c", "#fd8d3c",
+                                      "#f03b20", "#bd0026"};
+    static const char *const div[] = {"#2166ac", "#92c5de", "#f7f7f7",
+                                      "#f4a582", "#b2182b"};
+    char mbuf[16], cbuf[16];
+    const char *metric = ht_style_string(l, HT_P_CHOROPLETH_METRIC, 0, NULL,
+                                         NULL, mbuf, sizeof mbuf);
+    const char *how = ht_style_string(l, HT_P_CHOROPLETH_CLASSES, 0, NULL, NULL,
+                                      cbuf, sizeof cbuf);
+    ht_filter all = ht_filter_all();
+    const ht_filter *flt = f->req->filter ? f->req->filter : &all;
+    bool change = strcmp(metric, "change") == 0;
+    classed *c = calloc(1, sizeof *c);
+    double *now = NULL, *prev = NULL;
+    size_t n = ht_features_grid_count(f->r->features);
+    ht_status st = c && (c->value = malloc((n + 1) * sizeof *c->value))
+                       ? grid_counts(f, flt, &now)
+                       : ht_error_set(f->err, HT_ENOMEM, "out of memory");
+    bool timed = flt->from != INT64_MIN && flt->to != INT64_MAX;
+    if (st == HT_OK && change && timed) {
+        /* The previous period of the same length. */
+        ht_filter before = *flt;
+        before.to = flt->from;
+        before.from = flt->from - (flt->to - flt->from);
+        st = grid_counts(f, &before, &prev);
+    }
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        const ht_fgrid *g = ht_features_grid(f->r->features, i);
+        double v = NAN;
+        if (in_layer(l, g)) {
+            if (strcmp(metric, "count") == 0) {
+                v = now[i];
+            } else if (strcmp(metric, "density") == 0) {
+                v = g->area_m2 > 0 ? now[i] / (g->area_m2 / 1e6) : NAN;
+            } else if (strcmp(metric, "rate") == 0) {
+                v = g->population > 0 ? now[i] / (double)g->population * 1000
+                                      : NAN;
+            } else if (prev) {
+                /* Symmetric percent change: defined when one side is 0. */
+                double mid = (now[i] + prev[i]) / 2;
+                v = mid > 0 ? (now[i] - prev[i]) / mid * 100 : 0;
+            }
+        }
+        c->value[i] = v;
+    }
+    if (st == HT_OK) {
+        colors_of(l, HT_P_CHOROPLETH_COLORS, change ? div : seq, 5, c);
+        if (strcmp(how, "fixed") == 0) {
+            ht_style_numbers(l, HT_P_CHOROPLETH_BREAKS, 0, c->breaks, 12);
+        } else {
+            st = ht_analysis_breaks(
+                c->value, n, c->k,
+                strcmp(how, "jenks") == 0 ? HT_CLASS_JENKS : HT_CLASS_QUANTILE,
+                c->breaks, f->err);
+        }
+    }
+    free(now);
+    free(prev);
+    if (st != HT_OK) {
+        classed_free(c);
+        return st;
+    }
+    *out = c;
+    return HT_OK;
+}
+
+static ht_status build_hotspots(frame *f, const ht_style_layer *l,
+                                classed **out) {
+    static const char *const arc[] = {"#4575b5", "#849eba", "#c0ccbe",
+                                      "#ffffbf", "#fab984", "#ed7551",
+                                      "#d62f27"};
+    ht_filter all = ht_filter_all();
+    const ht_filter *flt = f->req->filter ? f->req->filter : &all;
+    size_t n = ht_features_grid_count(f->r->features);
+    classed *c = calloc(1, sizeof *c);
+    double *counts = NULL, *x = NULL, *z = NULL;
+    uint32_t *ids = NULL;
+    ht_neighbours nb = {0};
+    ht_status st = c && (c->value = malloc((n + 1) * sizeof *c->value)) &&
+                           (ids = malloc((n + 1) * sizeof *ids)) &&
+                           (x = malloc((n + 1) * sizeof *x)) &&
+                           (z = malloc((n + 1) * sizeof *z))
+                       ? grid_counts(f, flt, &counts)
+                       : ht_error_set(f->err, HT_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        c->value[i] = NAN;
+        if (in_layer(l, ht_features_grid(f->r->features, i))) {
+            x[m] = counts[i];
+            ids[m++] = (uint32_t)i;
+        }
+    }
+    char nbuf[16];
+    bool dist = strcmp(ht_style_string(l, HT_P_HOTSPOT_NEIGHBOURS, 0, NULL,
+                                       NULL, nbuf, sizeof nbuf),
+                       "distance") == 0;
+    if (st == HT_OK && m > 1) {
+        st = ht_analysis_neighbours(
+            f->r->features, ids, m,
+            dist ? ht_style_number(l, HT_P_HOTSPOT_DISTANCE, 0, NULL, NULL) : 0,
+            &nb, f->err);
+        if (st == HT_OK) {
+            st = ht_analysis_gistar(x, &nb, z, f->err);
+        }
+        for (size_t k = 0; st == HT_OK && k < m; k++) {
+            /* Store the class + 3 (0..6), an index into the colours. */
+            c->value[ids[k]] = ht_analysis_gistar_class(z[k]) + 3;
+        }
+    }
+    if (st == HT_OK) {
+        colors_of(l, HT_P_HOTSPOT_COLORS, arc, 7, c);
+    }
+    ht_neighbours_free(&nb);
+    free(counts);
+    free(ids);
+    free(x);
+    free(z);
+    if (st != HT_OK) {
+        classed_free(c);
+        return st;
+    }
+    *out = c;
+    return HT_OK;
+}
+
+static ht_status draw_classed(frame *f, const ht_style_layer *l, bool hot) {
+    ht_status st = ensure_index(f->r, f->err);
+    if (st != HT_OK) {
+        return st;
+    }
+    char key[1400];
+    agg_key(f->req->style, l, f->req->filter, key, sizeof key);
+    classed *c = agg_get(f->r, key);
+    if (!c) {
+        st = hot ? build_hotspots(f, l, &c) : build_choropleth(f, l, &c);
+        if (st == HT_OK) {
+            st = agg_put(f->r, key, c, classed_free, f->err);
+        }
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    size_t n;
+    if ((st = query(f, HT_F_GRIDS, &n)) != HT_OK) {
+        return st;
+    }
+    double op =
+        ht_style_number(l, hot ? HT_P_HOTSPOT_OPACITY : HT_P_CHOROPLETH_OPACITY,
+                        f->zoom, NULL, NULL);
+    ht_rgba outline = ht_style_color(
+        l, hot ? HT_P_HOTSPOT_OUTLINE_COLOR : HT_P_CHOROPLETH_OUTLINE_COLOR,
+        f->zoom, NULL, NULL);
+    cairo_set_fill_rule(f->cr, CAIRO_FILL_RULE_EVEN_ODD);
+    cairo_set_line_width(f->cr, f->req->scale);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = f->r->ids[i];
+        double v = c->value[id];
+        if (!isfinite(v)) {
+            continue;
+        }
+        int k = hot ? (int)v : ht_analysis_class_of(v, c->breaks, c->k);
+        const ht_fgrid *g = ht_features_grid(f->r->features, id);
+        cairo_new_path(f->cr);
+        add_geom_path(f, g->geom, true);
+        set_color(f->cr, c->colors[k], op);
+        cairo_fill_preserve(f->cr);
+        set_color(f->cr, outline, 1);
+        cairo_stroke(f->cr);
+    }
     return HT_OK;
 }
 
@@ -1428,6 +1796,15 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
             break;
         case HT_LAYER_HEATMAP:
             st = draw_heatmap(&f, l);
+            break;
+        case HT_LAYER_STREET_HEAT:
+            st = draw_street_heat(&f, l);
+            break;
+        case HT_LAYER_CHOROPLETH:
+            st = draw_classed(&f, l, false);
+            break;
+        case HT_LAYER_HOTSPOT:
+            st = draw_classed(&f, l, true);
             break;
         case HT_LAYER_TYPE_COUNT:
             break;

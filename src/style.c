@@ -223,6 +223,41 @@ static const propdef props[HT_P_COUNT] = {
                               T_NUMBER, NULL, 1, NULL, false},
     [HT_P_HEATMAP_SCALE] = {"heatmap-scale", HT_LAYER_HEATMAP, false, T_NUMBER,
                             NULL, 0, NULL, false},
+    [HT_P_STREET_HEAT_COLOR] = {"street-heat-color", HT_LAYER_STREET_HEAT,
+                                false, T_COLOR, NULL, 0, "transparent", false},
+    [HT_P_STREET_HEAT_WIDTH] = {"street-heat-width", HT_LAYER_STREET_HEAT,
+                                false, T_NUMBER, NULL, 3, NULL, false},
+    [HT_P_STREET_HEAT_OPACITY] = {"street-heat-opacity", HT_LAYER_STREET_HEAT,
+                                  false, T_NUMBER, NULL, 1, NULL, false},
+    [HT_P_STREET_HEAT_SCALE] = {"street-heat-scale", HT_LAYER_STREET_HEAT,
+                                false, T_NUMBER, NULL, 0, NULL, false},
+    [HT_P_CHOROPLETH_METRIC] = {"choropleth-metric", HT_LAYER_CHOROPLETH, false,
+                                T_ENUM, "count|density|rate|change", 0,
+                                "density", false},
+    [HT_P_CHOROPLETH_CLASSES] = {"choropleth-classes", HT_LAYER_CHOROPLETH,
+                                 false, T_ENUM, "quantile|jenks|fixed", 0,
+                                 "jenks", false},
+    [HT_P_CHOROPLETH_BREAKS] = {"choropleth-breaks", HT_LAYER_CHOROPLETH, false,
+                                T_NUMARRAY, NULL, 0, NULL, false},
+    [HT_P_CHOROPLETH_COLORS] = {"choropleth-colors", HT_LAYER_CHOROPLETH, false,
+                                T_STRARRAY, NULL, 0, NULL, false},
+    [HT_P_CHOROPLETH_OPACITY] = {"choropleth-opacity", HT_LAYER_CHOROPLETH,
+                                 false, T_NUMBER, NULL, 0.75, NULL, false},
+    [HT_P_CHOROPLETH_OUTLINE_COLOR] = {"choropleth-outline-color",
+                                       HT_LAYER_CHOROPLETH, false, T_COLOR,
+                                       NULL, 0, "transparent", false},
+    [HT_P_HOTSPOT_NEIGHBOURS] = {"hotspot-neighbours", HT_LAYER_HOTSPOT, false,
+                                 T_ENUM, "contiguity|distance", 0, "contiguity",
+                                 false},
+    [HT_P_HOTSPOT_DISTANCE] = {"hotspot-distance", HT_LAYER_HOTSPOT, false,
+                               T_NUMBER, NULL, 300, NULL, false},
+    [HT_P_HOTSPOT_COLORS] = {"hotspot-colors", HT_LAYER_HOTSPOT, false,
+                             T_STRARRAY, NULL, 0, NULL, false},
+    [HT_P_HOTSPOT_OPACITY] = {"hotspot-opacity", HT_LAYER_HOTSPOT, false,
+                              T_NUMBER, NULL, 0.75, NULL, false},
+    [HT_P_HOTSPOT_OUTLINE_COLOR] = {"hotspot-outline-color", HT_LAYER_HOTSPOT,
+                                    false, T_COLOR, NULL, 0, "transparent",
+                                    false},
 };
 
 const char *ht_style_prop_name(ht_prop p) {
@@ -1288,7 +1323,8 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
         if ((d->layer >= 0 && d->layer != (int)l->type) ||
             d->layout != layout) {
             static const char *const tn[HT_LAYER_TYPE_COUNT] = {
-                "background", "fill", "line", "circle", "symbol", "heatmap"};
+                "background", "fill",        "line",       "circle", "symbol",
+                "heatmap",    "street-heat", "choropleth", "hotspot"};
             fail(c, "not a %s property of a %s layer", section, tn[l->type]);
             return HT_EINVAL;
         }
@@ -1304,6 +1340,29 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
         }
         /* The heat scale must not change with zoom: radius and scale are
          * numbers, not expressions. */
+        if ((p == HT_P_STREET_HEAT_SCALE || p == HT_P_HOTSPOT_DISTANCE) &&
+            (e->k != E_LIT || e->lit.n < 0)) {
+            expr_free(e);
+            fail(c, "expected a number >= 0");
+            return HT_EINVAL;
+        }
+        if (p == HT_P_CHOROPLETH_COLORS || p == HT_P_HOTSPOT_COLORS) {
+            size_t need = p == HT_P_HOTSPOT_COLORS ? 7 : 0;
+            bool ok = e->k == E_LIT && e->lit.type == HT_VAL_ARRAY &&
+                      (need ? e->lit.nitems == need
+                            : e->lit.nitems >= 2 && e->lit.nitems <= 12);
+            for (size_t i = 0; ok && i < e->lit.nitems; i++) {
+                ht_rgba col;
+                ok = ht_style_parse_color(e->lit.items[i].s, &col, NULL) ==
+                     HT_OK;
+            }
+            if (!ok) {
+                expr_free(e);
+                fail(c, need ? "expected 7 colours (3 cold, neutral, 3 hot)"
+                             : "expected 2 to 12 colours");
+                return HT_EINVAL;
+            }
+        }
         if ((p == HT_P_HEATMAP_RADIUS || p == HT_P_HEATMAP_SCALE) &&
             (e->k != E_LIT || e->lit.n < 0 ||
              (p == HT_P_HEATMAP_RADIUS && (e->lit.n < 1 || e->lit.n > 5000)))) {
@@ -1327,7 +1386,8 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
 
 static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
     static const char *const types[HT_LAYER_TYPE_COUNT] = {
-        "background", "fill", "line", "circle", "symbol", "heatmap"};
+        "background", "fill",        "line",       "circle", "symbol",
+        "heatmap",    "street-heat", "choropleth", "hotspot"};
     static const char *const sources[] = {"", "grids", "streets", "incidents"};
     static const char *const keys[] = {"id",     "type",    "source",
                                        "filter", "minzoom", "maxzoom",
@@ -1396,9 +1456,16 @@ static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
             return HT_EINVAL;
         }
         l->source = (ht_source_kind)k;
-        if (l->type == HT_LAYER_HEATMAP && l->source != HT_SOURCE_INCIDENTS) {
+        static const ht_source_kind needs[HT_LAYER_TYPE_COUNT] = {
+            [HT_LAYER_HEATMAP] = HT_SOURCE_INCIDENTS,
+            [HT_LAYER_STREET_HEAT] = HT_SOURCE_STREETS,
+            [HT_LAYER_CHOROPLETH] = HT_SOURCE_GRIDS,
+            [HT_LAYER_HOTSPOT] = HT_SOURCE_GRIDS};
+        if (needs[l->type] && l->source != needs[l->type]) {
+            static const char *const names[] = {"", "grids", "streets",
+                                                "incidents"};
             snprintf(c->path + base, sizeof c->path - base, ".source");
-            fail(c, "a heatmap layer reads \"incidents\"");
+            fail(c, "this layer type reads \"%s\"", names[needs[l->type]]);
             return HT_EINVAL;
         }
     }
@@ -1432,6 +1499,22 @@ static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
     ht_status st = load_props(c, l, json_object_get(j, "paint"), false);
     if (st == HT_OK) {
         st = load_props(c, l, json_object_get(j, "layout"), true);
+    }
+    if (st == HT_OK && l->type == HT_LAYER_CHOROPLETH) {
+        char buf[16];
+        double b[16];
+        const char *cols[16];
+        size_t nb = ht_style_numbers(l, HT_P_CHOROPLETH_BREAKS, 0, b, 16);
+        size_t nc = ht_style_strings(l, HT_P_CHOROPLETH_COLORS, 0, cols, 16);
+        bool fixed = strcmp(ht_style_string(l, HT_P_CHOROPLETH_CLASSES, 0, NULL,
+                                            NULL, buf, sizeof buf),
+                            "fixed") == 0;
+        if (fixed && (nc ? nc : 5) != nb + 1) {
+            snprintf(c->path + base, sizeof c->path - base,
+                     ".paint.choropleth-breaks");
+            fail(c, "fixed classes need one break fewer than colours");
+            return HT_EINVAL;
+        }
     }
     return st;
 }
@@ -1670,8 +1753,13 @@ ht_status ht_style_load(const char *name_or_path, ht_style **out,
 
 ht_rgba ht_style_heat_color(const ht_style_layer *l, double zoom, double value,
                             double top) {
+    return ht_style_ramp_color(l, HT_P_HEATMAP_COLOR, zoom, value, top);
+}
+
+ht_rgba ht_style_ramp_color(const ht_style_layer *l, ht_prop p, double zoom,
+                            double value, double top) {
     double d = top > 0 ? fmin(value / top, 1) : 0;
-    if (!l->props[HT_P_HEATMAP_COLOR]) {
+    if (!l->props[p]) {
         /* MapLibre's default ramp */
         static const double stops[][5] = {
             {0, 0, 0, 1, 0},   {0.1, 65 / 255.0, 105 / 255.0, 225 / 255.0, 1},
@@ -1692,7 +1780,7 @@ ht_rgba ht_style_heat_color(const ht_style_layer *l, double zoom, double value,
         return c;
     }
     ectx x = {.zoom = zoom, .heat_density = d, .heat_value = value};
-    ht_value v = eval(l->props[HT_P_HEATMAP_COLOR], &x);
+    ht_value v = eval(l->props[p], &x);
     ht_rgba c = {0, 0, 0, 0};
     if (v.type == HT_VAL_COLOR) {
         return v.c;

@@ -52,6 +52,9 @@ typedef enum ht_layer_type {
     HT_LAYER_CIRCLE,
     HT_LAYER_SYMBOL,
     HT_LAYER_HEATMAP,
+    HT_LAYER_STREET_HEAT,
+    HT_LAYER_CHOROPLETH,
+    HT_LAYER_HOTSPOT,
     HT_LAYER_TYPE_COUNT
 } ht_layer_type;
 
@@ -99,6 +102,21 @@ typedef enum ht_prop {
     HT_P_HEATMAP_COLOR,
     HT_P_HEATMAP_OPACITY,
     HT_P_HEATMAP_SCALE,
+    HT_P_STREET_HEAT_COLOR,
+    HT_P_STREET_HEAT_WIDTH,
+    HT_P_STREET_HEAT_OPACITY,
+    HT_P_STREET_HEAT_SCALE,
+    HT_P_CHOROPLETH_METRIC,
+    HT_P_CHOROPLETH_CLASSES,
+    HT_P_CHOROPLETH_BREAKS,
+    HT_P_CHOROPLETH_COLORS,
+    HT_P_CHOROPLETH_OPACITY,
+    HT_P_CHOROPLETH_OUTLINE_COLOR,
+    HT_P_HOTSPOT_NEIGHBOURS,
+    HT_P_HOTSPOT_DISTANCE,
+    HT_P_HOTSPOT_COLORS,
+    HT_P_HOTSPOT_OPACITY,
+    HT_P_HOTSPOT_OUTLINE_COLOR,
     HT_P_COUNT
 } ht_prop;
 
@@ -198,6 +216,13 @@ size_t ht_style_strings(const ht_style_layer *l, ht_prop p, double zoom,
  */
 ht_rgba ht_style_heat_color(const ht_style_layer *l, double zoom, double value,
                             double top);
+
+/**
+ * The colour of a heat-like property @p (heatmap-color, street-heat-color)
+ * at @value on a scale of top @top; as ht_style_heat_color.
+ */
+ht_rgba ht_style_ramp_color(const ht_style_layer *l, ht_prop p, double zoom,
+                            double value, double top);
 
 /** True when the layer's filter accepts the feature (no filter: true). */
 bool ht_style_filter(const ht_style_layer *l, double zoom, ht_style_get_fn get,

@@ -42,6 +42,10 @@ static const gcase cases[] = {
     {"print_community_4548", "print", 0, 0, 0, 1, "110101001001", "EPSG:4548",
      640, 480},
     {"default_district", "default", 0, 0, 0, 1, "110101", NULL, 300, 560},
+    {"heat_z14", "heat", 14, 0.45, 0.62, 1, NULL, NULL, 0, 0},
+    {"streetheat_z15", "streetheat", 15, 0.45, 0.62, 1, NULL, NULL, 0, 0},
+    {"choropleth_district", "choropleth", 0, 0, 0, 1, "110101", NULL, 300, 560},
+    {"hotspots_district", "hotspots", 0, 0, 0, 1, "110101", NULL, 300, 560},
 };
 
 static ts_demo *demo;

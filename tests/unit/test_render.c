@@ -191,7 +191,8 @@ static void test_render_shipped_styles_everywhere(void **state) {
     (void)state;
     /* Every shipped style renders tiles at zoom 11..18 and a map in
      * EPSG:4548 without error, and draws something. */
-    const char *names[] = {"default", "wall", "print", "grids"};
+    const char *names[] = {"default", "wall",       "print",      "grids",
+                           "heat",    "streetheat", "choropleth", "hotspots"};
     const ht_fgrid *d = ht_features_find_grid(feat, "110101");
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         ht_style *s;
@@ -220,7 +221,8 @@ static void test_render_shipped_styles_everywhere(void **state) {
             for (int i = 0; i < 256 * 256; i++) {
                 inked += p[i] != 0;
             }
-            assert_true(inked > 0);
+            /* Base maps always draw; overlays may be empty here. */
+            assert_true(inked > 0 || k >= 4);
             cairo_surface_destroy(surf);
         }
         cairo_surface_t *surf =

@@ -188,6 +188,22 @@ static void test_style_rejects_bad_styles(void **state) {
          "layers[0].sauce: unknown layer member"},
         {"{\"version\":7,\"layers\":[{\"id\":\"a\",\"type\":\"background\"}]}",
          "version: only version 8"},
+        {"{\"layers\":[{\"id\":\"h\",\"type\":\"heatmap\",\"source\":"
+         "\"grids\"}]}",
+         "layers[0].source: this layer type reads \"incidents\""},
+        {"{\"layers\":[{\"id\":\"h\",\"type\":\"heatmap\",\"source\":"
+         "\"incidents\",\"paint\":{\"heatmap-radius\":[\"zoom\"]}}]}",
+         "heatmap-radius: expected a number of metres"},
+        {"{\"layers\":[{\"id\":\"h\",\"type\":\"hotspot\",\"source\":"
+         "\"grids\",\"paint\":{\"hotspot-colors\":[\"#fff\"]}}]}",
+         "hotspot-colors: expected 7 colours"},
+        {"{\"layers\":[{\"id\":\"c\",\"type\":\"choropleth\",\"source\":"
+         "\"grids\",\"paint\":{\"choropleth-classes\":\"fixed\","
+         "\"choropleth-breaks\":[1,2]}}]}",
+         "fixed classes need one break fewer than colours"},
+        {"{\"layers\":[{\"id\":\"c\",\"type\":\"choropleth\",\"source\":"
+         "\"grids\",\"paint\":{\"choropleth-metric\":\"mean\"}}]}",
+         "expected one of count|density|rate|change"},
         {"{\"layers\":[{\"id\":\"a\",\"type\":\"fill\",\"source\":\"grids\","
          "\"filter\":[\"==\",[\"get\",\"level\"]]}]}",
          "layers[0].filter: \"==\" takes 2 arguments"},
@@ -208,7 +224,8 @@ static void test_style_shipped_styles_load(void **state) {
     (void)state;
     const char *dir = getenv("HUTONG_STYLES");
     assert_non_null(dir);
-    const char *names[] = {"default", "wall", "print", "grids"};
+    const char *names[] = {"default", "wall",       "print",      "grids",
+                           "heat",    "streetheat", "choropleth", "hotspots"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.json", dir, names[i]);
