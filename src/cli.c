@@ -5,6 +5,8 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include "hutong/log.h"
 #include "hutong/png.h"
 #include "hutong/render.h"
+#include "hutong/stats.h"
 #include "hutong/store.h"
 #include "hutong/style.h"
 #include "hutong/summary.h"
@@ -53,6 +56,13 @@ static const char usage_text[] =
     "  render    legend --style S -o OUT.png\n"
     "            render takes filters: --from --to --window --category\n"
     "            --severity --status --source --grid\n"
+    "  stats     [--by street|community|grid|category|month]\n"
+    "            [--format table|csv|json] [--limit N] [filters]\n"
+    "                                       counts, rates, change, time to\n"
+    "                                       close, per group\n"
+    "  stats     topics --month YYYY-MM [--by street|community]\n"
+    "            [--min N] [--limit N] [--format table|csv|json]\n"
+    "                                       the month's rising problems\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -76,6 +86,7 @@ typedef struct opts {
     const char *scale;
     const char *from, *to, *window, *category, *severity, *status, *source;
     const char *radius, *kernel, *cellsize;
+    const char *by, *format, *month, *limit, *min;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -181,6 +192,16 @@ static int parse(int argc, char **argv, int first, const char *allowed,
             o->kernel = v;
         } else if (strcmp(key, "cellsize") == 0) {
             o->cellsize = v;
+        } else if (strcmp(key, "by") == 0) {
+            o->by = v;
+        } else if (strcmp(key, "format") == 0) {
+            o->format = v;
+        } else if (strcmp(key, "month") == 0) {
+            o->month = v;
+        } else if (strcmp(key, "limit") == 0) {
+            o->limit = v;
+        } else if (strcmp(key, "min") == 0) {
+            o->min = v;
         } else if (strcmp(key, "field") == 0) {
             if (o->nfields == HT_IMPORT_MAX_MAPS) {
                 return usage_error("too many %s options", "--field");
@@ -899,6 +920,354 @@ static int cmd_render(int argc, char **argv) {
     return 0;
 }
 
+/* ---- stats ---- */
+
+typedef enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
+
+static bool parse_format(const char *s, out_format *f) {
+    if (!s || strcmp(s, "table") == 0) {
+        *f = FMT_TABLE;
+    } else if (strcmp(s, "csv") == 0) {
+        *f = FMT_CSV;
+    } else if (strcmp(s, "json") == 0) {
+        *f = FMT_JSON;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Columns a UTF-8 string takes on a terminal: CJK (3- and 4-byte
+ * sequences) two, others one. */
+static int display_width(const char *s) {
+    int w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xC0) != 0x80) {
+            w += *p >= 0xE0 ? 2 : 1;
+        }
+    }
+    return w;
+}
+
+static void print_padded(const char *s, int width) {
+    fputs(s, stdout);
+    for (int k = display_width(s); k < width; k++) {
+        putchar(' ');
+    }
+}
+
+/* Column @c of a table row: left-aligned text or right-aligned figures,
+ * one space between columns and none at the end of the line. */
+static void table_cell(int c, const char *s, int width, bool left) {
+    if (c > 0) {
+        putchar(' ');
+    }
+    if (left) {
+        print_padded(s, width);
+    } else {
+        printf("%*s", width, s);
+    }
+}
+
+/* A CSV field, quoted when it needs to be. */
+static void print_csv_text(const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') {
+            putchar('"');
+        }
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+/* A number cell: empty in CSV and "-" in tables when it does not apply. */
+static void num_cell(char *buf, size_t len, double v, int decimals, bool csv) {
+    if (isnan(v)) {
+        snprintf(buf, len, "%s", csv ? "" : "-");
+    } else {
+        snprintf(buf, len, "%.*f", decimals, v);
+    }
+}
+
+static json_t *json_num(double v) {
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static bool parse_count(const char *s, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
+                             ht_stats_by by, out_format fmt,
+                             const ht_filter *f) {
+    static const char *const heads[] = {
+        "rank",           "key",          "name",
+        "count",          "share_pct",    "prev",
+        "change_pct",     "per_km2",      "per_1000",
+        "median_close_h", "response_pct", "resolution_pct",
+        "evaluated_pct"};
+    enum { NH = sizeof heads / sizeof *heads };
+    size_t shown = n < limit ? n : limit;
+    if (fmt == FMT_JSON) {
+        static const char *const by_name[] = {"street", "community", "grid",
+                                              "category", "month"};
+        int64_t total = 0;
+        for (size_t k = 0; k < n; k++) {
+            total += r[k].count;
+        }
+        json_t *root = json_object(), *arr = json_array();
+        json_object_set_new(root, "by", json_string(by_name[by]));
+        json_object_set_new(root, "total", json_integer(total));
+        json_object_set_new(root, "groups", json_integer((json_int_t)n));
+        if (f->from != INT64_MIN && f->to != INT64_MAX) {
+            char a[32], b[32];
+            ht_datetime_format(f->from, a, sizeof a);
+            ht_datetime_format(f->to, b, sizeof b);
+            json_object_set_new(root, "from", json_string(a));
+            json_object_set_new(root, "to", json_string(b));
+        }
+        for (size_t k = 0; k < shown; k++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "rank", json_integer(r[k].rank));
+            json_object_set_new(o, "key", json_string(r[k].key));
+            json_object_set_new(o, "name", json_string(r[k].name));
+            json_object_set_new(o, "count", json_integer(r[k].count));
+            json_object_set_new(o, "share", json_num(r[k].share));
+            json_object_set_new(
+                o, "prev",
+                r[k].prev >= 0 ? json_integer(r[k].prev) : json_null());
+            json_object_set_new(o, "change_pct", json_num(r[k].change_pct));
+            json_object_set_new(o, "per_km2", json_num(r[k].per_km2));
+            json_object_set_new(o, "per_1000", json_num(r[k].per_1000));
+            json_object_set_new(o, "median_close_h",
+                                json_num(r[k].median_close_h));
+            json_object_set_new(o, "response", json_num(r[k].response));
+            json_object_set_new(o, "resolution", json_num(r[k].resolution));
+            json_object_set_new(o, "evaluated", json_num(r[k].evaluated));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "rows", arr);
+        json_dumpf(
+            root, stdout,
+            JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        putchar('\n');
+        json_decref(root);
+        return;
+    }
+    bool csv = fmt == FMT_CSV;
+    int widths[NH] = {4, 3, 4, 8, 7, 8, 8, 8, 8, 9, 9, 9, 9};
+    for (size_t k = 0; k < shown; k++) {
+        int kw = display_width(r[k].key), nw = display_width(r[k].name);
+        widths[1] = kw > widths[1] ? kw : widths[1];
+        widths[2] = nw > widths[2] ? nw : widths[2];
+    }
+    if (csv) {
+        for (int c = 0; c < NH; c++) {
+            printf(c ? ",%s" : "%s", heads[c]);
+        }
+        putchar('\n');
+    } else {
+        static const char *const short_heads[NH] = {
+            "rank", "key",   "name",    "count", "share%", "prev", "change%",
+            "/km2", "/1000", "close h", "resp%", "resol%", "eval%"};
+        for (int c = 0; c < NH; c++) {
+            table_cell(c, short_heads[c], widths[c], c == 1 || c == 2);
+        }
+        putchar('\n');
+    }
+    for (size_t k = 0; k < shown; k++) {
+        char cell[NH][48];
+        snprintf(cell[0], sizeof cell[0], "%d", r[k].rank);
+        snprintf(cell[3], sizeof cell[3], "%lld", (long long)r[k].count);
+        num_cell(cell[4], sizeof cell[4], r[k].share * 100, 1, csv);
+        if (r[k].prev >= 0) {
+            snprintf(cell[5], sizeof cell[5], "%lld", (long long)r[k].prev);
+        } else {
+            snprintf(cell[5], sizeof cell[5], "%s", csv ? "" : "-");
+        }
+        num_cell(cell[6], sizeof cell[6], r[k].change_pct, 1, csv);
+        num_cell(cell[7], sizeof cell[7], r[k].per_km2, 1, csv);
+        num_cell(cell[8], sizeof cell[8], r[k].per_1000, 2, csv);
+        num_cell(cell[9], sizeof cell[9], r[k].median_close_h, 1, csv);
+        num_cell(cell[10], sizeof cell[10], r[k].response * 100, 1, csv);
+        num_cell(cell[11], sizeof cell[11], r[k].resolution * 100, 1, csv);
+        num_cell(cell[12], sizeof cell[12], r[k].evaluated * 100, 1, csv);
+        for (int c = 0; c < NH; c++) {
+            if (csv) {
+                if (c) {
+                    putchar(',');
+                }
+                if (c == 1) {
+                    print_csv_text(r[k].key);
+                } else if (c == 2) {
+                    print_csv_text(r[k].name);
+                } else {
+                    fputs(cell[c], stdout);
+                }
+            } else {
+                table_cell(c,
+                           c == 1   ? r[k].key
+                           : c == 2 ? r[k].name
+                                    : cell[c],
+                           widths[c], c == 1 || c == 2);
+            }
+        }
+        putchar('\n');
+    }
+}
+
+static void print_topics(const ht_topic *t, size_t n, const char *month,
+                         out_format fmt) {
+    if (fmt == FMT_JSON) {
+        json_t *root = json_object(), *arr = json_array();
+        json_object_set_new(root, "month", json_string(month));
+        for (size_t k = 0; k < n; k++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "rank", json_integer((json_int_t)k + 1));
+            json_object_set_new(o, "category", json_string(t[k].category));
+            json_object_set_new(o, "category_name",
+                                json_string(t[k].category_name));
+            json_object_set_new(o, "area", json_string(t[k].area));
+            json_object_set_new(o, "area_name", json_string(t[k].area_name));
+            json_object_set_new(o, "count", json_integer(t[k].count));
+            json_object_set_new(o, "prev", json_integer(t[k].prev));
+            json_object_set_new(o, "score", json_real(t[k].score));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "topics", arr);
+        json_dumpf(
+            root, stdout,
+            JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        putchar('\n');
+        json_decref(root);
+        return;
+    }
+    if (fmt == FMT_CSV) {
+        puts("rank,category,category_name,area,area_name,count,prev,score");
+        for (size_t k = 0; k < n; k++) {
+            printf("%zu,", k + 1);
+            print_csv_text(t[k].category);
+            putchar(',');
+            print_csv_text(t[k].category_name);
+            putchar(',');
+            print_csv_text(t[k].area);
+            putchar(',');
+            print_csv_text(t[k].area_name);
+            printf(",%lld,%lld,%.3f\n", (long long)t[k].count,
+                   (long long)t[k].prev, t[k].score);
+        }
+        return;
+    }
+    printf("rising problems of %s (score = (count - prev) / sqrt(prev + 1))\n",
+           month);
+    printf("%4s ", "rank");
+    print_padded("category", 30);
+    putchar(' ');
+    print_padded("area", 30);
+    printf(" %6s %6s %7s\n", "count", "prev", "score");
+    for (size_t k = 0; k < n; k++) {
+        char a[160], b[160];
+        snprintf(a, sizeof a, "%s %s", t[k].category, t[k].category_name);
+        snprintf(b, sizeof b, "%s %s", t[k].area, t[k].area_name);
+        printf("%4zu ", k + 1);
+        print_padded(a, 30);
+        putchar(' ');
+        print_padded(b, 30);
+        printf(" %6lld %6lld %7.2f\n", (long long)t[k].count,
+               (long long)t[k].prev, t[k].score);
+    }
+}
+
+static int cmd_stats(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, 2,
+                   " db by format limit month min from to window category "
+                   "severity status source grid ",
+                   &o);
+    if (rc) {
+        return rc;
+    }
+    bool topics = o.npos == 1 && strcmp(o.pos[0], "topics") == 0;
+    if (o.npos > (topics ? 1 : 0)) {
+        return usage_error("stats: unexpected \"%s\"", o.pos[o.npos - 1]);
+    }
+    out_format fmt;
+    if (!parse_format(o.format, &fmt)) {
+        return usage_error("--format \"%s\": table, csv or json", o.format);
+    }
+    long limit = topics ? 10 : LONG_MAX, min = 3;
+    if (o.limit && !parse_count(o.limit, 1, 1000000, &limit)) {
+        return usage_error("--limit \"%s\": a whole number 1..1000000",
+                           o.limit);
+    }
+    if (o.min && !parse_count(o.min, 1, 1000000, &min)) {
+        return usage_error("--min \"%s\": a whole number 1..1000000", o.min);
+    }
+    if (!topics && (o.month || o.min)) {
+        return usage_error("--month and --min are for 'stats topics'");
+    }
+    if (topics && !o.month) {
+        return usage_error("stats topics needs --month YYYY-MM");
+    }
+    if (topics && (o.from || o.to || o.window || o.category || o.severity ||
+                   o.status || o.source || o.grid)) {
+        return usage_error("stats topics takes no filters");
+    }
+    ht_error err = {0};
+    ht_stats_by by = HT_STATS_BY_STREET;
+    if (o.by && ht_stats_by_parse(o.by, &by, &err) != HT_OK) {
+        ht_error_prefix(&err, "--");
+        return fail(&err);
+    }
+    ht_filter f;
+    if (filter_from_opts(&o, &f, &err) != HT_OK) {
+        return fail(&err);
+    }
+    if (!file_exists(o.db)) {
+        fprintf(stderr, "hutong: %s does not exist\n", o.db);
+        return EXIT_USAGE;
+    }
+    ht_store *s = NULL;
+    ht_status st = ht_store_open(o.db, HT_STORE_READONLY, &s, &err);
+    if (st == HT_OK && topics) {
+        ht_topic *t = NULL;
+        size_t n = 0;
+        st = ht_stats_topics(s, o.month, by, min, (size_t)limit, &t, &n, &err);
+        if (st == HT_OK) {
+            print_topics(t, n, o.month, fmt);
+        }
+        free(t);
+    } else if (st == HT_OK) {
+        ht_stats_row *r = NULL;
+        size_t n = 0;
+        st = ht_stats_compute(s, &f, by, &r, &n, &err);
+        if (st == HT_OK) {
+            print_stats_rows(r, n, (size_t)limit, by, fmt, &f);
+        }
+        free(r);
+    }
+    ht_store_close(s);
+    if (st != HT_OK) {
+        if (err.code == HT_EINVAL && strncmp(err.msg, "--", 2) != 0) {
+            ht_error_prefix(&err, "--");
+        }
+        return fail(&err);
+    }
+    return 0;
+}
+
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -929,6 +1298,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "render") == 0) {
         return cmd_render(argc, argv);
+    }
+    if (strcmp(cmd, "stats") == 0) {
+        return cmd_stats(argc, argv);
     }
     return usage_error("unknown command \"%s\"", cmd);
 }

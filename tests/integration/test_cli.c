@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Integration tests: the hutong command line, run as a process. */
+#include <jansson.h>
 #include <sys/stat.h>
 
 #include "ht_test.h"
@@ -282,6 +283,72 @@ static void test_cli_render_tiles_and_maps(void **state) {
     (void)out;
 }
 
+static void test_cli_stats(void **state) {
+    (void)state;
+    char *db = ts_path(dir, "stats.db");
+    char *out, *err;
+    assert_int_equal(H(NULL, NULL, "demo", "--db", db, "--incidents", "800",
+                       "--end", "2026-11-28"),
+                     0);
+    uint64_t before = ts_db_fingerprint(db);
+    /* JSON: every incident counted once, ranked by count. */
+    assert_int_equal(H(&out, NULL, "stats", "--by", "category", "--format",
+                       "json", "--db", db),
+                     0);
+    json_error_t je;
+    json_t *root = json_loads(out, 0, &je);
+    assert_non_null(root);
+    assert_int_equal(json_integer_value(json_object_get(root, "total")), 800);
+    json_t *rows = json_object_get(root, "rows");
+    json_int_t sum = 0, last = INT64_MAX;
+    for (size_t k = 0; k < json_array_size(rows); k++) {
+        json_int_t c = json_integer_value(
+            json_object_get(json_array_get(rows, k), "count"));
+        assert_true(c <= last);
+        last = c;
+        sum += c;
+    }
+    assert_int_equal(sum, 800);
+    json_decref(root);
+    free(out);
+    /* The street offices of the last 30 days, against the 30 before. */
+    assert_int_equal(H(&out, NULL, "stats", "--window", "30d", "--format",
+                       "csv", "--db", db),
+                     0);
+    assert_contains(out, "rank,key,name,count,share_pct,prev,change_pct");
+    assert_contains(out, "1101010");
+    free(out);
+    assert_int_equal(H(&out, NULL, "stats", "--by", "grid", "--limit", "3",
+                       "--grid", "110101001", "--db", db),
+                     0);
+    assert_contains(out, "close h");
+    assert_contains(out, "   1 110101001");
+    free(out);
+    assert_int_equal(H(&out, NULL, "stats", "topics", "--month", "2026-11",
+                       "--min", "1", "--format", "csv", "--db", db),
+                     0);
+    assert_contains(out, "rank,category,category_name,area,area_name,count");
+    free(out);
+    /* Bad input: exit 2, a message naming the option, data untouched. */
+    const char *bad[][4] = {{"--by", "ward", NULL, NULL},
+                            {"--format", "xml", NULL, NULL},
+                            {"--category", "9999", NULL, NULL},
+                            {"--grid", "nowhere", NULL, NULL},
+                            {"--limit", "-1", NULL, NULL},
+                            {"topics", NULL, NULL, NULL},
+                            {"topics", "--month", "2026-1", NULL},
+                            {"topics", "--month", "2026-11", "--window=30d"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        assert_int_equal(H(NULL, &err, "stats", "--db", db, bad[k][0],
+                           bad[k][1], bad[k][2], bad[k][3]),
+                         2);
+        assert_contains(err, "hutong: ");
+        free(err);
+    }
+    assert_true(ts_db_fingerprint(db) == before);
+    free(db);
+}
+
 static int setup(void **state) {
     (void)state;
     dir = ts_tmpdir();
@@ -301,6 +368,7 @@ int main(void) {
         cmocka_unit_test(test_cli_init_import_and_bad_input),
         cmocka_unit_test(test_cli_demo_builds_and_summarises),
         cmocka_unit_test(test_cli_render_tiles_and_maps),
+        cmocka_unit_test(test_cli_stats),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Statistics for the same filters as the maps: counts, rates, rankings,
+ * change, time to close, the life-cycle rates, and the month's topics. */
+#ifndef HUTONG_STATS_H
+#define HUTONG_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hutong/error.h"
+#include "hutong/filter.h"
+#include "hutong/store.h"
+
+/** What to group by. */
+typedef enum ht_stats_by {
+    HT_STATS_BY_STREET = 0, /**< street office (街道) */
+    HT_STATS_BY_COMMUNITY,
+    HT_STATS_BY_GRID,     /**< the lowest grid each incident fell in */
+    HT_STATS_BY_CATEGORY, /**< major category */
+    HT_STATS_BY_MONTH,    /**< UTC calendar month */
+    HT_STATS_BY_COUNT
+} ht_stats_by;
+
+/** Parse "street", "community", "grid", "category", "month". */
+ht_status ht_stats_by_parse(const char *s, ht_stats_by *out, ht_error *err);
+
+/** One group. NAN where a figure does not apply. */
+typedef struct ht_stats_row {
+    char key[40];  /**< code or month */
+    char name[96]; /**< its name ("" for months) */
+    int rank;      /**< 1 for the most incidents */
+    int64_t count;
+    double share;          /**< of all incidents passing the filter */
+    int64_t prev;          /**< the previous period of the same length (by
+                              month: the calendar month before); -1 when
+                              unknown (no [from, to), first month) */
+    double change_pct;     /**< (count - prev) / prev * 100 */
+    double per_km2;        /**< grids only */
+    double per_1000;       /**< per 1,000 residents, grids with a population */
+    double median_close_h; /**< median hours from report to close */
+    double response;       /**< share no longer "reported" */
+    double resolution;     /**< share closed or evaluated */
+    double evaluated;      /**< share evaluated by the resident */
+} ht_stats_row;
+
+/**
+ * Group the incidents of @s passing @f. Rows are ranked by count (ties by
+ * key), months in calendar order. *rows is freed by the caller.
+ * HT_EINVAL for an unknown category or grid code in @f.
+ */
+ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
+                           ht_stats_row **rows, size_t *n, ht_error *err);
+
+/** A rising problem of a month. */
+typedef struct ht_topic {
+    char category[16], category_name[64];
+    char area[40], area_name[96];
+    int64_t count, prev;
+    double score; /**< (count - prev) / sqrt(prev + 1) */
+} ht_topic;
+
+/**
+ * The month's rising problems ("one topic a month"): every (minor
+ * category, area) pair with at least @min_count incidents in @month
+ * ("YYYY-MM", UTC), scored (count - prev) / sqrt(prev + 1) against the
+ * month before — how many Poisson standard deviations the count rose
+ * above last month's, +1 so that a first appearance is not infinite.
+ * Highest scores first, at most @max of them. @by is street or community.
+ */
+ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
+                          int64_t min_count, size_t max, ht_topic **topics,
+                          size_t *n, ht_error *err);
+
+#endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: stats. */
+#include <math.h>
+
+#include "hutong/datetime.h"
+#include "hutong/demo.h"
+#include "hutong/import.h"
+#include "hutong/stats.h"
+
+#include "ht_test.h"
+
+static ts_store *fx;
+
+/* A street office S1 (0.1 x 0.1 degrees) of two communities, C1 to the
+ * west and C2 to the east; eight incidents, one outside every grid. */
+static int setup(void **state) {
+    (void)state;
+    fx = ts_store_new();
+    ht_error err = {0};
+    char cats[1024];
+    snprintf(cats, sizeof cats, "%s/categories.csv", ht_demo_geodata_dir());
+    ht_import_opts c = {.kind = HT_IMPORT_CATEGORIES};
+    ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    char *gp = ts_path(fx->dir, "g.geojson"), *ip = ts_path(fx->dir, "i.csv");
+    ts_write(gp,
+             "{\"type\":\"FeatureCollection\",\"features\":["
+             "{\"type\":\"Feature\",\"properties\":{\"code\":\"S1\",\"name\":"
+             "\"一街道\",\"level\":\"street\",\"population\":10000},"
+             "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+             "[[[116.3,39.8],[116.4,39.8],[116.4,39.9],[116.3,39.9],[116.3,"
+             "39.8]]]}},"
+             "{\"type\":\"Feature\",\"properties\":{\"code\":\"C1\",\"name\":"
+             "\"西社区\",\"level\":\"community\"},\"geometry\":{\"type\":"
+             "\"Polygon\",\"coordinates\":[[[116.3,39.8],[116.35,39.8],[116.35,"
+             "39.9],[116.3,39.9],[116.3,39.8]]]}},"
+             "{\"type\":\"Feature\",\"properties\":{\"code\":\"C2\",\"name\":"
+             "\"东社区\",\"level\":\"community\"},\"geometry\":{\"type\":"
+             "\"Polygon\",\"coordinates\":[[[116.35,39.8],[116.4,39.8],[116.4,"
+             "39.9],[116.35,39.9],[116.35,39.8]]]}}]}");
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at,"
+             "closed_at\n"
+             "a,116.31,39.81,0101,1,hotline,reported,2026-01-10,\n"
+             "b,116.32,39.82,0105,2,patrol,closed,2026-01-20,"
+             "2026-01-21\n"
+             "c,116.36,39.83,0503,3,app,dispatched,2026-02-10,\n"
+             "d,116.37,39.84,0101,1,hotline,evaluated,2026-02-20,"
+             "2026-02-20T12:00:00Z\n"
+             "e,116.38,39.85,0503,2,whistle,handling,2026-03-01,\n"
+             "f,116.50,39.86,01,1,other,reported,2026-03-05,\n"
+             "g,116.39,39.87,0503,1,app,closed,2026-03-02,2026-03-04\n"
+             "h,116.33,39.88,0503,2,patrol,reported,2026-03-03,\n");
+    if (ht_import_file(fx->s, cats, &c, NULL, &err) != HT_OK ||
+        ht_import_file(fx->s, gp, &g, NULL, &err) != HT_OK ||
+        ht_import_file(fx->s, ip, &i, NULL, &err) != HT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    free(gp);
+    free(ip);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ts_store_free(fx);
+    return 0;
+}
+
+static ht_stats_row *run(const char *const *kv, size_t nkv, ht_stats_by by,
+                         size_t *n) {
+    ht_filter f = ht_filter_all();
+    for (size_t k = 0; k + 1 < nkv; k += 2) {
+        assert_int_equal(ht_filter_set(&f, kv[k], kv[k + 1], 0, NULL), HT_OK);
+    }
+    ht_stats_row *r = NULL;
+    ht_error err = {0};
+    if (ht_stats_compute(fx->s, &f, by, &r, n, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    return r;
+}
+
+static bool near(double a, double b, double tol) {
+    return fabs(a - b) <= tol;
+}
+
+static void test_stats_by_street(void **state) {
+    (void)state;
+    size_t n;
+    ht_stats_row *r = run(NULL, 0, HT_STATS_BY_STREET, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(r[0].key, "S1");
+    assert_string_equal(r[0].name, "一街道");
+    assert_int_equal(r[0].rank, 1);
+    assert_int_equal(r[0].count, 7);
+    assert_true(near(r[0].share, 7.0 / 8, 1e-12));
+    assert_int_equal(r[0].prev, -1);
+    assert_true(isnan(r[0].change_pct));
+    /* Five of seven left "reported"; three closed, one evaluated. */
+    assert_true(near(r[0].response, 5.0 / 7, 1e-12));
+    assert_true(near(r[0].resolution, 3.0 / 7, 1e-12));
+    assert_true(near(r[0].evaluated, 1.0 / 7, 1e-12));
+    /* Closed after 24, 12 and 48 hours. */
+    assert_true(near(r[0].median_close_h, 24, 1e-9));
+    assert_true(near(r[0].per_1000, 0.7, 1e-12));
+    /* 0.1 x 0.1 degrees at 39.85 N is about 11.10 x 8.55 km. */
+    assert_true(near(r[0].per_km2, 7 / 94.9, 7 / 94.9 * 0.01));
+    assert_string_equal(r[1].key, "-");
+    assert_string_equal(r[1].name, "(no grid)");
+    assert_int_equal(r[1].count, 1);
+    assert_true(isnan(r[1].median_close_h));
+    free(r);
+}
+
+static void test_stats_groupings(void **state) {
+    (void)state;
+    size_t n;
+    ht_stats_row *r = run(NULL, 0, HT_STATS_BY_COMMUNITY, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].key, "C2");
+    assert_int_equal(r[0].count, 4);
+    assert_string_equal(r[1].key, "C1");
+    assert_int_equal(r[1].count, 3);
+    assert_true(isnan(r[1].per_1000)); /* no population */
+    assert_int_equal(r[2].rank, 3);
+    free(r);
+    /* Categories roll up to the major one; a tie ranks by code. */
+    r = run(NULL, 0, HT_STATS_BY_CATEGORY, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(r[0].key, "01");
+    assert_string_equal(r[0].name, "市容环境");
+    assert_int_equal(r[0].count, 4);
+    assert_string_equal(r[1].key, "05");
+    assert_int_equal(r[1].count, 4);
+    free(r);
+    /* Months stay in order and compare with the month before. */
+    r = run(NULL, 0, HT_STATS_BY_MONTH, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].key, "2026-01");
+    assert_int_equal(r[0].prev, -1);
+    assert_string_equal(r[2].key, "2026-03");
+    assert_int_equal(r[2].count, 4);
+    assert_int_equal(r[2].rank, 1);
+    assert_int_equal(r[2].prev, 2);
+    assert_true(near(r[2].change_pct, 100, 1e-9));
+    free(r);
+}
+
+static void test_stats_filters_and_change(void **state) {
+    (void)state;
+    /* March against the 31 days before it. */
+    const char *const march[] = {"from", "2026-03-01", "to", "2026-04-01"};
+    size_t n;
+    ht_stats_row *r = run(march, 4, HT_STATS_BY_COMMUNITY, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].key, "C2");
+    assert_int_equal(r[0].count, 2);
+    assert_int_equal(r[0].prev, 2);
+    assert_true(near(r[0].change_pct, 0, 1e-12));
+    assert_string_equal(r[1].key, "-");
+    assert_string_equal(r[2].key, "C1");
+    assert_int_equal(r[2].prev, 0);
+    assert_true(isnan(r[2].change_pct));
+    free(r);
+    /* The same filters as the maps: a category and a grid. */
+    const char *const kv[] = {"category", "05", "grid", "C2", "severity", "2"};
+    r = run(kv, 6, HT_STATS_BY_GRID, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].key, "C2");
+    assert_int_equal(r[0].count, 2); /* c (3) and e (2); g is 1 */
+    free(r);
+    const char *const st[] = {"status", "reported", "source", "patrol"};
+    r = run(st, 4, HT_STATS_BY_STREET, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].count, 1);
+    assert_true(near(r[0].response, 0, 1e-12));
+    free(r);
+}
+
+static void test_stats_bad_input(void **state) {
+    (void)state;
+    uint64_t before = ts_db_fingerprint(fx->db);
+    ht_error err = {0};
+    ht_stats_by by;
+    assert_int_equal(ht_stats_by_parse("ward", &by, &err), HT_EINVAL);
+    assert_contains(err.msg, "ward");
+    ht_filter f = ht_filter_all();
+    snprintf(f.category[0], sizeof f.category[0], "%s", "9999");
+    f.ncategory = 1;
+    ht_stats_row *r = NULL;
+    size_t n = 5;
+    assert_int_equal(
+        ht_stats_compute(fx->s, &f, HT_STATS_BY_STREET, &r, &n, &err),
+        HT_EINVAL);
+    assert_contains(err.msg, "9999");
+    assert_null(r);
+    assert_int_equal(n, 0);
+    f = ht_filter_all();
+    snprintf(f.grid, sizeof f.grid, "%s", "C9");
+    assert_int_equal(
+        ht_stats_compute(fx->s, &f, HT_STATS_BY_STREET, &r, &n, &err),
+        HT_EINVAL);
+    assert_contains(err.msg, "C9");
+    ht_topic *t = NULL;
+    assert_int_equal(ht_stats_topics(fx->s, "2026-3", HT_STATS_BY_STREET, 1, 10,
+                                     &t, &n, &err),
+                     HT_EINVAL);
+    assert_int_equal(ht_stats_topics(fx->s, "2026-13", HT_STATS_BY_STREET, 1,
+                                     10, &t, &n, &err),
+                     HT_EINVAL);
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_GRID, 1, 10,
+                                     &t, &n, &err),
+                     HT_EINVAL);
+    assert_null(t);
+    ts_store_reopen(fx);
+    assert_true(ts_db_fingerprint(fx->db) == before);
+}
+
+static void test_stats_topics(void **state) {
+    (void)state;
+    ht_topic *t = NULL;
+    size_t n;
+    ht_error err = {0};
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY, 1,
+                                     10, &t, &n, &err),
+                     HT_OK);
+    /* First appearances score (1 - 0) / 1; 0503 in C2 rose from one to
+     * two: (2 - 1) / sqrt(2). */
+    assert_int_equal(n, 3);
+    assert_string_equal(t[0].category, "01");
+    assert_string_equal(t[0].area, "-");
+    assert_string_equal(t[1].category, "0503");
+    assert_string_equal(t[1].area, "C1");
+    assert_string_equal(t[1].area_name, "西社区");
+    assert_true(near(t[1].score, 1, 1e-12));
+    assert_string_equal(t[2].area, "C2");
+    assert_int_equal(t[2].count, 2);
+    assert_int_equal(t[2].prev, 1);
+    assert_true(near(t[2].score, 1 / sqrt(2), 1e-12));
+    free(t);
+    /* A floor on the count, and a cap on how many. */
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY, 2,
+                                     10, &t, &n, &err),
+                     HT_OK);
+    assert_int_equal(n, 1);
+    free(t);
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_STREET, 1, 1,
+                                     &t, &n, &err),
+                     HT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(t[0].area, "S1");
+    free(t);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stats_by_street),
+        cmocka_unit_test(test_stats_groupings),
+        cmocka_unit_test(test_stats_filters_and_change),
+        cmocka_unit_test(test_stats_bad_input),
+        cmocka_unit_test(test_stats_topics),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
