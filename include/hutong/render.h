@@ -61,9 +61,11 @@ ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
 void ht_render_legend_size(const ht_style *style, double scale, int *w, int *h);
 
 /**
- * Draw the legend of every heatmap layer of @style: its colour ramp with
- * ticks in real units (incidents/km2) for @filter. HT_EINVAL when the style
- * has no heatmap layer.
+ * Draw the legend of every heat layer of @style for @filter, in real
+ * units: heatmap and street-heat ramps with ticks (incidents/km2,
+ * incidents per 100 m of street), choropleth classes with their bounds
+ * and unit, hotspot confidence classes. HT_EINVAL when the style has none
+ * of these layers.
  */
 ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
                            const ht_filter *filter, double scale, cairo_t *cr,

@@ -244,6 +244,71 @@ static void test_render_shipped_styles_everywhere(void **state) {
     }
 }
 
+/* Red minus blue of a pixel (premultiplied ARGB32). */
+static int warmth(cairo_surface_t *s, int x, int y) {
+    uint32_t p = pixel(s, x, y);
+    return (int)(p >> 16 & 0xff) - (int)(p & 0xff);
+}
+
+static void test_render_legends_in_real_units(void **state) {
+    (void)state;
+    /* One legend per heat layer, sized from the style: a ramp is 78 px,
+     * classes 30 + 20 per class + 8. */
+    const struct {
+        const char *style;
+        int h;
+    } cases[] = {{"heat", 78},
+                 {"streetheat", 78},
+                 {"choropleth", 30 + 5 * 20 + 8},
+                 {"hotspots", 30 + 7 * 20 + 8}};
+    ht_filter f = ht_filter_all();
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        ht_style *s;
+        assert_int_equal(ht_style_load(cases[k].style, &s, NULL), HT_OK);
+        int w, h;
+        ht_render_legend_size(s, 2, &w, &h);
+        assert_int_equal(w, 720);
+        assert_int_equal(h, cases[k].h * 2);
+        ht_render_legend_size(s, 1, &w, &h);
+        assert_int_equal(h, cases[k].h);
+        cairo_surface_t *surf =
+            cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+        cairo_t *cr = cairo_create(surf);
+        ht_error err = {0};
+        if (ht_render_legend(rend, s, &f, 1, cr, &err) != HT_OK) {
+            fail_msg("%s: %s", cases[k].style, err.msg);
+        }
+        cairo_destroy(cr);
+        if (k < 2) {
+            /* Ramps run from cold (left) to hot (right). */
+            assert_true(pixel(surf, 20, 34) != pixel(surf, w - 20, 34));
+        } else {
+            /* Highest class on top: warmest swatch first, coolest last
+             * (the hotspot legend ends in the blue cold spots). */
+            int top = warmth(surf, 28, 38);
+            int bottom = warmth(surf, 28, h - 20);
+            assert_true(top > bottom);
+            if (k == 3) {
+                assert_true(top > 0 && bottom < 0);
+            }
+        }
+        cairo_surface_destroy(surf);
+        ht_style_unref(s);
+    }
+    /* A style without heat layers has no legend: a clear error. */
+    ht_style *d;
+    assert_int_equal(ht_style_load("default", &d, NULL), HT_OK);
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 360, 78);
+    cairo_t *cr = cairo_create(surf);
+    ht_error err = {0};
+    assert_int_equal(ht_render_legend(rend, d, &f, 1, cr, &err), HT_EINVAL);
+    assert_contains(err.msg, "default");
+    cairo_destroy(cr);
+    cairo_surface_destroy(surf);
+    ht_style_unref(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_features_loaded),
@@ -251,6 +316,7 @@ int main(void) {
         cmocka_unit_test(test_render_refuses_bad_requests),
         cmocka_unit_test(test_render_draws_what_the_style_says),
         cmocka_unit_test(test_render_shipped_styles_everywhere),
+        cmocka_unit_test(test_render_legends_in_real_units),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
