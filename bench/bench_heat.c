@@ -4,6 +4,7 @@
  * and milliseconds per 256 px heat tile (render + PNG, one thread) at zoom
  * 12..17 with and without filters. Run by hand:
  *   build/bench/bench_heat [--db FILE] [--incidents N] [--tiles N]
+ *                          [--style heat|heatrate]
  * Without --db it builds the demo with N incidents (default 1,000,000; the
  * first run takes about a minute) into /tmp/bench_heat_demo.db and keeps
  * it for later runs. */
@@ -32,13 +33,15 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    const char *db = NULL;
+    const char *db = NULL, *style_name = "heat";
     size_t incidents = 1000000, per_zoom = 100;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--db") == 0) {
             db = argv[i + 1];
         } else if (strcmp(argv[i], "--incidents") == 0) {
             incidents = strtoull(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--style") == 0) {
+            style_name = argv[i + 1];
         } else if (strcmp(argv[i], "--tiles") == 0) {
             per_zoom = strtoull(argv[i + 1], NULL, 10);
         }
@@ -89,7 +92,7 @@ int main(int argc, char **argv) {
         ht_index_bytes_per_incident(ix) * (double)ht_index_count(ix) / 1e6);
     ht_renderer_set_index(r, ix);
     ht_style *style;
-    if (ht_style_load("heat", &style, &err) != HT_OK) {
+    if (ht_style_load(style_name, &style, &err) != HT_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -117,15 +120,38 @@ int main(int argc, char **argv) {
                           NULL);
         }
         double top = 0, t0 = now_ms();
+        char unit[16];
         if (ht_render_heat_top(r, style, ht_style_layer_at(style, 0), &flt,
                                &top, &err) != HT_OK) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
+        {
+            /* The window's own grid too (per-day scales come from the
+             * reference period's): one tile builds it. */
+            ht_render_req warm = {.style = style,
+                                  .bbox = box,
+                                  .width = 16,
+                                  .height = 16,
+                                  .scale = 1,
+                                  .filter = &flt};
+            cairo_surface_t *ws =
+                cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 16, 16);
+            cairo_t *wc = cairo_create(ws);
+            ht_render(r, &warm, wc, &err);
+            cairo_destroy(wc);
+            cairo_surface_destroy(ws);
+        }
         printf(
-            "\n%s: density grid built in %.0f ms, scale top %.0f "
-            "incidents/km2\n",
-            filters[fi].name, now_ms() - t0, top);
+            "\n%s: density grids built in %.0f ms, scale top %.3g "
+            "incidents/km2%s\n",
+            filters[fi].name, now_ms() - t0, top,
+            strcmp(
+                ht_style_string(ht_style_layer_at(style, 0), HT_P_HEATMAP_UNIT,
+                                0, NULL, NULL, unit, sizeof unit),
+                "per-day") == 0
+                ? " a day"
+                : "");
         printf("  zoom  tiles  median ms  p95 ms  (render + PNG)\n");
         for (int z = 12; z <= 17; z++) {
             double size = 2 * HT_MERC_HALF / (double)(1u << z);

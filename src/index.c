@@ -572,6 +572,25 @@ double ht_index_bytes_per_incident(const ht_index *ix) {
     return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 4;
 }
 
+bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
+    uint32_t lo = UINT32_MAX, hi = 0;
+    bool any = false;
+    const cols *c[2] = {&ix->b->c, &ix->delta};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < c[k]->n; i++) {
+            if (k == 0 && ix->dead && (ix->dead[i / 64] >> (i % 64) & 1)) {
+                continue;
+            }
+            lo = c[k]->t[i] < lo ? c[k]->t[i] : lo;
+            hi = c[k]->t[i] > hi ? c[k]->t[i] : hi;
+            any = true;
+        }
+    }
+    *first = lo;
+    *last = hi;
+    return any;
+}
+
 ht_bbox ht_index_bbox(const ht_index *ix) {
     ht_bbox b = ht_bbox_empty();
     const cols *c[2] = {&ix->b->c, &ix->delta};

@@ -51,6 +51,8 @@ struct ht_renderer {
     size_t nmajors, cap_majors;
     bool majors_loaded;
     ht_index *index;
+    int times_known;     /* 0 unknown, 1 none, 2 first/last hold */
+    int64_t first, last; /* report times of the index */
     struct heat_slot {
         char *key;
         ht_heat *heat;
@@ -1137,6 +1139,7 @@ static ht_status draw_symbols(frame *f, const ht_style_layer *l) {
 void ht_renderer_set_index(ht_renderer *r, ht_index *ix) {
     ht_index_unref(r->index);
     r->index = ix ? ht_index_ref(ix) : NULL;
+    r->times_known = 0;
     for (int k = 0; k < HEAT_CACHE; k++) {
         HT_CLEAR(r->heats[k].key, free);
         HT_CLEAR(r->heats[k].heat, ht_heat_free);
@@ -1291,26 +1294,86 @@ static ht_status heat_for(ht_renderer *r, const ht_style *style,
     return HT_OK;
 }
 
-ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
-                             const ht_style_layer *l, const ht_filter *filter,
-                             double *top, ht_error *err) {
+#define DAY_S 86400
+
+/* The colour scale of heatmap layer @l under @filter: its top, in the
+ * layer's unit, and @per, what a density is divided by to be in that unit
+ * (1 for "total"; the window's days for "per-day", whose `auto` top comes
+ * from the reference period instead of the window). */
+static ht_status heat_scale(ht_renderer *r, const ht_style *style,
+                            const ht_style_layer *l, const ht_filter *filter,
+                            double *top, double *per, ht_error *err) {
     double fixed = ht_style_number(l, HT_P_HEATMAP_SCALE, 0, NULL, NULL);
+    char ubuf[16];
+    bool per_day = strcmp(ht_style_string(l, HT_P_HEATMAP_UNIT, 0, NULL, NULL,
+                                          ubuf, sizeof ubuf),
+                          "per-day") == 0;
+    *per = 1;
     const ht_heat *h;
-    ht_status st = heat_for(r, style, l, filter, &h, err);
+    ht_status st;
+    if (!per_day) {
+        st = heat_for(r, style, l, filter, &h, err);
+        if (st == HT_OK) {
+            *top = fixed > 0 ? fixed : ht_heat_auto_scale(h);
+        }
+        return st;
+    }
+    if ((st = ensure_index(r, err)) != HT_OK) {
+        return st;
+    }
+    ht_filter all = ht_filter_all();
+    const ht_filter *f = filter ? filter : &all;
+    if (!r->times_known) {
+        /* Once per index: a scan of every incident. */
+        r->times_known =
+            ht_index_time_range(r->index, &r->first, &r->last) ? 2 : 1;
+    }
+    if (r->times_known == 1) {
+        *top = fixed > 0 ? fixed : 0;
+        return HT_OK;
+    }
+    int64_t first = r->first, last = r->last;
+    /* The reference: the last N whole UTC days of the data, ending at the
+     * midnight after the latest report, so it does not move with the
+     * window shown and changes at most once a day. */
+    double ref_days =
+        ht_style_number(l, HT_P_HEATMAP_REFERENCE_DAYS, 0, NULL, NULL);
+    int64_t ref_end = (last / DAY_S + 1) * DAY_S;
+    int64_t lo = f->from != INT64_MIN ? f->from : first / DAY_S * DAY_S;
+    int64_t hi = f->to != INT64_MAX ? f->to : ref_end;
+    /* Windows shorter than an hour would turn one report into a blaze. */
+    *per = fmax((double)(hi - lo) / DAY_S, 1.0 / 24);
+    if (fixed > 0) {
+        *top = fixed;
+        return HT_OK;
+    }
+    ht_filter ref = *f;
+    ref.from = ref_end - (int64_t)llround(ref_days * DAY_S);
+    ref.to = ref_end;
+    st = heat_for(r, style, l, &ref, &h, err);
     if (st == HT_OK) {
-        *top = fixed > 0 ? fixed : ht_heat_auto_scale(h);
+        *top = ht_heat_auto_scale(h) / ref_days;
     }
     return st;
 }
 
+ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
+                             const ht_style_layer *l, const ht_filter *filter,
+                             double *top, ht_error *err) {
+    double per;
+    return heat_scale(r, style, l, filter, top, &per, err);
+}
+
 static ht_status draw_heatmap(frame *f, const ht_style_layer *l) {
     const ht_heat *h;
-    double top;
-    ht_status st = ht_render_heat_top(f->r, f->req->style, l, f->req->filter,
-                                      &top, f->err);
+    double unit_top, per;
+    ht_status st = heat_scale(f->r, f->req->style, l, f->req->filter, &unit_top,
+                              &per, f->err);
     if (st == HT_OK) {
         st = heat_for(f->r, f->req->style, l, f->req->filter, &h, f->err);
     }
+    /* The top as a density of this window (per-day: times its days). */
+    double top = unit_top * per;
     if (st != HT_OK || !(top > 0)) {
         return st;
     }
@@ -1319,7 +1382,7 @@ static ht_status draw_heatmap(frame *f, const ht_style_layer *l) {
     double op = ht_style_number(l, HT_P_HEATMAP_OPACITY, f->zoom, NULL, NULL);
     for (int k = 0; k < LUT; k++) {
         double v = top * k / (LUT - 1);
-        ht_rgba c = ht_style_heat_color(l, f->zoom, v, top);
+        ht_rgba c = ht_style_heat_color(l, f->zoom, v / per, unit_top);
         double a = fmin(fmax(c.a * op, 0), 1);
         uint32_t A = (uint32_t)lround(a * 255);
         uint32_t R = (uint32_t)lround(fmin(fmax(c.r, 0), 1) * a * 255);
@@ -1824,7 +1887,13 @@ static ht_status legend_layer(ht_renderer *r, const ht_style *style,
         double top;
         ht_status st = ht_render_heat_top(r, style, l, filter, &top, err);
         if (st == HT_OK) {
-            snprintf(title, sizeof title, "事件密度 incidents/km²  (r = %g m)",
+            char ubuf[16];
+            bool per_day = strcmp(ht_style_string(l, HT_P_HEATMAP_UNIT, 0, NULL,
+                                                  NULL, ubuf, sizeof ubuf),
+                                  "per-day") == 0;
+            snprintf(title, sizeof title,
+                     "事件密度 incidents/km²%s  (r = %g m)",
+                     per_day ? " per day" : "",
                      ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL));
             legend_ramp(r, cr, l, top, title, y0, scale);
         }

@@ -223,6 +223,10 @@ static const propdef props[HT_P_COUNT] = {
                               T_NUMBER, NULL, 1, NULL, false},
     [HT_P_HEATMAP_SCALE] = {"heatmap-scale", HT_LAYER_HEATMAP, false, T_NUMBER,
                             NULL, 0, NULL, false},
+    [HT_P_HEATMAP_UNIT] = {"heatmap-unit", HT_LAYER_HEATMAP, false, T_ENUM,
+                           "total|per-day", 0, "total", false},
+    [HT_P_HEATMAP_REFERENCE_DAYS] = {"heatmap-reference-days", HT_LAYER_HEATMAP,
+                                     false, T_NUMBER, NULL, 365, NULL, false},
     [HT_P_STREET_HEAT_COLOR] = {"street-heat-color", HT_LAYER_STREET_HEAT,
                                 false, T_COLOR, NULL, 0, "transparent", false},
     [HT_P_STREET_HEAT_WIDTH] = {"street-heat-width", HT_LAYER_STREET_HEAT,
@@ -1362,6 +1366,12 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
                              : "expected 2 to 12 colours");
                 return HT_EINVAL;
             }
+        }
+        if (p == HT_P_HEATMAP_REFERENCE_DAYS &&
+            (e->k != E_LIT || !(e->lit.n >= 1 && e->lit.n <= 3660))) {
+            expr_free(e);
+            fail(c, "expected a number of days in 1..3660");
+            return HT_EINVAL;
         }
         if ((p == HT_P_HEATMAP_RADIUS || p == HT_P_HEATMAP_SCALE) &&
             (e->k != E_LIT || e->lit.n < 0 ||

@@ -3,6 +3,7 @@
 #ifndef HUTONG_INDEX_H
 #define HUTONG_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,10 @@ size_t ht_index_count(const ht_index *ix);
 
 /** Bytes of per-incident arrays per incident (the memory budget). */
 double ht_index_bytes_per_incident(const ht_index *ix);
+
+/** Earliest and latest report time of the live incidents; false when
+ * there are none. */
+bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last);
 
 /** Box of all incidents in EPSG:3857 (empty when none). */
 ht_bbox ht_index_bbox(const ht_index *ix);

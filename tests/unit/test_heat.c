@@ -419,6 +419,125 @@ static void test_heat_many_points_in_one_place(void **state) {
     ts_store_free(s);
 }
 
+static ht_style *heat_style(const char *paint_extra) {
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"version\":8,\"name\":\"t\",\"layers\":[{\"id\":\"h\","
+             "\"type\":\"heatmap\",\"source\":\"incidents\",\"paint\":{"
+             "\"heatmap-color\":[\"interpolate\",[\"linear\"],"
+             "[\"heatmap-density\"],0,\"rgba(0,0,255,0)\",0.3,\"#00f\",1,"
+             "\"#f00\"]%s}}]}",
+             paint_extra);
+    ht_style *s;
+    ht_error err = {0};
+    if (ht_style_load_json("t.json", json, strlen(json), &s, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    return s;
+}
+
+static void render_tile(ht_style *s, const ht_filter *f, uint32_t *px) {
+    const ht_fgrid *d = ht_features_find_grid(demo->feat, "110101");
+    double size = 2 * HT_MERC_HALF / (1 << 14);
+    ht_tile_id t = {14, (uint32_t)((d->label.x + HT_MERC_HALF) / size),
+                    (uint32_t)((HT_MERC_HALF - d->label.y) / size)};
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+    cairo_t *cr = cairo_create(surf);
+    ht_render_req req = {.style = s,
+                         .bbox = ht_tile_bbox(t),
+                         .width = 256,
+                         .height = 256,
+                         .scale = 1,
+                         .filter = f};
+    ht_error err = {0};
+    if (ht_render(demo->rend, &req, cr, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(surf);
+    memcpy(px, cairo_image_surface_get_data(surf), 256 * 256 * 4);
+    cairo_surface_destroy(surf);
+}
+
+static void test_heat_per_day_shares_one_scale(void **state) {
+    (void)state;
+    ht_style *rate = heat_style(",\"heatmap-unit\":\"per-day\"");
+    ht_style *total = heat_style("");
+    const ht_style_layer *lr = ht_style_layer_at(rate, 0);
+    int64_t first, last;
+    assert_true(ht_index_time_range(ix, &first, &last));
+    assert_true(first < last);
+    int64_t ref_end = (last / 86400 + 1) * 86400;
+    /* A week and a month, months apart: one top, in incidents/km2 a day. */
+    ht_filter week = ht_filter_all(), month = ht_filter_all();
+    ht_filter_set(&week, "from", "2026-11-01", 0, NULL);
+    ht_filter_set(&week, "to", "2026-11-08", 0, NULL);
+    ht_filter_set(&month, "from", "2026-06-01", 0, NULL);
+    ht_filter_set(&month, "to", "2026-07-01", 0, NULL);
+    double tw, tm;
+    assert_int_equal(ht_render_heat_top(demo->rend, rate, lr, &week, &tw, NULL),
+                     HT_OK);
+    assert_int_equal(
+        ht_render_heat_top(demo->rend, rate, lr, &month, &tm, NULL), HT_OK);
+    assert_true(tw == tm && tw > 0);
+    /* It is the reference period's p99 density over its 365 days. */
+    ht_filter ref = ht_filter_all();
+    ref.from = ref_end - 365 * 86400;
+    ref.to = ref_end;
+    double tref;
+    assert_int_equal(
+        ht_render_heat_top(demo->rend, total, ht_style_layer_at(total, 0), &ref,
+                           &tref, NULL),
+        HT_OK);
+    assert_true(fabs(tw - tref / 365) <= 1e-12 * tref);
+    /* Non-time filters still count: heating alone has its own scale. */
+    ht_filter heat_only = week;
+    ht_filter_set(&heat_only, "category", "H02", 0, NULL);
+    double th;
+    assert_int_equal(
+        ht_render_heat_top(demo->rend, rate, lr, &heat_only, &th, NULL), HT_OK);
+    assert_true(th > 0 && th != tw);
+    /* Each pixel shows density / days: a per-day scale of 5 over a 7-day
+     * window draws exactly what a total scale of 35 draws. */
+    ht_style_unref(rate);
+    ht_style_unref(total);
+    rate = heat_style(",\"heatmap-unit\":\"per-day\",\"heatmap-scale\":5");
+    total = heat_style(",\"heatmap-scale\":35");
+    uint32_t *a = malloc(256 * 256 * 4), *b = malloc(256 * 256 * 4);
+    render_tile(rate, &week, a);
+    render_tile(total, &week, b);
+    size_t inked = 0;
+    for (int i = 0; i < 256 * 256; i++) {
+        inked += a[i] != 0;
+    }
+    assert_true(inked > 1000);
+    assert_memory_equal(a, b, 256 * 256 * 4);
+    free(a);
+    free(b);
+    ht_style_unref(rate);
+    ht_style_unref(total);
+    /* Bad values are refused when the style loads. */
+    const char *bad[] = {",\"heatmap-unit\":\"per-hour\"",
+                         ",\"heatmap-reference-days\":0",
+                         ",\"heatmap-reference-days\":[\"zoom\"]"};
+    for (size_t k = 0; k < 3; k++) {
+        char json[1024];
+        snprintf(json, sizeof json,
+                 "{\"version\":8,\"name\":\"t\",\"layers\":[{\"id\":\"h\","
+                 "\"type\":\"heatmap\",\"source\":\"incidents\",\"paint\":{"
+                 "\"heatmap-opacity\":1%s}}]}",
+                 bad[k]);
+        ht_style *s = NULL;
+        ht_error err = {0};
+        assert_int_equal(
+            ht_style_load_json("t.json", json, strlen(json), &s, &err),
+            HT_EINVAL);
+        assert_contains(err.msg, "heatmap-");
+        assert_null(s);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heat_export_matches_an_independent_sum),
@@ -426,6 +545,7 @@ int main(void) {
         cmocka_unit_test(test_heat_tiles_are_seamless),
         cmocka_unit_test(test_heat_same_value_at_every_zoom),
         cmocka_unit_test(test_heat_one_scale_per_filter),
+        cmocka_unit_test(test_heat_per_day_shares_one_scale),
         cmocka_unit_test(test_heat_many_points_in_one_place),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
