@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include "hutong/log.h"
 #include "hutong/png.h"
 #include "hutong/render.h"
+#include "hutong/server.h"
 #include "hutong/stats.h"
 #include "hutong/store.h"
 #include "hutong/style.h"
@@ -63,6 +66,9 @@ static const char usage_text[] =
     "  stats     topics --month YYYY-MM [--by street|community]\n"
     "            [--min N] [--limit N] [--format table|csv|json]\n"
     "                                       the month's rising problems\n"
+    "  serve     [--host ADDR] [--port P] [--threads N] [--cache-mb M]\n"
+    "            [--db FILE]                serve tiles over HTTP until\n"
+    "                                       SIGINT or SIGTERM\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -87,6 +93,7 @@ typedef struct opts {
     const char *from, *to, *window, *category, *severity, *status, *source;
     const char *radius, *kernel, *cellsize;
     const char *by, *format, *month, *limit, *min;
+    const char *host, *port, *threads, *cache_mb;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -192,6 +199,14 @@ static int parse(int argc, char **argv, int first, const char *allowed,
             o->kernel = v;
         } else if (strcmp(key, "cellsize") == 0) {
             o->cellsize = v;
+        } else if (strcmp(key, "host") == 0) {
+            o->host = v;
+        } else if (strcmp(key, "port") == 0) {
+            o->port = v;
+        } else if (strcmp(key, "threads") == 0) {
+            o->threads = v;
+        } else if (strcmp(key, "cache-mb") == 0) {
+            o->cache_mb = v;
         } else if (strcmp(key, "by") == 0) {
             o->by = v;
         } else if (strcmp(key, "format") == 0) {
@@ -1268,6 +1283,69 @@ static int cmd_stats(int argc, char **argv) {
     return 0;
 }
 
+/* ---- serve ---- */
+
+static int cmd_serve(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, 2, " db host port threads cache-mb ", &o);
+    if (rc) {
+        return rc;
+    }
+    if (o.npos) {
+        return usage_error("serve: unexpected \"%s\"", o.pos[0]);
+    }
+    long port = 8080, threads = 0, cache_mb = 256;
+    if (o.port && !parse_count(o.port, 0, 65535, &port) &&
+        strcmp(o.port, "0") != 0) {
+        return usage_error("--port \"%s\": 0..65535 (0: any free port)",
+                           o.port);
+    }
+    if (o.port && strcmp(o.port, "0") == 0) {
+        port = 0;
+    }
+    if (o.threads && !parse_count(o.threads, 1, 256, &threads)) {
+        return usage_error("--threads \"%s\": 1..256", o.threads);
+    }
+    if (o.cache_mb && !parse_count(o.cache_mb, 1, 1 << 20, &cache_mb)) {
+        return usage_error("--cache-mb \"%s\": 1..1048576", o.cache_mb);
+    }
+    if (!file_exists(o.db)) {
+        fprintf(stderr,
+                "hutong: %s does not exist (build one with 'hutong "
+                "demo')\n",
+                o.db);
+        return EXIT_USAGE;
+    }
+    /* The workers inherit a mask without these; this thread waits. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ht_server_opts so = {.db = o.db,
+                         .host = o.host,
+                         .port = (uint16_t)port,
+                         .threads = (unsigned)threads,
+                         .cache_bytes = (size_t)cache_mb << 20,
+                         .access_log = stderr};
+    ht_server *srv;
+    ht_error err = {0};
+    if (ht_server_start(&so, &srv, &err) != HT_OK) {
+        return fail(&err);
+    }
+    printf("hutong: serving %s on http://%s:%u/ (Ctrl-C stops)\n", o.db,
+           o.host ? o.host : "127.0.0.1", (unsigned)ht_server_port(srv));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "hutong: %s: finishing requests in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ht_server_stop(srv);
+    fprintf(stderr, "hutong: stopped\n");
+    return 0;
+}
+
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -1301,6 +1379,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "stats") == 0) {
         return cmd_stats(argc, argv);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        return cmd_serve(argc, argv);
     }
     return usage_error("unknown command \"%s\"", cmd);
 }

@@ -2,9 +2,12 @@
 /* Helpers shared by the test suites. */
 #include "support.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,4 +378,167 @@ void ts_demo_free(ts_demo *d) {
     ht_features_free(d->feat);
     ts_store_free(d->fx);
     free(d);
+}
+
+ts_server ts_serve_start(const char *db, const char *errpath) {
+    const char *bin = getenv("HUTONG_BIN");
+    if (!bin) {
+        die("HUTONG_BIN is not set");
+    }
+    int po[2];
+    if (pipe(po)) {
+        die("pipe");
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        die("fork");
+    }
+    if (pid == 0) {
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(po[1], 1);
+        dup2(fd, 2);
+        close(po[0]);
+        close(po[1]);
+        close(fd);
+        execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads", "2",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(po[1]);
+    /* The first line: "hutong: serving DB on http://127.0.0.1:PORT/ ..." */
+    char line[512];
+    size_t n = 0;
+    time_t deadline = time(NULL) + 60;
+    while (n + 1 < sizeof line && time(NULL) < deadline) {
+        struct pollfd pfd = {po[0], POLLIN, 0};
+        if (poll(&pfd, 1, 1000) <= 0) {
+            continue;
+        }
+        ssize_t r = read(po[0], line + n, 1);
+        if (r <= 0 || line[n] == '\n') {
+            break;
+        }
+        n++;
+    }
+    line[n] = '\0';
+    close(po[0]);
+    const char *p = strstr(line, "127.0.0.1:");
+    ts_server s = {(int)pid, p ? atoi(p + 10) : 0};
+    if (s.port <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fprintf(stderr, "server did not start: \"%s\"\n", line);
+        abort();
+    }
+    return s;
+}
+
+int ts_serve_stop(ts_server s) {
+    kill(s.pid, SIGTERM);
+    for (int k = 0; k < 300; k++) {
+        int status;
+        if (waitpid(s.pid, &status, WNOHANG) == s.pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+    kill(s.pid, SIGKILL);
+    waitpid(s.pid, NULL, 0);
+    return -1;
+}
+
+int ts_http(int port, const char *method, const char *path, const char *headers,
+            const char *body, char **head, char **resp, size_t *len) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        die("connect");
+    }
+    size_t blen = body ? strlen(body) : 0;
+    char *req = NULL;
+    size_t rlen = 0;
+    FILE *m = open_memstream(&req, &rlen);
+    fprintf(m,
+            "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+            "%s",
+            method, path, port, headers ? headers : "");
+    if (body) {
+        fprintf(m, "Content-Length: %zu\r\n", blen);
+    }
+    fprintf(m, "\r\n");
+    if (body) {
+        fwrite(body, 1, blen, m);
+    }
+    fclose(m);
+    for (size_t off = 0; off < rlen;) {
+        ssize_t w = write(fd, req + off, rlen - off);
+        if (w <= 0) {
+            die("write");
+        }
+        off += (size_t)w;
+    }
+    free(req);
+    sink all = {0};
+    int open_fds = 1;
+    while (open_fds) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 60000) <= 0) {
+            die("http: no answer in 60 s");
+        }
+        sink_read(&all, fd, &open_fds);
+    }
+    close(fd);
+    char *data = all.data ? all.data : calloc(1, 1);
+    char *sep = strstr(data, "\r\n\r\n");
+    if (!sep) {
+        die("http: no response head");
+    }
+    size_t hl = (size_t)(sep - data);
+    char *h = malloc(hl + 1);
+    for (size_t i = 0; i < hl; i++) {
+        h[i] = (char)tolower((unsigned char)data[i]);
+    }
+    h[hl] = '\0';
+    size_t bl = all.len - hl - 4;
+    char *b = malloc(bl + 1);
+    memcpy(b, sep + 4, bl);
+    b[bl] = '\0';
+    int status = 0;
+    sscanf(h, "http/1.%*d %d", &status);
+    free(data);
+    if (head) {
+        *head = h;
+    } else {
+        free(h);
+    }
+    if (resp) {
+        *resp = b;
+    } else {
+        free(b);
+    }
+    if (len) {
+        *len = bl;
+    }
+    return status;
+}
+
+const char *ts_header(const char *head, const char *name) {
+    static char value[512];
+    char probe[128];
+    snprintf(probe, sizeof probe, "\r\n%s:", name);
+    const char *p = strstr(head, probe);
+    value[0] = '\0';
+    if (p) {
+        p += strlen(probe);
+        while (*p == ' ') {
+            p++;
+        }
+        size_t n = strcspn(p, "\r\n");
+        n = n < sizeof value - 1 ? n : sizeof value - 1;
+        memcpy(value, p, n);
+        value[n] = '\0';
+    }
+    return value;
 }

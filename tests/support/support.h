@@ -80,4 +80,27 @@ void ts_demo_free(ts_demo *d);
 /* An axis-aligned square polygon (caller frees). */
 ht_geom *ts_square(double x, double y, double size);
 
+/* A `hutong serve` child on a free loopback port; its stderr goes to
+ * @errpath. Aborts when it does not announce its port within 60 s. */
+typedef struct ts_server {
+    int pid;
+    int port;
+} ts_server;
+
+ts_server ts_serve_start(const char *db, const char *errpath);
+
+/* SIGTERM, then wait (at most 30 s): the exit status, or -1 if it had to
+ * be killed or died of a signal. */
+int ts_serve_stop(ts_server s);
+
+/* One HTTP/1.1 request to 127.0.0.1:@port (Connection: close). @headers:
+ * extra header lines, each ending in CRLF, or NULL. Returns the status;
+ * *head (the response head, lower-cased) and *body are malloc'd, NUL
+ * terminated; *len is the body length. Aborts on socket errors. */
+int ts_http(int port, const char *method, const char *path, const char *headers,
+            const char *body, char **head, char **resp, size_t *len);
+
+/* The value of header @name (lower case) in @head ("" if absent, static). */
+const char *ts_header(const char *head, const char *name);
+
 #endif

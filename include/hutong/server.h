@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP server (libmicrohttpd): tiles, TileJSON, legends, health. */
+#ifndef HUTONG_SERVER_H
+#define HUTONG_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hutong/error.h"
+
+/** How to serve. Zero values take the defaults. */
+typedef struct ht_server_opts {
+    const char *db;     /**< the SpatiaLite file (required) */
+    const char *host;   /**< address to bind; default 127.0.0.1 */
+    uint16_t port;      /**< 0: any free port (see ht_server_port) */
+    unsigned threads;   /**< worker threads; 0: one per CPU */
+    size_t cache_bytes; /**< tile cache budget; 0: 256 MiB */
+    FILE *access_log;   /**< one line per request; NULL: none */
+} ht_server_opts;
+
+typedef struct ht_server ht_server;
+
+/**
+ * Open the database (features and the incident index are loaded once and
+ * shared; each worker thread opens its own read-only connection and
+ * renderer on first use) and start listening. HT_EINVAL for bad options,
+ * HT_EIO when the address cannot be bound.
+ */
+ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
+                          ht_error *err);
+
+/** The port it listens on. */
+uint16_t ht_server_port(const ht_server *s);
+
+/** Stop accepting, let requests in flight finish, close everything. */
+void ht_server_stop(ht_server *s);
+
+#endif

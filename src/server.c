@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP server: libmicrohttpd with a thread pool; one read-only store
+ * connection and renderer per worker thread, the features and incident
+ * index shared. */
+#include "hutong/server.h"
+
+#include <arpa/inet.h>
+#include <cairo.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hutong/buf.h"
+#include "hutong/cache.h"
+#include "hutong/features.h"
+#include "hutong/filter.h"
+#include "hutong/index.h"
+#include "hutong/log.h"
+#include "hutong/png.h"
+#include "hutong/render.h"
+#include "hutong/store.h"
+#include "hutong/style.h"
+#include "hutong/tile.h"
+
+#define MAX_STYLES 64
+#define MAX_ZOOM 22
+#define MAX_QUERY 2048 /* bytes of query parameters */
+
+typedef struct worker {
+    ht_store *store;
+    ht_renderer *rend;
+    struct worker *next;
+} worker;
+
+struct ht_server {
+    struct MHD_Daemon *d;
+    char *db, *host;
+    FILE *log;
+    uint16_t port;
+    ht_store *store;
+    ht_features *feat;
+    ht_index *index;
+    ht_cache *cache;
+    ht_bbox extent; /* EPSG:3857, of the district */
+    uint64_t etag_seed;
+    pthread_key_t key;
+    pthread_mutex_t mu; /* workers and styles */
+    worker *workers;
+    struct {
+        char name[65];
+        ht_style *style;
+    } styles[MAX_STYLES];
+    int nstyles;
+};
+
+/* One request: when it started, what it answered. */
+typedef struct request {
+    struct timespec t0;
+    bool seen;
+    unsigned status;
+    size_t bytes;
+    char method[8];
+    char uri[256];
+} request;
+
+static double since_ms(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
+                                unsigned status, const char *type, void *data,
+                                size_t len, const char *etag,
+                                const char *cache_control) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    if (etag) {
+        MHD_add_response_header(r, "ETag", etag);
+    }
+    MHD_add_response_header(r, "Cache-Control",
+                            cache_control ? cache_control : "no-store");
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    rq->status = status;
+    rq->bytes = len;
+    return ok;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, request *rq,
+                                  unsigned status, const char *msg) {
+    json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", (int)status);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        return MHD_NO;
+    }
+    size_t n = strlen(s);
+    char *body = realloc(s, n + 2);
+    if (!body) {
+        free(s);
+        return MHD_NO;
+    }
+    body[n] = '\n';
+    return send_buf(c, rq, status, "application/json", body, n + 1, NULL, NULL);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, request *rq,
+                                 json_t *j, const char *cache_control) {
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (!s) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, "application/json", s, strlen(s), NULL,
+                    cache_control);
+}
+
+/* ---- per-thread workers and shared styles ---- */
+
+static worker *worker_get(ht_server *s, ht_error *err) {
+    worker *w = pthread_getspecific(s->key);
+    if (w) {
+        return w;
+    }
+    w = calloc(1, sizeof *w);
+    if (!w) {
+        ht_error_set(err, HT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (ht_store_open(s->db, HT_STORE_READONLY, &w->store, err) != HT_OK ||
+        ht_renderer_new(w->store, s->feat, &w->rend, err) != HT_OK) {
+        ht_store_close(w->store);
+        free(w);
+        return NULL;
+    }
+    ht_renderer_set_index(w->rend, s->index);
+    pthread_mutex_lock(&s->mu);
+    w->next = s->workers;
+    s->workers = w;
+    pthread_mutex_unlock(&s->mu);
+    pthread_setspecific(s->key, w);
+    return w;
+}
+
+/* A style by name, loaded once. NULL with HT_EINVAL for a bad or unknown
+ * name (never a path: names are [A-Za-z0-9_-]). */
+static const ht_style *style_get(ht_server *s, const char *name,
+                                 ht_error *err) {
+    size_t n = strlen(name);
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = name[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+             (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    }
+    if (!ok) {
+        ht_error_set(err, HT_EINVAL, "bad style name");
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    const ht_style *found = NULL;
+    for (int k = 0; k < s->nstyles && !found; k++) {
+        if (strcmp(s->styles[k].name, name) == 0) {
+            found = s->styles[k].style;
+        }
+    }
+    if (!found) {
+        ht_style *st = NULL;
+        if (s->nstyles == MAX_STYLES) {
+            ht_error_set(err, HT_EINVAL, "too many styles");
+        } else if (ht_style_load(name, &st, err) != HT_OK) {
+            /* The message may name a folder: not for the network. */
+            ht_error_set(err, HT_EINVAL, "no style \"%s\"", name);
+        } else {
+            snprintf(s->styles[s->nstyles].name,
+                     sizeof s->styles[s->nstyles].name, "%s", name);
+            s->styles[s->nstyles++].style = st;
+            found = st;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
+/* ---- query parameters ---- */
+
+typedef struct query {
+    ht_filter filter;
+    const char *allowed; /* " a b c " */
+    char bad[300];       /* the first problem */
+    size_t bytes;
+    double scale;             /* "scale" when allowed */
+    char text[MAX_QUERY + 1]; /* the parameters re-encoded, for links */
+} query;
+
+static void url_encode(char *out, size_t size, const char *in) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = strlen(out);
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < size;
+         p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-_.~,:", *p)) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
+                              const char *key, const char *value) {
+    (void)kind;
+    query *q = cls;
+    if (q->bad[0]) {
+        return MHD_NO;
+    }
+    q->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+    if (q->bytes > MAX_QUERY) {
+        snprintf(q->bad, sizeof q->bad, "query longer than %d bytes",
+                 MAX_QUERY);
+        return MHD_NO;
+    }
+    char probe[80];
+    snprintf(probe, sizeof probe, " %s ", key);
+    if (strlen(key) > 40 || !strstr(q->allowed, probe)) {
+        snprintf(q->bad, sizeof q->bad, "unknown parameter \"%.40s\"", key);
+        return MHD_NO;
+    }
+    if (!value) {
+        snprintf(q->bad, sizeof q->bad, "%s: needs a value", key);
+        return MHD_NO;
+    }
+    size_t t = strlen(q->text);
+    snprintf(q->text + t, sizeof q->text - t, "%s%s=", t ? "&" : "", key);
+    url_encode(q->text, sizeof q->text, value);
+    if (strcmp(key, "scale") == 0) {
+        char *end;
+        q->scale = strtod(value, &end);
+        if (*end || !(q->scale >= 0.25 && q->scale <= 8)) {
+            snprintf(q->bad, sizeof q->bad, "scale: expected 0.25..8");
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    ht_error err = {0};
+    if (ht_filter_set(&q->filter, key, value, (int64_t)time(NULL), &err) !=
+        HT_OK) {
+        snprintf(q->bad, sizeof q->bad, "%s", err.msg);
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static const char filter_keys[] =
+    " from to window category severity status source grid ";
+
+/* Parse the query of @c; false (with q->bad) on a bad one. */
+static bool parse_query(struct MHD_Connection *c, const char *extra, query *q) {
+    static char allowed[160];
+    memset(q, 0, sizeof *q);
+    q->filter = ht_filter_all();
+    q->scale = 1;
+    snprintf(allowed, sizeof allowed, "%s%s ", filter_keys, extra);
+    q->allowed = allowed;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, q);
+    if (!q->bad[0]) {
+        ht_error err = {0};
+        if (ht_filter_check(&q->filter, &err) != HT_OK) {
+            snprintf(q->bad, sizeof q->bad, "%s", err.msg);
+        }
+    }
+    return !q->bad[0];
+}
+
+/* ---- routes ---- */
+
+/* Parse an unsigned decimal of at most 10 digits ending at one of @ends. */
+static bool parse_u32(const char **p, uint32_t *out) {
+    const char *s = *p;
+    uint64_t v = 0;
+    int n = 0;
+    while (*s >= '0' && *s <= '9' && n < 11) {
+        v = v * 10 + (uint64_t)(*s++ - '0');
+        n++;
+    }
+    if (n == 0 || n > 10 || v > UINT32_MAX) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    *p = s;
+    return true;
+}
+
+static bool etag_matches(struct MHD_Connection *c, const char *etag) {
+    const char *inm =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    return inm && (strstr(inm, etag) || strcmp(inm, "*") == 0);
+}
+
+static enum MHD_Result send_not_modified(struct MHD_Connection *c, request *rq,
+                                         const char *etag,
+                                         const char *cache_control) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Cache-Control", cache_control);
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, r);
+    MHD_destroy_response(r);
+    rq->status = MHD_HTTP_NOT_MODIFIED;
+    return ok;
+}
+
+/* Tiles of a live window change as time passes: cache them briefly. */
+static const char *cache_control_of(const ht_filter *f) {
+    return f->to == INT64_MAX ? "public, max-age=60" : "public, max-age=3600";
+}
+
+static void png_of(cairo_surface_t *surf, ht_buf **out, ht_error *err,
+                   ht_status *st) {
+    *out = ht_buf_new();
+    if (!*out) {
+        *st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        return;
+    }
+    *st = ht_png_encode(surf, *out, err);
+}
+
+static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const char *path) {
+    /* {style}/{z}/{x}/{y}.png or {y}@2x.png */
+    const char *slash = strchr(path, '/');
+    char name[80];
+    if (!slash || (size_t)(slash - path) >= sizeof name) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such tile");
+    }
+    memcpy(name, path, (size_t)(slash - path));
+    name[slash - path] = '\0';
+    const char *p = slash + 1;
+    uint32_t z, x, y;
+    int scale = 1;
+    if (!parse_u32(&p, &z) || *p++ != '/' || !parse_u32(&p, &x) ||
+        *p++ != '/' || !parse_u32(&p, &y)) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                          "expected /tiles/{style}/{z}/{x}/{y}.png");
+    }
+    if (strcmp(p, "@2x.png") == 0) {
+        scale = 2;
+    } else if (strcmp(p, ".png") != 0) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                          "expected /tiles/{style}/{z}/{x}/{y}.png");
+    }
+    ht_tile_id t = {(int)(z > 99 ? 99 : z), x, y};
+    ht_error err = {0};
+    if (z > MAX_ZOOM) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "zoom out of range 0..22");
+    }
+    if (ht_tile_check(t, &err) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    query q;
+    if (!parse_query(c, "", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    const ht_style *style = style_get(s, name, &err);
+    if (!style) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    }
+    char fkey[1024], key[1400], etag[40];
+    ht_filter_key(&q.filter, fkey, sizeof fkey);
+    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s", name, z, x, y, scale,
+             fkey);
+    snprintf(etag, sizeof etag, "\"%016llx\"",
+             (unsigned long long)fnv(s->etag_seed, key, strlen(key)));
+    const char *cc = cache_control_of(&q.filter);
+    if (etag_matches(c, etag)) {
+        return send_not_modified(c, rq, etag, cc);
+    }
+    void *data;
+    size_t len;
+    if (ht_cache_get(s->cache, key, &data, &len)) {
+        return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, etag, cc);
+    }
+    worker *w = worker_get(s, &err);
+    if (!w) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    int px = 256 * scale;
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, px, px);
+    cairo_t *cr = cairo_create(surf);
+    ht_render_req req = {.style = style,
+                         .bbox = ht_tile_bbox(t),
+                         .width = px,
+                         .height = px,
+                         .scale = scale,
+                         .filter = &q.filter};
+    ht_status st = ht_render(w->rend, &req, cr, &err);
+    cairo_destroy(cr);
+    ht_buf *png = NULL;
+    if (st == HT_OK) {
+        png_of(surf, &png, &err, &st);
+    }
+    cairo_surface_destroy(surf);
+    if (st != HT_OK) {
+        ht_buf_free(png);
+        return send_error(c, rq,
+                          st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
+                                          : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          err.msg);
+    }
+    ht_cache_put(s->cache, key, png->data, png->len);
+    data = malloc(png->len);
+    len = png->len;
+    if (data) {
+        memcpy(data, png->data, len);
+    }
+    ht_buf_free(png);
+    if (!data) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, etag, cc);
+}
+
+static bool style_has_legend(const ht_style *st) {
+    for (size_t i = 0; i < ht_style_layer_count(st); i++) {
+        ht_layer_type t = ht_style_layer_at(st, i)->type;
+        if (t == HT_LAYER_HEATMAP || t == HT_LAYER_STREET_HEAT ||
+            t == HT_LAYER_CHOROPLETH || t == HT_LAYER_HOTSPOT) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
+                                      request *rq, const char *name) {
+    query q;
+    if (!parse_query(c, "", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    ht_error err = {0};
+    const ht_style *style = style_get(s, name, &err);
+    if (!style) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    }
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    char base[300], url[3000];
+    snprintf(base, sizeof base, "http://%s",
+             host && strlen(host) < 200 && !strpbrk(host, "\"<> \\")
+                 ? host
+                 : "127.0.0.1");
+    double w, so, e, n;
+    ht_tile_merc_to_lonlat(s->extent.minx, s->extent.miny, &w, &so);
+    ht_tile_merc_to_lonlat(s->extent.maxx, s->extent.maxy, &e, &n);
+    json_t *j = json_object();
+    json_object_set_new(j, "tilejson", json_string("3.0.0"));
+    json_object_set_new(j, "name", json_string(name));
+    json_object_set_new(j, "scheme", json_string("xyz"));
+    snprintf(url, sizeof url, "%s/tiles/%s/{z}/{x}/{y}.png%s%s", base, name,
+             q.text[0] ? "?" : "", q.text);
+    json_object_set_new(j, "tiles", json_pack("[s]", url));
+    json_object_set_new(j, "minzoom", json_integer(0));
+    json_object_set_new(j, "maxzoom", json_integer(MAX_ZOOM));
+    json_object_set_new(j, "bounds", json_pack("[f,f,f,f]", w, so, e, n));
+    json_object_set_new(j, "center",
+                        json_pack("[f,f,i]", (w + e) / 2, (so + n) / 2, 13));
+    json_object_set_new(
+        j, "attribution",
+        json_string("hutong; grids and incidents: the district's data"));
+    if (style_has_legend(style)) {
+        snprintf(url, sizeof url, "%s/legend/%s.png%s%s", base, name,
+                 q.text[0] ? "?" : "", q.text);
+        json_object_set_new(j, "legend", json_string(url));
+    }
+    return send_json(c, rq, j, "public, max-age=60");
+}
+
+static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
+                                    request *rq, const char *name) {
+    query q;
+    if (!parse_query(c, "scale", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    ht_error err = {0};
+    const ht_style *style = style_get(s, name, &err);
+    if (!style) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    }
+    if (!style_has_legend(style)) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                          "this style has no heat layer to explain");
+    }
+    worker *wk = worker_get(s, &err);
+    if (!wk) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    int w, h;
+    ht_render_legend_size(style, q.scale, &w, &h);
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_t *cr = cairo_create(surf);
+    ht_status st =
+        ht_render_legend(wk->rend, style, &q.filter, q.scale, cr, &err);
+    cairo_destroy(cr);
+    ht_buf *png = NULL;
+    if (st == HT_OK) {
+        png_of(surf, &png, &err, &st);
+    }
+    cairo_surface_destroy(surf);
+    void *data = st == HT_OK ? malloc(png->len) : NULL;
+    size_t len = st == HT_OK ? png->len : 0;
+    if (data) {
+        memcpy(data, png->data, len);
+    }
+    ht_buf_free(png);
+    if (st != HT_OK || !data) {
+        return send_error(c, rq,
+                          st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
+                                          : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          st == HT_OK ? "out of memory" : err.msg);
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, NULL,
+                    cache_control_of(&q.filter));
+}
+
+static enum MHD_Result route_health(ht_server *s, struct MHD_Connection *c,
+                                    request *rq) {
+    ht_cache_stats cs = ht_cache_get_stats(s->cache);
+    json_t *j = json_pack(
+        "{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "status", "ok", "incidents",
+        (json_int_t)ht_index_count(s->index), "grids",
+        (json_int_t)ht_features_grid_count(s->feat), "tile_cache", "entries",
+        (json_int_t)cs.entries, "bytes", (json_int_t)cs.bytes, "hits",
+        (json_int_t)cs.hits, "misses", (json_int_t)cs.misses);
+    return send_json(c, rq, j, NULL);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The API root: what is served, with links. */
+static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
+                                  request *rq) {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    char base[300];
+    snprintf(base, sizeof base, "http://%s",
+             host && strlen(host) < 200 && !strpbrk(host, "\"<> \\")
+                 ? host
+                 : "127.0.0.1");
+    char *names[MAX_STYLES];
+    size_t n = 0;
+    DIR *d = opendir(ht_style_dir());
+    for (struct dirent *e; d && (e = readdir(d)) && n < MAX_STYLES;) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && len < 70 && strcmp(e->d_name + len - 5, ".json") == 0 &&
+            (names[n] = strndup(e->d_name, len - 5))) {
+            n++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    qsort(names, n, sizeof *names, cmp_str);
+    json_t *styles = json_array();
+    for (size_t k = 0; k < n; k++) {
+        char url[512];
+        snprintf(url, sizeof url, "%s/tiles/%s.json", base, names[k]);
+        json_array_append_new(
+            styles, json_pack("{s:s, s:s}", "name", names[k], "tilejson", url));
+        free(names[k]);
+    }
+    json_t *j = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s}", "service", "hutong",
+                          "version", HT_VERSION, "incidents",
+                          (json_int_t)ht_index_count(s->index), "styles",
+                          styles, "tiles", "/tiles/{style}/{z}/{x}/{y}.png",
+                          "legend", "/legend/{style}.png");
+    return send_json(c, rq, j, NULL);
+}
+
+/* Cut "/prefix" + name + suffix: the name, or false. */
+static bool cut(const char *url, const char *prefix, const char *suffix,
+                char *name, size_t size) {
+    size_t lp = strlen(prefix), ls = strlen(suffix), lu = strlen(url);
+    if (lu <= lp + ls || strncmp(url, prefix, lp) != 0 ||
+        strcmp(url + lu - ls, suffix) != 0 || lu - lp - ls >= size) {
+        return false;
+    }
+    memcpy(name, url + lp, lu - lp - ls);
+    name[lu - lp - ls] = '\0';
+    return !strchr(name, '/');
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              const char *version, const char *upload,
+                              size_t *upload_size, void **req_cls) {
+    (void)version;
+    (void)upload;
+    ht_server *s = cls;
+    request *rq = *req_cls;
+    if (!rq) {
+        return MHD_NO; /* the URI callback ran out of memory */
+    }
+    if (!rq->seen) {
+        rq->seen = true;
+        snprintf(rq->method, sizeof rq->method, "%s", method);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0; /* no bodies yet: ignored, refused below */
+        return MHD_YES;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        return send_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+                          "only GET and HEAD here");
+    }
+    char name[80];
+    if (strncmp(url, "/tiles/", 7) == 0 && !strchr(url + 7, '.')) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such tile");
+    }
+    if (cut(url, "/tiles/", ".json", name, sizeof name)) {
+        return route_tilejson(s, c, rq, name);
+    }
+    if (strncmp(url, "/tiles/", 7) == 0) {
+        return route_tile(s, c, rq, url + 7);
+    }
+    if (cut(url, "/legend/", ".png", name, sizeof name)) {
+        return route_legend(s, c, rq, name);
+    }
+    if (strcmp(url, "/") == 0) {
+        return route_root(s, c, rq);
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        return route_health(s, c, rq);
+    }
+    return send_error(c, rq, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                      enum MHD_RequestTerminationCode toe) {
+    ht_server *s = cls;
+    request *rq = *req_cls;
+    (void)toe;
+    if (!rq) {
+        return;
+    }
+    if (s->log) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char addr[64] = "-";
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+            inet_ntop(AF_INET,
+                      &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+                      addr, sizeof addr);
+        }
+        fprintf(s->log, "%s %s %s %u %zu %.1fms\n", addr, rq->method, rq->uri,
+                rq->status, rq->bytes, since_ms(&rq->t0));
+        fflush(s->log);
+    }
+    free(rq);
+    *req_cls = NULL;
+}
+
+/* A request starts: its clock and its URI (with the query, as sent) for
+ * the access log. The result becomes the request's state. */
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
+    (void)cls;
+    (void)c;
+    request *rq = calloc(1, sizeof *rq);
+    if (rq) {
+        clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+        /* Control characters never reach the log. */
+        size_t n = 0;
+        for (const char *p = uri; *p && n + 1 < sizeof rq->uri; p++) {
+            rq->uri[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+        }
+        rq->uri[n] = '\0';
+    }
+    return rq;
+}
+
+ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
+                          ht_error *err) {
+    *out = NULL;
+    if (!o->db) {
+        return ht_error_set(err, HT_EINVAL, "serve: no database");
+    }
+    ht_server *s = calloc(1, sizeof *s);
+    if (!s || !(s->db = strdup(o->db)) ||
+        !(s->host = strdup(o->host ? o->host : "127.0.0.1"))) {
+        if (s) {
+            free(s->db);
+        }
+        free(s);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    s->log = o->access_log;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_key_create(&s->key, NULL);
+    ht_status st = ht_store_open(o->db, HT_STORE_READONLY, &s->store, err);
+    if (st == HT_OK) {
+        st = ht_features_load(s->store, &s->feat, err);
+    }
+    if (st == HT_OK) {
+        st = ht_index_load(s->store, &s->index, err);
+    }
+    if (st == HT_OK) {
+        st = ht_cache_new(o->cache_bytes ? o->cache_bytes : 256u << 20,
+                          &s->cache, err);
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(o->port)};
+    if (st == HT_OK && inet_pton(AF_INET, s->host, &sa.sin_addr) != 1) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "serve: \"%s\" is not an IPv4 address", s->host);
+    }
+    if (st == HT_OK) {
+        s->extent = ht_bbox_empty();
+        for (size_t i = 0; i < ht_features_grid_count(s->feat); i++) {
+            const ht_fgrid *g = ht_features_grid(s->feat, i);
+            ht_bbox_add(&s->extent, g->bbox.minx, g->bbox.miny);
+            ht_bbox_add(&s->extent, g->bbox.maxx, g->bbox.maxy);
+        }
+        if (s->extent.minx > s->extent.maxx) {
+            s->extent = ht_index_bbox(s->index);
+        }
+        /* ETags change when the file does. */
+        struct stat sb;
+        uint64_t h = 1469598103934665603ull;
+        if (stat(o->db, &sb) == 0) {
+            h = fnv(h, &sb.st_mtim, sizeof sb.st_mtim);
+            h = fnv(h, &sb.st_size, sizeof sb.st_size);
+        }
+        size_t n = ht_index_count(s->index);
+        s->etag_seed = fnv(h, &n, sizeof n);
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned threads =
+            o->threads ? o->threads : (unsigned)(cpus > 0 ? cpus : 2);
+        s->d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+            handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE,
+            threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s, MHD_OPTION_END);
+        if (!s->d) {
+            st = ht_error_set(err, HT_EIO, "serve: cannot listen on %s:%u",
+                              s->host, (unsigned)o->port);
+        }
+    }
+    if (st != HT_OK) {
+        ht_server_stop(s);
+        return st;
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return HT_OK;
+}
+
+uint16_t ht_server_port(const ht_server *s) {
+    return s->port;
+}
+
+void ht_server_stop(ht_server *s) {
+    if (!s) {
+        return;
+    }
+    if (s->d) {
+        MHD_stop_daemon(s->d); /* joins the workers after their requests */
+    }
+    for (worker *w = s->workers; w;) {
+        worker *next = w->next;
+        ht_renderer_free(w->rend);
+        ht_store_close(w->store);
+        free(w);
+        w = next;
+    }
+    for (int k = 0; k < s->nstyles; k++) {
+        ht_style_unref(s->styles[k].style);
+    }
+    ht_cache_free(s->cache);
+    ht_index_unref(s->index);
+    ht_features_free(s->feat);
+    ht_store_close(s->store);
+    pthread_key_delete(s->key);
+    pthread_mutex_destroy(&s->mu);
+    free(s->db);
+    free(s->host);
+    free(s);
+}

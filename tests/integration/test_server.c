@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Integration: `hutong serve` on a free loopback port, spoken to over
+ * real sockets. */
+#include <jansson.h>
+#include <pthread.h>
+
+#include "ht_test.h"
+
+#define H(out, err, ...) ts_hutong(out, err, __VA_ARGS__, (const char *)NULL)
+
+static char *dir, *db, *errlog;
+static ts_server srv;
+
+static int setup(void **state) {
+    (void)state;
+    dir = ts_tmpdir();
+    db = ts_path(dir, "demo.db");
+    errlog = ts_path(dir, "serve.log");
+    if (H(NULL, NULL, "demo", "--db", db, "--incidents", "3000", "--end",
+          "2026-11-28") != 0) {
+        return -1;
+    }
+    srv = ts_serve_start(db, errlog);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ts_serve_stop(srv);
+    ts_rmdir(dir);
+    free(dir);
+    free(db);
+    free(errlog);
+    return 0;
+}
+
+static int get(const char *path, char **head, char **body, size_t *len) {
+    return ts_http(srv.port, "GET", path, NULL, NULL, head, body, len);
+}
+
+static json_t *get_json(const char *path, int want) {
+    char *head, *body;
+    assert_int_equal(get(path, &head, &body, NULL), want);
+    assert_string_equal(ts_header(head, "content-type"), "application/json");
+    json_error_t je;
+    json_t *j = json_loads(body, 0, &je);
+    if (!j) {
+        fail_msg("%s: not JSON: %s", path, body);
+    }
+    free(head);
+    free(body);
+    return j;
+}
+
+static int png_width(const char *body, size_t len) {
+    assert_true(len > 24);
+    assert_memory_equal(body, "\x89PNG\r\n\x1a\n", 8);
+    const unsigned char *b = (const unsigned char *)body;
+    return b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19];
+}
+
+static void test_server_health(void **state) {
+    (void)state;
+    json_t *j = get_json("/healthz", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_int_equal(json_integer_value(json_object_get(j, "incidents")), 3000);
+    json_decref(j);
+    /* The root lists the shipped styles with their TileJSON. */
+    j = get_json("/", 200);
+    json_t *styles = json_object_get(j, "styles");
+    bool heat = false;
+    for (size_t k = 0; k < json_array_size(styles); k++) {
+        json_t *e = json_array_get(styles, k);
+        if (strcmp(json_string_value(json_object_get(e, "name")), "heat") ==
+            0) {
+            heat = true;
+            assert_contains(json_string_value(json_object_get(e, "tilejson")),
+                            "/tiles/heat.json");
+        }
+    }
+    assert_true(heat);
+    assert_true(json_array_size(styles) >= 9);
+    json_decref(j);
+}
+
+static void test_server_tiles_etag_and_cache(void **state) {
+    (void)state;
+    const char *path = "/tiles/default/15/26978/12413.png";
+    char *head, *body;
+    size_t len;
+    assert_int_equal(get(path, &head, &body, &len), 200);
+    assert_string_equal(ts_header(head, "content-type"), "image/png");
+    assert_int_equal(png_width(body, len), 256);
+    char etag[64];
+    snprintf(etag, sizeof etag, "%s", ts_header(head, "etag"));
+    assert_true(strlen(etag) > 4 && etag[0] == '"');
+    assert_contains(ts_header(head, "cache-control"), "max-age=");
+    assert_string_equal(ts_header(head, "access-control-allow-origin"), "*");
+    free(head);
+    /* The second time comes from the cache, byte for byte. */
+    char *again;
+    size_t len2;
+    assert_int_equal(get(path, &head, &again, &len2), 200);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, body, len);
+    assert_string_equal(ts_header(head, "etag"), etag);
+    free(head);
+    free(again);
+    free(body);
+    json_t *j = get_json("/healthz", 200);
+    assert_true(json_integer_value(json_object_get(
+                    json_object_get(j, "tile_cache"), "hits")) >= 1);
+    json_decref(j);
+    /* A client that has it gets 304 and no body. */
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
+    assert_int_equal(
+        ts_http(srv.port, "GET", path, hdr, NULL, &head, &body, &len), 304);
+    assert_int_equal(len, 0);
+    free(head);
+    free(body);
+    /* Another filter is another tile, with another ETag. */
+    assert_int_equal(
+        get("/tiles/default/15/26978/12413.png?category=01", &head, NULL, NULL),
+        200);
+    assert_string_not_equal(ts_header(head, "etag"), etag);
+    free(head);
+    /* @2x is 512 px; heat tiles take the filters. */
+    assert_int_equal(
+        get("/tiles/wall/15/26978/12413@2x.png", NULL, &body, &len), 200);
+    assert_int_equal(png_width(body, len), 512);
+    free(body);
+    assert_int_equal(get("/tiles/heat/14/13489/6206.png?window=30d&"
+                         "severity=2&status=open",
+                         &head, &body, &len),
+                     200);
+    assert_int_equal(png_width(body, len), 256);
+    free(head);
+    free(body);
+}
+
+static void test_server_tilejson_and_legend(void **state) {
+    (void)state;
+    json_t *j = get_json("/tiles/heat.json?window=7d&category=H02", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "tilejson")),
+                        "3.0.0");
+    const char *url =
+        json_string_value(json_array_get(json_object_get(j, "tiles"), 0));
+    assert_non_null(url);
+    assert_contains(url, "/tiles/heat/{z}/{x}/{y}.png?");
+    assert_contains(url, "window=7d");
+    assert_contains(url, "category=H02");
+    json_t *b = json_object_get(j, "bounds");
+    /* The district: about 116.37-116.45 E, 39.85-39.98 N. */
+    assert_true(json_real_value(json_array_get(b, 0)) > 116.3);
+    assert_true(json_real_value(json_array_get(b, 2)) < 116.5);
+    assert_true(json_real_value(json_array_get(b, 1)) > 39.8);
+    assert_true(json_real_value(json_array_get(b, 3)) < 40.0);
+    const char *legend = json_string_value(json_object_get(j, "legend"));
+    assert_non_null(legend);
+    assert_contains(legend, "/legend/heat.png?");
+    json_decref(j);
+    j = get_json("/tiles/default.json", 200);
+    assert_null(json_object_get(j, "legend"));
+    json_decref(j);
+    char *body;
+    size_t len;
+    assert_int_equal(get("/legend/hotspots.png?scale=2", NULL, &body, &len),
+                     200);
+    assert_int_equal(png_width(body, len), 720);
+    free(body);
+}
+
+static void test_server_bad_requests(void **state) {
+    (void)state;
+    const struct {
+        const char *path;
+        int status;
+        const char *says;
+    } cases[] = {
+        {"/tiles/nope/1/1/1.png", 404, "no style"},
+        {"/tiles/heat/23/1/1.png", 400, "zoom"},
+        {"/tiles/heat/3/9/1.png", 400, "outside"},
+        {"/tiles/heat/14/1/1.png?severity=9", 400, "severity"},
+        {"/tiles/heat/14/1/1.png?window=1y", 400, "window"},
+        {"/tiles/heat/14/1/1.png?category=ZZ", 400, "ZZ"},
+        {"/tiles/heat/14/1/1.png?colour=red", 400, "colour"},
+        {"/tiles/heat/14/x/1.png", 404, "{z}"},
+        {"/tiles/heat/14/1/1.jpg", 404, "{z}"},
+        {"/tiles/..%2F..%2Fetc%2Fpasswd.json", 404, ""},
+        {"/tiles/%2Fetc%2Fpasswd/1/1/1.png", 404, "style"},
+        {"/legend/default.png", 404, "no heat layer"},
+        {"/legend/heat.png?scale=99", 400, "scale"},
+        {"/nowhere", 404, "not found"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *head, *body;
+        int st = get(cases[k].path, &head, &body, NULL);
+        if (st != cases[k].status || !strstr(body, cases[k].says)) {
+            fail_msg("%s: %d %s", cases[k].path, st, body);
+        }
+        /* Errors are JSON and never show a folder of the machine. */
+        assert_string_equal(ts_header(head, "content-type"),
+                            "application/json");
+        assert_null(strstr(body, "/styles"));
+        free(head);
+        free(body);
+    }
+    /* A query too long to be honest. */
+    char path[4200] = "/tiles/heat/14/1/1.png?category=";
+    for (int k = 0; k < 1000; k++) {
+        strcat(path, "0101");
+    }
+    char *body;
+    assert_int_equal(get(path, NULL, &body, NULL), 400);
+    free(body);
+    assert_int_equal(
+        ts_http(srv.port, "POST", "/healthz", NULL, "{}", NULL, &body, NULL),
+        405);
+    free(body);
+}
+
+/* Requests from several threads at once: every answer whole. */
+static void *hammer(void *arg) {
+    int *fails = arg;
+    for (int k = 0; k < 12; k++) {
+        char path[96];
+        snprintf(path, sizeof path, "/tiles/heat/15/%d/12413.png",
+                 26970 + k % 6);
+        char *body;
+        size_t len;
+        if (get(path, NULL, &body, &len) != 200 || len < 100 ||
+            memcmp(body, "\x89PNG", 4) != 0) {
+            (*fails)++;
+        }
+        free(body);
+    }
+    return NULL;
+}
+
+static void test_server_concurrent_and_graceful_stop(void **state) {
+    (void)state;
+    pthread_t t[4];
+    int fails[4] = {0};
+    for (int k = 0; k < 4; k++) {
+        pthread_create(&t[k], NULL, hammer, &fails[k]);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(t[k], NULL);
+        assert_int_equal(fails[k], 0);
+    }
+    /* SIGTERM: a clean exit, and an access log line per request. */
+    assert_int_equal(ts_serve_stop(srv), 0);
+    FILE *f = fopen(errlog, "r");
+    assert_non_null(f);
+    char line[600];
+    int tiles = 0;
+    bool stopped = false;
+    while (fgets(line, sizeof line, f)) {
+        tiles += strstr(line, "GET /tiles/heat/15/") && strstr(line, " 200 ");
+        stopped |= strstr(line, "stopped") != NULL;
+    }
+    fclose(f);
+    assert_int_equal(tiles, 48);
+    assert_true(stopped);
+    srv = ts_serve_start(db, errlog); /* for teardown */
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_server_health),
+        cmocka_unit_test(test_server_tiles_etag_and_cache),
+        cmocka_unit_test(test_server_tilejson_and_legend),
+        cmocka_unit_test(test_server_bad_requests),
+        cmocka_unit_test(test_server_concurrent_and_graceful_stop),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
