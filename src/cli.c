@@ -5,7 +5,6 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <errno.h>
-#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -1009,9 +1008,6 @@ static void num_cell(char *buf, size_t len, double v, int decimals, bool csv) {
     }
 }
 
-static json_t *json_num(double v) {
-    return isnan(v) ? json_null() : json_real(v);
-}
 
 static bool parse_count(const char *s, long lo, long hi, long *out) {
     char *end = NULL;
@@ -1036,49 +1032,11 @@ static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
     enum { NH = sizeof heads / sizeof *heads };
     size_t shown = n < limit ? n : limit;
     if (fmt == FMT_JSON) {
-        static const char *const by_name[] = {"street", "community", "grid",
-                                              "category", "month"};
-        int64_t total = 0;
-        for (size_t k = 0; k < n; k++) {
-            total += r[k].count;
+        char *j = ht_stats_rows_json(r, n, limit, by, f);
+        if (j) {
+            puts(j);
         }
-        json_t *root = json_object(), *arr = json_array();
-        json_object_set_new(root, "by", json_string(by_name[by]));
-        json_object_set_new(root, "total", json_integer(total));
-        json_object_set_new(root, "groups", json_integer((json_int_t)n));
-        if (f->from != INT64_MIN && f->to != INT64_MAX) {
-            char a[32], b[32];
-            ht_datetime_format(f->from, a, sizeof a);
-            ht_datetime_format(f->to, b, sizeof b);
-            json_object_set_new(root, "from", json_string(a));
-            json_object_set_new(root, "to", json_string(b));
-        }
-        for (size_t k = 0; k < shown; k++) {
-            json_t *o = json_object();
-            json_object_set_new(o, "rank", json_integer(r[k].rank));
-            json_object_set_new(o, "key", json_string(r[k].key));
-            json_object_set_new(o, "name", json_string(r[k].name));
-            json_object_set_new(o, "count", json_integer(r[k].count));
-            json_object_set_new(o, "share", json_num(r[k].share));
-            json_object_set_new(
-                o, "prev",
-                r[k].prev >= 0 ? json_integer(r[k].prev) : json_null());
-            json_object_set_new(o, "change_pct", json_num(r[k].change_pct));
-            json_object_set_new(o, "per_km2", json_num(r[k].per_km2));
-            json_object_set_new(o, "per_1000", json_num(r[k].per_1000));
-            json_object_set_new(o, "median_close_h",
-                                json_num(r[k].median_close_h));
-            json_object_set_new(o, "response", json_num(r[k].response));
-            json_object_set_new(o, "resolution", json_num(r[k].resolution));
-            json_object_set_new(o, "evaluated", json_num(r[k].evaluated));
-            json_array_append_new(arr, o);
-        }
-        json_object_set_new(root, "rows", arr);
-        json_dumpf(
-            root, stdout,
-            JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-        putchar('\n');
-        json_decref(root);
+        free(j);
         return;
     }
     bool csv = fmt == FMT_CSV;
@@ -1146,27 +1104,11 @@ static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
 static void print_topics(const ht_topic *t, size_t n, const char *month,
                          out_format fmt) {
     if (fmt == FMT_JSON) {
-        json_t *root = json_object(), *arr = json_array();
-        json_object_set_new(root, "month", json_string(month));
-        for (size_t k = 0; k < n; k++) {
-            json_t *o = json_object();
-            json_object_set_new(o, "rank", json_integer((json_int_t)k + 1));
-            json_object_set_new(o, "category", json_string(t[k].category));
-            json_object_set_new(o, "category_name",
-                                json_string(t[k].category_name));
-            json_object_set_new(o, "area", json_string(t[k].area));
-            json_object_set_new(o, "area_name", json_string(t[k].area_name));
-            json_object_set_new(o, "count", json_integer(t[k].count));
-            json_object_set_new(o, "prev", json_integer(t[k].prev));
-            json_object_set_new(o, "score", json_real(t[k].score));
-            json_array_append_new(arr, o);
+        char *j = ht_stats_topics_json(t, n, month);
+        if (j) {
+            puts(j);
         }
-        json_object_set_new(root, "topics", arr);
-        json_dumpf(
-            root, stdout,
-            JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-        putchar('\n');
-        json_decref(root);
+        free(j);
         return;
     }
     if (fmt == FMT_CSV) {

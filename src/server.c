@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,15 @@
 #include "hutong/filter.h"
 #include "hutong/index.h"
 #include "hutong/log.h"
+#include "hutong/model.h"
 #include "hutong/png.h"
 #include "hutong/render.h"
+#include "hutong/stats.h"
 #include "hutong/store.h"
 #include "hutong/style.h"
 #include "hutong/tile.h"
+
+#include "store_int.h"
 
 #define MAX_STYLES 64
 #define MAX_ZOOM 22
@@ -214,8 +219,13 @@ static const ht_style *style_get(ht_server *s, const char *name,
 
 typedef struct query {
     ht_filter filter;
-    const char *allowed; /* " a b c " */
-    char bad[300];       /* the first problem */
+    char allowed[200]; /* " a b c " */
+    struct {
+        char key[16];
+        char value[128];
+    } extra[8]; /* parameters that are not filters */
+    int nextra;
+    char bad[300]; /* the first problem */
     size_t bytes;
     double scale;             /* "scale" when allowed */
     char text[MAX_QUERY + 1]; /* the parameters re-encoded, for links */
@@ -236,6 +246,19 @@ static void url_encode(char *out, size_t size, const char *in) {
         }
     }
     out[o] = '\0';
+}
+
+static const char filter_keys[] =
+    " from to window category severity status source grid ";
+
+/* A non-filter parameter of the query, or NULL. */
+static const char *qget(const query *q, const char *key) {
+    for (int k = 0; k < q->nextra; k++) {
+        if (strcmp(q->extra[k].key, key) == 0) {
+            return q->extra[k].value;
+        }
+    }
+    return NULL;
 }
 
 static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
@@ -264,13 +287,14 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
     size_t t = strlen(q->text);
     snprintf(q->text + t, sizeof q->text - t, "%s%s=", t ? "&" : "", key);
     url_encode(q->text, sizeof q->text, value);
-    if (strcmp(key, "scale") == 0) {
-        char *end;
-        q->scale = strtod(value, &end);
-        if (*end || !(q->scale >= 0.25 && q->scale <= 8)) {
-            snprintf(q->bad, sizeof q->bad, "scale: expected 0.25..8");
+    if (!strstr(filter_keys, probe)) {
+        if (q->nextra == 8 || strlen(value) >= sizeof q->extra[0].value) {
+            snprintf(q->bad, sizeof q->bad, "%s: too long", key);
             return MHD_NO;
         }
+        snprintf(q->extra[q->nextra].key, sizeof q->extra[0].key, "%s", key);
+        snprintf(q->extra[q->nextra++].value, sizeof q->extra[0].value, "%s",
+                 value);
         return MHD_YES;
     }
     ht_error err = {0};
@@ -282,18 +306,21 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-static const char filter_keys[] =
-    " from to window category severity status source grid ";
-
 /* Parse the query of @c; false (with q->bad) on a bad one. */
 static bool parse_query(struct MHD_Connection *c, const char *extra, query *q) {
-    static char allowed[160];
     memset(q, 0, sizeof *q);
     q->filter = ht_filter_all();
     q->scale = 1;
-    snprintf(allowed, sizeof allowed, "%s%s ", filter_keys, extra);
-    q->allowed = allowed;
+    snprintf(q->allowed, sizeof q->allowed, "%s%s ", filter_keys, extra);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, q);
+    const char *scale = qget(q, "scale");
+    if (!q->bad[0] && scale) {
+        char *end;
+        q->scale = strtod(scale, &end);
+        if (*end || !(q->scale >= 0.25 && q->scale <= 8)) {
+            snprintf(q->bad, sizeof q->bad, "scale: expected 0.25..8");
+        }
+    }
     if (!q->bad[0]) {
         ht_error err = {0};
         if (ht_filter_check(&q->filter, &err) != HT_OK) {
@@ -615,6 +642,222 @@ static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
     return send_json(c, rq, j, NULL);
 }
 
+/* A JSON text (malloc'd) as a 200 response. */
+static enum MHD_Result send_text_json(struct MHD_Connection *c, request *rq,
+                                      char *text) {
+    if (!text) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, "application/json", text, strlen(text),
+                    NULL, "no-cache");
+}
+
+static bool count_param(const query *q, const char *key, long lo, long hi,
+                        long *out, char *bad, size_t size) {
+    const char *v = qget(q, key);
+    if (!v) {
+        return true;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        snprintf(bad, size, "%s: a whole number %ld..%ld", key, lo, hi);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* GET /api/stats?by=street|community|grid|category|month&limit=N + filters */
+static enum MHD_Result route_stats(ht_server *s, struct MHD_Connection *c,
+                                   request *rq) {
+    query q;
+    if (!parse_query(c, "by limit", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    ht_error err = {0};
+    ht_stats_by by = HT_STATS_BY_STREET;
+    long limit = 100000;
+    char bad[160];
+    if (qget(&q, "by") &&
+        ht_stats_by_parse(qget(&q, "by"), &by, &err) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    if (!count_param(&q, "limit", 1, 100000, &limit, bad, sizeof bad)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    worker *w = worker_get(s, &err);
+    ht_stats_row *rows = NULL;
+    size_t n = 0;
+    ht_status st =
+        w ? ht_stats_compute(w->store, &q.filter, by, &rows, &n, &err) : HT_EDB;
+    if (st != HT_OK) {
+        return send_error(c, rq,
+                          st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
+                                          : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          err.msg);
+    }
+    char *j = ht_stats_rows_json(rows, n, (size_t)limit, by, &q.filter);
+    free(rows);
+    return send_text_json(c, rq, j);
+}
+
+/* GET /api/topics?month=YYYY-MM&by=street|community&min=N&limit=N */
+static enum MHD_Result route_topics(ht_server *s, struct MHD_Connection *c,
+                                    request *rq) {
+    query q;
+    if (!parse_query(c, "month by min limit", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    if (!qget(&q, "month")) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "month: required, YYYY-MM");
+    }
+    char fkey[1024];
+    ht_filter all = ht_filter_all(), *f = &q.filter;
+    ht_filter_key(f, fkey, sizeof fkey);
+    char akey[1024];
+    ht_filter_key(&all, akey, sizeof akey);
+    if (strcmp(fkey, akey) != 0) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "topics take no filters: month, by, min, limit");
+    }
+    ht_error err = {0};
+    ht_stats_by by = HT_STATS_BY_STREET;
+    long min = 3, limit = 10;
+    char bad[160];
+    if (qget(&q, "by") &&
+        ht_stats_by_parse(qget(&q, "by"), &by, &err) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    if (!count_param(&q, "min", 1, 1000000, &min, bad, sizeof bad) ||
+        !count_param(&q, "limit", 1, 1000, &limit, bad, sizeof bad)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    worker *w = worker_get(s, &err);
+    ht_topic *t = NULL;
+    size_t n = 0;
+    ht_status st = w ? ht_stats_topics(w->store, qget(&q, "month"), by, min,
+                                       (size_t)limit, &t, &n, &err)
+                     : HT_EDB;
+    if (st != HT_OK) {
+        return send_error(c, rq,
+                          st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
+                                          : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          err.msg);
+    }
+    char *j = ht_stats_topics_json(t, n, qget(&q, "month"));
+    free(t);
+    return send_text_json(c, rq, j);
+}
+
+static json_t *grid_json(const ht_fgrid *g) {
+    json_t *o = json_pack("{s:s, s:s, s:s}", "code", g->code, "name",
+                          g->name ? g->name : "", "level",
+                          ht_model_level_name(g->level));
+    json_object_set_new(
+        o, "parent_code",
+        g->parent_code ? json_string(g->parent_code) : json_null());
+    json_object_set_new(
+        o, "population",
+        g->population >= 0 ? json_integer(g->population) : json_null());
+    json_object_set_new(o, "area_km2", json_real(g->area_m2 / 1e6));
+    return o;
+}
+
+/* GET /api/grids?level=L&parent=CODE: the grids, without geometry. */
+static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
+                                   request *rq) {
+    query q;
+    if (!parse_query(c, "level parent", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    ht_level level = HT_LEVEL_GRID;
+    const char *lv = qget(&q, "level"), *parent = qget(&q, "parent");
+    if (lv && ht_model_level_parse(lv, &level, NULL) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "level: district, street, community or grid");
+    }
+    if (parent && !ht_features_find_grid(s->feat, parent)) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, "parent: no such grid");
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ht_features_grid_count(s->feat); i++) {
+        const ht_fgrid *g = ht_features_grid(s->feat, i);
+        if ((!lv || g->level == level) &&
+            (!parent ||
+             (g->parent_code && strcmp(g->parent_code, parent) == 0))) {
+            json_array_append_new(arr, grid_json(g));
+        }
+    }
+    json_t *j = json_pack("{s:I, s:o}", "count",
+                          (json_int_t)json_array_size(arr), "grids", arr);
+    return send_json(c, rq, j, "public, max-age=300");
+}
+
+/* GET /api/grids/{code}: a GeoJSON Feature (WGS 84) with the grid's
+ * statistics under the filters. */
+static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const char *code) {
+    const ht_fgrid *g = ht_features_find_grid(s->feat, code);
+    if (!g) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
+    }
+    query q;
+    if (!parse_query(c, "", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    if (q.filter.grid[0]) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "grid: the path names the grid");
+    }
+    ht_error err = {0};
+    worker *w = worker_get(s, &err);
+    if (!w) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    /* The geometry as the store holds it (WGS 84). */
+    sqlite3 *db = ht__store_db(w->store);
+    sqlite3_stmt *st = NULL;
+    json_t *geom = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT AsGeoJSON(geom, 7) FROM grids WHERE "
+                           "code = ?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+            geom =
+                json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        }
+    }
+    sqlite3_finalize(st);
+    /* Its figures: the whole grid, then by category. */
+    ht_filter f = q.filter;
+    snprintf(f.grid, sizeof f.grid, "%s", code);
+    ht_stats_row *rows = NULL;
+    size_t n = 0;
+    if (ht_stats_compute(w->store, &f, HT_STATS_BY_CATEGORY, &rows, &n, &err) !=
+        HT_OK) {
+        json_decref(geom);
+        return send_error(c, rq,
+                          err.code == HT_EINVAL
+                              ? MHD_HTTP_BAD_REQUEST
+                              : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          err.msg);
+    }
+    char *by_cat = ht_stats_rows_json(rows, n, 20, HT_STATS_BY_CATEGORY, &f);
+    free(rows);
+    json_t *props = grid_json(g);
+    json_t *stats = by_cat ? json_loads(by_cat, 0, NULL) : NULL;
+    free(by_cat);
+    json_object_set_new(props, "stats", stats ? stats : json_null());
+    json_t *j =
+        json_pack("{s:s, s:s, s:o, s:o}", "type", "Feature", "id", code,
+                  "properties", props, "geometry", geom ? geom : json_null());
+    return send_json(c, rq, j, "no-cache");
+}
+
 /* Cut "/prefix" + name + suffix: the name, or false. */
 static bool cut(const char *url, const char *prefix, const char *suffix,
                 char *name, size_t size) {
@@ -667,6 +910,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strcmp(url, "/") == 0) {
         return route_root(s, c, rq);
+    }
+    if (strcmp(url, "/api/stats") == 0) {
+        return route_stats(s, c, rq);
+    }
+    if (strcmp(url, "/api/topics") == 0) {
+        return route_topics(s, c, rq);
+    }
+    if (strcmp(url, "/api/grids") == 0) {
+        return route_grids(s, c, rq);
+    }
+    if (cut(url, "/api/grids/", "", name, sizeof name)) {
+        return route_grid(s, c, rq, name);
     }
     if (strcmp(url, "/healthz") == 0) {
         return route_health(s, c, rq);

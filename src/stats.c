@@ -2,6 +2,7 @@
 /* Statistics for the same filters as the maps. */
 #include "hutong/stats.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -512,4 +513,78 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
     *n = m < max ? m : max;
     *topics = out;
     return HT_OK;
+}
+
+/* ---- JSON ---- */
+
+static json_t *json_num(double v) {
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+char *ht_stats_rows_json(const ht_stats_row *r, size_t n, size_t limit,
+                         ht_stats_by by, const ht_filter *f) {
+    size_t shown = n < limit ? n : limit;
+    static const char *const by_name[] = {"street", "community", "grid",
+                                          "category", "month"};
+    int64_t total = 0;
+    for (size_t k = 0; k < n; k++) {
+        total += r[k].count;
+    }
+    json_t *root = json_object(), *arr = json_array();
+    json_object_set_new(root, "by", json_string(by_name[by]));
+    json_object_set_new(root, "total", json_integer(total));
+    json_object_set_new(root, "groups", json_integer((json_int_t)n));
+    if (f->from != INT64_MIN && f->to != INT64_MAX) {
+        char a[32], b[32];
+        ht_datetime_format(f->from, a, sizeof a);
+        ht_datetime_format(f->to, b, sizeof b);
+        json_object_set_new(root, "from", json_string(a));
+        json_object_set_new(root, "to", json_string(b));
+    }
+    for (size_t k = 0; k < shown; k++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "rank", json_integer(r[k].rank));
+        json_object_set_new(o, "key", json_string(r[k].key));
+        json_object_set_new(o, "name", json_string(r[k].name));
+        json_object_set_new(o, "count", json_integer(r[k].count));
+        json_object_set_new(o, "share", json_num(r[k].share));
+        json_object_set_new(
+            o, "prev", r[k].prev >= 0 ? json_integer(r[k].prev) : json_null());
+        json_object_set_new(o, "change_pct", json_num(r[k].change_pct));
+        json_object_set_new(o, "per_km2", json_num(r[k].per_km2));
+        json_object_set_new(o, "per_1000", json_num(r[k].per_1000));
+        json_object_set_new(o, "median_close_h", json_num(r[k].median_close_h));
+        json_object_set_new(o, "response", json_num(r[k].response));
+        json_object_set_new(o, "resolution", json_num(r[k].resolution));
+        json_object_set_new(o, "evaluated", json_num(r[k].evaluated));
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(root, "rows", arr);
+    char *out = json_dumps(
+        root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    json_decref(root);
+    return out;
+}
+
+char *ht_stats_topics_json(const ht_topic *t, size_t n, const char *month) {
+    json_t *root = json_object(), *arr = json_array();
+    json_object_set_new(root, "month", json_string(month));
+    for (size_t k = 0; k < n; k++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "rank", json_integer((json_int_t)k + 1));
+        json_object_set_new(o, "category", json_string(t[k].category));
+        json_object_set_new(o, "category_name",
+                            json_string(t[k].category_name));
+        json_object_set_new(o, "area", json_string(t[k].area));
+        json_object_set_new(o, "area_name", json_string(t[k].area_name));
+        json_object_set_new(o, "count", json_integer(t[k].count));
+        json_object_set_new(o, "prev", json_integer(t[k].prev));
+        json_object_set_new(o, "score", json_real(t[k].score));
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(root, "topics", arr);
+    char *out = json_dumps(
+        root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    json_decref(root);
+    return out;
 }

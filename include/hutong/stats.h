@@ -71,4 +71,15 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
                           int64_t min_count, size_t max, ht_topic **topics,
                           size_t *n, ht_error *err);
 
+/**
+ * @n rows as JSON (the first @limit of them; figures that do not apply are
+ * null): {"by", "total", "groups", "from"/"to" when @f has both, "rows"}.
+ * Malloc'd; NULL when out of memory.
+ */
+char *ht_stats_rows_json(const ht_stats_row *r, size_t n, size_t limit,
+                         ht_stats_by by, const ht_filter *f);
+
+/** Topics as JSON: {"month", "topics": [{"rank", "category", ...}]}. */
+char *ht_stats_topics_json(const ht_topic *t, size_t n, const char *month);
+
 #endif

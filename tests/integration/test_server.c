@@ -171,6 +171,76 @@ static void test_server_tilejson_and_legend(void **state) {
     free(body);
 }
 
+static void test_server_api(void **state) {
+    (void)state;
+    /* Statistics under the filters: every incident once. */
+    json_t *j = get_json("/api/stats?by=category", 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 3000);
+    json_t *rows = json_object_get(j, "rows");
+    json_int_t sum = 0;
+    for (size_t k = 0; k < json_array_size(rows); k++) {
+        sum += json_integer_value(
+            json_object_get(json_array_get(rows, k), "count"));
+    }
+    assert_int_equal(sum, 3000);
+    json_decref(j);
+    j = get_json("/api/stats?by=street&window=30d&limit=3", 200);
+    assert_true(json_array_size(json_object_get(j, "rows")) == 3);
+    assert_non_null(json_object_get(j, "from"));
+    json_t *first = json_array_get(json_object_get(j, "rows"), 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "rank")), 1);
+    assert_true(json_is_integer(json_object_get(first, "prev")));
+    json_decref(j);
+    j = get_json("/api/topics?month=2026-10&min=1&limit=5", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "month")),
+                        "2026-10");
+    assert_true(json_array_size(json_object_get(j, "topics")) <= 5);
+    json_decref(j);
+    /* Grids: a list by level, and one with its geometry and figures. */
+    j = get_json("/api/grids?level=street", 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 17);
+    json_decref(j);
+    j = get_json("/api/grids?parent=110101001", 200);
+    assert_true(json_integer_value(json_object_get(j, "count")) > 3);
+    json_decref(j);
+    j = get_json("/api/grids/110101001", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "type")),
+                        "Feature");
+    json_t *geom = json_object_get(j, "geometry");
+    assert_string_equal(json_string_value(json_object_get(geom, "type")),
+                        "MultiPolygon");
+    json_t *props = json_object_get(j, "properties");
+    assert_string_equal(json_string_value(json_object_get(props, "name")),
+                        "东华门街道");
+    json_int_t office = json_integer_value(
+        json_object_get(json_object_get(props, "stats"), "total"));
+    assert_true(office > 0 && office < 3000);
+    json_decref(j);
+    /* Bad input names the parameter. */
+    const struct {
+        const char *path;
+        int status;
+        const char *says;
+    } bad[] = {{"/api/stats?by=ward", 400, "by"},
+               {"/api/stats?limit=0", 400, "limit"},
+               {"/api/stats?category=ZZ", 400, "ZZ"},
+               {"/api/stats?colour=1", 400, "colour"},
+               {"/api/topics", 400, "month"},
+               {"/api/topics?month=2026-13", 400, "month"},
+               {"/api/topics?month=2026-10&window=7d", 400, "no filters"},
+               {"/api/grids?level=ward", 400, "level"},
+               {"/api/grids/nope", 404, "no such grid"},
+               {"/api/grids/110101001?grid=110101002", 400, "grid"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char *body;
+        int st = get(bad[k].path, NULL, &body, NULL);
+        if (st != bad[k].status || !strstr(body, bad[k].says)) {
+            fail_msg("%s: %d %s", bad[k].path, st, body);
+        }
+        free(body);
+    }
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -271,6 +341,7 @@ int main(void) {
         cmocka_unit_test(test_server_health),
         cmocka_unit_test(test_server_tiles_etag_and_cache),
         cmocka_unit_test(test_server_tilejson_and_legend),
+        cmocka_unit_test(test_server_api),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };
