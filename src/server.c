@@ -35,10 +35,12 @@
 #include "hutong/tile.h"
 
 #include "store_int.h"
+#include "web_assets.h"
 
 #define MAX_STYLES 64
 #define MAX_ZOOM 22
 #define MAX_QUERY 2048 /* bytes of query parameters */
+#define LEAFLET_DIR "/usr/share/javascript/leaflet" /* Debian libjs-leaflet */
 
 typedef struct worker {
     ht_store *store;
@@ -766,11 +768,102 @@ static json_t *grid_json(const ht_fgrid *g) {
     return o;
 }
 
-/* GET /api/grids?level=L&parent=CODE: the grids, without geometry. */
+/* GET /api/categories: the code table. */
+static enum MHD_Result route_categories(ht_server *s, struct MHD_Connection *c,
+                                        request *rq) {
+    query q;
+    if (!parse_query(c, "", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    ht_error err = {0};
+    worker *w = worker_get(s, &err);
+    if (!w) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    if (sqlite3_prepare_v2(ht__store_db(w->store),
+                           "SELECT code, parent_code, name, color FROM "
+                           "categories ORDER BY code",
+                           -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *o = json_object();
+            const char *cols[4] = {"code", "parent_code", "name", "color"};
+            for (int k = 0; k < 4; k++) {
+                const char *v = (const char *)sqlite3_column_text(st, k);
+                json_object_set_new(o, cols[k],
+                                    v ? json_string(v) : json_null());
+            }
+            json_array_append_new(arr, o);
+        }
+    }
+    sqlite3_finalize(st);
+    return send_json(c, rq, json_pack("{s:o}", "categories", arr),
+                     "public, max-age=300");
+}
+
+/* GET /static/leaflet/{file}: Leaflet from Debian's libjs-leaflet. Names
+ * are checked against a fixed pattern, never joined blindly. */
+static enum MHD_Result route_leaflet(struct MHD_Connection *c, request *rq,
+                                     const char *name) {
+    static const char *const files[] = {"leaflet.js",
+                                        "leaflet.css",
+                                        "images/layers.png",
+                                        "images/layers-2x.png",
+                                        "images/marker-icon.png",
+                                        "images/marker-icon-2x.png",
+                                        "images/marker-shadow.png"};
+    int k = 0;
+    while (k < 7 && strcmp(files[k], name) != 0) {
+        k++;
+    }
+    if (k == 7) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", LEAFLET_DIR, files[k]);
+    ht_buf *b = ht_buf_new();
+    ht_error err = {0};
+    if (!b || ht_buf_read_file(b, path, &err) != HT_OK) {
+        ht_buf_free(b);
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                          "Leaflet is not installed (Debian package "
+                          "libjs-leaflet)");
+    }
+    void *data = malloc(b->len ? b->len : 1);
+    size_t len = b->len;
+    if (data) {
+        memcpy(data, b->data, len);
+    }
+    ht_buf_free(b);
+    if (!data) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    const char *type = strstr(files[k], ".js")    ? "text/javascript"
+                       : strstr(files[k], ".css") ? "text/css"
+                                                  : "image/png";
+    return send_buf(c, rq, MHD_HTTP_OK, type, data, len, NULL,
+                    "public, max-age=86400");
+}
+
+static enum MHD_Result send_page(struct MHD_Connection *c, request *rq,
+                                 const unsigned char *page, size_t len) {
+    void *data = malloc(len);
+    if (!data) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    memcpy(data, page, len);
+    return send_buf(c, rq, MHD_HTTP_OK, "text/html; charset=utf-8", data, len,
+                    NULL, "no-cache");
+}
+
+/* GET /api/grids?level=L&parent=CODE&at=LON,LAT: grids, without geometry. */
 static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
                                    request *rq) {
     query q;
-    if (!parse_query(c, "level parent", &q)) {
+    if (!parse_query(c, "level parent at", &q)) {
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
     }
     ht_level level = HT_LEVEL_GRID;
@@ -782,13 +875,34 @@ static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
     if (parent && !ht_features_find_grid(s->feat, parent)) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, "parent: no such grid");
     }
+    const char *at = qget(&q, "at");
+    double ax = 0, ay = 0;
+    if (at) {
+        double lon, lat;
+        char tail;
+        if (sscanf(at, "%lf,%lf%c", &lon, &lat, &tail) != 2 ||
+            !(lon >= -180 && lon <= 180 && lat >= -85 && lat <= 85)) {
+            return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                              "at: expected LON,LAT in WGS 84");
+        }
+        ht_tile_lonlat_to_merc(lon, lat, &ax, &ay);
+    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < ht_features_grid_count(s->feat); i++) {
-        const ht_fgrid *g = ht_features_grid(s->feat, i);
-        if ((!lv || g->level == level) &&
-            (!parent ||
-             (g->parent_code && strcmp(g->parent_code, parent) == 0))) {
-            json_array_append_new(arr, grid_json(g));
+    /* With "at": the grids containing the point, lowest level first. */
+    for (int pass = at ? HT_LEVEL_GRID : 0; pass >= 0; pass--) {
+        for (size_t i = 0; i < ht_features_grid_count(s->feat); i++) {
+            const ht_fgrid *g = ht_features_grid(s->feat, i);
+            if (at &&
+                (g->level != (ht_level)pass || ax < g->bbox.minx ||
+                 ax > g->bbox.maxx || ay < g->bbox.miny || ay > g->bbox.maxy ||
+                 !ht_geom_contains(g->geom, ax, ay))) {
+                continue;
+            }
+            if ((!lv || g->level == level) &&
+                (!parent ||
+                 (g->parent_code && strcmp(g->parent_code, parent) == 0))) {
+                json_array_append_new(arr, grid_json(g));
+            }
         }
     }
     json_t *j = json_pack("{s:I, s:o}", "count",
@@ -909,7 +1023,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         return route_legend(s, c, rq, name);
     }
     if (strcmp(url, "/") == 0) {
+        return send_page(c, rq, ht_web_viewer_html, ht_web_viewer_html_len);
+    }
+    if (strcmp(url, "/api") == 0) {
         return route_root(s, c, rq);
+    }
+    if (strcmp(url, "/api/categories") == 0) {
+        return route_categories(s, c, rq);
+    }
+    if (strncmp(url, "/static/leaflet/", 16) == 0) {
+        return route_leaflet(c, rq, url + 16);
     }
     if (strcmp(url, "/api/stats") == 0) {
         return route_stats(s, c, rq);

@@ -66,7 +66,7 @@ static void test_server_health(void **state) {
     assert_int_equal(json_integer_value(json_object_get(j, "incidents")), 3000);
     json_decref(j);
     /* The root lists the shipped styles with their TileJSON. */
-    j = get_json("/", 200);
+    j = get_json("/api", 200);
     json_t *styles = json_object_get(j, "styles");
     bool heat = false;
     for (size_t k = 0; k < json_array_size(styles); k++) {
@@ -81,6 +81,38 @@ static void test_server_health(void **state) {
     assert_true(heat);
     assert_true(json_array_size(styles) >= 9);
     json_decref(j);
+    /* The viewer page, and the code table it offers. */
+    char *head, *body;
+    assert_int_equal(get("/", &head, &body, NULL), 200);
+    assert_contains(ts_header(head, "content-type"), "text/html");
+    assert_contains(body, "/static/leaflet/leaflet.js");
+    free(head);
+    free(body);
+    j = get_json("/api/categories", 200);
+    assert_true(json_array_size(json_object_get(j, "categories")) > 20);
+    json_decref(j);
+    /* The grids under a point, lowest first, each the parent of the one
+     * before, up to the district. */
+    j = get_json("/api/grids?at=116.4109,39.8822", 200);
+    json_t *gs = json_object_get(j, "grids");
+    assert_int_equal(json_array_size(gs), 4);
+    const char *levels[] = {"grid", "community", "street", "district"};
+    for (size_t k = 0; k < 4; k++) {
+        json_t *g = json_array_get(gs, k);
+        assert_string_equal(json_string_value(json_object_get(g, "level")),
+                            levels[k]);
+        if (k > 0) {
+            assert_string_equal(json_string_value(json_object_get(g, "code")),
+                                json_string_value(json_object_get(
+                                    json_array_get(gs, k - 1), "parent_code")));
+        }
+    }
+    json_decref(j);
+    assert_int_equal(get("/api/grids?at=200,1", NULL, &body, NULL), 400);
+    free(body);
+    assert_int_equal(
+        get("/static/leaflet/../../../etc/passwd", NULL, &body, NULL), 404);
+    free(body);
 }
 
 static void test_server_tiles_etag_and_cache(void **state) {
