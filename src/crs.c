@@ -411,3 +411,36 @@ ht_status ht_crs_wkt(const char *spec, char **out, ht_error *err) {
     proj_context_destroy(ctx);
     return st;
 }
+
+ht_status ht_crs_north_first(const char *spec, bool *out, ht_error *err) {
+    char name[HT_CRS_NAME_SIZE];
+    ht_status st = ht_crs_normalize(spec, name, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (strcmp(name, "gcj02") == 0 || strcmp(name, "bd09") == 0) {
+        *out = false; /* longitude, latitude by convention */
+        return HT_OK;
+    }
+    PJ_CONTEXT *ctx = proj_context_create();
+    if (!ctx) {
+        return ht_error_set(err, HT_ENOMEM, "cannot create a PROJ context");
+    }
+    proj_log_level(ctx, PJ_LOG_NONE);
+    PJ *crs = proj_create(ctx, name);
+    PJ *cs = crs && proj_is_crs(crs) ? proj_crs_get_coordinate_system(ctx, crs)
+                                     : NULL;
+    const char *dir = NULL;
+    if (!cs ||
+        !proj_cs_get_axis_info(ctx, cs, 0, NULL, NULL, &dir, NULL, NULL, NULL,
+                               NULL) ||
+        !dir) {
+        st = ht_error_set(err, HT_EINVAL, "unknown CRS \"%s\"", name);
+    } else {
+        *out = strcmp(dir, "north") == 0 || strcmp(dir, "south") == 0;
+    }
+    proj_destroy(cs);
+    proj_destroy(crs);
+    proj_context_destroy(ctx);
+    return st;
+}

@@ -2010,6 +2010,9 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
         cairo_save(cr);
         switch (l->type) {
         case HT_LAYER_BACKGROUND:
+            if (req->transparent) {
+                break;
+            }
             set_color(
                 cr,
                 ht_style_color(l, HT_P_BACKGROUND_COLOR, f.zoom, NULL, NULL),

@@ -22,6 +22,7 @@
 
 #include "hutong/buf.h"
 #include "hutong/cache.h"
+#include "hutong/crs.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
 #include "hutong/index.h"
@@ -33,6 +34,7 @@
 #include "hutong/store.h"
 #include "hutong/style.h"
 #include "hutong/tile.h"
+#include "hutong/wms.h"
 
 #include "store_int.h"
 #include "web_assets.h"
@@ -334,6 +336,15 @@ static bool parse_query(struct MHD_Connection *c, const char *extra, query *q) {
 
 /* ---- routes ---- */
 
+/* "http://host" of the request (the Host header when it is sane). */
+static void base_url(struct MHD_Connection *c, char *out, size_t size) {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    snprintf(out, size, "http://%s",
+             host && strlen(host) < 200 && !strpbrk(host, "\"<> \\&")
+                 ? host
+                 : "127.0.0.1");
+}
+
 /* Parse an unsigned decimal of at most 10 digits ending at one of @ends. */
 static bool parse_u32(const char **p, uint32_t *out) {
     const char *s = *p;
@@ -509,12 +520,8 @@ static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
     if (!style) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
     }
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     char base[300], url[3000];
-    snprintf(base, sizeof base, "http://%s",
-             host && strlen(host) < 200 && !strpbrk(host, "\"<> \\")
-                 ? host
-                 : "127.0.0.1");
+    base_url(c, base, sizeof base);
     double w, so, e, n;
     ht_tile_merc_to_lonlat(s->extent.minx, s->extent.miny, &w, &so);
     ht_tile_merc_to_lonlat(s->extent.maxx, s->extent.maxy, &e, &n);
@@ -605,19 +612,11 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The API root: what is served, with links. */
-static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
-                                  request *rq) {
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    char base[300];
-    snprintf(base, sizeof base, "http://%s",
-             host && strlen(host) < 200 && !strpbrk(host, "\"<> \\")
-                 ? host
-                 : "127.0.0.1");
-    char *names[MAX_STYLES];
+/* The names of the styles in the styles folder, sorted (caller frees). */
+static size_t style_names(char **names, size_t max) {
     size_t n = 0;
     DIR *d = opendir(ht_style_dir());
-    for (struct dirent *e; d && (e = readdir(d)) && n < MAX_STYLES;) {
+    for (struct dirent *e; d && (e = readdir(d)) && n < max;) {
         size_t len = strlen(e->d_name);
         if (len > 5 && len < 70 && strcmp(e->d_name + len - 5, ".json") == 0 &&
             (names[n] = strndup(e->d_name, len - 5))) {
@@ -628,6 +627,16 @@ static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
         closedir(d);
     }
     qsort(names, n, sizeof *names, cmp_str);
+    return n;
+}
+
+/* The API root: what is served, with links. */
+static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
+                                  request *rq) {
+    char base[300];
+    base_url(c, base, sizeof base);
+    char *names[MAX_STYLES];
+    size_t n = style_names(names, MAX_STYLES);
     json_t *styles = json_array();
     for (size_t k = 0; k < n; k++) {
         char url[512];
@@ -972,6 +981,391 @@ static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
     return send_json(c, rq, j, "no-cache");
 }
 
+/* ---- WMS ---- */
+
+typedef struct args {
+    const char *keys[64], *values[64];
+    size_t n, bytes;
+    bool too_many;
+} args;
+
+static enum MHD_Result on_wms_arg(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value) {
+    (void)kind;
+    args *a = cls;
+    a->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+    if (a->n == 64 || a->bytes > MAX_QUERY) {
+        a->too_many = true;
+        return MHD_NO;
+    }
+    a->keys[a->n] = key;
+    a->values[a->n++] = value;
+    return MHD_YES;
+}
+
+static enum MHD_Result wms_error(struct MHD_Connection *c, request *rq,
+                                 int version, const char *code,
+                                 const char *msg) {
+    char *x = ht_wms_exception(version, code, msg);
+    if (!x) {
+        return MHD_NO;
+    }
+    return send_buf(c, rq, MHD_HTTP_BAD_REQUEST, ht_wms_exception_type(version),
+                    x, strlen(x), NULL, NULL);
+}
+
+static const struct {
+    const char *name, *title;
+} style_titles[] = {
+    {"default", "标准底图 base map (light)"},
+    {"wall", "大屏底图 command-center base map (dark)"},
+    {"print", "打印底图 print base map"},
+    {"grids", "单元网格 unit grid outlines"},
+    {"heat", "事件热力 incident density (incidents/km²)"},
+    {"heatrate", "日均热力 incident density per day (365-day scale)"},
+    {"streetheat", "街巷热度 street heat (incidents per 100 m)"},
+    {"choropleth", "网格密度 grid density (Jenks classes)"},
+    {"hotspots", "热点分析 hotspots (Getis-Ord Gi*)"}};
+
+static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
+                                        request *rq, int version) {
+    char base[300];
+    base_url(c, base, sizeof base);
+    char *names[MAX_STYLES];
+    size_t n = style_names(names, MAX_STYLES);
+    ht_wms_layer layers[MAX_STYLES];
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        const ht_style *st = style_get(s, names[k], NULL);
+        if (!st) {
+            continue; /* a broken style is not offered */
+        }
+        layers[m] = (ht_wms_layer){
+            names[k], names[k], NULL, style_has_legend(st), 1, 1};
+        if (layers[m].legend) {
+            ht_render_legend_size(st, 1, &layers[m].legend_w,
+                                  &layers[m].legend_h);
+        }
+        for (size_t t = 0; t < sizeof style_titles / sizeof *style_titles;
+             t++) {
+            if (strcmp(style_titles[t].name, names[k]) == 0) {
+                layers[m].title = style_titles[t].title;
+            }
+        }
+        m++;
+    }
+    ht_bbox ll;
+    ht_tile_merc_to_lonlat(s->extent.minx, s->extent.miny, &ll.minx, &ll.miny);
+    ht_tile_merc_to_lonlat(s->extent.maxx, s->extent.maxy, &ll.maxx, &ll.maxy);
+    ht_bbox boxes[8];
+    for (size_t k = 0; k < ht_wms_ncrs && k < 8; k++) {
+        /* The extent's edges, sampled, in each CRS. */
+        ht_transform *t = NULL;
+        boxes[k] = ht_bbox_empty();
+        if (ht_crs_transform_new("EPSG:4326", ht_wms_crs[k], &t, NULL) ==
+            HT_OK) {
+            for (int q = 0; q <= 16; q++) {
+                double fx = ll.minx + (ll.maxx - ll.minx) * q / 16;
+                double fy = ll.miny + (ll.maxy - ll.miny) * q / 16;
+                double pts[4][2] = {
+                    {fx, ll.miny}, {fx, ll.maxy}, {ll.minx, fy}, {ll.maxx, fy}};
+                for (int p = 0; p < 4; p++) {
+                    double x, y;
+                    if (ht_crs_transform_point(t, pts[p][0], pts[p][1], &x, &y,
+                                               NULL) == HT_OK) {
+                        ht_bbox_add(&boxes[k], x, y);
+                    }
+                }
+            }
+        }
+        ht_crs_transform_free(t);
+    }
+    char *xml = ht_wms_capabilities(version, base, layers, m, ll, boxes);
+    for (size_t k = 0; k < n; k++) {
+        free(names[k]);
+    }
+    if (!xml) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    return send_buf(c, rq, MHD_HTTP_OK,
+                    version == 111 ? "application/vnd.ogc.wms_xml" : "text/xml",
+                    xml, strlen(xml), NULL, "public, max-age=300");
+}
+
+/* PNG bytes of @surf as a response. */
+static enum MHD_Result send_png(struct MHD_Connection *c, request *rq,
+                                cairo_surface_t *surf, const char *cc) {
+    ht_error err = {0};
+    ht_status st;
+    ht_buf *png = NULL;
+    png_of(surf, &png, &err, &st);
+    void *data = st == HT_OK ? malloc(png->len) : NULL;
+    size_t len = data ? png->len : 0;
+    if (data) {
+        memcpy(data, png->data, len);
+    }
+    ht_buf_free(png);
+    if (!data) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          st == HT_OK ? "out of memory" : err.msg);
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, NULL, cc);
+}
+
+static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
+                               request *rq, const ht_wms_req *w) {
+    ht_error err = {0};
+    const ht_style *styles[HT_WMS_MAX_LAYERS];
+    for (int k = 0; k < w->nlayers; k++) {
+        if (!(styles[k] = style_get(s, w->layers[k], &err))) {
+            return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
+        }
+    }
+    worker *wk = worker_get(s, &err);
+    if (!wk) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w->width, w->height);
+    cairo_t *cr = cairo_create(surf);
+    if (!w->transparent) {
+        cairo_set_source_rgb(cr, w->bgcolor.r, w->bgcolor.g, w->bgcolor.b);
+        cairo_paint(cr);
+    }
+    ht_status st = HT_OK;
+    for (int k = 0; k < w->nlayers && st == HT_OK; k++) {
+        /* Later layers lay over earlier ones: no backgrounds. */
+        ht_render_req req = {.style = styles[k],
+                             .bbox = w->bbox,
+                             .crs = w->crs,
+                             .width = w->width,
+                             .height = w->height,
+                             .scale = 1,
+                             .filter = &w->filter,
+                             .transparent = w->transparent || k > 0};
+        cairo_save(cr);
+        st = ht_render(wk->rend, &req, cr, &err);
+        cairo_restore(cr);
+    }
+    cairo_destroy(cr);
+    enum MHD_Result r =
+        st == HT_OK ? send_png(c, rq, surf, cache_control_of(&w->filter))
+                    : wms_error(c, rq, w->version,
+                                st == HT_EINVAL ? "InvalidParameterValue"
+                                                : "NoApplicableCode",
+                                err.msg);
+    cairo_surface_destroy(surf);
+    return r;
+}
+
+static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const ht_wms_req *w) {
+    ht_error err = {0};
+    const ht_style *style = style_get(s, w->layers[0], &err);
+    if (!style) {
+        return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
+    }
+    worker *wk = worker_get(s, &err);
+    if (!wk) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    /* Base maps have no units to explain: an empty graphic. */
+    int lw = 1, lh = 1;
+    bool legend = style_has_legend(style);
+    if (legend) {
+        ht_render_legend_size(style, w->scale, &lw, &lh);
+    }
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, lw, lh);
+    ht_status st = HT_OK;
+    if (legend) {
+        cairo_t *cr = cairo_create(surf);
+        st = ht_render_legend(wk->rend, style, &w->filter, w->scale, cr, &err);
+        cairo_destroy(cr);
+    }
+    enum MHD_Result r =
+        st == HT_OK ? send_png(c, rq, surf, cache_control_of(&w->filter))
+                    : wms_error(c, rq, w->version, "NoApplicableCode", err.msg);
+    cairo_surface_destroy(surf);
+    return r;
+}
+
+/* @s with HTML's special characters escaped. */
+static void html_text(ht_buf *b, const char *s) {
+    for (; s && *s; s++) {
+        const char *e = *s == '<'    ? "&lt;"
+                        : *s == '>'  ? "&gt;"
+                        : *s == '&'  ? "&amp;"
+                        : *s == '"'  ? "&quot;"
+                        : *s == '\'' ? "&#39;"
+                                     : NULL;
+        if (e) {
+            ht_buf_appendf(b, NULL, "%s", e);
+        } else {
+            ht_buf_append(b, s, 1, NULL);
+        }
+    }
+}
+
+static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
+                                request *rq, const ht_wms_req *w) {
+    ht_error err = {0};
+    double x =
+        w->bbox.minx + (w->i + 0.5) * (w->bbox.maxx - w->bbox.minx) / w->width;
+    double y =
+        w->bbox.maxy - (w->j + 0.5) * (w->bbox.maxy - w->bbox.miny) / w->height;
+    ht_transform *t = NULL;
+    double lon, lat, mx, my;
+    if (ht_crs_transform_new(w->crs, "EPSG:4326", &t, &err) != HT_OK ||
+        ht_crs_transform_point(t, x, y, &lon, &lat, &err) != HT_OK) {
+        ht_crs_transform_free(t);
+        return wms_error(c, rq, w->version, "InvalidPoint", err.msg);
+    }
+    ht_crs_transform_free(t);
+    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    const ht_fgrid *hit = NULL;
+    for (int level = HT_LEVEL_GRID; level >= 0 && !hit; level--) {
+        for (size_t i = 0; i < ht_features_grid_count(s->feat) && !hit; i++) {
+            const ht_fgrid *g = ht_features_grid(s->feat, i);
+            if (g->level == (ht_level)level && mx >= g->bbox.minx &&
+                mx <= g->bbox.maxx && my >= g->bbox.miny &&
+                my <= g->bbox.maxy && ht_geom_contains(g->geom, mx, my)) {
+                hit = g;
+            }
+        }
+    }
+    worker *wk = worker_get(s, &err);
+    if (!wk) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    ht_stats_row *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    if (hit) {
+        ht_filter f = w->filter;
+        if (!f.grid[0]) {
+            snprintf(f.grid, sizeof f.grid, "%s", hit->code);
+        }
+        if (ht_stats_compute(wk->store, &f, HT_STATS_BY_CATEGORY, &rows, &n,
+                             &err) != HT_OK) {
+            return wms_error(c, rq, w->version, "InvalidParameterValue",
+                             err.msg);
+        }
+        for (size_t k = 0; k < n; k++) {
+            total += rows[k].count;
+        }
+    }
+    ht_buf *b = ht_buf_new();
+    const char *type = w->info_format;
+    if (!b) {
+        free(rows);
+        return MHD_NO;
+    }
+    if (strcmp(type, "application/json") == 0) {
+        json_t *fc =
+            json_pack("{s:s, s:[]}", "type", "FeatureCollection", "features");
+        if (hit) {
+            json_t *props = grid_json(hit);
+            json_object_set_new(props, "incidents", json_integer(total));
+            json_t *cats = json_array();
+            for (size_t k = 0; k < n && k < 10; k++) {
+                json_array_append_new(
+                    cats, json_pack("{s:s, s:s, s:I}", "code", rows[k].key,
+                                    "name", rows[k].name, "count",
+                                    (json_int_t)rows[k].count));
+            }
+            json_object_set_new(props, "by_category", cats);
+            json_array_append_new(
+                json_object_get(fc, "features"),
+                json_pack("{s:s, s:s, s:o, s:n}", "type", "Feature", "id",
+                          hit->code, "properties", props, "geometry"));
+        }
+        char *text = json_dumps(fc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(fc);
+        if (text) {
+            ht_buf_append(b, text, strlen(text), NULL);
+        }
+        free(text);
+    } else if (strcmp(type, "text/html") == 0) {
+        ht_buf_appendf(b, NULL,
+                       "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+                       "<title>hutong</title></head><body>");
+        if (hit) {
+            ht_buf_appendf(b, NULL, "<h3>");
+            html_text(b, hit->name);
+            ht_buf_appendf(b, NULL, "</h3><p>");
+            html_text(b, hit->code);
+            ht_buf_appendf(b, NULL,
+                           " &middot; %s &middot; %lld incidents</p><table>",
+                           ht_model_level_name(hit->level), (long long)total);
+            for (size_t k = 0; k < n && k < 10; k++) {
+                ht_buf_appendf(b, NULL, "<tr><td>");
+                html_text(b, rows[k].name);
+                ht_buf_appendf(b, NULL, "</td><td>%lld</td></tr>",
+                               (long long)rows[k].count);
+            }
+            ht_buf_appendf(b, NULL, "</table>");
+        } else {
+            ht_buf_appendf(b, NULL, "<p>No grid here.</p>");
+        }
+        ht_buf_appendf(b, NULL, "</body></html>\n");
+        type = "text/html; charset=utf-8";
+    } else {
+        if (hit) {
+            ht_buf_appendf(b, NULL, "grid %s %s (%s): %lld incidents\n",
+                           hit->code, hit->name ? hit->name : "",
+                           ht_model_level_name(hit->level), (long long)total);
+            for (size_t k = 0; k < n && k < 10; k++) {
+                ht_buf_appendf(b, NULL, "  %s %s: %lld\n", rows[k].key,
+                               rows[k].name, (long long)rows[k].count);
+            }
+        } else {
+            ht_buf_appendf(b, NULL, "no grid here\n");
+        }
+        type = "text/plain; charset=utf-8";
+    }
+    free(rows);
+    void *data = malloc(b->len ? b->len : 1);
+    size_t len = b->len;
+    if (data) {
+        memcpy(data, b->data, len);
+    }
+    ht_buf_free(b);
+    if (!data) {
+        return MHD_NO;
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, type, data, len, NULL, "no-cache");
+}
+
+static enum MHD_Result route_wms(ht_server *s, struct MHD_Connection *c,
+                                 request *rq) {
+    args a = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_wms_arg, &a);
+    if (a.too_many) {
+        return wms_error(c, rq, 130, "InvalidParameterValue",
+                         "too many or too long parameters");
+    }
+    ht_wms_req w;
+    char code[40];
+    ht_error err = {0};
+    if (ht_wms_parse(a.keys, a.values, a.n, (int64_t)time(NULL), &w, code,
+                     &err) != HT_OK) {
+        return wms_error(c, rq, w.version, code, err.msg);
+    }
+    switch (w.op) {
+    case HT_WMS_GET_CAPABILITIES:
+        return wms_capabilities(s, c, rq, w.version);
+    case HT_WMS_GET_MAP:
+        return wms_map(s, c, rq, &w);
+    case HT_WMS_GET_FEATURE_INFO:
+        return wms_info(s, c, rq, &w);
+    case HT_WMS_GET_LEGEND_GRAPHIC:
+        return wms_legend(s, c, rq, &w);
+    }
+    return MHD_NO;
+}
+
 /* Cut "/prefix" + name + suffix: the name, or false. */
 static bool cut(const char *url, const char *prefix, const char *suffix,
                 char *name, size_t size) {
@@ -1033,6 +1427,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strncmp(url, "/static/leaflet/", 16) == 0) {
         return route_leaflet(c, rq, url + 16);
+    }
+    if (strcmp(url, "/wms") == 0) {
+        return route_wms(s, c, rq);
     }
     if (strcmp(url, "/api/stats") == 0) {
         return route_stats(s, c, rq);

@@ -68,6 +68,13 @@ ht_status ht_crs_transform_points(ht_transform *t, ht_point *pts, size_t n,
 ht_status ht_crs_wkt(const char *spec, char **out, ht_error *err);
 
 /**
+ * Whether the CRS's own first axis points north (latitude or northing
+ * first: EPSG:4326, EPSG:4490, EPSG:4548), as WMS 1.3.0 bounding boxes
+ * follow it. HT_EINVAL for an unknown CRS.
+ */
+ht_status ht_crs_north_first(const char *spec, bool *out, ht_error *err);
+
+/**
  * True outside the box where Chinese datum offsets apply (lon 72.004 to
  * 137.8347, lat 0.8293 to 55.8271); GCJ-02 and BD-09 are WGS 84 there.
  */

@@ -24,6 +24,7 @@ typedef struct ht_render_req {
     int width, height;       /**< device pixels, 1..HT_RENDER_MAX_SIZE */
     double scale;            /**< device pixels per CSS pixel: 1, 2 for @2x */
     const ht_filter *filter; /**< incidents drawn and counted; NULL: all */
+    bool transparent;        /**< skip the style's background layers */
 } ht_render_req;
 
 /**

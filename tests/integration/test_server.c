@@ -273,6 +273,122 @@ static void test_server_api(void **state) {
     }
 }
 
+static int png_height(const char *body) {
+    const unsigned char *b = (const unsigned char *)body;
+    return b[20] << 24 | b[21] << 16 | b[22] << 8 | b[23];
+}
+
+static void test_server_wms(void **state) {
+    (void)state;
+    char *head, *body;
+    size_t len;
+    /* Capabilities: every style a layer, four CRSs. */
+    assert_int_equal(
+        get("/wms?SERVICE=WMS&REQUEST=GetCapabilities", &head, &body, NULL),
+        200);
+    assert_string_equal(ts_header(head, "content-type"), "text/xml");
+    assert_contains(body, "<WMS_Capabilities version=\"1.3.0\"");
+    assert_contains(body, "<Name>heat</Name>");
+    assert_contains(body, "<Name>default</Name>");
+    assert_contains(body, "<CRS>EPSG:4548</CRS>");
+    assert_contains(body, "xlink:href=\"http://127.0.0.1:");
+    free(head);
+    free(body);
+    assert_int_equal(get("/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST="
+                         "GetCapabilities",
+                         NULL, &body, NULL),
+                     200);
+    assert_contains(body, "<WMT_MS_Capabilities version=\"1.1.1\">");
+    free(body);
+    /* GetMap in 1.3.0 lat/lon order and in 1.1.1 lon/lat: the same box,
+     * the same picture. */
+    const char *v13 =
+        "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=default,heat&"
+        "STYLES=&CRS=EPSG:4326&BBOX=39.86,116.38,39.97,116.44&WIDTH=240&"
+        "HEIGHT=440&FORMAT=image/png&window=30d";
+    const char *v11 =
+        "/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=default,heat&"
+        "STYLES=&SRS=EPSG:4326&BBOX=116.38,39.86,116.44,39.97&WIDTH=240&"
+        "HEIGHT=440&FORMAT=image/png&window=30d";
+    char *b11;
+    size_t len11;
+    assert_int_equal(get(v13, &head, &body, &len), 200);
+    assert_string_equal(ts_header(head, "content-type"), "image/png");
+    assert_int_equal(png_width(body, len), 240);
+    assert_int_equal(png_height(body), 440);
+    assert_int_equal(get(v11, NULL, &b11, &len11), 200);
+    assert_int_equal(len11, len);
+    assert_memory_equal(b11, body, len);
+    free(head);
+    free(body);
+    free(b11);
+    /* EPSG:4548, northing first in 1.3.0, transparent. */
+    assert_int_equal(get("/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&"
+                         "LAYERS=choropleth&STYLES=&CRS=EPSG:4548&BBOX="
+                         "4413700,447200,4426800,451700&WIDTH=200&HEIGHT=580&"
+                         "FORMAT=image/png&TRANSPARENT=TRUE",
+                         NULL, &body, &len),
+                     200);
+    assert_int_equal(png_width(body, len), 200);
+    free(body);
+    /* GetFeatureInfo: the grid under the pixel with its figures. */
+    json_t *j = get_json(
+        "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS="
+        "default&QUERY_LAYERS=default&STYLES=&CRS=EPSG:4326&BBOX=39.86,116.38,"
+        "39.97,116.44&WIDTH=240&HEIGHT=440&I=120&J=220&INFO_FORMAT="
+        "application/json",
+        200);
+    json_t *f = json_array_get(json_object_get(j, "features"), 0);
+    assert_non_null(f);
+    json_t *props = json_object_get(f, "properties");
+    assert_string_equal(json_string_value(json_object_get(props, "level")),
+                        "grid");
+    assert_true(json_integer_value(json_object_get(props, "incidents")) >= 0);
+    json_decref(j);
+    assert_int_equal(get("/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST="
+                         "GetFeatureInfo&LAYERS=default&QUERY_LAYERS=default&"
+                         "CRS=EPSG:4326&BBOX=39.86,116.38,39.97,116.44&WIDTH="
+                         "240&HEIGHT=440&I=120&J=220&INFO_FORMAT=text/html",
+                         &head, &body, NULL),
+                     200);
+    assert_contains(ts_header(head, "content-type"), "text/html");
+    assert_contains(body, "incidents");
+    free(head);
+    free(body);
+    /* GetLegendGraphic: in real units for heat layers. */
+    assert_int_equal(get("/wms?SERVICE=WMS&REQUEST=GetLegendGraphic&LAYER="
+                         "streetheat&FORMAT=image/png",
+                         NULL, &body, &len),
+                     200);
+    assert_int_equal(png_width(body, len), 360);
+    free(body);
+    /* Exceptions: OGC reports with codes. */
+    const struct {
+        const char *q, *code;
+    } bad[] = {
+        {"REQUEST=GetMap&VERSION=1.3.0&LAYERS=nope&CRS=EPSG:3857&BBOX=0,0,1,1&"
+         "WIDTH=1&HEIGHT=1&FORMAT=image/png",
+         "LayerNotDefined"},
+        {"REQUEST=GetMap&VERSION=1.3.0&LAYERS=default&CRS=EPSG:2000&BBOX=0,0,"
+         "1,1&WIDTH=1&HEIGHT=1&FORMAT=image/png",
+         "InvalidCRS"},
+        {"REQUEST=GetMap&VERSION=1.3.0&LAYERS=default&CRS=EPSG:3857&BBOX=0,0,"
+         "1,1&WIDTH=9999&HEIGHT=1&FORMAT=image/png",
+         "InvalidParameterValue"},
+        {"REQUEST=Transaction", "OperationNotSupported"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "/wms?SERVICE=WMS&%s", bad[k].q);
+        assert_int_equal(get(path, &head, &body, NULL), 400);
+        assert_string_equal(ts_header(head, "content-type"), "text/xml");
+        char want[80];
+        snprintf(want, sizeof want, "code=\"%s\"", bad[k].code);
+        assert_contains(body, want);
+        free(head);
+        free(body);
+    }
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -374,6 +490,7 @@ int main(void) {
         cmocka_unit_test(test_server_tiles_etag_and_cache),
         cmocka_unit_test(test_server_tilejson_and_legend),
         cmocka_unit_test(test_server_api),
+        cmocka_unit_test(test_server_wms),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };

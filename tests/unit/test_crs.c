@@ -201,8 +201,27 @@ static void test_crs_points_in_place(void **state) {
     ht_crs_transform_free(t);
 }
 
+static void test_crs_axis_order(void **state) {
+    (void)state;
+    const struct {
+        const char *crs;
+        bool north;
+    } cases[] = {{"EPSG:4326", true},   {"EPSG:4490", true},
+                 {"EPSG:4548", true},   {"EPSG:3857", false},
+                 {"EPSG:32650", false}, {"gcj02", false}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        bool north = !cases[k].north;
+        assert_int_equal(ht_crs_north_first(cases[k].crs, &north, NULL), HT_OK);
+        assert_int_equal(north, cases[k].north);
+    }
+    bool b;
+    ht_error err = {0};
+    assert_int_equal(ht_crs_north_first("EPSG:999999", &b, &err), HT_EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crs_axis_order),
         cmocka_unit_test(test_crs_gcj02_published_vector),
         cmocka_unit_test(test_crs_round_trips_below_a_centimetre),
         cmocka_unit_test(test_crs_bd09_known_offset),

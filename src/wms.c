@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OGC WMS 1.3.0 and 1.1.1: request parsing, capabilities, exceptions. */
+#include "hutong/wms.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hutong/buf.h"
+
+const char *const ht_wms_crs[] = {"EPSG:3857", "EPSG:4326", "EPSG:4490",
+                                  "EPSG:4548"};
+const size_t ht_wms_ncrs = sizeof ht_wms_crs / sizeof *ht_wms_crs;
+
+static ht_status fail(char code[40], const char *c, ht_error *err,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static ht_status fail(char code[40], const char *c, ht_error *err,
+                      const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(code, 40, "%s", c);
+    return ht_error_set(err, HT_EINVAL, "%s", msg);
+}
+
+static const char *find(const char *const *k, const char *const *v, size_t n,
+                        const char *name) {
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(k[i], name) == 0) {
+            return v[i] ? v[i] : "";
+        }
+    }
+    return NULL;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || v < lo || v > hi) {
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static const char *const known[] = {"service",
+                                    "request",
+                                    "version",
+                                    "layers",
+                                    "styles",
+                                    "crs",
+                                    "srs",
+                                    "bbox",
+                                    "width",
+                                    "height",
+                                    "format",
+                                    "transparent",
+                                    "bgcolor",
+                                    "exceptions",
+                                    "query_layers",
+                                    "i",
+                                    "j",
+                                    "x",
+                                    "y",
+                                    "info_format",
+                                    "feature_count",
+                                    "layer",
+                                    "style",
+                                    "sld_version",
+                                    "scale",
+                                    "time",
+                                    "elevation",
+                                    "map_resolution",
+                                    "dpi",
+                                    "format_options"};
+
+ht_status ht_wms_parse(const char *const *keys, const char *const *values,
+                       size_t n, int64_t now, ht_wms_req *out, char code[40],
+                       ht_error *err) {
+    memset(out, 0, sizeof *out);
+    out->filter = ht_filter_all();
+    out->bgcolor = (ht_rgba){1, 1, 1, 1};
+    out->scale = 1;
+    out->version = 130;
+    code[0] = '\0';
+    /* Every key is a WMS parameter or a filter; others are ignored, as
+     * the standard asks of unknown vendor parameters. */
+    for (size_t i = 0; i < n; i++) {
+        char lower[32];
+        size_t len = strlen(keys[i]);
+        if (len >= sizeof lower) {
+            continue;
+        }
+        for (size_t k = 0; k <= len; k++) {
+            lower[k] = (char)tolower((unsigned char)keys[i][k]);
+        }
+        bool is_wms = false;
+        for (size_t k = 0; k < sizeof known / sizeof *known && !is_wms; k++) {
+            is_wms = strcmp(lower, known[k]) == 0;
+        }
+        if (is_wms) {
+            continue;
+        }
+        if (strstr(" from to window category severity status source grid ",
+                   lower) &&
+            ht_filter_set(&out->filter, lower, values[i] ? values[i] : "", now,
+                          err) != HT_OK) {
+            snprintf(code, 40, "InvalidParameterValue");
+            return HT_EINVAL;
+        }
+    }
+    if (ht_filter_check(&out->filter, err) != HT_OK) {
+        snprintf(code, 40, "InvalidParameterValue");
+        return HT_EINVAL;
+    }
+    const char *service = find(keys, values, n, "SERVICE");
+    const char *request = find(keys, values, n, "REQUEST");
+    const char *version = find(keys, values, n, "VERSION");
+    if (!request) {
+        return fail(code, "MissingParameterValue", err, "%sREQUEST is missing",
+                    "");
+    }
+    if (service && strcasecmp(service, "WMS") != 0) {
+        return fail(code, "InvalidParameterValue", err,
+                    "SERVICE \"%s\": only WMS", service);
+    }
+    if (version && strcmp(version, "1.1.1") == 0) {
+        out->version = 111;
+    } else if (version && strcmp(version, "1.3.0") != 0 &&
+               strcasecmp(request, "GetCapabilities") != 0) {
+        return fail(code, "InvalidParameterValue", err,
+                    "VERSION \"%s\": 1.3.0 or 1.1.1", version);
+    }
+    if (strcasecmp(request, "GetCapabilities") == 0) {
+        out->op = HT_WMS_GET_CAPABILITIES;
+        return HT_OK;
+    }
+    if (strcasecmp(request, "GetLegendGraphic") == 0) {
+        out->op = HT_WMS_GET_LEGEND_GRAPHIC;
+        const char *layer = find(keys, values, n, "LAYER");
+        const char *format = find(keys, values, n, "FORMAT");
+        if (!layer || !*layer) {
+            return fail(code, "MissingParameterValue", err,
+                        "%sLAYER is missing", "");
+        }
+        if (format && strcasecmp(format, "image/png") != 0) {
+            return fail(code, "InvalidFormat", err,
+                        "FORMAT \"%s\": only image/png", format);
+        }
+        snprintf(out->layers[0], sizeof out->layers[0], "%s", layer);
+        out->nlayers = 1;
+        const char *scale = find(keys, values, n, "SCALE");
+        if (scale) {
+            char *end;
+            out->scale = strtod(scale, &end);
+            if (*end || !(out->scale >= 0.25 && out->scale <= 8)) {
+                return fail(code, "InvalidParameterValue", err,
+                            "SCALE \"%s\": 0.25..8", scale);
+            }
+        }
+        return HT_OK;
+    }
+    bool map = strcasecmp(request, "GetMap") == 0;
+    bool info = strcasecmp(request, "GetFeatureInfo") == 0;
+    if (!map && !info) {
+        return fail(code, "OperationNotSupported", err,
+                    "REQUEST \"%s\": GetCapabilities, GetMap, GetFeatureInfo "
+                    "or GetLegendGraphic",
+                    request);
+    }
+    out->op = map ? HT_WMS_GET_MAP : HT_WMS_GET_FEATURE_INFO;
+    const char *layers = find(keys, values, n, "LAYERS");
+    if (!layers || !*layers) {
+        return fail(code, "MissingParameterValue", err, "%sLAYERS is missing",
+                    "");
+    }
+    for (const char *p = layers; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof out->layers[0] ||
+            out->nlayers == HT_WMS_MAX_LAYERS) {
+            return fail(code, "LayerNotDefined", err,
+                        "LAYERS \"%s\": up to 8 style names", layers);
+        }
+        memcpy(out->layers[out->nlayers], p, len);
+        out->layers[out->nlayers++][len] = '\0';
+        p += len + (p[len] == ',');
+    }
+    const char *crs =
+        find(keys, values, n, out->version == 130 ? "CRS" : "SRS");
+    if (!crs) {
+        return fail(code, "MissingParameterValue", err, "%s is missing",
+                    out->version == 130 ? "CRS" : "SRS");
+    }
+    bool served = false;
+    for (size_t k = 0; k < ht_wms_ncrs && !served; k++) {
+        served = strcasecmp(crs, ht_wms_crs[k]) == 0;
+    }
+    if (!served || ht_crs_normalize(crs, out->crs, NULL) != HT_OK) {
+        return fail(code, out->version == 130 ? "InvalidCRS" : "InvalidSRS",
+                    err,
+                    "CRS \"%s\": EPSG:3857, EPSG:4326, EPSG:4490 or "
+                    "EPSG:4548",
+                    crs);
+    }
+    const char *bbox = find(keys, values, n, "BBOX");
+    double b[4];
+    char tail;
+    if (!bbox || sscanf(bbox, "%lf,%lf,%lf,%lf%c", &b[0], &b[1], &b[2], &b[3],
+                        &tail) != 4) {
+        return fail(code,
+                    bbox ? "InvalidParameterValue" : "MissingParameterValue",
+                    err, "BBOX \"%s\": minx,miny,maxx,maxy", bbox ? bbox : "");
+    }
+    /* WMS 1.3.0 follows the CRS's axis order: latitude or northing first
+     * for EPSG:4326, 4490 and 4548. */
+    bool north_first = false;
+    if (out->version == 130) {
+        ht_crs_north_first(out->crs, &north_first, NULL);
+    }
+    out->bbox = north_first ? (ht_bbox){b[1], b[0], b[3], b[2]}
+                            : (ht_bbox){b[0], b[1], b[2], b[3]};
+    if (!(out->bbox.minx < out->bbox.maxx && out->bbox.miny < out->bbox.maxy) ||
+        !isfinite(b[0] + b[1] + b[2] + b[3])) {
+        return fail(code, "InvalidParameterValue", err,
+                    "BBOX \"%s\": min must be below max", bbox);
+    }
+    const char *w = find(keys, values, n, "WIDTH");
+    const char *h = find(keys, values, n, "HEIGHT");
+    if (!parse_int(w, 1, HT_WMS_MAX_SIZE, &out->width) ||
+        !parse_int(h, 1, HT_WMS_MAX_SIZE, &out->height)) {
+        return fail(code,
+                    w && h ? "InvalidParameterValue" : "MissingParameterValue",
+                    err, "WIDTH and HEIGHT: 1..%s pixels", "4096");
+    }
+    const char *format = find(keys, values, n, "FORMAT");
+    if (map && (!format || (strcasecmp(format, "image/png") != 0 &&
+                            strcasecmp(format, "png") != 0))) {
+        return fail(code, format ? "InvalidFormat" : "MissingParameterValue",
+                    err, "FORMAT \"%s\": image/png", format ? format : "");
+    }
+    const char *tr = find(keys, values, n, "TRANSPARENT");
+    out->transparent = tr && strcasecmp(tr, "TRUE") == 0;
+    const char *bg = find(keys, values, n, "BGCOLOR");
+    if (bg) {
+        char css[16];
+        if (strlen(bg) != 8 || strncasecmp(bg, "0x", 2) != 0) {
+            return fail(code, "InvalidParameterValue", err,
+                        "BGCOLOR \"%s\": 0xRRGGBB", bg);
+        }
+        snprintf(css, sizeof css, "#%s", bg + 2);
+        if (ht_style_parse_color(css, &out->bgcolor, NULL) != HT_OK) {
+            return fail(code, "InvalidParameterValue", err,
+                        "BGCOLOR \"%s\": 0xRRGGBB", bg);
+        }
+    }
+    if (info) {
+        const char *qi = find(keys, values, n, out->version == 130 ? "I" : "X");
+        const char *qj = find(keys, values, n, out->version == 130 ? "J" : "Y");
+        if (!parse_int(qi, 0, out->width - 1, &out->i) ||
+            !parse_int(qj, 0, out->height - 1, &out->j)) {
+            return fail(code, "InvalidPoint", err,
+                        "%s: a pixel inside WIDTH x HEIGHT",
+                        out->version == 130 ? "I and J" : "X and Y");
+        }
+        const char *f = find(keys, values, n, "INFO_FORMAT");
+        snprintf(out->info_format, sizeof out->info_format, "%s",
+                 f ? f : "text/plain");
+        if (strcmp(out->info_format, "application/json") != 0 &&
+            strcmp(out->info_format, "text/html") != 0 &&
+            strcmp(out->info_format, "text/plain") != 0) {
+            return fail(code, "InvalidFormat", err,
+                        "INFO_FORMAT \"%s\": application/json, text/html or "
+                        "text/plain",
+                        out->info_format);
+        }
+        const char *ql = find(keys, values, n, "QUERY_LAYERS");
+        if (!ql || !*ql) {
+            return fail(code, "MissingParameterValue", err,
+                        "%sQUERY_LAYERS is missing", "");
+        }
+    }
+    return HT_OK;
+}
+
+/* @s with XML's five characters escaped. */
+static void xml_text(ht_buf *b, const char *s) {
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&':
+            ht_buf_appendf(b, NULL, "&amp;");
+            break;
+        case '<':
+            ht_buf_appendf(b, NULL, "&lt;");
+            break;
+        case '>':
+            ht_buf_appendf(b, NULL, "&gt;");
+            break;
+        case '"':
+            ht_buf_appendf(b, NULL, "&quot;");
+            break;
+        case '\'':
+            ht_buf_appendf(b, NULL, "&apos;");
+            break;
+        default:
+            ht_buf_append(b, s, 1, NULL);
+        }
+    }
+}
+
+/* The buffer's text, handed over (NULL when out of memory). */
+static char *take(ht_buf *b) {
+    if (!b || ht_buf_append(b, "", 1, NULL) != HT_OK) {
+        ht_buf_free(b);
+        return NULL;
+    }
+    char *s = malloc(b->len);
+    if (s) {
+        memcpy(s, b->data, b->len);
+    }
+    ht_buf_free(b);
+    return s;
+}
+
+const char *ht_wms_exception_type(int version) {
+    return version == 111 ? "application/vnd.ogc.se_xml" : "text/xml";
+}
+
+char *ht_wms_exception(int version, const char *code, const char *msg) {
+    ht_buf *b = ht_buf_new();
+    if (!b) {
+        return NULL;
+    }
+    ht_buf_appendf(b, NULL, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if (version == 111) {
+        ht_buf_appendf(b, NULL, "<ServiceExceptionReport version=\"1.1.1\">\n");
+    } else {
+        ht_buf_appendf(
+            b, NULL,
+            "<ServiceExceptionReport version=\"1.3.0\" "
+            "xmlns=\"http://www.opengis.net/ogc\" "
+            "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+            "xsi:schemaLocation=\"http://www.opengis.net/ogc "
+            "http://schemas.opengis.net/wms/1.3.0/exceptions_1_3_0.xsd\">\n");
+    }
+    ht_buf_appendf(b, NULL, "  <ServiceException code=\"");
+    xml_text(b, code);
+    ht_buf_appendf(b, NULL, "\">");
+    xml_text(b, msg);
+    ht_buf_appendf(b, NULL, "</ServiceException>\n</ServiceExceptionReport>\n");
+    return take(b);
+}
+
+static void online(ht_buf *b, const char *base) {
+    ht_buf_appendf(b, NULL,
+                   "<OnlineResource xmlns:xlink=\"http://www.w3.org/1999/"
+                   "xlink\" xlink:type=\"simple\" xlink:href=\"");
+    xml_text(b, base);
+    ht_buf_appendf(b, NULL, "/wms?\"/>");
+}
+
+static void operation(ht_buf *b, const char *name, const char *const *formats,
+                      size_t nf, const char *base) {
+    ht_buf_appendf(b, NULL, "      <%s>\n", name);
+    for (size_t k = 0; k < nf; k++) {
+        ht_buf_appendf(b, NULL, "        <Format>%s</Format>\n", formats[k]);
+    }
+    ht_buf_appendf(b, NULL, "        <DCPType><HTTP><Get>");
+    online(b, base);
+    ht_buf_appendf(b, NULL, "</Get></HTTP></DCPType>\n      </%s>\n", name);
+}
+
+char *ht_wms_capabilities(int version, const char *base_url,
+                          const ht_wms_layer *layers, size_t n, ht_bbox extent,
+                          const ht_bbox *boxes) {
+    bool v13 = version != 111;
+    const char *crs_tag = v13 ? "CRS" : "SRS";
+    ht_buf *b = ht_buf_new();
+    if (!b) {
+        return NULL;
+    }
+    ht_buf_appendf(b, NULL, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if (v13) {
+        ht_buf_appendf(
+            b, NULL,
+            "<WMS_Capabilities version=\"1.3.0\" "
+            "xmlns=\"http://www.opengis.net/wms\" "
+            "xmlns:sld=\"http://www.opengis.net/sld\" "
+            "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+            "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+            "xsi:schemaLocation=\"http://www.opengis.net/wms "
+            "http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd\">\n");
+    } else {
+        ht_buf_appendf(b, NULL, "<WMT_MS_Capabilities version=\"1.1.1\">\n");
+    }
+    ht_buf_appendf(b, NULL,
+                   "  <Service>\n    <Name>%s</Name>\n"
+                   "    <Title>hutong: city grid incidents</Title>\n"
+                   "    <Abstract>Grids, streets and alleys, and the "
+                   "incidents reported in them: heat maps, street heat, "
+                   "choropleths and hotspots. Vendor parameters filter the "
+                   "incidents: from, to, window, category, severity, status, "
+                   "source, grid.</Abstract>\n    ",
+                   v13 ? "WMS" : "OGC:WMS");
+    online(b, base_url);
+    ht_buf_appendf(b, NULL, "\n");
+    if (v13) {
+        ht_buf_appendf(b, NULL,
+                       "    <LayerLimit>%d</LayerLimit>\n"
+                       "    <MaxWidth>%d</MaxWidth>\n"
+                       "    <MaxHeight>%d</MaxHeight>\n",
+                       HT_WMS_MAX_LAYERS, HT_WMS_MAX_SIZE, HT_WMS_MAX_SIZE);
+    }
+    ht_buf_appendf(b, NULL, "  </Service>\n  <Capability>\n    <Request>\n");
+    const char *caps[] = {v13 ? "text/xml" : "application/vnd.ogc.wms_xml"};
+    const char *png[] = {"image/png"};
+    const char *info[] = {"application/json", "text/html", "text/plain"};
+    operation(b, "GetCapabilities", caps, 1, base_url);
+    operation(b, "GetMap", png, 1, base_url);
+    operation(b, "GetFeatureInfo", info, 3, base_url);
+    operation(b, v13 ? "sld:GetLegendGraphic" : "GetLegendGraphic", png, 1,
+              base_url);
+    ht_buf_appendf(b, NULL,
+                   "    </Request>\n    <Exception>\n"
+                   "      <Format>%s</Format>\n    </Exception>\n",
+                   v13 ? "XML" : "application/vnd.ogc.se_xml");
+    ht_buf_appendf(b, NULL, "    <Layer>\n      <Title>hutong</Title>\n");
+    for (size_t k = 0; k < ht_wms_ncrs; k++) {
+        ht_buf_appendf(b, NULL, "      <%s>%s</%s>\n", crs_tag, ht_wms_crs[k],
+                       crs_tag);
+    }
+    if (v13) {
+        ht_buf_appendf(b, NULL,
+                       "      <EX_GeographicBoundingBox>"
+                       "<westBoundLongitude>%.6f</westBoundLongitude>"
+                       "<eastBoundLongitude>%.6f</eastBoundLongitude>"
+                       "<southBoundLatitude>%.6f</southBoundLatitude>"
+                       "<northBoundLatitude>%.6f</northBoundLatitude>"
+                       "</EX_GeographicBoundingBox>\n",
+                       extent.minx, extent.maxx, extent.miny, extent.maxy);
+    } else {
+        ht_buf_appendf(b, NULL,
+                       "      <LatLonBoundingBox minx=\"%.6f\" miny=\"%.6f\" "
+                       "maxx=\"%.6f\" maxy=\"%.6f\"/>\n",
+                       extent.minx, extent.miny, extent.maxx, extent.maxy);
+    }
+    for (size_t k = 0; k < ht_wms_ncrs; k++) {
+        bool nf = false;
+        if (v13) {
+            ht_crs_north_first(ht_wms_crs[k], &nf, NULL);
+        }
+        ht_bbox q = boxes[k];
+        double v[4] = {q.minx, q.miny, q.maxx, q.maxy};
+        if (nf) {
+            v[0] = q.miny;
+            v[1] = q.minx;
+            v[2] = q.maxy;
+            v[3] = q.maxx;
+        }
+        ht_buf_appendf(b, NULL,
+                       "      <BoundingBox %s=\"%s\" minx=\"%.9g\" "
+                       "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
+                       crs_tag, ht_wms_crs[k], v[0], v[1], v[2], v[3]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        ht_buf_appendf(b, NULL,
+                       "      <Layer queryable=\"1\">\n        <Name>");
+        xml_text(b, layers[k].name);
+        ht_buf_appendf(b, NULL, "</Name>\n        <Title>");
+        xml_text(b, layers[k].title);
+        ht_buf_appendf(b, NULL, "</Title>\n");
+        if (layers[k].abstract) {
+            ht_buf_appendf(b, NULL, "        <Abstract>");
+            xml_text(b, layers[k].abstract);
+            ht_buf_appendf(b, NULL, "</Abstract>\n");
+        }
+        if (layers[k].legend) {
+            ht_buf_appendf(b, NULL,
+                           "        <Style>\n          <Name>default</Name>\n"
+                           "          <Title>default</Title>\n"
+                           "          <LegendURL width=\"%d\" height=\"%d\">\n"
+                           "            <Format>image/png</Format>\n"
+                           "            <OnlineResource "
+                           "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                           "xlink:type=\"simple\" xlink:href=\"",
+                           layers[k].legend_w, layers[k].legend_h);
+            xml_text(b, base_url);
+            ht_buf_appendf(b, NULL,
+                           "/wms?SERVICE=WMS&amp;REQUEST="
+                           "GetLegendGraphic&amp;FORMAT=image/png"
+                           "&amp;LAYER=");
+            xml_text(b, layers[k].name);
+            ht_buf_appendf(b, NULL,
+                           "\"/>\n          </LegendURL>\n"
+                           "        </Style>\n");
+        }
+        ht_buf_appendf(b, NULL, "      </Layer>\n");
+    }
+    ht_buf_appendf(b, NULL, "    </Layer>\n  </Capability>\n</%s>\n",
+                   v13 ? "WMS_Capabilities" : "WMT_MS_Capabilities");
+    return take(b);
+}
