@@ -1008,7 +1008,6 @@ static void num_cell(char *buf, size_t len, double v, int decimals, bool csv) {
     }
 }
 
-
 static bool parse_count(const char *s, long lo, long hi, long *out) {
     char *end = NULL;
     errno = 0;
