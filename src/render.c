@@ -1992,6 +1992,56 @@ ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
     return st;
 }
 
+/* ---- extents ---- */
+
+ht_status ht_render_fit_grid(const ht_features *features, const char *code,
+                             const char *crs, int w, int h, ht_bbox *out,
+                             ht_error *err) {
+    const ht_fgrid *g = ht_features_find_grid(features, code);
+    if (!g) {
+        return ht_error_set(err, HT_EINVAL, "no grid \"%s\"", code);
+    }
+    ht_bbox b = g->bbox;
+    char name[HT_CRS_NAME_SIZE];
+    ht_status st = ht_crs_normalize(crs ? crs : "EPSG:3857", name, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (strcmp(name, "EPSG:3857") != 0) {
+        ht_transform *t;
+        if ((st = ht_crs_transform_new("EPSG:4326", name, &t, err)) != HT_OK) {
+            return st;
+        }
+        ht_bbox m = b;
+        b = ht_bbox_empty();
+        for (int k = 0; k <= 8 && st == HT_OK; k++) {
+            double fx = m.minx + (m.maxx - m.minx) * k / 8.0;
+            double fy = m.miny + (m.maxy - m.miny) * k / 8.0;
+            double pts[4][2] = {
+                {fx, m.miny}, {fx, m.maxy}, {m.minx, fy}, {m.maxx, fy}};
+            for (int q = 0; q < 4 && st == HT_OK; q++) {
+                double lon, lat, x, y;
+                ht_tile_merc_to_lonlat(pts[q][0], pts[q][1], &lon, &lat);
+                st = ht_crs_transform_point(t, lon, lat, &x, &y, err);
+                ht_bbox_add(&b, x, y);
+            }
+        }
+        ht_crs_transform_free(t);
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    double cx = (b.minx + b.maxx) / 2, cy = (b.miny + b.maxy) / 2;
+    double bw = (b.maxx - b.minx) * 1.1, bh = (b.maxy - b.miny) * 1.1;
+    if (bw / bh < (double)w / h) {
+        bw = bh * w / h;
+    } else {
+        bh = bw * h / w;
+    }
+    *out = (ht_bbox){cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2};
+    return HT_OK;
+}
+
 /* ---- entry point ---- */
 
 ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,

@@ -5,6 +5,7 @@
 #include "hutong/server.h"
 
 #include <arpa/inet.h>
+#include <cairo-pdf.h>
 #include <cairo.h>
 #include <dirent.h>
 #include <jansson.h>
@@ -1366,6 +1367,111 @@ static enum MHD_Result route_wms(ht_server *s, struct MHD_Connection *c,
     return MHD_NO;
 }
 
+/* ---- static images ---- */
+
+static cairo_status_t to_buf(void *closure, const unsigned char *data,
+                             unsigned int length) {
+    return ht_buf_append(closure, data, length, NULL) == HT_OK
+               ? CAIRO_STATUS_SUCCESS
+               : CAIRO_STATUS_NO_MEMORY;
+}
+
+/* GET /map.png|pdf?bbox=W,S,E,N|grid=CODE&width=&height=&crs=&style=
+ * &scale=&transparent= + filters. */
+static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
+                                 request *rq, bool pdf) {
+    query q;
+    if (!parse_query(c, "bbox width height crs style scale transparent", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    char bad[160];
+    long w = 1024, h = 768;
+    if (!count_param(&q, "width", 1, HT_WMS_MAX_SIZE, &w, bad, sizeof bad) ||
+        !count_param(&q, "height", 1, HT_WMS_MAX_SIZE, &h, bad, sizeof bad)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    if (q.scale > 4) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, "scale: 0.25..4");
+    }
+    if (!pdf &&
+        (w * q.scale > HT_WMS_MAX_SIZE || h * q.scale > HT_WMS_MAX_SIZE)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "width and height times scale: at most 4096 px");
+    }
+    const char *bbox = qget(&q, "bbox"), *crs = qget(&q, "crs");
+    const char *name = qget(&q, "style") ? qget(&q, "style") : "default";
+    if (!bbox == !q.filter.grid[0]) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "bbox or grid: one of them sets the extent");
+    }
+    ht_error err = {0};
+    const ht_style *style = style_get(s, name, &err);
+    if (!style) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    }
+    int pw = (int)lround((double)w * (pdf ? 1 : q.scale));
+    int ph = (int)lround((double)h * (pdf ? 1 : q.scale));
+    ht_render_req req = {
+        .style = style,
+        .crs = crs,
+        .width = pw,
+        .height = ph,
+        .scale = pdf ? 1 : q.scale,
+        .filter = &q.filter,
+        .transparent = qget(&q, "transparent") &&
+                       strcmp(qget(&q, "transparent"), "true") == 0};
+    char tail;
+    if (bbox) {
+        if (sscanf(bbox, "%lf,%lf,%lf,%lf%c", &req.bbox.minx, &req.bbox.miny,
+                   &req.bbox.maxx, &req.bbox.maxy, &tail) != 4 ||
+            !(req.bbox.minx < req.bbox.maxx && req.bbox.miny < req.bbox.maxy)) {
+            return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                              "bbox: W,S,E,N in the crs, W < E and S < N");
+        }
+    } else if (ht_render_fit_grid(s->feat, q.filter.grid, crs, pw, ph,
+                                  &req.bbox, &err) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    worker *wk = worker_get(s, &err);
+    if (!wk) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    ht_buf *out = ht_buf_new();
+    cairo_surface_t *surf =
+        pdf ? cairo_pdf_surface_create_for_stream(to_buf, out, pw, ph)
+            : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, pw, ph);
+    cairo_t *cr = cairo_create(surf);
+    ht_status st = out ? ht_render(wk->rend, &req, cr, &err)
+                       : ht_error_set(&err, HT_ENOMEM, "out of memory");
+    cairo_destroy(cr);
+    enum MHD_Result r;
+    if (st != HT_OK) {
+        r = send_error(c, rq,
+                       st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
+                                       : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                       err.msg);
+    } else if (!pdf) {
+        r = send_png(c, rq, surf, cache_control_of(&q.filter));
+    } else {
+        cairo_surface_finish(surf);
+        void *data = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
+                         ? malloc(out->len ? out->len : 1)
+                         : NULL;
+        size_t len = out->len;
+        if (data) {
+            memcpy(data, out->data, len);
+            r = send_buf(c, rq, MHD_HTTP_OK, "application/pdf", data, len, NULL,
+                         cache_control_of(&q.filter));
+        } else {
+            r = send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "cannot write the PDF");
+        }
+    }
+    cairo_surface_destroy(surf);
+    ht_buf_free(out);
+    return r;
+}
+
 /* Cut "/prefix" + name + suffix: the name, or false. */
 static bool cut(const char *url, const char *prefix, const char *suffix,
                 char *name, size_t size) {
@@ -1427,6 +1533,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strncmp(url, "/static/leaflet/", 16) == 0) {
         return route_leaflet(c, rq, url + 16);
+    }
+    if (strcmp(url, "/map.png") == 0 || strcmp(url, "/map.pdf") == 0) {
+        return route_map(s, c, rq, url[5] == 'p' && url[6] == 'd');
     }
     if (strcmp(url, "/wms") == 0) {
         return route_wms(s, c, rq);

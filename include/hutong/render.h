@@ -82,6 +82,15 @@ ht_status ht_render_zoom(ht_renderer *r, const ht_render_req *req, double *zoom,
                          ht_error *err);
 
 /**
+ * The box of grid @code in @crs (NULL: EPSG:3857), padded by 5 % and
+ * widened to the shape of a @w x @h image. HT_EINVAL for an unknown grid
+ * or CRS.
+ */
+ht_status ht_render_fit_grid(const ht_features *features, const char *code,
+                             const char *crs, int w, int h, ht_bbox *out,
+                             ht_error *err);
+
+/**
  * Draw @req onto @cr, whose target is @req->width x @req->height device
  * pixels (any Cairo surface: image, SVG, PDF). Layers in style order;
  * labels never overlap each other and are never cut by the image edge.

@@ -389,6 +389,55 @@ static void test_server_wms(void **state) {
     }
 }
 
+static void test_server_static_maps(void **state) {
+    (void)state;
+    char *head, *body;
+    size_t len;
+    assert_int_equal(get("/map.png?grid=110101003&width=600&height=400&"
+                         "style=print&crs=EPSG:4548&window=30d",
+                         &head, &body, &len),
+                     200);
+    assert_string_equal(ts_header(head, "content-type"), "image/png");
+    assert_int_equal(png_width(body, len), 600);
+    assert_int_equal(png_height(body), 400);
+    free(head);
+    free(body);
+    /* High-DPI wall images: scale multiplies the pixels. */
+    assert_int_equal(get("/map.png?bbox=12955000,4845000,12962000,4862000&"
+                         "width=300&height=700&style=wall&scale=2",
+                         NULL, &body, &len),
+                     200);
+    assert_int_equal(png_width(body, len), 600);
+    assert_int_equal(png_height(body), 1400);
+    free(body);
+    assert_int_equal(get("/map.pdf?grid=110101001&width=595&height=842&"
+                         "style=print",
+                         &head, &body, &len),
+                     200);
+    assert_string_equal(ts_header(head, "content-type"), "application/pdf");
+    assert_true(len > 1000);
+    assert_memory_equal(body, "%PDF-", 5);
+    free(head);
+    free(body);
+    const struct {
+        const char *path, *says;
+    } bad[] = {{"/map.png?width=10", "bbox or grid"},
+               {"/map.png?bbox=1,2,3&width=10", "bbox"},
+               {"/map.png?bbox=3,2,1,4", "bbox"},
+               {"/map.png?grid=nope", "nope"},
+               {"/map.png?grid=110101001&width=5000", "width"},
+               {"/map.png?grid=110101001&width=3000&scale=2", "scale"},
+               {"/map.png?grid=110101001&crs=EPSG:0", "EPSG:0"},
+               {"/map.png?grid=110101001&style=..", "style"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        int st = get(bad[k].path, NULL, &body, NULL);
+        if ((st != 400 && st != 404) || !strstr(body, bad[k].says)) {
+            fail_msg("%s: %d %s", bad[k].path, st, body);
+        }
+        free(body);
+    }
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -491,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_server_tilejson_and_legend),
         cmocka_unit_test(test_server_api),
         cmocka_unit_test(test_server_wms),
+        cmocka_unit_test(test_server_static_maps),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };
