@@ -392,7 +392,7 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
     if (st == HT_OK && !ranked) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    if (st == HT_OK) {
+    if (st == HT_OK && m > 0) {
         memcpy(ranked, out, m * sizeof *out);
         if (m > 1) {
             qsort(ranked, m, sizeof *ranked, cmp_rank);

@@ -171,6 +171,11 @@ static void test_stats_filters_and_change(void **state) {
     assert_string_equal(r[0].key, "C2");
     assert_int_equal(r[0].count, 2); /* c (3) and e (2); g is 1 */
     free(r);
+    /* A filter nothing passes: no rows, not an error. */
+    const char *const none[] = {"from", "2030-01-01", "to", "2030-02-01"};
+    r = run(none, 4, HT_STATS_BY_STREET, &n);
+    assert_int_equal(n, 0);
+    free(r);
     const char *const st[] = {"status", "reported", "source", "patrol"};
     r = run(st, 4, HT_STATS_BY_STREET, &n);
     assert_int_equal(n, 1);
