@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,31 @@
 #define MAX_QUERY 2048 /* bytes of query parameters */
 #define LEAFLET_DIR "/usr/share/javascript/leaflet" /* Debian libjs-leaflet */
 
+/* Routes and statuses counted for /metrics. */
+enum {
+    R_TILE,
+    R_TILEJSON,
+    R_LEGEND,
+    R_WMS,
+    R_MAP,
+    R_API,
+    R_PAGE,
+    R_STATIC,
+    R_HEALTH,
+    R_METRICS,
+    R_OTHER,
+    R_COUNT
+};
+static const char *const route_names[R_COUNT] = {
+    "tiles", "tilejson", "legend", "wms",     "map",  "api",
+    "page",  "static",   "health", "metrics", "other"};
+static const unsigned status_codes[] = {200, 304, 400, 403, 404, 405, 500};
+#define NSTATUS (sizeof status_codes / sizeof *status_codes + 1)
+/* Upper bounds of the tile render time histogram, seconds. */
+static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,   0.25,   0.5,   1,    2.5};
+#define NBUCKETS (sizeof render_buckets / sizeof *render_buckets)
+
 typedef struct worker {
     ht_store *store;
     ht_renderer *rend;
@@ -70,6 +96,10 @@ struct ht_server {
         ht_style *style;
     } styles[MAX_STYLES];
     int nstyles;
+    struct timespec started;
+    atomic_ulong requests[R_COUNT][NSTATUS];
+    atomic_ulong render_le[NBUCKETS + 1]; /* last: +Inf */
+    atomic_ulong render_us;               /* sum, microseconds */
 };
 
 /* One request: when it started, what it answered. */
@@ -462,6 +492,8 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
     }
     int px = 256 * scale;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     cairo_surface_t *surf =
         cairo_image_surface_create(CAIRO_FORMAT_ARGB32, px, px);
     cairo_t *cr = cairo_create(surf);
@@ -485,6 +517,13 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
                                           : MHD_HTTP_INTERNAL_SERVER_ERROR,
                           err.msg);
     }
+    double secs = since_ms(&t0) / 1e3;
+    size_t bucket = 0;
+    while (bucket < NBUCKETS && secs > render_buckets[bucket]) {
+        bucket++;
+    }
+    atomic_fetch_add(&s->render_le[bucket], 1);
+    atomic_fetch_add(&s->render_us, (unsigned long)(secs * 1e6));
     ht_cache_put(s->cache, key, png->data, png->len);
     data = malloc(png->len);
     len = png->len;
@@ -1472,6 +1511,136 @@ static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
     return r;
 }
 
+/* ---- metrics ---- */
+
+static int route_of(const char *uri) {
+    static const struct {
+        const char *prefix;
+        int route;
+    } map[] = {{"/tiles/", R_TILE},    {"/legend/", R_LEGEND},
+               {"/wms", R_WMS},        {"/map.", R_MAP},
+               {"/api", R_API},        {"/static/", R_STATIC},
+               {"/healthz", R_HEALTH}, {"/metrics", R_METRICS}};
+    size_t q = strcspn(uri, "?");
+    if (strncmp(uri, "/tiles/", 7) == 0 && q > 5 &&
+        strncmp(uri + q - 5, ".json", 5) == 0) {
+        return R_TILEJSON;
+    }
+    if (q == 1 && uri[0] == '/') {
+        return R_PAGE;
+    }
+    for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
+        if (strncmp(uri, map[k].prefix, strlen(map[k].prefix)) == 0) {
+            return map[k].route;
+        }
+    }
+    return R_OTHER;
+}
+
+static void count_request(ht_server *s, const request *rq) {
+    size_t st = 0;
+    while (st < NSTATUS - 1 && status_codes[st] != rq->status) {
+        st++;
+    }
+    atomic_fetch_add(&s->requests[route_of(rq->uri)][st], 1);
+}
+
+/* GET /metrics: Prometheus text format 0.0.4. */
+static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
+                                     request *rq) {
+    ht_buf *b = ht_buf_new();
+    if (!b) {
+        return MHD_NO;
+    }
+    ht_buf_appendf(b, NULL,
+                   "# HELP hutong_http_requests_total HTTP requests by route "
+                   "and status.\n"
+                   "# TYPE hutong_http_requests_total counter\n");
+    for (int r = 0; r < R_COUNT; r++) {
+        for (size_t k = 0; k < NSTATUS; k++) {
+            unsigned long n = atomic_load(&s->requests[r][k]);
+            if (!n) {
+                continue;
+            }
+            char code[8] = "other";
+            if (k < NSTATUS - 1) {
+                snprintf(code, sizeof code, "%u", status_codes[k]);
+            }
+            ht_buf_appendf(b, NULL,
+                           "hutong_http_requests_total{route=\"%s\","
+                           "status=\"%s\"} %lu\n",
+                           route_names[r], code, n);
+        }
+    }
+    ht_buf_appendf(b, NULL,
+                   "# HELP hutong_tile_render_seconds Time to render and "
+                   "encode a tile that was not cached.\n"
+                   "# TYPE hutong_tile_render_seconds histogram\n");
+    unsigned long cum = 0;
+    for (size_t k = 0; k <= NBUCKETS; k++) {
+        cum += atomic_load(&s->render_le[k]);
+        if (k < NBUCKETS) {
+            ht_buf_appendf(b, NULL,
+                           "hutong_tile_render_seconds_bucket{le=\"%g\"} %lu\n",
+                           render_buckets[k], cum);
+        } else {
+            ht_buf_appendf(b, NULL,
+                           "hutong_tile_render_seconds_bucket{le=\"+Inf\"} "
+                           "%lu\n",
+                           cum);
+        }
+    }
+    ht_buf_appendf(b, NULL,
+                   "hutong_tile_render_seconds_sum %.6f\n"
+                   "hutong_tile_render_seconds_count %lu\n",
+                   (double)atomic_load(&s->render_us) / 1e6, cum);
+    ht_cache_stats cs = ht_cache_get_stats(s->cache);
+    ht_buf_appendf(
+        b, NULL,
+        "# HELP hutong_tile_cache_hits_total Tiles served from the cache.\n"
+        "# TYPE hutong_tile_cache_hits_total counter\n"
+        "hutong_tile_cache_hits_total %llu\n"
+        "# HELP hutong_tile_cache_misses_total Tiles not in the cache.\n"
+        "# TYPE hutong_tile_cache_misses_total counter\n"
+        "hutong_tile_cache_misses_total %llu\n"
+        "# HELP hutong_tile_cache_evictions_total Tiles evicted for room.\n"
+        "# TYPE hutong_tile_cache_evictions_total counter\n"
+        "hutong_tile_cache_evictions_total %llu\n"
+        "# HELP hutong_tile_cache_bytes Bytes held by the tile cache.\n"
+        "# TYPE hutong_tile_cache_bytes gauge\n"
+        "hutong_tile_cache_bytes %zu\n"
+        "# HELP hutong_tile_cache_entries Tiles held by the tile cache.\n"
+        "# TYPE hutong_tile_cache_entries gauge\n"
+        "hutong_tile_cache_entries %zu\n"
+        "# HELP hutong_index_incidents Incidents in the in-memory index.\n"
+        "# TYPE hutong_index_incidents gauge\n"
+        "hutong_index_incidents %zu\n"
+        "# HELP hutong_index_bytes Bytes of the index's per-incident "
+        "arrays.\n"
+        "# TYPE hutong_index_bytes gauge\n"
+        "hutong_index_bytes %.0f\n"
+        "# HELP hutong_uptime_seconds Seconds since the server started.\n"
+        "# TYPE hutong_uptime_seconds gauge\n"
+        "hutong_uptime_seconds %.0f\n",
+        (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+        (unsigned long long)cs.evictions, cs.bytes, cs.entries,
+        ht_index_count(s->index),
+        ht_index_bytes_per_incident(s->index) *
+            (double)ht_index_count(s->index),
+        since_ms(&s->started) / 1e3);
+    void *data = malloc(b->len ? b->len : 1);
+    size_t len = b->len;
+    if (data) {
+        memcpy(data, b->data, len);
+    }
+    ht_buf_free(b);
+    if (!data) {
+        return MHD_NO;
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, "text/plain; version=0.0.4", data, len,
+                    NULL, NULL);
+}
+
 /* Cut "/prefix" + name + suffix: the name, or false. */
 static bool cut(const char *url, const char *prefix, const char *suffix,
                 char *name, size_t size) {
@@ -1552,6 +1721,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     if (cut(url, "/api/grids/", "", name, sizeof name)) {
         return route_grid(s, c, rq, name);
     }
+    if (strcmp(url, "/metrics") == 0) {
+        return route_metrics(s, c, rq);
+    }
     if (strcmp(url, "/healthz") == 0) {
         return route_health(s, c, rq);
     }
@@ -1565,6 +1737,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
     (void)toe;
     if (!rq) {
         return;
+    }
+    if (rq->seen) {
+        count_request(s, rq);
     }
     if (s->log) {
         const union MHD_ConnectionInfo *ci =
@@ -1617,6 +1792,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     s->log = o->access_log;
+    clock_gettime(CLOCK_MONOTONIC, &s->started);
     pthread_mutex_init(&s->mu, NULL);
     pthread_key_create(&s->key, NULL);
     ht_status st = ht_store_open(o->db, HT_STORE_READONLY, &s->store, err);

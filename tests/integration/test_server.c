@@ -516,6 +516,25 @@ static void test_server_concurrent_and_graceful_stop(void **state) {
         pthread_join(t[k], NULL);
         assert_int_equal(fails[k], 0);
     }
+    /* /metrics counts them, in Prometheus' text format. */
+    char *head, *body;
+    assert_int_equal(get("/metrics", &head, &body, NULL), 200);
+    assert_contains(ts_header(head, "content-type"), "text/plain");
+    assert_contains(body, "# TYPE hutong_http_requests_total counter");
+    const char *m = strstr(body,
+                           "hutong_http_requests_total{route=\"tiles\",status="
+                           "\"200\"} ");
+    assert_non_null(m);
+    assert_true(atol(strchr(m, '}') + 2) >= 48);
+    assert_non_null(strstr(body, "route=\"wms\",status=\"400\""));
+    m = strstr(body, "hutong_tile_render_seconds_count ");
+    assert_non_null(m);
+    assert_true(atol(m + strlen("hutong_tile_render_seconds_count ")) >= 6);
+    assert_contains(body, "hutong_tile_render_seconds_bucket{le=\"+Inf\"}");
+    assert_contains(body, "hutong_index_incidents 3000");
+    assert_contains(body, "hutong_tile_cache_hits_total ");
+    free(head);
+    free(body);
     /* SIGTERM: a clean exit, and an access log line per request. */
     assert_int_equal(ts_serve_stop(srv), 0);
     FILE *f = fopen(errlog, "r");
