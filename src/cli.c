@@ -1198,8 +1198,11 @@ static int cmd_serve(int argc, char **argv) {
     if (o.threads && !parse_count(o.threads, 1, 256, &threads)) {
         return usage_error("--threads \"%s\": 1..256", o.threads);
     }
-    if (o.cache_mb && !parse_count(o.cache_mb, 1, 1 << 20, &cache_mb)) {
-        return usage_error("--cache-mb \"%s\": 1..1048576", o.cache_mb);
+    if (o.cache_mb && strcmp(o.cache_mb, "0") == 0) {
+        cache_mb = 0;
+    } else if (o.cache_mb && !parse_count(o.cache_mb, 1, 1 << 20, &cache_mb)) {
+        return usage_error("--cache-mb \"%s\": 0 (no cache)..1048576",
+                           o.cache_mb);
     }
     if (!file_exists(o.db)) {
         fprintf(stderr,
@@ -1220,6 +1223,7 @@ static int cmd_serve(int argc, char **argv) {
                          .port = (uint16_t)port,
                          .threads = (unsigned)threads,
                          .cache_bytes = (size_t)cache_mb << 20,
+                         .no_cache = cache_mb == 0,
                          .access_log = stderr};
     ht_server *srv;
     ht_error err = {0};

@@ -1803,7 +1803,9 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         st = ht_index_load(s->store, &s->index, err);
     }
     if (st == HT_OK) {
-        st = ht_cache_new(o->cache_bytes ? o->cache_bytes : 256u << 20,
+        st = ht_cache_new(o->no_cache      ? 0
+                          : o->cache_bytes ? o->cache_bytes
+                                           : 256u << 20,
                           &s->cache, err);
     }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(o->port)};

@@ -3,6 +3,7 @@
 #ifndef HUTONG_SERVER_H
 #define HUTONG_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ typedef struct ht_server_opts {
     uint16_t port;      /**< 0: any free port (see ht_server_port) */
     unsigned threads;   /**< worker threads; 0: one per CPU */
     size_t cache_bytes; /**< tile cache budget; 0: 256 MiB */
+    bool no_cache;      /**< keep no rendered tiles (benchmarks) */
     FILE *access_log;   /**< one line per request; NULL: none */
 } ht_server_opts;
 

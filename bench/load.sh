@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Load test of `hutong serve` on loopback with wrk (Debian package wrk):
+# cached tiles/s, and uncached heat tiles/s at z15 (the tile cache off, so
+# that every tile is rendered), p99 latency, and the
+# server's memory before and after. Run by hand:
+#   bench/load.sh [DB] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db="${1:-hutong.db}"
+secs="${2:-30}"
+bin=build/src/hutong
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
+
+serve() { # serve CACHE_MB: starts the server, sets pid and port
+  "$bin" serve --db "$db" --port 0 --cache-mb "$1" >"$tmp/out" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 100); do
+    port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+}
+rss() { awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$pid/status"; }
+tmp=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+echo "== cached tiles (one z15 default tile, 2 threads, 32 connections, ${secs}s)"
+serve 256
+url="http://127.0.0.1:$port/tiles/default/15/26978/12413.png"
+curl -sf -o /dev/null "$url"
+echo "server memory before: $(rss)"
+wrk -t2 -c32 -d"${secs}s" --latency "$url" | grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
+echo "server memory after:  $(rss)"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo
+echo "== uncached heat tiles (z15, the 90 district tiles in turn, no tile cache, 2 threads, 8 connections, ${secs}s)"
+serve 0
+base="http://127.0.0.1:$port"
+for q in "" "window=30d"; do
+  # The first tile builds the filter's density grid in each worker.
+  for _ in 1 2 3 4; do curl -sf -o /dev/null "$base/tiles/heat/15/26978/12413.png${q:+?$q}"; done
+  echo "-- filter: ${q:-none}; memory before: $(rss)"
+  HT_QUERY="$q" wrk -t2 -c8 -d"${secs}s" --latency -s bench/tiles.lua "$base" |
+    grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
+  echo "   memory after: $(rss)"
+done
+curl -s "$base/metrics" | grep -E "^hutong_tile_cache_(hits|misses)_total|^hutong_tile_render_seconds_(sum|count)"
