@@ -25,6 +25,7 @@
 #include "hutong/buf.h"
 #include "hutong/cache.h"
 #include "hutong/crs.h"
+#include "hutong/datetime.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
 #include "hutong/index.h"
@@ -1641,6 +1642,169 @@ static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
                     NULL, NULL);
 }
 
+/* ---- incidents ---- */
+
+typedef struct hit {
+    int64_t id, reported_at, street_id;
+    double x, y;
+    int severity;
+    ht_source source;
+    ht_state state;
+    const char *category, *grid_code;
+} hit;
+
+typedef struct hits {
+    hit *v;
+    size_t n, cap;
+    int64_t before_t, before_id; /* the cursor: strictly older than this */
+    bool failed;
+} hits;
+
+static void collect_hit(void *ud, double x, double y,
+                        const ht_incident_view *v) {
+    hits *h = ud;
+    if (h->failed || v->reported_at > h->before_t ||
+        (v->reported_at == h->before_t && v->id >= h->before_id)) {
+        return;
+    }
+    if (ht_array_grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v, NULL) !=
+        HT_OK) {
+        h->failed = true;
+        return;
+    }
+    h->v[h->n++] = (hit){v->id,       v->reported_at, v->street_id, x,
+                         y,           v->severity,    v->source,    v->state,
+                         v->category, v->grid_code};
+}
+
+static int cmp_newest(const void *a, const void *b) {
+    const hit *p = a, *q = b;
+    if (p->reported_at != q->reported_at) {
+        return p->reported_at > q->reported_at ? -1 : 1;
+    }
+    return (p->id < q->id) - (p->id > q->id);
+}
+
+/* GET /api/incidents?bbox=W,S,E,N&limit=N&cursor=C + filters: GeoJSON,
+ * newest first; "next" is the cursor of the following page. */
+static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
+                                       request *rq) {
+    query q;
+    if (!parse_query(c, "bbox limit cursor", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    long limit = 100;
+    char bad[160];
+    if (!count_param(&q, "limit", 1, 1000, &limit, bad, sizeof bad)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    hits h = {.before_t = INT64_MAX, .before_id = INT64_MAX};
+    const char *cursor = qget(&q, "cursor");
+    char tail;
+    long long ct, cid;
+    if (cursor) {
+        if (sscanf(cursor, "%lld_%lld%c", &ct, &cid, &tail) != 2) {
+            return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                              "cursor: as given in \"next\"");
+        }
+        h.before_t = ct;
+        h.before_id = cid;
+    }
+    ht_bbox box, *boxp = NULL;
+    const char *bbox = qget(&q, "bbox");
+    if (bbox) {
+        double w, so, e, n;
+        if (sscanf(bbox, "%lf,%lf,%lf,%lf%c", &w, &so, &e, &n, &tail) != 4 ||
+            !(w < e && so < n && w >= -180 && e <= 180 && so >= -85 &&
+              n <= 85)) {
+            return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                              "bbox: W,S,E,N in WGS 84 degrees");
+        }
+        ht_tile_lonlat_to_merc(w, so, &box.minx, &box.miny);
+        ht_tile_lonlat_to_merc(e, n, &box.maxx, &box.maxy);
+        boxp = &box;
+    }
+    ht_error err = {0};
+    ht_index_filter *f = NULL;
+    if (ht_index_filter_new(s->index, &q.filter, &f, &err) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    ht_index_visit(s->index, f, boxp, collect_hit, &h);
+    ht_index_filter_free(f);
+    if (h.failed) {
+        free(h.v);
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory");
+    }
+    if (h.n > 1) {
+        qsort(h.v, h.n, sizeof *h.v, cmp_newest);
+    }
+    size_t shown = h.n < (size_t)limit ? h.n : (size_t)limit;
+    worker *wk = worker_get(s, &err);
+    sqlite3_stmt *st = NULL;
+    if (wk) {
+        sqlite3_prepare_v2(ht__store_db(wk->store),
+                           "SELECT external_id, closed_at FROM incidents "
+                           "WHERE id = ?",
+                           -1, &st, NULL);
+    }
+    json_t *features = json_array();
+    for (size_t k = 0; k < shown; k++) {
+        const hit *v = &h.v[k];
+        double lon, lat;
+        ht_tile_merc_to_lonlat(v->x, v->y, &lon, &lat);
+        char at[32];
+        ht_datetime_format(v->reported_at, at, sizeof at);
+        json_t *props = json_pack(
+            "{s:s, s:i, s:s, s:s, s:s}", "category", v->category, "severity",
+            v->severity, "source", ht_model_source_name(v->source), "status",
+            ht_model_state_name(v->state), "reported_at", at);
+        json_object_set_new(
+            props, "grid_code",
+            v->grid_code ? json_string(v->grid_code) : json_null());
+        json_object_set_new(
+            props, "street_id",
+            v->street_id >= 0 ? json_integer(v->street_id) : json_null());
+        json_object_set_new(props, "external_id", json_null());
+        json_object_set_new(props, "closed_at", json_null());
+        if (st) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, v->id);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                const char *ext = (const char *)sqlite3_column_text(st, 0);
+                if (ext) {
+                    json_object_set_new(props, "external_id", json_string(ext));
+                }
+                if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+                    char ct_s[32];
+                    ht_datetime_format(sqlite3_column_int64(st, 1), ct_s,
+                                       sizeof ct_s);
+                    json_object_set_new(props, "closed_at", json_string(ct_s));
+                }
+            }
+        }
+        /* Positions are kept to 1 cm: 7 decimals of a degree. */
+        json_array_append_new(
+            features,
+            json_pack("{s:s, s:I, s:o, s:{s:s, s:[f,f]}}", "type", "Feature",
+                      "id", (json_int_t)v->id, "properties", props, "geometry",
+                      "type", "Point", "coordinates", round(lon * 1e7) / 1e7,
+                      round(lat * 1e7) / 1e7));
+    }
+    sqlite3_finalize(st);
+    json_t *j = json_pack("{s:s, s:I, s:o}", "type", "FeatureCollection",
+                          "matched", (json_int_t)h.n, "features", features);
+    if (h.n > shown) {
+        char next[48];
+        snprintf(next, sizeof next, "%lld_%lld",
+                 (long long)h.v[shown - 1].reported_at,
+                 (long long)h.v[shown - 1].id);
+        json_object_set_new(j, "next", json_string(next));
+    }
+    free(h.v);
+    return send_json(c, rq, j, "no-cache");
+}
+
 /* Cut "/prefix" + name + suffix: the name, or false. */
 static bool cut(const char *url, const char *prefix, const char *suffix,
                 char *name, size_t size) {
@@ -1708,6 +1872,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strcmp(url, "/wms") == 0) {
         return route_wms(s, c, rq);
+    }
+    if (strcmp(url, "/api/incidents") == 0) {
+        return route_incidents(s, c, rq);
     }
     if (strcmp(url, "/api/stats") == 0) {
         return route_stats(s, c, rq);

@@ -438,6 +438,67 @@ static void test_server_static_maps(void **state) {
     }
 }
 
+static void test_server_incidents_paging(void **state) {
+    (void)state;
+    /* Three pages of 1000 hold every incident once, newest first. */
+    char path[256] = "/api/incidents?limit=1000";
+    int64_t seen = 0, last_id = INT64_MAX;
+    char last_at[32] = "9999";
+    for (int page = 0; page < 4; page++) {
+        json_t *j = get_json(path, 200);
+        json_t *fs = json_object_get(j, "features");
+        for (size_t k = 0; k < json_array_size(fs); k++) {
+            json_t *f = json_array_get(fs, k);
+            const char *at = json_string_value(json_object_get(
+                json_object_get(f, "properties"), "reported_at"));
+            int64_t id = json_integer_value(json_object_get(f, "id"));
+            int c = strcmp(at, last_at);
+            assert_true(c < 0 || (c == 0 && id < last_id));
+            snprintf(last_at, sizeof last_at, "%s", at);
+            last_id = id;
+            seen++;
+        }
+        const char *next = json_string_value(json_object_get(j, "next"));
+        if (!next) {
+            json_decref(j);
+            break;
+        }
+        assert_true(page < 2);
+        snprintf(path, sizeof path, "/api/incidents?limit=1000&cursor=%s",
+                 next);
+        json_decref(j);
+    }
+    assert_int_equal(seen, 3000);
+    /* Filters and a box narrow it; positions come back inside the box. */
+    json_t *j = get_json(
+        "/api/incidents?bbox=116.38,39.86,116.41,39.92&"
+        "severity=3&limit=1000",
+        200);
+    json_t *fs = json_object_get(j, "features");
+    assert_true(json_array_size(fs) > 0 && json_array_size(fs) < 3000);
+    for (size_t k = 0; k < json_array_size(fs); k++) {
+        json_t *f = json_array_get(fs, k);
+        json_t *xy =
+            json_object_get(json_object_get(f, "geometry"), "coordinates");
+        double lon = json_real_value(json_array_get(xy, 0));
+        double lat = json_real_value(json_array_get(xy, 1));
+        assert_true(lon >= 116.38 && lon <= 116.41 && lat >= 39.86 &&
+                    lat <= 39.92);
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_object_get(f, "properties"), "severity")),
+                         3);
+    }
+    json_decref(j);
+    const char *bad[] = {"/api/incidents?limit=0", "/api/incidents?cursor=x",
+                         "/api/incidents?bbox=1,2,3",
+                         "/api/incidents?category=ZZ"};
+    for (size_t k = 0; k < 4; k++) {
+        char *body;
+        assert_int_equal(get(bad[k], NULL, &body, NULL), 400);
+        free(body);
+    }
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -560,6 +621,7 @@ int main(void) {
         cmocka_unit_test(test_server_api),
         cmocka_unit_test(test_server_wms),
         cmocka_unit_test(test_server_static_maps),
+        cmocka_unit_test(test_server_incidents_paging),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };
