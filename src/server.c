@@ -1527,7 +1527,8 @@ static int route_of(const char *uri) {
         strncmp(uri + q - 5, ".json", 5) == 0) {
         return R_TILEJSON;
     }
-    if (q == 1 && uri[0] == '/') {
+    if ((q == 1 && uri[0] == '/') ||
+        (q == 5 && strncmp(uri, "/wall", 5) == 0)) {
         return R_PAGE;
     }
     for (size_t k = 0; k < sizeof map / sizeof *map; k++) {
@@ -1857,6 +1858,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strcmp(url, "/") == 0) {
         return send_page(c, rq, ht_web_viewer_html, ht_web_viewer_html_len);
+    }
+    if (strcmp(url, "/wall") == 0) {
+        return send_page(c, rq, ht_web_wall_html, ht_web_wall_html_len);
     }
     if (strcmp(url, "/api") == 0) {
         return route_root(s, c, rq);

@@ -7,5 +7,7 @@
 
 extern const unsigned char ht_web_viewer_html[];
 extern const size_t ht_web_viewer_html_len;
+extern const unsigned char ht_web_wall_html[];
+extern const size_t ht_web_wall_html_len;
 
 #endif

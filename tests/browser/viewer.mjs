@@ -3,69 +3,12 @@
 // load, the legend and the ranking fill in, filters reach the tile URLs, a
 // click on the map opens the grid's figures, and nothing is logged as an
 // error. Exit 77 (skipped) when Chromium or playwright-core is missing.
-import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { run, shots, tilesLoaded } from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-let chromium;
-try {
-  chromium = createRequire(join(here, "package.json"))("playwright-core").chromium;
-} catch {
-  console.log("skip: playwright-core is not installed (npm install in tests/browser)");
-  process.exit(77);
-}
-if (!existsSync(CHROMIUM)) {
-  console.log("skip: no " + CHROMIUM + " (Debian package chromium)");
-  process.exit(77);
-}
-const bin = process.env.HUTONG_BIN;
-const shots = process.env.HUTONG_SCREENSHOT_DIR || tmpdir();
-const dir = mkdtempSync(join(tmpdir(), "hutong-browser-"));
-const db = join(dir, "demo.db");
-execFileSync(bin, ["demo", "--db", db, "--incidents", "4000", "--end", "2026-11-28"],
-             { stdio: "ignore" });
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, ["serve", "--db", db, "--port", "0", "--threads", "2"],
-                    { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("server did not start")), 60000);
-    p.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc: p, port: Number(m[1]) });
-      }
-    });
-    p.on("exit", (code) => reject(new Error("server exited with " + code)));
-  });
-}
-
-const failures = [];
-function check(ok, what) {
-  console.log((ok ? "ok   " : "FAIL ") + what);
-  if (!ok) failures.push(what);
-}
-
-const server = await startServer();
-const base = `http://127.0.0.1:${server.port}`;
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu"],
-});
-try {
+await run(async ({ base, browser, check, watch }) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("response", (r) => { if (r.status() >= 400) errors.push(r.status() + " " + r.url()); });
+  const errors = watch(page);
 
   await page.goto(base + "/", { waitUntil: "load" });
   await page.waitForFunction(() =>
@@ -85,10 +28,7 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#category option").length > 20,
                              null, { timeout: 30000 });
   check(true, "category list filled from the code table");
-  await page.waitForFunction(() => {
-    const all = document.querySelectorAll("img.leaflet-tile").length;
-    return all > 0 && document.querySelectorAll("img.leaflet-tile-loaded").length === all;
-  }, null, { timeout: 30000 });
+  await tilesLoaded(page);
   await page.screenshot({ path: join(shots, "viewer.png") });
 
   // A filter reaches every tile URL and the legend.
@@ -120,11 +60,4 @@ try {
   check(true, "choropleth overlay loads");
   check(errors.length === 0, "no console errors or failed requests" +
         (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
-} catch (e) {
-  check(false, String(e));
-} finally {
-  await browser.close();
-  server.proc.kill("SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
-}
-process.exit(failures.length ? 1 : 0);
+});

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the browser tests share: a demo database, a real `hutong serve` on a
+// free loopback port, headless Chromium, and a tally of checks. Exits 77
+// (skipped) when Chromium or playwright-core is missing.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+
+export const shots = process.env.HUTONG_SCREENSHOT_DIR || tmpdir();
+
+function loadChromium() {
+  try {
+    return createRequire(join(here, "package.json"))("playwright-core").chromium;
+  } catch {
+    console.log("skip: playwright-core is not installed (npm ci in tests/browser)");
+    process.exit(77);
+  }
+  return null;
+}
+
+function startServer(bin, db) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, ["serve", "--db", db, "--port", "0", "--threads", "2"],
+                    { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("server did not start")), 60000);
+    p.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc: p, port: Number(m[1]) });
+      }
+    });
+    p.on("exit", (code) => reject(new Error("server exited with " + code)));
+  });
+}
+
+// Run @body(ctx) with ctx = { base, browser, check, watch } and exit with
+// the verdict. watch(page) collects console errors and failed requests.
+export async function run(body) {
+  const chromium = loadChromium();
+  if (!existsSync(CHROMIUM)) {
+    console.log("skip: no " + CHROMIUM + " (Debian package chromium)");
+    process.exit(77);
+  }
+  const bin = process.env.HUTONG_BIN;
+  const dir = mkdtempSync(join(tmpdir(), "hutong-browser-"));
+  const db = join(dir, "demo.db");
+  execFileSync(bin, ["demo", "--db", db, "--incidents", "4000", "--end", "2026-11-28"],
+               { stdio: "ignore" });
+  const failures = [];
+  const check = (ok, what) => {
+    console.log((ok ? "ok   " : "FAIL ") + what);
+    if (!ok) failures.push(what);
+  };
+  const watch = (page) => {
+    const errors = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("response", (r) => { if (r.status() >= 400) errors.push(r.status() + " " + r.url()); });
+    return errors;
+  };
+  const server = await startServer(bin, db);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu"],
+  });
+  try {
+    await body({ base: `http://127.0.0.1:${server.port}`, browser, check, watch });
+  } catch (e) {
+    check(false, String(e));
+  } finally {
+    await browser.close();
+    server.proc.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(failures.length ? 1 : 0);
+}
+
+// Every tile image of the page has loaded.
+export async function tilesLoaded(page) {
+  await page.waitForFunction(() => {
+    const all = document.querySelectorAll("img.leaflet-tile").length;
+    return all > 0 && document.querySelectorAll("img.leaflet-tile-loaded").length === all;
+  }, null, { timeout: 30000 });
+}

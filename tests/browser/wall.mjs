@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// Headless Chromium drives the command-center wall of a real `hutong serve`
+// at 1920×1080 and 7680×2160: the dark map and the heat load, the KPI card,
+// the ranking and the live feed fill in, refreshing swaps layers without
+// piling them up, and nothing is logged as an error.
+import { join } from "node:path";
+import { run, shots, tilesLoaded } from "./harness.mjs";
+
+await run(async ({ base, browser, check, watch }) => {
+  for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
+    const page = await browser.newPage({ viewport: { width: w, height: h } });
+    const errors = watch(page);
+    await page.goto(base + "/wall", { waitUntil: "load" });
+    await page.waitForFunction(() =>
+      document.querySelectorAll("#ranking tr").length === 10 &&
+      document.querySelectorAll("#feed li").length === 30 &&
+      /%$/.test(document.getElementById("k-resol").textContent), null, { timeout: 60000 });
+    check(true, `${w}x${h}: KPIs, ranking and the live feed filled in`);
+    await tilesLoaded(page);
+    const tiles = await page.$$eval("img.leaflet-tile-loaded", (a) => a.map((i) => i.src));
+    check(tiles.some((s) => s.includes("/tiles/wall/")) &&
+          tiles.some((s) => s.includes("/tiles/heatrate/") && s.includes("window=24h")),
+          `${w}x${h}: dark base and 24 h heat tiles loaded`);
+    check(w < 3000 || tiles.every((s) => s.includes("@2x")),
+          `${w}x${h}: high-resolution tiles on a large wall`);
+    await page.screenshot({ path: join(shots, `wall-${w}x${h}.png`) });
+    // Refresh a few times: the old heat layer leaves once the new loads,
+    // the feed replaces its rows.
+    for (let k = 0; k < 3; k++) {
+      await page.evaluate(() => { refreshHeat(); return refreshFeed(); });
+      await page.waitForTimeout(400);
+    }
+    await tilesLoaded(page);
+    await page.waitForTimeout(300);
+    const layers = await page.$$eval(".leaflet-tile-pane .leaflet-layer", (a) => a.length);
+    check(layers === 2, `${w}x${h}: after refreshes, base + one heat layer (${layers})`);
+    check(await page.$$eval("#feed li", (a) => a.length) === 30, `${w}x${h}: feed holds 30 rows`);
+    check(errors.length === 0, `${w}x${h}: no console errors or failed requests` +
+          (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
+    await page.close();
+  }
+});
