@@ -154,6 +154,21 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
     return ok;
 }
 
+/* The bytes of @b as a 200 response; @b is consumed. */
+static enum MHD_Result send_ht_buf(struct MHD_Connection *c, request *rq,
+                                   const char *type, ht_buf *b,
+                                   const char *etag,
+                                   const char *cache_control) {
+    size_t len = b->len;
+    void *data = b->data ? b->data : malloc(1);
+    b->data = NULL; /* handed over: MHD frees it */
+    ht_buf_free(b);
+    if (!data) {
+        return MHD_NO;
+    }
+    return send_buf(c, rq, MHD_HTTP_OK, type, data, len, etag, cache_control);
+}
+
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq,
                                   unsigned status, const char *msg) {
     json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", (int)status);
@@ -526,17 +541,7 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     atomic_fetch_add(&s->render_le[bucket], 1);
     atomic_fetch_add(&s->render_us, (unsigned long)(secs * 1e6));
     ht_cache_put(s->cache, key, png->data, png->len);
-    data = malloc(png->len);
-    len = png->len;
-    if (data) {
-        memcpy(data, png->data, len);
-    }
-    ht_buf_free(png);
-    if (!data) {
-        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          "out of memory");
-    }
-    return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, etag, cc);
+    return send_ht_buf(c, rq, "image/png", png, etag, cc);
 }
 
 static bool style_has_legend(const ht_style *st) {
@@ -621,20 +626,15 @@ static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
         png_of(surf, &png, &err, &st);
     }
     cairo_surface_destroy(surf);
-    void *data = st == HT_OK ? malloc(png->len) : NULL;
-    size_t len = st == HT_OK ? png->len : 0;
-    if (data) {
-        memcpy(data, png->data, len);
-    }
-    ht_buf_free(png);
-    if (st != HT_OK || !data) {
+    if (st != HT_OK) {
+        ht_buf_free(png);
         return send_error(c, rq,
                           st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
                                           : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          st == HT_OK ? "out of memory" : err.msg);
+                          err.msg);
     }
-    return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, NULL,
-                    cache_control_of(&q.filter));
+    return send_ht_buf(c, rq, "image/png", png, NULL,
+                       cache_control_of(&q.filter));
 }
 
 static enum MHD_Result route_health(ht_server *s, struct MHD_Connection *c,
@@ -880,21 +880,10 @@ static enum MHD_Result route_leaflet(struct MHD_Connection *c, request *rq,
                           "Leaflet is not installed (Debian package "
                           "libjs-leaflet)");
     }
-    void *data = malloc(b->len ? b->len : 1);
-    size_t len = b->len;
-    if (data) {
-        memcpy(data, b->data, len);
-    }
-    ht_buf_free(b);
-    if (!data) {
-        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          "out of memory");
-    }
     const char *type = strstr(files[k], ".js")    ? "text/javascript"
                        : strstr(files[k], ".css") ? "text/css"
                                                   : "image/png";
-    return send_buf(c, rq, MHD_HTTP_OK, type, data, len, NULL,
-                    "public, max-age=86400");
+    return send_ht_buf(c, rq, type, b, NULL, "public, max-age=86400");
 }
 
 static enum MHD_Result send_page(struct MHD_Connection *c, request *rq,
@@ -1141,17 +1130,11 @@ static enum MHD_Result send_png(struct MHD_Connection *c, request *rq,
     ht_status st;
     ht_buf *png = NULL;
     png_of(surf, &png, &err, &st);
-    void *data = st == HT_OK ? malloc(png->len) : NULL;
-    size_t len = data ? png->len : 0;
-    if (data) {
-        memcpy(data, png->data, len);
+    if (st != HT_OK) {
+        ht_buf_free(png);
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
     }
-    ht_buf_free(png);
-    if (!data) {
-        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          st == HT_OK ? "out of memory" : err.msg);
-    }
-    return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, NULL, cc);
+    return send_ht_buf(c, rq, "image/png", png, NULL, cc);
 }
 
 static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
@@ -1367,16 +1350,7 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
         type = "text/plain; charset=utf-8";
     }
     free(rows);
-    void *data = malloc(b->len ? b->len : 1);
-    size_t len = b->len;
-    if (data) {
-        memcpy(data, b->data, len);
-    }
-    ht_buf_free(b);
-    if (!data) {
-        return MHD_NO;
-    }
-    return send_buf(c, rq, MHD_HTTP_OK, type, data, len, NULL, "no-cache");
+    return send_ht_buf(c, rq, type, b, NULL, "no-cache");
 }
 
 static enum MHD_Result route_wms(ht_server *s, struct MHD_Connection *c,
@@ -1493,15 +1467,11 @@ static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
     } else if (!pdf) {
         r = send_png(c, rq, surf, cache_control_of(&q.filter));
     } else {
-        cairo_surface_finish(surf);
-        void *data = cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS
-                         ? malloc(out->len ? out->len : 1)
-                         : NULL;
-        size_t len = out->len;
-        if (data) {
-            memcpy(data, out->data, len);
-            r = send_buf(c, rq, MHD_HTTP_OK, "application/pdf", data, len, NULL,
-                         cache_control_of(&q.filter));
+        cairo_surface_finish(surf); /* the last bytes reach @out */
+        if (cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS) {
+            r = send_ht_buf(c, rq, "application/pdf", out, NULL,
+                            cache_control_of(&q.filter));
+            out = NULL;
         } else {
             r = send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "cannot write the PDF");
@@ -1630,17 +1600,7 @@ static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
         ht_index_bytes_per_incident(s->index) *
             (double)ht_index_count(s->index),
         since_ms(&s->started) / 1e3);
-    void *data = malloc(b->len ? b->len : 1);
-    size_t len = b->len;
-    if (data) {
-        memcpy(data, b->data, len);
-    }
-    ht_buf_free(b);
-    if (!data) {
-        return MHD_NO;
-    }
-    return send_buf(c, rq, MHD_HTTP_OK, "text/plain; version=0.0.4", data, len,
-                    NULL, NULL);
+    return send_ht_buf(c, rq, "text/plain; version=0.0.4", b, NULL, NULL);
 }
 
 /* ---- incidents ---- */
