@@ -35,6 +35,7 @@
 #include "hutong/style.h"
 #include "hutong/summary.h"
 #include "hutong/tile.h"
+#include "hutong/token.h"
 
 #define EXIT_USAGE 2
 
@@ -65,9 +66,13 @@ static const char usage_text[] =
     "  stats     topics --month YYYY-MM [--by street|community]\n"
     "            [--min N] [--limit N] [--format table|csv|json]\n"
     "                                       the month's rising problems\n"
-    "  serve     [--host ADDR] [--port P] [--threads N] [--cache-mb M]\n"
-    "            [--db FILE]                serve tiles over HTTP until\n"
-    "                                       SIGINT or SIGTERM\n"
+    "  serve     [--listen ADDR:PORT | --host ADDR --port P] [--threads N]\n"
+    "            [--cache-mb M] [--tokens FILE] [--db FILE]\n"
+    "                                       serve over HTTP until SIGINT or\n"
+    "                                       SIGTERM; --tokens allows writes\n"
+    "  token     create --name N [--scope GRIDCODE] [--write]\n"
+    "            [--tokens FILE]            make a token (printed once; the\n"
+    "                                       file keeps its hash)\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -93,6 +98,8 @@ typedef struct opts {
     const char *radius, *kernel, *cellsize;
     const char *by, *format, *month, *limit, *min;
     const char *host, *port, *threads, *cache_mb;
+    const char *listen, *tokens, *name, *scope;
+    bool write;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -144,6 +151,10 @@ static int parse(int argc, char **argv, int first, const char *allowed,
         }
         if (strcmp(key, "force") == 0) {
             o->force = true;
+            continue;
+        }
+        if (strcmp(key, "write") == 0) {
+            o->write = true;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
@@ -198,6 +209,14 @@ static int parse(int argc, char **argv, int first, const char *allowed,
             o->kernel = v;
         } else if (strcmp(key, "cellsize") == 0) {
             o->cellsize = v;
+        } else if (strcmp(key, "listen") == 0) {
+            o->listen = v;
+        } else if (strcmp(key, "tokens") == 0) {
+            o->tokens = v;
+        } else if (strcmp(key, "name") == 0) {
+            o->name = v;
+        } else if (strcmp(key, "scope") == 0) {
+            o->scope = v;
         } else if (strcmp(key, "host") == 0) {
             o->host = v;
         } else if (strcmp(key, "port") == 0) {
@@ -1179,12 +1198,29 @@ static int cmd_stats(int argc, char **argv) {
 
 static int cmd_serve(int argc, char **argv) {
     opts o;
-    int rc = parse(argc, argv, 2, " db host port threads cache-mb ", &o);
+    int rc = parse(argc, argv, 2,
+                   " db host port listen threads cache-mb tokens ", &o);
     if (rc) {
         return rc;
     }
     if (o.npos) {
         return usage_error("serve: unexpected \"%s\"", o.pos[0]);
+    }
+    /* --listen ADDR:PORT is --host ADDR --port PORT. */
+    char lhost[64];
+    if (o.listen) {
+        const char *colon = strrchr(o.listen, ':');
+        if (!colon || colon == o.listen ||
+            (size_t)(colon - o.listen) >= sizeof lhost || o.host || o.port) {
+            return usage_error(
+                "--listen \"%s\": ADDR:PORT (and no --host "
+                "or --port)",
+                o.listen);
+        }
+        snprintf(lhost, sizeof lhost, "%.*s", (int)(colon - o.listen),
+                 o.listen);
+        o.host = lhost;
+        o.port = colon + 1;
     }
     long port = 8080, threads = 0, cache_mb = 256;
     if (o.port && !parse_count(o.port, 0, 65535, &port) &&
@@ -1224,7 +1260,8 @@ static int cmd_serve(int argc, char **argv) {
                          .threads = (unsigned)threads,
                          .cache_bytes = (size_t)cache_mb << 20,
                          .no_cache = cache_mb == 0,
-                         .access_log = stderr};
+                         .access_log = stderr,
+                         .tokens = o.tokens};
     ht_server *srv;
     ht_error err = {0};
     if (ht_server_start(&so, &srv, &err) != HT_OK) {
@@ -1239,6 +1276,36 @@ static int cmd_serve(int argc, char **argv) {
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     ht_server_stop(srv);
     fprintf(stderr, "hutong: stopped\n");
+    return 0;
+}
+
+/* ---- token ---- */
+
+static int cmd_token(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, 2, " name scope write tokens ", &o);
+    if (rc) {
+        return rc;
+    }
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        return usage_error("token: expected 'token create --name N'");
+    }
+    if (!o.name) {
+        return usage_error("token create needs --name N");
+    }
+    const char *path = o.tokens ? o.tokens : "hutong.tokens";
+    char token[68];
+    ht_error err = {0};
+    if (ht_tokens_create(path, o.scope ? o.scope : "*", o.write, o.name, token,
+                         &err) != HT_OK) {
+        return fail(&err);
+    }
+    printf("%s\n", token);
+    fprintf(stderr,
+            "hutong: token \"%s\" (%s, %s) added to %s; it is shown only "
+            "this once\n",
+            o.name, o.scope ? o.scope : "everywhere",
+            o.write ? "read and write" : "read", path);
     return 0;
 }
 
@@ -1278,6 +1345,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "serve") == 0) {
         return cmd_serve(argc, argv);
+    }
+    if (strcmp(cmd, "token") == 0) {
+        return cmd_token(argc, argv);
     }
     return usage_error("unknown command \"%s\"", cmd);
 }

@@ -28,6 +28,7 @@
 #include "hutong/datetime.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
+#include "hutong/import.h"
 #include "hutong/index.h"
 #include "hutong/log.h"
 #include "hutong/model.h"
@@ -37,6 +38,7 @@
 #include "hutong/store.h"
 #include "hutong/style.h"
 #include "hutong/tile.h"
+#include "hutong/token.h"
 #include "hutong/wms.h"
 
 #include "store_int.h"
@@ -45,6 +47,8 @@
 #define MAX_STYLES 64
 #define MAX_ZOOM 22
 #define MAX_QUERY 2048 /* bytes of query parameters */
+#define MAX_BODY \
+    (1u << 20) /* bytes of a POST: below the importer's bulk mode */
 #define LEAFLET_DIR "/usr/share/javascript/leaflet" /* Debian libjs-leaflet */
 
 /* Routes and statuses counted for /metrics. */
@@ -75,6 +79,7 @@ static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 typedef struct worker {
     ht_store *store;
     ht_renderer *rend;
+    unsigned long version; /* of the index its renderer holds */
     struct worker *next;
 } worker;
 
@@ -85,7 +90,12 @@ struct ht_server {
     uint16_t port;
     ht_store *store;
     ht_features *feat;
-    ht_index *index;
+    ht_index *index;      /* the current snapshot: take it with index_ref */
+    pthread_mutex_t imu;  /* guards index */
+    atomic_ulong version; /* bumped by every write */
+    ht_store *writer;     /* read-write connection, with --tokens */
+    pthread_mutex_t wmu;  /* one write at a time */
+    ht_tokens *tokens;
     ht_cache *cache;
     ht_bbox extent; /* EPSG:3857, of the district */
     uint64_t etag_seed;
@@ -107,6 +117,8 @@ struct ht_server {
 typedef struct request {
     struct timespec t0;
     bool seen;
+    ht_buf *body;    /* a POST's body */
+    bool body_large; /* over MAX_BODY: refused */
     unsigned status;
     size_t bytes;
     char method[8];
@@ -201,8 +213,36 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request *rq,
 
 /* ---- per-thread workers and shared styles ---- */
 
+/* The current index snapshot, with a reference for the caller. */
+static ht_index *index_ref(ht_server *s) {
+    pthread_mutex_lock(&s->imu);
+    ht_index *ix = ht_index_ref(s->index);
+    pthread_mutex_unlock(&s->imu);
+    return ix;
+}
+
+/* Incidents in the current snapshot, and its bytes. */
+static size_t index_count(ht_server *s, double *bytes) {
+    ht_index *ix = index_ref(s);
+    size_t n = ht_index_count(ix);
+    if (bytes) {
+        *bytes = ht_index_bytes_per_incident(ix) * (double)n;
+    }
+    ht_index_unref(ix);
+    return n;
+}
+
 static worker *worker_get(ht_server *s, ht_error *err) {
     worker *w = pthread_getspecific(s->key);
+    unsigned long v = atomic_load(&s->version);
+    if (w && w->version != v) {
+        /* A write made a new snapshot: draw from it (the renderer's
+         * per-filter aggregates start again). */
+        ht_index *ix = index_ref(s);
+        ht_renderer_set_index(w->rend, ix);
+        ht_index_unref(ix);
+        w->version = v;
+    }
     if (w) {
         return w;
     }
@@ -217,7 +257,10 @@ static worker *worker_get(ht_server *s, ht_error *err) {
         free(w);
         return NULL;
     }
-    ht_renderer_set_index(w->rend, s->index);
+    w->version = atomic_load(&s->version);
+    ht_index *ix = index_ref(s);
+    ht_renderer_set_index(w->rend, ix);
+    ht_index_unref(ix);
     pthread_mutex_lock(&s->mu);
     w->next = s->workers;
     s->workers = w;
@@ -490,8 +533,11 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     }
     char fkey[1024], key[1400], etag[40];
     ht_filter_key(&q.filter, fkey, sizeof fkey);
-    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s", name, z, x, y, scale,
-             fkey);
+    /* The data version too: a write changes every key and ETag, and a
+     * tile drawn from an older snapshot is never served as current. */
+    unsigned long version = atomic_load(&s->version);
+    snprintf(key, sizeof key, "tile|v%lu|%s|%u/%u/%u@%d|%s", version, name, z,
+             x, y, scale, fkey);
     snprintf(etag, sizeof etag, "\"%016llx\"",
              (unsigned long long)fnv(s->etag_seed, key, strlen(key)));
     const char *cc = cache_control_of(&q.filter);
@@ -640,12 +686,12 @@ static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
 static enum MHD_Result route_health(ht_server *s, struct MHD_Connection *c,
                                     request *rq) {
     ht_cache_stats cs = ht_cache_get_stats(s->cache);
-    json_t *j = json_pack(
-        "{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "status", "ok", "incidents",
-        (json_int_t)ht_index_count(s->index), "grids",
-        (json_int_t)ht_features_grid_count(s->feat), "tile_cache", "entries",
-        (json_int_t)cs.entries, "bytes", (json_int_t)cs.bytes, "hits",
-        (json_int_t)cs.hits, "misses", (json_int_t)cs.misses);
+    json_t *j = json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "status",
+                          "ok", "incidents", (json_int_t)index_count(s, NULL),
+                          "grids", (json_int_t)ht_features_grid_count(s->feat),
+                          "tile_cache", "entries", (json_int_t)cs.entries,
+                          "bytes", (json_int_t)cs.bytes, "hits",
+                          (json_int_t)cs.hits, "misses", (json_int_t)cs.misses);
     return send_json(c, rq, j, NULL);
 }
 
@@ -688,9 +734,9 @@ static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
     }
     json_t *j = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s}", "service", "hutong",
                           "version", HT_VERSION, "incidents",
-                          (json_int_t)ht_index_count(s->index), "styles",
-                          styles, "tiles", "/tiles/{style}/{z}/{x}/{y}.png",
-                          "legend", "/legend/{style}.png");
+                          (json_int_t)index_count(s, NULL), "styles", styles,
+                          "tiles", "/tiles/{style}/{z}/{x}/{y}.png", "legend",
+                          "/legend/{style}.png");
     return send_json(c, rq, j, NULL);
 }
 
@@ -1567,6 +1613,8 @@ static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
                    "hutong_tile_render_seconds_count %lu\n",
                    (double)atomic_load(&s->render_us) / 1e6, cum);
     ht_cache_stats cs = ht_cache_get_stats(s->cache);
+    double idx_bytes;
+    size_t nidx = index_count(s, &idx_bytes);
     ht_buf_appendf(
         b, NULL,
         "# HELP hutong_tile_cache_hits_total Tiles served from the cache.\n"
@@ -1595,10 +1643,7 @@ static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
         "# TYPE hutong_uptime_seconds gauge\n"
         "hutong_uptime_seconds %.0f\n",
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
-        (unsigned long long)cs.evictions, cs.bytes, cs.entries,
-        ht_index_count(s->index),
-        ht_index_bytes_per_incident(s->index) *
-            (double)ht_index_count(s->index),
+        (unsigned long long)cs.evictions, cs.bytes, cs.entries, nidx, idx_bytes,
         since_ms(&s->started) / 1e3);
     return send_ht_buf(c, rq, "text/plain; version=0.0.4", b, NULL, NULL);
 }
@@ -1687,13 +1732,18 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
     }
     ht_error err = {0};
     ht_index_filter *f = NULL;
-    if (ht_index_filter_new(s->index, &q.filter, &f, &err) != HT_OK) {
+    ht_index *ix = index_ref(s);
+    if (ht_index_filter_new(ix, &q.filter, &f, &err) != HT_OK) {
+        ht_index_unref(ix);
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
     }
-    ht_index_visit(s->index, f, boxp, collect_hit, &h);
+    ht_index_visit(ix, f, boxp, collect_hit, &h);
     ht_index_filter_free(f);
+    /* The hits borrow category and grid strings from the snapshot: keep
+     * it until the page is written. */
     if (h.failed) {
         free(h.v);
+        ht_index_unref(ix);
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "out of memory");
     }
@@ -1763,7 +1813,201 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
         json_object_set_new(j, "next", json_string(next));
     }
     free(h.v);
+    ht_index_unref(ix);
     return send_json(c, rq, j, "no-cache");
+}
+
+/* ---- writes ---- */
+
+/* The token of the request, checked: NULL with the response queued when
+ * it may not write. */
+static bool may_write(ht_server *s, struct MHD_Connection *c, request *rq,
+                      ht_token_info *who, enum MHD_Result *answer) {
+    if (!s->tokens) {
+        *answer = send_error(c, rq, MHD_HTTP_FORBIDDEN,
+                             "writes are off: start the server with --tokens");
+        return false;
+    }
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0 ||
+        !ht_tokens_check(s->tokens, auth + 7, who)) {
+        *answer = send_error(c, rq, MHD_HTTP_UNAUTHORIZED,
+                             "a bearer token is needed (Authorization: "
+                             "Bearer ...)");
+        return false;
+    }
+    if (!who->write) {
+        *answer = send_error(c, rq, MHD_HTTP_FORBIDDEN,
+                             "this token may read, not write");
+        return false;
+    }
+    return true;
+}
+
+/* Incidents changed by the write in progress, and whether any of them
+ * lies outside @scope. */
+static const char changed_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS ht_changed (id INTEGER PRIMARY KEY);"
+    "DELETE FROM temp.ht_changed;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS ht_changed_ins AFTER INSERT ON "
+    "main.incidents BEGIN INSERT OR IGNORE INTO ht_changed VALUES (NEW.id);"
+    " END;"
+    "CREATE TEMP TRIGGER IF NOT EXISTS ht_changed_upd AFTER UPDATE ON "
+    "main.incidents BEGIN INSERT OR IGNORE INTO ht_changed VALUES (NEW.id);"
+    " END;";
+
+static const char outside_sql[] =
+    "WITH RECURSIVE sub(code, depth) AS (SELECT ?1, 0 UNION ALL SELECT "
+    "g.code, sub.depth + 1 FROM grids g JOIN sub ON g.parent_code = sub.code "
+    "WHERE sub.depth < 16) SELECT count(*) FROM incidents WHERE id IN "
+    "(SELECT id FROM temp.ht_changed) AND (grid_code IS NULL OR grid_code "
+    "NOT IN (SELECT code FROM sub))";
+
+/* POST /api/incidents?crs=: GeoJSON or CSV, all or nothing, durable
+ * before the answer. */
+static enum MHD_Result route_post_incidents(ht_server *s,
+                                            struct MHD_Connection *c,
+                                            request *rq) {
+    ht_token_info who;
+    enum MHD_Result answer;
+    if (!may_write(s, c, rq, &who, &answer)) {
+        return answer;
+    }
+    if (rq->body_large) {
+        return send_error(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+                          "body over 1 MiB: send it in parts, or use "
+                          "hutong import");
+    }
+    if (!rq->body || rq->body->len == 0) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, "empty body");
+    }
+    const char *crs =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "crs");
+    char cname[HT_CRS_NAME_SIZE];
+    ht_error err = {0};
+    if (crs && ht_crs_normalize(crs, cname, &err) != HT_OK) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    /* The importer reads files: the body goes to a private temporary one
+     * (GeoJSON when it starts with '{', else CSV). */
+    char path[] = "/tmp/hutong-ingest-XXXXXX";
+    int fd = mkstemp(path);
+    bool written = fd >= 0 && write(fd, rq->body->data, rq->body->len) ==
+                                  (ssize_t)rq->body->len;
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (!written) {
+        if (fd >= 0) {
+            unlink(path);
+        }
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "cannot stage the body");
+    }
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS,
+                         .crs = crs ? cname : NULL,
+                         .in_transaction = true};
+    ht_import_stats stats = {0};
+    sqlite3 *db = ht__store_db(s->writer);
+    int64_t *ids = NULL;
+    size_t nids = 0, cap = 0;
+    unsigned status = MHD_HTTP_BAD_REQUEST;
+    pthread_mutex_lock(&s->wmu);
+    ht_status st = ht_store_begin(s->writer, &err);
+    char *msg = NULL;
+    if (st == HT_OK &&
+        sqlite3_exec(db, changed_sql, NULL, NULL, &msg) != SQLITE_OK) {
+        st = ht_error_set(&err, HT_EDB, "ingest: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+    }
+    if (st == HT_OK) {
+        st = ht_import_file(s->writer, path, &io, &stats, &err);
+    }
+    if (st == HT_OK && strcmp(who.scope, "*") != 0) {
+        sqlite3_stmt *q = NULL;
+        sqlite3_prepare_v2(db, outside_sql, -1, &q, NULL);
+        sqlite3_bind_text(q, 1, who.scope, -1, SQLITE_STATIC);
+        if (q && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0)) {
+            st = ht_error_set(&err, HT_EINVAL,
+                              "%lld incidents lie outside this token's area "
+                              "%s: nothing was stored",
+                              (long long)sqlite3_column_int64(q, 0), who.scope);
+            status = MHD_HTTP_FORBIDDEN;
+        }
+        sqlite3_finalize(q);
+    }
+    sqlite3_stmt *q = NULL;
+    if (st == HT_OK &&
+        sqlite3_prepare_v2(db, "SELECT id FROM temp.ht_changed ORDER BY id", -1,
+                           &q, NULL) == SQLITE_OK) {
+        while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
+            st =
+                ht_array_grow((void **)&ids, &cap, nids + 1, sizeof *ids, &err);
+            if (st == HT_OK) {
+                ids[nids++] = sqlite3_column_int64(q, 0);
+            }
+        }
+    }
+    sqlite3_finalize(q);
+    if (st == HT_OK) {
+        st = ht_store_commit(s->writer, &err); /* synchronous = FULL */
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    } else {
+        ht_store_rollback(s->writer);
+    }
+    /* The new snapshot, for everyone from the next request on. */
+    if (st == HT_OK && nids) {
+        ht_index *old = index_ref(s), *nx = NULL;
+        ht_error ierr = {0};
+        if (ht_index_apply(old, s->writer, ids, nids, &nx, &ierr) != HT_OK) {
+            ht_log(HT_LOG_WARN, "server", "index update: %s; reloading",
+                   ierr.msg);
+            nx = NULL;
+            ht_index_load(s->writer, &nx, &ierr);
+        }
+        if (nx) {
+            pthread_mutex_lock(&s->imu);
+            ht_index *prev = s->index;
+            s->index = nx;
+            pthread_mutex_unlock(&s->imu);
+            ht_index_unref(prev);
+            atomic_fetch_add(&s->version, 1);
+            ht_cache_drop_prefix(s->cache, "tile|");
+        }
+        ht_index_unref(old);
+    }
+    pthread_mutex_unlock(&s->wmu);
+    unlink(path);
+    if (st != HT_OK) {
+        free(ids);
+        /* The file name is ours, not the client's: say "body". */
+        char *at = strstr(err.msg, path);
+        char clean[300];
+        if (at) {
+            snprintf(clean, sizeof clean, "%.*sbody%s", (int)(at - err.msg),
+                     err.msg, at + strlen(path));
+        } else {
+            snprintf(clean, sizeof clean, "%s", err.msg);
+        }
+        return send_error(c, rq, status, clean);
+    }
+    json_t *arr = json_array();
+    for (size_t k = 0; k < nids; k++) {
+        json_array_append_new(arr, json_integer(ids[k]));
+    }
+    free(ids);
+    json_t *j = json_pack(
+        "{s:I, s:I, s:I, s:I, s:o}", "rows", (json_int_t)stats.rows, "inserted",
+        (json_int_t)stats.inserted, "updated", (json_int_t)stats.updated,
+        "unchanged", (json_int_t)stats.unchanged, "ids", arr);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text) {
+        return MHD_NO;
+    }
+    return send_buf(c, rq, stats.inserted ? MHD_HTTP_CREATED : MHD_HTTP_OK,
+                    "application/json", text, strlen(text), NULL, NULL);
 }
 
 /* Cut "/prefix" + name + suffix: the name, or false. */
@@ -1796,8 +2040,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
     if (*upload_size) {
-        *upload_size = 0; /* no bodies yet: ignored, refused below */
+        /* Bodies are kept for POSTs, up to MAX_BODY. */
+        if (!rq->body_large && strcmp(method, "POST") == 0) {
+            if (!rq->body) {
+                rq->body = ht_buf_new();
+            }
+            if (!rq->body || rq->body->len + *upload_size > MAX_BODY ||
+                ht_buf_append(rq->body, upload, *upload_size, NULL) != HT_OK) {
+                rq->body_large = true;
+                ht_buf_free(rq->body);
+                rq->body = NULL;
+            }
+        }
+        *upload_size = 0;
         return MHD_YES;
+    }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/api/incidents") == 0) {
+        return route_post_incidents(s, c, rq);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         return send_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -1885,6 +2144,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
                 rq->status, rq->bytes, since_ms(&rq->t0));
         fflush(s->log);
     }
+    ht_buf_free(rq->body);
     free(rq);
     *req_cls = NULL;
 }
@@ -1923,6 +2183,8 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     s->log = o->access_log;
+    pthread_mutex_init(&s->imu, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
     clock_gettime(CLOCK_MONOTONIC, &s->started);
     pthread_mutex_init(&s->mu, NULL);
     pthread_key_create(&s->key, NULL);
@@ -1932,6 +2194,12 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     }
     if (st == HT_OK) {
         st = ht_index_load(s->store, &s->index, err);
+    }
+    if (st == HT_OK && o->tokens) {
+        st = ht_tokens_load(o->tokens, &s->tokens, err);
+        if (st == HT_OK) {
+            st = ht_store_open(o->db, HT_STORE_WRITE, &s->writer, err);
+        }
     }
     if (st == HT_OK) {
         st = ht_cache_new(o->no_cache      ? 0
@@ -2010,11 +2278,15 @@ void ht_server_stop(ht_server *s) {
         ht_style_unref(s->styles[k].style);
     }
     ht_cache_free(s->cache);
+    ht_store_close(s->writer);
+    ht_tokens_free(s->tokens);
     ht_index_unref(s->index);
     ht_features_free(s->feat);
     ht_store_close(s->store);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->imu);
+    pthread_mutex_destroy(&s->wmu);
     free(s->db);
     free(s->host);
     free(s);

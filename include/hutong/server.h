@@ -19,6 +19,7 @@ typedef struct ht_server_opts {
     size_t cache_bytes; /**< tile cache budget; 0: 256 MiB */
     bool no_cache;      /**< keep no rendered tiles (benchmarks) */
     FILE *access_log;   /**< one line per request; NULL: none */
+    const char *tokens; /**< tokens file; NULL: no writes */
 } ht_server_opts;
 
 typedef struct ht_server ht_server;

@@ -20,7 +20,7 @@ static int setup(void **state) {
           "2026-11-28") != 0) {
         return -1;
     }
-    srv = ts_serve_start(db, errlog);
+    srv = ts_serve_start(db, errlog, NULL);
     return 0;
 }
 
@@ -499,6 +499,126 @@ static void test_server_incidents_paging(void **state) {
     }
 }
 
+static void test_server_writes(void **state) {
+    (void)state;
+    char *wdb = ts_path(dir, "writes.db"), *tokens = ts_path(dir, "tokens");
+    char *wlog = ts_path(dir, "writes.log");
+    assert_int_equal(H(NULL, NULL, "demo", "--db", wdb, "--incidents", "500",
+                       "--end", "2026-11-28"),
+                     0);
+    char *tw, *tr, *ts, *err;
+    assert_int_equal(H(&tw, &err, "token", "create", "--name", "ingest",
+                       "--write", "--tokens", tokens),
+                     0);
+    assert_contains(err, "shown only this once");
+    free(err);
+    assert_int_equal(
+        H(&tr, NULL, "token", "create", "--name", "viewer", "--tokens", tokens),
+        0);
+    assert_int_equal(H(&ts, NULL, "token", "create", "--name", "office",
+                       "--scope", "110101001", "--write", "--tokens", tokens),
+                     0);
+    tw[strcspn(tw, "\n")] = tr[strcspn(tr, "\n")] = ts[strcspn(ts, "\n")] = 0;
+    assert_int_equal(H(NULL, &err, "token", "create", "--tokens", tokens), 2);
+    free(err);
+    ts_server w = ts_serve_start(wdb, wlog, tokens);
+    char auth_w[128], auth_r[128], auth_s[128];
+    snprintf(auth_w, sizeof auth_w, "Authorization: Bearer %s\r\n", tw);
+    snprintf(auth_r, sizeof auth_r, "Authorization: Bearer %s\r\n", tr);
+    snprintf(auth_s, sizeof auth_s, "Authorization: Bearer %s\r\n", ts);
+    const char *csv =
+        "id,lon,lat,category,severity,source,status,reported_at\n"
+        "live-1,116.4100,39.9150,0101,2,app,reported,2026-11-28T06:00:00Z\n"
+        "live-2,116.4000,39.9300,0503,1,patrol,reported,2026-11-28T06:01:00Z\n";
+    char *head, *body;
+    const char *tile = "/tiles/heat/15/26978/12413.png";
+    assert_int_equal(
+        ts_http(w.port, "GET", tile, NULL, NULL, &head, NULL, NULL), 200);
+    char etag[64];
+    snprintf(etag, sizeof etag, "%s", ts_header(head, "etag"));
+    free(head);
+    uint64_t before = ts_db_fingerprint(wdb);
+    /* No token, a read token, a malformed body, a scoped token writing
+     * outside its area: refused, and the file is as it was. */
+    struct {
+        const char *auth, *body;
+        int status;
+        const char *says;
+    } refused[] = {
+        {NULL, csv, 401, "bearer token"},
+        {auth_r, csv, 403, "not write"},
+        {auth_w,
+         "id,lon,lat,category,severity,reported_at\nx,116.41,abc,"
+         "0101,2,2026-11-28\n",
+         400, "line 2"},
+        {auth_w, "", 400, "empty"},
+        {auth_s, csv, 403, "outside"},
+    };
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++) {
+        int st = ts_http(w.port, "POST", "/api/incidents", refused[k].auth,
+                         refused[k].body, NULL, &body, NULL);
+        if (st != refused[k].status || !strstr(body, refused[k].says)) {
+            fail_msg("refusal %zu: %d %s", k, st, body);
+        }
+        assert_null(strstr(body, "/tmp/"));
+        free(body);
+    }
+    assert_true(ts_db_fingerprint(wdb) == before);
+    /* Accepted: 201 with the ids, on disk before the answer. */
+    assert_int_equal(ts_http(w.port, "POST", "/api/incidents", auth_w, csv,
+                             NULL, &body, NULL),
+                     201);
+    assert_contains(body, "\"inserted\":2");
+    free(body);
+    assert_int_equal(ts_db_int(wdb,
+                               "SELECT count(*) FROM incidents WHERE "
+                               "external_id LIKE 'live-%'"),
+                     2);
+    /* Everyone sees it: the count, the feed, new tile ETags. */
+    assert_int_equal(ts_http(w.port, "GET", "/api/incidents?limit=1", NULL,
+                             NULL, NULL, &body, NULL),
+                     200);
+    assert_contains(body, "\"matched\":502");
+    assert_contains(body, "live-2");
+    free(body);
+    assert_int_equal(
+        ts_http(w.port, "GET", tile, NULL, NULL, &head, NULL, NULL), 200);
+    assert_string_not_equal(ts_header(head, "etag"), etag);
+    free(head);
+    /* The same rows again change nothing; GeoJSON in a CRS too. */
+    assert_int_equal(ts_http(w.port, "POST", "/api/incidents", auth_w, csv,
+                             NULL, &body, NULL),
+                     200);
+    assert_contains(body, "\"unchanged\":2");
+    free(body);
+    const char *gj =
+        "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+        "\"properties\":{\"id\":\"live-3\",\"category\":\"0105\",\"severity\":"
+        "3,\"reported_at\":\"2026-11-28T06:02:00+08:00\"},\"geometry\":{"
+        "\"type\":\"Point\",\"coordinates\":[116.4162,39.9163]}}]}";
+    assert_int_equal(ts_http(w.port, "POST", "/api/incidents?crs=gcj02", auth_w,
+                             gj, NULL, &body, NULL),
+                     201);
+    free(body);
+    assert_int_equal(ts_db_int(wdb, "SELECT count(*) FROM incidents"), 503);
+    /* Too large. */
+    char *big = malloc((1u << 20) + 100);
+    memset(big, 'x', (1u << 20) + 99);
+    big[(1u << 20) + 99] = '\0';
+    assert_int_equal(ts_http(w.port, "POST", "/api/incidents", auth_w, big,
+                             NULL, &body, NULL),
+                     413);
+    free(body);
+    free(big);
+    assert_int_equal(ts_serve_stop(w), 0);
+    free(tw);
+    free(tr);
+    free(ts);
+    free(wdb);
+    free(tokens);
+    free(wlog);
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -610,7 +730,7 @@ static void test_server_concurrent_and_graceful_stop(void **state) {
     fclose(f);
     assert_int_equal(tiles, 48);
     assert_true(stopped);
-    srv = ts_serve_start(db, errlog); /* for teardown */
+    srv = ts_serve_start(db, errlog, NULL); /* for teardown */
 }
 
 int main(void) {
@@ -622,6 +742,7 @@ int main(void) {
         cmocka_unit_test(test_server_wms),
         cmocka_unit_test(test_server_static_maps),
         cmocka_unit_test(test_server_incidents_paging),
+        cmocka_unit_test(test_server_writes),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };

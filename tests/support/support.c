@@ -380,7 +380,8 @@ void ts_demo_free(ts_demo *d) {
     free(d);
 }
 
-ts_server ts_serve_start(const char *db, const char *errpath) {
+ts_server ts_serve_start(const char *db, const char *errpath,
+                         const char *tokens) {
     const char *bin = getenv("HUTONG_BIN");
     if (!bin) {
         die("HUTONG_BIN is not set");
@@ -400,8 +401,13 @@ ts_server ts_serve_start(const char *db, const char *errpath) {
         close(po[0]);
         close(po[1]);
         close(fd);
-        execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads", "2",
-              (char *)NULL);
+        if (tokens) {
+            execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads",
+                  "2", "--tokens", tokens, (char *)NULL);
+        } else {
+            execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads",
+                  "2", (char *)NULL);
+        }
         _exit(127);
     }
     close(po[1]);

@@ -80,14 +80,16 @@ void ts_demo_free(ts_demo *d);
 /* An axis-aligned square polygon (caller frees). */
 ht_geom *ts_square(double x, double y, double size);
 
-/* A `hutong serve` child on a free loopback port; its stderr goes to
- * @errpath. Aborts when it does not announce its port within 60 s. */
+/* A `hutong serve` child on a free loopback port (with --tokens @tokens
+ * unless NULL); its stderr goes to @errpath. Aborts when it does not announce
+ * its port within 60 s. */
 typedef struct ts_server {
     int pid;
     int port;
 } ts_server;
 
-ts_server ts_serve_start(const char *db, const char *errpath);
+ts_server ts_serve_start(const char *db, const char *errpath,
+                         const char *tokens);
 
 /* SIGTERM, then wait (at most 30 s): the exit status, or -1 if it had to
  * be killed or died of a signal. */

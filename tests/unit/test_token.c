@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: token. */
+#include <sys/stat.h>
+
+#include "hutong/token.h"
+
+#include "ht_test.h"
+
+static void hex(const uint8_t h[32], char out[65]) {
+    for (int i = 0; i < 32; i++) {
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+    }
+}
+
+static void test_token_sha256_vectors(void **state) {
+    (void)state;
+    /* FIPS 180-4 examples, and the two-block padding edge. */
+    const struct {
+        const char *in, *out;
+    } v[] = {
+        {"",
+         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc",
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"}};
+    uint8_t h[32];
+    char s[65];
+    for (size_t k = 0; k < 3; k++) {
+        ht_sha256(v[k].in, strlen(v[k].in), h);
+        hex(h, s);
+        assert_string_equal(s, v[k].out);
+    }
+    char *a = malloc(1000000);
+    memset(a, 'a', 1000000);
+    ht_sha256(a, 1000000, h);
+    hex(h, s);
+    assert_string_equal(
+        s, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(a);
+}
+
+static void test_token_create_and_check(void **state) {
+    (void)state;
+    char *dir = ts_tmpdir(), *path = ts_path(dir, "tokens");
+    char t1[68], t2[68];
+    ht_error err = {0};
+    assert_int_equal(ht_tokens_create(path, "*", true, "ingest", t1, &err),
+                     HT_OK);
+    assert_int_equal(
+        ht_tokens_create(path, "110101001", false, "donghuamen", t2, &err),
+        HT_OK);
+    assert_int_equal(strlen(t1), 67);
+    assert_memory_equal(t1, "ht_", 3);
+    assert_string_not_equal(t1, t2);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    /* The file holds hashes, never the tokens. */
+    FILE *f = fopen(path, "r");
+    char text[1024] = {0};
+    assert_true(fread(text, 1, sizeof text - 1, f) > 0);
+    fclose(f);
+    assert_null(strstr(text, t1 + 3));
+    assert_contains(text, "sha256:");
+    ht_tokens *t;
+    assert_int_equal(ht_tokens_load(path, &t, &err), HT_OK);
+    assert_int_equal(ht_tokens_count(t), 2);
+    ht_token_info info;
+    assert_true(ht_tokens_check(t, t2, &info));
+    assert_string_equal(info.scope, "110101001");
+    assert_string_equal(info.name, "donghuamen");
+    assert_false(info.write);
+    assert_true(ht_tokens_check(t, t1, &info));
+    assert_string_equal(info.scope, "*");
+    assert_true(info.write);
+    t1[10] ^= 1;
+    assert_false(ht_tokens_check(t, t1, &info));
+    assert_false(ht_tokens_check(t, "", &info));
+    ht_tokens_free(t);
+    /* Bad input is named and changes nothing. */
+    assert_int_equal(ht_tokens_create(path, "a b", true, "x", t1, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "scope");
+    assert_int_equal(ht_tokens_create(path, "*", true, "", t1, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "name");
+    FILE *g = fopen(path, "a");
+    fputs("# a comment\n\nsha256:xyz * broken\n", g);
+    fclose(g);
+    assert_int_equal(ht_tokens_load(path, &t, &err), HT_EINVAL);
+    assert_contains(err.msg, "line 5");
+    assert_null(t);
+    assert_int_equal(ht_tokens_load("/nonexistent/tokens", &t, &err), HT_EIO);
+    ts_rmdir(dir);
+    free(dir);
+    free(path);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token_sha256_vectors),
+        cmocka_unit_test(test_token_create_and_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
