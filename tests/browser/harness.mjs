@@ -24,9 +24,10 @@ function loadChromium() {
   return null;
 }
 
-function startServer(bin, db) {
+function startServer(bin, db, tokens) {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ["serve", "--db", db, "--port", "0", "--threads", "2"],
+    const p = spawn(bin, ["serve", "--db", db, "--port", "0", "--threads", "2",
+                          "--tokens", tokens],
                     { stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
     const timer = setTimeout(() => reject(new Error("server did not start")), 60000);
@@ -42,8 +43,9 @@ function startServer(bin, db) {
   });
 }
 
-// Run @body(ctx) with ctx = { base, browser, check, watch } and exit with
-// the verdict. watch(page) collects console errors and failed requests.
+// Run @body(ctx) with ctx = { base, browser, check, watch, token } and exit
+// with the verdict. watch(page) collects console errors and failed
+// requests; token may write.
 export async function run(body) {
   const chromium = loadChromium();
   if (!existsSync(CHROMIUM)) {
@@ -55,6 +57,10 @@ export async function run(body) {
   const db = join(dir, "demo.db");
   execFileSync(bin, ["demo", "--db", db, "--incidents", "4000", "--end", "2026-11-28"],
                { stdio: "ignore" });
+  const tokens = join(dir, "tokens");
+  const token = execFileSync(bin, ["token", "create", "--name", "browser", "--write",
+                                   "--tokens", tokens], { stdio: ["ignore", "pipe", "ignore"] })
+    .toString().trim();
   const failures = [];
   const check = (ok, what) => {
     console.log((ok ? "ok   " : "FAIL ") + what);
@@ -67,13 +73,13 @@ export async function run(body) {
     page.on("response", (r) => { if (r.status() >= 400) errors.push(r.status() + " " + r.url()); });
     return errors;
   };
-  const server = await startServer(bin, db);
+  const server = await startServer(bin, db, tokens);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu"],
   });
   try {
-    await body({ base: `http://127.0.0.1:${server.port}`, browser, check, watch });
+    await body({ base: `http://127.0.0.1:${server.port}`, browser, check, watch, token });
   } catch (e) {
     check(false, String(e));
   } finally {

@@ -2,11 +2,12 @@
 // Headless Chromium drives the command-center wall of a real `hutong serve`
 // at 1920×1080 and 7680×2160: the dark map and the heat load, the KPI card,
 // the ranking and the live feed fill in, refreshing swaps layers without
-// piling them up, and nothing is logged as an error.
+// piling them up, an incident POSTed to the API shows in the feed within
+// 2 s, and nothing is logged as an error.
 import { join } from "node:path";
 import { run, shots, tilesLoaded } from "./harness.mjs";
 
-await run(async ({ base, browser, check, watch }) => {
+await run(async ({ base, browser, check, watch, token }) => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
     const page = await browser.newPage({ viewport: { width: w, height: h } });
     const errors = watch(page);
@@ -35,6 +36,24 @@ await run(async ({ base, browser, check, watch }) => {
     const layers = await page.$$eval(".leaflet-tile-pane .leaflet-layer", (a) => a.length);
     check(layers === 2, `${w}x${h}: after refreshes, base + one heat layer (${layers})`);
     check(await page.$$eval("#feed li", (a) => a.length) === 30, `${w}x${h}: feed holds 30 rows`);
+    if (w === 1920) {
+      // A new incident, reported now, reaches the wall within 2 s.
+      const csv = "id,lon,lat,category,severity,source,status,reported_at\n" +
+        `wall-live-1,116.4100,39.9150,0202,3,whistle,reported,${new Date().toISOString()}\n`;
+      const posted = Date.now();
+      const r = await fetch(base + "/api/incidents", {
+        method: "POST", body: csv,
+        headers: { "Authorization": "Bearer " + token, "Content-Type": "text/csv" } });
+      const j = await r.json();
+      check(r.status === 201 && j.ids.length === 1, "incident POSTed: " + JSON.stringify(j));
+      const id = String(j.ids[0]);
+      await page.waitForFunction((want) =>
+        [...document.querySelectorAll("#feed li")].some((li) => li.dataset.id === want),
+        id, { timeout: 5000 });
+      const took = Date.now() - posted;
+      check(took <= 2000, `the new incident showed on the wall after ${took} ms`);
+      await page.screenshot({ path: join(shots, "wall-live.png") });
+    }
     check(errors.length === 0, `${w}x${h}: no console errors or failed requests` +
           (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
     await page.close();
