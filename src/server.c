@@ -1864,6 +1864,28 @@ static const char outside_sql[] =
     "(SELECT id FROM temp.ht_changed) AND (grid_code IS NULL OR grid_code "
     "NOT IN (SELECT code FROM sub))";
 
+/* After a commit: a new snapshot with the incidents @ids as the store now
+ * holds them, for everyone from the next request on. Call with wmu held. */
+static void publish(ht_server *s, const int64_t *ids, size_t n) {
+    ht_index *old = index_ref(s), *nx = NULL;
+    ht_error ierr = {0};
+    if (ht_index_apply(old, s->writer, ids, n, &nx, &ierr) != HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "index update: %s; reloading", ierr.msg);
+        nx = NULL;
+        ht_index_load(s->writer, &nx, &ierr);
+    }
+    if (nx) {
+        pthread_mutex_lock(&s->imu);
+        ht_index *prev = s->index;
+        s->index = nx;
+        pthread_mutex_unlock(&s->imu);
+        ht_index_unref(prev);
+        atomic_fetch_add(&s->version, 1);
+        ht_cache_drop_prefix(s->cache, "tile|");
+    }
+    ht_index_unref(old);
+}
+
 /* POST /api/incidents?crs=: GeoJSON or CSV, all or nothing, durable
  * before the answer. */
 static enum MHD_Result route_post_incidents(ht_server *s,
@@ -1956,26 +1978,8 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     } else {
         ht_store_rollback(s->writer);
     }
-    /* The new snapshot, for everyone from the next request on. */
     if (st == HT_OK && nids) {
-        ht_index *old = index_ref(s), *nx = NULL;
-        ht_error ierr = {0};
-        if (ht_index_apply(old, s->writer, ids, nids, &nx, &ierr) != HT_OK) {
-            ht_log(HT_LOG_WARN, "server", "index update: %s; reloading",
-                   ierr.msg);
-            nx = NULL;
-            ht_index_load(s->writer, &nx, &ierr);
-        }
-        if (nx) {
-            pthread_mutex_lock(&s->imu);
-            ht_index *prev = s->index;
-            s->index = nx;
-            pthread_mutex_unlock(&s->imu);
-            ht_index_unref(prev);
-            atomic_fetch_add(&s->version, 1);
-            ht_cache_drop_prefix(s->cache, "tile|");
-        }
-        ht_index_unref(old);
+        publish(s, ids, nids);
     }
     pthread_mutex_unlock(&s->wmu);
     unlink(path);
@@ -2010,6 +2014,142 @@ static enum MHD_Result route_post_incidents(ht_server *s,
                     "application/json", text, strlen(text), NULL, NULL);
 }
 
+/* PATCH /api/incidents/{id}: {"status": S, "at": ISO (default now),
+ * "department": D}: a step forward in the life cycle, logged. */
+static enum MHD_Result route_patch_incident(ht_server *s,
+                                            struct MHD_Connection *c,
+                                            request *rq, const char *idtext) {
+    ht_token_info who;
+    enum MHD_Result answer;
+    if (!may_write(s, c, rq, &who, &answer)) {
+        return answer;
+    }
+    char *end;
+    long long id = strtoll(idtext, &end, 10);
+    if (!*idtext || *end || id <= 0) {
+        return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such incident");
+    }
+    json_error_t je;
+    json_t *j =
+        rq->body && !rq->body_large
+            ? json_loadb((const char *)rq->body->data, rq->body->len, 0, &je)
+            : NULL;
+    const char *status = json_string_value(json_object_get(j, "status"));
+    const char *at_text = json_string_value(json_object_get(j, "at"));
+    const char *dept = json_string_value(json_object_get(j, "department"));
+    ht_state to;
+    int64_t now = (int64_t)time(NULL), at = now;
+    ht_error err = {0};
+    char bad[300] = "";
+    if (!json_is_object(j)) {
+        snprintf(bad, sizeof bad,
+                 "body: a JSON object {\"status\", \"at\", \"department\"}");
+    } else if (!status || ht_model_state_parse(status, &to, &err) != HT_OK) {
+        snprintf(bad, sizeof bad,
+                 "status: dispatched, handling, closed or evaluated");
+    } else if (at_text && ht_datetime_parse(at_text, 0, &at, &err) != HT_OK) {
+        snprintf(bad, sizeof bad, "at: %s", err.msg);
+    } else if (at > now + 300) {
+        snprintf(bad, sizeof bad, "at: in the future");
+    } else if (dept && (strlen(dept) == 0 || strlen(dept) > 64)) {
+        snprintf(bad, sizeof bad, "department: 1..64 bytes");
+    }
+    if (bad[0]) {
+        json_decref(j);
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    sqlite3 *db = ht__store_db(s->writer);
+    unsigned code = MHD_HTTP_OK;
+    pthread_mutex_lock(&s->wmu);
+    ht_status st = ht_store_begin(s->writer, &err);
+    sqlite3_stmt *q = NULL;
+    ht_state from = HT_STATE_REPORTED;
+    int64_t reported = 0;
+    if (st == HT_OK) {
+        sqlite3_prepare_v2(db,
+                           "WITH RECURSIVE sub(code, depth) AS (SELECT ?2, 0 "
+                           "UNION ALL SELECT g.code, sub.depth + 1 FROM grids "
+                           "g JOIN sub ON g.parent_code = sub.code WHERE "
+                           "sub.depth < 16) SELECT status, reported_at, ?2 = "
+                           "'*' OR grid_code IN (SELECT code FROM sub) FROM "
+                           "incidents WHERE id = ?1",
+                           -1, &q, NULL);
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, who.scope, -1, SQLITE_STATIC);
+        if (!q || sqlite3_step(q) != SQLITE_ROW) {
+            st = ht_error_set(&err, HT_EINVAL, "no such incident");
+            code = MHD_HTTP_NOT_FOUND;
+        } else if (!sqlite3_column_int(q, 2)) {
+            st = ht_error_set(&err, HT_EINVAL,
+                              "this incident lies outside the token's area");
+            code = MHD_HTTP_FORBIDDEN;
+        } else {
+            ht_model_state_parse((const char *)sqlite3_column_text(q, 0), &from,
+                                 NULL);
+            reported = sqlite3_column_int64(q, 1);
+        }
+        sqlite3_finalize(q);
+    }
+    if (st == HT_OK && to <= from) {
+        st = ht_error_set(&err, HT_EINVAL,
+                          "status: the incident is %s; it cannot go to %s",
+                          ht_model_state_name(from), ht_model_state_name(to));
+        code = MHD_HTTP_CONFLICT;
+    } else if (st == HT_OK && at < reported) {
+        st = ht_error_set(&err, HT_EINVAL, "at: before the report");
+        code = MHD_HTTP_BAD_REQUEST;
+    }
+    if (st == HT_OK) {
+        sqlite3_prepare_v2(db,
+                           "UPDATE incidents SET status = ?2, closed_at = CASE "
+                           "WHEN ?3 THEN coalesce(closed_at, ?4) ELSE "
+                           "closed_at END WHERE id = ?1",
+                           -1, &q, NULL);
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, ht_model_state_name(to), -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 3, to >= HT_STATE_CLOSED);
+        sqlite3_bind_int64(q, 4, at);
+        int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
+        sqlite3_finalize(q);
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO incident_events (incident_id, status, "
+                           "at, department) VALUES (?1, ?2, ?3, ?4)",
+                           -1, &q, NULL);
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, ht_model_state_name(to), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, at);
+        if (dept) {
+            sqlite3_bind_text(q, 4, dept, -1, SQLITE_STATIC);
+        }
+        if (rc != SQLITE_DONE || !q || sqlite3_step(q) != SQLITE_DONE) {
+            st = ht__store_dberr(s->writer, "life-cycle change", &err);
+            code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        sqlite3_finalize(q);
+    }
+    if (st == HT_OK) {
+        st = ht_store_commit(s->writer, &err);
+        code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    } else {
+        ht_store_rollback(s->writer);
+    }
+    if (st == HT_OK) {
+        int64_t one = id;
+        publish(s, &one, 1);
+    }
+    pthread_mutex_unlock(&s->wmu);
+    json_decref(j);
+    if (st != HT_OK) {
+        return send_error(c, rq, code, err.msg);
+    }
+    char when[32];
+    ht_datetime_format(at, when, sizeof when);
+    json_t *r = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "from",
+                          ht_model_state_name(from), "status",
+                          ht_model_state_name(to), "at", when);
+    return send_json(c, rq, r, NULL);
+}
+
 /* Cut "/prefix" + name + suffix: the name, or false. */
 static bool cut(const char *url, const char *prefix, const char *suffix,
                 char *name, size_t size) {
@@ -2041,7 +2181,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (*upload_size) {
         /* Bodies are kept for POSTs, up to MAX_BODY. */
-        if (!rq->body_large && strcmp(method, "POST") == 0) {
+        if (!rq->body_large &&
+            (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)) {
             if (!rq->body) {
                 rq->body = ht_buf_new();
             }
@@ -2057,6 +2198,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strcmp(method, "POST") == 0 && strcmp(url, "/api/incidents") == 0) {
         return route_post_incidents(s, c, rq);
+    }
+    char idtext[32];
+    if (strcmp(method, "PATCH") == 0 &&
+        cut(url, "/api/incidents/", "", idtext, sizeof idtext)) {
+        return route_patch_incident(s, c, rq, idtext);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         return send_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,

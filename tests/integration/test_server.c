@@ -601,6 +601,73 @@ static void test_server_writes(void **state) {
                      201);
     free(body);
     assert_int_equal(ts_db_int(wdb, "SELECT count(*) FROM incidents"), 503);
+    /* Life-cycle steps: forward only, logged, closed_at kept. */
+    int64_t id = ts_db_int(wdb,
+                           "SELECT id FROM incidents WHERE external_id "
+                           "= 'live-1'");
+    char path[64];
+    snprintf(path, sizeof path, "/api/incidents/%lld", (long long)id);
+    int64_t events = ts_db_int(wdb, "SELECT count(*) FROM incident_events");
+    assert_int_equal(ts_http(w.port, "PATCH", path, auth_w,
+                             "{\"status\":\"dispatched\",\"department\":"
+                             "\"城管\"}",
+                             NULL, &body, NULL),
+                     200);
+    assert_contains(body, "\"from\":\"reported\"");
+    free(body);
+    assert_int_equal(ts_http(w.port, "PATCH", path, auth_w,
+                             "{\"status\":\"closed\",\"at\":"
+                             "\"2026-11-28T06:30:00Z\"}",
+                             NULL, &body, NULL),
+                     200);
+    free(body);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT closed_at FROM incidents WHERE id = %lld AND status = "
+             "'closed'",
+             (long long)id);
+    assert_int_equal(ts_db_int(wdb, sql), 1795847400);
+    assert_int_equal(ts_db_int(wdb, "SELECT count(*) FROM incident_events"),
+                     events + 2);
+    uint64_t kept = ts_db_fingerprint(wdb);
+    /* live-2 lies in 110101002, outside the office token's 110101001. */
+    char path2[64];
+    snprintf(path2, sizeof path2, "/api/incidents/%lld",
+             (long long)ts_db_int(wdb,
+                                  "SELECT id FROM incidents WHERE "
+                                  "external_id = 'live-2' AND grid_code "
+                                  "LIKE '110101002%'"));
+    struct {
+        const char *path, *auth, *body;
+        int status;
+        const char *says;
+    } no[] = {
+        {path, auth_w, "{\"status\":\"handling\"}", 409, "cannot go"},
+        {path, auth_w, "{\"status\":\"done\"}", 400, "status"},
+        {path, auth_w, "{\"status\":\"evaluated\",\"at\":\"2020-01-01\"}", 400,
+         "before the report"},
+        {path, auth_w, "[1]", 400, "JSON object"},
+        {path, auth_r, "{\"status\":\"evaluated\"}", 403, "not write"},
+        {path2, auth_s, "{\"status\":\"evaluated\"}", 403, "outside"},
+        {"/api/incidents/999999", auth_w, "{\"status\":\"evaluated\"}", 404,
+         "no such"},
+    };
+    for (size_t k = 0; k < sizeof no / sizeof *no; k++) {
+        int st = ts_http(w.port, "PATCH", no[k].path, no[k].auth, no[k].body,
+                         NULL, &body, NULL);
+        if (st != no[k].status || !strstr(body, no[k].says)) {
+            fail_msg("patch %zu: %d %s", k, st, body);
+        }
+        free(body);
+    }
+    assert_true(ts_db_fingerprint(wdb) == kept);
+    assert_int_equal(ts_http(w.port, "GET",
+                             "/api/incidents?limit=5&status="
+                             "closed&window=24h",
+                             NULL, NULL, NULL, &body, NULL),
+                     200);
+    assert_contains(body, "live-1");
+    free(body);
     /* Too large. */
     char *big = malloc((1u << 20) + 100);
     memset(big, 'x', (1u << 20) + 99);
