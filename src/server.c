@@ -76,6 +76,18 @@ static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                         0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof render_buckets / sizeof *render_buckets)
 
+/* Live events: a ring of the newest, and the connections listening. */
+#define EVENT_RING 1024
+#define BEAT_SECONDS 15
+
+typedef struct sse_sub {
+    struct MHD_Connection *conn;
+    struct ht_server *server;
+    unsigned long next; /* the sequence number it wants next */
+    bool hello, beat, suspended;
+    struct sse_sub *link;
+} sse_sub;
+
 typedef struct worker {
     ht_store *store;
     ht_renderer *rend;
@@ -96,6 +108,14 @@ struct ht_server {
     ht_store *writer;     /* read-write connection, with --tokens */
     pthread_mutex_t wmu;  /* one write at a time */
     ht_tokens *tokens;
+    pthread_mutex_t emu; /* events and listeners */
+    char *events[EVENT_RING];
+    unsigned long event_seq; /* events so far */
+    sse_sub *subs;
+    bool closing;
+    pthread_t beat_thread;
+    pthread_cond_t beat_cv;
+    bool beat_started;
     ht_cache *cache;
     ht_bbox extent; /* EPSG:3857, of the district */
     uint64_t etag_seed;
@@ -1817,6 +1837,177 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
     return send_json(c, rq, j, "no-cache");
 }
 
+/* ---- live events (Server-Sent Events) ---- */
+
+/* Give every suspended listener its turn again. Call with emu held. */
+static void wake_listeners(ht_server *s) {
+    for (sse_sub *u = s->subs; u; u = u->link) {
+        if (u->suspended) {
+            u->suspended = false;
+            MHD_resume_connection(u->conn);
+        }
+    }
+}
+
+/* Announce the incidents @ids as the writer now holds them. */
+static void announce(ht_server *s, const int64_t *ids, size_t n) {
+    sqlite3 *db = ht__store_db(s->writer);
+    sqlite3_stmt *q = NULL;
+    sqlite3_prepare_v2(
+        db,
+        "SELECT external_id, category, severity, source, status, "
+        "reported_at, grid_code, X(geom), Y(geom) FROM "
+        "incidents WHERE id = ?",
+        -1, &q, NULL);
+    pthread_mutex_lock(&s->emu);
+    /* At most a ring's worth: listeners that fall behind refetch. */
+    size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
+    for (size_t k = first; q && k < n; k++) {
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, ids[k]);
+        if (sqlite3_step(q) != SQLITE_ROW) {
+            continue;
+        }
+        char at[32];
+        ht_datetime_format(sqlite3_column_int64(q, 5), at, sizeof at);
+        json_t *j = json_pack(
+            "{s:I, s:s?, s:s?, s:i, s:s?, s:s?, s:s, s:s?, "
+            "s:[f,f]}",
+            "id", (json_int_t)ids[k], "external_id",
+            (const char *)sqlite3_column_text(q, 0), "category",
+            (const char *)sqlite3_column_text(q, 1), "severity",
+            sqlite3_column_int(q, 2), "source",
+            (const char *)sqlite3_column_text(q, 3), "status",
+            (const char *)sqlite3_column_text(q, 4), "reported_at", at,
+            "grid_code", (const char *)sqlite3_column_text(q, 6), "lonlat",
+            round(sqlite3_column_double(q, 7) * 1e7) / 1e7,
+            round(sqlite3_column_double(q, 8) * 1e7) / 1e7);
+        char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        char *ev = NULL;
+        size_t len = data ? strlen(data) + 64 : 0;
+        if (data && (ev = malloc(len))) {
+            snprintf(ev, len, "id: %lu\nevent: incident\ndata: %s\n\n",
+                     s->event_seq + 1, data);
+            char **slot = &s->events[s->event_seq % EVENT_RING];
+            free(*slot);
+            *slot = ev;
+            s->event_seq++;
+        }
+        free(data);
+    }
+    wake_listeners(s);
+    pthread_mutex_unlock(&s->emu);
+    sqlite3_finalize(q);
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    sse_sub *u = cls;
+    ht_server *s = u->server;
+    pthread_mutex_lock(&s->emu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->emu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    size_t n = 0;
+    if (!u->hello) {
+        n = (size_t)snprintf(buf, max, "retry: 2000\n: hutong events\n\n");
+        u->hello = true;
+    }
+    unsigned long oldest =
+        s->event_seq > EVENT_RING ? s->event_seq - EVENT_RING : 0;
+    if (u->next < oldest) {
+        u->next = oldest; /* fell behind: the client refetches */
+    }
+    while (u->next < s->event_seq) {
+        const char *ev = s->events[u->next % EVENT_RING];
+        size_t len = ev ? strlen(ev) : 0;
+        if (n + len > max) {
+            break;
+        }
+        memcpy(buf + n, ev, len);
+        n += len;
+        u->next++;
+    }
+    if (n == 0 && u->beat && max >= 3) {
+        memcpy(buf, ":\n\n", 3); /* keeps proxies and dead peers honest */
+        n = 3;
+    }
+    u->beat = false;
+    if (n == 0) {
+        u->suspended = true;
+        MHD_suspend_connection(u->conn);
+    }
+    pthread_mutex_unlock(&s->emu);
+    return (ssize_t)n;
+}
+
+static void sse_free(void *cls) {
+    sse_sub *u = cls;
+    ht_server *s = u->server;
+    pthread_mutex_lock(&s->emu);
+    for (sse_sub **p = &s->subs; *p; p = &(*p)->link) {
+        if (*p == u) {
+            *p = u->link;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->emu);
+    free(u);
+}
+
+/* Every BEAT_SECONDS, a comment to each listener. */
+static void *beat_main(void *arg) {
+    ht_server *s = arg;
+    pthread_mutex_lock(&s->emu);
+    while (!s->closing) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += BEAT_SECONDS;
+        pthread_cond_timedwait(&s->beat_cv, &s->emu, &until);
+        for (sse_sub *u = s->subs; u; u = u->link) {
+            u->beat = true;
+        }
+        wake_listeners(s);
+    }
+    pthread_mutex_unlock(&s->emu);
+    return NULL;
+}
+
+/* GET /api/events: new and changed incidents as they are committed. */
+static enum MHD_Result route_events(ht_server *s, struct MHD_Connection *c,
+                                    request *rq) {
+    query q;
+    if (!parse_query(c, "", &q)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    sse_sub *u = calloc(1, sizeof *u);
+    if (!u) {
+        return MHD_NO;
+    }
+    u->conn = c;
+    u->server = s;
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, sse_read, u, sse_free);
+    if (!r) {
+        free(u);
+        return MHD_NO;
+    }
+    pthread_mutex_lock(&s->emu);
+    u->next = s->event_seq; /* from now on */
+    u->link = s->subs;
+    s->subs = u;
+    pthread_mutex_unlock(&s->emu);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    rq->status = MHD_HTTP_OK;
+    return ok;
+}
+
 /* ---- writes ---- */
 
 /* The token of the request, checked: NULL with the response queued when
@@ -1980,6 +2171,7 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     }
     if (st == HT_OK && nids) {
         publish(s, ids, nids);
+        announce(s, ids, nids);
     }
     pthread_mutex_unlock(&s->wmu);
     unlink(path);
@@ -2136,6 +2328,7 @@ static enum MHD_Result route_patch_incident(ht_server *s,
     if (st == HT_OK) {
         int64_t one = id;
         publish(s, &one, 1);
+        announce(s, &one, 1);
     }
     pthread_mutex_unlock(&s->wmu);
     json_decref(j);
@@ -2245,6 +2438,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     if (strcmp(url, "/api/incidents") == 0) {
         return route_incidents(s, c, rq);
     }
+    if (strcmp(url, "/api/events") == 0) {
+        return route_events(s, c, rq);
+    }
     if (strcmp(url, "/api/stats") == 0) {
         return route_stats(s, c, rq);
     }
@@ -2330,6 +2526,8 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     }
     s->log = o->access_log;
     pthread_mutex_init(&s->imu, NULL);
+    pthread_mutex_init(&s->emu, NULL);
+    pthread_cond_init(&s->beat_cv, NULL);
     pthread_mutex_init(&s->wmu, NULL);
     clock_gettime(CLOCK_MONOTONIC, &s->started);
     pthread_mutex_init(&s->mu, NULL);
@@ -2381,10 +2579,11 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         unsigned threads =
             o->threads ? o->threads : (unsigned)(cpus > 0 ? cpus : 2);
         s->d = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-            handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE,
-            threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                MHD_ALLOW_SUSPEND_RESUME,
+            0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa,
+            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+            30u, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
             MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s, MHD_OPTION_END);
         if (!s->d) {
             st = ht_error_set(err, HT_EIO, "serve: cannot listen on %s:%u",
@@ -2398,6 +2597,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
+    s->beat_started = pthread_create(&s->beat_thread, NULL, beat_main, s) == 0;
     *out = s;
     return HT_OK;
 }
@@ -2410,8 +2610,38 @@ void ht_server_stop(ht_server *s) {
     if (!s) {
         return;
     }
+    /* Listeners end their streams first: MHD must not stop with
+     * connections suspended. */
+    pthread_mutex_lock(&s->emu);
+    s->closing = true;
+    wake_listeners(s);
+    pthread_cond_broadcast(&s->beat_cv);
+    pthread_mutex_unlock(&s->emu);
+    if (s->beat_started) {
+        pthread_join(s->beat_thread, NULL);
+    }
+    for (int k = 0; k < 200; k++) {
+        pthread_mutex_lock(&s->emu);
+        bool any = false;
+        for (sse_sub *u = s->subs; u && !any; u = u->link) {
+            any = u->suspended;
+            if (any) {
+                u->suspended = false; /* suspended again meanwhile */
+                MHD_resume_connection(u->conn);
+            }
+        }
+        bool listening = s->subs != NULL;
+        pthread_mutex_unlock(&s->emu);
+        if (!listening || !s->d) {
+            break;
+        }
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
     if (s->d) {
         MHD_stop_daemon(s->d); /* joins the workers after their requests */
+    }
+    for (int k = 0; k < EVENT_RING; k++) {
+        free(s->events[k]);
     }
     for (worker *w = s->workers; w;) {
         worker *next = w->next;
@@ -2432,6 +2662,8 @@ void ht_server_stop(ht_server *s) {
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->imu);
+    pthread_mutex_destroy(&s->emu);
+    pthread_cond_destroy(&s->beat_cv);
     pthread_mutex_destroy(&s->wmu);
     free(s->db);
     free(s->host);

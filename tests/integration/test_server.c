@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Integration: `hutong serve` on a free loopback port, spoken to over
  * real sockets. */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ht_test.h"
 
@@ -499,6 +504,53 @@ static void test_server_incidents_paging(void **state) {
     }
 }
 
+/* Read @fd until @want appears (within @ms): what was read, or NULL. */
+static char *sse_until(int fd, const char *want, int ms) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = calloc(1, cap + 1);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        int left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+                              (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            break;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r <= 0) {
+            break;
+        }
+        n += (size_t)r;
+        buf[n] = '\0';
+        if (strstr(buf, want)) {
+            return buf;
+        }
+        if (n == cap) {
+            n = 0; /* keep the newest */
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+/* An open /api/events stream (the hello read). */
+static int sse_open(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char req[] = "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    char *hello = sse_until(fd, "hutong events", 5000);
+    assert_non_null(hello);
+    assert_contains(hello, "text/event-stream");
+    free(hello);
+    return fd;
+}
+
 static void test_server_writes(void **state) {
     (void)state;
     char *wdb = ts_path(dir, "writes.db"), *tokens = ts_path(dir, "tokens");
@@ -564,7 +616,11 @@ static void test_server_writes(void **state) {
         free(body);
     }
     assert_true(ts_db_fingerprint(wdb) == before);
+    /* A live listener, before the write. */
+    int sse = sse_open(w.port);
     /* Accepted: 201 with the ids, on disk before the answer. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(ts_http(w.port, "POST", "/api/incidents", auth_w, csv,
                              NULL, &body, NULL),
                      201);
@@ -574,6 +630,17 @@ static void test_server_writes(void **state) {
                                "SELECT count(*) FROM incidents WHERE "
                                "external_id LIKE 'live-%'"),
                      2);
+    /* The listener hears of both within a second of the commit. */
+    char *heard = sse_until(sse, "\"external_id\":\"live-2\"", 1000);
+    assert_non_null(heard);
+    assert_contains(heard, "event: incident");
+    assert_contains(heard, "\"external_id\":\"live-1\"");
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 +
+                    (t1.tv_nsec - t0.tv_nsec) / 1000000 <
+                1000);
+    free(heard);
     /* Everyone sees it: the count, the feed, new tile ETags. */
     assert_int_equal(ts_http(w.port, "GET", "/api/incidents?limit=1", NULL,
                              NULL, NULL, &body, NULL),
@@ -677,7 +744,13 @@ static void test_server_writes(void **state) {
                      413);
     free(body);
     free(big);
+    /* A life-cycle step is heard too; the server stops with the
+     * listener still connected. */
+    heard = sse_until(sse, "\"status\":\"closed\"", 1000);
+    assert_non_null(heard);
+    free(heard);
     assert_int_equal(ts_serve_stop(w), 0);
+    close(sse);
     free(tw);
     free(tr);
     free(ts);
