@@ -46,3 +46,34 @@ for q in "" "window=30d"; do
   echo "   memory after: $(rss)"
 done
 curl -s "$base/metrics" | grep -E "^hutong_tile_cache_(hits|misses)_total|^hutong_tile_render_seconds_(sum|count)"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo
+echo "== with ingest of 100 incidents/s (bench/ingest.sh), on a copy of $db"
+cp "$db" "$tmp/ingest.db"
+db="$tmp/ingest.db"
+token=$("$bin" token create --name bench --write --tokens "$tmp/tokens" 2>/dev/null)
+serve_tokens() {
+  "$bin" serve --db "$db" --port 0 --cache-mb "$1" --tokens "$tmp/tokens" >"$tmp/out" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 100); do
+    port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+}
+serve_tokens 256
+base="http://127.0.0.1:$port"
+before=$(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')
+echo "memory before: $(rss); $before"
+bench/ingest.sh "$port" "$token" 10 &
+ingest=$!
+echo "-- cached default tile"
+wrk -t2 -c32 -d"${secs}s" --latency "$base/tiles/default/15/26978/12413.png" |
+  grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
+echo "-- heat tiles, the 90 district tiles in turn"
+HT_QUERY="window=30d" wrk -t2 -c8 -d"${secs}s" --latency -s bench/tiles.lua "$base" |
+  grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
+kill "$ingest"; wait "$ingest" 2>/dev/null || true
+after=$(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')
+echo "memory after: $(rss); $after"
