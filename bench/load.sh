@@ -11,8 +11,8 @@ secs="${2:-30}"
 bin=build/src/hutong
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 
-serve() { # serve CACHE_MB: starts the server, sets pid and port
-  "$bin" serve --db "$db" --port 0 --cache-mb "$1" >"$tmp/out" 2>/dev/null &
+serve() { # serve CACHE_MB [ARGS]: starts the server, sets pid and port
+  "$bin" serve --db "$db" --port 0 --cache-mb "$@" >"$tmp/out" 2>/dev/null &
   pid=$!
   for _ in $(seq 1 100); do
     port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
@@ -53,16 +53,7 @@ echo "== with ingest of 100 incidents/s (bench/ingest.sh), on a copy of $db"
 cp "$db" "$tmp/ingest.db"
 db="$tmp/ingest.db"
 token=$("$bin" token create --name bench --write --tokens "$tmp/tokens" 2>/dev/null)
-serve_tokens() {
-  "$bin" serve --db "$db" --port 0 --cache-mb "$1" --tokens "$tmp/tokens" >"$tmp/out" 2>/dev/null &
-  pid=$!
-  for _ in $(seq 1 100); do
-    port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-}
-serve_tokens 256
+serve 256 --tokens "$tmp/tokens"
 base="http://127.0.0.1:$port"
 before=$(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')
 echo "memory before: $(rss); $before"

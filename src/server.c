@@ -510,6 +510,22 @@ static void png_of(cairo_surface_t *surf, ht_buf **out, ht_error *err,
     *st = ht_png_encode(surf, *out, err);
 }
 
+/* After drawing with status @st: @surf as PNG bytes in *out, the surface
+ * destroyed either way. */
+static ht_status encode_png(cairo_surface_t *surf, ht_status st, ht_buf **out,
+                            ht_error *err) {
+    *out = NULL;
+    if (st == HT_OK) {
+        png_of(surf, out, err, &st);
+    }
+    cairo_surface_destroy(surf);
+    if (st != HT_OK) {
+        ht_buf_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *path) {
     /* {style}/{z}/{x}/{y}.png or {y}@2x.png */
@@ -588,12 +604,7 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     ht_status st = ht_render(w->rend, &req, cr, &err);
     cairo_destroy(cr);
     ht_buf *png = NULL;
-    if (st == HT_OK) {
-        png_of(surf, &png, &err, &st);
-    }
-    cairo_surface_destroy(surf);
-    if (st != HT_OK) {
-        ht_buf_free(png);
+    if ((st = encode_png(surf, st, &png, &err)) != HT_OK) {
         return send_error(c, rq,
                           st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
                                           : MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -688,12 +699,7 @@ static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
         ht_render_legend(wk->rend, style, &q.filter, q.scale, cr, &err);
     cairo_destroy(cr);
     ht_buf *png = NULL;
-    if (st == HT_OK) {
-        png_of(surf, &png, &err, &st);
-    }
-    cairo_surface_destroy(surf);
-    if (st != HT_OK) {
-        ht_buf_free(png);
+    if ((st = encode_png(surf, st, &png, &err)) != HT_OK) {
         return send_error(c, rq,
                           st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
                                           : MHD_HTTP_INTERNAL_SERVER_ERROR,

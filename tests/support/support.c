@@ -548,3 +548,19 @@ const char *ts_header(const char *head, const char *name) {
     }
     return value;
 }
+
+const char ts_office_geojson[] =
+    "{\"type\":\"FeatureCollection\",\"features\":["
+    "{\"type\":\"Feature\",\"properties\":{\"code\":\"S1\",\"name\":"
+    "\"一街道\",\"level\":\"street\",\"population\":10000},"
+    "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+    "[[[116.3,39.8],[116.4,39.8],[116.4,39.9],[116.3,39.9],[116.3,"
+    "39.8]]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"code\":\"C1\",\"name\":"
+    "\"西社区\",\"level\":\"community\"},\"geometry\":{\"type\":"
+    "\"Polygon\",\"coordinates\":[[[116.3,39.8],[116.35,39.8],[116.35,"
+    "39.9],[116.3,39.9],[116.3,39.8]]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"code\":\"C2\",\"name\":"
+    "\"东社区\",\"level\":\"community\"},\"geometry\":{\"type\":"
+    "\"Polygon\",\"coordinates\":[[[116.35,39.8],[116.4,39.8],[116.4,"
+    "39.9],[116.35,39.9],[116.35,39.8]]]}}]}";

@@ -105,4 +105,9 @@ int ts_http(int port, const char *method, const char *path, const char *headers,
 /* The value of header @name (lower case) in @head ("" if absent, static). */
 const char *ts_header(const char *head, const char *name);
 
+/* GeoJSON of a street office S1 "一街道" (116.3-116.4 E, 39.8-39.9 N,
+ * 10,000 residents) halved into communities C1 "西社区" (west) and C2
+ * "东社区" (east). */
+extern const char ts_office_geojson[];
+
 #endif

@@ -20,21 +20,7 @@ static int setup(void **state) {
     ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
     ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
     char *gp = ts_path(fx->dir, "g.geojson"), *ip = ts_path(fx->dir, "i.csv");
-    ts_write(
-        gp,
-        "{\"type\":\"FeatureCollection\",\"features\":["
-        "{\"type\":\"Feature\",\"properties\":{\"code\":\"S1\",\"level\":"
-        "\"street\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
-        "[[[116.3,39.8],[116.4,39.8],[116.4,39.9],[116.3,39.9],[116.3,"
-        "39.8]]]}},"
-        "{\"type\":\"Feature\",\"properties\":{\"code\":\"C1\",\"level\":"
-        "\"community\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
-        "[[[116.3,39.8],[116.35,39.8],[116.35,39.9],[116.3,39.9],[116.3,"
-        "39.8]]]}},"
-        "{\"type\":\"Feature\",\"properties\":{\"code\":\"C2\",\"level\":"
-        "\"community\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
-        "[[[116.35,39.8],[116.4,39.8],[116.4,39.9],[116.35,39.9],[116.35,"
-        "39.8]]]}}]}");
+    ts_write(gp, ts_office_geojson);
     ts_write(ip,
              "id,lon,lat,category,severity,source,status,reported_at\n"
              "a,116.31,39.81,0101,1,hotline,reported,2026-01-10\n"
