@@ -22,6 +22,7 @@
 
 #include "hutong/demo.h"
 #include "hutong/features.h"
+#include "hutong/import.h"
 #include "hutong/render.h"
 
 /* SpatiaLite's header needs sqlite3.h before it. */
@@ -564,3 +565,25 @@ const char ts_office_geojson[] =
     "\"东社区\",\"level\":\"community\"},\"geometry\":{\"type\":"
     "\"Polygon\",\"coordinates\":[[[116.35,39.8],[116.4,39.8],[116.4,"
     "39.9],[116.35,39.9],[116.35,39.8]]]}}]}";
+
+int ts_load_office(ts_store *fx, const char *csv) {
+    ht_error err = {0};
+    char cats[1024];
+    snprintf(cats, sizeof cats, "%s/categories.csv", ht_demo_geodata_dir());
+    ht_import_opts c = {.kind = HT_IMPORT_CATEGORIES};
+    ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    char *gp = ts_path(fx->dir, "g.geojson"), *ip = ts_path(fx->dir, "i.csv");
+    ts_write(gp, ts_office_geojson);
+    ts_write(ip, csv);
+    int rc = 0;
+    if (ht_import_file(fx->s, cats, &c, NULL, &err) != HT_OK ||
+        ht_import_file(fx->s, gp, &g, NULL, &err) != HT_OK ||
+        ht_import_file(fx->s, ip, &i, NULL, &err) != HT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        rc = -1;
+    }
+    free(gp);
+    free(ip);
+    return rc;
+}

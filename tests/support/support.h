@@ -110,4 +110,8 @@ const char *ts_header(const char *head, const char *name);
  * "东社区" (east). */
 extern const char ts_office_geojson[];
 
+/* Load the shipped categories, ts_office_geojson and the incidents CSV
+ * @csv into @fx; 0, or -1 with the reason on stderr. */
+int ts_load_office(ts_store *fx, const char *csv);
+
 #endif

@@ -16,36 +16,20 @@ static ts_store *fx;
 static int setup(void **state) {
     (void)state;
     fx = ts_store_new();
-    ht_error err = {0};
-    char cats[1024];
-    snprintf(cats, sizeof cats, "%s/categories.csv", ht_demo_geodata_dir());
-    ht_import_opts c = {.kind = HT_IMPORT_CATEGORIES};
-    ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
-    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
-    char *gp = ts_path(fx->dir, "g.geojson"), *ip = ts_path(fx->dir, "i.csv");
-    ts_write(gp, ts_office_geojson);
-    ts_write(ip,
-             "id,lon,lat,category,severity,source,status,reported_at,"
-             "closed_at\n"
-             "a,116.31,39.81,0101,1,hotline,reported,2026-01-10,\n"
-             "b,116.32,39.82,0105,2,patrol,closed,2026-01-20,"
-             "2026-01-21\n"
-             "c,116.36,39.83,0503,3,app,dispatched,2026-02-10,\n"
-             "d,116.37,39.84,0101,1,hotline,evaluated,2026-02-20,"
-             "2026-02-20T12:00:00Z\n"
-             "e,116.38,39.85,0503,2,whistle,handling,2026-03-01,\n"
-             "f,116.50,39.86,01,1,other,reported,2026-03-05,\n"
-             "g,116.39,39.87,0503,1,app,closed,2026-03-02,2026-03-04\n"
-             "h,116.33,39.88,0503,2,patrol,reported,2026-03-03,\n");
-    if (ht_import_file(fx->s, cats, &c, NULL, &err) != HT_OK ||
-        ht_import_file(fx->s, gp, &g, NULL, &err) != HT_OK ||
-        ht_import_file(fx->s, ip, &i, NULL, &err) != HT_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    free(gp);
-    free(ip);
-    return 0;
+    return ts_load_office(
+        fx,
+        "id,lon,lat,category,severity,source,status,reported_at,"
+        "closed_at\n"
+        "a,116.31,39.81,0101,1,hotline,reported,2026-01-10,\n"
+        "b,116.32,39.82,0105,2,patrol,closed,2026-01-20,"
+        "2026-01-21\n"
+        "c,116.36,39.83,0503,3,app,dispatched,2026-02-10,\n"
+        "d,116.37,39.84,0101,1,hotline,evaluated,2026-02-20,"
+        "2026-02-20T12:00:00Z\n"
+        "e,116.38,39.85,0503,2,whistle,handling,2026-03-01,\n"
+        "f,116.50,39.86,01,1,other,reported,2026-03-05,\n"
+        "g,116.39,39.87,0503,1,app,closed,2026-03-02,2026-03-04\n"
+        "h,116.33,39.88,0503,2,patrol,reported,2026-03-03,\n");
 }
 
 static int teardown(void **state) {
