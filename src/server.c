@@ -2110,7 +2110,10 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     }
     /* The importer reads files: the body goes to a private temporary one
      * (GeoJSON when it starts with '{', else CSV). */
-    char path[] = "/tmp/hutong-ingest-XXXXXX";
+    const char *tmpdir = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/hutong-ingest-XXXXXX",
+             tmpdir && *tmpdir && strlen(tmpdir) < 400 ? tmpdir : "/tmp");
     int fd = mkstemp(path);
     bool written = fd >= 0 && write(fd, rq->body->data, rq->body->len) ==
                                   (ssize_t)rq->body->len;
