@@ -1763,6 +1763,15 @@ static bool has_legend(const ht_style_layer *l) {
            l->type == HT_LAYER_CHOROPLETH || l->type == HT_LAYER_HOTSPOT;
 }
 
+bool ht_render_style_has_legend(const ht_style *style) {
+    for (size_t i = 0; i < ht_style_layer_count(style); i++) {
+        if (has_legend(ht_style_layer_at(style, i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Classes a choropleth or hotspot layer draws (known from the style). */
 static int class_count(const ht_style_layer *l) {
     const char *names[12];

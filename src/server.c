@@ -91,7 +91,8 @@ typedef struct sse_sub {
 typedef struct worker {
     ht_store *store;
     ht_renderer *rend;
-    unsigned long version; /* of the index its renderer holds */
+    unsigned long version;     /* of the index its renderer holds */
+    ht_transform *to_wgs84[8]; /* per ht_wms_crs entry, made on first use */
     struct worker *next;
 } worker;
 
@@ -621,17 +622,6 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     return send_ht_buf(c, rq, "image/png", png, etag, cc);
 }
 
-static bool style_has_legend(const ht_style *st) {
-    for (size_t i = 0; i < ht_style_layer_count(st); i++) {
-        ht_layer_type t = ht_style_layer_at(st, i)->type;
-        if (t == HT_LAYER_HEATMAP || t == HT_LAYER_STREET_HEAT ||
-            t == HT_LAYER_CHOROPLETH || t == HT_LAYER_HOTSPOT) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
                                       request *rq, const char *name) {
     query q;
@@ -663,7 +653,7 @@ static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
     json_object_set_new(
         j, "attribution",
         json_string("hutong; grids and incidents: the district's data"));
-    if (style_has_legend(style)) {
+    if (ht_render_style_has_legend(style)) {
         snprintf(url, sizeof url, "%s/legend/%s.png%s%s", base, name,
                  q.text[0] ? "?" : "", q.text);
         json_object_set_new(j, "legend", json_string(url));
@@ -682,7 +672,7 @@ static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
     if (!style) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
     }
-    if (!style_has_legend(style)) {
+    if (!ht_render_style_has_legend(style)) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND,
                           "this style has no heat layer to explain");
     }
@@ -890,6 +880,26 @@ static json_t *grid_json(const ht_fgrid *g) {
     return o;
 }
 
+/* The grid of the lowest level containing EPSG:3857 (@x, @y), through
+ * the features' spatial index; NULL when none does. */
+static const ht_fgrid *grid_at(const ht_features *f, double x, double y) {
+    ht_bbox box = {x, y, x, y};
+    uint32_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    const ht_fgrid *best = NULL;
+    if (ht_features_query(f, HT_F_GRIDS, &box, &ids, &n, &cap, NULL) == HT_OK) {
+        for (size_t k = 0; k < n; k++) {
+            const ht_fgrid *g = ht_features_grid(f, ids[k]);
+            if ((!best || g->level > best->level) &&
+                ht_geom_contains(g->geom, x, y)) {
+                best = g;
+            }
+        }
+    }
+    free(ids);
+    return best;
+}
+
 /* GET /api/categories: the code table. */
 static enum MHD_Result route_categories(ht_server *s, struct MHD_Connection *c,
                                         request *rq) {
@@ -970,6 +980,16 @@ static enum MHD_Result send_page(struct MHD_Connection *c, request *rq,
                     NULL, "no-cache");
 }
 
+/* Append @g to @arr when it is of @level (NULL: any) under @parent (NULL:
+ * any). */
+static void grid_keep(json_t *arr, const ht_fgrid *g, const ht_level *level,
+                      const char *parent) {
+    if ((!level || g->level == *level) &&
+        (!parent || (g->parent_code && strcmp(g->parent_code, parent) == 0))) {
+        json_array_append_new(arr, grid_json(g));
+    }
+}
+
 /* GET /api/grids?level=L&parent=CODE&at=LON,LAT: grids, without geometry. */
 static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
                                    request *rq) {
@@ -999,21 +1019,18 @@ static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
         ht_tile_lonlat_to_merc(lon, lat, &ax, &ay);
     }
     json_t *arr = json_array();
-    /* With "at": the grids containing the point, lowest level first. */
-    for (int pass = at ? HT_LEVEL_GRID : 0; pass >= 0; pass--) {
+    /* With "at": the grid under the point and its ancestors, lowest
+     * level first; else every grid. */
+    if (at) {
+        for (const ht_fgrid *g = grid_at(s->feat, ax, ay); g;
+             g = g->parent_code ? ht_features_find_grid(s->feat, g->parent_code)
+                                : NULL) {
+            grid_keep(arr, g, lv ? &level : NULL, parent);
+        }
+    } else {
         for (size_t i = 0; i < ht_features_grid_count(s->feat); i++) {
-            const ht_fgrid *g = ht_features_grid(s->feat, i);
-            if (at &&
-                (g->level != (ht_level)pass || ax < g->bbox.minx ||
-                 ax > g->bbox.maxx || ay < g->bbox.miny || ay > g->bbox.maxy ||
-                 !ht_geom_contains(g->geom, ax, ay))) {
-                continue;
-            }
-            if ((!lv || g->level == level) &&
-                (!parent ||
-                 (g->parent_code && strcmp(g->parent_code, parent) == 0))) {
-                json_array_append_new(arr, grid_json(g));
-            }
+            grid_keep(arr, ht_features_grid(s->feat, i), lv ? &level : NULL,
+                      parent);
         }
     }
     json_t *j = json_pack("{s:I, s:o}", "count",
@@ -1143,7 +1160,7 @@ static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
             continue; /* a broken style is not offered */
         }
         layers[m] = (ht_wms_layer){
-            names[k], names[k], NULL, style_has_legend(st), 1, 1};
+            names[k], names[k], NULL, ht_render_style_has_legend(st), 1, 1};
         if (layers[m].legend) {
             ht_render_legend_size(st, 1, &layers[m].legend_w,
                                   &layers[m].legend_h);
@@ -1268,7 +1285,7 @@ static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
     }
     /* Base maps have no units to explain: an empty graphic. */
     int lw = 1, lh = 1;
-    bool legend = style_has_legend(style);
+    bool legend = ht_render_style_has_legend(style);
     if (legend) {
         ht_render_legend_size(style, w->scale, &lw, &lh);
     }
@@ -1311,30 +1328,23 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
         w->bbox.minx + (w->i + 0.5) * (w->bbox.maxx - w->bbox.minx) / w->width;
     double y =
         w->bbox.maxy - (w->j + 0.5) * (w->bbox.maxy - w->bbox.miny) / w->height;
-    ht_transform *t = NULL;
-    double lon, lat, mx, my;
-    if (ht_crs_transform_new(w->crs, "EPSG:4326", &t, &err) != HT_OK ||
-        ht_crs_transform_point(t, x, y, &lon, &lat, &err) != HT_OK) {
-        ht_crs_transform_free(t);
-        return wms_error(c, rq, w->version, "InvalidPoint", err.msg);
-    }
-    ht_crs_transform_free(t);
-    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
-    const ht_fgrid *hit = NULL;
-    for (int level = HT_LEVEL_GRID; level >= 0 && !hit; level--) {
-        for (size_t i = 0; i < ht_features_grid_count(s->feat) && !hit; i++) {
-            const ht_fgrid *g = ht_features_grid(s->feat, i);
-            if (g->level == (ht_level)level && mx >= g->bbox.minx &&
-                mx <= g->bbox.maxx && my >= g->bbox.miny &&
-                my <= g->bbox.maxy && ht_geom_contains(g->geom, mx, my)) {
-                hit = g;
-            }
-        }
-    }
     worker *wk = worker_get(s, &err);
     if (!wk) {
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
     }
+    /* The worker keeps one transform per served CRS. */
+    size_t ci = 0; /* the request's CRS is one served (checked) */
+    while (ci + 1 < ht_wms_ncrs && strcmp(ht_wms_crs[ci], w->crs) != 0) {
+        ci++;
+    }
+    ht_transform **t = &wk->to_wgs84[ci];
+    double lon, lat, mx, my;
+    if ((!*t && ht_crs_transform_new(w->crs, "EPSG:4326", t, &err) != HT_OK) ||
+        ht_crs_transform_point(*t, x, y, &lon, &lat, &err) != HT_OK) {
+        return wms_error(c, rq, w->version, "InvalidPoint", err.msg);
+    }
+    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    const ht_fgrid *hit = grid_at(s->feat, mx, my);
     ht_stats_row *rows = NULL;
     size_t n = 0;
     int64_t total = 0;
@@ -1685,36 +1695,68 @@ typedef struct hit {
     const char *category, *grid_code;
 } hit;
 
+/* The newest @keep incidents older than the cursor, as a heap whose root
+ * is the oldest of them; @matched counts every one that qualified. */
 typedef struct hits {
     hit *v;
-    size_t n, cap;
+    size_t n, keep, matched;
     int64_t before_t, before_id; /* the cursor: strictly older than this */
-    bool failed;
 } hits;
+
+/* Order: newer first (later report, then higher id). */
+static bool newer(const hit *p, const hit *q) {
+    return p->reported_at != q->reported_at ? p->reported_at > q->reported_at
+                                            : p->id > q->id;
+}
+
+static void swap_hits(hit *a, hit *b) {
+    hit t = *a;
+    *a = *b;
+    *b = t;
+}
 
 static void collect_hit(void *ud, double x, double y,
                         const ht_incident_view *v) {
     hits *h = ud;
-    if (h->failed || v->reported_at > h->before_t ||
+    if (v->reported_at > h->before_t ||
         (v->reported_at == h->before_t && v->id >= h->before_id)) {
         return;
     }
-    if (ht_array_grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v, NULL) !=
-        HT_OK) {
-        h->failed = true;
+    h->matched++;
+    hit e = {v->id,       v->reported_at, v->street_id, x,
+             y,           v->severity,    v->source,    v->state,
+             v->category, v->grid_code};
+    size_t i;
+    if (h->n < h->keep) {
+        i = h->n++;
+        h->v[i] = e;
+        for (; i > 0 && newer(&h->v[(i - 1) / 2], &h->v[i]); i = (i - 1) / 2) {
+            swap_hits(&h->v[i], &h->v[(i - 1) / 2]);
+        }
         return;
     }
-    h->v[h->n++] = (hit){v->id,       v->reported_at, v->street_id, x,
-                         y,           v->severity,    v->source,    v->state,
-                         v->category, v->grid_code};
+    if (!newer(&e, &h->v[0])) {
+        return;
+    }
+    h->v[0] = e; /* replaces the oldest kept, then sinks */
+    for (i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && newer(&h->v[m], &h->v[l])) {
+            m = l;
+        }
+        if (r < h->n && newer(&h->v[m], &h->v[r])) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        swap_hits(&h->v[i], &h->v[m]);
+        i = m;
+    }
 }
 
 static int cmp_newest(const void *a, const void *b) {
-    const hit *p = a, *q = b;
-    if (p->reported_at != q->reported_at) {
-        return p->reported_at > q->reported_at ? -1 : 1;
-    }
-    return (p->id < q->id) - (p->id > q->id);
+    return newer(a, b) ? -1 : newer(b, a) ? 1 : 0;
 }
 
 /* GET /api/incidents?bbox=W,S,E,N&limit=N&cursor=C + filters: GeoJSON,
@@ -1730,7 +1772,10 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
     if (!count_param(&q, "limit", 1, 1000, &limit, bad, sizeof bad)) {
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
     }
-    hits h = {.before_t = INT64_MAX, .before_id = INT64_MAX};
+    /* One more than the page: whether there is a next one. */
+    hits h = {.keep = (size_t)limit + 1,
+              .before_t = INT64_MAX,
+              .before_id = INT64_MAX};
     const char *cursor = qget(&q, "cursor");
     char tail;
     long long ct, cid;
@@ -1763,16 +1808,16 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
         ht_index_unref(ix);
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
     }
-    ht_index_visit(ix, f, boxp, collect_hit, &h);
-    ht_index_filter_free(f);
-    /* The hits borrow category and grid strings from the snapshot: keep
-     * it until the page is written. */
-    if (h.failed) {
-        free(h.v);
+    if (!(h.v = malloc(h.keep * sizeof *h.v))) {
+        ht_index_filter_free(f);
         ht_index_unref(ix);
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "out of memory");
     }
+    ht_index_visit(ix, f, boxp, collect_hit, &h);
+    ht_index_filter_free(f);
+    /* The hits borrow category and grid strings from the snapshot: keep
+     * it until the page is written. */
     if (h.n > 1) {
         qsort(h.v, h.n, sizeof *h.v, cmp_newest);
     }
@@ -1829,8 +1874,9 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
                       round(lat * 1e7) / 1e7));
     }
     sqlite3_finalize(st);
-    json_t *j = json_pack("{s:s, s:I, s:o}", "type", "FeatureCollection",
-                          "matched", (json_int_t)h.n, "features", features);
+    json_t *j =
+        json_pack("{s:s, s:I, s:o}", "type", "FeatureCollection", "matched",
+                  (json_int_t)h.matched, "features", features);
     if (h.n > shown) {
         char next[48];
         snprintf(next, sizeof next, "%lld_%lld",
@@ -2108,25 +2154,14 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     if (crs && ht_crs_normalize(crs, cname, &err) != HT_OK) {
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
     }
-    /* The importer reads files: the body goes to a private temporary one
-     * (GeoJSON when it starts with '{', else CSV). */
-    const char *tmpdir = getenv("TMPDIR");
-    char path[512];
-    snprintf(path, sizeof path, "%s/hutong-ingest-XXXXXX",
-             tmpdir && *tmpdir && strlen(tmpdir) < 400 ? tmpdir : "/tmp");
-    int fd = mkstemp(path);
-    bool written = fd >= 0 && write(fd, rq->body->data, rq->body->len) ==
-                                  (ssize_t)rq->body->len;
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (!written) {
-        if (fd >= 0) {
-            unlink(path);
-        }
-        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          "cannot stage the body");
-    }
+    /* The Content-Type names the format; without one the importer sniffs
+     * it. Messages name the input "body". */
+    const char *type =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    const char *format = !type                               ? NULL
+                         : strncmp(type, "text/csv", 8) == 0 ? "csv"
+                         : strstr(type, "json")              ? "geojson"
+                                                             : NULL;
     ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS,
                          .crs = crs ? cname : NULL,
                          .in_transaction = true};
@@ -2144,7 +2179,8 @@ static enum MHD_Result route_post_incidents(ht_server *s,
         sqlite3_free(msg);
     }
     if (st == HT_OK) {
-        st = ht_import_file(s->writer, path, &io, &stats, &err);
+        st = ht_import_mem(s->writer, "body", (const char *)rq->body->data,
+                           rq->body->len, format, &io, &stats, &err);
     }
     if (st == HT_OK && strcmp(who.scope, "*") != 0) {
         sqlite3_stmt *q = NULL;
@@ -2183,19 +2219,9 @@ static enum MHD_Result route_post_incidents(ht_server *s,
         announce(s, ids, nids);
     }
     pthread_mutex_unlock(&s->wmu);
-    unlink(path);
     if (st != HT_OK) {
         free(ids);
-        /* The file name is ours, not the client's: say "body". */
-        char *at = strstr(err.msg, path);
-        char clean[300];
-        if (at) {
-            snprintf(clean, sizeof clean, "%.*sbody%s", (int)(at - err.msg),
-                     err.msg, at + strlen(path));
-        } else {
-            snprintf(clean, sizeof clean, "%s", err.msg);
-        }
-        return send_error(c, rq, status, clean);
+        return send_error(c, rq, status, err.msg);
     }
     json_t *arr = json_array();
     for (size_t k = 0; k < nids; k++) {
@@ -2656,6 +2682,9 @@ void ht_server_stop(ht_server *s) {
         worker *next = w->next;
         ht_renderer_free(w->rend);
         ht_store_close(w->store);
+        for (int k = 0; k < 8; k++) {
+            ht_crs_transform_free(w->to_wgs84[k]);
+        }
         free(w);
         w = next;
     }

@@ -223,10 +223,18 @@ static ht_status prev_counts(ht_store *s, const ht_filter *f, ht_stats_by by,
     return st;
 }
 
-/* Names, areas and populations of the keys. */
-static void describe(ht_store *s, ht_stats_by by, ht_stats_row *r) {
-    sqlite3 *db = ht__store_db(s);
-    sqlite3_stmt *q = NULL;
+/* The statement that names a key of @by (NULL by month). */
+static const char *describe_sql(ht_stats_by by) {
+    return by == HT_STATS_BY_MONTH ? NULL
+           : by == HT_STATS_BY_CATEGORY
+               ? "SELECT name, NULL, NULL FROM categories WHERE code = ?"
+               : "SELECT name, Area(geom, 1), population FROM grids WHERE "
+                 "code = ?";
+}
+
+/* Name, area and population of @r's key, through @q (describe_sql's
+ * statement, prepared once per computation). */
+static void describe(sqlite3_stmt *q, ht_stats_by by, ht_stats_row *r) {
     r->name[0] = '\0';
     r->per_km2 = r->per_1000 = NAN;
     if (by == HT_STATS_BY_MONTH || strcmp(r->key, "-") == 0) {
@@ -235,28 +243,24 @@ static void describe(ht_store *s, ht_stats_by by, ht_stats_row *r) {
         }
         return;
     }
-    const char *sql = by == HT_STATS_BY_CATEGORY
-                          ? "SELECT name, NULL, NULL FROM categories WHERE "
-                            "code = ?"
-                          : "SELECT name, Area(geom, 1), population FROM "
-                            "grids WHERE code = ?";
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, r->key, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            const char *nm = (const char *)sqlite3_column_text(q, 0);
-            snprintf(r->name, sizeof r->name, "%s", nm ? nm : "");
-            double area = sqlite3_column_double(q, 1);
-            if (area > 0) {
-                r->per_km2 = (double)r->count / (area / 1e6);
-            }
-            if (sqlite3_column_type(q, 2) != SQLITE_NULL &&
-                sqlite3_column_int64(q, 2) > 0) {
-                r->per_1000 = (double)r->count /
-                              (double)sqlite3_column_int64(q, 2) * 1000;
-            }
+    if (!q) {
+        return;
+    }
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, r->key, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        const char *nm = (const char *)sqlite3_column_text(q, 0);
+        snprintf(r->name, sizeof r->name, "%s", nm ? nm : "");
+        double area = sqlite3_column_double(q, 1);
+        if (area > 0) {
+            r->per_km2 = (double)r->count / (area / 1e6);
+        }
+        if (sqlite3_column_type(q, 2) != SQLITE_NULL &&
+            sqlite3_column_int64(q, 2) > 0) {
+            r->per_1000 =
+                (double)r->count / (double)sqlite3_column_int64(q, 2) * 1000;
         }
     }
-    sqlite3_finalize(q);
 }
 
 static int cmp_rank(const void *a, const void *b) {
@@ -367,10 +371,15 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
     sqlite3_finalize(q);
     ht_buf_free(sql);
     free(dur);
+    sqlite3_stmt *dq = NULL;
+    if (st == HT_OK && describe_sql(by)) {
+        sqlite3_prepare_v2(db, describe_sql(by), -1, &dq, NULL);
+    }
     for (size_t k = 0; st == HT_OK && k < m; k++) {
         out[k].share = (double)out[k].count / (double)total;
-        describe(s, by, &out[k]);
+        describe(dq, by, &out[k]);
     }
+    sqlite3_finalize(dq);
     if (st == HT_OK && by != HT_STATS_BY_MONTH && f->from != INT64_MIN &&
         f->to != INT64_MAX) {
         st = prev_counts(s, f, by, out, m, err);

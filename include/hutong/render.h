@@ -61,6 +61,10 @@ ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
 /** Size of the legend image of @style (one bar per heatmap layer). */
 void ht_render_legend_size(const ht_style *style, double scale, int *w, int *h);
 
+/** Whether @style has a layer with a legend in real units (heatmap,
+ * street-heat, choropleth, hotspot). */
+bool ht_render_style_has_legend(const ht_style *style);
+
 /**
  * Draw the legend of every heat layer of @style for @filter, in real
  * units: heatmap and street-heat ramps with ticks (incidents/km2,
