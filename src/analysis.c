@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hutong/buf.h"
+#include "hutong/heat.h"
 
 /* ---- street heat ---- */
 
@@ -74,7 +75,7 @@ ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
     if (m > 1) {
         qsort(nz, m, sizeof *nz, cmp_double);
     }
-    h->auto_scale = m ? nz[(size_t)(0.99 * (double)(m - 1))] : 0;
+    h->auto_scale = m ? ht_heat_nice(nz[(size_t)(0.99 * (double)(m - 1))]) : 0;
     free(nz);
     *out = h;
     return HT_OK;

@@ -17,11 +17,14 @@ struct ht_heat {
     double x0, y0; /* EPSG:3857 position of node (0, 0) */
     double step;   /* node spacing, projected metres */
     size_t nx, ny;
-    float *v;     /* densities, row-major from the south */
-    double scale; /* auto scale (p99 of non-zero nodes) */
+    double *v;    /* densities, row-major from the south */
+    double scale; /* auto scale (p99 of non-zero nodes, on the R10 steps) */
     double max;
     size_t count;
     double spacing_m;
+    ht_heat_opts o;  /* how it was made, for updates */
+    double *row_lat; /* latitude of each node row, radians */
+    double floor_v;  /* below this a node is empty: sums' rounding */
 };
 
 ht_status ht_heat_kernel_parse(const char *s, ht_kernel *out, ht_error *err) {
@@ -70,7 +73,7 @@ typedef struct splat {
     ht_heat *h;
     double *acc;
     const ht_heat_opts *o;
-    double *row_lat; /* latitude of each node row, radians */
+    const double *row_lat; /* latitude of each node row, radians */
 } splat;
 
 static void add_point(splat *s, double x, double y, double w) {
@@ -108,7 +111,7 @@ static void add_point(splat *s, double x, double y, double w) {
 static void splat_point(void *ud, double x, double y, int severity) {
     (void)severity;
     splat *s = ud;
-    add_point(s, x, y, 1);
+    add_point(s, x, y, 1e6); /* per km2 */
     s->h->count++;
 }
 
@@ -117,14 +120,88 @@ static void splat_view(void *ud, double x, double y,
     splat *s = ud;
     double w = s->o->weight(s->o->weight_ud, v);
     if (isfinite(w) && w != 0) {
-        add_point(s, x, y, w);
+        add_point(s, x, y, w * 1e6);
     }
     s->h->count++;
 }
 
-static int cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+double ht_heat_nice(double v) {
+    static const double r10[] = {1.0, 1.25, 1.6, 2.0, 2.5, 3.15,
+                                 4.0, 5.0,  6.3, 8.0, 10.0};
+    if (!(v > 0) || !isfinite(v)) {
+        return 0;
+    }
+    double e = floor(log10(v)), m = v / pow(10, e), best = 1;
+    for (size_t k = 0; k < sizeof r10 / sizeof *r10; k++) {
+        if (fabs(log(m / r10[k])) < fabs(log(m / best))) {
+            best = r10[k];
+        }
+    }
+    return best * pow(10, e);
+}
+
+/* The @k-th smallest of @a[0..n) (quickselect; reorders @a). */
+static double select_kth(double *a, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double p = a[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < p) {
+                i++;
+            }
+            while (a[j] > p) {
+                j--;
+            }
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                if (j == 0) {
+                    break;
+                }
+                j--;
+            }
+        }
+        if (k <= j) {
+            hi = j;
+        } else if (k >= i) {
+            lo = i;
+        } else {
+            break;
+        }
+    }
+    return a[k];
+}
+
+/* Max and auto scale from the nodes; nodes within rounding of 0 become
+ * 0. false when out of memory. */
+static bool summarise(ht_heat *h) {
+    size_t nodes = h->nx * h->ny, nz = 0;
+    h->max = 0;
+    for (size_t k = 0; k < nodes; k++) {
+        if (h->v[k] < h->floor_v) {
+            h->v[k] = 0;
+        }
+        h->max = fmax(h->max, h->v[k]);
+        nz += h->v[k] > 0;
+    }
+    double *vals = malloc((nz ? nz : 1) * sizeof *vals);
+    if (!vals) {
+        return false;
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < nodes; k++) {
+        if (h->v[k] > 0) {
+            vals[m++] = h->v[k];
+        }
+    }
+    h->scale =
+        m ? ht_heat_nice(select_kth(vals, m, (size_t)(0.99 * (double)(m - 1))))
+          : 0;
+    free(vals);
+    return true;
 }
 
 ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
@@ -142,7 +219,13 @@ ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
     if (b.minx > b.maxx) {
         b = (ht_bbox){0, 0, 0, 0};
     }
-    double phi0 = lat_of((b.miny + b.maxy) / 2), kx0, ky0;
+    /* The spacing from the whole degree of latitude nearest the data, and
+     * nodes on multiples of it: a grid built again over a larger extent
+     * has its nodes in the same places, so tiles away from the change do
+     * not move. */
+    double phi0 =
+               round(lat_of((b.miny + b.maxy) / 2) * 180 / HT_PI) * HT_PI / 180,
+           kx0, ky0;
     ground_factors(phi0, &kx0, &ky0);
     /* r/8 on the ground at the data's latitude; coarser only if the grid
      * would exceed MAX_NODES. */
@@ -153,54 +236,31 @@ ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
         h->step *= 1.25;
     }
     h->spacing_m = h->step * kx0;
-    h->x0 = b.minx - margin;
-    h->y0 = b.miny - margin;
-    h->nx = (size_t)ceil(w / h->step) + 1;
-    h->ny = (size_t)ceil(ht / h->step) + 1;
+    h->x0 = floor((b.minx - margin) / h->step) * h->step;
+    h->y0 = floor((b.miny - margin) / h->step) * h->step;
+    h->nx = (size_t)ceil(w / h->step) + 2;
+    h->ny = (size_t)ceil(ht / h->step) + 2;
     size_t nodes = h->nx * h->ny;
-    double *acc = calloc(nodes, sizeof *acc);
-    double *row_lat = malloc(h->ny * sizeof *row_lat);
-    h->v = malloc(nodes * sizeof *h->v);
-    if (!acc || !row_lat || !h->v) {
-        free(acc);
-        free(row_lat);
+    h->o = *o;
+    h->row_lat = malloc(h->ny * sizeof *h->row_lat);
+    h->v = calloc(nodes, sizeof *h->v);
+    if (!h->row_lat || !h->v) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory for %zu nodes",
                             nodes);
     }
     for (size_t j = 0; j < h->ny; j++) {
-        row_lat[j] = lat_of(h->y0 + (double)j * h->step);
+        h->row_lat[j] = lat_of(h->y0 + (double)j * h->step);
     }
-    splat s = {h, acc, o, row_lat};
+    /* Sums are per km2 (the kernel is per m2). */
+    h->floor_v = kernel(o->kernel, o->radius_m, 0) * 1e6 * 1e-9;
+    splat s = {h, h->v, o, h->row_lat};
     if (o->weight) {
         ht_index_visit(ix, q, NULL, splat_view, &s);
     } else {
         ht_index_points(ix, q, NULL, splat_point, &s);
     }
-    /* Per m2 to per km2; the scale from the non-zero nodes. */
-    size_t nz = 0;
-    for (size_t k = 0; k < nodes; k++) {
-        h->v[k] = (float)(acc[k] * 1e6);
-        h->max = fmax(h->max, h->v[k]);
-        nz += h->v[k] > 0;
-    }
-    float *vals = malloc((nz ? nz : 1) * sizeof *vals);
-    if (vals) {
-        size_t m = 0;
-        for (size_t k = 0; k < nodes; k++) {
-            if (h->v[k] > 0) {
-                vals[m++] = h->v[k];
-            }
-        }
-        if (m > 1) {
-            qsort(vals, m, sizeof *vals, cmp_float);
-        }
-        h->scale = m ? vals[(size_t)(0.99 * (double)(m - 1))] : 0;
-    }
-    free(vals);
-    free(acc);
-    free(row_lat);
-    if (!vals) {
+    if (!summarise(h)) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
@@ -208,9 +268,58 @@ ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
     return HT_OK;
 }
 
+/* Whether @h's nodes reach a radius around (@x, @y). */
+static bool covers(const ht_heat *h, double x, double y) {
+    double kx, ky;
+    ground_factors(lat_of(y), &kx, &ky);
+    double rx = h->o.radius_m / kx * 1.1 + 2 * h->step;
+    double ry = h->o.radius_m / ky * 1.1 + 2 * h->step;
+    return x - rx >= h->x0 && y - ry >= h->y0 &&
+           x + rx <= h->x0 + (double)(h->nx - 1) * h->step &&
+           y + ry <= h->y0 + (double)(h->ny - 1) * h->step;
+}
+
+static double weight_of(const ht_heat *h, const ht_incident_view *v) {
+    if (!h->o.weight) {
+        return 1;
+    }
+    double w = h->o.weight(h->o.weight_ud, v);
+    return isfinite(w) ? w : 0;
+}
+
+ht_status ht_heat_update(ht_heat *h, const ht_index *old,
+                         const ht_index_filter *qold, const ht_index *now,
+                         const ht_index_filter *qnow, const int64_t *ids,
+                         size_t n, ht_error *err) {
+    double x, y;
+    ht_incident_view v;
+    for (size_t k = 0; k < n; k++) {
+        if (ht_index_find(now, qnow, ids[k], &x, &y, NULL) &&
+            !covers(h, x, y)) {
+            return ht_error_set(err, HT_EINVAL,
+                                "incident %lld lies beyond the density grid",
+                                (long long)ids[k]);
+        }
+    }
+    splat s = {h, h->v, &h->o, h->row_lat};
+    for (size_t k = 0; k < n; k++) {
+        /* Kernels are per m2, the nodes per km2. */
+        if (ht_index_find(old, qold, ids[k], &x, &y, &v)) {
+            add_point(&s, x, y, -weight_of(h, &v) * 1e6);
+            h->count--;
+        }
+        if (ht_index_find(now, qnow, ids[k], &x, &y, &v)) {
+            add_point(&s, x, y, weight_of(h, &v) * 1e6);
+            h->count++;
+        }
+    }
+    return summarise(h) ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
+}
+
 void ht_heat_free(ht_heat *h) {
     if (h) {
         free(h->v);
+        free(h->row_lat);
         free(h);
     }
 }
@@ -237,7 +346,7 @@ double ht_heat_sample(const ht_heat *h, double x, double y) {
     double wx[4], wy[4];
     cubic_weights(fx - (double)i, wx);
     cubic_weights(fy - (double)j, wy);
-    const float *r = h->v + (j - 1) * h->nx + (i - 1);
+    const double *r = h->v + (j - 1) * h->nx + (i - 1);
     double v = 0;
     for (int b = 0; b < 4; b++, r += h->nx) {
         v +=

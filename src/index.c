@@ -778,6 +778,36 @@ static void walk(const ht_index *ix, const ht_index_filter *q,
     }
 }
 
+bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
+                   double *x, double *y, ht_incident_view *v) {
+    const cols *c = NULL;
+    size_t i = 0;
+    /* Newest first: a changed incident's row is in the delta. */
+    for (size_t k = ix->delta.n; k-- > 0;) {
+        if ((int64_t)ix->delta.id[k] == id) {
+            c = &ix->delta;
+            i = k;
+            break;
+        }
+    }
+    if (!c && id >= 0 && id < NONE32) {
+        size_t pos = base_find(ix->b, (uint32_t)id);
+        if (pos != (size_t)-1 && !(ix->dead[pos / 64] >> (pos % 64) & 1)) {
+            c = &ix->b->c;
+            i = pos;
+        }
+    }
+    if (!c || !match(q, c, i)) {
+        return false;
+    }
+    *x = dequantise(c->x[i]);
+    *y = dequantise(c->y[i]);
+    if (v) {
+        *v = view_of(ix, c, i);
+    }
+    return true;
+}
+
 void ht_index_visit(const ht_index *ix, const ht_index_filter *q,
                     const ht_bbox *box, ht_index_visit_fn fn, void *ud) {
     walk(ix, q, box, fn, NULL, ud);

@@ -57,6 +57,7 @@ struct ht_renderer {
         char *key;
         ht_heat *heat;
         uint64_t used;
+        ht_filter filter; /* what it was built under, for updates */
     } heats[HEAT_CACHE];
     uint64_t clock;
     struct agg_slot {
@@ -1136,14 +1137,69 @@ static ht_status draw_symbols(frame *f, const ht_style_layer *l) {
 
 /* ---- heat maps ---- */
 
+static void drop_aggregates(ht_renderer *r);
+
+static void drop_heat(struct heat_slot *h) {
+    HT_CLEAR(h->key, free);
+    HT_CLEAR(h->heat, ht_heat_free);
+    h->used = 0;
+}
+
+/* Carry density grid @h from r->index to @ix past the changes @ids. */
+static bool advance_heat(ht_renderer *r, struct heat_slot *h, ht_index *ix,
+                         const int64_t *ids, size_t n) {
+    ht_index_filter *qold = NULL, *qnow = NULL;
+    ht_error err = {0};
+    bool ok = ht_index_filter_new(r->index, &h->filter, &qold, &err) == HT_OK &&
+              ht_index_filter_new(ix, &h->filter, &qnow, &err) == HT_OK &&
+              ht_heat_update(h->heat, r->index, qold, ix, qnow, ids, n, &err) ==
+                  HT_OK;
+    ht_index_filter_free(qold);
+    ht_index_filter_free(qnow);
+    return ok;
+}
+
+void ht_renderer_advance(ht_renderer *r, ht_index *ix, const int64_t *ids,
+                         size_t n) {
+    if (!r->index || !ix) {
+        ht_renderer_set_index(r, ix);
+        return;
+    }
+    for (int k = 0; k < HEAT_CACHE; k++) {
+        if (r->heats[k].heat && !advance_heat(r, &r->heats[k], ix, ids, n)) {
+            drop_heat(&r->heats[k]);
+        }
+    }
+    if (r->times_known == 2) {
+        /* Report times only ever widen the range. */
+        for (size_t k = 0; k < n; k++) {
+            double x, y;
+            ht_incident_view v;
+            if (ht_index_find(ix, NULL, ids[k], &x, &y, &v)) {
+                r->first = v.reported_at < r->first ? v.reported_at : r->first;
+                r->last = v.reported_at > r->last ? v.reported_at : r->last;
+            }
+        }
+    } else {
+        r->times_known = 0;
+    }
+    drop_aggregates(r);
+    ht_index_ref(ix);
+    ht_index_unref(r->index);
+    r->index = ix;
+}
+
 void ht_renderer_set_index(ht_renderer *r, ht_index *ix) {
     ht_index_unref(r->index);
     r->index = ix ? ht_index_ref(ix) : NULL;
     r->times_known = 0;
     for (int k = 0; k < HEAT_CACHE; k++) {
-        HT_CLEAR(r->heats[k].key, free);
-        HT_CLEAR(r->heats[k].heat, ht_heat_free);
+        drop_heat(&r->heats[k]);
     }
+    drop_aggregates(r);
+}
+
+static void drop_aggregates(ht_renderer *r) {
     for (int k = 0; k < AGG_CACHE; k++) {
         HT_CLEAR(r->aggs[k].key, free);
         if (r->aggs[k].data) {
@@ -1289,7 +1345,7 @@ static ht_status heat_for(ht_renderer *r, const ht_style *style,
     struct heat_slot *slot = &r->heats[free_slot];
     free(slot->key);
     ht_heat_free(slot->heat);
-    *slot = (struct heat_slot){k, h, ++r->clock};
+    *slot = (struct heat_slot){k, h, ++r->clock, *f};
     *out = h;
     return HT_OK;
 }
@@ -2052,6 +2108,120 @@ ht_status ht_render_fit_grid(const ht_features *features, const char *code,
 }
 
 /* ---- entry point ---- */
+
+/* ---- what a tile depends on ---- */
+
+double ht_render_reach(const ht_render_req *req) {
+    double res = (req->bbox.maxx - req->bbox.minx) / req->width;
+    double lon, lat;
+    ht_tile_merc_to_lonlat((req->bbox.minx + req->bbox.maxx) / 2,
+                           (req->bbox.miny + req->bbox.maxy) / 2, &lon, &lat);
+    /* Ground metres to Web Mercator ones, at the box's nearer pole side. */
+    double k = 1 / cos(fmin(fabs(lat) + 1, 89) * HT_PI / 180);
+    double zoom = log2(2 * HT_MERC_HALF /
+                       (256 * res * (req->scale > 0 ? req->scale : 1)));
+    double reach = -1;
+    for (size_t i = 0; i < ht_style_layer_count(req->style); i++) {
+        const ht_style_layer *l = ht_style_layer_at(req->style, i);
+        if (l->source != HT_SOURCE_INCIDENTS ||
+            !ht_style_layer_visible(l, zoom)) {
+            continue;
+        }
+        /* Markers and labels are looked up 64 px around the image; a
+         * density reaches a radius, plus the nodes the interpolation
+         * reads (2 spacings of r/8) and the grid's slack. */
+        double m = 64 * res;
+        if (l->type == HT_LAYER_HEATMAP) {
+            double r = ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL);
+            m = fmax(m, r * k * 1.6);
+        }
+        reach = fmax(reach, m);
+    }
+    return reach;
+}
+
+static uint64_t mix(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t mix_double(uint64_t h, double v) {
+    return mix(h, &v, sizeof v);
+}
+
+/* The street rates and colour scale a street-heat layer draws in @f. */
+static ht_status street_heat_deps(frame *f, const ht_style_layer *l,
+                                  uint64_t *h) {
+    const ht_street_heat *sh;
+    double top;
+    size_t n;
+    ht_status st = street_heat_for(f->r, l, f->req->filter, &sh, &top, f->err);
+    if (st != HT_OK || (st = query(f, HT_F_STREETS, &n)) != HT_OK) {
+        return st;
+    }
+    *h = mix_double(*h, top);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = f->r->ids[i];
+        if (sh->count[id]) {
+            *h = mix(*h, &id, sizeof id);
+            *h = mix_double(*h, sh->rate[id]);
+        }
+    }
+    return HT_OK;
+}
+
+/* The classes and colours of the grids a choropleth or hotspot layer
+ * draws in @f. */
+static ht_status classed_deps(frame *f, const ht_style_layer *l, bool hot,
+                              uint64_t *h) {
+    const classed *c;
+    size_t n;
+    ht_status st = classed_for(f, l, hot, &c);
+    if (st != HT_OK || (st = query(f, HT_F_GRIDS, &n)) != HT_OK) {
+        return st;
+    }
+    *h = mix(*h, c->colors, sizeof c->colors);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = f->r->ids[i];
+        double v = c->value[id];
+        int k = !isfinite(v) ? -1
+                : hot        ? (int)v
+                             : ht_analysis_class_of(v, c->breaks, c->k);
+        *h = mix(*h, &id, sizeof id);
+        *h = mix(*h, &k, sizeof k);
+    }
+    return HT_OK;
+}
+
+ht_status ht_render_fingerprint(ht_renderer *r, const ht_render_req *req,
+                                uint64_t *out, ht_error *err) {
+    frame f = {.r = r, .req = req, .err = err};
+    uint64_t h = 0xcbf29ce484222325ull;
+    ht_status st = frame_setup(&f, err);
+    size_t nl = ht_style_layer_count(req->style);
+    for (size_t i = 0; i < nl && st == HT_OK; i++) {
+        const ht_style_layer *l = ht_style_layer_at(req->style, i);
+        if (!ht_style_layer_visible(l, f.zoom)) {
+            continue;
+        }
+        if (l->type == HT_LAYER_HEATMAP) {
+            double top, per;
+            st = heat_scale(r, req->style, l, req->filter, &top, &per, err);
+            h = mix_double(mix_double(h, top), per);
+        } else if (l->type == HT_LAYER_STREET_HEAT) {
+            st = street_heat_deps(&f, l, &h);
+        } else if (l->type == HT_LAYER_CHOROPLETH ||
+                   l->type == HT_LAYER_HOTSPOT) {
+            st = classed_deps(&f, l, l->type == HT_LAYER_HOTSPOT, &h);
+        }
+    }
+    free(f.placed);
+    *out = h;
+    return st;
+}
 
 ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
                     ht_error *err) {

@@ -78,6 +78,8 @@ static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 
 /* Live events: a ring of the newest, and the connections listening. */
 #define EVENT_RING 1024
+#define CHANGE_LOG 256 /* writes a worker may lag and still catch up */
+#define CELL_M 250.0   /* side of a neighbourhood cell, EPSG:3857 metres */
 #define BEAT_SECONDS 15
 
 typedef struct sse_sub {
@@ -104,10 +106,22 @@ struct ht_server {
     ht_store *store;
     ht_features *feat;
     ht_index *index;      /* the current snapshot: take it with index_ref */
-    pthread_mutex_t imu;  /* guards index */
+    pthread_mutex_t imu;  /* guards index and changes */
     atomic_ulong version; /* bumped by every write */
-    ht_store *writer;     /* read-write connection, with --tokens */
-    pthread_mutex_t wmu;  /* one write at a time */
+    struct change {
+        unsigned long version; /* the snapshot these made */
+        int64_t *ids;
+        size_t n;
+    } changes[CHANGE_LOG]; /* by version % CHANGE_LOG */
+    /* Neighbourhood versions: the last write that changed an incident in
+     * each cell of a square grid over the district (and one for anywhere
+     * else). A tile's key holds the largest within its reach. */
+    ht_bbox cells_box;
+    double cell;
+    size_t cnx, cny;
+    atomic_ulong *cells, elsewhere;
+    ht_store *writer;    /* read-write connection, with --tokens */
+    pthread_mutex_t wmu; /* one write at a time */
     ht_tokens *tokens;
     pthread_mutex_t emu; /* events and listeners */
     char *events[EVENT_RING];
@@ -253,16 +267,41 @@ static size_t index_count(ht_server *s, double *bytes) {
     return n;
 }
 
+/* Move worker @w on to the current snapshot: its density grids take in
+ * the incidents changed since (from the change log), or start again when
+ * it lags too far. */
+static void worker_catch_up(ht_server *s, worker *w) {
+    pthread_mutex_lock(&s->imu);
+    unsigned long v = atomic_load(&s->version);
+    ht_index *ix = ht_index_ref(s->index);
+    size_t n = 0;
+    bool logged = v - w->version <= CHANGE_LOG;
+    for (unsigned long k = w->version + 1; logged && k <= v; k++) {
+        logged = s->changes[k % CHANGE_LOG].version == k;
+        n += logged ? s->changes[k % CHANGE_LOG].n : 0;
+    }
+    int64_t *ids = logged ? malloc((n ? n : 1) * sizeof *ids) : NULL;
+    n = 0;
+    for (unsigned long k = w->version + 1; ids && k <= v; k++) {
+        const struct change *ch = &s->changes[k % CHANGE_LOG];
+        memcpy(ids + n, ch->ids, ch->n * sizeof *ids);
+        n += ch->n;
+    }
+    pthread_mutex_unlock(&s->imu);
+    if (ids) {
+        ht_renderer_advance(w->rend, ix, ids, n);
+    } else {
+        ht_renderer_set_index(w->rend, ix);
+    }
+    free(ids);
+    ht_index_unref(ix);
+    w->version = v;
+}
+
 static worker *worker_get(ht_server *s, ht_error *err) {
     worker *w = pthread_getspecific(s->key);
-    unsigned long v = atomic_load(&s->version);
-    if (w && w->version != v) {
-        /* A write made a new snapshot: draw from it (the renderer's
-         * per-filter aggregates start again). */
-        ht_index *ix = index_ref(s);
-        ht_renderer_set_index(w->rend, ix);
-        ht_index_unref(ix);
-        w->version = v;
+    if (w && w->version != atomic_load(&s->version)) {
+        worker_catch_up(s, w);
     }
     if (w) {
         return w;
@@ -278,8 +317,10 @@ static worker *worker_get(ht_server *s, ht_error *err) {
         free(w);
         return NULL;
     }
+    pthread_mutex_lock(&s->imu);
     w->version = atomic_load(&s->version);
-    ht_index *ix = index_ref(s);
+    ht_index *ix = ht_index_ref(s->index);
+    pthread_mutex_unlock(&s->imu);
     ht_renderer_set_index(w->rend, ix);
     ht_index_unref(ix);
     pthread_mutex_lock(&s->mu);
@@ -527,6 +568,72 @@ static ht_status encode_png(cairo_surface_t *surf, ht_status st, ht_buf **out,
     return st;
 }
 
+/* The cell grid: @s->extent and 20 km around it. */
+static bool cells_init(ht_server *s) {
+    if (s->extent.minx > s->extent.maxx) {
+        return true; /* no data: every change is "elsewhere" */
+    }
+    double pad = 20000;
+    s->cell = CELL_M;
+    s->cells_box = (ht_bbox){s->extent.minx - pad, s->extent.miny - pad,
+                             s->extent.maxx + pad, s->extent.maxy + pad};
+    s->cnx = (size_t)ceil((s->cells_box.maxx - s->cells_box.minx) / s->cell);
+    s->cny = (size_t)ceil((s->cells_box.maxy - s->cells_box.miny) / s->cell);
+    if (s->cnx * s->cny > (1u << 22)) {
+        s->cnx = s->cny = 0; /* a district, not a country */
+        return true;
+    }
+    s->cells = calloc(s->cnx * s->cny, sizeof *s->cells);
+    return s->cells != NULL;
+}
+
+static void mark_cell(ht_server *s, double x, double y, unsigned long v) {
+    double fx = (x - s->cells_box.minx) / s->cell;
+    double fy = (y - s->cells_box.miny) / s->cell;
+    if (s->cells && fx >= 0 && fy >= 0 && fx < (double)s->cnx &&
+        fy < (double)s->cny) {
+        atomic_store(&s->cells[(size_t)fy * s->cnx + (size_t)fx], v);
+    } else {
+        atomic_store(&s->elsewhere, v);
+    }
+}
+
+/* The last write that changed an incident within reach of @req (0: none
+ * since the start). */
+static unsigned long neighbourhood_version(ht_server *s,
+                                           const ht_render_req *req) {
+    double reach = ht_render_reach(req);
+    if (reach < 0) {
+        return 0; /* draws no incident itself */
+    }
+    double x0 = (req->bbox.minx - reach - s->cells_box.minx) / s->cell;
+    double y0 = (req->bbox.miny - reach - s->cells_box.miny) / s->cell;
+    double x1 = (req->bbox.maxx + reach - s->cells_box.minx) / s->cell;
+    double y1 = (req->bbox.maxy + reach - s->cells_box.miny) / s->cell;
+    unsigned long v = 0;
+    if (!s->cells || x0 < 0 || y0 < 0 || x1 >= (double)s->cnx ||
+        y1 >= (double)s->cny) {
+        v = atomic_load(&s->elsewhere);
+    }
+    if (!s->cells || x1 < 0 || y1 < 0 || x0 >= (double)s->cnx ||
+        y0 >= (double)s->cny) {
+        return v;
+    }
+    size_t i0 = x0 < 0 ? 0 : (size_t)x0, j0 = y0 < 0 ? 0 : (size_t)y0;
+    size_t i1 = x1 >= (double)s->cnx ? s->cnx - 1 : (size_t)x1;
+    size_t j1 = y1 >= (double)s->cny ? s->cny - 1 : (size_t)y1;
+    for (size_t j = j0; j <= j1; j++) {
+        const atomic_ulong *row = s->cells + j * s->cnx;
+        for (size_t i = i0; i <= i1; i++) {
+            unsigned long c =
+                atomic_load_explicit(&row[i], memory_order_relaxed);
+            v = c > v ? c : v;
+        }
+    }
+    atomic_thread_fence(memory_order_acquire);
+    return v;
+}
+
 static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *path) {
     /* {style}/{z}/{x}/{y}.png or {y}@2x.png */
@@ -568,13 +675,34 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     if (!style) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
     }
+    int px = 256 * scale;
+    ht_render_req req = {.style = style,
+                         .bbox = ht_tile_bbox(t),
+                         .width = px,
+                         .height = px,
+                         .scale = scale,
+                         .filter = &q.filter};
+    /* The key holds what the tile depends on: the last write within its
+     * reach (read first: a write publishes its snapshot before it marks
+     * the cells, so the worker below draws at least that) and the
+     * aggregates it shows. Writes elsewhere leave it valid. */
+    unsigned long near = neighbourhood_version(s, &req);
+    worker *w = worker_get(s, &err);
+    if (!w) {
+        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+    }
+    uint64_t fp;
+    ht_status st = ht_render_fingerprint(w->rend, &req, &fp, &err);
+    if (st != HT_OK) {
+        return send_error(c, rq,
+                          st == HT_EINVAL ? MHD_HTTP_BAD_REQUEST
+                                          : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          err.msg);
+    }
     char fkey[1024], key[1400], etag[40];
     ht_filter_key(&q.filter, fkey, sizeof fkey);
-    /* The data version too: a write changes every key and ETag, and a
-     * tile drawn from an older snapshot is never served as current. */
-    unsigned long version = atomic_load(&s->version);
-    snprintf(key, sizeof key, "tile|v%lu|%s|%u/%u/%u@%d|%s", version, name, z,
-             x, y, scale, fkey);
+    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx", name, z, x,
+             y, scale, fkey, near, (unsigned long long)fp);
     snprintf(etag, sizeof etag, "\"%016llx\"",
              (unsigned long long)fnv(s->etag_seed, key, strlen(key)));
     const char *cc = cache_control_of(&q.filter);
@@ -586,23 +714,12 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     if (ht_cache_get(s->cache, key, &data, &len)) {
         return send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len, etag, cc);
     }
-    worker *w = worker_get(s, &err);
-    if (!w) {
-        return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
-    }
-    int px = 256 * scale;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cairo_surface_t *surf =
         cairo_image_surface_create(CAIRO_FORMAT_ARGB32, px, px);
     cairo_t *cr = cairo_create(surf);
-    ht_render_req req = {.style = style,
-                         .bbox = ht_tile_bbox(t),
-                         .width = px,
-                         .height = px,
-                         .scale = scale,
-                         .filter = &q.filter};
-    ht_status st = ht_render(w->rend, &req, cr, &err);
+    st = ht_render(w->rend, &req, cr, &err);
     cairo_destroy(cr);
     ht_buf *png = NULL;
     if ((st = encode_png(surf, st, &png, &err)) != HT_OK) {
@@ -2117,14 +2234,37 @@ static void publish(ht_server *s, const int64_t *ids, size_t n) {
         nx = NULL;
         ht_index_load(s->writer, &nx, &ierr);
     }
+    int64_t *copy = nx ? malloc((n ? n : 1) * sizeof *copy) : NULL;
+    if (copy) {
+        memcpy(copy, ids, n * sizeof *copy);
+    }
     if (nx) {
+        /* Snapshot, version and its changes together: a worker catching
+         * up sees all three or none. No change list (out of memory): the
+         * log has a gap, and workers start their aggregates again. */
         pthread_mutex_lock(&s->imu);
         ht_index *prev = s->index;
         s->index = nx;
+        unsigned long v = atomic_load(&s->version) + 1;
+        struct change *ch = &s->changes[v % CHANGE_LOG];
+        free(ch->ids);
+        *ch = (struct change){copy ? v : 0, copy, copy ? n : 0};
+        atomic_store(&s->version, v);
         pthread_mutex_unlock(&s->imu);
         ht_index_unref(prev);
-        atomic_fetch_add(&s->version, 1);
-        ht_cache_drop_prefix(s->cache, "tile|");
+        /* Then the neighbourhoods of the changes, where they were and
+         * where they are: the tiles within reach get new keys. */
+        for (size_t k = 0; k < n; k++) {
+            double x, y;
+            if (ht_index_find(old, NULL, ids[k], &x, &y, NULL)) {
+                mark_cell(s, x, y, v);
+            }
+            if (ht_index_find(nx, NULL, ids[k], &x, &y, NULL)) {
+                mark_cell(s, x, y, v);
+            }
+        }
+    } else {
+        free(copy);
     }
     ht_index_unref(old);
 }
@@ -2601,6 +2741,11 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         if (s->extent.minx > s->extent.maxx) {
             s->extent = ht_index_bbox(s->index);
         }
+        if (!cells_init(s)) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+    }
+    if (st == HT_OK) {
         /* ETags change when the file does. */
         struct stat sb;
         uint64_t h = 1469598103934665603ull;
@@ -2692,6 +2837,10 @@ void ht_server_stop(ht_server *s) {
         ht_style_unref(s->styles[k].style);
     }
     ht_cache_free(s->cache);
+    free(s->cells);
+    for (int k = 0; k < CHANGE_LOG; k++) {
+        free(s->changes[k].ids);
+    }
     ht_store_close(s->writer);
     ht_tokens_free(s->tokens);
     ht_index_unref(s->index);

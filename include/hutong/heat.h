@@ -45,13 +45,32 @@ ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
 /** Free @h; NULL is a no-op. */
 void ht_heat_free(ht_heat *h);
 
+/**
+ * Bring @h, built from @old under @qold, up to date with @now under @qnow
+ * after the incidents @ids changed: each is taken out as @old held it and
+ * put in as @now holds it, in place, with the same options (including the
+ * weight callback and its data, which must still be valid). HT_EINVAL when
+ * an incident now lies beyond the grid's nodes: @h is untouched then, and
+ * must be built again.
+ */
+ht_status ht_heat_update(ht_heat *h, const ht_index *old,
+                         const ht_index_filter *qold, const ht_index *now,
+                         const ht_index_filter *qnow, const int64_t *ids,
+                         size_t n, ht_error *err);
+
+/** @v rounded to the nearest step of the R10 series (1, 1.25, 1.6, 2,
+ * 2.5, 3.15, 4, 5, 6.3, 8 times a power of ten); 0 for v <= 0. */
+double ht_heat_nice(double v);
+
 /** Density (incidents/km2) at EPSG:3857 (@x, @y), interpolated; 0 outside
  * the grid. Thread-safe. */
 double ht_heat_sample(const ht_heat *h, double x, double y);
 
 /** The colour scale's top under `auto`: the 99th percentile of the
- * non-zero node densities (the same for every tile, zoom and image of the
- * filter). 0 when there are no incidents. */
+ * non-zero node densities, rounded to the R10 series (ht_heat_nice), the
+ * same for every tile, zoom and image of the filter. The rounding keeps a
+ * few more incidents from moving it, so that a write leaves the cached
+ * tiles away from it valid. 0 when there are no incidents. */
 double ht_heat_auto_scale(const ht_heat *h);
 
 /** The largest node density. */

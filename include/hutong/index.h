@@ -76,6 +76,14 @@ ht_status ht_index_filter_new(const ht_index *ix, const ht_filter *f,
                               ht_index_filter **out, ht_error *err);
 void ht_index_filter_free(ht_index_filter *q);
 
+/**
+ * The incident @id as @ix holds it, when it is there and passes @q (NULL:
+ * any): its EPSG:3857 position and, when @v is not NULL, its view (valid
+ * while @ix is).
+ */
+bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
+                   double *x, double *y, ht_incident_view *v);
+
 /** Called for each incident: EPSG:3857 x, y and the incident. */
 typedef void (*ht_index_visit_fn)(void *ud, double x, double y,
                                   const ht_incident_view *v);

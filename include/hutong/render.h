@@ -42,6 +42,16 @@ ht_status ht_renderer_new(ht_store *store, const ht_features *features,
 void ht_renderer_free(ht_renderer *r);
 
 /**
+ * Move @r on to snapshot @ix, which differs from the one it holds only in
+ * the incidents @ids (added, changed or removed): its density grids are
+ * updated in place (only the nodes within a radius of the changes move),
+ * its other aggregates dropped. Without a snapshot yet, as
+ * ht_renderer_set_index.
+ */
+void ht_renderer_advance(ht_renderer *r, ht_index *ix, const int64_t *ids,
+                         size_t n);
+
+/**
  * Use @ix (a reference is taken) for incident layers, heat maps in
  * particular; without one, the renderer loads its own from the store the
  * first time it needs it. Cached heat grids are dropped.
@@ -93,6 +103,25 @@ ht_status ht_render_zoom(ht_renderer *r, const ht_render_req *req, double *zoom,
 ht_status ht_render_fit_grid(const ht_features *features, const char *code,
                              const char *crs, int w, int h, ht_bbox *out,
                              ht_error *err);
+
+/**
+ * How far (EPSG:3857 metres) beyond @req's box (EPSG:3857) an incident
+ * may be and still change the image, through the style's incident layers
+ * (markers, labels, densities); negative when no layer draws incidents
+ * one by one. Aggregates are ht_render_fingerprint's.
+ */
+double ht_render_reach(const ht_render_req *req);
+
+/**
+ * A hash of what the image of @req takes from the whole dataset rather
+ * than from the incidents within its reach: the colour scales of its heat
+ * layers, the rates of the streets and the classes of the grids its
+ * street-heat, choropleth and hotspot layers draw. Two renders of one
+ * request with equal fingerprints and no incident changed within the
+ * reach draw the same pixels. Builds the aggregates the render needs.
+ */
+ht_status ht_render_fingerprint(ht_renderer *r, const ht_render_req *req,
+                                uint64_t *out, ht_error *err);
 
 /**
  * Draw @req onto @cr, whose target is @req->width x @req->height device

@@ -2,7 +2,9 @@
 /* Integration: `hutong serve` on a free loopback port, spoken to over
  * real sockets. */
 #include <arpa/inet.h>
+#include <cairo.h>
 #include <jansson.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -759,6 +761,211 @@ static void test_server_writes(void **state) {
     free(wlog);
 }
 
+typedef struct png_read {
+    const unsigned char *p;
+    size_t left;
+} png_read;
+
+static cairo_status_t png_read_cb(void *ud, unsigned char *data,
+                                  unsigned int n) {
+    png_read *r = ud;
+    if (n > r->left) {
+        return CAIRO_STATUS_READ_ERROR;
+    }
+    memcpy(data, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* Pixels of two PNGs differing by more than 8 in a channel (all of them
+ * when the sizes differ). */
+static long png_diff(const char *a, size_t na, const char *b, size_t nb) {
+    png_read ra = {(const unsigned char *)a, na};
+    png_read rb = {(const unsigned char *)b, nb};
+    cairo_surface_t *sa =
+        cairo_image_surface_create_from_png_stream(png_read_cb, &ra);
+    cairo_surface_t *sb =
+        cairo_image_surface_create_from_png_stream(png_read_cb, &rb);
+    assert_int_equal(cairo_surface_status(sa), CAIRO_STATUS_SUCCESS);
+    assert_int_equal(cairo_surface_status(sb), CAIRO_STATUS_SUCCESS);
+    int w = cairo_image_surface_get_width(sa);
+    int h = cairo_image_surface_get_height(sa);
+    long bad = 0;
+    if (w != cairo_image_surface_get_width(sb) ||
+        h != cairo_image_surface_get_height(sb)) {
+        bad = (long)w * h;
+    }
+    for (int j = 0; !bad && j < h; j++) {
+        const uint32_t *pa =
+            (const uint32_t *)(cairo_image_surface_get_data(sa) +
+                               (size_t)j * cairo_image_surface_get_stride(sa));
+        const uint32_t *pb =
+            (const uint32_t *)(cairo_image_surface_get_data(sb) +
+                               (size_t)j * cairo_image_surface_get_stride(sb));
+        for (int i = 0; i < w; i++) {
+            for (int c = 0; c < 32; c += 8) {
+                int d = (int)(pa[i] >> c & 255) - (int)(pb[i] >> c & 255);
+                if (d > 8 || d < -8) {
+                    bad++;
+                    break;
+                }
+            }
+        }
+    }
+    cairo_surface_destroy(sa);
+    cairo_surface_destroy(sb);
+    return bad;
+}
+
+#define EXP_SIDE 7 /* tiles of a block around the write, each way */
+#define EXP_STYLES 5
+
+typedef struct shot {
+    char etag[40];
+    char *png;
+    size_t len;
+} shot;
+
+/* A write expires only the cached tiles it can change: heat and markers
+ * within the kernel's reach, the choropleth and hotspot tiles whose
+ * grids changed class. Every tile still served as it was is proven
+ * current against a fresh server on the same file. */
+static void test_server_expiry_by_neighbourhood(void **state) {
+    (void)state;
+    char *edb = ts_path(dir, "expiry.db"), *tokens = ts_path(dir, "etokens");
+    char *elog = ts_path(dir, "expiry.log"), *elog2 = ts_path(dir, "e2.log");
+    assert_int_equal(H(NULL, NULL, "demo", "--db", edb, "--incidents", "3000",
+                       "--end", "2026-11-28"),
+                     0);
+    char *tw;
+    assert_int_equal(H(&tw, NULL, "token", "create", "--name", "ingest",
+                       "--write", "--tokens", tokens),
+                     0);
+    tw[strcspn(tw, "\n")] = 0;
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tw);
+    ts_server a = ts_serve_start(edb, elog, tokens);
+    /* The write goes to P; its z15 tile is (cx, cy). */
+    const double plon = 116.4100, plat = 39.9150;
+    const double pi = 3.14159265358979323846;
+    double n = 1 << 15, lr = plat * pi / 180;
+    const char *styles[EXP_STYLES] = {"heat", "default", "streetheat",
+                                      "choropleth", "hotspots"};
+    /* Markers show from z16: look at them at z17. How far (in tiles) the
+     * reach may take a change: the kernel radius or the markers' margin,
+     * plus a 250 m neighbourhood cell. */
+    const int zoom[EXP_STYLES] = {15, 17, 15, 15, 15};
+    const int near[EXP_STYLES] = {1, 2, 0, 0, 0};
+    int cxs[EXP_STYLES], cys[EXP_STYLES];
+    for (int k = 0; k < EXP_STYLES; k++) {
+        double zn = n * (1 << (zoom[k] - 15));
+        cxs[k] = (int)((plon + 180) / 360 * zn);
+        cys[k] = (int)((1 - log(tan(lr) + 1 / cos(lr)) / pi) / 2 * zn);
+    }
+    static shot before[EXP_STYLES][EXP_SIDE][EXP_SIDE];
+    char path[128], hdr[128];
+    for (int k = 0; k < EXP_STYLES; k++) {
+        for (int j = 0; j < EXP_SIDE; j++) {
+            for (int i = 0; i < EXP_SIDE; i++) {
+                shot *sh = &before[k][j][i];
+                char *head;
+                snprintf(path, sizeof path, "/tiles/%s/%d/%d/%d.png", styles[k],
+                         zoom[k], cxs[k] + i - EXP_SIDE / 2,
+                         cys[k] + j - EXP_SIDE / 2);
+                assert_int_equal(ts_http(a.port, "GET", path, NULL, NULL, &head,
+                                         &sh->png, &sh->len),
+                                 200);
+                snprintf(sh->etag, sizeof sh->etag, "%s",
+                         ts_header(head, "etag"));
+                free(head);
+            }
+        }
+    }
+    /* Twenty reports at P, a few metres apart. */
+    char csv[4096] = "id,lon,lat,category,severity,reported_at\n";
+    for (int k = 0; k < 20; k++) {
+        size_t used = strlen(csv);
+        snprintf(csv + used, sizeof csv - used,
+                 "near-%d,%.5f,%.5f,0101,2,2026-11-27T%02d:00:00Z\n", k,
+                 plon + (k % 5) * 0.00003, plat + (k / 5) * 0.00003, k);
+    }
+    char *body;
+    assert_int_equal(
+        ts_http(a.port, "POST", "/api/incidents", auth, csv, NULL, &body, NULL),
+        201);
+    free(body);
+    ts_server b = ts_serve_start(edb, elog2, NULL);
+    int changed[EXP_STYLES] = {0};
+    for (int k = 0; k < EXP_STYLES; k++) {
+        for (int j = 0; j < EXP_SIDE; j++) {
+            for (int i = 0; i < EXP_SIDE; i++) {
+                shot *sh = &before[k][j][i];
+                char *head, *now, *fresh;
+                size_t nnow, nfresh;
+                snprintf(path, sizeof path, "/tiles/%s/%d/%d/%d.png", styles[k],
+                         zoom[k], cxs[k] + i - EXP_SIDE / 2,
+                         cys[k] + j - EXP_SIDE / 2);
+                snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", sh->etag);
+                int st =
+                    ts_http(a.port, "GET", path, hdr, NULL, &head, &now, &nnow);
+                assert_true(st == 200 || st == 304);
+                assert_int_equal(ts_http(b.port, "GET", path, NULL, NULL, NULL,
+                                         &fresh, &nfresh),
+                                 200);
+                /* Kept or new, what A serves is what a fresh server
+                 * draws. */
+                long bad = st == 304 ? png_diff(sh->png, sh->len, fresh, nfresh)
+                                     : png_diff(now, nnow, fresh, nfresh);
+                if (bad > 65) {
+                    fail_msg("%s: %s tile differs from a fresh one in %ld px",
+                             path, st == 304 ? "kept" : "new", bad);
+                }
+                int di = i - EXP_SIDE / 2, dj = j - EXP_SIDE / 2;
+                if (st == 200) {
+                    changed[k]++;
+                    assert_string_not_equal(ts_header(head, "etag"), sh->etag);
+                    /* Heat and markers: only tiles near P (a z15 tile is
+                     * about 940 m, a z17 one 235 m). */
+                    if (k < 2 && (abs(di) > near[k] || abs(dj) > near[k])) {
+                        fail_msg("%s expired, %d,%d tiles from the write", path,
+                                 di, dj);
+                    }
+                }
+                if (k < 2 && di == 0 && dj == 0) {
+                    assert_int_equal(st, 200); /* P's own tile */
+                    if (png_diff(sh->png, sh->len, now, nnow) == 0) {
+                        fail_msg("%s: the write does not show", path);
+                    }
+                }
+                free(head);
+                free(now);
+                free(fresh);
+                free(sh->png);
+            }
+        }
+    }
+    /* Aggregates: something changed around P, most of the block did not. */
+    for (int k = 2; k < EXP_STYLES; k++) {
+        if (changed[k] < 1 || changed[k] > EXP_SIDE * EXP_SIDE / 2) {
+            fail_msg("%s: %d of %d tiles expired", styles[k], changed[k],
+                     EXP_SIDE * EXP_SIDE);
+        }
+    }
+    print_message(
+        "expired of %d: heat %d, default %d, streetheat %d, "
+        "choropleth %d, hotspots %d\n",
+        EXP_SIDE * EXP_SIDE, changed[0], changed[1], changed[2], changed[3],
+        changed[4]);
+    assert_int_equal(ts_serve_stop(b), 0);
+    assert_int_equal(ts_serve_stop(a), 0);
+    free(tw);
+    free(edb);
+    free(tokens);
+    free(elog);
+    free(elog2);
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -883,6 +1090,7 @@ int main(void) {
         cmocka_unit_test(test_server_static_maps),
         cmocka_unit_test(test_server_incidents_paging),
         cmocka_unit_test(test_server_writes),
+        cmocka_unit_test(test_server_expiry_by_neighbourhood),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };

@@ -419,6 +419,135 @@ static void test_heat_many_points_in_one_place(void **state) {
     ts_store_free(s);
 }
 
+static double by_severity(void *ud, const ht_incident_view *v) {
+    (void)ud;
+    return v->severity;
+}
+
+/* Import @csv_text into the demo store. */
+static void import_text(const char *name, const char *csv_text) {
+    char *p = ts_path(demo->fx->dir, name);
+    ts_write(p, csv_text);
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    ht_error err = {0};
+    if (ht_import_file(demo->fx->s, p, &io, NULL, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    free(p);
+}
+
+static int64_t id_of(const char *external) {
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM incidents WHERE external_id = '%s'", external);
+    return ts_db_int(demo->fx->db, sql);
+}
+
+static void test_heat_update_matches_a_fresh_build(void **state) {
+    (void)state;
+    /* A snapshot with 40 incidents added in one place and 3 moved; the
+     * grid of the old one updated with those ids must agree with one
+     * built from scratch, and a point beyond the grid is refused. */
+    const char *head = "id,lon,lat,category,severity,reported_at\n";
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "%sm0,116.40,39.93,0101,2,2026-11-01\n"
+             "m1,116.401,39.93,0101,3,2026-11-01\n"
+             "m2,116.402,39.93,0101,2,2026-11-01\n",
+             head);
+    import_text("m.csv", buf);
+    ht_index *v1;
+    assert_int_equal(ht_index_load(demo->fx->s, &v1, NULL), HT_OK);
+    snprintf(buf, sizeof buf,
+             "%sm0,116.42,39.90,0101,2,2026-11-01\n"
+             "m1,116.421,39.90,0101,3,2026-11-01\n"
+             "m2,116.422,39.90,0101,1,2026-11-01\n",
+             head);
+    for (int k = 0; k < 40; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used,
+                 "u%d,%.5f,39.915,0101,%d,2026-11-01\n", k,
+                 116.41 + k * 0.00002, 1 + k % 3);
+    }
+    import_text("u.csv", buf);
+    int64_t ids[43];
+    char ext[16];
+    for (int k = 0; k < 3; k++) {
+        snprintf(ext, sizeof ext, "m%d", k);
+        ids[k] = id_of(ext);
+    }
+    for (int k = 0; k < 40; k++) {
+        snprintf(ext, sizeof ext, "u%d", k);
+        ids[3 + k] = id_of(ext);
+    }
+    ht_error err = {0};
+    ht_index *v2;
+    assert_int_equal(ht_index_apply(v1, demo->fx->s, ids, 43, &v2, &err),
+                     HT_OK);
+    ht_filter fl = ht_filter_all();
+    assert_int_equal(ht_filter_set(&fl, "severity", "2", 0, NULL), HT_OK);
+    for (int weighted = 0; weighted < 2; weighted++) {
+        ht_index_filter *q1, *q2;
+        assert_int_equal(ht_index_filter_new(v1, &fl, &q1, NULL), HT_OK);
+        assert_int_equal(ht_index_filter_new(v2, &fl, &q2, NULL), HT_OK);
+        ht_heat_opts o = {.radius_m = 150};
+        if (weighted) {
+            o.weight = by_severity;
+        }
+        ht_heat *up, *fresh;
+        assert_int_equal(ht_heat_build(v1, q1, &o, &up, NULL), HT_OK);
+        assert_int_equal(ht_heat_update(up, v1, q1, v2, q2, ids, 43, &err),
+                         HT_OK);
+        assert_int_equal(ht_heat_build(v2, q2, &o, &fresh, NULL), HT_OK);
+        assert_int_equal(ht_heat_count(up), ht_heat_count(fresh));
+        assert_true(fabs(ht_heat_max(up) - ht_heat_max(fresh)) <
+                    1e-9 * ht_heat_max(fresh));
+        assert_true(ht_heat_auto_scale(up) == ht_heat_auto_scale(fresh));
+        double x0, y0, worst = 0;
+        ht_tile_lonlat_to_merc(116.39, 39.89, &x0, &y0);
+        for (int j = 0; j < 60; j++) {
+            for (int i = 0; i < 60; i++) {
+                double x = x0 + i * 70.0, y = y0 + j * 110.0;
+                worst = fmax(worst, fabs(ht_heat_sample(up, x, y) -
+                                         ht_heat_sample(fresh, x, y)));
+            }
+        }
+        assert_true(worst < 1e-9 * ht_heat_max(fresh));
+        /* Where the 40 are, the density rose. */
+        double px, py;
+        ht_tile_lonlat_to_merc(116.4104, 39.915, &px, &py);
+        ht_heat *old;
+        assert_int_equal(ht_heat_build(v1, q1, &o, &old, NULL), HT_OK);
+        assert_true(ht_heat_sample(up, px, py) >
+                    ht_heat_sample(old, px, py) + 100);
+        ht_heat_free(old);
+        ht_heat_free(fresh);
+        ht_heat_free(up);
+        ht_index_filter_free(q1);
+        ht_index_filter_free(q2);
+    }
+    /* An incident far beyond the data: the grid cannot hold it. */
+    snprintf(buf, sizeof buf, "%sfar,117.5,40.5,0101,2,2026-11-01\n", head);
+    import_text("far.csv", buf);
+    int64_t far = id_of("far");
+    ht_index *v3;
+    assert_int_equal(ht_index_apply(v2, demo->fx->s, &far, 1, &v3, &err),
+                     HT_OK);
+    ht_heat_opts o = {.radius_m = 150};
+    ht_heat *h;
+    assert_int_equal(ht_heat_build(v2, NULL, &o, &h, NULL), HT_OK);
+    double before = ht_heat_max(h);
+    size_t n = ht_heat_count(h);
+    assert_int_equal(ht_heat_update(h, v2, NULL, v3, NULL, &far, 1, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "beyond the density grid");
+    assert_true(ht_heat_max(h) == before && ht_heat_count(h) == n);
+    ht_heat_free(h);
+    ht_index_unref(v3);
+    ht_index_unref(v2);
+    ht_index_unref(v1);
+}
+
 static ht_style *heat_style(const char *paint_extra) {
     char json[1024];
     snprintf(json, sizeof json,
@@ -547,6 +676,7 @@ int main(void) {
         cmocka_unit_test(test_heat_one_scale_per_filter),
         cmocka_unit_test(test_heat_per_day_shares_one_scale),
         cmocka_unit_test(test_heat_many_points_in_one_place),
+        cmocka_unit_test(test_heat_update_matches_a_fresh_build),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

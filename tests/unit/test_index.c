@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: index. */
+#include <math.h>
+
 #include "hutong/demo.h"
 #include "hutong/import.h"
 #include "hutong/index.h"
@@ -129,6 +131,28 @@ static void test_index_snapshots(void **state) {
     assert_string_equal(after, "3,5,6,7,");
     assert_int_equal(ht_index_count(v1), 6);
     assert_int_equal(ht_index_count(v2), 7);
+    /* One incident as each snapshot holds it. */
+    double x, y;
+    ht_incident_view v;
+    assert_true(ht_index_find(v1, NULL, 1, &x, &y, &v));
+    assert_int_equal(v.state, HT_STATE_REPORTED);
+    assert_true(ht_index_find(v2, NULL, 1, &x, &y, &v));
+    assert_int_equal(v.state, HT_STATE_CLOSED);
+    assert_false(ht_index_find(v1, NULL, 7, &x, &y, NULL));
+    assert_true(ht_index_find(v2, NULL, 7, &x, &y, &v));
+    assert_int_equal(v.severity, 3);
+    double lon, lat;
+    ht_tile_merc_to_lonlat(x, y, &lon, &lat);
+    assert_true(fabs(lon - 116.33) < 1e-6 && fabs(lat - 39.83) < 1e-6);
+    ht_filter closed = ht_filter_all();
+    assert_int_equal(ht_filter_set(&closed, "status", "closed", 0, NULL),
+                     HT_OK);
+    ht_index_filter *q;
+    assert_int_equal(ht_index_filter_new(v2, &closed, &q, NULL), HT_OK);
+    assert_true(ht_index_find(v2, q, 1, &x, &y, NULL));
+    assert_false(ht_index_find(v2, q, 7, &x, &y, NULL));
+    assert_false(ht_index_find(v2, q, 999, &x, &y, NULL));
+    ht_index_filter_free(q);
     /* The old snapshot lives on after the new one is gone, and back. */
     ht_index_unref(v2);
     assert_string_equal(ids(v1, open, 2), "1,3,5,6,");
