@@ -49,22 +49,27 @@ curl -s "$base/metrics" | grep -E "^hutong_tile_cache_(hits|misses)_total|^huton
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 echo
-echo "== with ingest of 100 incidents/s (bench/ingest.sh), on a copy of $db"
+echo "== with ingest of 100 incidents/s (build/bench/bench_ingest: 10 every 0.1 s, by the clock), on a copy of $db"
 cp "$db" "$tmp/ingest.db"
 db="$tmp/ingest.db"
 token=$("$bin" token create --name bench --write --tokens "$tmp/tokens" 2>/dev/null)
-serve 256 --tokens "$tmp/tokens"
-base="http://127.0.0.1:$port"
-before=$(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')
-echo "memory before: $(rss); $before"
-bench/ingest.sh "$port" "$token" 10 &
-ingest=$!
-echo "-- cached default tile"
-wrk -t2 -c32 -d"${secs}s" --latency "$base/tiles/default/15/26978/12413.png" |
-  grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
-echo "-- heat tiles, the 90 district tiles in turn"
-HT_QUERY="window=30d" wrk -t2 -c8 -d"${secs}s" --latency -s bench/tiles.lua "$base" |
-  grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
-kill "$ingest"; wait "$ingest" 2>/dev/null || true
-after=$(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')
-echo "memory after: $(rss); $after"
+for phase in cached uncached; do
+  if [ "$phase" = cached ]; then serve 256 --tokens "$tmp/tokens"; else serve 0 --tokens "$tmp/tokens"; fi
+  base="http://127.0.0.1:$port"
+  for _ in 1 2 3 4; do curl -sf -o /dev/null "$base/tiles/heat/15/26978/12413.png?window=30d"; done
+  echo "-- $phase; memory before: $(rss); $(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')"
+  build/bench/bench_ingest --port "$port" --token "$token" --rate 100 --batch 10 --seconds "$secs" &
+  ingest=$!
+  if [ "$phase" = cached ]; then
+    echo "   cached default tile, 2 threads, 32 connections"
+    wrk -t2 -c32 -d"${secs}s" --latency "$base/tiles/default/15/26978/12413.png" |
+      grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
+  else
+    echo "   heat tiles (window=30d), the 90 district tiles in turn, no tile cache, 2 threads, 8 connections"
+    HT_QUERY="window=30d" wrk -t2 -c8 -d"${secs}s" --latency -s bench/tiles.lua "$base" |
+      grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in"
+  fi
+  wait "$ingest" || echo "ingest: some POSTs failed"
+  echo "   memory after: $(rss); $(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*')"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done

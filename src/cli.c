@@ -67,9 +67,11 @@ static const char usage_text[] =
     "            [--min N] [--limit N] [--format table|csv|json]\n"
     "                                       the month's rising problems\n"
     "  serve     [--listen ADDR:PORT | --host ADDR --port P] [--threads N]\n"
-    "            [--cache-mb M] [--tokens FILE] [--db FILE]\n"
+    "            [--cache-mb M] [--tokens FILE [--private]] [--db FILE]\n"
     "                                       serve over HTTP until SIGINT or\n"
     "                                       SIGTERM; --tokens allows writes\n"
+    "                                       and scoped readers, --private\n"
+    "                                       makes every read need a token\n"
     "  token     create --name N [--scope GRIDCODE] [--write]\n"
     "            [--tokens FILE]            make a token (printed once; the\n"
     "                                       file keeps its hash)\n"
@@ -100,6 +102,7 @@ typedef struct opts {
     const char *host, *port, *threads, *cache_mb;
     const char *listen, *tokens, *name, *scope;
     bool write;
+    bool private_reads;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -155,6 +158,10 @@ static int parse(int argc, char **argv, int first, const char *allowed,
         }
         if (strcmp(key, "write") == 0) {
             o->write = true;
+            continue;
+        }
+        if (strcmp(key, "private") == 0) {
+            o->private_reads = true;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
@@ -1170,7 +1177,8 @@ static int cmd_stats(int argc, char **argv) {
     if (st == HT_OK && topics) {
         ht_topic *t = NULL;
         size_t n = 0;
-        st = ht_stats_topics(s, o.month, by, min, (size_t)limit, &t, &n, &err);
+        st = ht_stats_topics(s, o.month, by, NULL, min, (size_t)limit, &t, &n,
+                             &err);
         if (st == HT_OK) {
             print_topics(t, n, o.month, fmt);
         }
@@ -1199,7 +1207,7 @@ static int cmd_stats(int argc, char **argv) {
 static int cmd_serve(int argc, char **argv) {
     opts o;
     int rc = parse(argc, argv, 2,
-                   " db host port listen threads cache-mb tokens ", &o);
+                   " db host port listen threads cache-mb tokens private ", &o);
     if (rc) {
         return rc;
     }
@@ -1261,7 +1269,8 @@ static int cmd_serve(int argc, char **argv) {
                          .cache_bytes = (size_t)cache_mb << 20,
                          .no_cache = cache_mb == 0,
                          .access_log = stderr,
-                         .tokens = o.tokens};
+                         .tokens = o.tokens,
+                         .private_reads = o.private_reads};
     ht_server *srv;
     ht_error err = {0};
     if (ht_server_start(&so, &srv, &err) != HT_OK) {

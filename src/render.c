@@ -2230,6 +2230,18 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
     if (st != HT_OK) {
         return st;
     }
+    if (req->clip_grid) {
+        const ht_fgrid *g = ht_features_find_grid(r->features, req->clip_grid);
+        if (!g) {
+            return ht_error_set(err, HT_EINVAL, "no grid \"%s\" to clip to",
+                                req->clip_grid);
+        }
+        cairo_new_path(cr);
+        add_geom_path(&f, g->geom, true);
+        cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
+        cairo_clip(cr);
+        cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
+    }
     size_t nl = ht_style_layer_count(req->style);
     for (size_t i = 0; i < nl && st == HT_OK; i++) {
         const ht_style_layer *l = ht_style_layer_at(req->style, i);

@@ -83,6 +83,7 @@ static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 #define BEAT_SECONDS 15
 
 typedef struct sse_sub {
+    char scope[32]; /* only events inside this grid; "": all */
     struct MHD_Connection *conn;
     struct ht_server *server;
     unsigned long next; /* the sequence number it wants next */
@@ -123,9 +124,11 @@ struct ht_server {
     ht_store *writer;    /* read-write connection, with --tokens */
     pthread_mutex_t wmu; /* one write at a time */
     ht_tokens *tokens;
+    bool private_reads;  /* reads need a token too */
     pthread_mutex_t emu; /* events and listeners */
     char *events[EVENT_RING];
-    unsigned long event_seq; /* events so far */
+    char event_grid[EVENT_RING][32]; /* the grid of each event, or "" */
+    unsigned long event_seq;         /* events so far */
     sse_sub *subs;
     bool closing;
     pthread_t beat_thread;
@@ -158,6 +161,7 @@ typedef struct request {
     size_t bytes;
     char method[8];
     char uri[256];
+    char scope[32]; /* the reader's area (a grid code); "": everything */
 } request;
 
 static double since_ms(const struct timespec *t0) {
@@ -430,9 +434,10 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
                  MAX_QUERY);
         return MHD_NO;
     }
+    bool token = strcmp(key, "token") == 0; /* taken by reader_scope */
     char probe[80];
     snprintf(probe, sizeof probe, " %s ", key);
-    if (strlen(key) > 40 || !strstr(q->allowed, probe)) {
+    if (!token && (strlen(key) > 40 || !strstr(q->allowed, probe))) {
         snprintf(q->bad, sizeof q->bad, "unknown parameter \"%.40s\"", key);
         return MHD_NO;
     }
@@ -443,6 +448,9 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
     size_t t = strlen(q->text);
     snprintf(q->text + t, sizeof q->text - t, "%s%s=", t ? "&" : "", key);
     url_encode(q->text, sizeof q->text, value);
+    if (token) {
+        return MHD_YES; /* kept in links (tile URLs cannot carry headers) */
+    }
     if (!strstr(filter_keys, probe)) {
         if (q->nextra == 8 || strlen(value) >= sizeof q->extra[0].value) {
             snprintf(q->bad, sizeof q->bad, "%s: too long", key);
@@ -484,6 +492,73 @@ static bool parse_query(struct MHD_Connection *c, const char *extra, query *q) {
         }
     }
     return !q->bad[0];
+}
+
+/* ---- readers' areas ---- */
+
+/* Whether grid @code is @area or lies in its subtree. */
+static bool in_scope(ht_server *s, const char *code, const char *area) {
+    const ht_fgrid *g =
+        code && code[0] ? ht_features_find_grid(s->feat, code) : NULL;
+    for (int depth = 0; g && depth < 16; depth++) {
+        if (strcmp(g->code, area) == 0) {
+            return true;
+        }
+        g = g->parent_code ? ht_features_find_grid(s->feat, g->parent_code)
+                           : NULL;
+    }
+    return false;
+}
+
+/* Who reads: a token from "Authorization: Bearer" or ?token= sets the
+ * request's area when it is scoped. false, with the answer queued, for a
+ * token that is not ours, or for none when reads are private. */
+static bool reader_scope(ht_server *s, struct MHD_Connection *c, request *rq,
+                         enum MHD_Result *answer) {
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *tok =
+        auth && strncmp(auth, "Bearer ", 7) == 0
+            ? auth + 7
+            : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    rq->scope[0] = '\0';
+    if (!tok) {
+        if (s->private_reads) {
+            *answer = send_error(c, rq, MHD_HTTP_UNAUTHORIZED,
+                                 "this server is private: a token is needed "
+                                 "(Authorization: Bearer ... or ?token=)");
+            return false;
+        }
+        return true;
+    }
+    ht_token_info who;
+    if (!s->tokens || !ht_tokens_check(s->tokens, tok, &who)) {
+        *answer = send_error(c, rq, MHD_HTTP_UNAUTHORIZED,
+                             "unknown or revoked token");
+        return false;
+    }
+    if (strcmp(who.scope, "*") != 0) {
+        snprintf(rq->scope, sizeof rq->scope, "%s", who.scope);
+    }
+    return true;
+}
+
+/* Narrow @f to the reader's area: false when the filter's own grid lies
+ * outside it. */
+static bool scope_filter(ht_server *s, const request *rq, ht_filter *f) {
+    if (!rq->scope[0]) {
+        return true;
+    }
+    if (!f->grid[0] || in_scope(s, rq->scope, f->grid)) {
+        snprintf(f->grid, sizeof f->grid, "%s", rq->scope);
+        return true;
+    }
+    return in_scope(s, f->grid, rq->scope);
+}
+
+static enum MHD_Result send_outside(struct MHD_Connection *c, request *rq) {
+    return send_error(c, rq, MHD_HTTP_FORBIDDEN,
+                      "outside the area this token may read");
 }
 
 /* ---- routes ---- */
@@ -676,12 +751,26 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
     }
     int px = 256 * scale;
+    /* A scoped reader: its area's incidents, drawn only inside it; a
+     * filter on a grid outside it shows nothing. */
+    bool outside = !scope_filter(s, rq, &q.filter);
     ht_render_req req = {.style = style,
                          .bbox = ht_tile_bbox(t),
                          .width = px,
                          .height = px,
                          .scale = scale,
-                         .filter = &q.filter};
+                         .filter = &q.filter,
+                         .clip_grid = rq->scope[0] ? rq->scope : NULL};
+    if (outside) {
+        ht_buf *png = NULL;
+        cairo_surface_t *blank =
+            cairo_image_surface_create(CAIRO_FORMAT_ARGB32, px, px);
+        if (encode_png(blank, HT_OK, &png, &err) != HT_OK) {
+            return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+        }
+        return send_ht_buf(c, rq, "image/png", png, NULL,
+                           cache_control_of(&q.filter));
+    }
     /* The key holds what the tile depends on: the last write within its
      * reach (read first: a write publishes its snapshot before it marks
      * the cells, so the worker below draws at least that) and the
@@ -701,8 +790,8 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     }
     char fkey[1024], key[1400], etag[40];
     ht_filter_key(&q.filter, fkey, sizeof fkey);
-    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx", name, z, x,
-             y, scale, fkey, near, (unsigned long long)fp);
+    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx|%s", name, z,
+             x, y, scale, fkey, near, (unsigned long long)fp, rq->scope);
     snprintf(etag, sizeof etag, "\"%016llx\"",
              (unsigned long long)fnv(s->etag_seed, key, strlen(key)));
     const char *cc = cache_control_of(&q.filter);
@@ -752,9 +841,13 @@ static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
     }
     char base[300], url[3000];
     base_url(c, base, sizeof base);
+    /* The district, or the reader's area. */
+    const ht_fgrid *area =
+        rq->scope[0] ? ht_features_find_grid(s->feat, rq->scope) : NULL;
+    ht_bbox ext = area ? area->bbox : s->extent;
     double w, so, e, n;
-    ht_tile_merc_to_lonlat(s->extent.minx, s->extent.miny, &w, &so);
-    ht_tile_merc_to_lonlat(s->extent.maxx, s->extent.maxy, &e, &n);
+    ht_tile_merc_to_lonlat(ext.minx, ext.miny, &w, &so);
+    ht_tile_merc_to_lonlat(ext.maxx, ext.maxy, &e, &n);
     json_t *j = json_object();
     json_object_set_new(j, "tilejson", json_string("3.0.0"));
     json_object_set_new(j, "name", json_string(name));
@@ -792,6 +885,9 @@ static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
     if (!ht_render_style_has_legend(style)) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND,
                           "this style has no heat layer to explain");
+    }
+    if (!scope_filter(s, rq, &q.filter)) {
+        return send_outside(c, rq);
     }
     worker *wk = worker_get(s, &err);
     if (!wk) {
@@ -907,6 +1003,9 @@ static enum MHD_Result route_stats(ht_server *s, struct MHD_Connection *c,
     if (!parse_query(c, "by limit", &q)) {
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
     }
+    if (!scope_filter(s, rq, &q.filter)) {
+        return send_outside(c, rq);
+    }
     ht_error err = {0};
     ht_stats_by by = HT_STATS_BY_STREET;
     long limit = 100000;
@@ -969,7 +1068,8 @@ static enum MHD_Result route_topics(ht_server *s, struct MHD_Connection *c,
     worker *w = worker_get(s, &err);
     ht_topic *t = NULL;
     size_t n = 0;
-    ht_status st = w ? ht_stats_topics(w->store, qget(&q, "month"), by, min,
+    ht_status st = w ? ht_stats_topics(w->store, qget(&q, "month"), by,
+                                       rq->scope[0] ? rq->scope : NULL, min,
                                        (size_t)limit, &t, &n, &err)
                      : HT_EDB;
     if (st != HT_OK) {
@@ -1142,12 +1242,16 @@ static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
         for (const ht_fgrid *g = grid_at(s->feat, ax, ay); g;
              g = g->parent_code ? ht_features_find_grid(s->feat, g->parent_code)
                                 : NULL) {
-            grid_keep(arr, g, lv ? &level : NULL, parent);
+            if (!rq->scope[0] || in_scope(s, g->code, rq->scope)) {
+                grid_keep(arr, g, lv ? &level : NULL, parent);
+            }
         }
     } else {
         for (size_t i = 0; i < ht_features_grid_count(s->feat); i++) {
-            grid_keep(arr, ht_features_grid(s->feat, i), lv ? &level : NULL,
-                      parent);
+            const ht_fgrid *g = ht_features_grid(s->feat, i);
+            if (!rq->scope[0] || in_scope(s, g->code, rq->scope)) {
+                grid_keep(arr, g, lv ? &level : NULL, parent);
+            }
         }
     }
     json_t *j = json_pack("{s:I, s:o}", "count",
@@ -1162,6 +1266,9 @@ static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
     const ht_fgrid *g = ht_features_find_grid(s->feat, code);
     if (!g) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
+    }
+    if (rq->scope[0] && !in_scope(s, code, rq->scope)) {
+        return send_outside(c, rq);
     }
     query q;
     if (!parse_query(c, "", &q)) {
@@ -1352,6 +1459,10 @@ static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
             return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
         }
     }
+    ht_filter f = w->filter;
+    if (!scope_filter(s, rq, &f)) {
+        return send_outside(c, rq);
+    }
     worker *wk = worker_get(s, &err);
     if (!wk) {
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
@@ -1359,7 +1470,7 @@ static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
     cairo_surface_t *surf =
         cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w->width, w->height);
     cairo_t *cr = cairo_create(surf);
-    if (!w->transparent) {
+    if (!w->transparent && !rq->scope[0]) {
         cairo_set_source_rgb(cr, w->bgcolor.r, w->bgcolor.g, w->bgcolor.b);
         cairo_paint(cr);
     }
@@ -1372,8 +1483,9 @@ static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
                              .width = w->width,
                              .height = w->height,
                              .scale = 1,
-                             .filter = &w->filter,
-                             .transparent = w->transparent || k > 0};
+                             .filter = &f,
+                             .transparent = w->transparent || k > 0,
+                             .clip_grid = rq->scope[0] ? rq->scope : NULL};
         cairo_save(cr);
         st = ht_render(wk->rend, &req, cr, &err);
         cairo_restore(cr);
@@ -1462,6 +1574,9 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
     }
     ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
     const ht_fgrid *hit = grid_at(s->feat, mx, my);
+    if (hit && rq->scope[0] && !in_scope(s, hit->code, rq->scope)) {
+        hit = NULL; /* not this reader's to see */
+    }
     ht_stats_row *rows = NULL;
     size_t n = 0;
     int64_t total = 0;
@@ -1633,6 +1748,10 @@ static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
         .filter = &q.filter,
         .transparent = qget(&q, "transparent") &&
                        strcmp(qget(&q, "transparent"), "true") == 0};
+    if (!scope_filter(s, rq, &q.filter)) {
+        return send_outside(c, rq);
+    }
+    req.clip_grid = rq->scope[0] ? rq->scope : NULL;
     char tail;
     if (bbox) {
         if (sscanf(bbox, "%lf,%lf,%lf,%lf%c", &req.bbox.minx, &req.bbox.miny,
@@ -1884,6 +2003,9 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
     if (!parse_query(c, "bbox limit cursor", &q)) {
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
     }
+    if (!scope_filter(s, rq, &q.filter)) {
+        return send_outside(c, rq);
+    }
     long limit = 100;
     char bad[160];
     if (!count_param(&q, "limit", 1, 1000, &limit, bad, sizeof bad)) {
@@ -2061,6 +2183,9 @@ static void announce(ht_server *s, const int64_t *ids, size_t n) {
             char **slot = &s->events[s->event_seq % EVENT_RING];
             free(*slot);
             *slot = ev;
+            const char *g = (const char *)sqlite3_column_text(q, 6);
+            snprintf(s->event_grid[s->event_seq % EVENT_RING],
+                     sizeof s->event_grid[0], "%s", g ? g : "");
             s->event_seq++;
         }
         free(data);
@@ -2091,6 +2216,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
     }
     while (u->next < s->event_seq) {
         const char *ev = s->events[u->next % EVENT_RING];
+        if (u->scope[0] &&
+            !in_scope(s, s->event_grid[u->next % EVENT_RING], u->scope)) {
+            u->next++; /* not this reader's */
+            continue;
+        }
         size_t len = ev ? strlen(ev) : 0;
         if (n + len > max) {
             break;
@@ -2157,6 +2287,7 @@ static enum MHD_Result route_events(ht_server *s, struct MHD_Connection *c,
     }
     u->conn = c;
     u->server = s;
+    snprintf(u->scope, sizeof u->scope, "%s", rq->scope);
     struct MHD_Response *r = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, 4096, sse_read, u, sse_free);
     if (!r) {
@@ -2576,6 +2707,33 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         return send_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
                           "only GET and HEAD here");
     }
+    /* Public: the pages (they pass their own ?token= on), Leaflet, the
+     * code table, health and metrics. */
+    if (strcmp(url, "/") == 0) {
+        return send_page(c, rq, ht_web_viewer_html, ht_web_viewer_html_len);
+    }
+    if (strcmp(url, "/wall") == 0) {
+        return send_page(c, rq, ht_web_wall_html, ht_web_wall_html_len);
+    }
+    if (strncmp(url, "/static/leaflet/", 16) == 0) {
+        return route_leaflet(c, rq, url + 16);
+    }
+    if (strcmp(url, "/api") == 0) {
+        return route_root(s, c, rq);
+    }
+    if (strcmp(url, "/api/categories") == 0) {
+        return route_categories(s, c, rq);
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        return route_metrics(s, c, rq);
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        return route_health(s, c, rq);
+    }
+    enum MHD_Result answer;
+    if (!reader_scope(s, c, rq, &answer)) {
+        return answer;
+    }
     char name[80];
     if (strncmp(url, "/tiles/", 7) == 0 && !strchr(url + 7, '.')) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such tile");
@@ -2588,21 +2746,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (cut(url, "/legend/", ".png", name, sizeof name)) {
         return route_legend(s, c, rq, name);
-    }
-    if (strcmp(url, "/") == 0) {
-        return send_page(c, rq, ht_web_viewer_html, ht_web_viewer_html_len);
-    }
-    if (strcmp(url, "/wall") == 0) {
-        return send_page(c, rq, ht_web_wall_html, ht_web_wall_html_len);
-    }
-    if (strcmp(url, "/api") == 0) {
-        return route_root(s, c, rq);
-    }
-    if (strcmp(url, "/api/categories") == 0) {
-        return route_categories(s, c, rq);
-    }
-    if (strncmp(url, "/static/leaflet/", 16) == 0) {
-        return route_leaflet(c, rq, url + 16);
     }
     if (strcmp(url, "/map.png") == 0 || strcmp(url, "/map.pdf") == 0) {
         return route_map(s, c, rq, url[5] == 'p' && url[6] == 'd');
@@ -2627,12 +2770,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (cut(url, "/api/grids/", "", name, sizeof name)) {
         return route_grid(s, c, rq, name);
-    }
-    if (strcmp(url, "/metrics") == 0) {
-        return route_metrics(s, c, rq);
-    }
-    if (strcmp(url, "/healthz") == 0) {
-        return route_health(s, c, rq);
     }
     return send_error(c, rq, MHD_HTTP_NOT_FOUND, "not found");
 }
@@ -2680,6 +2817,14 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
             rq->uri[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
         }
         rq->uri[n] = '\0';
+        /* Nor do tokens: ?token=... and &token=... become token=-. */
+        for (char *t = rq->uri; (t = strstr(t, "token=")) != NULL; t += 6) {
+            if (t > rq->uri && (t[-1] == '?' || t[-1] == '&')) {
+                char *end = t + 6 + strcspn(t + 6, "&");
+                memmove(t + 7, end, strlen(end) + 1);
+                t[6] = '-';
+            }
+        }
     }
     return rq;
 }
@@ -2714,6 +2859,11 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     if (st == HT_OK) {
         st = ht_index_load(s->store, &s->index, err);
     }
+    if (st == HT_OK && o->private_reads && !o->tokens) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "serve: --private needs --tokens (who may read)");
+    }
+    s->private_reads = o->private_reads;
     if (st == HT_OK && o->tokens) {
         st = ht_tokens_load(o->tokens, &s->tokens, err);
         if (st == HT_OK) {

@@ -439,8 +439,8 @@ static int cmp_topic(const void *a, const void *b) {
 }
 
 ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
-                          int64_t min_count, size_t max, ht_topic **topics,
-                          size_t *n, ht_error *err) {
+                          const char *within, int64_t min_count, size_t max,
+                          ht_topic **topics, size_t *n, ht_error *err) {
     *topics = NULL;
     *n = 0;
     int y, mo;
@@ -468,7 +468,7 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
         sqlite3_free(msg);
         return st;
     }
-    char sql[900];
+    char sql[1200];
     snprintf(sql, sizeof sql,
              "SELECT i.category, %s AS area, sum(i.reported_at >= ?2) AS now,"
              " sum(i.reported_at < ?2) AS prev,"
@@ -476,6 +476,10 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
              " (SELECT name FROM grids WHERE code = %s)"
              " FROM incidents i LEFT JOIN temp.ht_anc a ON a.code ="
              " i.grid_code WHERE i.reported_at >= ?1 AND i.reported_at < ?3"
+             " AND (?5 IS NULL OR i.grid_code IN (WITH RECURSIVE sub(code,"
+             " depth) AS (SELECT ?5, 0 UNION ALL SELECT g.code, sub.depth + 1"
+             " FROM grids g JOIN sub ON g.parent_code = sub.code WHERE"
+             " sub.depth < 16) SELECT code FROM sub))"
              " GROUP BY i.category, area HAVING now >= ?4",
              key_sql[by], key_sql[by]);
     sqlite3_stmt *q = NULL;
@@ -490,6 +494,9 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
         sqlite3_bind_int64(q, 2, start);
         sqlite3_bind_int64(q, 3, next);
         sqlite3_bind_int64(q, 4, min_count);
+        if (within) {
+            sqlite3_bind_text(q, 5, within, -1, SQLITE_STATIC);
+        }
     }
     while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
         if ((st = ht_array_grow((void **)&out, &cap, m + 1, sizeof *out,

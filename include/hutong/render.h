@@ -25,6 +25,9 @@ typedef struct ht_render_req {
     double scale;            /**< device pixels per CSS pixel: 1, 2 for @2x */
     const ht_filter *filter; /**< incidents drawn and counted; NULL: all */
     bool transparent;        /**< skip the style's background layers */
+    /** draw only inside this grid (a reader's area; outside stays
+     * transparent); NULL: everywhere */
+    const char *clip_grid;
 } ht_render_req;
 
 /**

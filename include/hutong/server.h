@@ -20,6 +20,9 @@ typedef struct ht_server_opts {
     bool no_cache;      /**< keep no rendered tiles (benchmarks) */
     FILE *access_log;   /**< one line per request; NULL: none */
     const char *tokens; /**< tokens file; NULL: no writes */
+    /** reads need a token from the file too (else they are open, and a
+     * token only narrows them to its area) */
+    bool private_reads;
 } ht_server_opts;
 
 typedef struct ht_server ht_server;

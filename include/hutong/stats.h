@@ -66,10 +66,11 @@ typedef struct ht_topic {
  * month before — how many Poisson standard deviations the count rose
  * above last month's, +1 so that a first appearance is not infinite.
  * Highest scores first, at most @max of them. @by is street or community.
+ * @within: only incidents in that grid's subtree (NULL: all).
  */
 ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
-                          int64_t min_count, size_t max, ht_topic **topics,
-                          size_t *n, ht_error *err);
+                          const char *within, int64_t min_count, size_t max,
+                          ht_topic **topics, size_t *n, ht_error *err);
 
 /**
  * @n rows as JSON (the first @limit of them; figures that do not apply are

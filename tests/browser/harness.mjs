@@ -43,9 +43,10 @@ function startServer(bin, db, tokens) {
   });
 }
 
-// Run @body(ctx) with ctx = { base, browser, check, watch, token } and exit
-// with the verdict. watch(page) collects console errors and failed
-// requests; token may write.
+// Run @body(ctx) with ctx = { base, browser, check, watch, token,
+// officeToken } and exit with the verdict. watch(page) collects console
+// errors and failed requests; token may write; officeToken reads one street
+// office only.
 export async function run(body) {
   const chromium = loadChromium();
   if (!existsSync(CHROMIUM)) {
@@ -60,6 +61,11 @@ export async function run(body) {
   const tokens = join(dir, "tokens");
   const token = execFileSync(bin, ["token", "create", "--name", "browser", "--write",
                                    "--tokens", tokens], { stdio: ["ignore", "pipe", "ignore"] })
+    .toString().trim();
+  // A reader of one street office (东华门, 110101001).
+  const officeToken = execFileSync(bin, ["token", "create", "--name", "office", "--scope",
+                                         "110101001", "--tokens", tokens],
+                                   { stdio: ["ignore", "pipe", "ignore"] })
     .toString().trim();
   const failures = [];
   const check = (ok, what) => {
@@ -79,7 +85,8 @@ export async function run(body) {
     args: ["--headless", "--no-sandbox", "--disable-gpu"],
   });
   try {
-    await body({ base: `http://127.0.0.1:${server.port}`, browser, check, watch, token });
+    await body({ base: `http://127.0.0.1:${server.port}`, browser, check, watch, token,
+                 officeToken });
   } catch (e) {
     check(false, String(e));
   } finally {

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { run, shots, tilesLoaded } from "./harness.mjs";
 
-await run(async ({ base, browser, check, watch }) => {
+await run(async ({ base, browser, check, watch, officeToken }) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = watch(page);
 
@@ -60,4 +60,20 @@ await run(async ({ base, browser, check, watch }) => {
   check(true, "choropleth overlay loads");
   check(errors.length === 0, "no console errors or failed requests" +
         (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
+
+  // A street office's reader: every request carries its token, the ranking
+  // holds its office only, and the map shows nothing outside it.
+  const scoped = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const scopedErrors = watch(scoped);
+  await scoped.goto(base + "/?token=" + officeToken, { waitUntil: "load" });
+  await scoped.waitForFunction(() => document.querySelectorAll("#ranking tr").length === 1,
+                               null, { timeout: 30000 });
+  check(true, "a scoped reader's ranking has its office only");
+  await tilesLoaded(scoped);
+  const srcs = await scoped.$$eval("img.leaflet-tile-loaded", (a) => a.map((i) => i.src));
+  check(srcs.length > 0 && srcs.every((u) => u.includes("token=")),
+        "a scoped reader's tile URLs carry its token");
+  await scoped.screenshot({ path: join(shots, "viewer-scoped.png") });
+  check(scopedErrors.length === 0, "scoped reader: no console errors or failed requests" +
+        (scopedErrors.length ? ": " + scopedErrors.slice(0, 5).join("; ") : ""));
 });

@@ -538,19 +538,27 @@ static char *sse_until(int fd, const char *want, int ms) {
 }
 
 /* An open /api/events stream (the hello read). */
-static int sse_open(int port) {
+/* A listener on /api/events (@query: "" or "?token=..."). */
+static int sse_open_as(int port, const char *query) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    const char req[] = "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    char req[256];
+    int n = snprintf(req, sizeof req,
+                     "GET /api/events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                     query);
+    assert_int_equal(write(fd, req, (size_t)n), n);
     char *hello = sse_until(fd, "hutong events", 5000);
     assert_non_null(hello);
     assert_contains(hello, "text/event-stream");
     free(hello);
     return fd;
+}
+
+static int sse_open(int port) {
+    return sse_open_as(port, "");
 }
 
 static void test_server_writes(void **state) {
@@ -966,6 +974,233 @@ static void test_server_expiry_by_neighbourhood(void **state) {
     free(elog2);
 }
 
+/* Share of fully transparent pixels in a PNG. */
+static double png_clear_share(const char *png, size_t len) {
+    png_read r = {(const unsigned char *)png, len};
+    cairo_surface_t *sf =
+        cairo_image_surface_create_from_png_stream(png_read_cb, &r);
+    assert_int_equal(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS);
+    int w = cairo_image_surface_get_width(sf);
+    int h = cairo_image_surface_get_height(sf);
+    long clear = 0;
+    for (int j = 0; j < h; j++) {
+        const uint32_t *p =
+            (const uint32_t *)(cairo_image_surface_get_data(sf) +
+                               (size_t)j * cairo_image_surface_get_stride(sf));
+        for (int i = 0; i < w; i++) {
+            clear += (p[i] >> 24) == 0;
+        }
+    }
+    cairo_surface_destroy(sf);
+    return (double)clear / ((double)w * h);
+}
+
+#define SUBTREE(code)                                                        \
+    "WITH RECURSIVE sub(code, depth) AS (SELECT '" code                      \
+    "', 0 UNION ALL "                                                        \
+    "SELECT g.code, sub.depth + 1 FROM grids g JOIN sub ON g.parent_code = " \
+    "sub.code WHERE sub.depth < 16) "
+
+/* A token scoped to a street office reads only inside it: incidents,
+ * statistics, grids, events, and images transparent outside; --private
+ * makes every read need a token. */
+static void test_server_scoped_readers(void **state) {
+    (void)state;
+    char *rdb = ts_path(dir, "readers.db"), *tokens = ts_path(dir, "rtokens");
+    char *rlog = ts_path(dir, "readers.log"), *plog = ts_path(dir, "priv.log");
+    assert_int_equal(H(NULL, NULL, "demo", "--db", rdb, "--incidents", "2000",
+                       "--end", "2026-11-28"),
+                     0);
+    char *tw, *tall, *toff;
+    assert_int_equal(H(&tw, NULL, "token", "create", "--name", "ingest",
+                       "--write", "--tokens", tokens),
+                     0);
+    assert_int_equal(
+        H(&tall, NULL, "token", "create", "--name", "all", "--tokens", tokens),
+        0);
+    assert_int_equal(H(&toff, NULL, "token", "create", "--name", "office",
+                       "--scope", "110101001", "--tokens", tokens),
+                     0);
+    tw[strcspn(tw, "\n")] = tall[strcspn(tall, "\n")] = 0;
+    toff[strcspn(toff, "\n")] = 0;
+    char auth_w[128], auth_all[128], auth_off[128], q_off[128];
+    snprintf(auth_w, sizeof auth_w, "Authorization: Bearer %s\r\n", tw);
+    snprintf(auth_all, sizeof auth_all, "Authorization: Bearer %s\r\n", tall);
+    snprintf(auth_off, sizeof auth_off, "Authorization: Bearer %s\r\n", toff);
+    snprintf(q_off, sizeof q_off, "token=%s", toff);
+    int64_t total = ts_db_int(rdb, "SELECT count(*) FROM incidents");
+    int64_t inside = ts_db_int(
+        rdb, SUBTREE("110101001") "SELECT count(*) FROM incidents WHERE "
+                                  "grid_code IN (SELECT code FROM sub)");
+    int64_t grids_inside =
+        ts_db_int(rdb, SUBTREE("110101001") "SELECT count(*) FROM sub");
+    assert_true(inside > 0 && inside < total);
+    ts_server a = ts_serve_start(rdb, rlog, tokens);
+    char *body, *head, path[512], want[64];
+    /* Incidents: the office's only, by header or by ?token=. */
+    struct {
+        const char *auth, *query;
+        int64_t matched;
+    } views[] = {
+        {NULL, "", total},
+        {auth_all, "", total},
+        {auth_off, "", inside},
+        {NULL, q_off, inside},
+    };
+    for (size_t k = 0; k < sizeof views / sizeof *views; k++) {
+        snprintf(path, sizeof path, "/api/incidents?limit=5%s%s",
+                 views[k].query[0] ? "&" : "", views[k].query);
+        assert_int_equal(ts_http(a.port, "GET", path, views[k].auth, NULL, NULL,
+                                 &body, NULL),
+                         200);
+        snprintf(want, sizeof want, "\"matched\":%lld",
+                 (long long)views[k].matched);
+        if (!strstr(body, want)) {
+            fail_msg("view %zu: want %s in %.200s", k, want, body);
+        }
+        free(body);
+    }
+    /* Refused: a token that is not ours; anything outside the area. */
+    struct {
+        const char *path, *auth;
+        int status;
+        const char *says;
+    } no[] = {
+        {"/api/incidents", "Authorization: Bearer ht_nope\r\n", 401, "unknown"},
+        {"/tiles/heat/14/13489/6206.png?token=ht_nope", NULL, 401, "unknown"},
+        {"/api/incidents?grid=110101002", auth_off, 403, "outside"},
+        {"/api/stats?grid=110101002", auth_off, 403, "outside"},
+        {"/api/grids/110101002", auth_off, 403, "outside"},
+        {"/map.png?grid=110101002&width=64&height=64", auth_off, 403,
+         "outside"},
+    };
+    for (size_t k = 0; k < sizeof no / sizeof *no; k++) {
+        int st = ts_http(a.port, "GET", no[k].path, no[k].auth, NULL, NULL,
+                         &body, NULL);
+        if (st != no[k].status || !strstr(body, no[k].says)) {
+            fail_msg("%s: %d %s", no[k].path, st, body);
+        }
+        free(body);
+    }
+    /* Grids and statistics: the office's subtree. */
+    assert_int_equal(ts_http(a.port, "GET", "/api/grids/110101001", auth_off,
+                             NULL, NULL, &body, NULL),
+                     200);
+    free(body);
+    assert_int_equal(ts_http(a.port, "GET", "/api/grids?level=grid", auth_off,
+                             NULL, NULL, &body, NULL),
+                     200);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    json_t *arr = json_object_get(j, "grids");
+    size_t gi;
+    json_t *g;
+    json_array_foreach(arr, gi, g) {
+        const char *code = json_string_value(json_object_get(g, "code"));
+        assert_true(strncmp(code, "110101001", 9) == 0);
+    }
+    assert_true(json_array_size(arr) > 0 &&
+                (int64_t)json_array_size(arr) < grids_inside);
+    json_decref(j);
+    assert_int_equal(ts_http(a.port, "GET", "/api/stats?by=community", auth_off,
+                             NULL, NULL, &body, NULL),
+                     200);
+    snprintf(want, sizeof want, "\"total\": %lld", (long long)inside);
+    assert_contains(body, want);
+    free(body);
+    /* Images: the whole district, transparent outside the office for its
+     * reader, opaque everywhere for the others. */
+    const char *map =
+        "/map.png?style=default&crs=EPSG:4326&bbox=116.38,"
+        "39.86,116.44,39.97&width=300&height=400";
+    size_t len;
+    assert_int_equal(
+        ts_http(a.port, "GET", map, auth_all, NULL, NULL, &body, &len), 200);
+    assert_true(png_clear_share(body, len) == 0);
+    free(body);
+    assert_int_equal(
+        ts_http(a.port, "GET", map, auth_off, NULL, NULL, &body, &len), 200);
+    double clear = png_clear_share(body, len);
+    free(body);
+    if (!(clear > 0.5 && clear < 0.98)) {
+        fail_msg("the office's map is %.1f %% transparent", clear * 100);
+    }
+    snprintf(path, sizeof path, "/tiles/default/12/3372/1551.png?%s", q_off);
+    assert_int_equal(
+        ts_http(a.port, "GET", path, NULL, NULL, &head, &body, &len), 200);
+    double tclear = png_clear_share(body, len);
+    assert_true(tclear > 0.5 && tclear < 1);
+    char etag_off[40];
+    snprintf(etag_off, sizeof etag_off, "%s", ts_header(head, "etag"));
+    free(head);
+    free(body);
+    assert_int_equal(ts_http(a.port, "GET", "/tiles/default/12/3372/1551.png",
+                             NULL, NULL, &head, &body, &len),
+                     200);
+    assert_true(png_clear_share(body, len) < tclear);
+    assert_string_not_equal(ts_header(head, "etag"), etag_off);
+    free(head);
+    free(body);
+    /* TileJSON hands the token on to its tile URLs. */
+    snprintf(path, sizeof path, "/tiles/heat.json?%s", q_off);
+    assert_int_equal(
+        ts_http(a.port, "GET", path, NULL, NULL, NULL, &body, NULL), 200);
+    assert_contains(body, q_off);
+    free(body);
+    /* Events: the office's reader hears of its incidents only. */
+    snprintf(path, sizeof path, "?%s", q_off);
+    int sse = sse_open_as(a.port, path);
+    const char *csv =
+        "id,lon,lat,category,severity,reported_at\n"
+        "out-1,116.4000,39.9300,0101,2,2026-11-28T06:00:00Z\n"
+        "in-1,116.4100,39.9150,0101,2,2026-11-28T06:01:00Z\n";
+    assert_int_equal(ts_http(a.port, "POST", "/api/incidents", auth_w, csv,
+                             NULL, &body, NULL),
+                     201);
+    free(body);
+    char *heard = sse_until(sse, "\"external_id\":\"in-1\"", 2000);
+    assert_non_null(heard);
+    assert_null(strstr(heard, "out-1"));
+    free(heard);
+    close(sse);
+    assert_int_equal(ts_serve_stop(a), 0);
+    /* The access log never holds a token. */
+    char *logged = ts_read(rlog);
+    assert_null(strstr(logged, toff));
+    assert_contains(logged, "token=-");
+    free(logged);
+    /* Private: no token, no data; the pages and health stay open. */
+    ts_server p = ts_serve_start_private(rdb, plog, tokens, true);
+    assert_int_equal(
+        ts_http(p.port, "GET", "/api/incidents", NULL, NULL, NULL, &body, NULL),
+        401);
+    assert_contains(body, "private");
+    free(body);
+    assert_int_equal(ts_http(p.port, "GET", "/tiles/heat/14/13489/6206.png",
+                             NULL, NULL, NULL, &body, NULL),
+                     401);
+    free(body);
+    const char *open_paths[] = {"/healthz", "/", "/wall", "/api/categories"};
+    for (size_t k = 0; k < 4; k++) {
+        assert_int_equal(ts_http(p.port, "GET", open_paths[k], NULL, NULL, NULL,
+                                 &body, NULL),
+                         200);
+        free(body);
+    }
+    assert_int_equal(ts_http(p.port, "GET", "/api/incidents?limit=1", auth_all,
+                             NULL, NULL, &body, NULL),
+                     200);
+    free(body);
+    assert_int_equal(ts_serve_stop(p), 0);
+    free(tw);
+    free(tall);
+    free(toff);
+    free(rdb);
+    free(tokens);
+    free(rlog);
+    free(plog);
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -1091,6 +1326,7 @@ int main(void) {
         cmocka_unit_test(test_server_incidents_paging),
         cmocka_unit_test(test_server_writes),
         cmocka_unit_test(test_server_expiry_by_neighbourhood),
+        cmocka_unit_test(test_server_scoped_readers),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };

@@ -64,6 +64,33 @@ char *ts_path(const char *dir, const char *name) {
     return p;
 }
 
+char *ts_read(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        die("cannot read a file");
+    }
+    char *data = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            data = realloc(data, cap);
+            if (!data) {
+                die("out of memory");
+            }
+        }
+        memcpy(data + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!data) {
+        data = calloc(1, 1);
+    }
+    data[len] = '\0';
+    return data;
+}
+
 void ts_write(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f)) {
@@ -383,6 +410,11 @@ void ts_demo_free(ts_demo *d) {
 
 ts_server ts_serve_start(const char *db, const char *errpath,
                          const char *tokens) {
+    return ts_serve_start_private(db, errpath, tokens, false);
+}
+
+ts_server ts_serve_start_private(const char *db, const char *errpath,
+                                 const char *tokens, bool private_reads) {
     const char *bin = getenv("HUTONG_BIN");
     if (!bin) {
         die("HUTONG_BIN is not set");
@@ -404,7 +436,8 @@ ts_server ts_serve_start(const char *db, const char *errpath,
         close(fd);
         if (tokens) {
             execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads",
-                  "2", "--tokens", tokens, (char *)NULL);
+                  "2", "--tokens", tokens,
+                  private_reads ? "--private" : (char *)NULL, (char *)NULL);
         } else {
             execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads",
                   "2", (char *)NULL);

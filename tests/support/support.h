@@ -21,6 +21,10 @@ char *ts_path(const char *dir, const char *name);
 /* Write text to a file; aborts on failure. */
 void ts_write(const char *path, const char *text);
 
+/* The whole of the file at @path, NUL-terminated (malloc'd); aborts when it
+ * cannot be read. */
+char *ts_read(const char *path);
+
 /* Run argv (argv[0] a path) with a timeout in seconds; capture stdout and
  * stderr (caller frees). Returns the exit code, or -1 on a signal/timeout. */
 int ts_run(char *const argv[], int timeout_s, char **out, char **errout);
@@ -90,6 +94,10 @@ typedef struct ts_server {
 
 ts_server ts_serve_start(const char *db, const char *errpath,
                          const char *tokens);
+
+/* The same, with --private (reads need a token) when @private_reads. */
+ts_server ts_serve_start_private(const char *db, const char *errpath,
+                                 const char *tokens, bool private_reads);
 
 /* SIGTERM, then wait (at most 30 s): the exit status, or -1 if it had to
  * be killed or died of a signal. */

@@ -179,14 +179,14 @@ static void test_stats_bad_input(void **state) {
         HT_EINVAL);
     assert_contains(err.msg, "C9");
     ht_topic *t = NULL;
-    assert_int_equal(ht_stats_topics(fx->s, "2026-3", HT_STATS_BY_STREET, 1, 10,
-                                     &t, &n, &err),
+    assert_int_equal(ht_stats_topics(fx->s, "2026-3", HT_STATS_BY_STREET, NULL,
+                                     1, 10, &t, &n, &err),
                      HT_EINVAL);
-    assert_int_equal(ht_stats_topics(fx->s, "2026-13", HT_STATS_BY_STREET, 1,
-                                     10, &t, &n, &err),
+    assert_int_equal(ht_stats_topics(fx->s, "2026-13", HT_STATS_BY_STREET, NULL,
+                                     1, 10, &t, &n, &err),
                      HT_EINVAL);
-    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_GRID, 1, 10,
-                                     &t, &n, &err),
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_GRID, NULL,
+                                     1, 10, &t, &n, &err),
                      HT_EINVAL);
     assert_null(t);
     ts_store_reopen(fx);
@@ -198,8 +198,8 @@ static void test_stats_topics(void **state) {
     ht_topic *t = NULL;
     size_t n;
     ht_error err = {0};
-    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY, 1,
-                                     10, &t, &n, &err),
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY,
+                                     NULL, 1, 10, &t, &n, &err),
                      HT_OK);
     /* First appearances score (1 - 0) / 1; 0503 in C2 rose from one to
      * two: (2 - 1) / sqrt(2). */
@@ -216,16 +216,24 @@ static void test_stats_topics(void **state) {
     assert_true(near(t[2].score, 1 / sqrt(2), 1e-12));
     free(t);
     /* A floor on the count, and a cap on how many. */
-    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY, 2,
-                                     10, &t, &n, &err),
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY,
+                                     NULL, 2, 10, &t, &n, &err),
                      HT_OK);
     assert_int_equal(n, 1);
     free(t);
-    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_STREET, 1, 1,
-                                     &t, &n, &err),
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_STREET, NULL,
+                                     1, 1, &t, &n, &err),
                      HT_OK);
     assert_int_equal(n, 1);
     assert_string_equal(t[0].area, "S1");
+    free(t);
+    /* Within one community's subtree: only its topic. */
+    assert_int_equal(ht_stats_topics(fx->s, "2026-03", HT_STATS_BY_COMMUNITY,
+                                     "C2", 1, 10, &t, &n, &err),
+                     HT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(t[0].area, "C2");
+    assert_int_equal(t[0].count, 2);
     free(t);
 }
 

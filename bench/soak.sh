@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Memory under a long steady load: `hutong serve` on a copy of DB takes
+# 100 incidents/s (build/bench/bench_ingest) while wrk asks for heat tiles
+# (window=30d, 1 connection), and the server's RSS, incident count and
+# tile cache bytes are printed every STEP seconds. Run by hand:
+#   bench/soak.sh [DB] [SECONDS] [STEP]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db="${1:-hutong.db}"
+secs="${2:-1800}"
+step="${3:-60}"
+bin=build/src/hutong
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
+tmp=$(mktemp -d)
+pid=""
+trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+cp "$db" "$tmp/soak.db"
+token=$("$bin" token create --name soak --write --tokens "$tmp/tokens" 2>/dev/null)
+"$bin" serve --db "$tmp/soak.db" --port 0 --cache-mb 64 --tokens "$tmp/tokens" >"$tmp/out" 2>/dev/null &
+pid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+base="http://127.0.0.1:$port"
+build/bench/bench_ingest --port "$port" --token "$token" --rate 100 --batch 10 --seconds "$secs" &
+HT_QUERY="window=30d" wrk -t1 -c1 -d"${secs}s" -s bench/tiles.lua "$base" >"$tmp/wrk" &
+echo "seconds rss_mb incidents cache_mb"
+for ((t = 0; t <= secs; t += step)); do
+  rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
+  inc=$(curl -s "$base/healthz" | grep -o '"incidents":[0-9]*' | cut -d: -f2)
+  cache=$(curl -s "$base/metrics" | awk '/^hutong_tile_cache_bytes/ {printf "%.1f", $2 / 1048576}')
+  echo "$t $rss $inc $cache"
+  [ "$t" -lt "$secs" ] && sleep "$step"
+done
+wait
+grep -E "Requests/sec|requests in|Non-2xx" "$tmp/wrk" || true
