@@ -9,6 +9,7 @@
 #include <cairo.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -18,9 +19,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "hutong/buf.h"
 #include "hutong/cache.h"
@@ -181,10 +184,82 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 
 /* ---- responses ---- */
 
+/* Text worth compressing: JSON, GeoJSON, HTML, XML, CSV, plain text. */
+static bool compressible(const char *type) {
+    return strncmp(type, "application/json", 16) == 0 ||
+           strncmp(type, "application/geo+json", 20) == 0 ||
+           strncmp(type, "text/", 5) == 0 ||
+           strncmp(type, "application/vnd.ogc.wms_xml", 27) == 0;
+}
+
+/* Whether the client takes gzip: "gzip" (or "*") among Accept-Encoding's
+ * codings, without q=0. */
+static bool takes_gzip(struct MHD_Connection *c) {
+    const char *ae =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+    while (ae && *ae) {
+        ae += strspn(ae, " \t,");
+        size_t n = strcspn(ae, ",;");
+        bool match = (n == 4 && strncasecmp(ae, "gzip", 4) == 0) ||
+                     (n == 1 && *ae == '*');
+        const char *end = ae + strcspn(ae, ",");
+        if (match) {
+            /* A weight of zero refuses it: q=0, q=0.0, q=0.00... */
+            const char *q = ae + n;
+            while (q < end && (*q == ';' || *q == ' ')) {
+                q++;
+            }
+            if (q + 2 <= end && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+                return strtod(q + 2, NULL) > 0;
+            }
+            return true;
+        }
+        ae = end;
+    }
+    return false;
+}
+
+/* @data (@len bytes) as a gzip member, malloc'd, in *out; false when it
+ * does not pay or fails. */
+static bool gzip_of(const void *data, size_t len, void **out, size_t *olen) {
+    z_stream z = {0};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+        return false;
+    }
+    size_t cap = deflateBound(&z, (uLong)len);
+    unsigned char *buf = malloc(cap);
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    bool ok = buf && deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < len;
+    deflateEnd(&z);
+    if (!ok) {
+        free(buf);
+        return false;
+    }
+    *out = buf;
+    *olen = z.total_out;
+    return true;
+}
+
+#define GZIP_MIN 1024 /* smaller bodies go as they are */
+
 static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
                                 unsigned status, const char *type, void *data,
                                 size_t len, const char *etag,
                                 const char *cache_control) {
+    bool text = compressible(type), gz = false;
+    void *packed;
+    size_t plen;
+    if (text && len >= GZIP_MIN && len <= UINT_MAX && takes_gzip(c) &&
+        gzip_of(data, len, &packed, &plen)) {
+        free(data);
+        data = packed;
+        len = plen;
+        gz = true;
+    }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
     if (!r) {
@@ -193,6 +268,12 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
     }
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    if (text) {
+        MHD_add_response_header(r, "Vary", "Accept-Encoding");
+    }
+    if (gz) {
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    }
     if (etag) {
         MHD_add_response_header(r, "ETag", etag);
     }

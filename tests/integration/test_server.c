@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "ht_test.h"
 
@@ -1201,6 +1202,61 @@ static void test_server_scoped_readers(void **state) {
     free(plog);
 }
 
+/* JSON is gzipped for clients that take it, and only then. */
+static void test_server_gzip(void **state) {
+    (void)state;
+    const char *path = "/api/incidents?limit=300";
+    char *head, *plain, *packed;
+    size_t nplain, npacked;
+    assert_int_equal(
+        ts_http(srv.port, "GET", path, NULL, NULL, &head, &plain, &nplain),
+        200);
+    assert_string_equal(ts_header(head, "content-encoding"), "");
+    assert_contains(ts_header(head, "vary"), "accept-encoding"); /* lowered */
+    free(head);
+    assert_int_equal(ts_http(srv.port, "GET", path,
+                             "Accept-Encoding: deflate, gzip;q=0.8\r\n", NULL,
+                             &head, &packed, &npacked),
+                     200);
+    assert_string_equal(ts_header(head, "content-encoding"), "gzip");
+    free(head);
+    assert_true(npacked * 3 < nplain); /* GeoJSON packs well */
+    /* Unpacked, the same bytes. */
+    unsigned char *out = malloc(nplain + 1);
+    z_stream z = {0};
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)packed;
+    z.avail_in = (uInt)npacked;
+    z.next_out = out;
+    z.avail_out = (uInt)nplain + 1;
+    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(z.total_out, nplain);
+    inflateEnd(&z);
+    assert_memory_equal(out, plain, nplain);
+    free(out);
+    free(packed);
+    free(plain);
+    /* Refused with q=0; small bodies and PNGs as they are. */
+    struct {
+        const char *path, *accept;
+    } as_is[] = {
+        {path, "Accept-Encoding: gzip;q=0\r\n"},
+        {path, "Accept-Encoding: identity\r\n"},
+        {"/healthz", "Accept-Encoding: gzip\r\n"},
+        {"/tiles/heat/14/13489/6206.png", "Accept-Encoding: gzip\r\n"},
+    };
+    for (size_t k = 0; k < sizeof as_is / sizeof *as_is; k++) {
+        assert_int_equal(ts_http(srv.port, "GET", as_is[k].path,
+                                 as_is[k].accept, NULL, &head, &plain, NULL),
+                         200);
+        if (strcmp(ts_header(head, "content-encoding"), "") != 0) {
+            fail_msg("%s with %s: gzipped", as_is[k].path, as_is[k].accept);
+        }
+        free(head);
+        free(plain);
+    }
+}
+
 static void test_server_bad_requests(void **state) {
     (void)state;
     const struct {
@@ -1327,6 +1383,7 @@ int main(void) {
         cmocka_unit_test(test_server_writes),
         cmocka_unit_test(test_server_expiry_by_neighbourhood),
         cmocka_unit_test(test_server_scoped_readers),
+        cmocka_unit_test(test_server_gzip),
         cmocka_unit_test(test_server_bad_requests),
         cmocka_unit_test(test_server_concurrent_and_graceful_stop),
     };
