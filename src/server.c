@@ -694,8 +694,14 @@ static enum MHD_Result send_not_modified(struct MHD_Connection *c, request *rq,
 }
 
 /* Tiles of a live window change as time passes: cache them briefly. */
-static const char *cache_control_of(const ht_filter *f) {
-    return f->to == INT64_MAX ? "public, max-age=60" : "public, max-age=3600";
+static const char *cache_control_of(const ht_server *s, const ht_filter *f) {
+    /* A window that reaches the present (window=24h ends at this minute)
+     * moves and takes in new reports: a minute. With writes on, older
+     * incidents still change (life-cycle steps): five. Else an hour. */
+    if (f->to == INT64_MAX || f->to >= (int64_t)time(NULL) - 120) {
+        return "public, max-age=60";
+    }
+    return s->writer ? "public, max-age=300" : "public, max-age=3600";
 }
 
 static void png_of(cairo_surface_t *surf, ht_buf **out, ht_error *err,
@@ -850,7 +856,7 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
             return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
         }
         return send_ht_buf(c, rq, "image/png", png, NULL,
-                           cache_control_of(&q.filter));
+                           cache_control_of(s, &q.filter));
     }
     /* The key holds what the tile depends on: the last write within its
      * reach (read first: a write publishes its snapshot before it marks
@@ -875,7 +881,7 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
              x, y, scale, fkey, near, (unsigned long long)fp, rq->scope);
     snprintf(etag, sizeof etag, "\"%016llx\"",
              (unsigned long long)fnv(s->etag_seed, key, strlen(key)));
-    const char *cc = cache_control_of(&q.filter);
+    const char *cc = cache_control_of(s, &q.filter);
     if (etag_matches(c, etag)) {
         return send_not_modified(c, rq, etag, cc);
     }
@@ -990,7 +996,7 @@ static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
                           err.msg);
     }
     return send_ht_buf(c, rq, "image/png", png, NULL,
-                       cache_control_of(&q.filter));
+                       cache_control_of(s, &q.filter));
 }
 
 static enum MHD_Result route_health(ht_server *s, struct MHD_Connection *c,
@@ -1573,7 +1579,7 @@ static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
     }
     cairo_destroy(cr);
     enum MHD_Result r =
-        st == HT_OK ? send_png(c, rq, surf, cache_control_of(&w->filter))
+        st == HT_OK ? send_png(c, rq, surf, cache_control_of(s, &w->filter))
                     : wms_error(c, rq, w->version,
                                 st == HT_EINVAL ? "InvalidParameterValue"
                                                 : "NoApplicableCode",
@@ -1608,7 +1614,7 @@ static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
         cairo_destroy(cr);
     }
     enum MHD_Result r =
-        st == HT_OK ? send_png(c, rq, surf, cache_control_of(&w->filter))
+        st == HT_OK ? send_png(c, rq, surf, cache_control_of(s, &w->filter))
                     : wms_error(c, rq, w->version, "NoApplicableCode", err.msg);
     cairo_surface_destroy(surf);
     return r;
@@ -1864,12 +1870,12 @@ static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
                                        : MHD_HTTP_INTERNAL_SERVER_ERROR,
                        err.msg);
     } else if (!pdf) {
-        r = send_png(c, rq, surf, cache_control_of(&q.filter));
+        r = send_png(c, rq, surf, cache_control_of(s, &q.filter));
     } else {
         cairo_surface_finish(surf); /* the last bytes reach @out */
         if (cairo_surface_status(surf) == CAIRO_STATUS_SUCCESS) {
             r = send_ht_buf(c, rq, "application/pdf", out, NULL,
-                            cache_control_of(&q.filter));
+                            cache_control_of(s, &q.filter));
             out = NULL;
         } else {
             r = send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,

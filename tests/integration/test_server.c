@@ -147,6 +147,20 @@ static void test_server_tiles_etag_and_cache(void **state) {
     free(head);
     free(again);
     free(body);
+    /* A window reaching the present moves every minute; a past period
+     * does not (this server takes no writes). */
+    struct {
+        const char *query, *cc;
+    } ages[] = {{"?window=24h", "max-age=60"},
+                {"?from=2026-01-01&to=2026-02-01", "max-age=3600"}};
+    for (size_t k = 0; k < 2; k++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s%s", path, ages[k].query);
+        assert_int_equal(get(p, &head, &body, NULL), 200);
+        assert_contains(ts_header(head, "cache-control"), ages[k].cc);
+        free(head);
+        free(body);
+    }
     json_t *j = get_json("/healthz", 200);
     assert_true(json_integer_value(json_object_get(
                     json_object_get(j, "tile_cache"), "hits")) >= 1);
