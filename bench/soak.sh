@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Memory under a long steady load: `hutong serve` on a copy of DB takes
-# 100 incidents/s (build/bench/bench_ingest) while wrk asks for heat tiles
-# (window=30d, 1 connection), and the server's RSS, incident count and
-# tile cache bytes are printed every STEP seconds. Run by hand:
-#   bench/soak.sh [DB] [SECONDS] [STEP]
+# RATE incidents/s (default 100, build/bench/bench_ingest) while wrk asks
+# for heat tiles (window=30d, 1 connection), and the server's RSS, incident
+# count and tile cache bytes are printed every STEP seconds. Run by hand:
+#   bench/soak.sh [DB] [SECONDS] [STEP] [RATE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db="${1:-hutong.db}"
 secs="${2:-1800}"
 step="${3:-60}"
+rate="${4:-100}"
 bin=build/src/hutong
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 tmp=$(mktemp -d)
@@ -25,7 +26,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 base="http://127.0.0.1:$port"
-build/bench/bench_ingest --port "$port" --token "$token" --rate 100 --batch 10 --seconds "$secs" &
+build/bench/bench_ingest --port "$port" --token "$token" --rate "$rate" --batch $((rate / 10 > 0 ? rate / 10 : 1)) --seconds "$secs" &
 HT_QUERY="window=30d" wrk -t1 -c1 -d"${secs}s" -s bench/tiles.lua "$base" >"$tmp/wrk" &
 echo "seconds rss_mb incidents cache_mb"
 for ((t = 0; t <= secs; t += step)); do

@@ -303,7 +303,20 @@ static enum MHD_Result send_ht_buf(struct MHD_Connection *c, request *rq,
 
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq,
                                   unsigned status, const char *msg) {
-    json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", (int)status);
+    /* DESIGN.md section 6: a short code for programs, the message for
+     * people. */
+    const char *code = status == MHD_HTTP_BAD_REQUEST    ? "bad_request"
+                       : status == MHD_HTTP_UNAUTHORIZED ? "unauthorized"
+                       : status == MHD_HTTP_FORBIDDEN    ? "forbidden"
+                       : status == MHD_HTTP_NOT_FOUND    ? "not_found"
+                       : status == MHD_HTTP_METHOD_NOT_ALLOWED
+                           ? "method_not_allowed"
+                       : status == MHD_HTTP_CONFLICT            ? "conflict"
+                       : status == MHD_HTTP_CONTENT_TOO_LARGE   ? "too_large"
+                       : status == MHD_HTTP_SERVICE_UNAVAILABLE ? "unavailable"
+                                                                : "internal";
+    json_t *j = json_pack("{s:s, s:s, s:i}", "error", code, "message", msg,
+                          "status", (int)status);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s) {

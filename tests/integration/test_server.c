@@ -1095,6 +1095,13 @@ static void test_server_scoped_readers(void **state) {
         if (st != no[k].status || !strstr(body, no[k].says)) {
             fail_msg("%s: %d %s", no[k].path, st, body);
         }
+        /* DESIGN.md's shape: a code and a message. */
+        json_t *e = json_loads(body, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(e, "error")),
+                            st == 401 ? "unauthorized" : "forbidden");
+        assert_non_null(strstr(json_string_value(json_object_get(e, "message")),
+                               no[k].says));
+        json_decref(e);
         free(body);
     }
     /* Grids and statistics: the office's subtree. */
