@@ -67,6 +67,37 @@ static int png_width(const char *body, size_t len) {
     return b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19];
 }
 
+/* A demo database of @incidents in the test folder (caller frees). */
+static char *demo_db(const char *name, const char *incidents) {
+    char *path = ts_path(dir, name);
+    assert_int_equal(H(NULL, NULL, "demo", "--db", path, "--incidents",
+                       incidents, "--end", "2026-11-28"),
+                     0);
+    return path;
+}
+
+/* A new token in @tokens: @scope NULL for everywhere (caller frees). */
+static char *new_token(const char *tokens, const char *name, const char *scope,
+                       bool write) {
+    char *t;
+    const char *args[10] = {"token", "create",   "--name",
+                            name,    "--tokens", tokens};
+    int n = 6;
+    if (scope) {
+        args[n++] = "--scope";
+        args[n++] = scope;
+    }
+    if (write) {
+        args[n++] = "--write";
+    }
+    assert_int_equal(H(&t, NULL, args[0], args[1], args[2], args[3], args[4],
+                       args[5], n > 6 ? args[6] : NULL, n > 7 ? args[7] : NULL,
+                       n > 8 ? args[8] : NULL),
+                     0);
+    t[strcspn(t, "\n")] = 0;
+    return t;
+}
+
 static void test_server_health(void **state) {
     (void)state;
     json_t *j = get_json("/healthz", 200);
@@ -578,24 +609,17 @@ static int sse_open(int port) {
 
 static void test_server_writes(void **state) {
     (void)state;
-    char *wdb = ts_path(dir, "writes.db"), *tokens = ts_path(dir, "tokens");
+    char *wdb = demo_db("writes.db", "500"), *tokens = ts_path(dir, "tokens");
     char *wlog = ts_path(dir, "writes.log");
-    assert_int_equal(H(NULL, NULL, "demo", "--db", wdb, "--incidents", "500",
-                       "--end", "2026-11-28"),
-                     0);
-    char *tw, *tr, *ts, *err;
+    char *tw, *err;
     assert_int_equal(H(&tw, &err, "token", "create", "--name", "ingest",
                        "--write", "--tokens", tokens),
                      0);
     assert_contains(err, "shown only this once");
     free(err);
-    assert_int_equal(
-        H(&tr, NULL, "token", "create", "--name", "viewer", "--tokens", tokens),
-        0);
-    assert_int_equal(H(&ts, NULL, "token", "create", "--name", "office",
-                       "--scope", "110101001", "--write", "--tokens", tokens),
-                     0);
-    tw[strcspn(tw, "\n")] = tr[strcspn(tr, "\n")] = ts[strcspn(ts, "\n")] = 0;
+    tw[strcspn(tw, "\n")] = 0;
+    char *tr = new_token(tokens, "viewer", NULL, false);
+    char *ts = new_token(tokens, "office", "110101001", true);
     assert_int_equal(H(NULL, &err, "token", "create", "--tokens", tokens), 2);
     free(err);
     ts_server w = ts_serve_start(wdb, wlog, tokens);
@@ -856,16 +880,9 @@ typedef struct shot {
  * current against a fresh server on the same file. */
 static void test_server_expiry_by_neighbourhood(void **state) {
     (void)state;
-    char *edb = ts_path(dir, "expiry.db"), *tokens = ts_path(dir, "etokens");
+    char *edb = demo_db("expiry.db", "3000"), *tokens = ts_path(dir, "etokens");
     char *elog = ts_path(dir, "expiry.log"), *elog2 = ts_path(dir, "e2.log");
-    assert_int_equal(H(NULL, NULL, "demo", "--db", edb, "--incidents", "3000",
-                       "--end", "2026-11-28"),
-                     0);
-    char *tw;
-    assert_int_equal(H(&tw, NULL, "token", "create", "--name", "ingest",
-                       "--write", "--tokens", tokens),
-                     0);
-    tw[strcspn(tw, "\n")] = 0;
+    char *tw = new_token(tokens, "ingest", NULL, true);
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tw);
     ts_server a = ts_serve_start(edb, elog, tokens);
@@ -1021,23 +1038,12 @@ static double png_clear_share(const char *png, size_t len) {
  * makes every read need a token. */
 static void test_server_scoped_readers(void **state) {
     (void)state;
-    char *rdb = ts_path(dir, "readers.db"), *tokens = ts_path(dir, "rtokens");
+    char *rdb = demo_db("readers.db", "2000"),
+         *tokens = ts_path(dir, "rtokens");
     char *rlog = ts_path(dir, "readers.log"), *plog = ts_path(dir, "priv.log");
-    assert_int_equal(H(NULL, NULL, "demo", "--db", rdb, "--incidents", "2000",
-                       "--end", "2026-11-28"),
-                     0);
-    char *tw, *tall, *toff;
-    assert_int_equal(H(&tw, NULL, "token", "create", "--name", "ingest",
-                       "--write", "--tokens", tokens),
-                     0);
-    assert_int_equal(
-        H(&tall, NULL, "token", "create", "--name", "all", "--tokens", tokens),
-        0);
-    assert_int_equal(H(&toff, NULL, "token", "create", "--name", "office",
-                       "--scope", "110101001", "--tokens", tokens),
-                     0);
-    tw[strcspn(tw, "\n")] = tall[strcspn(tall, "\n")] = 0;
-    toff[strcspn(toff, "\n")] = 0;
+    char *tw = new_token(tokens, "ingest", NULL, true);
+    char *tall = new_token(tokens, "all", NULL, false);
+    char *toff = new_token(tokens, "office", "110101001", false);
     char auth_w[128], auth_all[128], auth_off[128], q_off[128];
     snprintf(auth_w, sizeof auth_w, "Authorization: Bearer %s\r\n", tw);
     snprintf(auth_all, sizeof auth_all, "Authorization: Bearer %s\r\n", tall);
