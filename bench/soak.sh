@@ -27,7 +27,9 @@ for _ in $(seq 1 100); do
 done
 base="http://127.0.0.1:$port"
 build/bench/bench_ingest --port "$port" --token "$token" --rate "$rate" --batch $((rate / 10 > 0 ? rate / 10 : 1)) --seconds "$secs" &
+ingest=$!
 HT_QUERY="window=30d" wrk -t1 -c1 -d"${secs}s" -s bench/tiles.lua "$base" >"$tmp/wrk" &
+load=$!
 echo "seconds rss_mb incidents cache_mb"
 for ((t = 0; t <= secs; t += step)); do
   rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
@@ -36,5 +38,5 @@ for ((t = 0; t <= secs; t += step)); do
   echo "$t $rss $inc $cache"
   [ "$t" -lt "$secs" ] && sleep "$step"
 done
-wait
+wait "$ingest" "$load" || true
 grep -E "Requests/sec|requests in|Non-2xx" "$tmp/wrk" || true

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -428,6 +429,8 @@ ts_server ts_serve_start_private(const char *db, const char *errpath,
         die("fork");
     }
     if (pid == 0) {
+        /* A test that fails half-way leaves no server behind. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(po[1], 1);
         dup2(fd, 2);
