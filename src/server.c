@@ -268,6 +268,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
     }
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "ETag");
     if (text) {
         MHD_add_response_header(r, "Vary", "Accept-Encoding");
     }
@@ -2762,6 +2763,26 @@ static bool cut(const char *url, const char *prefix, const char *suffix,
     return !strchr(name, '/');
 }
 
+/* OPTIONS: the CORS preflight a browser sends before a request with a
+ * token header or a body from a dashboard on another origin. */
+static enum MHD_Result send_preflight(struct MHD_Connection *c, request *rq) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                            "GET, HEAD, POST, PATCH, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, If-None-Match");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    rq->status = MHD_HTTP_NO_CONTENT;
+    return ok;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
                               const char *url, const char *method,
                               const char *version, const char *upload,
@@ -2795,6 +2816,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         *upload_size = 0;
         return MHD_YES;
     }
+    if (strcmp(method, "OPTIONS") == 0) {
+        return send_preflight(c, rq);
+    }
     if (strcmp(method, "POST") == 0 && strcmp(url, "/api/incidents") == 0) {
         return route_post_incidents(s, c, rq);
     }
@@ -2805,7 +2829,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         return send_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
-                          "only GET and HEAD here");
+                          "only GET, HEAD and OPTIONS here");
     }
     /* Public: the pages (they pass their own ?token= on), Leaflet, the
      * code table, health and metrics. */

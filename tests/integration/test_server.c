@@ -1331,6 +1331,22 @@ static void test_server_bad_requests(void **state) {
         ts_http(srv.port, "POST", "/healthz", NULL, "{}", NULL, &body, NULL),
         405);
     free(body);
+    /* A dashboard on another origin may send a token header: the
+     * browser's preflight is answered. */
+    char *head;
+    assert_int_equal(
+        ts_http(srv.port, "OPTIONS", "/api/incidents",
+                "Origin: http://dash.example\r\n"
+                "Access-Control-Request-Headers: authorization\r\n",
+                NULL, &head, &body, NULL),
+        204);
+    assert_string_equal(ts_header(head, "access-control-allow-origin"), "*");
+    /* (ts_http lowers the head) */
+    assert_contains(ts_header(head, "access-control-allow-headers"),
+                    "authorization");
+    assert_contains(ts_header(head, "access-control-allow-methods"), "patch");
+    free(head);
+    free(body);
 }
 
 /* Requests from several threads at once: every answer whole. */
