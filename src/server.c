@@ -810,6 +810,24 @@ static unsigned long neighbourhood_version(ht_server *s,
     return v;
 }
 
+/* The query (filters and @extra parameters) and the style @name of a
+ * request: false, with the answer queued, for a bad query (400) or an
+ * unknown style (404). */
+static bool styled_query(ht_server *s, struct MHD_Connection *c, request *rq,
+                         const char *name, const char *extra, query *q,
+                         const ht_style **style, enum MHD_Result *answer) {
+    ht_error err = {0};
+    if (!parse_query(c, extra, q)) {
+        *answer = send_error(c, rq, MHD_HTTP_BAD_REQUEST, q->bad);
+        return false;
+    }
+    if (!(*style = style_get(s, name, &err))) {
+        *answer = send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *path) {
     /* {style}/{z}/{x}/{y}.png or {y}@2x.png */
@@ -844,12 +862,10 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
     }
     query q;
-    if (!parse_query(c, "", &q)) {
-        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
-    }
-    const ht_style *style = style_get(s, name, &err);
-    if (!style) {
-        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    const ht_style *style;
+    enum MHD_Result answer;
+    if (!styled_query(s, c, rq, name, "", &q, &style, &answer)) {
+        return answer;
     }
     int px = 256 * scale;
     /* A scoped reader: its area's incidents, drawn only inside it; a
@@ -932,13 +948,10 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
 static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
                                       request *rq, const char *name) {
     query q;
-    if (!parse_query(c, "", &q)) {
-        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
-    }
-    ht_error err = {0};
-    const ht_style *style = style_get(s, name, &err);
-    if (!style) {
-        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    const ht_style *style;
+    enum MHD_Result answer;
+    if (!styled_query(s, c, rq, name, "", &q, &style, &answer)) {
+        return answer;
     }
     char base[300], url[3000];
     base_url(c, base, sizeof base);
@@ -975,14 +988,12 @@ static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
 static enum MHD_Result route_legend(ht_server *s, struct MHD_Connection *c,
                                     request *rq, const char *name) {
     query q;
-    if (!parse_query(c, "scale", &q)) {
-        return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    const ht_style *style;
+    enum MHD_Result answer;
+    if (!styled_query(s, c, rq, name, "scale", &q, &style, &answer)) {
+        return answer;
     }
     ht_error err = {0};
-    const ht_style *style = style_get(s, name, &err);
-    if (!style) {
-        return send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
-    }
     if (!ht_render_style_has_legend(style)) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND,
                           "this style has no heat layer to explain");
