@@ -3004,6 +3004,13 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         if (st == HT_OK) {
             st = ht_store_open(o->db, HT_STORE_WRITE, &s->writer, err);
         }
+        if (st == HT_OK) {
+            /* Writes here are small: a 16 MB page cache, not the importer's
+             * 64 MB, which an index rebuild (it reads every incident
+             * through this connection) would otherwise fill and keep. */
+            sqlite3_exec(ht__store_db(s->writer), "PRAGMA cache_size = -16384",
+                         NULL, NULL, NULL);
+        }
     }
     if (st == HT_OK) {
         st = ht_cache_new(o->no_cache      ? 0
