@@ -6,7 +6,7 @@
  *   build/bench/bench_heat [--db FILE] [--incidents N] [--tiles N]
  *                          [--style heat|heatrate]
  * Without --db it builds the demo with N incidents (default 1,000,000; the
- * first run takes about a minute) into /tmp/bench_heat_demo.db and keeps
+ * first run takes about a minute) into /tmp/bench_heat_demo_N.db and keeps
  * it for later runs. */
 #include <math.h>
 #include <stdio.h>

@@ -55,19 +55,47 @@ ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
         h->count = calloc(n + 1, sizeof *h->count);
         h->rate = calloc(n + 1, sizeof *h->rate);
     }
-    double *nz = malloc((n + 1) * sizeof *nz);
-    if (!h || !h->count || !h->rate || !nz) {
+    if (!h || !h->count || !h->rate) {
         ht_street_heat_free(h);
-        free(nz);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     street_ctx c = {f, h};
     ht_index_visit(ix, q, NULL, count_street, &c);
-    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         double len =
             fmax(ht_features_street(f, i)->length_m, HT_STREET_MIN_LENGTH_M);
         h->rate[i] = h->count[i] / (len / 100);
+    }
+    ht_status st = ht_street_heat_rescale(h, err);
+    if (st != HT_OK) {
+        ht_street_heat_free(h);
+        return st;
+    }
+    *out = h;
+    return HT_OK;
+}
+
+void ht_street_heat_add(ht_street_heat *h, const ht_features *f,
+                        int64_t street_id, int w) {
+    size_t i =
+        street_id < 0 ? (size_t)-1 : ht_features_street_by_id(f, street_id);
+    if (i == (size_t)-1 || (w < 0 && h->count[i] < (uint32_t)-w)) {
+        return;
+    }
+    h->count[i] = (uint32_t)((int64_t)h->count[i] + w);
+    h->total = (size_t)((int64_t)h->total + w);
+    double len =
+        fmax(ht_features_street(f, i)->length_m, HT_STREET_MIN_LENGTH_M);
+    h->rate[i] = h->count[i] / (len / 100);
+}
+
+ht_status ht_street_heat_rescale(ht_street_heat *h, ht_error *err) {
+    double *nz = malloc((h->n + 1) * sizeof *nz);
+    if (!nz) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < h->n; i++) {
         if (h->count[i]) {
             nz[m++] = h->rate[i];
         }
@@ -77,11 +105,19 @@ ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
     }
     h->auto_scale = m ? ht_heat_nice(nz[(size_t)(0.99 * (double)(m - 1))]) : 0;
     free(nz);
-    *out = h;
     return HT_OK;
 }
 
 /* ---- counts per grid ---- */
+
+void ht_analysis_grid_counts_add(const ht_features *f, double *counts,
+                                 const char *grid_code, double w) {
+    const ht_fgrid *g = grid_code ? ht_features_find_grid(f, grid_code) : NULL;
+    for (int depth = 0; g && depth < 16; depth++) {
+        counts[ht_features_grid_index(f, g)] += w;
+        g = g->parent_code ? ht_features_find_grid(f, g->parent_code) : NULL;
+    }
+}
 
 typedef struct grid_ctx {
     const ht_features *f;

@@ -18,7 +18,7 @@
 
 #define GLYPH_CACHE 4096
 #define HEAT_CACHE 4
-#define AGG_CACHE 8
+#define AGG_CACHE 16
 #define LUT 1024
 #define DEFAULT_FONT "Noto Sans CJK SC"
 
@@ -65,6 +65,13 @@ struct ht_renderer {
         void *data;
         void (*free)(void *);
         uint64_t used;
+        /* Take in one incident as it was (@w -1) or is (+1); NULL: the
+         * aggregate is dropped on a change instead. */
+        void (*add)(ht_renderer *r, void *data, const ht_incident_view *v,
+                    int w);
+        /* After the adds; false: drop it. */
+        bool (*settle)(void *data);
+        ht_filter filter; /* the incidents it counts */
     } aggs[AGG_CACHE];
 };
 
@@ -1138,6 +1145,9 @@ static ht_status draw_symbols(frame *f, const ht_style_layer *l) {
 /* ---- heat maps ---- */
 
 static void drop_aggregates(ht_renderer *r);
+static void drop_aggregate(struct agg_slot *a);
+static bool advance_aggregate(ht_renderer *r, struct agg_slot *a, ht_index *ix,
+                              const int64_t *ids, size_t n);
 
 static void drop_heat(struct heat_slot *h) {
     HT_CLEAR(h->key, free);
@@ -1183,7 +1193,11 @@ void ht_renderer_advance(ht_renderer *r, ht_index *ix, const int64_t *ids,
     } else {
         r->times_known = 0;
     }
-    drop_aggregates(r);
+    for (int k = 0; k < AGG_CACHE; k++) {
+        if (r->aggs[k].data && !advance_aggregate(r, &r->aggs[k], ix, ids, n)) {
+            drop_aggregate(&r->aggs[k]);
+        }
+    }
     ht_index_ref(ix);
     ht_index_unref(r->index);
     r->index = ix;
@@ -1199,14 +1213,44 @@ void ht_renderer_set_index(ht_renderer *r, ht_index *ix) {
     drop_aggregates(r);
 }
 
+static void drop_aggregate(struct agg_slot *a) {
+    HT_CLEAR(a->key, free);
+    if (a->data) {
+        a->free(a->data);
+        a->data = NULL;
+    }
+    a->used = 0;
+}
+
 static void drop_aggregates(ht_renderer *r) {
     for (int k = 0; k < AGG_CACHE; k++) {
-        HT_CLEAR(r->aggs[k].key, free);
-        if (r->aggs[k].data) {
-            r->aggs[k].free(r->aggs[k].data);
-            r->aggs[k].data = NULL;
+        drop_aggregate(&r->aggs[k]);
+    }
+}
+
+/* Carry aggregate @a from r->index to @ix past the changes @ids: each
+ * changed incident out as it was, in as it is, when it passes the filter. */
+static bool advance_aggregate(ht_renderer *r, struct agg_slot *a, ht_index *ix,
+                              const int64_t *ids, size_t n) {
+    if (!a->add) {
+        return false;
+    }
+    ht_index_filter *qold = NULL, *qnow = NULL;
+    bool ok = ht_index_filter_new(r->index, &a->filter, &qold, NULL) == HT_OK &&
+              ht_index_filter_new(ix, &a->filter, &qnow, NULL) == HT_OK;
+    for (size_t k = 0; ok && k < n; k++) {
+        double x, y;
+        ht_incident_view v;
+        if (ht_index_find(r->index, qold, ids[k], &x, &y, &v)) {
+            a->add(r, a->data, &v, -1);
+        }
+        if (ht_index_find(ix, qnow, ids[k], &x, &y, &v)) {
+            a->add(r, a->data, &v, 1);
         }
     }
+    ht_index_filter_free(qold);
+    ht_index_filter_free(qnow);
+    return ok && (!a->settle || a->settle(a->data));
 }
 
 static bool get_view(const void *p, const char *name, ht_value *out) {
@@ -1259,8 +1303,18 @@ static void *agg_get(ht_renderer *r, const char *key) {
     return NULL;
 }
 
+/* Keep @data under @key; @add (may be NULL) and @settle keep it up to date
+ * with changes, counting the incidents of @filter. */
+typedef struct agg_kind {
+    void (*free)(void *);
+    void (*add)(ht_renderer *r, void *data, const ht_incident_view *v, int w);
+    bool (*settle)(void *data);
+} agg_kind;
+
 static ht_status agg_put(ht_renderer *r, const char *key, void *data,
-                         void (*fr)(void *), ht_error *err) {
+                         const agg_kind *kind, const ht_filter *filter,
+                         ht_error *err) {
+    void (*fr)(void *) = kind->free;
     int slot = 0;
     for (int k = 1; k < AGG_CACHE; k++) {
         if (r->aggs[k].used < r->aggs[slot].used) {
@@ -1277,7 +1331,8 @@ static ht_status agg_put(ht_renderer *r, const char *key, void *data,
     if (a->data) {
         a->free(a->data);
     }
-    *a = (struct agg_slot){kc, data, fr, ++r->clock};
+    *a = (struct agg_slot){kc,        data,         fr,     ++r->clock,
+                           kind->add, kind->settle, *filter};
     return HT_OK;
 }
 
@@ -1489,6 +1544,18 @@ static void street_heat_free(void *p) {
     ht_street_heat_free(p);
 }
 
+static void street_heat_add(ht_renderer *r, void *p, const ht_incident_view *v,
+                            int w) {
+    ht_street_heat_add(p, r->features, v->street_id, w);
+}
+
+static bool street_heat_settle(void *p) {
+    return ht_street_heat_rescale(p, NULL) == HT_OK;
+}
+
+static const agg_kind street_heat_kind = {street_heat_free, street_heat_add,
+                                          street_heat_settle};
+
 static int street_sort_rank(const void *a, const void *b, const double *rate) {
     double x = rate[*(const uint32_t *)a], y = rate[*(const uint32_t *)b];
     return (x > y) - (x < y);
@@ -1524,7 +1591,8 @@ static ht_status street_heat_for(ht_renderer *r, const ht_style_layer *l,
             ht_index_filter_free(q);
         }
         if (st == HT_OK) {
-            st = agg_put(r, key, sh, street_heat_free, err);
+            st = agg_put(r, key, sh, &street_heat_kind, filter ? filter : &all,
+                         err);
         }
         if (st != HT_OK) {
             return st;
@@ -1595,15 +1663,63 @@ static void classed_free(void *p) {
     }
 }
 
-static ht_status grid_counts(frame *f, const ht_filter *flt, double **out) {
-    ht_index_filter *q;
-    ht_status st = ht_index_filter_new(f->r->index, flt, &q, f->err);
-    if (st == HT_OK) {
-        st = ht_analysis_grid_counts(f->r->index, q, f->r->features, out,
-                                     f->err);
-        ht_index_filter_free(q);
+/* Classes are made again after a change (from the kept counts). */
+static const agg_kind classed_kind = {classed_free, NULL, NULL};
+
+/* Counts per grid (ht_analysis_grid_counts), kept up to date. */
+typedef struct kept_counts {
+    double *v;
+} kept_counts;
+
+static void counts_free(void *p) {
+    kept_counts *c = p;
+    if (c) {
+        free(c->v);
+        free(c);
     }
-    return st;
+}
+
+static void counts_add(ht_renderer *r, void *p, const ht_incident_view *v,
+                       int w) {
+    ht_analysis_grid_counts_add(r->features, ((kept_counts *)p)->v,
+                                v->grid_code, w);
+}
+
+static const agg_kind counts_kind = {counts_free, counts_add, NULL};
+
+/* Counts per grid under @flt, in a copy of the renderer's kept ones (the
+ * pass over the index is done once a filter, then kept up to date). */
+static ht_status grid_counts(frame *f, const ht_filter *flt, double **out) {
+    char fkey[1024], key[1100];
+    ht_filter_key(flt, fkey, sizeof fkey);
+    snprintf(key, sizeof key, "grid-counts|%s", fkey);
+    size_t n = ht_features_grid_count(f->r->features) + 1;
+    kept_counts *c = agg_get(f->r, key);
+    ht_status st = HT_OK;
+    if (!c) {
+        ht_index_filter *q;
+        c = calloc(1, sizeof *c);
+        st = c ? ht_index_filter_new(f->r->index, flt, &q, f->err)
+               : ht_error_set(f->err, HT_ENOMEM, "out of memory");
+        if (st == HT_OK) {
+            st = ht_analysis_grid_counts(f->r->index, q, f->r->features, &c->v,
+                                         f->err);
+            ht_index_filter_free(q);
+        }
+        if (st == HT_OK) {
+            st = agg_put(f->r, key, c, &counts_kind, flt, f->err);
+        } else {
+            counts_free(c);
+        }
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    if (!(*out = malloc(n * sizeof **out))) {
+        return ht_error_set(f->err, HT_ENOMEM, "out of memory");
+    }
+    memcpy(*out, c->v, n * sizeof **out);
+    return HT_OK;
 }
 
 static void colors_of(const ht_style_layer *l, ht_prop p,
@@ -1764,7 +1880,9 @@ static ht_status classed_for(frame *f, const ht_style_layer *l, bool hot,
     if (!c) {
         st = hot ? build_hotspots(f, l, &c) : build_choropleth(f, l, &c);
         if (st == HT_OK) {
-            st = agg_put(f->r, key, c, classed_free, f->err);
+            ht_filter all = ht_filter_all();
+            st = agg_put(f->r, key, c, &classed_kind,
+                         f->req->filter ? f->req->filter : &all, f->err);
         }
         if (st != HT_OK) {
             return st;

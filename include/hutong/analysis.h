@@ -30,6 +30,14 @@ ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
                                   ht_error *err);
 void ht_street_heat_free(ht_street_heat *h);
 
+/** Count @w (+1 or -1) more incidents on the segment with @street_id
+ * (nothing when it is not one of @f's, or when the count would go below
+ * 0), updating its rate; ht_street_heat_rescale then redoes the auto
+ * scale. */
+void ht_street_heat_add(ht_street_heat *h, const ht_features *f,
+                        int64_t street_id, int w);
+ht_status ht_street_heat_rescale(ht_street_heat *h, ht_error *err);
+
 /**
  * Incidents passing @q per grid of @f, each counted in its grid and every
  * grid above it: *out (freed by the caller) is parallel to the features'
@@ -38,6 +46,11 @@ void ht_street_heat_free(ht_street_heat *h);
 ht_status ht_analysis_grid_counts(const ht_index *ix, const ht_index_filter *q,
                                   const ht_features *f, double **out,
                                   ht_error *err);
+
+/** Add @w to the counts of grid @grid_code (NULL or unknown: nothing) and
+ * of every grid above it, as ht_analysis_grid_counts counts. */
+void ht_analysis_grid_counts_add(const ht_features *f, double *counts,
+                                 const char *grid_code, double w);
 
 /** Ways to class values. */
 typedef enum ht_classing {

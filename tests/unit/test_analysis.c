@@ -63,6 +63,76 @@ static void test_analysis_gistar_by_hand(void **state) {
     assert_true(z[0] == 0 && z[2] == 0);
 }
 
+typedef struct take_out {
+    const ht_features *f;
+    double *counts;
+    ht_street_heat *sh;
+} take_out;
+
+static void take_out_one(void *ud, double x, double y,
+                         const ht_incident_view *v) {
+    (void)x;
+    (void)y;
+    take_out *t = ud;
+    ht_analysis_grid_counts_add(t->f, t->counts, v->grid_code, -1);
+    ht_street_heat_add(t->sh, t->f, v->street_id, -1);
+}
+
+/* Counts and street heat kept up to date one incident at a time equal
+ * those counted afresh: all, less the severity-3 ones, is severity 1-2. */
+static void test_analysis_counts_kept_up_to_date(void **state) {
+    (void)state;
+    ts_demo *d = ts_demo_new(3000);
+    ht_index *ix;
+    assert_int_equal(ht_index_load(d->fx->s, &ix, NULL), HT_OK);
+    ht_filter three = ht_filter_all(), low = ht_filter_all();
+    assert_int_equal(ht_filter_set(&three, "severity", "3", 0, NULL), HT_OK);
+    assert_int_equal(ht_filter_set(&low, "severity", "1,2", 0, NULL), HT_OK);
+    ht_index_filter *q3, *ql;
+    assert_int_equal(ht_index_filter_new(ix, &three, &q3, NULL), HT_OK);
+    assert_int_equal(ht_index_filter_new(ix, &low, &ql, NULL), HT_OK);
+    take_out t = {d->feat, NULL, NULL};
+    double *want;
+    ht_street_heat *sh_want;
+    assert_int_equal(
+        ht_analysis_grid_counts(ix, NULL, d->feat, &t.counts, NULL), HT_OK);
+    assert_int_equal(ht_analysis_street_heat(ix, NULL, d->feat, &t.sh, NULL),
+                     HT_OK);
+    assert_int_equal(ht_analysis_grid_counts(ix, ql, d->feat, &want, NULL),
+                     HT_OK);
+    assert_int_equal(ht_analysis_street_heat(ix, ql, d->feat, &sh_want, NULL),
+                     HT_OK);
+    ht_index_visit(ix, q3, NULL, take_out_one, &t);
+    assert_int_equal(ht_street_heat_rescale(t.sh, NULL), HT_OK);
+    for (size_t i = 0; i < ht_features_grid_count(d->feat); i++) {
+        assert_true(t.counts[i] == want[i]);
+    }
+    assert_int_equal(t.sh->total, sh_want->total);
+    for (size_t i = 0; i < sh_want->n; i++) {
+        assert_int_equal(t.sh->count[i], sh_want->count[i]);
+        assert_true(t.sh->rate[i] == sh_want->rate[i]);
+    }
+    assert_true(t.sh->auto_scale == sh_want->auto_scale);
+    assert_true(sh_want->total < 3000 && sh_want->total > 1000);
+    /* Below zero is refused, not wrapped. */
+    size_t empty = 0;
+    while (empty < t.sh->n && t.sh->count[empty]) {
+        empty++;
+    }
+    assert_true(empty < t.sh->n);
+    ht_street_heat_add(t.sh, d->feat, ht_features_street(d->feat, empty)->id,
+                       -1);
+    assert_int_equal(t.sh->count[empty], 0);
+    free(t.counts);
+    free(want);
+    ht_street_heat_free(t.sh);
+    ht_street_heat_free(sh_want);
+    ht_index_filter_free(q3);
+    ht_index_filter_free(ql);
+    ht_index_unref(ix);
+    ts_demo_free(d);
+}
+
 static void test_analysis_on_the_demo(void **state) {
     (void)state;
     ts_demo *d = ts_demo_new(5000);
@@ -153,6 +223,7 @@ int main(void) {
         cmocka_unit_test(test_analysis_breaks),
         cmocka_unit_test(test_analysis_gistar_by_hand),
         cmocka_unit_test(test_analysis_on_the_demo),
+        cmocka_unit_test(test_analysis_counts_kept_up_to_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
