@@ -1620,6 +1620,10 @@ static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
     if (!style) {
         return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
     }
+    ht_filter f = w->filter;
+    if (!scope_filter(s, rq, &f)) {
+        return send_outside(c, rq);
+    }
     worker *wk = worker_get(s, &err);
     if (!wk) {
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
@@ -1635,7 +1639,7 @@ static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
     ht_status st = HT_OK;
     if (legend) {
         cairo_t *cr = cairo_create(surf);
-        st = ht_render_legend(wk->rend, style, &w->filter, w->scale, cr, &err);
+        st = ht_render_legend(wk->rend, style, &f, w->scale, cr, &err);
         cairo_destroy(cr);
     }
     enum MHD_Result r =

@@ -1153,6 +1153,17 @@ static void test_server_scoped_readers(void **state) {
     if (!(clear > 0.5 && clear < 0.98)) {
         fail_msg("the office's map is %.1f %% transparent", clear * 100);
     }
+    /* WMS too: drawn inside the office only. */
+    snprintf(path, sizeof path,
+             "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=default&"
+             "STYLES=&CRS=EPSG:4326&BBOX=39.86,116.38,39.97,116.44&WIDTH=300&"
+             "HEIGHT=400&FORMAT=image/png&%s",
+             q_off);
+    assert_int_equal(
+        ts_http(a.port, "GET", path, NULL, NULL, NULL, &body, &len), 200);
+    double wclear = png_clear_share(body, len);
+    free(body);
+    assert_true(fabs(wclear - clear) < 0.02);
     snprintf(path, sizeof path, "/tiles/default/12/3372/1551.png?%s", q_off);
     assert_int_equal(
         ts_http(a.port, "GET", path, NULL, NULL, &head, &body, &len), 200);
