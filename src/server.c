@@ -2033,6 +2033,25 @@ static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
         (unsigned long long)cs.evictions, cs.bytes, cs.entries, nidx, idx_bytes,
         since_ms(&s->started) / 1e3);
+    pthread_mutex_lock(&s->emu);
+    unsigned long events = s->event_seq;
+    size_t listeners = 0;
+    for (const sse_sub *u = s->subs; u; u = u->link) {
+        listeners++;
+    }
+    pthread_mutex_unlock(&s->emu);
+    ht_buf_appendf(
+        b, NULL,
+        "# HELP hutong_writes_total Writes committed (POST and PATCH).\n"
+        "# TYPE hutong_writes_total counter\n"
+        "hutong_writes_total %lu\n"
+        "# HELP hutong_events_total Incident events sent to listeners.\n"
+        "# TYPE hutong_events_total counter\n"
+        "hutong_events_total %lu\n"
+        "# HELP hutong_event_listeners Connected /api/events listeners.\n"
+        "# TYPE hutong_event_listeners gauge\n"
+        "hutong_event_listeners %zu\n",
+        atomic_load(&s->version), events, listeners);
     return send_ht_buf(c, rq, "text/plain; version=0.0.4", b, NULL, NULL);
 }
 

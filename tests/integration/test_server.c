@@ -690,6 +690,13 @@ static void test_server_writes(void **state) {
                     (t1.tv_nsec - t0.tv_nsec) / 1000000 <
                 1000);
     free(heard);
+    /* The metrics count the write, its events and the listener. */
+    assert_int_equal(
+        ts_http(w.port, "GET", "/metrics", NULL, NULL, NULL, &body, NULL), 200);
+    assert_contains(body, "hutong_writes_total 1\n");
+    assert_contains(body, "hutong_events_total 2\n");
+    assert_contains(body, "hutong_event_listeners 1\n");
+    free(body);
     /* Everyone sees it: the count, the feed, new tile ETags. */
     assert_int_equal(ts_http(w.port, "GET", "/api/incidents?limit=1", NULL,
                              NULL, NULL, &body, NULL),
