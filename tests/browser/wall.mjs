@@ -3,11 +3,12 @@
 // at 1920×1080 and 7680×2160: the dark map and the heat load, the KPI card,
 // the ranking and the live feed fill in, refreshing swaps layers without
 // piling them up, an incident POSTed to the API shows in the feed within
-// 2 s, and nothing is logged as an error.
+// 2 s, nothing is logged as an error, and a street office's wall (its
+// reader's token) shows its own area.
 import { join } from "node:path";
 import { run, shots, tilesLoaded } from "./harness.mjs";
 
-await run(async ({ base, browser, check, watch, token }) => {
+await run(async ({ base, browser, check, watch, token, officeToken }) => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
     const page = await browser.newPage({ viewport: { width: w, height: h } });
     const errors = watch(page);
@@ -58,4 +59,22 @@ await run(async ({ base, browser, check, watch, token }) => {
           (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
     await page.close();
   }
+
+  // A street office's own wall: its token goes with every request, the
+  // ranking holds its office, the feed its incidents only.
+  const office = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const officeErrors = watch(office);
+  await office.goto(base + "/wall?token=" + officeToken, { waitUntil: "load" });
+  await office.waitForFunction(() =>
+    document.querySelectorAll("#ranking tr").length === 1 &&
+    document.querySelectorAll("#feed li").length > 0, null, { timeout: 60000 });
+  check(true, "an office's wall: ranking of its office, feed filled in");
+  await tilesLoaded(office);
+  const srcs = await office.$$eval("img.leaflet-tile-loaded", (a) => a.map((i) => i.src));
+  check(srcs.length > 0 && srcs.every((u) => u.includes("token=")),
+        "an office's wall: every tile carries its token");
+  await office.screenshot({ path: join(shots, "wall-office.png") });
+  check(officeErrors.length === 0, "an office's wall: no console errors or failed requests" +
+        (officeErrors.length ? ": " + officeErrors.slice(0, 5).join("; ") : ""));
+  await office.close();
 });
