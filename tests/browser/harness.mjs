@@ -104,3 +104,15 @@ export async function tilesLoaded(page) {
     return all > 0 && document.querySelectorAll("img.leaflet-tile-loaded").length === all;
   }, null, { timeout: 30000 });
 }
+
+// After a page opened with a reader's token has loaded: every tile URL
+// carries the token, a screenshot, and no errors (@what names the page).
+export async function checkTokenPage(page, errors, check, what, shot) {
+  await tilesLoaded(page);
+  const srcs = await page.$$eval("img.leaflet-tile-loaded", (a) => a.map((i) => i.src));
+  check(srcs.length > 0 && srcs.every((u) => u.includes("token=")),
+        what + ": every tile URL carries the token");
+  await page.screenshot({ path: join(shots, shot) });
+  check(errors.length === 0, what + ": no console errors or failed requests" +
+        (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
+}

@@ -4,7 +4,7 @@
 // click on the map opens the grid's figures, and nothing is logged as an
 // error. Exit 77 (skipped) when Chromium or playwright-core is missing.
 import { join } from "node:path";
-import { run, shots, tilesLoaded } from "./harness.mjs";
+import { checkTokenPage, run, shots, tilesLoaded } from "./harness.mjs";
 
 await run(async ({ base, browser, check, watch, officeToken }) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -69,11 +69,6 @@ await run(async ({ base, browser, check, watch, officeToken }) => {
   await scoped.waitForFunction(() => document.querySelectorAll("#ranking tr").length === 1,
                                null, { timeout: 30000 });
   check(true, "a scoped reader's ranking has its office only");
-  await tilesLoaded(scoped);
-  const srcs = await scoped.$$eval("img.leaflet-tile-loaded", (a) => a.map((i) => i.src));
-  check(srcs.length > 0 && srcs.every((u) => u.includes("token=")),
-        "a scoped reader's tile URLs carry its token");
-  await scoped.screenshot({ path: join(shots, "viewer-scoped.png") });
-  check(scopedErrors.length === 0, "scoped reader: no console errors or failed requests" +
-        (scopedErrors.length ? ": " + scopedErrors.slice(0, 5).join("; ") : ""));
+  await checkTokenPage(scoped, scopedErrors, check, "a scoped reader's viewer",
+                       "viewer-scoped.png");
 });

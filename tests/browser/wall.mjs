@@ -6,7 +6,7 @@
 // 2 s, nothing is logged as an error, and a street office's wall (its
 // reader's token) shows its own area.
 import { join } from "node:path";
-import { run, shots, tilesLoaded } from "./harness.mjs";
+import { checkTokenPage, run, shots, tilesLoaded } from "./harness.mjs";
 
 await run(async ({ base, browser, check, watch, token, officeToken }) => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
@@ -69,12 +69,6 @@ await run(async ({ base, browser, check, watch, token, officeToken }) => {
     document.querySelectorAll("#ranking tr").length === 1 &&
     document.querySelectorAll("#feed li").length > 0, null, { timeout: 60000 });
   check(true, "an office's wall: ranking of its office, feed filled in");
-  await tilesLoaded(office);
-  const srcs = await office.$$eval("img.leaflet-tile-loaded", (a) => a.map((i) => i.src));
-  check(srcs.length > 0 && srcs.every((u) => u.includes("token=")),
-        "an office's wall: every tile carries its token");
-  await office.screenshot({ path: join(shots, "wall-office.png") });
-  check(officeErrors.length === 0, "an office's wall: no console errors or failed requests" +
-        (officeErrors.length ? ": " + officeErrors.slice(0, 5).join("; ") : ""));
+  await checkTokenPage(office, officeErrors, check, "an office's wall", "wall-office.png");
   await office.close();
 });
