@@ -64,7 +64,8 @@ struct ht_index {
     base *b;
     uint64_t *dead; /* bit per base position: replaced or deleted */
     size_t ndead;
-    cols delta; /* incidents added or changed since the base was built */
+    cols delta; /* incidents added or changed since the base was built,
+                   in id order */
 };
 
 struct ht_index_filter {
@@ -489,6 +490,65 @@ static size_t base_find(const base *b, uint32_t id) {
     return (size_t)-1;
 }
 
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static const uint32_t *sort_ids_of;
+
+static int cmp_by_row_id(const void *a, const void *b) {
+    uint32_t x = sort_ids_of[*(const uint32_t *)a];
+    uint32_t y = sort_ids_of[*(const uint32_t *)b];
+    return (x > y) - (x < y);
+}
+
+/* The delta of @nx: @old's rows but those of @changed (sorted), merged
+ * with @fresh's rows, all in id order. O(old + fresh log fresh). */
+static ht_status merge_delta(ht_index *nx, const cols *old,
+                             const int64_t *changed, size_t n,
+                             const cols *fresh, ht_error *err) {
+    ht_status st = cols_reserve(&nx->delta, old->n + fresh->n + 1, err);
+    uint32_t *order = malloc((fresh->n + 1) * sizeof *order);
+    if (st == HT_OK && !order) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st != HT_OK) {
+        free(order);
+        return st;
+    }
+    for (size_t k = 0; k < fresh->n; k++) {
+        order[k] = (uint32_t)k;
+    }
+    sort_ids_of = fresh->id; /* one writer at a time builds snapshots */
+    qsort(order, fresh->n, sizeof *order, cmp_by_row_id);
+    size_t i = 0, j = 0, c = 0;
+    cols *d = &nx->delta;
+    while (i < old->n || j < fresh->n) {
+        if (i < old->n && (j == fresh->n || old->id[i] < fresh->id[order[j]])) {
+            /* Skip it when it changed (a fresh row replaces it, or it is
+             * gone from the store). */
+            while (c < n && changed[c] < (int64_t)old->id[i]) {
+                c++;
+            }
+            if (!(c < n && changed[c] == (int64_t)old->id[i])) {
+                cols_copy_row(d, d->n++, old, i);
+            }
+            i++;
+        } else {
+            if (i < old->n && old->id[i] == fresh->id[order[j]]) {
+                i++; /* replaced */
+            }
+            if (d->n == 0 || d->id[d->n - 1] != fresh->id[order[j]]) {
+                cols_copy_row(d, d->n++, fresh, order[j]); /* once an id */
+            }
+            j++;
+        }
+    }
+    free(order);
+    return HT_OK;
+}
+
 ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
                          size_t n, ht_index **out, ht_error *err) {
     *out = NULL;
@@ -507,21 +567,15 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
     nx->ndead = ix->ndead;
     size_t words = ix->b->c.n / 64 + 1;
     nx->dead = malloc(words * sizeof *nx->dead);
-    ht_status st =
-        nx->dead ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
+    int64_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    cols fresh = {0};
+    ht_status st = nx->dead && sorted
+                       ? HT_OK
+                       : ht_error_set(err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
         memcpy(nx->dead, ix->dead, words * sizeof *nx->dead);
-        st = cols_reserve(&nx->delta, ix->delta.n + n + 1, err);
-    }
-    /* Old delta rows, less the changed ones. */
-    for (size_t i = 0; st == HT_OK && i < ix->delta.n; i++) {
-        bool changed = false;
-        for (size_t k = 0; k < n && !changed; k++) {
-            changed = (int64_t)ix->delta.id[i] == ids[k];
-        }
-        if (!changed) {
-            cols_copy_row(&nx->delta, nx->delta.n++, &ix->delta, i);
-        }
+        memcpy(sorted, ids, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_i64);
     }
     sqlite3_stmt *q = NULL;
     char sql[256];
@@ -541,7 +595,7 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
         }
         sqlite3_bind_int64(q, 1, ids[k]);
         if (sqlite3_step(q) == SQLITE_ROW) {
-            st = read_row(q, nx->d, &nx->delta, err);
+            st = read_row(q, nx->d, &fresh, err);
             if (st == HT_ENOTFOUND) {
                 stale = true; /* a new category or grid: reload */
                 st = HT_OK;
@@ -550,6 +604,11 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
         sqlite3_reset(q);
     }
     sqlite3_finalize(q);
+    if (st == HT_OK && !stale) {
+        st = merge_delta(nx, &ix->delta, sorted, n, &fresh, err);
+    }
+    cols_free(&fresh);
+    free(sorted);
     if (st == HT_OK && stale) {
         ht_index_unref(nx);
         return ht_index_load(s, out, err);
@@ -782,13 +841,19 @@ bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
                    double *x, double *y, ht_incident_view *v) {
     const cols *c = NULL;
     size_t i = 0;
-    /* Newest first: a changed incident's row is in the delta. */
-    for (size_t k = ix->delta.n; k-- > 0;) {
-        if ((int64_t)ix->delta.id[k] == id) {
-            c = &ix->delta;
-            i = k;
-            break;
+    /* A changed incident's row is in the delta (by id). */
+    size_t lo = 0, hi = ix->delta.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)ix->delta.id[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
+    }
+    if (lo < ix->delta.n && (int64_t)ix->delta.id[lo] == id) {
+        c = &ix->delta;
+        i = lo;
     }
     if (!c && id >= 0 && id < NONE32) {
         size_t pos = base_find(ix->b, (uint32_t)id);

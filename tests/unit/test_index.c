@@ -153,6 +153,30 @@ static void test_index_snapshots(void **state) {
     assert_false(ht_index_find(v2, q, 7, &x, &y, NULL));
     assert_false(ht_index_find(v2, q, 999, &x, &y, NULL));
     ht_index_filter_free(q);
+    /* Again: a row of the delta (7) and one of the base (3) change, and a
+     * new one (8) comes; ids given out of order and twice. */
+    char *ip2 = ts_path(fx->dir, "again.csv");
+    ts_write(ip2,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "g,116.34,39.84,0101,2,app,closed,2026-04-01\n"
+             "c,116.36,39.83,05,1,app,closed,2026-02-10\n"
+             "h,116.35,39.85,0101,1,app,reported,2026-04-02\n");
+    assert_int_equal(ht_import_file(fx->s, ip2, &i, NULL, &err), HT_OK);
+    free(ip2);
+    int64_t again[] = {8, 7, 3, 7};
+    ht_index *v3;
+    assert_int_equal(ht_index_apply(v2, fx->s, again, 4, &v3, &err), HT_OK);
+    assert_int_equal(ht_index_count(v3), 8);
+    assert_string_equal(ids(v3, open, 2), "5,6,8,");
+    assert_true(ht_index_find(v3, NULL, 7, &x, &y, &v));
+    assert_int_equal(v.severity, 2);
+    assert_true(ht_index_find(v3, NULL, 3, &x, &y, &v));
+    assert_int_equal(v.state, HT_STATE_CLOSED);
+    assert_true(ht_index_find(v3, NULL, 1, &x, &y, &v)); /* kept */
+    assert_int_equal(v.state, HT_STATE_CLOSED);
+    assert_true(ht_index_find(v2, NULL, 7, &x, &y, &v)); /* v2 as it was */
+    assert_int_equal(v.severity, 3);
+    ht_index_unref(v3);
     /* The old snapshot lives on after the new one is gone, and back. */
     ht_index_unref(v2);
     assert_string_equal(ids(v1, open, 2), "1,3,5,6,");
