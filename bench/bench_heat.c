@@ -6,31 +6,20 @@
  *   build/bench/bench_heat [--db FILE] [--incidents N] [--tiles N]
  *                          [--style heat|heatrate]
  * Without --db it builds the demo with N incidents (default 1,000,000; the
- * first run takes about a minute) into /tmp/bench_heat_demo_N.db and keeps
- * it for later runs. */
+ * first run takes about a minute) into the temporary folder and keeps it
+ * for later runs (bench_open). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include "hutong/demo.h"
 #include "hutong/heat.h"
 #include "hutong/png.h"
 #include "hutong/render.h"
 #include "hutong/tile.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
     const char *db = NULL, *style_name = "heat";
@@ -48,28 +37,9 @@ int main(int argc, char **argv) {
     }
     ht_error err = {0};
     ht_store *s;
-    char path[64];
-    if (!db) {
-        snprintf(path, sizeof path, "/tmp/bench_heat_demo_%zu.db", incidents);
-        struct stat sb;
-        if (stat(path, &sb) != 0) {
-            printf("building the demo with %zu incidents...\n", incidents);
-            ht_demo_opts o = {.end = 1795824000, .incidents = incidents};
-            if (ht_store_open(path, HT_STORE_CREATE, &s, &err) != HT_OK ||
-                ht_demo_build(s, &o, NULL, &err) != HT_OK) {
-                fprintf(stderr, "demo: %s\n", err.msg);
-                return 1;
-            }
-            ht_store_close(s);
-        }
-        db = path;
-    }
     ht_features *f;
     ht_renderer *r;
-    if (ht_store_open(db, HT_STORE_READONLY, &s, &err) != HT_OK ||
-        ht_features_load(s, &f, &err) != HT_OK ||
-        ht_renderer_new(s, f, &r, &err) != HT_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+    if (!bench_open(db, incidents, &s, &f, &r)) {
         return 1;
     }
     /* Index load: median of three. */
@@ -77,14 +47,14 @@ int main(int argc, char **argv) {
     ht_index *ix = NULL;
     for (int k = 0; k < 3; k++) {
         ht_index_unref(ix);
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         if (ht_index_load(s, &ix, &err) != HT_OK) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        loads[k] = now_ms() - t0;
+        loads[k] = bench_now_ms() - t0;
     }
-    qsort(loads, 3, sizeof *loads, cmp_double);
+    qsort(loads, 3, sizeof *loads, bench_cmp_double);
     printf(
         "index: %zu incidents, load median %.0f ms, %.0f bytes an "
         "incident (%.1f MB)\n",
@@ -119,7 +89,7 @@ int main(int argc, char **argv) {
             ht_filter_set(&flt, filters[fi].k2, filters[fi].v2, 1795824000,
                           NULL);
         }
-        double top = 0, t0 = now_ms();
+        double top = 0, t0 = bench_now_ms();
         char unit[16];
         if (ht_render_heat_top(r, style, ht_style_layer_at(style, 0), &flt,
                                &top, &err) != HT_OK) {
@@ -145,7 +115,7 @@ int main(int argc, char **argv) {
         printf(
             "\n%s: density grids built in %.0f ms, scale top %.3g "
             "incidents/km2%s\n",
-            filters[fi].name, now_ms() - t0, top,
+            filters[fi].name, bench_now_ms() - t0, top,
             strcmp(
                 ht_style_string(ht_style_layer_at(style, 0), HT_P_HEATMAP_UNIT,
                                 0, NULL, NULL, unit, sizeof unit),
@@ -170,7 +140,7 @@ int main(int argc, char **argv) {
                                      .height = 256,
                                      .scale = 1,
                                      .filter = &flt};
-                double a = now_ms();
+                double a = bench_now_ms();
                 cairo_t *cr = cairo_create(surf);
                 cairo_set_operator(cr, CAIRO_OPERATOR_CLEAR);
                 cairo_paint(cr);
@@ -179,9 +149,9 @@ int main(int argc, char **argv) {
                 cairo_destroy(cr);
                 ht_buf_clear(png);
                 ht_png_encode(surf, png, &err);
-                ms[n++] = now_ms() - a;
+                ms[n++] = bench_now_ms() - a;
             }
-            qsort(ms, n, sizeof *ms, cmp_double);
+            qsort(ms, n, sizeof *ms, bench_cmp_double);
             printf("  %4d  %5zu  %9.2f  %6.2f\n", z, n, ms[n / 2],
                    ms[(size_t)(0.95 * (double)(n - 1))]);
         }
@@ -216,11 +186,11 @@ int main(int argc, char **argv) {
     }
     double up[9];
     for (int k = 0; k < 9; k++) {
-        double a = now_ms();
+        double a = bench_now_ms();
         ht_heat_update(h, ix, NULL, ix, NULL, ids, 10, &err);
-        up[k] = now_ms() - a;
+        up[k] = bench_now_ms() - a;
     }
-    qsort(up, 9, sizeof *up, cmp_double);
+    qsort(up, 9, sizeof *up, bench_cmp_double);
     printf(
         "update of the unfiltered grid after a write of 10 incidents: "
         "median %.2f ms\n",

@@ -15,6 +15,10 @@
 #include "hutong/locate.h"
 #include "hutong/store.h"
 
+#include "bench_util.h"
+
+#include "bench_util.h"
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -68,11 +72,6 @@ static int copy_file(const char *from, const char *to) {
     }
     fclose(a);
     return fclose(b);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
@@ -187,7 +186,7 @@ int main(int argc, char **argv) {
         printf("  run %d: %.2f s, %.0f rows/s (%zu new)\n", r + 1, dt, rate[r],
                st.inserted);
     }
-    qsort(rate, (size_t)runs, sizeof *rate, cmp_double);
+    qsort(rate, (size_t)runs, sizeof *rate, bench_cmp_double);
     printf("median: %.0f rows/s\n", rate[runs / 2]);
     free(rate);
     unlink(work);

@@ -3,7 +3,8 @@
  * thread) over a fixed list of tiles covering the demo district at zoom
  * 13..17, per style; and a PNG compression-level sweep. Run by hand:
  *   build/bench/bench_render [--db demo.db] [--tiles N] [--styles a,b]
- * Without --db it builds the demo (seed 2004, end 2026-11-28). */
+ * Without --db it uses the default demo (seed 2004, end 2026-11-28), built
+ * on first use and kept (bench_open). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,22 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hutong/demo.h"
-#include "hutong/features.h"
 #include "hutong/png.h"
 #include "hutong/render.h"
 #include "hutong/tile.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* Tiles of zoom @z over the district's box, every @step-th of them. */
 static size_t tiles_at(int z, ht_bbox box, size_t max, ht_tile_id *out) {
@@ -67,24 +57,9 @@ int main(int argc, char **argv) {
     }
     ht_error err = {0};
     ht_store *s;
-    char path[] = "/tmp/bench_render_demo.db";
-    if (!db) {
-        unlink(path);
-        ht_demo_opts o = {.end = 1795824000};
-        if (ht_store_open(path, HT_STORE_CREATE, &s, &err) != HT_OK ||
-            ht_demo_build(s, &o, NULL, &err) != HT_OK) {
-            fprintf(stderr, "demo: %s\n", err.msg);
-            return 1;
-        }
-        ht_store_close(s);
-        db = path;
-    }
     ht_features *f;
     ht_renderer *r;
-    if (ht_store_open(db, HT_STORE_READONLY, &s, &err) != HT_OK ||
-        ht_features_load(s, &f, &err) != HT_OK ||
-        ht_renderer_new(s, f, &r, &err) != HT_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+    if (!bench_open(db, 0, &s, &f, &r)) {
         return 1;
     }
     const ht_fgrid *district = ht_features_find_grid(f, "110101");
@@ -120,7 +95,7 @@ int main(int argc, char **argv) {
                                          .width = 256,
                                          .height = 256,
                                          .scale = 1};
-                    double t0 = now_ms();
+                    double t0 = bench_now_ms();
                     cairo_t *cr = cairo_create(surf);
                     cairo_set_operator(cr, CAIRO_OPERATOR_CLEAR);
                     cairo_paint(cr);
@@ -130,18 +105,18 @@ int main(int argc, char **argv) {
                         return 1;
                     }
                     cairo_destroy(cr);
-                    double t1 = now_ms();
+                    double t1 = bench_now_ms();
                     ht_buf_clear(png);
                     ht_png_encode(surf, png, &err);
-                    double t2 = now_ms();
+                    double t2 = bench_now_ms();
                     ms[i] = t2 - t0;
                     enc[i] = t2 - t1;
                     bytes[i] = (double)png->len;
                 }
             }
-            qsort(ms, n, sizeof *ms, cmp_double);
-            qsort(enc, n, sizeof *enc, cmp_double);
-            qsort(bytes, n, sizeof *bytes, cmp_double);
+            qsort(ms, n, sizeof *ms, bench_cmp_double);
+            qsort(enc, n, sizeof *enc, bench_cmp_double);
+            qsort(bytes, n, sizeof *bytes, bench_cmp_double);
             printf("%-8s %4d %8.2f %8.2f %10.2f %9.0f\n", name, z, ms[n / 2],
                    ms[(size_t)(0.95 * (double)(n - 1))], enc[n / 2],
                    bytes[n / 2]);
@@ -174,7 +149,7 @@ int main(int argc, char **argv) {
             cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
             ht_render(r, &req, cr, &err);
             cairo_destroy(cr);
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             ht_buf_clear(png);
             if (mode < 0) {
                 char tmp[] = "/tmp/bench_render_tile.png";
@@ -187,10 +162,10 @@ int main(int argc, char **argv) {
             } else {
                 ht_png_encode_with(surf, mode, 0, png, &err);
             }
-            ms[i] = now_ms() - t0;
+            ms[i] = bench_now_ms() - t0;
             total += (double)png->len;
         }
-        qsort(ms, n, sizeof *ms, cmp_double);
+        qsort(ms, n, sizeof *ms, bench_cmp_double);
         if (mode < 0) {
             printf("  cairo_surface_write_to_png: %6.2f ms %8.0f bytes\n",
                    ms[n / 2], total / (double)n);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the benchmarks share: a clock, an order for qsort, and the demo
+ * database they measure with its features and a renderer. */
+#ifndef HUTONG_BENCH_UTIL_H
+#define HUTONG_BENCH_UTIL_H
+#include <stddef.h>
+
+#include "hutong/features.h"
+#include "hutong/render.h"
+#include "hutong/store.h"
+
+/** Milliseconds on the monotonic clock. */
+double bench_now_ms(void);
+
+/** qsort order of doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+
+/**
+ * Open @db (NULL: the demo with @incidents incidents, 0 for the demo's
+ * default, built on first use into the temporary folder and kept for later
+ * runs) read-only, with its features and a renderer. Prints the error and
+ * returns false on failure.
+ */
+bool bench_open(const char *db, size_t incidents, ht_store **s, ht_features **f,
+                ht_renderer **r);
+#endif
