@@ -17,8 +17,6 @@
 
 #include "bench_util.h"
 
-#include "bench_util.h"
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
