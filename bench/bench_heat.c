@@ -124,11 +124,9 @@ int main(int argc, char **argv) {
                 : "");
         printf("  zoom  tiles  median ms  p95 ms  (render + PNG)\n");
         for (int z = 12; z <= 17; z++) {
-            double size = 2 * HT_MERC_HALF / (double)(1u << z);
-            uint32_t x0 = (uint32_t)((box.minx + HT_MERC_HALF) / size);
-            uint32_t x1 = (uint32_t)((box.maxx + HT_MERC_HALF) / size);
-            uint32_t y0 = (uint32_t)((HT_MERC_HALF - box.maxy) / size);
-            uint32_t y1 = (uint32_t)((HT_MERC_HALF - box.miny) / size);
+            ht_tile_id nw = ht_tile_at(box.minx, box.maxy, z);
+            ht_tile_id se = ht_tile_at(box.maxx, box.miny, z);
+            uint32_t x0 = nw.x, x1 = se.x, y0 = nw.y, y1 = se.y;
             size_t total = (size_t)(x1 - x0 + 1) * (y1 - y0 + 1);
             size_t step = total > per_zoom ? total / per_zoom : 1, n = 0;
             for (size_t k = 0; k < total && n < per_zoom; k += step) {

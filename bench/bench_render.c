@@ -20,11 +20,9 @@
 
 /* Tiles of zoom @z over the district's box, every @step-th of them. */
 static size_t tiles_at(int z, ht_bbox box, size_t max, ht_tile_id *out) {
-    double size = 2 * HT_MERC_HALF / (double)(1u << z);
-    uint32_t x0 = (uint32_t)((box.minx + HT_MERC_HALF) / size);
-    uint32_t x1 = (uint32_t)((box.maxx + HT_MERC_HALF) / size);
-    uint32_t y0 = (uint32_t)((HT_MERC_HALF - box.maxy) / size);
-    uint32_t y1 = (uint32_t)((HT_MERC_HALF - box.miny) / size);
+    ht_tile_id nw = ht_tile_at(box.minx, box.maxy, z);
+    ht_tile_id se = ht_tile_at(box.maxx, box.miny, z);
+    uint32_t x0 = nw.x, x1 = se.x, y0 = nw.y, y1 = se.y;
     size_t total = (size_t)(x1 - x0 + 1) * (y1 - y0 + 1);
     size_t step = total > max ? (total + max - 1) / max : 1;
     size_t n = 0, k = 0;

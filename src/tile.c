@@ -30,6 +30,15 @@ ht_bbox ht_tile_bbox(ht_tile_id t) {
     return (ht_bbox){minx, maxy - size, minx + size, maxy};
 }
 
+ht_tile_id ht_tile_at(double x, double y, int z) {
+    double n = (double)(1u << z);
+    double fx = floor((x + HT_MERC_HALF) / (2 * HT_MERC_HALF) * n);
+    double fy = floor((HT_MERC_HALF - y) / (2 * HT_MERC_HALF) * n);
+    fx = fmin(fmax(fx, 0), n - 1);
+    fy = fmin(fmax(fy, 0), n - 1);
+    return (ht_tile_id){z, (uint32_t)fx, (uint32_t)fy};
+}
+
 void ht_tile_lonlat_to_merc(double lon, double lat, double *x, double *y) {
     lat = fmax(fmin(lat, MERC_MAX_LAT), -MERC_MAX_LAT);
     *x = lon * HT_MERC_HALF / 180.0;

@@ -32,6 +32,10 @@ ht_status ht_tile_check(ht_tile_id t, ht_error *err);
 /** The tile's box in EPSG:3857 metres. Cannot fail for a checked tile. */
 ht_bbox ht_tile_bbox(ht_tile_id t);
 
+/** The zoom-@z tile (0..HT_TILE_MAX_ZOOM) holding EPSG:3857 (@x, @y);
+ * points beyond the world's edge take the edge tile. Cannot fail. */
+ht_tile_id ht_tile_at(double x, double y, int z);
+
 /** Lon/lat (degrees) to EPSG:3857 metres, closed form. Latitudes beyond
  * +-85.0511 are clamped. Cannot fail. */
 void ht_tile_lonlat_to_merc(double lon, double lat, double *x, double *y);

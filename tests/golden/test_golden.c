@@ -93,10 +93,7 @@ static cairo_surface_t *render_case(const gcase *c) {
         const ht_fgrid *d = ht_features_find_grid(feat, "110101");
         double x = d->bbox.minx + (d->bbox.maxx - d->bbox.minx) * c->fx;
         double y = d->bbox.miny + (d->bbox.maxy - d->bbox.miny) * c->fy;
-        double size = 2 * HT_MERC_HALF / (1 << c->zoom);
-        ht_tile_id t = {c->zoom, (uint32_t)((x + HT_MERC_HALF) / size),
-                        (uint32_t)((HT_MERC_HALF - y) / size)};
-        req.bbox = ht_tile_bbox(t);
+        req.bbox = ht_tile_bbox(ht_tile_at(x, y, c->zoom));
         req.width = req.height = (int)(256 * c->scale);
     } else {
         /* A map of a grid: its box in the CRS, 5 % margin, image shape. */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "hutong/tile.h"
+
 #include "ht_test.h"
 
 #define H(out, err, ...) ts_hutong(out, err, __VA_ARGS__, (const char *)NULL)
@@ -895,8 +897,8 @@ static void test_server_expiry_by_neighbourhood(void **state) {
     ts_server a = ts_serve_start(edb, elog, tokens);
     /* The write goes to P; its z15 tile is (cx, cy). */
     const double plon = 116.4100, plat = 39.9150;
-    const double pi = 3.14159265358979323846;
-    double n = 1 << 15, lr = plat * pi / 180;
+    double px, py;
+    ht_tile_lonlat_to_merc(plon, plat, &px, &py);
     const char *styles[EXP_STYLES] = {"heat", "default", "streetheat",
                                       "choropleth", "hotspots"};
     /* Markers show from z16: look at them at z17. How far (in tiles) the
@@ -906,9 +908,9 @@ static void test_server_expiry_by_neighbourhood(void **state) {
     const int near[EXP_STYLES] = {1, 2, 0, 0, 0};
     int cxs[EXP_STYLES], cys[EXP_STYLES];
     for (int k = 0; k < EXP_STYLES; k++) {
-        double zn = n * (1 << (zoom[k] - 15));
-        cxs[k] = (int)((plon + 180) / 360 * zn);
-        cys[k] = (int)((1 - log(tan(lr) + 1 / cos(lr)) / pi) / 2 * zn);
+        ht_tile_id t = ht_tile_at(px, py, zoom[k]);
+        cxs[k] = (int)t.x;
+        cys[k] = (int)t.y;
     }
     static shot before[EXP_STYLES][EXP_SIDE][EXP_SIDE];
     char path[128], hdr[128];

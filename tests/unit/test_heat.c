@@ -257,19 +257,12 @@ static uint32_t px(cairo_surface_t *s, int x, int y) {
                            (size_t)y * cairo_image_surface_get_stride(s)))[x];
 }
 
-static void tile_of(double x, double y, int z, ht_tile_id *t) {
-    double size = 2 * HT_MERC_HALF / (1 << z);
-    *t = (ht_tile_id){z, (uint32_t)((x + HT_MERC_HALF) / size),
-                      (uint32_t)((HT_MERC_HALF - y) / size)};
-}
-
 static void test_heat_tiles_are_seamless(void **state) {
     (void)state;
     ht_style *style;
     assert_int_equal(ht_style_load("heat", &style, NULL), HT_OK);
     ht_bbox d = district_box();
-    ht_tile_id t;
-    tile_of((d.minx + d.maxx) / 2, (d.miny + d.maxy) / 2, 15, &t);
+    ht_tile_id t = ht_tile_at((d.minx + d.maxx) / 2, (d.miny + d.maxy) / 2, 15);
     ht_bbox a = ht_tile_bbox(t);
     ht_bbox c = ht_tile_bbox((ht_tile_id){15, t.x + 1, t.y + 1});
     ht_bbox whole = {a.minx, c.miny, c.maxx, a.maxy};
@@ -326,9 +319,7 @@ static void test_heat_same_value_at_every_zoom(void **state) {
             }
             double at[3];
             for (int z = 14; z <= 16; z++) {
-                ht_tile_id t;
-                tile_of(x, y, z, &t);
-                ht_bbox b = ht_tile_bbox(t);
+                ht_bbox b = ht_tile_bbox(ht_tile_at(x, y, z));
                 cairo_surface_t *s = render(style, b, 256, 256, NULL);
                 int pxx = (int)((x - b.minx) / (b.maxx - b.minx) * 256);
                 int pyy = (int)((b.maxy - y) / (b.maxy - b.miny) * 256);
@@ -567,9 +558,7 @@ static ht_style *heat_style(const char *paint_extra) {
 
 static void render_tile(ht_style *s, const ht_filter *f, uint32_t *px) {
     const ht_fgrid *d = ht_features_find_grid(demo->feat, "110101");
-    double size = 2 * HT_MERC_HALF / (1 << 14);
-    ht_tile_id t = {14, (uint32_t)((d->label.x + HT_MERC_HALF) / size),
-                    (uint32_t)((HT_MERC_HALF - d->label.y) / size)};
+    ht_tile_id t = ht_tile_at(d->label.x, d->label.y, 14);
     cairo_surface_t *surf =
         cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
     cairo_t *cr = cairo_create(surf);

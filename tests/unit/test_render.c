@@ -162,8 +162,8 @@ static void test_render_draws_what_the_style_says(void **state) {
     ht_tile_merc_to_lonlat(d->label.x, d->label.y, &lon, &lat);
     int z = 14;
     double size = 2 * HT_MERC_HALF / (1 << z);
-    uint32_t tx = (uint32_t)((d->label.x + HT_MERC_HALF) / size);
-    uint32_t ty = (uint32_t)((HT_MERC_HALF - d->label.y) / size);
+    ht_tile_id at = ht_tile_at(d->label.x, d->label.y, z);
+    uint32_t tx = at.x, ty = at.y;
     cairo_surface_t *surf =
         cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
     cairo_t *cr = cairo_create(surf);
@@ -198,17 +198,15 @@ static void test_render_shipped_styles_everywhere(void **state) {
         ht_style *s;
         assert_int_equal(ht_style_load(names[k], &s, NULL), HT_OK);
         for (int z = 11; z <= 18; z++) {
-            double size = 2 * HT_MERC_HALF / (1 << z);
-            uint32_t tx = (uint32_t)((d->label.x + HT_MERC_HALF) / size);
-            uint32_t ty = (uint32_t)((HT_MERC_HALF - d->label.y) / size);
             cairo_surface_t *surf =
                 cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
             cairo_t *cr = cairo_create(surf);
-            ht_render_req req = {.style = s,
-                                 .bbox = ht_tile_bbox((ht_tile_id){z, tx, ty}),
-                                 .width = 256,
-                                 .height = 256,
-                                 .scale = 1};
+            ht_render_req req = {
+                .style = s,
+                .bbox = ht_tile_bbox(ht_tile_at(d->label.x, d->label.y, z)),
+                .width = 256,
+                .height = 256,
+                .scale = 1};
             ht_error err = {0};
             if (ht_render(rend, &req, cr, &err) != HT_OK) {
                 fail_msg("%s z%d: %s", names[k], z, err.msg);

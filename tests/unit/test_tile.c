@@ -33,12 +33,15 @@ static void test_tile_bbox_y_counts_from_the_north(void **state) {
     double x, y;
     ht_tile_lonlat_to_merc(116.3913, 39.9073, &x, &y);
     int z = 15;
-    uint32_t tx =
-        (uint32_t)((x + HT_MERC_HALF) / (2 * HT_MERC_HALF) * (1 << z));
-    uint32_t ty =
-        (uint32_t)((HT_MERC_HALF - y) / (2 * HT_MERC_HALF) * (1 << z));
+    ht_tile_id at = ht_tile_at(x, y, z);
+    uint32_t tx = at.x, ty = at.y;
     assert_int_equal(tx, 26978);
     assert_int_equal(ty, 12416);
+    /* Beyond the world's edge: the edge tile. */
+    ht_tile_id first = ht_tile_at(-HT_MERC_HALF - 1, HT_MERC_HALF + 1, 3);
+    ht_tile_id last = ht_tile_at(HT_MERC_HALF, -HT_MERC_HALF, 3);
+    assert_true(first.z == 3 && first.x == 0 && first.y == 0);
+    assert_true(last.x == 7 && last.y == 7);
     ht_bbox b = ht_tile_bbox((ht_tile_id){z, tx, ty});
     assert_true(x >= b.minx && x < b.maxx && y > b.miny && y <= b.maxy);
 }
