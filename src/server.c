@@ -1696,11 +1696,11 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
     ht_stats_row *rows = NULL;
     size_t n = 0;
     int64_t total = 0;
-    if (hit) {
+    /* The figures are the clicked grid's (within a grid filter, when one
+     * is given: nothing when the grid lies outside it), never another's. */
+    if (hit && (!w->filter.grid[0] || in_scope(s, hit->code, w->filter.grid))) {
         ht_filter f = w->filter;
-        if (!f.grid[0]) {
-            snprintf(f.grid, sizeof f.grid, "%s", hit->code);
-        }
+        snprintf(f.grid, sizeof f.grid, "%s", hit->code);
         if (ht_stats_compute(wk->store, &f, HT_STATS_BY_CATEGORY, &rows, &n,
                              &err) != HT_OK) {
             return wms_error(c, rq, w->version, "InvalidParameterValue",

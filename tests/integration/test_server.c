@@ -1173,6 +1173,32 @@ static void test_server_scoped_readers(void **state) {
     double wclear = png_clear_share(body, len);
     free(body);
     assert_true(fabs(wclear - clear) < 0.02);
+    /* GetFeatureInfo gives the clicked grid's figures, never those of a
+     * grid filter outside the reader's area. */
+    for (int outside = 0; outside < 2; outside++) {
+        snprintf(path, sizeof path,
+                 "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&"
+                 "LAYERS=default&QUERY_LAYERS=default&STYLES=&CRS=EPSG:4326&"
+                 "BBOX=39.914,116.409,39.916,116.411&WIDTH=100&HEIGHT=100&I=50&"
+                 "J=50&INFO_FORMAT=application/json&%s%s",
+                 q_off, outside ? "&grid=110101002" : "");
+        assert_int_equal(
+            ts_http(a.port, "GET", path, NULL, NULL, NULL, &body, NULL), 200);
+        json_t *fi = json_loads(body, 0, NULL);
+        free(body);
+        json_t *props = json_object_get(
+            json_array_get(json_object_get(fi, "features"), 0), "properties");
+        const char *code = json_string_value(json_object_get(props, "code"));
+        assert_non_null(code);
+        assert_true(strncmp(code, "110101001", 9) == 0);
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM incidents WHERE grid_code = '%s'", code);
+        assert_int_equal(
+            json_integer_value(json_object_get(props, "incidents")),
+            outside ? 0 : ts_db_int(rdb, sql));
+        json_decref(fi);
+    }
     snprintf(path, sizeof path, "/tiles/default/12/3372/1551.png?%s", q_off);
     assert_int_equal(
         ts_http(a.port, "GET", path, NULL, NULL, &head, &body, &len), 200);
