@@ -56,8 +56,9 @@ export async function run(body) {
   const bin = process.env.HUTONG_BIN;
   const dir = mkdtempSync(join(tmpdir(), "hutong-browser-"));
   const db = join(dir, "demo.db");
-  execFileSync(bin, ["demo", "--db", db, "--incidents", "4000", "--end", "2026-11-28"],
-               { stdio: "ignore" });
+  // The demo ends today (its default): the wall's 24-hour and the viewer's
+  // 30-day windows hold data whatever the date.
+  execFileSync(bin, ["demo", "--db", db, "--incidents", "4000"], { stdio: "ignore" });
   const tokens = join(dir, "tokens");
   const token = execFileSync(bin, ["token", "create", "--name", "browser", "--write",
                                    "--tokens", tokens], { stdio: ["ignore", "pipe", "ignore"] })

@@ -37,6 +37,31 @@ static void die(const char *what) {
     abort();
 }
 
+char *ts_iso(long offset_s, char out[static 24]) {
+    time_t t = time(NULL) + offset_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return out;
+}
+
+char *ts_date(int days, char out[static 16]) {
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+    return out;
+}
+
+char *ts_month(int months, char out[static 16]) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int m = tm.tm_year * 12 + tm.tm_mon + months;
+    snprintf(out, 16, "%04d-%02d", 1900 + m / 12, m % 12 + 1);
+    return out;
+}
+
 char *ts_tmpdir(void) {
     const char *base = getenv("TMPDIR");
     char *t = malloc(4096);

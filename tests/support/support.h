@@ -54,6 +54,16 @@ char *ts_db_text(const char *path, const char *sql);
  * mean radius; ample for the metre-level checks of the tests). */
 double ts_dist_m(double lon1, double lat1, double lon2, double lat2);
 
+/* Times relative to the clock (never a fixed calendar date, so a test reads
+ * the same on any day, and under faketime):
+ * ts_iso: the UTC time @offset_s seconds from now, "YYYY-MM-DDTHH:MM:SSZ";
+ * ts_date: the UTC date @days from today, "YYYY-MM-DD";
+ * ts_month: the UTC month @months from this one, "YYYY-MM".
+ * Each writes into @out and returns it. */
+char *ts_iso(long offset_s, char out[static 24]);
+char *ts_date(int days, char out[static 16]);
+char *ts_month(int months, char out[static 16]);
+
 /* A temporary folder with a new store "t.db" in it, open for writing. */
 typedef struct ts_store {
     char *dir;
