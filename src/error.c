@@ -58,6 +58,7 @@ const char *ht_status_str(ht_status code) {
         [HT_EAUTH] = "EAUTH",
         [HT_EBUSY] = "EBUSY",
         [HT_EINTERNAL] = "EINTERNAL",
+        [HT_ECONFLICT] = "ECONFLICT",
     };
     if ((int)code < 0 || code >= HT_STATUS_END) {
         return "EUNKNOWN";

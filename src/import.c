@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "hutong/buf.h"
 #include "hutong/crs.h"
@@ -450,6 +451,85 @@ static ht_status check_category(importer *im, const char *code) {
     return HT_OK;
 }
 
+/* The rules of writes from outside (ht_import_opts.lifecycle and .scope),
+ * checked against the stored incident before anything is written; may
+ * set the row's state time and keep its closing time. */
+static ht_status guard_incident(importer *im, ht_incident_rec *r,
+                                const char *grid) {
+    const ht_import_opts *o = im->o;
+    ht_incident_head old;
+    bool found, in;
+    ht_status st =
+        ht_store_find_incident(im->s, r->external_id, &found, &old, im->err);
+    if (st != HT_OK) {
+        return row_wrap(im, -1, st);
+    }
+    if (o->scope) {
+        if (found && ((st = ht_store_grid_within(im->s, old.grid_code, o->scope,
+                                                 &in, im->err)) != HT_OK ||
+                      !in)) {
+            return st != HT_OK ? row_wrap(im, -1, st)
+                               : row_error(im, I_ID, HT_EAUTH,
+                                           "incident \"%s\" lies outside "
+                                           "this token's area %s",
+                                           r->external_id, o->scope);
+        }
+        if ((st = ht_store_grid_within(im->s, grid, o->scope, &in, im->err)) !=
+            HT_OK) {
+            return row_wrap(im, -1, st);
+        }
+        if (!in) {
+            return row_error(im, im->csv ? I_LON : -1, HT_EAUTH,
+                             "the point lies outside this token's area %s",
+                             o->scope);
+        }
+    }
+    if (!o->lifecycle) {
+        return HT_OK;
+    }
+    int64_t now = o->now ? o->now : (int64_t)time(NULL);
+    if (r->reported_at > now + 300) {
+        return row_error(im, I_REP, HT_EINVAL, "in the future");
+    }
+    if (r->closed_at != HT_TIME_NONE && r->closed_at > now + 300) {
+        return row_error(im, I_CLOSED, HT_EINVAL, "in the future");
+    }
+    if (!found) {
+        return HT_OK;
+    }
+    if (r->state < old.state) {
+        return row_error(im, I_STATUS, HT_ECONFLICT,
+                         "incident \"%s\" is %s; it cannot go back to %s",
+                         r->external_id, ht_model_state_name(old.state),
+                         ht_model_state_name(r->state));
+    }
+    if (r->reported_at > old.last_at) {
+        return row_error(im, I_REP, HT_ECONFLICT,
+                         "after the incident's latest step");
+    }
+    if (r->state >= HT_STATE_CLOSED && r->closed_at == HT_TIME_NONE) {
+        r->closed_at = old.closed_at;
+    }
+    if (r->state != old.state) {
+        r->state_at =
+            r->state >= HT_STATE_CLOSED && r->closed_at != HT_TIME_NONE
+                ? r->closed_at
+                : now;
+        if (r->state_at < old.last_at) {
+            return row_error(im,
+                             r->state >= HT_STATE_CLOSED ? I_CLOSED : I_STATUS,
+                             HT_ECONFLICT,
+                             "the step to %s would come before the "
+                             "incident's latest step",
+                             ht_model_state_name(r->state));
+        }
+        if (r->state >= HT_STATE_CLOSED && r->closed_at == HT_TIME_NONE) {
+            r->closed_at = r->state_at;
+        }
+    }
+    return HT_OK;
+}
+
 static ht_status row_incident(importer *im) {
     ht_incident_rec r = {.severity = 1,
                          .source = HT_SOURCE_OTHER,
@@ -509,6 +589,10 @@ static ht_status row_incident(importer *im) {
     }
     const char *grid =
         ht_locator_find_grid(im->loc, r.lon, r.lat, r.reported_at, -1);
+    if ((im->o->lifecycle || im->o->scope) &&
+        (st = guard_incident(im, &r, grid)) != HT_OK) {
+        return st;
+    }
     int64_t street =
         ht_locator_find_street(im->loc, r.lon, r.lat, im->snap_m, NULL);
     ht_put_result res;

@@ -164,7 +164,8 @@ typedef struct request {
     size_t bytes;
     char method[8];
     char uri[256];
-    char scope[32]; /* the reader's area (a grid code); "": everything */
+    char scope[32];  /* the reader's area (a grid code); "": everything */
+    int retry_after; /* seconds, sent with a 503; 0: none */
 } request;
 
 static double since_ms(const struct timespec *t0) {
@@ -280,6 +281,11 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
     }
     MHD_add_response_header(r, "Cache-Control",
                             cache_control ? cache_control : "no-store");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE && rq->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", rq->retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     rq->status = status;
@@ -331,6 +337,45 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq,
     }
     body[n] = '\n';
     return send_buf(c, rq, status, "application/json", body, n + 1, NULL, NULL);
+}
+
+/* The HTTP status of a failed operation. */
+static unsigned http_status_of(ht_status st) {
+    switch (st) {
+    case HT_EINVAL:
+        return MHD_HTTP_BAD_REQUEST;
+    case HT_EAUTH:
+        return MHD_HTTP_FORBIDDEN;
+    case HT_ENOTFOUND:
+        return MHD_HTTP_NOT_FOUND;
+    case HT_ECONFLICT:
+        return MHD_HTTP_CONFLICT;
+    case HT_EBUSY:
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* A failed operation answered with its status's HTTP code. The client
+ * reads @msg for 4xx; a 5xx is logged with @msg and the client told only
+ * what kind of failure it was (no machine paths, no SQL). A busy store
+ * asks the client to come back in a second. */
+static enum MHD_Result send_failure(struct MHD_Connection *c, request *rq,
+                                    ht_status st, const char *msg) {
+    unsigned status = http_status_of(st);
+    if (status < 500) {
+        return send_error(c, rq, status, msg);
+    }
+    ht_log(HT_LOG_ERROR, "server", "%s %s: %s", rq->method, rq->uri, msg);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        rq->retry_after = 1;
+        return send_error(c, rq, status,
+                          "the database is busy: try again in a moment");
+    }
+    return send_error(c, rq, status,
+                      "internal error: the server could not complete the "
+                      "request (logged)");
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *c, request *rq,
@@ -2483,13 +2528,6 @@ static const char changed_sql[] =
     "main.incidents BEGIN INSERT OR IGNORE INTO ht_changed VALUES (NEW.id);"
     " END;";
 
-static const char outside_sql[] =
-    "WITH RECURSIVE sub(code, depth) AS (SELECT ?1, 0 UNION ALL SELECT "
-    "g.code, sub.depth + 1 FROM grids g JOIN sub ON g.parent_code = sub.code "
-    "WHERE sub.depth < 16) SELECT count(*) FROM incidents WHERE id IN "
-    "(SELECT id FROM temp.ht_changed) AND (grid_code IS NULL OR grid_code "
-    "NOT IN (SELECT code FROM sub))";
-
 /* After a commit: a new snapshot with the incidents @ids as the store now
  * holds them, for everyone from the next request on. Call with wmu held. */
 static void publish(ht_server *s, const int64_t *ids, size_t n) {
@@ -2568,14 +2606,19 @@ static enum MHD_Result route_post_incidents(ht_server *s,
                          : strncmp(type, "text/csv", 8) == 0 ? "csv"
                          : strstr(type, "json")              ? "geojson"
                                                              : NULL;
-    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS,
-                         .crs = crs ? cname : NULL,
-                         .in_transaction = true};
+    /* The API's rules: a scoped token writes inside its area only (where
+     * an incident is stored and where the row puts it), and an update
+     * moves the life cycle forward only, as PATCH does. */
+    ht_import_opts io = {
+        .kind = HT_IMPORT_INCIDENTS,
+        .crs = crs ? cname : NULL,
+        .in_transaction = true,
+        .lifecycle = true,
+        .scope = strcmp(who.scope, "*") != 0 ? who.scope : NULL};
     ht_import_stats stats = {0};
     sqlite3 *db = ht__store_db(s->writer);
     int64_t *ids = NULL;
     size_t nids = 0, cap = 0;
-    unsigned status = MHD_HTTP_BAD_REQUEST;
     pthread_mutex_lock(&s->wmu);
     ht_status st = ht_store_begin(s->writer, &err);
     char *msg = NULL;
@@ -2587,19 +2630,6 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     if (st == HT_OK) {
         st = ht_import_mem(s->writer, "body", (const char *)rq->body->data,
                            rq->body->len, format, &io, &stats, &err);
-    }
-    if (st == HT_OK && strcmp(who.scope, "*") != 0) {
-        sqlite3_stmt *q = NULL;
-        sqlite3_prepare_v2(db, outside_sql, -1, &q, NULL);
-        sqlite3_bind_text(q, 1, who.scope, -1, SQLITE_STATIC);
-        if (q && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0)) {
-            st = ht_error_set(&err, HT_EINVAL,
-                              "%lld incidents lie outside this token's area "
-                              "%s: nothing was stored",
-                              (long long)sqlite3_column_int64(q, 0), who.scope);
-            status = MHD_HTTP_FORBIDDEN;
-        }
-        sqlite3_finalize(q);
     }
     sqlite3_stmt *q = NULL;
     if (st == HT_OK &&
@@ -2616,7 +2646,6 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     sqlite3_finalize(q);
     if (st == HT_OK) {
         st = ht_store_commit(s->writer, &err); /* synchronous = FULL */
-        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     } else {
         ht_store_rollback(s->writer);
     }
@@ -2627,7 +2656,7 @@ static enum MHD_Result route_post_incidents(ht_server *s,
     pthread_mutex_unlock(&s->wmu);
     if (st != HT_OK) {
         free(ids);
-        return send_error(c, rq, status, err.msg);
+        return send_failure(c, rq, st, err.msg);
     }
     json_t *arr = json_array();
     for (size_t k = 0; k < nids; k++) {
@@ -2691,78 +2720,42 @@ static enum MHD_Result route_patch_incident(ht_server *s,
         json_decref(j);
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
     }
-    sqlite3 *db = ht__store_db(s->writer);
-    unsigned code = MHD_HTTP_OK;
     pthread_mutex_lock(&s->wmu);
     ht_status st = ht_store_begin(s->writer, &err);
-    sqlite3_stmt *q = NULL;
-    ht_state from = HT_STATE_REPORTED;
-    int64_t reported = 0;
+    ht_incident_head old = {.state = HT_STATE_REPORTED};
+    bool found = false, in = true;
     if (st == HT_OK) {
-        sqlite3_prepare_v2(db,
-                           "WITH RECURSIVE sub(code, depth) AS (SELECT ?2, 0 "
-                           "UNION ALL SELECT g.code, sub.depth + 1 FROM grids "
-                           "g JOIN sub ON g.parent_code = sub.code WHERE "
-                           "sub.depth < 16) SELECT status, reported_at, ?2 = "
-                           "'*' OR grid_code IN (SELECT code FROM sub) FROM "
-                           "incidents WHERE id = ?1",
-                           -1, &q, NULL);
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, who.scope, -1, SQLITE_STATIC);
-        if (!q || sqlite3_step(q) != SQLITE_ROW) {
-            st = ht_error_set(&err, HT_EINVAL, "no such incident");
-            code = MHD_HTTP_NOT_FOUND;
-        } else if (!sqlite3_column_int(q, 2)) {
-            st = ht_error_set(&err, HT_EINVAL,
-                              "this incident lies outside the token's area");
-            code = MHD_HTTP_FORBIDDEN;
-        } else {
-            ht_model_state_parse((const char *)sqlite3_column_text(q, 0), &from,
-                                 NULL);
-            reported = sqlite3_column_int64(q, 1);
-        }
-        sqlite3_finalize(q);
+        st = ht_store_get_incident(s->writer, id, &found, &old, &err);
     }
-    if (st == HT_OK && to <= from) {
-        st = ht_error_set(&err, HT_EINVAL,
+    if (st == HT_OK && found && strcmp(who.scope, "*") != 0) {
+        st = ht_store_grid_within(s->writer, old.grid_code, who.scope, &in,
+                                  &err);
+    }
+    if (st != HT_OK) {
+        /* a failure of the store: reported as such below */
+    } else if (!found) {
+        st = ht_error_set(&err, HT_ENOTFOUND, "no such incident");
+    } else if (!in) {
+        st = ht_error_set(&err, HT_EAUTH,
+                          "this incident lies outside the token's area");
+    } else if (to <= old.state) {
+        st = ht_error_set(&err, HT_ECONFLICT,
                           "status: the incident is %s; it cannot go to %s",
-                          ht_model_state_name(from), ht_model_state_name(to));
-        code = MHD_HTTP_CONFLICT;
-    } else if (st == HT_OK && at < reported) {
+                          ht_model_state_name(old.state),
+                          ht_model_state_name(to));
+    } else if (at < old.reported_at) {
         st = ht_error_set(&err, HT_EINVAL, "at: before the report");
-        code = MHD_HTTP_BAD_REQUEST;
+    } else if (at < old.last_at) {
+        char last[32];
+        ht_datetime_format(old.last_at, last, sizeof last);
+        st = ht_error_set(&err, HT_EINVAL,
+                          "at: before the incident's latest step (%s)", last);
     }
     if (st == HT_OK) {
-        sqlite3_prepare_v2(db,
-                           "UPDATE incidents SET status = ?2, closed_at = CASE "
-                           "WHEN ?3 THEN coalesce(closed_at, ?4) ELSE "
-                           "closed_at END WHERE id = ?1",
-                           -1, &q, NULL);
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, ht_model_state_name(to), -1, SQLITE_STATIC);
-        sqlite3_bind_int(q, 3, to >= HT_STATE_CLOSED);
-        sqlite3_bind_int64(q, 4, at);
-        int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
-        sqlite3_finalize(q);
-        sqlite3_prepare_v2(db,
-                           "INSERT INTO incident_events (incident_id, status, "
-                           "at, department) VALUES (?1, ?2, ?3, ?4)",
-                           -1, &q, NULL);
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_text(q, 2, ht_model_state_name(to), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, at);
-        if (dept) {
-            sqlite3_bind_text(q, 4, dept, -1, SQLITE_STATIC);
-        }
-        if (rc != SQLITE_DONE || !q || sqlite3_step(q) != SQLITE_DONE) {
-            st = ht__store_dberr(s->writer, "life-cycle change", &err);
-            code = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        sqlite3_finalize(q);
+        st = ht_store_step_incident(s->writer, id, to, at, dept, &err);
     }
     if (st == HT_OK) {
         st = ht_store_commit(s->writer, &err);
-        code = MHD_HTTP_INTERNAL_SERVER_ERROR;
     } else {
         ht_store_rollback(s->writer);
     }
@@ -2774,8 +2767,9 @@ static enum MHD_Result route_patch_incident(ht_server *s,
     pthread_mutex_unlock(&s->wmu);
     json_decref(j);
     if (st != HT_OK) {
-        return send_error(c, rq, code, err.msg);
+        return send_failure(c, rq, st, err.msg);
     }
+    ht_state from = old.state;
     char when[32];
     ht_datetime_format(at, when, sizeof when);
     json_t *r = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "from",

@@ -36,6 +36,10 @@ enum {
     ST_INC_RELOCATE,
     ST_GRID_SET_PARENT,
     ST_INC_INDEX,
+    ST_INC_HEAD_EXT,
+    ST_INC_HEAD_ID,
+    ST_INC_STEP,
+    ST_GRID_PARENT,
     ST_COUNT
 };
 
@@ -95,6 +99,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INC_INDEX] =
         "INSERT OR REPLACE INTO idx_incidents_geom (pkid, xmin, "
         "xmax, ymin, ymax) VALUES (?1, ?2, ?2, ?3, ?3)",
+    [ST_INC_HEAD_EXT] =
+        "SELECT i.id, i.status, i.reported_at, i.closed_at, i.grid_code, "
+        "(SELECT max(at) FROM incident_events e WHERE e.incident_id = i.id) "
+        "FROM incidents i WHERE i.external_id = ?1",
+    [ST_INC_HEAD_ID] =
+        "SELECT i.id, i.status, i.reported_at, i.closed_at, i.grid_code, "
+        "(SELECT max(at) FROM incident_events e WHERE e.incident_id = i.id) "
+        "FROM incidents i WHERE i.id = ?1",
+    [ST_INC_STEP] =
+        "UPDATE incidents SET status = ?2, closed_at = CASE WHEN ?3 THEN "
+        "coalesce(closed_at, ?4) ELSE closed_at END WHERE id = ?1",
+    [ST_GRID_PARENT] = "SELECT parent_code FROM grids WHERE code = ?1",
     [ST_GRID_SET_PARENT] =
         "UPDATE grids SET parent_code = ?2 WHERE code = ?1 "
         "AND parent_code IS NOT ?2",
@@ -441,6 +457,7 @@ ht_status ht_store_begin(ht_store *s, ht_error *err) {
 ht_status ht_store_commit(ht_store *s, ht_error *err) {
     ht_status bst = ht_store_bulk_end(s, err);
     if (bst != HT_OK) {
+        ht_store_rollback(s);
         return bst;
     }
     if (!s->in_tx) {
@@ -1047,6 +1064,101 @@ ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
     sqlite3_bind_int64(q, 3, at);
     bind_text(q, 4, department);
     return step_done(s, q, "writing an event", err);
+}
+
+/* Read one incident's head from a statement of ST_INC_HEAD_*. */
+static ht_status incident_head(ht_store *s, sqlite3_stmt *q, bool *found,
+                               ht_incident_head *out, ht_error *err) {
+    int rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW;
+    if (*found) {
+        const char *grid = (const char *)sqlite3_column_text(q, 4);
+        *out = (ht_incident_head){
+            .id = sqlite3_column_int64(q, 0),
+            .state = HT_STATE_REPORTED,
+            .reported_at = sqlite3_column_int64(q, 2),
+            .closed_at = col_time(q, 3),
+        };
+        ht_model_state_parse((const char *)sqlite3_column_text(q, 1),
+                             &out->state, NULL);
+        snprintf(out->grid_code, sizeof out->grid_code, "%s", grid ? grid : "");
+        int64_t last = col_time(q, 5);
+        out->last_at = last == HT_TIME_NONE || last < out->reported_at
+                           ? out->reported_at
+                           : last;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "reading incidents", err);
+    }
+    return HT_OK;
+}
+
+ht_status ht_store_find_incident(ht_store *s, const char *external_id,
+                                 bool *found, ht_incident_head *out,
+                                 ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_INC_HEAD_EXT];
+    bind_text(q, 1, external_id);
+    return incident_head(s, q, found, out, err);
+}
+
+ht_status ht_store_get_incident(ht_store *s, int64_t id, bool *found,
+                                ht_incident_head *out, ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_INC_HEAD_ID];
+    sqlite3_bind_int64(q, 1, id);
+    return incident_head(s, q, found, out, err);
+}
+
+ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
+                                 int64_t at, const char *department,
+                                 ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_INC_STEP];
+    sqlite3_bind_int64(q, 1, id);
+    bind_text(q, 2, ht_model_state_name(to));
+    sqlite3_bind_int(q, 3, to >= HT_STATE_CLOSED);
+    sqlite3_bind_int64(q, 4, at);
+    ht_status st = step_done(s, q, "a life-cycle step", err);
+    if (st == HT_OK && sqlite3_changes(s->db) != 1) {
+        return ht_error_set(err, HT_ENOTFOUND, "no incident %lld",
+                            (long long)id);
+    }
+    return st == HT_OK ? ht_store_put_event(s, id, to, at, department, err)
+                       : st;
+}
+
+ht_status ht_store_grid_within(ht_store *s, const char *code,
+                               const char *ancestor, bool *within,
+                               ht_error *err) {
+    *within = false;
+    if (!code || !*code || !ancestor) {
+        return HT_OK;
+    }
+    char cur[64];
+    snprintf(cur, sizeof cur, "%s", code);
+    sqlite3_stmt *q = s->stmt[ST_GRID_PARENT];
+    /* Grid trees are a few levels deep; the bound stops a cycle. */
+    for (int depth = 0; depth < 16; depth++) {
+        if (strcmp(cur, ancestor) == 0) {
+            *within = true;
+            return HT_OK;
+        }
+        bind_text(q, 1, cur);
+        int rc = sqlite3_step(q);
+        const char *parent =
+            rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+        bool more = parent && strlen(parent) < sizeof cur;
+        if (more) {
+            snprintf(cur, sizeof cur, "%s", parent);
+        }
+        sqlite3_reset(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            return ht__store_dberr(s, "reading grids", err);
+        }
+        if (!more) {
+            return HT_OK;
+        }
+    }
+    return HT_OK;
 }
 
 /* When a state was reached, as far as the record tells. */

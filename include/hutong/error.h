@@ -18,6 +18,7 @@ typedef enum ht_status {
     HT_EAUTH,
     HT_EBUSY,
     HT_EINTERNAL,
+    HT_ECONFLICT, /**< the request conflicts with what is stored */
     HT_STATUS_END
 } ht_status;
 

@@ -40,6 +40,19 @@ typedef struct ht_import_opts {
     /** The caller has begun a transaction on the store and will commit or
      * roll it back; the import then opens none of its own. */
     bool in_transaction;
+    /** incidents, for writes from outside (the HTTP API): a row that
+     * updates a stored incident keeps its life cycle moving forward (the
+     * same status or a later one, as a PATCH step; HT_ECONFLICT
+     * otherwise), a status change is logged at closed_at or else at @now,
+     * not before the incident's latest step; no time lies after @now
+     * (+5 min). */
+    bool lifecycle;
+    /** incidents: when set (a grid code), the incident as stored and as
+     * the row puts it must both lie in that grid's subtree (HT_EAUTH
+     * otherwise, checked before anything is written) */
+    const char *scope;
+    /** the clock for @lifecycle (UTC seconds); 0: the system's */
+    int64_t now;
     /** Called every few thousand rows with the count so far (may be NULL) */
     void (*progress)(size_t rows, void *ud);
     void *progress_ud;

@@ -134,6 +134,47 @@ ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err);
 ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
                              int64_t at, const char *department, ht_error *err);
 
+/** What the store holds of an incident's place and life cycle. */
+typedef struct ht_incident_head {
+    int64_t id;
+    ht_state state;
+    int64_t reported_at; /**< UTC seconds */
+    int64_t closed_at;   /**< UTC seconds, or HT_TIME_NONE */
+    int64_t last_at;     /**< its latest logged step, else reported_at */
+    char grid_code[64];  /**< "" when it lies in no grid */
+} ht_incident_head;
+
+/**
+ * Look up the incident with external id @external_id: *found tells whether
+ * it exists, and then *out holds its head. Reads only.
+ */
+ht_status ht_store_find_incident(ht_store *s, const char *external_id,
+                                 bool *found, ht_incident_head *out,
+                                 ht_error *err);
+
+/** As ht_store_find_incident, by row id. */
+ht_status ht_store_get_incident(ht_store *s, int64_t id, bool *found,
+                                ht_incident_head *out, ht_error *err);
+
+/**
+ * One life-cycle step of incident @id: its status becomes @to (closing sets
+ * closed_at to @at unless it has one) and the step is appended to
+ * incident_events with @department (may be NULL). The caller checks that
+ * the step is allowed. HT_ENOTFOUND when there is no such incident. Call
+ * inside a transaction; on error roll it back.
+ */
+ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
+                                 int64_t at, const char *department,
+                                 ht_error *err);
+
+/**
+ * *within: whether grid @code is @ancestor or lies under it, following the
+ * stored parent links (NULL or "" @code: false). Reads only.
+ */
+ht_status ht_store_grid_within(ht_store *s, const char *code,
+                               const char *ancestor, bool *within,
+                               ht_error *err);
+
 /** Called for each grid; a non-HT_OK return stops the walk. */
 typedef ht_status (*ht_store_grid_fn)(const ht_grid_rec *rec, void *ud,
                                       ht_error *err);

@@ -79,28 +79,6 @@ static char *demo_db(const char *name, const char *incidents) {
     return path;
 }
 
-/* A new token in @tokens: @scope NULL for everywhere (caller frees). */
-static char *new_token(const char *tokens, const char *name, const char *scope,
-                       bool write) {
-    char *t;
-    const char *args[10] = {"token", "create",   "--name",
-                            name,    "--tokens", tokens};
-    int n = 6;
-    if (scope) {
-        args[n++] = "--scope";
-        args[n++] = scope;
-    }
-    if (write) {
-        args[n++] = "--write";
-    }
-    assert_int_equal(H(&t, NULL, args[0], args[1], args[2], args[3], args[4],
-                       args[5], n > 6 ? args[6] : NULL, n > 7 ? args[7] : NULL,
-                       n > 8 ? args[8] : NULL),
-                     0);
-    t[strcspn(t, "\n")] = 0;
-    return t;
-}
-
 static void test_server_health(void **state) {
     (void)state;
     json_t *j = get_json("/healthz", 200);
@@ -559,61 +537,6 @@ static void test_server_incidents_paging(void **state) {
     }
 }
 
-/* Read @fd until @want appears (within @ms): what was read, or NULL. */
-static char *sse_until(int fd, const char *want, int ms) {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = calloc(1, cap + 1);
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        int left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
-                              (t.tv_nsec - t0.tv_nsec) / 1000000);
-        struct pollfd p = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left) <= 0) {
-            break;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r <= 0) {
-            break;
-        }
-        n += (size_t)r;
-        buf[n] = '\0';
-        if (strstr(buf, want)) {
-            return buf;
-        }
-        if (n == cap) {
-            n = 0; /* keep the newest */
-        }
-    }
-    free(buf);
-    return NULL;
-}
-
-/* An open /api/events stream (the hello read). */
-/* A listener on /api/events (@query: "" or "?token=..."). */
-static int sse_open_as(int port, const char *query) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    char req[256];
-    int n = snprintf(req, sizeof req,
-                     "GET /api/events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-                     query);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    char *hello = sse_until(fd, "hutong events", 5000);
-    assert_non_null(hello);
-    assert_contains(hello, "text/event-stream");
-    free(hello);
-    return fd;
-}
-
-static int sse_open(int port) {
-    return sse_open_as(port, "");
-}
-
 static void test_server_writes(void **state) {
     (void)state;
     char *wdb = demo_db("writes.db", "500"), *tokens = ts_path(dir, "tokens");
@@ -625,8 +548,8 @@ static void test_server_writes(void **state) {
     assert_contains(err, "shown only this once");
     free(err);
     tw[strcspn(tw, "\n")] = 0;
-    char *tr = new_token(tokens, "viewer", NULL, false);
-    char *ts = new_token(tokens, "office", "110101001", true);
+    char *tr = ts_token_new(tokens, "viewer", NULL, false);
+    char *ts = ts_token_new(tokens, "office", "110101001", true);
     assert_int_equal(H(NULL, &err, "token", "create", "--tokens", tokens), 2);
     free(err);
     ts_server w = ts_serve_start(wdb, wlog, tokens);
@@ -676,7 +599,7 @@ static void test_server_writes(void **state) {
     }
     assert_true(ts_db_fingerprint(wdb) == before);
     /* A live listener, before the write. */
-    int sse = sse_open(w.port);
+    int sse = ts_sse_open(w.port, "");
     /* Accepted: 201 with the ids, on disk before the answer. */
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -690,7 +613,7 @@ static void test_server_writes(void **state) {
                                "external_id LIKE 'live-%'"),
                      2);
     /* The listener hears of both within a second of the commit. */
-    char *heard = sse_until(sse, "\"external_id\":\"live-2\"", 1000);
+    char *heard = ts_sse_until(sse, "\"external_id\":\"live-2\"", 1000);
     assert_non_null(heard);
     assert_contains(heard, "event: incident");
     assert_contains(heard, "\"external_id\":\"live-1\"");
@@ -816,7 +739,7 @@ static void test_server_writes(void **state) {
     free(big);
     /* A life-cycle step is heard too; the server stops with the
      * listener still connected. */
-    heard = sse_until(sse, "\"status\":\"closed\"", 1000);
+    heard = ts_sse_until(sse, "\"status\":\"closed\"", 1000);
     assert_non_null(heard);
     free(heard);
     assert_int_equal(ts_serve_stop(w), 0);
@@ -903,7 +826,7 @@ static void test_server_expiry_by_neighbourhood(void **state) {
     (void)state;
     char *edb = demo_db("expiry.db", "3000"), *tokens = ts_path(dir, "etokens");
     char *elog = ts_path(dir, "expiry.log"), *elog2 = ts_path(dir, "e2.log");
-    char *tw = new_token(tokens, "ingest", NULL, true);
+    char *tw = ts_token_new(tokens, "ingest", NULL, true);
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tw);
     ts_server a = ts_serve_start(edb, elog, tokens);
@@ -1062,9 +985,9 @@ static void test_server_scoped_readers(void **state) {
     char *rdb = demo_db("readers.db", "2000"),
          *tokens = ts_path(dir, "rtokens");
     char *rlog = ts_path(dir, "readers.log"), *plog = ts_path(dir, "priv.log");
-    char *tw = new_token(tokens, "ingest", NULL, true);
-    char *tall = new_token(tokens, "all", NULL, false);
-    char *toff = new_token(tokens, "office", "110101001", false);
+    char *tw = ts_token_new(tokens, "ingest", NULL, true);
+    char *tall = ts_token_new(tokens, "all", NULL, false);
+    char *toff = ts_token_new(tokens, "office", "110101001", false);
     char auth_w[128], auth_all[128], auth_off[128], q_off[128];
     snprintf(auth_w, sizeof auth_w, "Authorization: Bearer %s\r\n", tw);
     snprintf(auth_all, sizeof auth_all, "Authorization: Bearer %s\r\n", tall);
@@ -1235,7 +1158,7 @@ static void test_server_scoped_readers(void **state) {
     free(body);
     /* Events: the office's reader hears of its incidents only. */
     snprintf(path, sizeof path, "?%s", q_off);
-    int sse = sse_open_as(a.port, path);
+    int sse = ts_sse_open(a.port, path);
     char csv[160], r1[24], r2[24];
     snprintf(csv, sizeof csv,
              "id,lon,lat,category,severity,reported_at\n"
@@ -1246,7 +1169,7 @@ static void test_server_scoped_readers(void **state) {
                              NULL, &body, NULL),
                      201);
     free(body);
-    char *heard = sse_until(sse, "\"external_id\":\"in-1\"", 2000);
+    char *heard = ts_sse_until(sse, "\"external_id\":\"in-1\"", 2000);
     assert_non_null(heard);
     assert_null(strstr(heard, "out-1"));
     free(heard);

@@ -441,10 +441,31 @@ ts_server ts_serve_start(const char *db, const char *errpath,
 
 ts_server ts_serve_start_private(const char *db, const char *errpath,
                                  const char *tokens, bool private_reads) {
+    const char *extra[4] = {NULL};
+    int n = 0;
+    if (tokens) {
+        extra[n++] = "--tokens";
+        extra[n++] = tokens;
+        if (private_reads) {
+            extra[n++] = "--private";
+        }
+    }
+    return ts_serve_start_with(db, errpath, extra);
+}
+
+ts_server ts_serve_start_with(const char *db, const char *errpath,
+                              const char *const *extra) {
     const char *bin = getenv("HUTONG_BIN");
     if (!bin) {
         die("HUTONG_BIN is not set");
     }
+    const char *argv[48] = {bin,      "serve", "--db",      db,
+                            "--port", "0",     "--threads", "2"};
+    int argc = 8;
+    for (int k = 0; extra && extra[k] && argc < 47; k++) {
+        argv[argc++] = extra[k];
+    }
+    argv[argc] = NULL;
     int po[2];
     if (pipe(po)) {
         die("pipe");
@@ -462,14 +483,7 @@ ts_server ts_serve_start_private(const char *db, const char *errpath,
         close(po[0]);
         close(po[1]);
         close(fd);
-        if (tokens) {
-            execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads",
-                  "2", "--tokens", tokens,
-                  private_reads ? "--private" : (char *)NULL, (char *)NULL);
-        } else {
-            execl(bin, bin, "serve", "--db", db, "--port", "0", "--threads",
-                  "2", (char *)NULL);
-        }
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     close(po[1]);
@@ -590,6 +604,138 @@ int ts_http(int port, const char *method, const char *path, const char *headers,
         *len = bl;
     }
     return status;
+}
+
+int ts_connect(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static long ms_since(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec - t0->tv_sec) * 1000 +
+           (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int ts_http_raw(int port, const char *req, size_t len, int ms, char **resp) {
+    int fd = ts_connect(port);
+    if (fd < 0) {
+        die("connect");
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, req + off, len - off);
+        if (w <= 0) {
+            break; /* the server may refuse before reading it all */
+        }
+        off += (size_t)w;
+    }
+    sink all = {0};
+    int open_fds = 1;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool timeout = false;
+    while (open_fds) {
+        long left = ms - ms_since(&t0);
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+            timeout = true;
+            break;
+        }
+        sink_read(&all, fd, &open_fds);
+    }
+    close(fd);
+    char *data = all.data ? all.data : calloc(1, 1);
+    int status = 0;
+    if (sscanf(data, "HTTP/1.%*d %d", &status) != 1) {
+        status = timeout ? -1 : 0;
+    }
+    if (resp) {
+        *resp = data;
+    } else {
+        free(data);
+    }
+    return status;
+}
+
+char *ts_sse_until(int fd, const char *want, int ms) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = calloc(1, cap + 1);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long left = ms - ms_since(&t0);
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            break;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r <= 0) {
+            break;
+        }
+        n += (size_t)r;
+        buf[n] = '\0';
+        if (strstr(buf, want)) {
+            return buf;
+        }
+        if (n == cap) {
+            n = 0; /* keep the newest */
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+int ts_sse_open(int port, const char *query) {
+    int fd = ts_connect(port);
+    if (fd < 0) {
+        die("connect");
+    }
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET /api/events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                     query);
+    if (write(fd, req, (size_t)n) != n) {
+        die("write");
+    }
+    char *hello = ts_sse_until(fd, "hutong events", 5000);
+    if (!hello || !strstr(hello, "text/event-stream")) {
+        fprintf(stderr, "test support: no event stream: %s\n",
+                hello ? hello : "(nothing)");
+        abort();
+    }
+    free(hello);
+    return fd;
+}
+
+char *ts_token_new(const char *tokens, const char *name, const char *scope,
+                   bool write) {
+    char *t = NULL;
+    const char *args[10] = {"token", "create",   "--name",
+                            name,    "--tokens", tokens};
+    int n = 6;
+    if (scope) {
+        args[n++] = "--scope";
+        args[n++] = scope;
+    }
+    if (write) {
+        args[n++] = "--write";
+    }
+    if (ts_hutong(&t, NULL, args[0], args[1], args[2], args[3], args[4],
+                  args[5], n > 6 ? args[6] : NULL, n > 7 ? args[7] : NULL,
+                  n > 8 ? args[8] : NULL, (const char *)NULL) != 0) {
+        fprintf(stderr, "test support: token create failed\n");
+        abort();
+    }
+    t[strcspn(t, "\n")] = 0;
+    return t;
 }
 
 const char *ts_header(const char *head, const char *name) {

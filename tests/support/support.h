@@ -3,6 +3,7 @@
 #ifndef HUTONG_TEST_SUPPORT_H
 #define HUTONG_TEST_SUPPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,6 +110,11 @@ ts_server ts_serve_start(const char *db, const char *errpath,
 ts_server ts_serve_start_private(const char *db, const char *errpath,
                                  const char *tokens, bool private_reads);
 
+/* The same, with more `serve` options (a NULL-terminated list, may be
+ * NULL). */
+ts_server ts_serve_start_with(const char *db, const char *errpath,
+                              const char *const *extra);
+
 /* SIGTERM, then wait (at most 30 s): the exit status, or -1 if it had to
  * be killed or died of a signal. */
 int ts_serve_stop(ts_server s);
@@ -119,6 +125,28 @@ int ts_serve_stop(ts_server s);
  * terminated; *len is the body length. Aborts on socket errors. */
 int ts_http(int port, const char *method, const char *path, const char *headers,
             const char *body, char **head, char **resp, size_t *len);
+
+/* Send the bytes @req (@len) to 127.0.0.1:@port as they are and read
+ * until the server closes or @ms pass: the status of the answer, 0 when
+ * none came (the connection closed without one) or -1 on a timeout;
+ * *resp (may be NULL) receives everything read, NUL terminated. */
+int ts_http_raw(int port, const char *req, size_t len, int ms, char **resp);
+
+/* A connected TCP socket to 127.0.0.1:@port, or -1. */
+int ts_connect(int port);
+
+/* Read @fd until @want appears (within @ms): what was read (caller frees),
+ * or NULL. */
+char *ts_sse_until(int fd, const char *want, int ms);
+
+/* A listener on /api/events (@query: "" or "?token=..."), its hello read;
+ * aborts when none comes in 5 s. */
+int ts_sse_open(int port, const char *query);
+
+/* A new token made by `hutong token create` in the file @tokens: @scope
+ * NULL for everywhere (caller frees). Aborts on failure. */
+char *ts_token_new(const char *tokens, const char *name, const char *scope,
+                   bool write);
 
 /* The value of header @name (lower case) in @head ("" if absent, static). */
 const char *ts_header(const char *head, const char *name);

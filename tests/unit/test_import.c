@@ -516,6 +516,86 @@ static void test_import_projected_grids_and_legacy_crs(void **state) {
     assert_db_text(f->db, "SELECT grid_code FROM incidents", "P1");
 }
 
+/* The rules of writes from outside (the HTTP API): a scope, and a life
+ * cycle that moves forward only. Each refusal leaves the store as it was. */
+static void test_import_api_rules(void **state) {
+    fixture *f = *state;
+    ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    ht_error err = {0};
+    must(import_text(f, &g, "g.geojson", grids_geojson, NULL, &err), &err);
+    must(import_text(f, &i, "i.csv", incidents_csv, NULL, &err), &err);
+    reopen(f);
+    const int64_t now = 1735689600; /* 2025-01-01, the clock of the test */
+    ht_import_opts api = {.kind = HT_IMPORT_INCIDENTS,
+                          .lifecycle = true,
+                          .scope = "110101001",
+                          .now = now};
+    const char *head = "id,lon,lat,category,reported_at,status,closed_at\n";
+    const struct {
+        const char *row, *says;
+        ht_status want;
+    } bad[] = {
+        /* A3 lies in 110101002: moving it into 110101001 is a take-over. */
+        {"A3,116.32,39.83,05,2024-05-01T00:00Z,dispatched,",
+         "incident \"A3\" lies outside", HT_EAUTH},
+        /* A new incident outside the area. */
+        {"N1,116.37,39.85,05,2024-05-01,reported,", "the point lies outside",
+         HT_EAUTH},
+        /* A1 moved out of the area. */
+        {"A1,116.37,39.85,0101,2024-05-01T08:00:00+08:00,reported,",
+         "the point lies outside", HT_EAUTH},
+        /* A2 is closed: back to reported is refused. */
+        {"A2,116.32,39.87,H02,2024-12-01,reported,",
+         "closed; it cannot go back to reported", HT_ECONFLICT},
+        /* Times after the clock. */
+        {"N2,116.32,39.83,05,2025-03-01,reported,", "in the future", HT_EINVAL},
+        {"A1,116.32,39.8201,0101,2024-05-01T08:00:00+08:00,closed,2025-02-01",
+         "in the future", HT_EINVAL},
+    };
+    uint64_t before = ts_db_fingerprint(f->db);
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char body[256];
+        snprintf(body, sizeof body, "%s%s\n", head, bad[k].row);
+        ht_import_stats st;
+        ht_error e = {0};
+        ht_status got = ht_import_mem(f->s, "body", body, strlen(body), "csv",
+                                      &api, &st, &e);
+        if (got != bad[k].want || !strstr(e.msg, bad[k].says) ||
+            !strstr(e.msg, "body: line 2")) {
+            fail_msg("case %zu: %s: %s", k, ht_status_str(got), e.msg);
+        }
+    }
+    assert_true(ts_db_fingerprint(f->db) == before);
+    /* Forward: A1 closes now, without a closing time: logged at the clock,
+     * closed at the clock. */
+    char body[256];
+    snprintf(body, sizeof body,
+             "%sA1,116.32,39.8201,0101,2024-05-01T08:00:00+08:00,closed,\n",
+             head);
+    ht_import_stats st;
+    must(
+        ht_import_mem(f->s, "body", body, strlen(body), "csv", &api, &st, &err),
+        &err);
+    assert_int_equal(st.updated, 1);
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT closed_at FROM incidents WHERE "
+                               "external_id = 'A1'"),
+                     now);
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT at FROM incident_events e JOIN "
+                               "incidents i ON i.id = e.incident_id WHERE "
+                               "i.external_id = 'A1' AND e.status = 'closed'"),
+                     now);
+    /* Without the rules (an administrator's import) the same file may
+     * still correct anything. */
+    snprintf(body, sizeof body,
+             "%sA3,116.32,39.83,05,2024-05-01T00:00Z,reported,\n", head);
+    must(ht_import_mem(f->s, "body", body, strlen(body), "csv", &i, &st, &err),
+         &err);
+    assert_int_equal(st.updated, 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
@@ -532,6 +612,7 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_import_projected_grids_and_legacy_crs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_api_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
