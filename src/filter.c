@@ -127,8 +127,9 @@ ht_status ht_filter_set(ht_filter *f, const char *key, const char *value,
                     st = ht_error_set(err, HT_EINVAL,
                                       "severity: \"%s\" is not 1, 2 or 3",
                                       vals[i]);
+                } else {
+                    mask |= 1u << s;
                 }
-                mask |= 1u << s;
             }
             /* One value means "at least": 2 is 2 and 3. */
             if (st == HT_OK && n == 1) {

@@ -176,6 +176,9 @@ ht_status ht_geom_validate(const ht_geom *g, ht_error *err) {
 }
 
 double ht_geom_ring_signed_area(const ht_geom *g, size_t i) {
+    if (i >= g->nparts) {
+        return 0; /* a polygon without rings */
+    }
     size_t a = g->parts[i], b = ht_geom_part_end(g, i);
     double s = 0;
     for (size_t k = a; k + 1 < b; k++) {
@@ -393,6 +396,9 @@ static ht_status rd_simple(wkb_reader *r, ht_geom *g, uint32_t type,
     if (type != HT_GEOM_POLYGON) {
         return ht_error_set(err, HT_EINVAL, "WKB type %u not supported here",
                             (unsigned)type);
+    }
+    if (n == 0) {
+        return HT_OK; /* POLYGON EMPTY: nothing to hold */
     }
     ht_status st = ht_geom_start_polygon(g, err);
     for (uint32_t i = 0; st == HT_OK && i < n; i++) {

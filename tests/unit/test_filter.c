@@ -72,6 +72,9 @@ static void test_filter_errors_name_the_parameter(void **state) {
     } bad[] = {{"from", "yesterday", "from: "},
                {"window", "2w", "window: \"2w\""},
                {"severity", "4", "severity: \"4\""},
+               /* past the width of the mask: refused before any shift */
+               {"severity", "203", "severity: \"203\""},
+               {"severity", "1,-70", "severity: \"-70\""},
                {"severity", "1,,2", "severity: "},
                {"status", "lost", "status: unknown status \"lost\""},
                {"source", "fax", "source: unknown source \"fax\""},

@@ -107,6 +107,65 @@ static void test_geom_wkb_big_endian(void **state) {
     assert_contains(err.msg, "type 7");
 }
 
+/* A MultiPolygon whose first member is POLYGON EMPTY (no rings): read
+ * without it, and an interior point found in the other member. */
+static void test_geom_wkb_empty_polygon_member(void **state) {
+    (void)state;
+    unsigned char w[128];
+    size_t n = 0;
+#define U8(v) (w[n++] = (unsigned char)(v))
+#define U32(v)                           \
+    do {                                 \
+        uint32_t v_ = (v);               \
+        for (int k_ = 0; k_ < 4; k_++) { \
+            U8(v_ >> (8 * k_));          \
+        }                                \
+    } while (0)
+#define F64(v)                 \
+    do {                       \
+        double d_ = (v);       \
+        memcpy(w + n, &d_, 8); \
+        n += 8;                \
+    } while (0)
+    U8(1);
+    U32(6); /* MultiPolygon */
+    U32(2);
+    U8(1);
+    U32(3); /* Polygon */
+    U32(0); /* no rings */
+    U8(1);
+    U32(3);
+    U32(1);
+    U32(4);
+    const double tri[] = {0, 0, 2, 0, 0, 2, 0, 0};
+    for (int k = 0; k < 8; k++) {
+        F64(tri[k]);
+    }
+    ht_geom *g;
+    ht_error err = {0};
+    assert_int_equal(ht_geom_from_wkb(w, n, &g, &err), HT_OK);
+    assert_int_equal(g->npolys, 1);
+    ht_point p;
+    assert_int_equal(ht_geom_interior_point(g, &p, &err), HT_OK);
+    assert_true(ht_geom_contains(g, p.x, p.y));
+    ht_geom_free(g);
+    /* Only the empty member: no area, said so. */
+    n = 0;
+    U8(1);
+    U32(6);
+    U32(1);
+    U8(1);
+    U32(3);
+    U32(0);
+#undef U8
+#undef U32
+#undef F64
+    assert_int_equal(ht_geom_from_wkb(w, n, &g, &err), HT_OK);
+    assert_int_equal(ht_geom_interior_point(g, &p, &err), HT_EINVAL);
+    assert_contains(err.msg, "no area");
+    ht_geom_free(g);
+}
+
 static void test_geom_validate_rejects_bad_rings(void **state) {
     (void)state;
     const double open[] = {0, 0, 1, 0, 1, 1, 0, 1};
@@ -183,6 +242,7 @@ int main(void) {
         cmocka_unit_test(test_geom_contains_respects_holes),
         cmocka_unit_test(test_geom_wkb_round_trip_all_types),
         cmocka_unit_test(test_geom_wkb_big_endian),
+        cmocka_unit_test(test_geom_wkb_empty_polygon_member),
         cmocka_unit_test(test_geom_validate_rejects_bad_rings),
         cmocka_unit_test(test_geom_orient_and_interior_point),
         cmocka_unit_test(test_geom_area_on_the_sphere),
