@@ -100,19 +100,31 @@ static ht_status add_street(int64_t id, const ht_street_rec *rec, void *ud,
     return HT_OK;
 }
 
-static const ht_features *sort_f;
+/* A feature's index with the keys it sorts by: the comparisons need no
+ * context shared between threads. */
+typedef struct keyed {
+    const char *text;
+    int64_t id;
+    uint32_t at;
+} keyed;
 
-/* Streets by name (named ones only), then id: groups a name's segments. */
-static int cmp_street_name(const void *a, const void *b) {
-    const ht_fstreet *p = &sort_f->streets[*(const uint32_t *)a];
-    const ht_fstreet *q = &sort_f->streets[*(const uint32_t *)b];
-    int c = strcmp(p->name, q->name);
+/* By text, then id: streets by name group a name's segments; grids by
+ * code. */
+static int cmp_keyed(const void *a, const void *b) {
+    const keyed *p = a, *q = b;
+    int c = strcmp(p->text, q->text);
     return c ? c : (p->id > q->id) - (p->id < q->id);
 }
 
-static int cmp_grid_code(const void *a, const void *b) {
-    return strcmp(sort_f->grids[*(const uint32_t *)a].code,
-                  sort_f->grids[*(const uint32_t *)b].code);
+/* Sort @n indexes at @idx by the keys of @keys (the same order); @keys is
+ * scratch. */
+static void sort_keyed(uint32_t *idx, keyed *keys, size_t n) {
+    if (n > 1) {
+        qsort(keys, n, sizeof *keys, cmp_keyed);
+    }
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = keys[i].at;
+    }
 }
 
 static bool same_pt(ht_point a, ht_point b) {
@@ -148,10 +160,18 @@ static ht_status build_chains(ht_features *f, ht_error *err) {
             idx[n++] = (uint32_t)i;
         }
     }
-    if (st == HT_OK) {
-        sort_f = f; /* loading is single-threaded */
-        qsort(idx, n, sizeof *idx, cmp_street_name);
+    keyed *keys = st == HT_OK ? malloc((n + 1) * sizeof *keys) : NULL;
+    if (st == HT_OK && !keys) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
+    if (st == HT_OK) {
+        for (size_t i = 0; i < n; i++) {
+            const ht_fstreet *s = &f->streets[idx[i]];
+            keys[i] = (keyed){s->name, s->id, idx[i]};
+        }
+        sort_keyed(idx, keys, n);
+    }
+    free(keys);
     for (size_t a = 0; st == HT_OK && a < n;) {
         size_t b = a;
         while (b < n &&
@@ -221,12 +241,17 @@ static ht_status build_indexes(ht_features *f, ht_error *err) {
         free(boxes);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
+    keyed *keys = malloc((f->ngrids + 1) * sizeof *keys);
+    if (!keys) {
+        free(boxes);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < f->ngrids; i++) {
         boxes[i] = f->grids[i].bbox;
-        f->by_code[i] = (uint32_t)i;
+        keys[i] = (keyed){f->grids[i].code, 0, (uint32_t)i};
     }
-    sort_f = f;
-    qsort(f->by_code, f->ngrids, sizeof *f->by_code, cmp_grid_code);
+    sort_keyed(f->by_code, keys, f->ngrids);
+    free(keys);
     ht_status st = ht__buckets_build(&f->index[HT_F_GRIDS], boxes, f->ngrids,
                                      NULL, 0, 0, err);
     for (size_t i = 0; st == HT_OK && i < f->nstreets; i++) {

@@ -329,12 +329,36 @@ static void base_unref(base *b) {
     free(b);
 }
 
-static const cols *sort_cols;
+/* A row and its incident id, sorted by the id: the pairs carry their key,
+ * so that no sort context is shared between threads. */
+typedef struct id_row {
+    uint32_t id, row;
+} id_row;
 
-static int cmp_by_id(const void *a, const void *b) {
-    uint32_t x = sort_cols->id[*(const uint32_t *)a];
-    uint32_t y = sort_cols->id[*(const uint32_t *)b];
-    return (x > y) - (x < y);
+static int cmp_id_row(const void *a, const void *b) {
+    const id_row *p = a, *q = b;
+    return (p->id > q->id) - (p->id < q->id);
+}
+
+/* @order[0..n) becomes the rows 0..n-1 of @ids in increasing id order;
+ * HT_ENOMEM leaves it unset. */
+static ht_status order_by_id(uint32_t *order, const uint32_t *ids, size_t n,
+                             ht_error *err) {
+    id_row *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (id_row){ids[i], (uint32_t)i};
+    }
+    if (n > 1) {
+        qsort(p, n, sizeof *p, cmp_id_row);
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = p[i].row;
+    }
+    free(p);
+    return HT_OK;
 }
 
 /* Sort @raw into cell order (a counting sort) and index the cells. */
@@ -395,13 +419,7 @@ static ht_status base_build(cols *raw, base **out, ht_error *err) {
         }
     }
     if (st == HT_OK) {
-        for (size_t i = 0; i < n; i++) {
-            b->by_id[i] = (uint32_t)i;
-        }
-        sort_cols = &b->c; /* building is single-threaded per index */
-        if (n > 1) {
-            qsort(b->by_id, n, sizeof *b->by_id, cmp_by_id);
-        }
+        st = order_by_id(b->by_id, b->c.id, n, err);
     }
     free(cell);
     if (st != HT_OK) {
@@ -495,14 +513,6 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static const uint32_t *sort_ids_of;
-
-static int cmp_by_row_id(const void *a, const void *b) {
-    uint32_t x = sort_ids_of[*(const uint32_t *)a];
-    uint32_t y = sort_ids_of[*(const uint32_t *)b];
-    return (x > y) - (x < y);
-}
-
 /* The delta of @nx: @old's rows but those of @changed (sorted), merged
  * with @fresh's rows, all in id order. O(old + fresh log fresh). */
 static ht_status merge_delta(ht_index *nx, const cols *old,
@@ -517,11 +527,10 @@ static ht_status merge_delta(ht_index *nx, const cols *old,
         free(order);
         return st;
     }
-    for (size_t k = 0; k < fresh->n; k++) {
-        order[k] = (uint32_t)k;
+    if ((st = order_by_id(order, fresh->id, fresh->n, err)) != HT_OK) {
+        free(order);
+        return st;
     }
-    sort_ids_of = fresh->id; /* one writer at a time builds snapshots */
-    qsort(order, fresh->n, sizeof *order, cmp_by_row_id);
     size_t i = 0, j = 0, c = 0;
     cols *d = &nx->delta;
     while (i < old->n || j < fresh->n) {

@@ -1556,15 +1556,20 @@ static bool street_heat_settle(void *p) {
 static const agg_kind street_heat_kind = {street_heat_free, street_heat_add,
                                           street_heat_settle};
 
-static int street_sort_rank(const void *a, const void *b, const double *rate) {
-    double x = rate[*(const uint32_t *)a], y = rate[*(const uint32_t *)b];
-    return (x > y) - (x < y);
-}
+/* A street and its rate, sorted by the rate (then by where it stood, so
+ * the order is the same on every machine). The pairs carry their key: no
+ * sort context shared between the threads that draw. */
+typedef struct rated_street {
+    double rate;
+    uint32_t pos, id;
+} rated_street;
 
-static const double *sort_rates;
-
-static int cmp_street_rate(const void *a, const void *b) {
-    return street_sort_rank(a, b, sort_rates);
+static int cmp_rated_street(const void *a, const void *b) {
+    const rated_street *p = a, *q = b;
+    if (p->rate != q->rate) {
+        return (p->rate > q->rate) - (p->rate < q->rate);
+    }
+    return (p->pos > q->pos) - (p->pos < q->pos);
 }
 
 /* The street heat of a filter (cached per renderer) and the top of a
@@ -1623,9 +1628,20 @@ static ht_status draw_street_heat(frame *f, const ht_style_layer *l) {
             f->r->ids[m++] = id;
         }
     }
-    sort_rates = sh->rate; /* a renderer is used by one thread at a time */
     if (m > 1) {
-        qsort(f->r->ids, m, sizeof *f->r->ids, cmp_street_rate);
+        rated_street *rs = malloc(m * sizeof *rs);
+        if (!rs) {
+            return ht_error_set(f->err, HT_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < m; i++) {
+            rs[i] = (rated_street){sh->rate[f->r->ids[i]], (uint32_t)i,
+                                   f->r->ids[i]};
+        }
+        qsort(rs, m, sizeof *rs, cmp_rated_street);
+        for (size_t i = 0; i < m; i++) {
+            f->r->ids[i] = rs[i].id;
+        }
+        free(rs);
     }
     double w = ht_style_number(l, HT_P_STREET_HEAT_WIDTH, f->zoom, NULL, NULL) *
                f->req->scale;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: features and render. */
 #include <math.h>
+#include <pthread.h>
 
 #include "hutong/demo.h"
 #include "hutong/render.h"
@@ -307,6 +308,102 @@ static void test_render_legends_in_real_units(void **state) {
     ht_style_unref(d);
 }
 
+/* Street-heat tiles of six filters drawn by four threads at once (each
+ * with its own renderer and store connection, the features shared) equal
+ * those drawn by one: nothing is shared between the renderers' sorts. */
+enum { SH_FILTERS = 6, SH_TILES = 6, SH_THREADS = 4 };
+
+typedef struct sh_job {
+    const ht_style *style;
+    uint64_t hash[SH_FILTERS][SH_TILES];
+    bool failed;
+} sh_job;
+
+static const char *const sh_filters[SH_FILTERS][2] = {
+    {"category", "01"}, {"category", "05"},    {"severity", "2"},
+    {"status", "open"}, {"source", "hotline"}, {"from", "2026-06-01"}};
+
+static uint64_t surface_hash(cairo_surface_t *s) {
+    cairo_surface_flush(s);
+    const unsigned char *d = cairo_image_surface_get_data(s);
+    size_t n = (size_t)cairo_image_surface_get_stride(s) *
+               (size_t)cairo_image_surface_get_height(s);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ d[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+static void *sh_draw(void *arg) {
+    sh_job *job = arg;
+    ht_store *s = NULL;
+    ht_renderer *r = NULL;
+    ht_error err = {0};
+    if (ht_store_open(demo->fx->db, HT_STORE_READONLY, &s, &err) != HT_OK ||
+        ht_renderer_new(s, feat, &r, &err) != HT_OK) {
+        job->failed = true;
+    }
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101001");
+    for (int k = 0; !job->failed && k < SH_FILTERS; k++) {
+        ht_filter f = ht_filter_all();
+        ht_filter_set(&f, sh_filters[k][0], sh_filters[k][1], 0, NULL);
+        for (int t = 0; t < SH_TILES; t++) {
+            ht_tile_id id = ht_tile_at(d->label.x, d->label.y, 14 + t % 3);
+            id.x += (uint32_t)(t / 3);
+            cairo_surface_t *surf =
+                cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+            cairo_t *cr = cairo_create(surf);
+            ht_render_req req = {.style = job->style,
+                                 .bbox = ht_tile_bbox(id),
+                                 .width = 256,
+                                 .height = 256,
+                                 .scale = 1,
+                                 .filter = &f};
+            job->failed |= ht_render(r, &req, cr, &err) != HT_OK;
+            cairo_destroy(cr);
+            job->hash[k][t] = surface_hash(surf);
+            cairo_surface_destroy(surf);
+        }
+    }
+    ht_renderer_free(r);
+    ht_store_close(s);
+    return NULL;
+}
+
+static void test_render_threads_share_nothing(void **state) {
+    (void)state;
+    ht_style *st;
+    assert_int_equal(ht_style_load("streetheat", &st, NULL), HT_OK);
+    sh_job alone = {.style = st};
+    sh_draw(&alone);
+    assert_false(alone.failed);
+    /* Most of the tiles draw streets (else the comparison proves little). */
+    cairo_surface_t *blank =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+    uint64_t empty = surface_hash(blank);
+    cairo_surface_destroy(blank);
+    int drawn = 0;
+    for (int k = 0; k < SH_FILTERS; k++) {
+        for (int t = 0; t < SH_TILES; t++) {
+            drawn += alone.hash[k][t] != empty;
+        }
+    }
+    assert_true(drawn > SH_FILTERS * SH_TILES / 2);
+    sh_job jobs[SH_THREADS];
+    pthread_t th[SH_THREADS];
+    for (int k = 0; k < SH_THREADS; k++) {
+        jobs[k] = (sh_job){.style = st};
+        assert_int_equal(pthread_create(&th[k], NULL, sh_draw, &jobs[k]), 0);
+    }
+    for (int k = 0; k < SH_THREADS; k++) {
+        pthread_join(th[k], NULL);
+        assert_false(jobs[k].failed);
+        assert_memory_equal(jobs[k].hash, alone.hash, sizeof alone.hash);
+    }
+    ht_style_unref(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_features_loaded),
@@ -315,6 +412,7 @@ int main(void) {
         cmocka_unit_test(test_render_draws_what_the_style_says),
         cmocka_unit_test(test_render_shipped_styles_everywhere),
         cmocka_unit_test(test_render_legends_in_real_units),
+        cmocka_unit_test(test_render_threads_share_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
