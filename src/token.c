@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- SHA-256 ---- */
@@ -135,6 +136,21 @@ ht_status ht_tokens_load(const char *path, ht_tokens **out, ht_error *err) {
     if (!f) {
         return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
     }
+    /* Whoever may write the file may give themselves a write token. */
+    struct stat sb;
+    bool stat_ok = fstat(fileno(f), &sb) == 0;
+    if (!stat_ok || !S_ISREG(sb.st_mode) ||
+        (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        fclose(f);
+        if (!stat_ok || !S_ISREG(sb.st_mode)) {
+            return ht_error_set(err, HT_EINVAL, "%s: not a regular file", path);
+        }
+        return ht_error_set(err, HT_EINVAL,
+                            "%s: mode %04o lets others change it (anyone who "
+                            "can write it can add a write token): chmod 600 "
+                            "it",
+                            path, (unsigned)(sb.st_mode & 07777));
+    }
     ht_tokens *t = calloc(1, sizeof *t);
     char line[512];
     size_t cap = 0, lineno = 0;
@@ -256,6 +272,12 @@ ht_status ht_tokens_create(const char *path, const char *scope, bool can_write,
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+    }
+    /* An existing file keeps its mode on open: make it 0600 again. */
+    if (fchmod(fd, 0600) != 0) {
+        int e = errno;
+        close(fd);
+        return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(e));
     }
     ssize_t w = write(fd, line, (size_t)n);
     int fs = fsync(fd);

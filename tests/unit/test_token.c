@@ -97,10 +97,49 @@ static void test_token_create_and_check(void **state) {
     free(path);
 }
 
+/* Issue 9, item 11: a tokens file others may write is refused; making a
+ * token puts such a file back to 0600. */
+static void test_token_file_mode(void **state) {
+    (void)state;
+    char *dir = ts_tmpdir(), *path = ts_path(dir, "tokens");
+    char tok[68];
+    ht_error err = {0};
+    assert_int_equal(ht_tokens_create(path, "*", true, "ingest", tok, &err),
+                     HT_OK);
+    ht_tokens *t;
+    const mode_t bad[] = {0666, 0620, 0602, 0660};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        assert_int_equal(chmod(path, bad[k]), 0);
+        assert_int_equal(ht_tokens_load(path, &t, &err), HT_EINVAL);
+        assert_null(t);
+        assert_contains(err.msg, "chmod 600");
+    }
+    /* Readable by others is no danger: it holds hashes. */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(ht_tokens_load(path, &t, &err), HT_OK);
+    ht_tokens_free(t);
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_int_equal(ht_tokens_create(path, "*", false, "viewer", tok, &err),
+                     HT_OK);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(ht_tokens_load(path, &t, &err), HT_OK);
+    assert_int_equal(ht_tokens_count(t), 2);
+    ht_tokens_free(t);
+    /* A folder is not a tokens file. */
+    assert_int_equal(ht_tokens_load(dir, &t, &err), HT_EINVAL);
+    assert_contains(err.msg, "not a regular file");
+    ts_rmdir(dir);
+    free(dir);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_sha256_vectors),
         cmocka_unit_test(test_token_create_and_check),
+        cmocka_unit_test(test_token_file_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
