@@ -142,3 +142,40 @@ ht_status ht_buf_read_file(ht_buf *b, const char *path, ht_error *err) {
     }
     return st;
 }
+
+size_t ht_utf8_valid_prefix(const void *p, size_t n) {
+    const unsigned char *s = p;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+            hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF; /* up to U+10FFFF */
+        } else {
+            return i;
+        }
+        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) {
+            return i;
+        }
+        for (size_t k = 2; k < len; k++) {
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF) {
+                return i;
+            }
+        }
+        i += len;
+    }
+    return n;
+}

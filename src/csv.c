@@ -113,23 +113,35 @@ static int peekbyte(ht_csv *c) {
     return b;
 }
 
-static ht_status put_char(ht_csv *c, char ch, ht_error *err) {
+/* Room for one more byte of field text. */
+static ht_status text_room(ht_csv *c, ht_error *err) {
     if (c->text_len + 1 >= c->text_cap) {
-        ht_status st = ht_array_grow((void **)&c->text, &c->text_cap,
-                                     c->text_len + 2, 1, err);
-        if (st != HT_OK) {
-            return st;
-        }
+        return ht_array_grow((void **)&c->text, &c->text_cap, c->text_len + 2,
+                             1, err);
     }
-    c->text[c->text_len++] = ch;
     return HT_OK;
 }
 
+static ht_status put_char(ht_csv *c, char ch, ht_error *err) {
+    if (ch == '\0') {
+        /* It would end the field early: "a\0b" read as "a". */
+        return ht_error_set(err, HT_EINVAL,
+                            "line %zu: a NUL byte; fields are text",
+                            c->rec_line);
+    }
+    ht_status st = text_room(c, err);
+    if (st == HT_OK) {
+        c->text[c->text_len++] = ch;
+    }
+    return st;
+}
+
 static ht_status end_field(ht_csv *c, size_t start, ht_error *err) {
-    ht_status st = put_char(c, '\0', err);
+    ht_status st = text_room(c, err);
     if (st != HT_OK) {
         return st;
     }
+    c->text[c->text_len++] = '\0'; /* the field's end */
     if (c->noffs == c->cap_offs) {
         /* offs and ptrs grow together; cap_offs counts both. */
         size_t cap = c->cap_offs;
@@ -233,6 +245,18 @@ ht_status ht_csv_next(ht_csv *c, size_t *nfields, const char *const **fields,
         if ((st = put_char(c, (char)ch, err)) != HT_OK) {
             return st;
         }
+    }
+    /* The fields hold no NUL (put_char), so the record's text is valid
+     * exactly when each field is. */
+    size_t ok = ht_utf8_valid_prefix(c->text, c->text_len);
+    if (ok != c->text_len) {
+        size_t field = 0;
+        while (field + 1 < c->noffs && c->offs[field + 1] <= ok) {
+            field++;
+        }
+        return ht_error_set(
+            err, HT_EINVAL, "line %zu, field %zu: not UTF-8 text (byte 0x%02X)",
+            c->rec_line, field + 1, (unsigned)(unsigned char)c->text[ok]);
     }
     for (size_t i = 0; i < c->noffs; i++) {
         c->ptrs[i] = c->text + c->offs[i];

@@ -37,6 +37,15 @@ static const char *const kind_fields[HT_IMPORT_KIND_COUNT][F_MAX] = {
                               "dictionary"},
 };
 
+/* The longest value of each field, in bytes: codes and ids are short,
+ * names a line of text. Longer values are refused with the row named. */
+static const unsigned short field_max[HT_IMPORT_KIND_COUNT][F_MAX] = {
+    [HT_IMPORT_GRIDS] = {64, 200, 32, 64, 32, 200, 64, 64},
+    [HT_IMPORT_STREETS] = {128, 200, 32},
+    [HT_IMPORT_INCIDENTS] = {128, 64, 64, 32, 16, 32, 32, 64, 64},
+    [HT_IMPORT_CATEGORIES] = {32, 32, 200, 16, 32},
+};
+
 /* How many category codes an import remembers as known. */
 #define CAT_CACHE 128
 
@@ -653,6 +662,14 @@ static ht_status process_row(importer *im) {
     im->stats->rows++;
     if (im->o->progress && im->stats->rows % 10000 == 0) {
         im->o->progress(im->stats->rows, im->o->progress_ud);
+    }
+    for (int f = 0; f < im->nf; f++) {
+        size_t len = im->val[f] ? strlen(im->val[f]) : 0;
+        if (len > field_max[im->o->kind][f]) {
+            return row_error(im, f, HT_EINVAL,
+                             "%zu bytes, longer than the %u allowed", len,
+                             (unsigned)field_max[im->o->kind][f]);
+        }
     }
     switch (im->o->kind) {
     case HT_IMPORT_GRIDS:

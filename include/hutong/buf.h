@@ -53,4 +53,11 @@ ht_status ht_array_grow(void **p, size_t *cap, size_t need, size_t elem,
  */
 ht_status ht_buf_read_file(ht_buf *b, const char *path, ht_error *err);
 
+/**
+ * The length of the longest prefix of the @n bytes at @p that is valid
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF; NUL counts as valid): @n when all of it is. Cannot fail.
+ */
+size_t ht_utf8_valid_prefix(const void *p, size_t n);
+
 #endif
