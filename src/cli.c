@@ -71,12 +71,16 @@ static const char usage_text[] =
     "                                       the month's rising problems\n"
     "  serve     [--listen ADDR:PORT | --host ADDR --port P] [--threads N]\n"
     "            [--cache-mb M] [--tokens FILE [--private]] [--db FILE]\n"
+    "            [--public-url URL] [--request-timeout S]\n"
+    "            [--max-connections N] [--max-connections-per-ip N]\n"
+    "            [--max-listeners N] [--max-listeners-per-ip N]\n"
     "                                       serve over HTTP until SIGINT or\n"
     "                                       SIGTERM; --tokens allows writes\n"
     "                                       and scoped readers, --private\n"
     "                                       makes every read need a token\n"
     "  token     create --name N [--scope GRIDCODE] [--write]\n"
-    "            [--tokens FILE]            make a token (printed once; the\n"
+    "            [--tokens FILE] [--db FILE]\n"
+    "                                       make a token (printed once; the\n"
     "                                       file keeps its hash)\n"
     "  version\n"
     "\n"
@@ -104,6 +108,8 @@ typedef struct opts {
     const char *by, *format, *month, *limit, *min;
     const char *host, *port, *threads, *cache_mb;
     const char *listen, *tokens, *name, *scope;
+    const char *max_conns, *max_conns_ip, *max_listeners, *max_listeners_ip;
+    const char *request_timeout, *public_url;
     bool write;
     bool private_reads;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
@@ -112,6 +118,56 @@ typedef struct opts {
     const char *pos[4];
     int npos;
 } opts;
+
+/* Options that take a value, and where parse() puts it. */
+static const struct {
+    const char *name;
+    size_t at;
+} value_opts[] = {
+    {"db", offsetof(opts, db)},
+    {"crs", offsetof(opts, crs)},
+    {"level", offsetof(opts, level)},
+    {"dictionary", offsetof(opts, dictionary)},
+    {"seed", offsetof(opts, seed)},
+    {"end", offsetof(opts, end)},
+    {"incidents", offsetof(opts, incidents)},
+    {"snap", offsetof(opts, snap)},
+    {"style", offsetof(opts, style)},
+    {"out", offsetof(opts, out)},
+    {"bbox", offsetof(opts, bbox)},
+    {"grid", offsetof(opts, grid)},
+    {"size", offsetof(opts, size)},
+    {"scale", offsetof(opts, scale)},
+    {"from", offsetof(opts, from)},
+    {"to", offsetof(opts, to)},
+    {"window", offsetof(opts, window)},
+    {"category", offsetof(opts, category)},
+    {"severity", offsetof(opts, severity)},
+    {"status", offsetof(opts, status)},
+    {"source", offsetof(opts, source)},
+    {"radius", offsetof(opts, radius)},
+    {"kernel", offsetof(opts, kernel)},
+    {"cellsize", offsetof(opts, cellsize)},
+    {"listen", offsetof(opts, listen)},
+    {"tokens", offsetof(opts, tokens)},
+    {"name", offsetof(opts, name)},
+    {"scope", offsetof(opts, scope)},
+    {"host", offsetof(opts, host)},
+    {"port", offsetof(opts, port)},
+    {"threads", offsetof(opts, threads)},
+    {"cache-mb", offsetof(opts, cache_mb)},
+    {"by", offsetof(opts, by)},
+    {"format", offsetof(opts, format)},
+    {"month", offsetof(opts, month)},
+    {"limit", offsetof(opts, limit)},
+    {"min", offsetof(opts, min)},
+    {"max-connections", offsetof(opts, max_conns)},
+    {"max-connections-per-ip", offsetof(opts, max_conns_ip)},
+    {"max-listeners", offsetof(opts, max_listeners)},
+    {"max-listeners-per-ip", offsetof(opts, max_listeners_ip)},
+    {"request-timeout", offsetof(opts, request_timeout)},
+    {"public-url", offsetof(opts, public_url)},
+};
 
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -171,85 +227,18 @@ static int parse(int argc, char **argv, int first, const char *allowed,
         if (!v) {
             return usage_error("option \"%s\" needs a value", a);
         }
-        if (strcmp(key, "db") == 0) {
-            o->db = v;
-        } else if (strcmp(key, "crs") == 0) {
-            o->crs = v;
-        } else if (strcmp(key, "level") == 0) {
-            o->level = v;
-        } else if (strcmp(key, "dictionary") == 0) {
-            o->dictionary = v;
-        } else if (strcmp(key, "seed") == 0) {
-            o->seed = v;
-        } else if (strcmp(key, "end") == 0) {
-            o->end = v;
-        } else if (strcmp(key, "incidents") == 0) {
-            o->incidents = v;
-        } else if (strcmp(key, "snap") == 0) {
-            o->snap = v;
-        } else if (strcmp(key, "style") == 0) {
-            o->style = v;
-        } else if (strcmp(key, "out") == 0) {
-            o->out = v;
-        } else if (strcmp(key, "bbox") == 0) {
-            o->bbox = v;
-        } else if (strcmp(key, "grid") == 0) {
-            o->grid = v;
-        } else if (strcmp(key, "size") == 0) {
-            o->size = v;
-        } else if (strcmp(key, "scale") == 0) {
-            o->scale = v;
-        } else if (strcmp(key, "from") == 0) {
-            o->from = v;
-        } else if (strcmp(key, "to") == 0) {
-            o->to = v;
-        } else if (strcmp(key, "window") == 0) {
-            o->window = v;
-        } else if (strcmp(key, "category") == 0) {
-            o->category = v;
-        } else if (strcmp(key, "severity") == 0) {
-            o->severity = v;
-        } else if (strcmp(key, "status") == 0) {
-            o->status = v;
-        } else if (strcmp(key, "source") == 0) {
-            o->source = v;
-        } else if (strcmp(key, "radius") == 0) {
-            o->radius = v;
-        } else if (strcmp(key, "kernel") == 0) {
-            o->kernel = v;
-        } else if (strcmp(key, "cellsize") == 0) {
-            o->cellsize = v;
-        } else if (strcmp(key, "listen") == 0) {
-            o->listen = v;
-        } else if (strcmp(key, "tokens") == 0) {
-            o->tokens = v;
-        } else if (strcmp(key, "name") == 0) {
-            o->name = v;
-        } else if (strcmp(key, "scope") == 0) {
-            o->scope = v;
-        } else if (strcmp(key, "host") == 0) {
-            o->host = v;
-        } else if (strcmp(key, "port") == 0) {
-            o->port = v;
-        } else if (strcmp(key, "threads") == 0) {
-            o->threads = v;
-        } else if (strcmp(key, "cache-mb") == 0) {
-            o->cache_mb = v;
-        } else if (strcmp(key, "by") == 0) {
-            o->by = v;
-        } else if (strcmp(key, "format") == 0) {
-            o->format = v;
-        } else if (strcmp(key, "month") == 0) {
-            o->month = v;
-        } else if (strcmp(key, "limit") == 0) {
-            o->limit = v;
-        } else if (strcmp(key, "min") == 0) {
-            o->min = v;
-        } else if (strcmp(key, "field") == 0) {
+        if (strcmp(key, "field") == 0) {
             if (o->nfields == HT_IMPORT_MAX_MAPS) {
                 return usage_error("too many %s options", "--field");
             }
             o->fields[o->nfields++] = v;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof value_opts / sizeof *value_opts; k++) {
+            if (strcmp(key, value_opts[k].name) == 0) {
+                *(const char **)((char *)o + value_opts[k].at) = v;
+                break;
+            }
         }
     }
     if (!o->db) {
@@ -1210,7 +1199,10 @@ static int cmd_stats(int argc, char **argv) {
 static int cmd_serve(int argc, char **argv) {
     opts o;
     int rc = parse(argc, argv, 2,
-                   " db host port listen threads cache-mb tokens private ", &o);
+                   " db host port listen threads cache-mb tokens private "
+                   "max-connections max-connections-per-ip max-listeners "
+                   "max-listeners-per-ip request-timeout public-url ",
+                   &o);
     if (rc) {
         return rc;
     }
@@ -1251,6 +1243,30 @@ static int cmd_serve(int argc, char **argv) {
         return usage_error("--cache-mb \"%s\": 0 (no cache)..1048576",
                            o.cache_mb);
     }
+    /* Limits that keep slow or greedy clients from locking others out. */
+    struct {
+        const char *name, *text;
+        long lo, hi, value;
+    } lim[] = {
+        {"--max-connections", o.max_conns, 16, 1000000, 0},
+        {"--max-connections-per-ip", o.max_conns_ip, 1, 1000000, 0},
+        {"--max-listeners", o.max_listeners, 1, 1000000, 0},
+        {"--max-listeners-per-ip", o.max_listeners_ip, 1, 1000000, 0},
+        {"--request-timeout", o.request_timeout, 1, 3600, 0},
+    };
+    for (size_t k = 0; k < sizeof lim / sizeof *lim; k++) {
+        if (lim[k].text &&
+            !parse_count(lim[k].text, lim[k].lo, lim[k].hi, &lim[k].value)) {
+            return usage_error("%s \"%s\": %ld..%ld", lim[k].name, lim[k].text,
+                               lim[k].lo, lim[k].hi);
+        }
+    }
+    if (o.public_url && !ht_server_public_url_ok(o.public_url)) {
+        return usage_error(
+            "--public-url \"%s\": http:// or https:// and a "
+            "host, e.g. https://maps.example.org",
+            o.public_url);
+    }
     if (!file_exists(o.db)) {
         fprintf(stderr,
                 "hutong: %s does not exist (build one with 'hutong "
@@ -1282,7 +1298,13 @@ static int cmd_serve(int argc, char **argv) {
                          .no_cache = cache_mb == 0,
                          .access_log = stderr,
                          .tokens = o.tokens,
-                         .private_reads = o.private_reads};
+                         .private_reads = o.private_reads,
+                         .max_connections = (unsigned)lim[0].value,
+                         .max_connections_per_ip = (unsigned)lim[1].value,
+                         .max_listeners = (unsigned)lim[2].value,
+                         .max_listeners_per_ip = (unsigned)lim[3].value,
+                         .request_timeout_s = (unsigned)lim[4].value,
+                         .public_url = o.public_url};
     ht_server *srv;
     ht_error err = {0};
     if (ht_server_start(&so, &srv, &err) != HT_OK) {
@@ -1304,7 +1326,7 @@ static int cmd_serve(int argc, char **argv) {
 
 static int cmd_token(int argc, char **argv) {
     opts o;
-    int rc = parse(argc, argv, 2, " name scope write tokens ", &o);
+    int rc = parse(argc, argv, 2, " name scope write tokens db ", &o);
     if (rc) {
         return rc;
     }
@@ -1317,6 +1339,28 @@ static int cmd_token(int argc, char **argv) {
     const char *path = o.tokens ? o.tokens : "hutong.tokens";
     char token[68];
     ht_error err = {0};
+    /* A scope names a grid of the database the server will read. */
+    if (o.scope && strcmp(o.scope, "*") != 0) {
+        if (!file_exists(o.db)) {
+            return usage_error(
+                "--scope %s: no database %s to find the grid "
+                "in (give --db)",
+                o.scope, o.db);
+        }
+        ht_store *s;
+        bool exists = false;
+        ht_status st = ht_store_open(o.db, HT_STORE_READONLY, &s, &err);
+        if (st == HT_OK) {
+            st = ht_store_grid_exists(s, o.scope, &exists, &err);
+            ht_store_close(s);
+        }
+        if (st != HT_OK) {
+            return fail(&err);
+        }
+        if (!exists) {
+            return usage_error("--scope %s: no such grid in %s", o.scope, o.db);
+        }
+    }
     if (ht_tokens_create(path, o.scope ? o.scope : "*", o.write, o.name, token,
                          &err) != HT_OK) {
         return fail(&err);

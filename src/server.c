@@ -7,7 +7,9 @@
 #include <arpa/inet.h>
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -20,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +76,8 @@ enum {
 static const char *const route_names[R_COUNT] = {
     "tiles", "tilejson", "legend", "wms",     "map",  "api",
     "page",  "static",   "health", "metrics", "other"};
-static const unsigned status_codes[] = {200, 304, 400, 403, 404, 405, 500};
+static const unsigned status_codes[] = {200, 201, 204, 304, 400, 401, 403,
+                                        404, 405, 409, 413, 500, 503};
 #define NSTATUS (sizeof status_codes / sizeof *status_codes + 1)
 /* Upper bounds of the tile render time histogram, seconds. */
 static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -85,12 +90,27 @@ static const double render_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 #define CELL_M 250.0   /* side of a neighbourhood cell, EPSG:3857 metres */
 #define BEAT_SECONDS 15
 
+/* A connection, from accept to close: whether it owes a request, and since
+ * when. A request must arrive whole (head and body) within the request
+ * timeout of the moment the connection was ready for it (accepted, or its
+ * previous answer sent); the beat thread cuts those that do not. */
+typedef struct conn_slot {
+    struct conn_slot *prev, *next;
+    int fd;
+    atomic_bool waiting;   /* no whole request yet */
+    atomic_llong ready_ms; /* monotonic ms it began waiting */
+    bool cut;              /* shut down by the reaper */
+} conn_slot;
+
 typedef struct sse_sub {
     char scope[32]; /* only events inside this grid; "": all */
+    char addr[48];  /* the listener's address */
     struct MHD_Connection *conn;
     struct ht_server *server;
     unsigned long next; /* the sequence number it wants next */
     bool hello, beat, suspended;
+    char *part; /* an event being sent in parts, or NULL */
+    size_t part_len, part_off;
     struct sse_sub *link;
 } sse_sub;
 
@@ -149,6 +169,13 @@ struct ht_server {
     } styles[MAX_STYLES];
     int nstyles;
     struct timespec started;
+    /* Connections and their limits. */
+    pthread_mutex_t cmu; /* the list of connections */
+    conn_slot *conns;
+    unsigned max_conns, max_conns_ip, max_listeners, max_listeners_ip;
+    unsigned request_timeout_s;
+    atomic_ulong open_conns, timed_out, listeners_refused;
+    char *public_url; /* without a trailing slash, or NULL */
     atomic_ulong requests[R_COUNT][NSTATUS];
     atomic_ulong render_le[NBUCKETS + 1]; /* last: +Inf */
     atomic_ulong render_us;               /* sum, microseconds */
@@ -164,8 +191,11 @@ typedef struct request {
     size_t bytes;
     char method[8];
     char uri[256];
-    char scope[32];  /* the reader's area (a grid code); "": everything */
-    int retry_after; /* seconds, sent with a 503; 0: none */
+    char scope[32];    /* the reader's area (a grid code); "": everything */
+    int retry_after;   /* seconds, sent with a 503; 0: none */
+    bool writing;      /* a write let through: its body is kept */
+    bool vary_host;    /* the answer holds URLs made from Host */
+    ht_token_info who; /* the writer's token, then */
 } request;
 
 static double since_ms(const struct timespec *t0) {
@@ -181,6 +211,154 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
         h = (h ^ b[i]) * 1099511628211ull;
     }
     return h;
+}
+
+/* ---- text ---- */
+
+/* Whether @t (may be NULL) is valid UTF-8: what JSON and XML can carry. */
+static bool text_ok(const char *t) {
+    return !t || ht_utf8_valid_prefix(t, strlen(t)) == strlen(t);
+}
+
+/* ---- host names ---- */
+
+/* The length of a host[:port] at the start of @p (a DNS name or IPv4
+ * address of [A-Za-z0-9.-], or an IPv6 literal in brackets, and a port of
+ * 1-5 digits), or 0 when there is none. */
+static size_t host_port_len(const char *p) {
+    size_t n;
+    if (*p == '[') {
+        n = 1 + strspn(p + 1, "0123456789abcdefABCDEF:.");
+        if (n == 1 || p[n] != ']') {
+            return 0;
+        }
+        n++;
+    } else {
+        n = strspn(p,
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789.-");
+        if (n == 0 || p[0] == '.' || p[0] == '-' || n > 253) {
+            return 0;
+        }
+    }
+    if (p[n] == ':') {
+        size_t d = strspn(p + n + 1, "0123456789");
+        if (d == 0 || d > 5) {
+            return 0;
+        }
+        n += 1 + d;
+    }
+    return n;
+}
+
+bool ht_server_public_url_ok(const char *url) {
+    const char *p = !url                               ? NULL
+                    : strncmp(url, "http://", 7) == 0  ? url + 7
+                    : strncmp(url, "https://", 8) == 0 ? url + 8
+                                                       : NULL;
+    size_t n = p ? host_port_len(p) : 0;
+    if (!n || strlen(url) > 200) {
+        return false;
+    }
+    const char *path = p + n;
+    return *path == '\0' ||
+           (*path == '/' &&
+            strspn(path,
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789-._~/%") == strlen(path));
+}
+
+/* ---- connections ---- */
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The client's address as text ("-" when unknown). */
+static void client_addr(struct MHD_Connection *c, char *out, size_t size) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(out, size, "-");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+    }
+}
+
+static conn_slot *slot_of(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* A connection opens and closes: its slot in the list the reaper walks.
+ * MHD reports the close before it closes the socket, so the reaper, under
+ * cmu, never touches a descriptor that is gone. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    ht_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_slot *k = calloc(1, sizeof *k);
+        if (!k) {
+            return; /* not watched: only the idle timeout applies */
+        }
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k->fd = ci ? ci->connect_fd : -1;
+        atomic_store(&k->waiting, true);
+        atomic_store(&k->ready_ms, now_ms());
+        pthread_mutex_lock(&s->cmu);
+        k->next = s->conns;
+        if (s->conns) {
+            s->conns->prev = k;
+        }
+        s->conns = k;
+        pthread_mutex_unlock(&s->cmu);
+        atomic_fetch_add(&s->open_conns, 1);
+        *socket_context = k;
+        return;
+    }
+    conn_slot *k = *socket_context;
+    if (!k) {
+        return;
+    }
+    pthread_mutex_lock(&s->cmu);
+    if (k->prev) {
+        k->prev->next = k->next;
+    } else {
+        s->conns = k->next;
+    }
+    if (k->next) {
+        k->next->prev = k->prev;
+    }
+    pthread_mutex_unlock(&s->cmu);
+    atomic_fetch_sub(&s->open_conns, 1);
+    free(k);
+    *socket_context = NULL;
+}
+
+/* Cut the connections that owe a request past the timeout: shutting the
+ * socket down makes MHD see the end of it and close the connection in
+ * its own thread. */
+static void reap_slow(ht_server *s) {
+    long long limit = now_ms() - (long long)s->request_timeout_s * 1000;
+    pthread_mutex_lock(&s->cmu);
+    for (conn_slot *k = s->conns; k; k = k->next) {
+        if (!k->cut && k->fd >= 0 && atomic_load(&k->waiting) &&
+            atomic_load(&k->ready_ms) < limit) {
+            k->cut = true;
+            shutdown(k->fd, SHUT_RDWR);
+            atomic_fetch_add(&s->timed_out, 1);
+        }
+    }
+    pthread_mutex_unlock(&s->cmu);
 }
 
 /* ---- responses ---- */
@@ -270,8 +448,11 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, request *rq,
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(r, "Access-Control-Expose-Headers", "ETag");
-    if (text) {
-        MHD_add_response_header(r, "Vary", "Accept-Encoding");
+    if (text || rq->vary_host) {
+        MHD_add_response_header(r, "Vary",
+                                !rq->vary_host ? "Accept-Encoding"
+                                : text         ? "Accept-Encoding, Host"
+                                               : "Host");
     }
     if (gz) {
         MHD_add_response_header(r, "Content-Encoding", "gzip");
@@ -322,7 +503,17 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq,
                        : status == MHD_HTTP_CONTENT_TOO_LARGE   ? "too_large"
                        : status == MHD_HTTP_SERVICE_UNAVAILABLE ? "unavailable"
                                                                 : "internal";
-    json_t *j = json_pack("{s:s, s:s, s:i}", "error", code, "message", msg,
+    /* The message may quote the request: invalid UTF-8 becomes '?', so
+     * that there is always an answer. */
+    char clean[HT_ERROR_MSG_SIZE + 64];
+    snprintf(clean, sizeof clean, "%s", msg);
+    for (size_t at = 0, n = strlen(clean); at < n;) {
+        at += ht_utf8_valid_prefix(clean + at, n - at);
+        if (at < n) {
+            clean[at++] = '?';
+        }
+    }
+    json_t *j = json_pack("{s:s, s:s, s:i}", "error", code, "message", clean,
                           "status", (int)status);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -574,6 +765,11 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
                  MAX_QUERY);
         return MHD_NO;
     }
+    if (!text_ok(key) || !text_ok(value)) {
+        snprintf(q->bad, sizeof q->bad, "%s: not UTF-8 text",
+                 text_ok(key) ? key : "a parameter name");
+        return MHD_NO;
+    }
     bool token = strcmp(key, "token") == 0; /* taken by reader_scope */
     char probe[80];
     snprintf(probe, sizeof probe, " %s ", key);
@@ -703,13 +899,22 @@ static enum MHD_Result send_outside(struct MHD_Connection *c, request *rq) {
 
 /* ---- routes ---- */
 
-/* "http://host" of the request (the Host header when it is sane). */
-static void base_url(struct MHD_Connection *c, char *out, size_t size) {
+/* The absolute URL of the service: --public-url, else "http://" and the
+ * request's Host (checked by handle: host[:port] only), and then the
+ * answer varies with Host. */
+static void base_url(ht_server *s, struct MHD_Connection *c, request *rq,
+                     char *out, size_t size) {
+    if (s->public_url) {
+        snprintf(out, size, "%s", s->public_url);
+        return;
+    }
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    snprintf(out, size, "http://%s",
-             host && strlen(host) < 200 && !strpbrk(host, "\"<> \\&")
-                 ? host
-                 : "127.0.0.1");
+    if (host && *host) {
+        snprintf(out, size, "http://%s", host);
+    } else {
+        snprintf(out, size, "http://%s:%u", s->host, (unsigned)s->port);
+    }
+    rq->vary_host = true;
 }
 
 /* Parse an unsigned decimal of at most 10 digits ending at one of @ends. */
@@ -999,7 +1204,7 @@ static enum MHD_Result route_tilejson(ht_server *s, struct MHD_Connection *c,
         return answer;
     }
     char base[300], url[3000];
-    base_url(c, base, sizeof base);
+    base_url(s, c, rq, base, sizeof base);
     /* The district, or the reader's area. */
     const ht_fgrid *area =
         rq->scope[0] ? ht_features_find_grid(s->feat, rq->scope) : NULL;
@@ -1107,7 +1312,7 @@ static size_t style_names(char **names, size_t max) {
 static enum MHD_Result route_root(ht_server *s, struct MHD_Connection *c,
                                   request *rq) {
     char base[300];
-    base_url(c, base, sizeof base);
+    base_url(s, c, rq, base, sizeof base);
     char *names[MAX_STYLES];
     size_t n = style_names(names, MAX_STYLES);
     json_t *styles = json_array();
@@ -1421,11 +1626,13 @@ static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
 static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *code) {
     const ht_fgrid *g = ht_features_find_grid(s->feat, code);
+    /* A scoped reader is told the same of a grid outside its area and of
+     * one that does not exist: it learns nothing of other areas. */
+    if (rq->scope[0] && (!g || !in_scope(s, code, rq->scope))) {
+        return send_outside(c, rq);
+    }
     if (!g) {
         return send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
-    }
-    if (rq->scope[0] && !in_scope(s, code, rq->scope)) {
-        return send_outside(c, rq);
     }
     query q;
     if (!parse_query(c, "", &q)) {
@@ -1486,7 +1693,7 @@ static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
 typedef struct args {
     const char *keys[64], *values[64];
     size_t n, bytes;
-    bool too_many;
+    bool too_many, not_text;
 } args;
 
 static enum MHD_Result on_wms_arg(void *cls, enum MHD_ValueKind kind,
@@ -1496,6 +1703,10 @@ static enum MHD_Result on_wms_arg(void *cls, enum MHD_ValueKind kind,
     a->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
     if (a->n == 64 || a->bytes > MAX_QUERY) {
         a->too_many = true;
+        return MHD_NO;
+    }
+    if (!text_ok(key) || !text_ok(value)) {
+        a->not_text = true;
         return MHD_NO;
     }
     a->keys[a->n] = key;
@@ -1530,7 +1741,7 @@ static const struct {
 static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
                                         request *rq, int version) {
     char base[300];
-    base_url(c, base, sizeof base);
+    base_url(s, c, rq, base, sizeof base);
     char *names[MAX_STYLES];
     size_t n = style_names(names, MAX_STYLES);
     ht_wms_layer layers[MAX_STYLES];
@@ -1836,6 +2047,10 @@ static enum MHD_Result route_wms(ht_server *s, struct MHD_Connection *c,
         return wms_error(c, rq, 130, "InvalidParameterValue",
                          "too many or too long parameters");
     }
+    if (a.not_text) {
+        return wms_error(c, rq, 130, "InvalidParameterValue",
+                         "a parameter is not UTF-8 text");
+    }
     ht_wms_req w;
     char code[40];
     ht_error err = {0};
@@ -2072,12 +2287,24 @@ static enum MHD_Result route_metrics(ht_server *s, struct MHD_Connection *c,
         "arrays.\n"
         "# TYPE hutong_index_bytes gauge\n"
         "hutong_index_bytes %.0f\n"
+        "# HELP hutong_connections Connections open.\n"
+        "# TYPE hutong_connections gauge\n"
+        "hutong_connections %lu\n"
+        "# HELP hutong_connections_timed_out_total Connections cut for not "
+        "sending a whole request in time.\n"
+        "# TYPE hutong_connections_timed_out_total counter\n"
+        "hutong_connections_timed_out_total %lu\n"
+        "# HELP hutong_event_listeners_refused_total Event streams refused "
+        "for the listener limits.\n"
+        "# TYPE hutong_event_listeners_refused_total counter\n"
+        "hutong_event_listeners_refused_total %lu\n"
         "# HELP hutong_uptime_seconds Seconds since the server started.\n"
         "# TYPE hutong_uptime_seconds gauge\n"
         "hutong_uptime_seconds %.0f\n",
         (unsigned long long)cs.hits, (unsigned long long)cs.misses,
         (unsigned long long)cs.evictions, cs.bytes, cs.entries, nidx, idx_bytes,
-        since_ms(&s->started) / 1e3);
+        atomic_load(&s->open_conns), atomic_load(&s->timed_out),
+        atomic_load(&s->listeners_refused), since_ms(&s->started) / 1e3);
     pthread_mutex_lock(&s->emu);
     unsigned long events = s->event_seq;
     size_t listeners = 0;
@@ -2389,6 +2616,17 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
         n = (size_t)snprintf(buf, max, "retry: 2000\n: hutong events\n\n");
         u->hello = true;
     }
+    /* The rest of an event larger than the buffer MHD offers. */
+    if (u->part) {
+        size_t len = u->part_len - u->part_off;
+        len = len > max - n ? max - n : len;
+        memcpy(buf + n, u->part + u->part_off, len);
+        n += len;
+        u->part_off += len;
+        if (u->part_off == u->part_len) {
+            HT_CLEAR(u->part, free);
+        }
+    }
     unsigned long oldest =
         s->event_seq > EVENT_RING ? s->event_seq - EVENT_RING : 0;
     if (u->next < oldest) {
@@ -2403,6 +2641,20 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
         }
         size_t len = ev ? strlen(ev) : 0;
         if (n + len > max) {
+            if (n > 0 || u->part) {
+                break; /* in the next call, from its start */
+            }
+            /* Larger than the whole buffer: sent in parts, from a copy,
+             * since the ring may drop the event meanwhile. */
+            if (!(u->part = malloc(len))) {
+                break;
+            }
+            memcpy(u->part, ev, len);
+            u->part_len = len;
+            u->part_off = max;
+            memcpy(buf, ev, max);
+            n = max;
+            u->next++;
             break;
         }
         memcpy(buf + n, ev, len);
@@ -2433,22 +2685,35 @@ static void sse_free(void *cls) {
         }
     }
     pthread_mutex_unlock(&s->emu);
+    free(u->part);
     free(u);
 }
 
 /* Every BEAT_SECONDS, a comment to each listener. */
+/* Every second, cut connections that are too slow to send a request;
+ * every BEAT_SECONDS, a comment to each listener. */
 static void *beat_main(void *arg) {
     ht_server *s = arg;
+    long long next_beat = now_ms() + BEAT_SECONDS * 1000;
     pthread_mutex_lock(&s->emu);
     while (!s->closing) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += BEAT_SECONDS;
+        until.tv_sec += 1;
         pthread_cond_timedwait(&s->beat_cv, &s->emu, &until);
-        for (sse_sub *u = s->subs; u; u = u->link) {
-            u->beat = true;
+        if (s->closing) {
+            break;
         }
-        wake_listeners(s);
+        pthread_mutex_unlock(&s->emu);
+        reap_slow(s);
+        pthread_mutex_lock(&s->emu);
+        if (now_ms() >= next_beat) {
+            next_beat = now_ms() + BEAT_SECONDS * 1000;
+            for (sse_sub *u = s->subs; u; u = u->link) {
+                u->beat = true;
+            }
+            wake_listeners(s);
+        }
     }
     pthread_mutex_unlock(&s->emu);
     return NULL;
@@ -2468,17 +2733,40 @@ static enum MHD_Result route_events(ht_server *s, struct MHD_Connection *c,
     u->conn = c;
     u->server = s;
     snprintf(u->scope, sizeof u->scope, "%s", rq->scope);
+    client_addr(c, u->addr, sizeof u->addr);
+    /* Listeners hold their connection for good: at most so many, and so
+     * many from one address, so that they never take the connections the
+     * tiles need. */
+    pthread_mutex_lock(&s->emu);
+    unsigned all = 0, here = 0;
+    for (const sse_sub *v = s->subs; v; v = v->link) {
+        all++;
+        here += strcmp(v->addr, u->addr) == 0;
+    }
+    bool full = all >= s->max_listeners || here >= s->max_listeners_ip;
+    if (!full) {
+        u->next = s->event_seq; /* from now on */
+        u->link = s->subs;
+        s->subs = u;
+    }
+    pthread_mutex_unlock(&s->emu);
+    if (full) {
+        free(u);
+        atomic_fetch_add(&s->listeners_refused, 1);
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "too many event listeners (at most %u from one address, %u "
+                 "in all): try again later, or poll /api/incidents",
+                 s->max_listeners_ip, s->max_listeners);
+        rq->retry_after = 30;
+        return send_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+    }
     struct MHD_Response *r = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, 4096, sse_read, u, sse_free);
     if (!r) {
-        free(u);
+        sse_free(u);
         return MHD_NO;
     }
-    pthread_mutex_lock(&s->emu);
-    u->next = s->event_seq; /* from now on */
-    u->link = s->subs;
-    s->subs = u;
-    pthread_mutex_unlock(&s->emu);
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
@@ -2578,11 +2866,7 @@ static void publish(ht_server *s, const int64_t *ids, size_t n) {
 static enum MHD_Result route_post_incidents(ht_server *s,
                                             struct MHD_Connection *c,
                                             request *rq) {
-    ht_token_info who;
-    enum MHD_Result answer;
-    if (!may_write(s, c, rq, &who, &answer)) {
-        return answer;
-    }
+    const ht_token_info who = rq->who; /* checked by begin_write */
     if (rq->body_large) {
         return send_error(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
                           "body over 1 MiB: send it in parts, or use "
@@ -2681,11 +2965,7 @@ static enum MHD_Result route_post_incidents(ht_server *s,
 static enum MHD_Result route_patch_incident(ht_server *s,
                                             struct MHD_Connection *c,
                                             request *rq, const char *idtext) {
-    ht_token_info who;
-    enum MHD_Result answer;
-    if (!may_write(s, c, rq, &who, &answer)) {
-        return answer;
-    }
+    const ht_token_info who = rq->who; /* checked by begin_write */
     char *end;
     long long id = strtoll(idtext, &end, 10);
     if (!*idtext || *end || id <= 0) {
@@ -2811,6 +3091,38 @@ static enum MHD_Result send_preflight(struct MHD_Connection *c, request *rq) {
     return ok;
 }
 
+/* The first call of a POST or PATCH: its route, the writer's token and
+ * the size it announces are checked before any of the body is read. A
+ * write let through (MHD_YES) has its body kept; any other is answered at
+ * once, and MHD then closes the connection without reading the body. */
+static enum MHD_Result begin_write(ht_server *s, struct MHD_Connection *c,
+                                   request *rq, const char *url,
+                                   const char *method) {
+    char idtext[32];
+    bool routed = strcmp(method, "POST") == 0
+                      ? strcmp(url, "/api/incidents") == 0
+                      : cut(url, "/api/incidents/", "", idtext, sizeof idtext);
+    if (!routed) {
+        return route_of(url) == R_OTHER
+                   ? send_error(c, rq, MHD_HTTP_NOT_FOUND, "not found")
+                   : send_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                "only GET, HEAD and OPTIONS here");
+    }
+    enum MHD_Result answer;
+    if (!may_write(s, c, rq, &rq->who, &answer)) {
+        return answer;
+    }
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > MAX_BODY) {
+        return send_error(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+                          "body over 1 MiB: send it in parts, or use "
+                          "hutong import");
+    }
+    rq->writing = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
                               const char *url, const char *method,
                               const char *version, const char *upload,
@@ -2825,12 +3137,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     if (!rq->seen) {
         rq->seen = true;
         snprintf(rq->method, sizeof rq->method, "%s", method);
+        /* A write is authorised, routed and sized before its body is
+         * read: whoever may not write gets an answer at once and sends no
+         * body to a buffer. */
+        if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) {
+            return begin_write(s, c, rq, url, method);
+        }
         return MHD_YES;
     }
     if (*upload_size) {
-        /* Bodies are kept for POSTs, up to MAX_BODY. */
-        if (!rq->body_large &&
-            (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)) {
+        /* Bodies are kept for the writes let through, up to MAX_BODY. */
+        if (!rq->body_large && rq->writing) {
             if (!rq->body) {
                 rq->body = ht_buf_new();
             }
@@ -2843,6 +3160,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         }
         *upload_size = 0;
         return MHD_YES;
+    }
+    /* The whole request is in: its connection owes nothing now. */
+    conn_slot *slot = slot_of(c);
+    if (slot) {
+        atomic_store(&slot->waiting, false);
+    }
+    /* A Host that is not host[:port] is refused (RFC 9112, 3.2): it
+     * would otherwise reach the URLs the server writes. */
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (host && host_port_len(host) != strlen(host)) {
+        return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                          "Host: not a host name or address with an "
+                          "optional port");
     }
     if (strcmp(method, "OPTIONS") == 0) {
         return send_preflight(c, rq);
@@ -2931,6 +3261,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
     ht_server *s = cls;
     request *rq = *req_cls;
     (void)toe;
+    /* Kept alive, the connection waits for its next request. */
+    conn_slot *slot = slot_of(c);
+    if (slot) {
+        atomic_store(&slot->ready_ms, now_ms());
+        atomic_store(&slot->waiting, true);
+    }
     if (!rq) {
         return;
     }
@@ -2938,14 +3274,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
         count_request(s, rq);
     }
     if (s->log) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        char addr[64] = "-";
-        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
-            inet_ntop(AF_INET,
-                      &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
-                      addr, sizeof addr);
-        }
+        char addr[64];
+        client_addr(c, addr, sizeof addr);
         fprintf(s->log, "%s %s %s %u %zu %.1fms\n", addr, rq->method, rq->uri,
                 rq->status, rq->bytes, since_ms(&rq->t0));
         fflush(s->log);
@@ -2953,6 +3283,49 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
     ht_buf_free(rq->body);
     free(rq);
     *req_cls = NULL;
+}
+
+/* Whether the query key at @k (@n bytes, percent-encoded as sent) decodes
+ * to "token", the way MHD decodes it for the handlers ("%74oken",
+ * "tok%65n" ...). */
+static bool key_is_token(const char *k, size_t n) {
+    static const char want[] = "token";
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++, w++) {
+        unsigned ch = (unsigned char)k[i];
+        if (ch == '%' && i + 2 < n && isxdigit((unsigned char)k[i + 1]) &&
+            isxdigit((unsigned char)k[i + 2])) {
+            char hex[3] = {k[i + 1], k[i + 2], 0};
+            ch = (unsigned)strtoul(hex, NULL, 16);
+            i += 2;
+        } else if (ch == '+') {
+            ch = ' ';
+        }
+        if (w >= sizeof want - 1 || ch != (unsigned char)want[w]) {
+            return false;
+        }
+    }
+    return w == sizeof want - 1;
+}
+
+/* Tokens never reach the log: the value of every query parameter whose
+ * decoded name is "token" becomes "-" in @uri (in place). */
+static void redact_tokens(char *uri) {
+    char *p = strchr(uri, '?');
+    while (p) {
+        char *key = p + 1;
+        size_t len = strcspn(key, "&");
+        size_t klen = strcspn(key, "=&");
+        char *next = key[len] == '&' ? key + len : NULL;
+        if (key[klen] == '=' && key_is_token(key, klen)) {
+            char *val = key + klen + 1;
+            size_t rest = strlen(key + len);
+            memmove(val + 1, key + len, rest + 1);
+            val[0] = '-';
+            next = val[1] == '&' ? val + 1 : NULL;
+        }
+        p = next;
+    }
 }
 
 /* A request starts: its clock and its URI (with the query, as sent) for
@@ -2969,16 +3342,37 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
             rq->uri[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
         }
         rq->uri[n] = '\0';
-        /* Nor do tokens: ?token=... and &token=... become token=-. */
-        for (char *t = rq->uri; (t = strstr(t, "token=")) != NULL; t += 6) {
-            if (t > rq->uri && (t[-1] == '?' || t[-1] == '&')) {
-                char *end = t + 6 + strcspn(t + 6, "&");
-                memmove(t + 7, end, strlen(end) + 1);
-                t[6] = '-';
-            }
-        }
+        redact_tokens(rq->uri);
     }
     return rq;
+}
+
+/* @want connections, within the open-file limit (raised to fit when the
+ * hard limit allows): each takes a descriptor, and the database files,
+ * the log and the listening socket need some. */
+static unsigned fit_connections(unsigned want) {
+    const rlim_t spare = 64;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return want;
+    }
+    rlim_t need = (rlim_t)want + spare;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+                          ? need
+                          : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        unsigned fit =
+            rl.rlim_cur > 2 * spare ? (unsigned)(rl.rlim_cur - spare) : 16;
+        ht_log(HT_LOG_WARN, "server",
+               "open-file limit %llu: %u connections at most, not %u",
+               (unsigned long long)rl.rlim_cur, fit, want);
+        return fit;
+    }
+    return want;
 }
 
 ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
@@ -3003,7 +3397,37 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     pthread_mutex_init(&s->wmu, NULL);
     clock_gettime(CLOCK_MONOTONIC, &s->started);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->cmu, NULL);
     pthread_key_create(&s->key, NULL);
+    s->max_conns =
+        fit_connections(o->max_connections ? o->max_connections : 1000);
+    s->max_conns_ip =
+        o->max_connections_per_ip ? o->max_connections_per_ip : 64;
+    s->max_listeners = o->max_listeners ? o->max_listeners : 256;
+    if (s->max_listeners > s->max_conns / 2) {
+        s->max_listeners = s->max_conns / 2 ? s->max_conns / 2 : 1;
+    }
+    s->max_listeners_ip =
+        o->max_listeners_per_ip ? o->max_listeners_per_ip : 16;
+    s->request_timeout_s = o->request_timeout_s ? o->request_timeout_s : 10;
+    if (o->public_url) {
+        if (!ht_server_public_url_ok(o->public_url)) {
+            ht_server_stop(s);
+            return ht_error_set(err, HT_EINVAL,
+                                "serve: --public-url \"%s\" is not an http:// "
+                                "or https:// URL of a host",
+                                o->public_url);
+        }
+        s->public_url = strdup(o->public_url);
+        if (!s->public_url) {
+            ht_server_stop(s);
+            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        size_t len = strlen(s->public_url);
+        while (len > 0 && s->public_url[len - 1] == '/') {
+            s->public_url[--len] = '\0';
+        }
+    }
     ht_status st = ht_store_open(o->db, HT_STORE_READONLY, &s->store, err);
     if (st == HT_OK) {
         st = ht_features_load(s->store, &s->feat, err);
@@ -3072,11 +3496,16 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
                 MHD_ALLOW_SUSPEND_RESUME,
             0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa,
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-            30u, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            30u, MHD_OPTION_CONNECTION_LIMIT, s->max_conns,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->max_conns_ip,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
             MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s, MHD_OPTION_END);
         if (!s->d) {
-            st = ht_error_set(err, HT_EIO, "serve: cannot listen on %s:%u",
-                              s->host, (unsigned)o->port);
+            int e = errno;
+            st = ht_error_set(err, HT_EIO, "serve: cannot listen on %s:%u: %s",
+                              s->host, (unsigned)o->port,
+                              e ? strerror(e) : "the address is not usable");
         }
     }
     if (st != HT_OK) {
@@ -3157,11 +3586,13 @@ void ht_server_stop(ht_server *s) {
     ht_store_close(s->store);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->cmu);
     pthread_mutex_destroy(&s->imu);
     pthread_mutex_destroy(&s->emu);
     pthread_cond_destroy(&s->beat_cv);
     pthread_mutex_destroy(&s->wmu);
     free(s->db);
     free(s->host);
+    free(s->public_url);
     free(s);
 }

@@ -1126,6 +1126,19 @@ ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
                        : st;
 }
 
+ht_status ht_store_grid_exists(ht_store *s, const char *code, bool *exists,
+                               ht_error *err) {
+    sqlite3_stmt *q = s->stmt[ST_GRID_PARENT];
+    bind_text(q, 1, code);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "reading grids", err);
+    }
+    *exists = rc == SQLITE_ROW;
+    return HT_OK;
+}
+
 ht_status ht_store_grid_within(ht_store *s, const char *code,
                                const char *ancestor, bool *within,
                                ht_error *err) {

@@ -23,9 +23,33 @@ typedef struct ht_server_opts {
     /** reads need a token from the file too (else they are open, and a
      * token only narrows them to its area) */
     bool private_reads;
+    /** connections open at once; 0: 1,000 (the open-file limit is raised
+     * to fit, or the number lowered to it) */
+    unsigned max_connections;
+    /** of them from one client address; 0: 64 */
+    unsigned max_connections_per_ip;
+    /** event-stream listeners at once; 0: 256. Capped at half of
+     * max_connections, so listeners never take every connection. */
+    unsigned max_listeners;
+    /** of them from one client address; 0: 16 */
+    unsigned max_listeners_per_ip;
+    /** seconds a connection has to send a whole request (head and body)
+     * from when it is ready for one; longer is cut. 0: 10 */
+    unsigned request_timeout_s;
+    /** the public address of the service ("https://maps.example.org"),
+     * used for absolute URLs (TileJSON); NULL: the request's validated
+     * Host, with Vary: Host */
+    const char *public_url;
 } ht_server_opts;
 
 typedef struct ht_server ht_server;
+
+/**
+ * Whether @url may be a public URL: "http://" or "https://", a host
+ * ([A-Za-z0-9.-], or an IPv6 literal in brackets), an optional port and
+ * path, nothing that could break out of a URL or a JSON string.
+ */
+bool ht_server_public_url_ok(const char *url);
 
 /**
  * Open the database (features and the incident index are loaded once and

@@ -167,6 +167,10 @@ ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
                                  int64_t at, const char *department,
                                  ht_error *err);
 
+/** *exists: whether a grid has the code @code. Reads only. */
+ht_status ht_store_grid_exists(ht_store *s, const char *code, bool *exists,
+                               ht_error *err);
+
 /**
  * *within: whether grid @code is @ancestor or lies under it, following the
  * stored parent links (NULL or "" @code: false). Reads only.

@@ -65,7 +65,7 @@ export async function run(body) {
     .toString().trim();
   // A reader of one street office (东华门, 110101001).
   const officeToken = execFileSync(bin, ["token", "create", "--name", "office", "--scope",
-                                         "110101001", "--tokens", tokens],
+                                         "110101001", "--tokens", tokens, "--db", db],
                                    { stdio: ["ignore", "pipe", "ignore"] })
     .toString().trim();
   const failures = [];

@@ -548,10 +548,28 @@ static void test_server_writes(void **state) {
     assert_contains(err, "shown only this once");
     free(err);
     tw[strcspn(tw, "\n")] = 0;
-    char *tr = ts_token_new(tokens, "viewer", NULL, false);
-    char *ts = ts_token_new(tokens, "office", "110101001", true);
+    char *tr = ts_token_new(wdb, tokens, "viewer", NULL, false);
+    char *ts = ts_token_new(wdb, tokens, "office", "110101001", true);
     assert_int_equal(H(NULL, &err, "token", "create", "--tokens", tokens), 2);
     free(err);
+    /* A scope names a grid of the database; the file is left as it was. */
+    char *before_tokens = ts_read(tokens);
+    assert_int_equal(H(NULL, &err, "token", "create", "--name", "x", "--scope",
+                       "110101999", "--tokens", tokens, "--db", wdb),
+                     2);
+    assert_contains(err, "no such grid");
+    free(err);
+    char *nodb = ts_path(dir, "nothing.db");
+    assert_int_equal(H(NULL, &err, "token", "create", "--name", "x", "--scope",
+                       "110101001", "--tokens", tokens, "--db", nodb),
+                     2);
+    assert_contains(err, "give --db");
+    free(err);
+    free(nodb);
+    char *after_tokens = ts_read(tokens);
+    assert_string_equal(before_tokens, after_tokens);
+    free(before_tokens);
+    free(after_tokens);
     ts_server w = ts_serve_start(wdb, wlog, tokens);
     char auth_w[128], auth_r[128], auth_s[128];
     snprintf(auth_w, sizeof auth_w, "Authorization: Bearer %s\r\n", tw);
@@ -826,7 +844,7 @@ static void test_server_expiry_by_neighbourhood(void **state) {
     (void)state;
     char *edb = demo_db("expiry.db", "3000"), *tokens = ts_path(dir, "etokens");
     char *elog = ts_path(dir, "expiry.log"), *elog2 = ts_path(dir, "e2.log");
-    char *tw = ts_token_new(tokens, "ingest", NULL, true);
+    char *tw = ts_token_new(edb, tokens, "ingest", NULL, true);
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tw);
     ts_server a = ts_serve_start(edb, elog, tokens);
@@ -985,9 +1003,9 @@ static void test_server_scoped_readers(void **state) {
     char *rdb = demo_db("readers.db", "2000"),
          *tokens = ts_path(dir, "rtokens");
     char *rlog = ts_path(dir, "readers.log"), *plog = ts_path(dir, "priv.log");
-    char *tw = ts_token_new(tokens, "ingest", NULL, true);
-    char *tall = ts_token_new(tokens, "all", NULL, false);
-    char *toff = ts_token_new(tokens, "office", "110101001", false);
+    char *tw = ts_token_new(rdb, tokens, "ingest", NULL, true);
+    char *tall = ts_token_new(rdb, tokens, "all", NULL, false);
+    char *toff = ts_token_new(rdb, tokens, "office", "110101001", false);
     char auth_w[128], auth_all[128], auth_off[128], q_off[128];
     snprintf(auth_w, sizeof auth_w, "Authorization: Bearer %s\r\n", tw);
     snprintf(auth_all, sizeof auth_all, "Authorization: Bearer %s\r\n", tall);
@@ -1036,6 +1054,9 @@ static void test_server_scoped_readers(void **state) {
         {"/api/incidents?grid=110101002", auth_off, 403, "outside"},
         {"/api/stats?grid=110101002", auth_off, 403, "outside"},
         {"/api/grids/110101002", auth_off, 403, "outside"},
+        /* a grid that does not exist looks the same as one outside */
+        {"/api/grids/110101999", auth_off, 403, "outside"},
+        {"/api/stats?grid=110101999", auth_off, 403, "outside"},
         {"/map.png?grid=110101002&width=64&height=64", auth_off, 403,
          "outside"},
     };

@@ -245,6 +245,21 @@ static void close_db(sqlite3 *db, void *cache) {
     spatialite_cleanup_ex(cache);
 }
 
+void *ts_db_lock(const char *path) {
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "cannot lock %s\n", path);
+        abort();
+    }
+    return db;
+}
+
+void ts_db_unlock(void *lock) {
+    sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(lock);
+}
+
 static void fnv(uint64_t *h, const void *p, size_t n) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) {
@@ -555,9 +570,9 @@ int ts_http(int port, const char *method, const char *path, const char *headers,
     }
     fclose(m);
     for (size_t off = 0; off < rlen;) {
-        ssize_t w = write(fd, req + off, rlen - off);
+        ssize_t w = send(fd, req + off, rlen - off, MSG_NOSIGNAL);
         if (w <= 0) {
-            die("write");
+            break; /* answered before the body was read: read the answer */
         }
         off += (size_t)w;
     }
@@ -607,11 +622,26 @@ int ts_http(int port, const char *method, const char *path, const char *headers,
 }
 
 int ts_connect(int port) {
+    return ts_connect_from(port, NULL);
+}
+
+int ts_connect_from(int port, const char *from) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (from) {
+        struct sockaddr_in me = {.sin_family = AF_INET};
+        inet_pton(AF_INET, from, &me.sin_addr);
+        if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(fd);
         return -1;
     }
@@ -626,12 +656,17 @@ static long ms_since(const struct timespec *t0) {
 }
 
 int ts_http_raw(int port, const char *req, size_t len, int ms, char **resp) {
-    int fd = ts_connect(port);
+    return ts_http_raw_from(port, NULL, req, len, ms, resp);
+}
+
+int ts_http_raw_from(int port, const char *from, const char *req, size_t len,
+                     int ms, char **resp) {
+    int fd = ts_connect_from(port, from);
     if (fd < 0) {
         die("connect");
     }
     for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, req + off, len - off);
+        ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
         if (w <= 0) {
             break; /* the server may refuse before reading it all */
         }
@@ -715,12 +750,12 @@ int ts_sse_open(int port, const char *query) {
     return fd;
 }
 
-char *ts_token_new(const char *tokens, const char *name, const char *scope,
-                   bool write) {
+char *ts_token_new(const char *db, const char *tokens, const char *name,
+                   const char *scope, bool write) {
     char *t = NULL;
-    const char *args[10] = {"token", "create",   "--name",
-                            name,    "--tokens", tokens};
-    int n = 6;
+    const char *args[12] = {"token",    "create", "--name", name,
+                            "--tokens", tokens,   "--db",   db};
+    int n = 8;
     if (scope) {
         args[n++] = "--scope";
         args[n++] = scope;
@@ -729,8 +764,9 @@ char *ts_token_new(const char *tokens, const char *name, const char *scope,
         args[n++] = "--write";
     }
     if (ts_hutong(&t, NULL, args[0], args[1], args[2], args[3], args[4],
-                  args[5], n > 6 ? args[6] : NULL, n > 7 ? args[7] : NULL,
-                  n > 8 ? args[8] : NULL, (const char *)NULL) != 0) {
+                  args[5], args[6], args[7], n > 8 ? args[8] : NULL,
+                  n > 9 ? args[9] : NULL, n > 10 ? args[10] : NULL,
+                  (const char *)NULL) != 0) {
         fprintf(stderr, "test support: token create failed\n");
         abort();
     }

@@ -38,6 +38,11 @@ int ts_hutong(char **out, char **errout, ...);
  * fingerprints mean equal contents. */
 uint64_t ts_db_fingerprint(const char *path);
 
+/* Hold the write lock of the SQLite file at @path (BEGIN IMMEDIATE on a
+ * connection of its own) until ts_db_unlock. */
+void *ts_db_lock(const char *path);
+void ts_db_unlock(void *lock);
+
 /* One integer from a SQL query on the file at path (SpatiaLite loaded). */
 int64_t ts_db_int(const char *path, const char *sql);
 
@@ -132,8 +137,15 @@ int ts_http(int port, const char *method, const char *path, const char *headers,
  * *resp (may be NULL) receives everything read, NUL terminated. */
 int ts_http_raw(int port, const char *req, size_t len, int ms, char **resp);
 
-/* A connected TCP socket to 127.0.0.1:@port, or -1. */
+/* ts_http_raw from the local address @from (e.g. "127.0.0.2": every
+ * 127.x.y.z is this machine), NULL for any. */
+int ts_http_raw_from(int port, const char *from, const char *req, size_t len,
+                     int ms, char **resp);
+
+/* A connected TCP socket to 127.0.0.1:@port, or -1; ts_connect_from binds
+ * it to the local address @from first (NULL: any). */
 int ts_connect(int port);
+int ts_connect_from(int port, const char *from);
 
 /* Read @fd until @want appears (within @ms): what was read (caller frees),
  * or NULL. */
@@ -143,10 +155,11 @@ char *ts_sse_until(int fd, const char *want, int ms);
  * aborts when none comes in 5 s. */
 int ts_sse_open(int port, const char *query);
 
-/* A new token made by `hutong token create` in the file @tokens: @scope
- * NULL for everywhere (caller frees). Aborts on failure. */
-char *ts_token_new(const char *tokens, const char *name, const char *scope,
-                   bool write);
+/* A new token made by `hutong token create` in the file @tokens for the
+ * database @db (where a scope's grid must exist): @scope NULL for
+ * everywhere (caller frees). Aborts on failure. */
+char *ts_token_new(const char *db, const char *tokens, const char *name,
+                   const char *scope, bool write);
 
 /* The value of header @name (lower case) in @head ("" if absent, static). */
 const char *ts_header(const char *head, const char *name);
