@@ -42,10 +42,38 @@ static void test_buf_read_file(void **state) {
     free(dir);
 }
 
+static void test_buf_utf8(void **state) {
+    (void)state;
+    const struct {
+        const char *s;
+        size_t valid; /* the length of the valid prefix */
+    } cases[] = {
+        {"", 0},
+        {"plain", 5},
+        {"东城区 网格", 16},
+        {"\xf0\x9f\x97\xba map", 8}, /* U+1F5FA */
+        {"a\x80", 1},                /* a lone continuation byte */
+        {"a\xc0\x80", 1},            /* overlong NUL */
+        {"\xe0\x80\xaf", 0},         /* overlong '/' */
+        {"x\xed\xa0\x80", 1},        /* a surrogate */
+        {"\xf4\x90\x80\x80", 0},     /* past U+10FFFF */
+        {"ok\xe4\xb8", 2},           /* cut short */
+        {"\xf5\x80\x80\x80", 0},
+        {"\xff", 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        size_t got = ht_utf8_valid_prefix(cases[k].s, strlen(cases[k].s));
+        if (got != cases[k].valid) {
+            fail_msg("case %zu: %zu, not %zu", k, got, cases[k].valid);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_append_grows_and_terminates),
         cmocka_unit_test(test_buf_read_file),
+        cmocka_unit_test(test_buf_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

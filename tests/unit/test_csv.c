@@ -41,19 +41,38 @@ static void test_csv_quotes_newlines_and_lines(void **state) {
 
 static void test_csv_errors_name_the_line(void **state) {
     (void)state;
-    const char *bad[] = {"a,b\n1,\"never closed\n", "a,b\n1,\"x\"y\n"};
-    const char *why[] = {"line 2: quote never closed",
-                         "line 2: text after a closing quote"};
-    for (int i = 0; i < 2; i++) {
+    /* With their lengths: some hold NUL bytes. */
+    static const char q1[] = "a,b\n1,\"never closed\n",
+                      q2[] = "a,b\n1,\"x\"y\n", n1[] = "a,b\nnul-\0-1,2\n",
+                      n2[] = "a,b\n1,\"in\0quotes\"\n",
+                      u1[] = "a,b\n1,bad-\xff\n",
+                      u2[] = "a,b\nover\xc0\xaflong,2\n",
+                      u3[] = "a,b\n1,\xed\xa0\x80\n",
+                      u4[] = "a,b\n1,cut-\xe4\xb8\n";
+    const struct {
+        const char *text;
+        size_t len;
+        const char *why;
+    } bad[] = {
+        {q1, sizeof q1 - 1, "line 2: quote never closed"},
+        {q2, sizeof q2 - 1, "line 2: text after a closing quote"},
+        {n1, sizeof n1 - 1, "line 2: a NUL byte"},
+        {n2, sizeof n2 - 1, "line 2: a NUL byte"},
+        {u1, sizeof u1 - 1, "line 2, field 2: not UTF-8 text (byte 0xFF)"},
+        {u2, sizeof u2 - 1, "line 2, field 1: not UTF-8 text (byte 0xC0)"},
+        {u3, sizeof u3 - 1, "line 2, field 2: not UTF-8 text (byte 0xED)"},
+        {u4, sizeof u4 - 1, "line 2, field 2: not UTF-8 text (byte 0xE4)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ht_csv *c;
-        ht_csv_open_mem(bad[i], strlen(bad[i]), &c, NULL);
+        ht_csv_open_mem(bad[i].text, bad[i].len, &c, NULL);
         size_t n;
         const char *const *f;
         bool eof;
         ht_error err = {0};
         assert_int_equal(ht_csv_next(c, &n, &f, &eof, &err), HT_OK);
         assert_int_equal(ht_csv_next(c, &n, &f, &eof, &err), HT_EINVAL);
-        assert_contains(err.msg, why[i]);
+        assert_contains(err.msg, bad[i].why);
         ht_csv_free(c);
     }
     ht_csv *c = NULL;

@@ -250,7 +250,30 @@ typedef struct bad_case {
     const char *want[3];
 } bad_case;
 
+#define X10 "xxxxxxxxxx"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
+
 static const bad_case bad_cases[] = {
+    {HT_IMPORT_INCIDENTS,
+     "long.csv",
+     "id,lon,lat,category,reported_at\nB1,116.32,39.82,05,2024-05-01\n"
+     "B2" X100 X10 X10 X10 ",116.32,39.82,05,2024-05-01\n",
+     NULL,
+     {"long.csv: line 3", "field \"id\"", "132 bytes, longer than the 128"}},
+    {HT_IMPORT_INCIDENTS,
+     "utf8.csv",
+     "id,lon,lat,category,reported_at\nB1,116.32,39.82,05,2024-05-01\n"
+     "B2\xff,116.32,39.82,05,2024-05-01\n",
+     NULL,
+     {"utf8.csv: line 3", "field 1", "not UTF-8 text"}},
+    {HT_IMPORT_GRIDS,
+     "longname.geojson",
+     "{\"type\":\"Feature\",\"properties\":{\"code\":\"9\",\"level\":"
+     "\"grid\",\"name\":\"" X100 X100 "x\"},\"geometry\":{\"type\":"
+     "\"Polygon\",\"coordinates\":[[[116.3,39.8],[116.31,39.8],[116.31,"
+     "39.81],[116.3,39.8]]]}}",
+     NULL,
+     {"longname.geojson: feature 1", "field \"name\"", "201 bytes"}},
     {HT_IMPORT_GRIDS,
      "malformed.geojson",
      "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",",
