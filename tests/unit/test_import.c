@@ -434,14 +434,19 @@ static const bad_case bad_cases[] = {
      {"pop.geojson: feature 1", "field \"population\"", "outside"}},
 };
 
-static void test_import_bad_input_changes_nothing(void **state) {
-    fixture *f = *state;
+/* The grids and incidents of the tests above, imported and on disk. */
+static void load_grids_and_incidents(fixture *f) {
     ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
     ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
     ht_error err = {0};
     must(import_text(f, &g, "g.geojson", grids_geojson, NULL, &err), &err);
     must(import_text(f, &i, "i.csv", incidents_csv, NULL, &err), &err);
     reopen(f);
+}
+
+static void test_import_bad_input_changes_nothing(void **state) {
+    fixture *f = *state;
+    load_grids_and_incidents(f);
     uint64_t before = ts_db_fingerprint(f->db);
     for (size_t k = 0; k < sizeof bad_cases / sizeof *bad_cases; k++) {
         const bad_case *c = &bad_cases[k];
@@ -543,12 +548,9 @@ static void test_import_projected_grids_and_legacy_crs(void **state) {
  * cycle that moves forward only. Each refusal leaves the store as it was. */
 static void test_import_api_rules(void **state) {
     fixture *f = *state;
-    ht_import_opts g = {.kind = HT_IMPORT_GRIDS};
+    load_grids_and_incidents(f);
     ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
     ht_error err = {0};
-    must(import_text(f, &g, "g.geojson", grids_geojson, NULL, &err), &err);
-    must(import_text(f, &i, "i.csv", incidents_csv, NULL, &err), &err);
-    reopen(f);
     const int64_t now = 1735689600; /* 2025-01-01, the clock of the test */
     ht_import_opts api = {.kind = HT_IMPORT_INCIDENTS,
                           .lifecycle = true,
