@@ -179,3 +179,10 @@ size_t ht_utf8_valid_prefix(const void *p, size_t n) {
     }
     return n;
 }
+
+int ht_hex_digit(int c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}

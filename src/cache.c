@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/hash.h"
+
 typedef struct entry {
     struct entry *next_hash, *prev_lru, *next_lru;
     uint64_t hash;
@@ -25,11 +27,7 @@ struct ht_cache {
 };
 
 static uint64_t hash_key(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    }
-    return h;
+    return ht_hash64_str(HT_HASH64_INIT, s);
 }
 
 static size_t cost(const entry *e) {

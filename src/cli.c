@@ -483,21 +483,8 @@ static int cmd_demo(int argc, char **argv) {
     return print_summary(o.db);
 }
 
-/* Parse "a,b,c,d" into four finite numbers. */
 static bool parse_bbox(const char *s, ht_bbox *b) {
-    double v[4];
-    const char *p = s;
-    for (int k = 0; k < 4; k++) {
-        char *end;
-        v[k] = strtod(p, &end);
-        if (end == p || !isfinite(v[k]) || (k < 3 && *end != ',') ||
-            (k == 3 && *end)) {
-            return false;
-        }
-        p = end + 1;
-    }
-    *b = (ht_bbox){v[0], v[1], v[2], v[3]};
-    return v[2] > v[0] && v[3] > v[1];
+    return ht_bbox_parse(s, b, NULL) == HT_OK;
 }
 
 static bool parse_int(const char *s, long lo, long hi, long *out) {

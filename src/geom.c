@@ -2,6 +2,7 @@
 /* Geometry values: points, boxes, lines and polygons, and WKB. */
 #include "hutong/geom.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,30 @@
 
 ht_bbox ht_bbox_empty(void) {
     return (ht_bbox){HUGE_VAL, HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+}
+
+ht_status ht_bbox_parse(const char *text, ht_bbox *out, ht_error *err) {
+    double v[4];
+    const char *p = text ? text : "";
+    for (int k = 0; k < 4; k++) {
+        char *end;
+        v[k] = strtod(p, &end);
+        if (end == p || isspace((unsigned char)*p) || !isfinite(v[k]) ||
+            (k < 3 && *end != ',') || (k == 3 && *end)) {
+            return ht_error_set(err, HT_EINVAL,
+                                "\"%.60s\": expected four numbers a,b,c,d",
+                                text ? text : "");
+        }
+        p = end + 1;
+    }
+    if (!(v[0] < v[2] && v[1] < v[3])) {
+        return ht_error_set(err, HT_EINVAL,
+                            "\"%.60s\": the first corner must lie below "
+                            "and left of the second",
+                            text);
+    }
+    *out = (ht_bbox){v[0], v[1], v[2], v[3]};
+    return HT_OK;
 }
 
 void ht_bbox_add(ht_bbox *b, double x, double y) {

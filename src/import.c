@@ -619,7 +619,7 @@ static bool valid_color(const char *c) {
         return false;
     }
     for (const char *p = c + 1; *p; p++) {
-        if (!isxdigit((unsigned char)*p)) {
+        if (ht_hex_digit((unsigned char)*p) < 0) {
             return false;
         }
     }

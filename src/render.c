@@ -11,6 +11,7 @@
 #include "hutong/analysis.h"
 #include "hutong/buf.h"
 #include "hutong/crs.h"
+#include "hutong/hash.h"
 #include "hutong/heat.h"
 #include "hutong/tile.h"
 
@@ -179,20 +180,13 @@ void ht_renderer_free(ht_renderer *r) {
     free(r);
 }
 
-static uint64_t hash_str(const char *s, uint64_t h) {
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
-}
-
 /* The cached path of @text at @size px in @family. NULL when out of
  * memory or when the text has no ink. */
 static const glyph *text_glyph(ht_renderer *r, const char *text, double size,
                                const char *family) {
     int q = (int)lround(size * 4);
-    uint64_t h = hash_str(family, hash_str(text, 14695981039346656037ULL));
-    h = (h ^ (uint64_t)q) * 1099511628211ULL;
+    uint64_t h = ht_hash64_str(ht_hash64_str(HT_HASH64_INIT, text), family);
+    h = ht_hash64(h, &q, sizeof q);
     size_t slot = h % GLYPH_CACHE;
     for (size_t probe = 0; probe < GLYPH_CACHE; probe++) {
         glyph *g = &r->glyphs[(slot + probe) % GLYPH_CACHE];
@@ -2274,16 +2268,8 @@ double ht_render_reach(const ht_render_req *req) {
     return reach;
 }
 
-static uint64_t mix(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t mix_double(uint64_t h, double v) {
-    return mix(h, &v, sizeof v);
+    return ht_hash64(h, &v, sizeof v);
 }
 
 /* The street rates and colour scale a street-heat layer draws in @f. */
@@ -2300,7 +2286,7 @@ static ht_status street_heat_deps(frame *f, const ht_style_layer *l,
     for (size_t i = 0; i < n; i++) {
         uint32_t id = f->r->ids[i];
         if (sh->count[id]) {
-            *h = mix(*h, &id, sizeof id);
+            *h = ht_hash64(*h, &id, sizeof id);
             *h = mix_double(*h, sh->rate[id]);
         }
     }
@@ -2317,15 +2303,15 @@ static ht_status classed_deps(frame *f, const ht_style_layer *l, bool hot,
     if (st != HT_OK || (st = query(f, HT_F_GRIDS, &n)) != HT_OK) {
         return st;
     }
-    *h = mix(*h, c->colors, sizeof c->colors);
+    *h = ht_hash64(*h, c->colors, sizeof c->colors);
     for (size_t i = 0; i < n; i++) {
         uint32_t id = f->r->ids[i];
         double v = c->value[id];
         int k = !isfinite(v) ? -1
                 : hot        ? (int)v
                              : ht_analysis_class_of(v, c->breaks, c->k);
-        *h = mix(*h, &id, sizeof id);
-        *h = mix(*h, &k, sizeof k);
+        *h = ht_hash64(*h, &id, sizeof id);
+        *h = ht_hash64(*h, &k, sizeof k);
     }
     return HT_OK;
 }
@@ -2333,7 +2319,7 @@ static ht_status classed_deps(frame *f, const ht_style_layer *l, bool hot,
 ht_status ht_render_fingerprint(ht_renderer *r, const ht_render_req *req,
                                 uint64_t *out, ht_error *err) {
     frame f = {.r = r, .req = req, .err = err};
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HT_HASH64_INIT;
     *out = h;
     if (!ht_render_style_has_legend(req->style)) {
         return HT_OK; /* no aggregates: base maps, markers */

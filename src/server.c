@@ -35,6 +35,7 @@
 #include "hutong/datetime.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
+#include "hutong/hash.h"
 #include "hutong/import.h"
 #include "hutong/index.h"
 #include "hutong/log.h"
@@ -203,14 +204,6 @@ static double since_ms(const struct timespec *t0) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
            (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 1099511628211ull;
-    }
-    return h;
 }
 
 /* ---- text ---- */
@@ -1160,7 +1153,7 @@ static enum MHD_Result route_tile(ht_server *s, struct MHD_Connection *c,
     snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx|%s", name, z,
              x, y, scale, fkey, near, (unsigned long long)fp, rq->scope);
     snprintf(etag, sizeof etag, "\"%016llx\"",
-             (unsigned long long)fnv(s->etag_seed, key, strlen(key)));
+             (unsigned long long)ht_hash64(s->etag_seed, key, strlen(key)));
     const char *cc = cache_control_of(s, &q.filter);
     if (etag_matches(c, etag)) {
         return send_not_modified(c, rq, etag, cc);
@@ -2128,11 +2121,8 @@ static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
         return send_outside(c, rq);
     }
     req.clip_grid = rq->scope[0] ? rq->scope : NULL;
-    char tail;
     if (bbox) {
-        if (sscanf(bbox, "%lf,%lf,%lf,%lf%c", &req.bbox.minx, &req.bbox.miny,
-                   &req.bbox.maxx, &req.bbox.maxy, &tail) != 4 ||
-            !(req.bbox.minx < req.bbox.maxx && req.bbox.miny < req.bbox.maxy)) {
+        if (ht_bbox_parse(bbox, &req.bbox, NULL) != HT_OK) {
             return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
                               "bbox: W,S,E,N in the crs, W < E and S < N");
         }
@@ -2436,15 +2426,15 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
     ht_bbox box, *boxp = NULL;
     const char *bbox = qget(&q, "bbox");
     if (bbox) {
-        double w, so, e, n;
-        if (sscanf(bbox, "%lf,%lf,%lf,%lf%c", &w, &so, &e, &n, &tail) != 4 ||
-            !(w < e && so < n && w >= -180 && e <= 180 && so >= -85 &&
-              n <= 85)) {
+        ht_bbox ll;
+        if (ht_bbox_parse(bbox, &ll, NULL) != HT_OK ||
+            !(ll.minx >= -180 && ll.maxx <= 180 && ll.miny >= -85 &&
+              ll.maxy <= 85)) {
             return send_error(c, rq, MHD_HTTP_BAD_REQUEST,
                               "bbox: W,S,E,N in WGS 84 degrees");
         }
-        ht_tile_lonlat_to_merc(w, so, &box.minx, &box.miny);
-        ht_tile_lonlat_to_merc(e, n, &box.maxx, &box.maxy);
+        ht_tile_lonlat_to_merc(ll.minx, ll.miny, &box.minx, &box.miny);
+        ht_tile_lonlat_to_merc(ll.maxx, ll.maxy, &box.maxx, &box.maxy);
         boxp = &box;
     }
     ht_error err = {0};
@@ -3293,10 +3283,10 @@ static bool key_is_token(const char *k, size_t n) {
     size_t w = 0;
     for (size_t i = 0; i < n; i++, w++) {
         unsigned ch = (unsigned char)k[i];
-        if (ch == '%' && i + 2 < n && isxdigit((unsigned char)k[i + 1]) &&
-            isxdigit((unsigned char)k[i + 2])) {
-            char hex[3] = {k[i + 1], k[i + 2], 0};
-            ch = (unsigned)strtoul(hex, NULL, 16);
+        int hi = ch == '%' && i + 2 < n ? ht_hex_digit(k[i + 1]) : -1;
+        int lo = hi >= 0 ? ht_hex_digit(k[i + 2]) : -1;
+        if (lo >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
             i += 2;
         } else if (ch == '+') {
             ch = ' ';
@@ -3481,13 +3471,13 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     if (st == HT_OK) {
         /* ETags change when the file does. */
         struct stat sb;
-        uint64_t h = 1469598103934665603ull;
+        uint64_t h = HT_HASH64_INIT;
         if (stat(o->db, &sb) == 0) {
-            h = fnv(h, &sb.st_mtim, sizeof sb.st_mtim);
-            h = fnv(h, &sb.st_size, sizeof sb.st_size);
+            h = ht_hash64(h, &sb.st_mtim, sizeof sb.st_mtim);
+            h = ht_hash64(h, &sb.st_size, sizeof sb.st_size);
         }
         size_t n = ht_index_count(s->index);
-        s->etag_seed = fnv(h, &n, sizeof n);
+        s->etag_seed = ht_hash64(h, &n, sizeof n);
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned threads =
             o->threads ? o->threads : (unsigned)(cpus > 0 ? cpus : 2);

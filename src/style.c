@@ -16,10 +16,6 @@
 
 /* ---- colours ---- */
 
-static int hexval(int c) {
-    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-}
-
 static double hue_to_rgb(double p, double q, double t) {
     t = t < 0 ? t + 1 : t > 1 ? t - 1 : t;
     if (t < 1.0 / 6) {
@@ -52,18 +48,20 @@ ht_status ht_style_parse_color(const char *s, ht_rgba *out, ht_error *err) {
     if (len && s[0] == '#') {
         bool hex = true;
         for (size_t i = 1; i < len; i++) {
-            hex = hex && isxdigit((unsigned char)s[i]);
+            hex = hex && ht_hex_digit((unsigned char)s[i]) >= 0;
         }
         if (hex && (len == 4 || len == 5)) {
-            *out = (ht_rgba){hexval(s[1]) / 15.0, hexval(s[2]) / 15.0,
-                             hexval(s[3]) / 15.0,
-                             len == 5 ? hexval(s[4]) / 15.0 : 1};
+            *out =
+                (ht_rgba){ht_hex_digit(s[1]) / 15.0, ht_hex_digit(s[2]) / 15.0,
+                          ht_hex_digit(s[3]) / 15.0,
+                          len == 5 ? ht_hex_digit(s[4]) / 15.0 : 1};
             return HT_OK;
         }
         if (hex && (len == 7 || len == 9)) {
             double v[4] = {0, 0, 0, 255};
             for (size_t i = 0; i < (len - 1) / 2; i++) {
-                v[i] = hexval(s[1 + 2 * i]) * 16 + hexval(s[2 + 2 * i]);
+                v[i] = ht_hex_digit(s[1 + 2 * i]) * 16 +
+                       ht_hex_digit(s[2 + 2 * i]);
             }
             *out = (ht_rgba){v[0] / 255, v[1] / 255, v[2] / 255, v[3] / 255};
             return HT_OK;

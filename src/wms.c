@@ -211,13 +211,13 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                     crs);
     }
     const char *bbox = find(keys, values, n, "BBOX");
-    double b[4];
-    char tail;
-    if (!bbox || sscanf(bbox, "%lf,%lf,%lf,%lf%c", &b[0], &b[1], &b[2], &b[3],
-                        &tail) != 4) {
+    ht_bbox b;
+    ht_error berr = {0};
+    if (!bbox || ht_bbox_parse(bbox, &b, &berr) != HT_OK) {
         return fail(code,
                     bbox ? "InvalidParameterValue" : "MissingParameterValue",
-                    err, "BBOX \"%s\": minx,miny,maxx,maxy", bbox ? bbox : "");
+                    err, "BBOX %s (minx,miny,maxx,maxy, min below max)",
+                    bbox ? berr.msg : "missing");
     }
     /* WMS 1.3.0 follows the CRS's axis order: latitude or northing first
      * for EPSG:4326, 4490 and 4548. */
@@ -225,13 +225,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
     if (out->version == 130) {
         ht_crs_north_first(out->crs, &north_first, NULL);
     }
-    out->bbox = north_first ? (ht_bbox){b[1], b[0], b[3], b[2]}
-                            : (ht_bbox){b[0], b[1], b[2], b[3]};
-    if (!(out->bbox.minx < out->bbox.maxx && out->bbox.miny < out->bbox.maxy) ||
-        !isfinite(b[0] + b[1] + b[2] + b[3])) {
-        return fail(code, "InvalidParameterValue", err,
-                    "BBOX \"%s\": min must be below max", bbox);
-    }
+    out->bbox = north_first ? (ht_bbox){b.miny, b.minx, b.maxy, b.maxx} : b;
     const char *w = find(keys, values, n, "WIDTH");
     const char *h = find(keys, values, n, "HEIGHT");
     if (!parse_int(w, 1, HT_WMS_MAX_SIZE, &out->width) ||

@@ -60,4 +60,8 @@ ht_status ht_buf_read_file(ht_buf *b, const char *path, ht_error *err);
  */
 size_t ht_utf8_valid_prefix(const void *p, size_t n);
 
+/** The value of the hexadecimal digit @c (0-9, a-f, A-F), else -1. Cannot
+ * fail. */
+int ht_hex_digit(int c);
+
 #endif

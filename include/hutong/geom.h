@@ -62,6 +62,13 @@ ht_bbox ht_bbox_empty(void);
 /** Grow @b to include (x, y). Cannot fail. */
 void ht_bbox_add(ht_bbox *b, double x, double y);
 
+/**
+ * Parse "A,B,C,D": four finite numbers, separated by commas and nothing
+ * else, with A < C and B < D, into @out as {A, B, C, D} (the caller knows
+ * the axis order). HT_EINVAL says what is wrong, quoting the text.
+ */
+ht_status ht_bbox_parse(const char *text, ht_bbox *out, ht_error *err);
+
 /** True when the boxes share at least one point. Cannot fail. */
 bool ht_bbox_intersects(const ht_bbox *a, const ht_bbox *b);
 

@@ -9,9 +9,6 @@
 
 #include "hutong/error.h"
 
-/** SHA-256 of @n bytes at @p into @out. */
-void ht_sha256(const void *p, size_t n, uint8_t out[32]);
-
 /**
  * The tokens of a tokens file. Each line:
  *   sha256:<64 hex> <scope> <read|write> <name>

@@ -23,6 +23,7 @@
 
 #include "hutong/demo.h"
 #include "hutong/features.h"
+#include "hutong/hash.h"
 #include "hutong/import.h"
 #include "hutong/render.h"
 
@@ -260,17 +261,10 @@ void ts_db_unlock(void *lock) {
     sqlite3_close(lock);
 }
 
-static void fnv(uint64_t *h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        *h = (*h ^ b[i]) * 1099511628211ULL;
-    }
-}
-
 uint64_t ts_db_fingerprint(const char *path) {
     void *cache;
     sqlite3 *db = open_db(path, &cache);
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = HT_HASH64_INIT;
     sqlite3_stmt *tables;
     sqlite3_prepare_v2(db,
                        "SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -279,7 +273,7 @@ uint64_t ts_db_fingerprint(const char *path) {
                        -1, &tables, NULL);
     while (sqlite3_step(tables) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(tables, 0);
-        fnv(&h, name, strlen(name));
+        h = ht_hash64(h, name, strlen(name));
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY rowid", name);
         sqlite3_stmt *q;
@@ -290,9 +284,10 @@ uint64_t ts_db_fingerprint(const char *path) {
         while (sqlite3_step(q) == SQLITE_ROW) {
             for (int c = 0; c < sqlite3_column_count(q); c++) {
                 int t = sqlite3_column_type(q, c);
-                fnv(&h, &t, sizeof t);
+                h = ht_hash64(h, &t, sizeof t);
                 const void *b = sqlite3_column_blob(q, c);
-                fnv(&h, b ? b : "", (size_t)sqlite3_column_bytes(q, c));
+                h = ht_hash64(h, b ? b : "",
+                              (size_t)sqlite3_column_bytes(q, c));
             }
         }
         sqlite3_finalize(q);

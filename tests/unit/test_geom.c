@@ -166,6 +166,28 @@ static void test_geom_wkb_empty_polygon_member(void **state) {
     ht_geom_free(g);
 }
 
+static void test_geom_bbox_parse(void **state) {
+    (void)state;
+    ht_bbox b;
+    ht_error err = {0};
+    assert_int_equal(ht_bbox_parse("116.40,39.90,116.42,39.92", &b, &err),
+                     HT_OK);
+    assert_true(b.minx == 116.40 && b.miny == 39.90 && b.maxx == 116.42 &&
+                b.maxy == 39.92);
+    assert_int_equal(ht_bbox_parse("-1e3,-2,3e-1,4", &b, &err), HT_OK);
+    const char *bad[] = {"",          "1,2,3",      "1,2,3,4,5", "1,2,3,4 ",
+                         " 1,2,3,4",  "1,,3,4",     "a,2,3,4",   "1,2,3,nan",
+                         "1,2,3,inf", "3,2,1,4",    "1,4,3,2",   "1,2,1,4",
+                         "1;2;3;4",   "0x1,2,3,4x", NULL};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        ht_bbox keep = {7, 7, 8, 8}, out = keep;
+        if (ht_bbox_parse(bad[k], &out, &err) != HT_EINVAL) {
+            fail_msg("\"%s\" accepted", bad[k] ? bad[k] : "(null)");
+        }
+        assert_memory_equal(&out, &keep, sizeof keep);
+    }
+}
+
 static void test_geom_validate_rejects_bad_rings(void **state) {
     (void)state;
     const double open[] = {0, 0, 1, 0, 1, 1, 0, 1};
@@ -243,6 +265,7 @@ int main(void) {
         cmocka_unit_test(test_geom_wkb_round_trip_all_types),
         cmocka_unit_test(test_geom_wkb_big_endian),
         cmocka_unit_test(test_geom_wkb_empty_polygon_member),
+        cmocka_unit_test(test_geom_bbox_parse),
         cmocka_unit_test(test_geom_validate_rejects_bad_rings),
         cmocka_unit_test(test_geom_orient_and_interior_point),
         cmocka_unit_test(test_geom_area_on_the_sphere),

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "hutong/demo.h"
+#include "hutong/hash.h"
 #include "hutong/render.h"
 #include "hutong/tile.h"
 
@@ -328,11 +329,7 @@ static uint64_t surface_hash(cairo_surface_t *s) {
     const unsigned char *d = cairo_image_surface_get_data(s);
     size_t n = (size_t)cairo_image_surface_get_stride(s) *
                (size_t)cairo_image_surface_get_height(s);
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ d[i]) * 1099511628211ull;
-    }
-    return h;
+    return ht_hash64(HT_HASH64_INIT, d, n);
 }
 
 static void *sh_draw(void *arg) {
