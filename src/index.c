@@ -3,7 +3,6 @@
 #include "hutong/index.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +10,6 @@
 
 #include "hutong/buf.h"
 #include "hutong/tile.h"
-
-#include "store_int.h"
 
 #define NONE32 UINT32_MAX
 #define NONE16 UINT16_MAX
@@ -172,6 +169,56 @@ static size_t find_code(const void *arr, size_t n, size_t elem,
     return (size_t)-1;
 }
 
+/* What dict_load collects: codes in store order with their parents. */
+typedef struct dict_loader {
+    dict *d;
+    char **parents;
+    size_t nparents, cap_parents;
+} dict_loader;
+
+static ht_status dict_add(dict_loader *l, bool grid, const char *code,
+                          const char *parent, ht_error *err) {
+    dict *d = l->d;
+    char *c = strdup(code), *p = parent ? strdup(parent) : NULL;
+    ht_status st = c && (!parent || p)
+                       ? ht_array_grow((void **)&l->parents, &l->cap_parents,
+                                       l->nparents + 1, sizeof *l->parents, err)
+                       : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st == HT_OK && !grid) {
+        st = ht_array_grow((void **)&d->cats, &d->cap_cats, d->ncats + 1,
+                           sizeof *d->cats, err);
+        if (st == HT_OK) {
+            d->cats[d->ncats++] = (cat_entry){c, 0};
+        }
+    } else if (st == HT_OK) {
+        st = ht_array_grow((void **)&d->grids, &d->cap_grids, d->ngrids + 1,
+                           sizeof *d->grids, err);
+        if (st == HT_OK) {
+            d->grids[d->ngrids++] = (grid_entry){c, NONE32};
+        }
+    }
+    if (st != HT_OK) {
+        free(c);
+        free(p);
+        return st;
+    }
+    l->parents[l->nparents++] = p;
+    return HT_OK;
+}
+
+static ht_status dict_category(const ht_category_rec *rec, void *ud,
+                               ht_error *err) {
+    /* A major is its own major. */
+    return dict_add(ud, false, rec->code,
+                    rec->parent_code ? rec->parent_code : rec->code, err);
+}
+
+static ht_status dict_grid(const char *code, const char *parent_code,
+                           ht_level level, void *ud, ht_error *err) {
+    (void)level;
+    return dict_add(ud, true, code, parent_code, err);
+}
+
 /* Both tables read in code order, so lookups bisect. */
 static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
     dict *d = calloc(1, sizeof *d);
@@ -179,74 +226,28 @@ static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     atomic_init(&d->refs, 1);
-    sqlite3 *db = ht__store_db(s);
-    sqlite3_stmt *q = NULL;
-    ht_status st = HT_OK;
-    const char *sql[2] = {
-        "SELECT code, coalesce(parent_code, code) FROM categories ORDER BY "
-        "code",
-        "SELECT code, parent_code FROM grids ORDER BY code"};
-    char **parents = NULL;
-    size_t nparents = 0, cap_parents = 0;
-    for (int pass = 0; pass < 2 && st == HT_OK; pass++) {
-        if (sqlite3_prepare_v2(db, sql[pass], -1, &q, NULL) != SQLITE_OK) {
-            st = ht__store_dberr(s, "reading dictionaries", err);
-            break;
-        }
-        while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
-            const char *code = (const char *)sqlite3_column_text(q, 0);
-            const char *par = (const char *)sqlite3_column_text(q, 1);
-            char *c = strdup(code), *p = par ? strdup(par) : NULL;
-            if (!c || (par && !p)) {
-                free(c);
-                free(p);
-                st = ht_error_set(err, HT_ENOMEM, "out of memory");
-                break;
-            }
-            if (pass == 0) {
-                st = ht_array_grow((void **)&d->cats, &d->cap_cats,
-                                   d->ncats + 1, sizeof *d->cats, err);
-                if (st == HT_OK) {
-                    d->cats[d->ncats++] = (cat_entry){c, 0};
-                }
-            } else {
-                st = ht_array_grow((void **)&d->grids, &d->cap_grids,
-                                   d->ngrids + 1, sizeof *d->grids, err);
-                if (st == HT_OK) {
-                    d->grids[d->ngrids++] = (grid_entry){c, NONE32};
-                }
-            }
-            if (st == HT_OK) {
-                st = ht_array_grow((void **)&parents, &cap_parents,
-                                   nparents + 1, sizeof *parents, err);
-            }
-            if (st != HT_OK) {
-                free(c);
-                free(p);
-                break;
-            }
-            parents[nparents++] = p;
-        }
-        sqlite3_finalize(q);
-        q = NULL;
+    dict_loader l = {.d = d};
+    ht_status st = ht_store_each_category(s, dict_category, &l, err);
+    if (st == HT_OK) {
+        st = ht_store_each_grid_link(s, dict_grid, &l, err);
     }
     if (st == HT_OK && (d->ncats >= NONE16 || d->ngrids >= NONE32)) {
         st = ht_error_set(err, HT_EINVAL, "too many categories or grids");
     }
     for (size_t i = 0; st == HT_OK && i < d->ncats; i++) {
-        size_t m = find_code(d->cats, d->ncats, sizeof *d->cats, parents[i]);
+        size_t m = find_code(d->cats, d->ncats, sizeof *d->cats, l.parents[i]);
         d->cats[i].major = (uint16_t)(m == (size_t)-1 ? i : m);
     }
     for (size_t i = 0; st == HT_OK && i < d->ngrids; i++) {
-        const char *p = parents[d->ncats + i];
+        const char *p = l.parents[d->ncats + i];
         size_t m = p ? find_code(d->grids, d->ngrids, sizeof *d->grids, p)
                      : (size_t)-1;
         d->grids[i].parent = m == (size_t)-1 ? NONE32 : (uint32_t)m;
     }
-    for (size_t i = 0; i < nparents; i++) {
-        free(parents[i]);
+    for (size_t i = 0; i < l.nparents; i++) {
+        free(l.parents[i]);
     }
-    free(parents);
+    free(l.parents);
     if (st != HT_OK) {
         dict_unref(d);
         return st;
@@ -257,64 +258,57 @@ static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
 
 /* ---- reading incidents ---- */
 
-static const char select_sql[] =
-    "SELECT id, geom, reported_at, category, severity, source, status, "
-    "grid_code, street_id FROM incidents";
-
-/* Append the incident of the current row of @q to @c. Returns HT_ENOTFOUND
- * for a row it cannot hold (no point, unknown category or grid). */
-static ht_status read_row(sqlite3_stmt *q, const dict *d, cols *c,
+/* Append incident @r to @c. HT_ENOTFOUND for a row it cannot hold (an
+ * unknown category or grid: the dictionaries are stale). */
+static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
                           ht_error *err) {
-    const unsigned char *b = sqlite3_column_blob(q, 1);
-    int64_t id = sqlite3_column_int64(q, 0);
-    if (sqlite3_column_bytes(q, 1) != 60 || b[1] != 1 || b[39] != 1) {
-        return HT_ENOTFOUND;
-    }
-    if (id < 0 || id >= NONE32) {
+    if (r->id < 0 || r->id >= NONE32) {
         return ht_error_set(err, HT_EINVAL,
                             "incident id %lld beyond the index's 32 bits",
-                            (long long)id);
+                            (long long)r->id);
     }
-    const char *cat = (const char *)sqlite3_column_text(q, 3);
-    size_t ci =
-        cat ? find_code(d->cats, d->ncats, sizeof *d->cats, cat) : (size_t)-1;
-    const char *grid = (const char *)sqlite3_column_text(q, 7);
-    size_t gi =
-        grid ? find_code(d->grids, d->ngrids, sizeof *d->grids, grid) : NONE32;
+    size_t ci = find_code(d->cats, d->ncats, sizeof *d->cats, r->category);
+    size_t gi = r->grid_code ? find_code(d->grids, d->ngrids, sizeof *d->grids,
+                                         r->grid_code)
+                             : NONE32;
     if (ci == (size_t)-1 || gi == (size_t)-1) {
-        return HT_ENOTFOUND; /* the dictionaries are stale: reload */
-    }
-    ht_state state;
-    ht_source source;
-    if (ht_model_state_parse((const char *)sqlite3_column_text(q, 6), &state,
-                             NULL) != HT_OK ||
-        ht_model_source_parse((const char *)sqlite3_column_text(q, 5), &source,
-                              NULL) != HT_OK) {
         return HT_ENOTFOUND;
     }
     ht_status st = cols_reserve(c, c->n + 1, err);
     if (st != HT_OK) {
         return st;
     }
-    double lon, lat, mx, my;
-    memcpy(&lon, b + 43, 8);
-    memcpy(&lat, b + 51, 8);
-    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
-    int64_t t = sqlite3_column_int64(q, 2);
-    int sev = sqlite3_column_int(q, 4);
+    double mx, my;
+    ht_tile_lonlat_to_merc(r->lon, r->lat, &mx, &my);
+    int64_t t = r->reported_at;
     size_t i = c->n++;
     c->x[i] = quantise(mx);
     c->y[i] = quantise(my);
     c->t[i] = t < 0 ? 0 : t > (int64_t)NONE32 ? NONE32 : (uint32_t)t;
     c->cat[i] = (uint16_t)ci;
-    c->flags[i] =
-        (uint8_t)((sev & 3) | (unsigned)source << 2 | (unsigned)state << 5);
+    c->flags[i] = (uint8_t)((r->severity & 3) | (unsigned)r->source << 2 |
+                            (unsigned)r->state << 5);
     c->grid[i] = (uint32_t)gi;
-    c->street[i] = sqlite3_column_type(q, 8) == SQLITE_NULL
-                       ? NONE32
-                       : (uint32_t)sqlite3_column_int64(q, 8);
-    c->id[i] = (uint32_t)id;
+    c->street[i] = r->street_id < 0 ? NONE32 : (uint32_t)r->street_id;
+    c->id[i] = (uint32_t)r->id;
     return HT_OK;
+}
+
+/* Reading every incident into columns. */
+typedef struct loader {
+    const dict *d;
+    cols *c;
+    bool stale; /* a row the dictionaries do not know */
+} loader;
+
+static ht_status load_row(const ht_incident_row *r, void *ud, ht_error *err) {
+    loader *l = ud;
+    ht_status st = read_row(r, l->d, l->c, err);
+    if (st == HT_ENOTFOUND) {
+        l->stale = true;
+        st = HT_OK;
+    }
+    return st;
 }
 
 /* ---- building the sorted base ---- */
@@ -457,22 +451,12 @@ ht_status ht_index_load(ht_store *s, ht_index **out, ht_error *err) {
     atomic_init(&ix->refs, 1);
     cols raw = {0};
     ht_status st = dict_load(s, &ix->d, err);
-    sqlite3_stmt *q = NULL;
-    if (st == HT_OK && sqlite3_prepare_v2(ht__store_db(s), select_sql, -1, &q,
-                                          NULL) != SQLITE_OK) {
-        st = ht__store_dberr(s, "reading incidents", err);
+    /* A row the dictionaries do not know cannot happen in a consistent
+     * store (one transaction reads both): it is skipped. */
+    loader l = {ix->d, &raw, false};
+    if (st == HT_OK) {
+        st = ht_store_each_incident(s, NULL, 0, load_row, &l, err);
     }
-    int rc = SQLITE_DONE;
-    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        st = read_row(q, ix->d, &raw, err);
-        if (st == HT_ENOTFOUND) {
-            st = HT_OK; /* cannot happen in a consistent store: skip */
-        }
-    }
-    if (st == HT_OK && rc != SQLITE_DONE) {
-        st = ht__store_dberr(s, "reading incidents", err);
-    }
-    sqlite3_finalize(q);
     if (st == HT_OK) {
         st = base_build(&raw, &ix->b, err);
     }
@@ -586,15 +570,7 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
         memcpy(sorted, ids, n * sizeof *sorted);
         qsort(sorted, n, sizeof *sorted, cmp_i64);
     }
-    sqlite3_stmt *q = NULL;
-    char sql[256];
-    snprintf(sql, sizeof sql, "%s WHERE id = ?1", select_sql);
-    if (st == HT_OK &&
-        sqlite3_prepare_v2(ht__store_db(s), sql, -1, &q, NULL) != SQLITE_OK) {
-        st = ht__store_dberr(s, "reading incidents", err);
-    }
-    bool stale = false;
-    for (size_t k = 0; st == HT_OK && k < n && !stale; k++) {
+    for (size_t k = 0; st == HT_OK && k < n; k++) {
         if (ids[k] >= 0 && ids[k] < NONE32) {
             size_t pos = base_find(nx->b, (uint32_t)ids[k]);
             if (pos != (size_t)-1 && !(nx->dead[pos / 64] >> (pos % 64) & 1)) {
@@ -602,17 +578,14 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
                 nx->ndead++;
             }
         }
-        sqlite3_bind_int64(q, 1, ids[k]);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            st = read_row(q, nx->d, &fresh, err);
-            if (st == HT_ENOTFOUND) {
-                stale = true; /* a new category or grid: reload */
-                st = HT_OK;
-            }
-        }
-        sqlite3_reset(q);
     }
-    sqlite3_finalize(q);
+    /* The changed incidents as they are now; a new category or grid
+     * means the dictionaries are stale: reload. */
+    loader l = {nx->d, &fresh, false};
+    if (st == HT_OK) {
+        st = ht_store_each_incident(s, sorted, n, load_row, &l, err);
+    }
+    bool stale = l.stale;
     if (st == HT_OK && !stale) {
         st = merge_delta(nx, &ix->delta, sorted, n, &fresh, err);
     }

@@ -15,8 +15,6 @@
 #include "hutong/heat.h"
 #include "hutong/tile.h"
 
-#include "store_int.h"
-
 #define GLYPH_CACHE 4096
 #define HEAT_CACHE 4
 #define AGG_CACHE 16
@@ -46,11 +44,6 @@ struct ht_renderer {
     ht_transform *inv; /* the request's CRS -> EPSG:4326 */
     uint32_t *ids;     /* query results */
     size_t cap_ids;
-    struct major {
-        char *code, *major;
-    } * majors; /* category -> major, sorted by code */
-    size_t nmajors, cap_majors;
-    bool majors_loaded;
     ht_index *index;
     int times_known;     /* 0 unknown, 1 none, 2 first/last hold */
     int64_t first, last; /* report times of the index */
@@ -160,11 +153,6 @@ void ht_renderer_free(ht_renderer *r) {
     }
     ht_crs_transform_free(r->tf);
     ht_crs_transform_free(r->inv);
-    for (size_t i = 0; i < r->nmajors; i++) {
-        free(r->majors[i].code);
-        free(r->majors[i].major);
-    }
-    free(r->majors);
     for (int k = 0; k < HEAT_CACHE; k++) {
         free(r->heats[k].key);
         ht_heat_free(r->heats[k].heat);
@@ -653,8 +641,8 @@ static ht_status draw_line(frame *f, const ht_style_layer *l) {
 typedef struct circle {
     int64_t id;
     double severity;
-    const char *major;
-    char category[24], source[12], status[12];
+    const char *category, *major, *source, *status; /* static or the
+                                                        snapshot's */
     double x, y;
 } circle;
 
@@ -671,120 +659,62 @@ static incident_view circle_view(const circle *c) {
                            c->severity, c->source,   c->status};
 }
 
-/* Category code -> its major (parent) code, loaded once per renderer. */
-static ht_status load_majors(ht_renderer *r, ht_error *err) {
-    if (r->majors_loaded) {
-        return HT_OK;
-    }
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(ht__store_db(r->store),
-                           "SELECT code, coalesce(parent_code, code) FROM "
-                           "categories ORDER BY code",
-                           -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(r->store, "reading categories", err);
-    }
-    ht_status st = HT_OK;
-    while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
-        st = ht_array_grow((void **)&r->majors, &r->cap_majors, r->nmajors + 1,
-                           sizeof *r->majors, err);
-        if (st == HT_OK) {
-            r->majors[r->nmajors].code =
-                strdup((const char *)sqlite3_column_text(q, 0));
-            r->majors[r->nmajors].major =
-                strdup((const char *)sqlite3_column_text(q, 1));
-            if (!r->majors[r->nmajors].code || !r->majors[r->nmajors].major) {
-                free(r->majors[r->nmajors].code);
-                free(r->majors[r->nmajors].major);
-                st = ht_error_set(err, HT_ENOMEM, "out of memory");
-            } else {
-                r->nmajors++;
-            }
-        }
-    }
-    sqlite3_finalize(q);
-    r->majors_loaded = st == HT_OK;
-    return st;
-}
+static ht_status ensure_index(ht_renderer *r, ht_error *err);
 
-static const char *major_of(const ht_renderer *r, const char *code) {
-    size_t lo = 0, hi = r->nmajors;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(r->majors[mid].code, code);
-        if (c == 0) {
-            return r->majors[mid].major;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+/* The incidents of a circle layer inside the frame, from the index. */
+typedef struct circles {
+    frame *f;
+    const ht_style_layer *l;
+    circle *cs;
+    size_t n, cap;
+    bool failed;
+} circles;
+
+static void collect_circle(void *ud, double x, double y,
+                           const ht_incident_view *iv) {
+    circles *c = ud;
+    circle e = {.id = iv->id,
+                .severity = iv->severity,
+                .category = iv->category,
+                .major = iv->major,
+                .source = ht_model_source_name(iv->source),
+                .status = ht_model_state_name(iv->state)};
+    incident_view v = circle_view(&e);
+    if (c->failed || !ht_style_filter(c->l, c->f->zoom, get_incident, &v)) {
+        return;
     }
-    return code;
+    if (ht_array_grow((void **)&c->cs, &c->cap, c->n + 1, sizeof *c->cs,
+                      NULL) != HT_OK) {
+        c->failed = true;
+        return;
+    }
+    to_px(c->f, x, y, &e.x, &e.y);
+    c->cs[c->n++] = e;
 }
 
 static ht_status draw_circles(frame *f, const ht_style_layer *l) {
-    if (!f->r->store || l->source != HT_SOURCE_INCIDENTS) {
+    if ((!f->r->store && !f->r->index) || l->source != HT_SOURCE_INCIDENTS) {
         return HT_OK;
     }
-    ht_status st = load_majors(f->r, f->err);
+    ht_status st = ensure_index(f->r, f->err);
+    ht_index_filter *q = NULL;
+    if (st == HT_OK && f->req->filter) {
+        st = ht_index_filter_new(f->r->index, f->req->filter, &q, f->err);
+    }
     if (st != HT_OK) {
         return st;
     }
-    double lon0, lat0, lon1, lat1;
-    ht_tile_merc_to_lonlat(f->query.minx, f->query.miny, &lon0, &lat0);
-    ht_tile_merc_to_lonlat(f->query.maxx, f->query.maxy, &lon1, &lat1);
-    sqlite3_stmt *q = NULL;
-    /* Through the spatial index; points read from SpatiaLite's blob. */
-    if (sqlite3_prepare_v2(
-            ht__store_db(f->r->store),
-            "SELECT id, geom, category, severity, source, status FROM "
-            "incidents WHERE id IN (SELECT pkid FROM idx_incidents_geom "
-            "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2)",
-            -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(f->r->store, "reading incidents", f->err);
+    /* The request's filter, like the heat: the dots are the incidents the
+     * rest of the picture counts. */
+    circles c = {.f = f, .l = l};
+    ht_index_visit(f->r->index, q, &f->query, collect_circle, &c);
+    ht_index_filter_free(q);
+    if (c.failed) {
+        free(c.cs);
+        return ht_error_set(f->err, HT_ENOMEM, "out of memory");
     }
-    sqlite3_bind_double(q, 1, lon0);
-    sqlite3_bind_double(q, 2, lat0);
-    sqlite3_bind_double(q, 3, lon1);
-    sqlite3_bind_double(q, 4, lat1);
-    circle *cs = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const unsigned char *b = sqlite3_column_blob(q, 1);
-        if (sqlite3_column_bytes(q, 1) != 60 || b[1] != 1 || b[39] != 1) {
-            continue; /* not a little-endian point blob */
-        }
-        const char *cat = (const char *)sqlite3_column_text(q, 2);
-        incident_view v = {.id = sqlite3_column_int64(q, 0),
-                           .category = cat,
-                           .major = major_of(f->r, cat),
-                           .severity = sqlite3_column_double(q, 3),
-                           .source = (const char *)sqlite3_column_text(q, 4),
-                           .status = (const char *)sqlite3_column_text(q, 5)};
-        if (!ht_style_filter(l, f->zoom, get_incident, &v)) {
-            continue;
-        }
-        double lon, lat, mx, my;
-        memcpy(&lon, b + 43, 8);
-        memcpy(&lat, b + 51, 8);
-        ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
-        if ((st = ht_array_grow((void **)&cs, &cap, n + 1, sizeof *cs,
-                                f->err)) != HT_OK) {
-            break;
-        }
-        circle *c = &cs[n++];
-        *c = (circle){.id = v.id, .severity = v.severity, .major = v.major};
-        snprintf(c->category, sizeof c->category, "%s", cat ? cat : "");
-        snprintf(c->source, sizeof c->source, "%s", v.source ? v.source : "");
-        snprintf(c->status, sizeof c->status, "%s", v.status ? v.status : "");
-        to_px(f, mx, my, &c->x, &c->y);
-    }
-    if (st == HT_OK && rc != SQLITE_DONE) {
-        st = ht__store_dberr(f->r->store, "reading incidents", f->err);
-    }
-    sqlite3_finalize(q);
+    circle *cs = c.cs;
+    size_t n = c.n;
     /* The most severe on top. */
     if (n > 1) { /* qsort(NULL, 0) is undefined */
         qsort(cs, n, sizeof *cs, cmp_circle);

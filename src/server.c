@@ -16,7 +16,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -49,7 +48,6 @@
 #include "hutong/token.h"
 #include "hutong/wms.h"
 
-#include "store_int.h"
 #include "web_assets.h"
 
 #define MAX_STYLES 64
@@ -1472,6 +1470,21 @@ static const ht_fgrid *grid_at(const ht_features *f, double x, double y) {
     return best;
 }
 
+static json_t *text_or_null(const char *v) {
+    return v ? json_string(v) : json_null();
+}
+
+static ht_status category_json(const ht_category_rec *rec, void *ud,
+                               ht_error *err) {
+    (void)err;
+    json_array_append_new(
+        ud,
+        json_pack("{s:o, s:o, s:o, s:o}", "code", text_or_null(rec->code),
+                  "parent_code", text_or_null(rec->parent_code), "name",
+                  text_or_null(rec->name), "color", text_or_null(rec->color)));
+    return HT_OK;
+}
+
 /* GET /api/categories: the code table. */
 static enum MHD_Result route_categories(ht_server *s, struct MHD_Connection *c,
                                         request *rq) {
@@ -1484,24 +1497,11 @@ static enum MHD_Result route_categories(ht_server *s, struct MHD_Connection *c,
     if (!w) {
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
     }
-    sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
-    if (sqlite3_prepare_v2(ht__store_db(w->store),
-                           "SELECT code, parent_code, name, color FROM "
-                           "categories ORDER BY code",
-                           -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *o = json_object();
-            const char *cols[4] = {"code", "parent_code", "name", "color"};
-            for (int k = 0; k < 4; k++) {
-                const char *v = (const char *)sqlite3_column_text(st, k);
-                json_object_set_new(o, cols[k],
-                                    v ? json_string(v) : json_null());
-            }
-            json_array_append_new(arr, o);
-        }
+    if (ht_store_each_category(w->store, category_json, arr, &err) != HT_OK) {
+        json_decref(arr);
+        return send_failure(c, rq, err.code, err.msg);
     }
-    sqlite3_finalize(st);
     return send_json(c, rq, json_pack("{s:o}", "categories", arr),
                      "public, max-age=300");
 }
@@ -1614,6 +1614,29 @@ static enum MHD_Result route_grids(ht_server *s, struct MHD_Connection *c,
     return send_json(c, rq, j, "public, max-age=300");
 }
 
+/* A position of GeoJSON, to 1 cm: 7 decimals of a degree. */
+static json_t *position_json(ht_point p) {
+    return json_pack("[f,f]", round(p.x * 1e7) / 1e7, round(p.y * 1e7) / 1e7);
+}
+
+/* A polygonal geometry as a GeoJSON MultiPolygon. */
+static json_t *geom_json(const ht_geom *g) {
+    json_t *polys = json_array();
+    for (size_t j = 0; j < g->npolys; j++) {
+        json_t *rings = json_array();
+        for (size_t i = g->polys[j]; i < ht_geom_poly_end(g, j); i++) {
+            json_t *ring = json_array();
+            for (size_t k = g->parts[i]; k < ht_geom_part_end(g, i); k++) {
+                json_array_append_new(ring, position_json(g->pts[k]));
+            }
+            json_array_append_new(rings, ring);
+        }
+        json_array_append_new(polys, rings);
+    }
+    return json_pack("{s:s, s:o}", "type", "MultiPolygon", "coordinates",
+                     polys);
+}
+
 /* GET /api/grids/{code}: a GeoJSON Feature (WGS 84) with the grid's
  * statistics under the filters. */
 static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
@@ -1641,20 +1664,12 @@ static enum MHD_Result route_grid(ht_server *s, struct MHD_Connection *c,
         return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
     }
     /* The geometry as the store holds it (WGS 84). */
-    sqlite3 *db = ht__store_db(w->store);
-    sqlite3_stmt *st = NULL;
+    ht_geom *poly = NULL;
     json_t *geom = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT AsGeoJSON(geom, 7) FROM grids WHERE "
-                           "code = ?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-            geom =
-                json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-        }
+    if (ht_store_grid_geometry(w->store, code, &poly, &err) == HT_OK) {
+        geom = geom_json(poly);
+        ht_geom_free(poly);
     }
-    sqlite3_finalize(st);
     /* Its figures: the whole grid, then by category. */
     ht_filter f = q.filter;
     snprintf(f.grid, sizeof f.grid, "%s", code);
@@ -2392,6 +2407,29 @@ static int cmp_newest(const void *a, const void *b) {
     return newer(a, b) ? -1 : newer(b, a) ? 1 : 0;
 }
 
+/* The external ids and closing times of a page, by position. */
+typedef struct page_extra {
+    const int64_t *ids;
+    size_t n;
+    struct {
+        char *external_id;
+        int64_t closed_at;
+    } * v;
+} page_extra;
+
+static ht_status take_extra(const ht_incident_row *r, void *ud, ht_error *err) {
+    (void)err;
+    page_extra *p = ud;
+    for (size_t k = 0; k < p->n; k++) {
+        if (p->ids[k] == r->id && !p->v[k].external_id) {
+            p->v[k].external_id =
+                r->external_id ? strdup(r->external_id) : NULL;
+            p->v[k].closed_at = r->closed_at;
+        }
+    }
+    return HT_OK;
+}
+
 /* GET /api/incidents?bbox=W,S,E,N&limit=N&cursor=C + filters: GeoJSON,
  * newest first; "next" is the cursor of the following page. */
 static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
@@ -2458,13 +2496,20 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
         qsort(h.v, h.n, sizeof *h.v, cmp_newest);
     }
     size_t shown = h.n < (size_t)limit ? h.n : (size_t)limit;
+    /* What the index does not hold, from the store: external ids and
+     * closing times. */
     worker *wk = worker_get(s, &err);
-    sqlite3_stmt *st = NULL;
-    if (wk) {
-        sqlite3_prepare_v2(ht__store_db(wk->store),
-                           "SELECT external_id, closed_at FROM incidents "
-                           "WHERE id = ?",
-                           -1, &st, NULL);
+    int64_t *ids = malloc((shown ? shown : 1) * sizeof *ids);
+    page_extra extra = {.n = 0};
+    extra.v = calloc(shown ? shown : 1, sizeof *extra.v);
+    for (size_t k = 0; ids && extra.v && k < shown; k++) {
+        ids[k] = h.v[k].id;
+        extra.v[k].closed_at = HT_TIME_NONE;
+    }
+    if (wk && ids && extra.v) {
+        extra.ids = ids;
+        extra.n = shown;
+        ht_store_each_incident(wk->store, ids, shown, take_extra, &extra, NULL);
     }
     json_t *features = json_array();
     for (size_t k = 0; k < shown; k++) {
@@ -2483,24 +2528,17 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
         json_object_set_new(
             props, "street_id",
             v->street_id >= 0 ? json_integer(v->street_id) : json_null());
-        json_object_set_new(props, "external_id", json_null());
-        json_object_set_new(props, "closed_at", json_null());
-        if (st) {
-            sqlite3_reset(st);
-            sqlite3_bind_int64(st, 1, v->id);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                const char *ext = (const char *)sqlite3_column_text(st, 0);
-                if (ext) {
-                    json_object_set_new(props, "external_id", json_string(ext));
-                }
-                if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
-                    char ct_s[32];
-                    ht_datetime_format(sqlite3_column_int64(st, 1), ct_s,
-                                       sizeof ct_s);
-                    json_object_set_new(props, "closed_at", json_string(ct_s));
-                }
-            }
+        json_object_set_new(
+            props, "external_id",
+            extra.v ? text_or_null(extra.v[k].external_id) : json_null());
+        json_t *closed = json_null();
+        if (extra.v && extra.v[k].closed_at != HT_TIME_NONE) {
+            char ct_s[32];
+            ht_datetime_format(extra.v[k].closed_at, ct_s, sizeof ct_s);
+            json_decref(closed);
+            closed = json_string(ct_s);
         }
+        json_object_set_new(props, "closed_at", closed);
         /* Positions are kept to 1 cm: 7 decimals of a degree. */
         json_array_append_new(
             features,
@@ -2509,7 +2547,11 @@ static enum MHD_Result route_incidents(ht_server *s, struct MHD_Connection *c,
                       "type", "Point", "coordinates", round(lon * 1e7) / 1e7,
                       round(lat * 1e7) / 1e7));
     }
-    sqlite3_finalize(st);
+    for (size_t k = 0; extra.v && k < shown; k++) {
+        free(extra.v[k].external_id);
+    }
+    free(extra.v);
+    free(ids);
     json_t *j =
         json_pack("{s:s, s:I, s:o}", "type", "FeatureCollection", "matched",
                   (json_int_t)h.matched, "features", features);
@@ -2537,59 +2579,50 @@ static void wake_listeners(ht_server *s) {
     }
 }
 
+/* One event of the ring: an incident as the writer now holds it. Call
+ * with emu held. */
+static ht_status announce_row(const ht_incident_row *r, void *ud,
+                              ht_error *err) {
+    (void)err;
+    ht_server *s = ud;
+    char at[32];
+    ht_datetime_format(r->reported_at, at, sizeof at);
+    json_t *j =
+        json_pack("{s:I, s:s?, s:s, s:i, s:s, s:s, s:s, s:s?, s:[f,f]}", "id",
+                  (json_int_t)r->id, "external_id", r->external_id, "category",
+                  r->category, "severity", r->severity, "source",
+                  ht_model_source_name(r->source), "status",
+                  ht_model_state_name(r->state), "reported_at", at, "grid_code",
+                  r->grid_code, "lonlat", round(r->lon * 1e7) / 1e7,
+                  round(r->lat * 1e7) / 1e7);
+    char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    char *ev = NULL;
+    size_t len = data ? strlen(data) + 64 : 0;
+    if (data && (ev = malloc(len))) {
+        snprintf(ev, len, "id: %lu\nevent: incident\ndata: %s\n\n",
+                 s->event_seq + 1, data);
+        char **slot = &s->events[s->event_seq % EVENT_RING];
+        free(*slot);
+        *slot = ev;
+        snprintf(s->event_grid[s->event_seq % EVENT_RING],
+                 sizeof s->event_grid[0], "%s",
+                 r->grid_code ? r->grid_code : "");
+        s->event_seq++;
+    }
+    free(data);
+    return HT_OK;
+}
+
 /* Announce the incidents @ids as the writer now holds them. */
 static void announce(ht_server *s, const int64_t *ids, size_t n) {
-    sqlite3 *db = ht__store_db(s->writer);
-    sqlite3_stmt *q = NULL;
-    sqlite3_prepare_v2(
-        db,
-        "SELECT external_id, category, severity, source, status, "
-        "reported_at, grid_code, X(geom), Y(geom) FROM "
-        "incidents WHERE id = ?",
-        -1, &q, NULL);
     pthread_mutex_lock(&s->emu);
     /* At most a ring's worth: listeners that fall behind refetch. */
     size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
-    for (size_t k = first; q && k < n; k++) {
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, ids[k]);
-        if (sqlite3_step(q) != SQLITE_ROW) {
-            continue;
-        }
-        char at[32];
-        ht_datetime_format(sqlite3_column_int64(q, 5), at, sizeof at);
-        json_t *j = json_pack(
-            "{s:I, s:s?, s:s?, s:i, s:s?, s:s?, s:s, s:s?, "
-            "s:[f,f]}",
-            "id", (json_int_t)ids[k], "external_id",
-            (const char *)sqlite3_column_text(q, 0), "category",
-            (const char *)sqlite3_column_text(q, 1), "severity",
-            sqlite3_column_int(q, 2), "source",
-            (const char *)sqlite3_column_text(q, 3), "status",
-            (const char *)sqlite3_column_text(q, 4), "reported_at", at,
-            "grid_code", (const char *)sqlite3_column_text(q, 6), "lonlat",
-            round(sqlite3_column_double(q, 7) * 1e7) / 1e7,
-            round(sqlite3_column_double(q, 8) * 1e7) / 1e7);
-        char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        char *ev = NULL;
-        size_t len = data ? strlen(data) + 64 : 0;
-        if (data && (ev = malloc(len))) {
-            snprintf(ev, len, "id: %lu\nevent: incident\ndata: %s\n\n",
-                     s->event_seq + 1, data);
-            char **slot = &s->events[s->event_seq % EVENT_RING];
-            free(*slot);
-            *slot = ev;
-            const char *g = (const char *)sqlite3_column_text(q, 6);
-            snprintf(s->event_grid[s->event_seq % EVENT_RING],
-                     sizeof s->event_grid[0], "%s", g ? g : "");
-            s->event_seq++;
-        }
-        free(data);
-    }
+    ht_store_each_incident(s->writer, ids + first, n - first, announce_row, s,
+                           NULL);
     wake_listeners(s);
     pthread_mutex_unlock(&s->emu);
-    sqlite3_finalize(q);
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -2794,18 +2827,6 @@ static bool may_write(ht_server *s, struct MHD_Connection *c, request *rq,
     return true;
 }
 
-/* Incidents changed by the write in progress, and whether any of them
- * lies outside @scope. */
-static const char changed_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS ht_changed (id INTEGER PRIMARY KEY);"
-    "DELETE FROM temp.ht_changed;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS ht_changed_ins AFTER INSERT ON "
-    "main.incidents BEGIN INSERT OR IGNORE INTO ht_changed VALUES (NEW.id);"
-    " END;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS ht_changed_upd AFTER UPDATE ON "
-    "main.incidents BEGIN INSERT OR IGNORE INTO ht_changed VALUES (NEW.id);"
-    " END;";
-
 /* After a commit: a new snapshot with the incidents @ids as the store now
  * holds them, for everyone from the next request on. Call with wmu held. */
 static void publish(ht_server *s, const int64_t *ids, size_t n) {
@@ -2890,34 +2911,25 @@ static enum MHD_Result route_post_incidents(ht_server *s,
         .lifecycle = true,
         .scope = strcmp(who.scope, "*") != 0 ? who.scope : NULL};
     ht_import_stats stats = {0};
-    sqlite3 *db = ht__store_db(s->writer);
     int64_t *ids = NULL;
-    size_t nids = 0, cap = 0;
+    size_t nids = 0;
     pthread_mutex_lock(&s->wmu);
     ht_status st = ht_store_begin(s->writer, &err);
-    char *msg = NULL;
-    if (st == HT_OK &&
-        sqlite3_exec(db, changed_sql, NULL, NULL, &msg) != SQLITE_OK) {
-        st = ht_error_set(&err, HT_EDB, "ingest: %s", msg ? msg : "error");
-        sqlite3_free(msg);
-    }
+    ht_store_track_changes(s->writer, true);
     if (st == HT_OK) {
         st = ht_import_mem(s->writer, "body", (const char *)rq->body->data,
                            rq->body->len, format, &io, &stats, &err);
     }
-    sqlite3_stmt *q = NULL;
-    if (st == HT_OK &&
-        sqlite3_prepare_v2(db, "SELECT id FROM temp.ht_changed ORDER BY id", -1,
-                           &q, NULL) == SQLITE_OK) {
-        while (st == HT_OK && sqlite3_step(q) == SQLITE_ROW) {
-            st =
-                ht_array_grow((void **)&ids, &cap, nids + 1, sizeof *ids, &err);
-            if (st == HT_OK) {
-                ids[nids++] = sqlite3_column_int64(q, 0);
-            }
+    if (st == HT_OK) {
+        const int64_t *changed = ht_store_changes(s->writer, &nids);
+        ids = malloc((nids ? nids : 1) * sizeof *ids);
+        if (ids) {
+            memcpy(ids, changed, nids * sizeof *ids);
+        } else {
+            st = ht_error_set(&err, HT_ENOMEM, "out of memory");
         }
     }
-    sqlite3_finalize(q);
+    ht_store_track_changes(s->writer, false);
     if (st == HT_OK) {
         st = ht_store_commit(s->writer, &err); /* synchronous = FULL */
     } else {
@@ -3439,8 +3451,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
             /* Writes here are small: a 16 MB page cache, not the importer's
              * 64 MB, which an index rebuild (it reads every incident
              * through this connection) would otherwise fill and keep. */
-            sqlite3_exec(ht__store_db(s->writer), "PRAGMA cache_size = -16384",
-                         NULL, NULL, NULL);
+            ht_store_set_cache_mb(s->writer, 16);
         }
     }
     if (st == HT_OK) {

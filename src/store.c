@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The SpatiaLite store: schema, migrations, transactions, reads and writes. */
+/* The SpatiaLite store: the connection, schema and migrations,
+ * transactions and bulk loads, and the helpers of store_write.c and
+ * store_read.c. */
 #include "hutong/store.h"
 
 #include <math.h>
@@ -19,31 +21,7 @@
 #include <spatialite.h>
 /* clang-format on */
 
-enum {
-    ST_CAT_SELECT,
-    ST_CAT_INSERT,
-    ST_CAT_UPDATE,
-    ST_GRID_SELECT,
-    ST_GRID_INSERT,
-    ST_GRID_UPDATE,
-    ST_STREET_SELECT,
-    ST_STREET_INSERT,
-    ST_STREET_UPDATE,
-    ST_INC_SELECT,
-    ST_INC_INSERT,
-    ST_INC_UPDATE,
-    ST_EVENT_INSERT,
-    ST_INC_RELOCATE,
-    ST_GRID_SET_PARENT,
-    ST_INC_INDEX,
-    ST_INC_HEAD_EXT,
-    ST_INC_HEAD_ID,
-    ST_INC_STEP,
-    ST_GRID_PARENT,
-    ST_COUNT
-};
-
-static const char *const stmt_sql[ST_COUNT] = {
+const char *const ht__store_stmt_sql[ST_COUNT] = {
     [ST_CAT_SELECT] =
         "SELECT parent_code, name, color, dictionary "
         "FROM categories WHERE code = ?1",
@@ -111,44 +89,19 @@ static const char *const stmt_sql[ST_COUNT] = {
         "UPDATE incidents SET status = ?2, closed_at = CASE WHEN ?3 THEN "
         "coalesce(closed_at, ?4) ELSE closed_at END WHERE id = ?1",
     [ST_GRID_PARENT] = "SELECT parent_code FROM grids WHERE code = ?1",
+    [ST_GRID_WITHIN] =
+        "SELECT 1 FROM grid_tree WHERE code = ?1 AND ancestor = ?2",
+    [ST_INC_ROW] = HT__STORE_INCIDENT_ROW_SQL " WHERE i.id = ?1",
+    [ST_CAT_NAME] = "SELECT name, NULL, NULL FROM categories WHERE code = ?1",
+    [ST_GRID_INFO] =
+        "SELECT name, Area(geom, 1), population FROM grids WHERE code = ?1",
     [ST_GRID_SET_PARENT] =
         "UPDATE grids SET parent_code = ?2 WHERE code = ?1 "
         "AND parent_code IS NOT ?2",
 };
 
-struct bulk_point {
-    uint64_t key; /* Morton order of the point, for index locality */
-    int64_t id;
-    double x, y;
-};
-
-struct ht_store {
-    sqlite3 *db;
-    void *splite; /* SpatiaLite connection cache */
-    int version;
-    bool in_tx;
-    /* Bulk mode: SpatiaLite's per-row triggers on incidents (and for large
-     * loads its secondary indexes) are set aside, their CREATE statements
-     * kept here in the order they are restored, and the store does their
-     * work. */
-    bool bulk;
-    char **bulk_triggers;
-    int nbulk_triggers;
-    struct bulk_point *bulk_pts; /* spatial index rows, written at the end */
-    size_t nbulk_pts, cap_bulk_pts;
-    sqlite3_stmt *stmt[ST_COUNT];
-    ht_buf *wkb;
-};
-
-static ht_status step_done(ht_store *s, sqlite3_stmt *q, const char *what,
-                           ht_error *err);
-
 static void no_memstatus(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-sqlite3 *ht__store_db(ht_store *s) {
-    return s->db;
 }
 
 ht_status ht__store_dberr(ht_store *s, const char *what, ht_error *err) {
@@ -159,7 +112,7 @@ ht_status ht__store_dberr(ht_store *s, const char *what, ht_error *err) {
     return ht_error_set(err, st, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static ht_status exec(ht_store *s, const char *sql, ht_error *err) {
+ht_status ht__store_exec(ht_store *s, const char *sql, ht_error *err) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         ht_status st = ht_error_set(err, HT_EDB, "%s", msg ? msg : "error");
@@ -227,6 +180,17 @@ static const char schema_v1[] =
     "CREATE INDEX incident_events_incident ON incident_events "
     " (incident_id, at);";
 
+/* Version 2: every grid with each of its ancestors (itself included), the
+ * ancestor's level and how far up it is. Kept by the store whenever grids
+ * change (rebuilt before the commit), so that "in the subtree of" and
+ * "the street office of" are one join, never a recursive query. */
+static const char schema_v2[] =
+    "CREATE TABLE grid_tree ("
+    " code TEXT NOT NULL, ancestor TEXT NOT NULL, level TEXT NOT NULL,"
+    " depth INTEGER NOT NULL, PRIMARY KEY (code, ancestor)) WITHOUT ROWID;"
+    "CREATE INDEX grid_tree_ancestor ON grid_tree (ancestor, code);"
+    "CREATE INDEX grid_tree_level ON grid_tree (level, code);";
+
 static ht_status create_schema(ht_store *s, ht_error *err) {
     static const char *const fns[] = {
         "SELECT InitSpatialMetadata(0, 'WGS84_ONLY')",
@@ -240,11 +204,14 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
         "SELECT CreateSpatialIndex('streets', 'geom')",
         "SELECT CreateSpatialIndex('incidents', 'geom')",
     };
-    ht_status st = exec(s, "BEGIN IMMEDIATE", err);
+    ht_status st = ht__store_exec(s, "BEGIN IMMEDIATE", err);
     if (st != HT_OK) {
         return st;
     }
-    st = exec(s, schema_v1, err);
+    st = ht__store_exec(s, schema_v1, err);
+    if (st == HT_OK) {
+        st = ht__store_exec(s, schema_v2, err);
+    }
     for (size_t i = 0; st == HT_OK && i < sizeof fns / sizeof *fns; i++) {
         st = exec_fn(s, fns[i], err);
     }
@@ -254,10 +221,10 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
                  "INSERT INTO hutong_meta VALUES ('schema_version', '%d');"
                  "PRAGMA application_id = 1752462446;", /* 'htong' */
                  HT_STORE_SCHEMA_VERSION);
-        st = exec(s, sql, err);
+        st = ht__store_exec(s, sql, err);
     }
     if (st == HT_OK) {
-        st = exec(s, "COMMIT", err);
+        st = ht__store_exec(s, "COMMIT", err);
     }
     if (st != HT_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -266,9 +233,10 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
     return st;
 }
 
-/* Migrations from version i to i + 1, run in one transaction each. Version 1
- * is the first schema, so there are none yet; a new version appends here. */
-static const char *const migrations[] = {NULL};
+/* Migrations from version i to i + 1, run in one transaction each; a new
+ * version appends here. The tree of an existing file is filled by the
+ * rebuild that follows (migrate). */
+static const char *const migrations[] = {schema_v2};
 
 static ht_status read_version(ht_store *s, int *version, ht_error *err) {
     sqlite3_stmt *q = NULL;
@@ -297,15 +265,18 @@ static ht_status migrate(ht_store *s, const char *path, ht_error *err) {
                  "UPDATE hutong_meta SET value = '%d' WHERE key = "
                  "'schema_version'",
                  s->version + 1);
-        ht_status st = exec(s, "BEGIN IMMEDIATE", err);
+        ht_status st = ht__store_exec(s, "BEGIN IMMEDIATE", err);
         if (st == HT_OK && sql) {
-            st = exec(s, sql, err);
+            st = ht__store_exec(s, sql, err);
+        }
+        if (st == HT_OK && s->version + 1 == 2) {
+            st = ht__store_rebuild_tree(s, err);
         }
         if (st == HT_OK) {
-            st = exec(s, bump, err);
+            st = ht__store_exec(s, bump, err);
         }
         if (st == HT_OK) {
-            st = exec(s, "COMMIT", err);
+            st = ht__store_exec(s, "COMMIT", err);
         }
         if (st != HT_OK) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -362,10 +333,11 @@ ht_status ht_store_open(const char *path, int flags, ht_store **out,
     if (write) {
         /* WAL: readers never block the writer. synchronous=FULL makes a
          * commit durable before it returns, which acknowledged writes need. */
-        st = exec(s,
-                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                  "PRAGMA cache_size = -65536;",
-                  err);
+        st = ht__store_exec(
+            s,
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+            "PRAGMA cache_size = -65536;",
+            err);
         if (st != HT_OK) {
             ht_error_prefix(err, "%s: ", path);
             goto done;
@@ -392,20 +364,28 @@ ht_status ht_store_open(const char *path, int flags, ht_store **out,
                           path, s->version, HT_STORE_SCHEMA_VERSION);
         goto done;
     }
-    if (s->version < HT_STORE_SCHEMA_VERSION) {
-        if (!write) {
-            st = ht_error_set(err, HT_EINVAL,
-                              "%s has the old schema version %d: open it "
-                              "for writing once to migrate",
-                              path, s->version);
+    if (s->version < HT_STORE_SCHEMA_VERSION && !write) {
+        /* An older file is brought up to date first, through a writable
+         * connection of its own (one transaction per step), then read. */
+        ht_store *w = NULL;
+        if ((st = ht_store_open(path, HT_STORE_WRITE, &w, err)) != HT_OK) {
+            ht_error_prefix(err,
+                            "%s has the old schema version %d and cannot "
+                            "be migrated: ",
+                            path, s->version);
             goto done;
         }
-        if ((st = migrate(s, path, err)) != HT_OK) {
+        ht_store_close(w);
+        if ((st = read_version(s, &s->version, err)) != HT_OK) {
             goto done;
         }
     }
+    if (s->version < HT_STORE_SCHEMA_VERSION &&
+        (st = migrate(s, path, err)) != HT_OK) {
+        goto done;
+    }
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+        if (sqlite3_prepare_v3(s->db, ht__store_stmt_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK) {
             st = ht__store_dberr(s, "preparing statements", err);
@@ -436,6 +416,7 @@ void ht_store_close(ht_store *s) {
         spatialite_cleanup_ex(s->splite);
     }
     ht_buf_free(s->wkb);
+    free(s->changed);
     free(s);
 }
 
@@ -456,6 +437,9 @@ ht_status ht_store_begin(ht_store *s, ht_error *err) {
 
 ht_status ht_store_commit(ht_store *s, ht_error *err) {
     ht_status bst = ht_store_bulk_end(s, err);
+    if (bst == HT_OK && s->tree_stale) {
+        bst = ht__store_rebuild_tree(s, err);
+    }
     if (bst != HT_OK) {
         ht_store_rollback(s);
         return bst;
@@ -469,6 +453,7 @@ ht_status ht_store_commit(ht_store *s, ht_error *err) {
         return st;
     }
     s->in_tx = false;
+    s->tree_stale = false;
     return HT_OK;
 }
 
@@ -491,6 +476,7 @@ void ht_store_rollback(ht_store *s) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         s->in_tx = false;
     }
+    s->tree_stale = false;
     bulk_forget(s);
 }
 
@@ -549,7 +535,7 @@ ht_status ht_store_bulk_begin(ht_store *s, size_t expected_rows,
     sqlite3_finalize(q);
     for (int k = 0; k < ndrops; k++) {
         if (st == HT_OK) {
-            st = exec(s, drops[k], err);
+            st = ht__store_exec(s, drops[k], err);
         }
         sqlite3_free(drops[k]);
     }
@@ -559,7 +545,7 @@ ht_status ht_store_bulk_begin(ht_store *s, size_t expected_rows,
         return st;
     }
     /* Large loads get a larger page cache while they last. */
-    exec(s, "PRAGMA cache_size = -262144", NULL);
+    ht__store_exec(s, "PRAGMA cache_size = -262144", NULL);
     s->bulk = true;
     return HT_OK;
 }
@@ -656,11 +642,9 @@ static ht_status rtree_rebuild(ht_store *s, ht_error *err) {
     }
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const unsigned char *b = sqlite3_column_blob(q, 1);
-        int len = sqlite3_column_bytes(q, 1);
-        /* Points only: MBR minx/miny at bytes 6 and 14 (little endian,
-         * as hutong writes them). */
-        if (len != 60 || b[1] != 0x01 || b[39] != 1) {
+        double x, y;
+        if (!ht__store_blob_point(sqlite3_column_blob(q, 1),
+                                  sqlite3_column_bytes(q, 1), &x, &y)) {
             st = ht_error_set(err, HT_EINTERNAL,
                               "incident %lld is not a point blob",
                               (long long)sqlite3_column_int64(q, 0));
@@ -670,9 +654,6 @@ static ht_status rtree_rebuild(ht_store *s, ht_error *err) {
                                 err)) != HT_OK) {
             goto done;
         }
-        double x, y;
-        memcpy(&x, b + 43, 8);
-        memcpy(&y, b + 51, 8);
         pts[n++] = (struct bulk_point){0, sqlite3_column_int64(q, 0), x, y};
     }
     if (rc != SQLITE_DONE) {
@@ -682,11 +663,11 @@ static ht_status rtree_rebuild(ht_store *s, ht_error *err) {
     sqlite3_finalize(q);
     q = NULL;
     morton_keys(pts, n);
-    if ((st = exec(s,
-                   "DELETE FROM idx_incidents_geom_node; "
-                   "DELETE FROM idx_incidents_geom_rowid; "
-                   "DELETE FROM idx_incidents_geom_parent;",
-                   err)) != HT_OK) {
+    if ((st = ht__store_exec(s,
+                             "DELETE FROM idx_incidents_geom_node; "
+                             "DELETE FROM idx_incidents_geom_rowid; "
+                             "DELETE FROM idx_incidents_geom_parent;",
+                             err)) != HT_OK) {
         goto done;
     }
     lv = malloc((n ? n : 1) * sizeof *lv);
@@ -747,12 +728,14 @@ static ht_status rtree_rebuild(ht_store *s, ht_error *err) {
                 sqlite3_stmt *w = leaves ? wr : wp;
                 sqlite3_bind_int64(w, 1, lv[i].id);
                 sqlite3_bind_int64(w, 2, nodeno);
-                st = step_done(s, w, "writing the spatial index", err);
+                st =
+                    ht__store_step_done(s, w, "writing the spatial index", err);
             }
             sqlite3_bind_int64(wn, 1, nodeno);
             sqlite3_bind_blob(wn, 2, blob, (int)nodesize, SQLITE_STATIC);
             if (st == HT_OK) {
-                st = step_done(s, wn, "writing the spatial index", err);
+                st = ht__store_step_done(s, wn, "writing the spatial index",
+                                         err);
             }
             up[k] = (rt_entry){nodeno, {box[0], box[1], box[2], box[3]}};
         }
@@ -799,7 +782,7 @@ static ht_status bulk_flush_index(ht_store *s, ht_error *err) {
         sqlite3_bind_int64(x, 1, s->bulk_pts[i].id);
         sqlite3_bind_double(x, 2, s->bulk_pts[i].x);
         sqlite3_bind_double(x, 3, s->bulk_pts[i].y);
-        st = step_done(s, x, "indexing incidents", err);
+        st = ht__store_step_done(s, x, "indexing incidents", err);
     }
     return st;
 }
@@ -810,29 +793,30 @@ ht_status ht_store_bulk_end(ht_store *s, ht_error *err) {
     }
     ht_status st = bulk_flush_index(s, err);
     for (int i = 0; st == HT_OK && i < s->nbulk_triggers; i++) {
-        st = exec(s, s->bulk_triggers[i], err);
+        st = ht__store_exec(s, s->bulk_triggers[i], err);
     }
     if (st == HT_OK) {
         /* What the per-row timestamp triggers would have left. */
-        st = exec(s,
-                  "UPDATE geometry_columns_time SET last_insert = "
-                  "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_update = "
-                  "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE "
-                  "Lower(f_table_name) = 'incidents'",
-                  err);
+        st = ht__store_exec(
+            s,
+            "UPDATE geometry_columns_time SET last_insert = "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_update = "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE "
+            "Lower(f_table_name) = 'incidents'",
+            err);
     }
     if (st != HT_OK) {
         ht_store_rollback(s);
         return st;
     }
-    exec(s, "PRAGMA cache_size = -65536", NULL);
+    ht__store_exec(s, "PRAGMA cache_size = -65536", NULL);
     bulk_forget(s);
     return HT_OK;
 }
 
 /* ---- binding helpers ---- */
 
-static void bind_text(sqlite3_stmt *q, int i, const char *v) {
+void ht__store_bind_text(sqlite3_stmt *q, int i, const char *v) {
     if (v) {
         sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
     } else {
@@ -840,7 +824,7 @@ static void bind_text(sqlite3_stmt *q, int i, const char *v) {
     }
 }
 
-static void bind_time(sqlite3_stmt *q, int i, int64_t t) {
+void ht__store_bind_time(sqlite3_stmt *q, int i, int64_t t) {
     if (t == HT_TIME_NONE) {
         sqlite3_bind_null(q, i);
     } else {
@@ -848,7 +832,7 @@ static void bind_time(sqlite3_stmt *q, int i, int64_t t) {
     }
 }
 
-static bool col_text_eq(sqlite3_stmt *q, int i, const char *v) {
+bool ht__store_col_text_eq(sqlite3_stmt *q, int i, const char *v) {
     const char *c = (const char *)sqlite3_column_text(q, i);
     if (!c || !v) {
         return c == NULL && v == NULL;
@@ -856,19 +840,19 @@ static bool col_text_eq(sqlite3_stmt *q, int i, const char *v) {
     return strcmp(c, v) == 0;
 }
 
-static int64_t col_time(sqlite3_stmt *q, int i) {
+int64_t ht__store_col_time(sqlite3_stmt *q, int i) {
     return sqlite3_column_type(q, i) == SQLITE_NULL
                ? HT_TIME_NONE
                : sqlite3_column_int64(q, i);
 }
 
-static bool col_blob_eq(sqlite3_stmt *q, int i, const ht_buf *b) {
+bool ht__store_col_blob_eq(sqlite3_stmt *q, int i, const ht_buf *b) {
     int n = sqlite3_column_bytes(q, i);
     const void *p = sqlite3_column_blob(q, i);
     return p && (size_t)n == b->len && memcmp(p, b->data, b->len) == 0;
 }
 
-static ht_bbox col_bbox(sqlite3_stmt *q, int i) {
+ht_bbox ht__store_col_bbox(sqlite3_stmt *q, int i) {
     if (sqlite3_column_type(q, i) == SQLITE_NULL) {
         return ht_bbox_empty();
     }
@@ -877,9 +861,8 @@ static ht_bbox col_bbox(sqlite3_stmt *q, int i) {
         sqlite3_column_double(q, i + 2), sqlite3_column_double(q, i + 3)};
 }
 
-/* Step a write statement to completion and reset it. */
-static ht_status step_done(ht_store *s, sqlite3_stmt *q, const char *what,
-                           ht_error *err) {
+ht_status ht__store_step_done(ht_store *s, sqlite3_stmt *q, const char *what,
+                              ht_error *err) {
     int rc = sqlite3_step(q);
     ht_status st = rc == SQLITE_DONE ? HT_OK : ht__store_dberr(s, what, err);
     sqlite3_reset(q);
@@ -887,308 +870,15 @@ static ht_status step_done(ht_store *s, sqlite3_stmt *q, const char *what,
     return st;
 }
 
-static ht_status wkb_of(ht_store *s, const ht_geom *g, ht_geom_type as,
-                        ht_error *err) {
-    ht_geom tmp = *g;
-    tmp.type = as;
-    ht_buf_clear(s->wkb);
-    return ht_geom_to_wkb(&tmp, s->wkb, err);
-}
-
-/* ---- categories ---- */
-
-ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
-                                ht_put_result *res, ht_error *err) {
-    if (!rec->code || !*rec->code || !rec->name || !*rec->name ||
-        !rec->dictionary || !*rec->dictionary) {
-        return ht_error_set(err, HT_EINVAL,
-                            "a category needs a code, a name and a "
-                            "dictionary");
-    }
-    sqlite3_stmt *q = s->stmt[ST_CAT_SELECT];
-    bind_text(q, 1, rec->code);
-    int rc = sqlite3_step(q);
-    bool exists = rc == SQLITE_ROW;
-    bool same = exists && col_text_eq(q, 0, rec->parent_code) &&
-                col_text_eq(q, 1, rec->name) && col_text_eq(q, 2, rec->color) &&
-                col_text_eq(q, 3, rec->dictionary);
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "reading categories", err);
-    }
-    if (same) {
-        *res = HT_PUT_UNCHANGED;
-        return HT_OK;
-    }
-    q = s->stmt[exists ? ST_CAT_UPDATE : ST_CAT_INSERT];
-    bind_text(q, 1, rec->code);
-    bind_text(q, 2, rec->parent_code);
-    bind_text(q, 3, rec->name);
-    bind_text(q, 4, rec->color);
-    bind_text(q, 5, rec->dictionary);
-    *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
-    return step_done(s, q, "writing a category", err);
-}
-
-ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
-                                   ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_CAT_SELECT];
-    bind_text(q, 1, code);
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "reading categories", err);
-    }
-    *exists = rc == SQLITE_ROW;
-    return HT_OK;
-}
-
-/* ---- grids ---- */
-
-ht_status ht_store_put_grid(ht_store *s, const ht_grid_rec *rec,
-                            ht_put_result *res, ht_bbox *old_bbox,
-                            ht_error *err) {
-    if (old_bbox) {
-        *old_bbox = ht_bbox_empty();
-    }
-    if (!rec->code || !*rec->code) {
-        return ht_error_set(err, HT_EINVAL, "a grid needs a code");
-    }
-    ht_status st = wkb_of(s, rec->geom, HT_GEOM_MULTIPOLYGON, err);
-    if (st != HT_OK) {
-        return st;
-    }
-    const char *level = ht_model_level_name(rec->level);
-    sqlite3_stmt *q = s->stmt[ST_GRID_SELECT];
-    bind_text(q, 1, rec->code);
-    int rc = sqlite3_step(q);
-    bool exists = rc == SQLITE_ROW;
-    /* A grid given without a parent keeps the one it has (the importer
-     * links it again by containment). */
-    bool same = exists &&
-                (!rec->parent_code || col_text_eq(q, 0, rec->parent_code)) &&
-                col_text_eq(q, 1, level) && col_text_eq(q, 2, rec->name) &&
-                col_time(q, 3) ==
-                    (rec->population < 0 ? HT_TIME_NONE : rec->population) &&
-                col_text_eq(q, 4, rec->responsible) &&
-                col_time(q, 5) == rec->valid_from &&
-                col_time(q, 6) == rec->valid_to && col_blob_eq(q, 7, s->wkb);
-    if (exists && old_bbox) {
-        *old_bbox = col_bbox(q, 8);
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "reading grids", err);
-    }
-    if (same) {
-        *res = HT_PUT_UNCHANGED;
-        return HT_OK;
-    }
-    q = s->stmt[exists ? ST_GRID_UPDATE : ST_GRID_INSERT];
-    bind_text(q, 1, rec->code);
-    bind_text(q, 2, rec->parent_code);
-    bind_text(q, 3, level);
-    bind_text(q, 4, rec->name);
-    bind_time(q, 5, rec->population < 0 ? HT_TIME_NONE : rec->population);
-    bind_text(q, 6, rec->responsible);
-    bind_time(q, 7, rec->valid_from);
-    bind_time(q, 8, rec->valid_to);
-    sqlite3_bind_blob(q, 9, s->wkb->data, (int)s->wkb->len, SQLITE_STATIC);
-    *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
-    return step_done(s, q, "writing a grid", err);
-}
-
-/* ---- streets ---- */
-
-ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
-                              ht_put_result *res, int64_t *id,
-                              ht_bbox *old_bbox, ht_error *err) {
-    if (old_bbox) {
-        *old_bbox = ht_bbox_empty();
-    }
-    ht_status st = wkb_of(s, rec->geom, HT_GEOM_LINESTRING, err);
-    if (st != HT_OK) {
-        return st;
-    }
-    const char *kind = ht_model_kind_name(rec->kind);
-    bool exists = false, same = false;
-    int64_t old_id = 0;
-    if (rec->source_id) {
-        sqlite3_stmt *q = s->stmt[ST_STREET_SELECT];
-        bind_text(q, 1, rec->source_id);
-        int rc = sqlite3_step(q);
-        exists = rc == SQLITE_ROW;
-        if (exists) {
-            old_id = sqlite3_column_int64(q, 0);
-            same = col_text_eq(q, 1, rec->name) && col_text_eq(q, 2, kind) &&
-                   col_blob_eq(q, 3, s->wkb);
-            if (old_bbox) {
-                *old_bbox = col_bbox(q, 4);
-            }
-        }
-        sqlite3_reset(q);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            return ht__store_dberr(s, "reading streets", err);
-        }
-    }
-    if (same) {
-        *res = HT_PUT_UNCHANGED;
-        *id = old_id;
-        return HT_OK;
-    }
-    sqlite3_stmt *q = s->stmt[exists ? ST_STREET_UPDATE : ST_STREET_INSERT];
-    if (exists) {
-        sqlite3_bind_int64(q, 1, old_id);
-    } else {
-        bind_text(q, 1, rec->source_id);
-    }
-    bind_text(q, 2, rec->name);
-    bind_text(q, 3, kind);
-    sqlite3_bind_blob(q, 4, s->wkb->data, (int)s->wkb->len, SQLITE_STATIC);
-    st = step_done(s, q, "writing a street", err);
-    if (st == HT_OK) {
-        *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
-        *id = exists ? old_id : sqlite3_last_insert_rowid(s->db);
-    }
-    return st;
-}
-
-/* ---- incidents ---- */
-
-ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
-                             int64_t at, const char *department,
+ht_status ht__store_step_err(ht_store *s, int rc, const char *what,
                              ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_EVENT_INSERT];
-    sqlite3_bind_int64(q, 1, incident_id);
-    bind_text(q, 2, ht_model_state_name(state));
-    sqlite3_bind_int64(q, 3, at);
-    bind_text(q, 4, department);
-    return step_done(s, q, "writing an event", err);
-}
-
-/* Read one incident's head from a statement of ST_INC_HEAD_*. */
-static ht_status incident_head(ht_store *s, sqlite3_stmt *q, bool *found,
-                               ht_incident_head *out, ht_error *err) {
-    int rc = sqlite3_step(q);
-    *found = rc == SQLITE_ROW;
-    if (*found) {
-        const char *grid = (const char *)sqlite3_column_text(q, 4);
-        *out = (ht_incident_head){
-            .id = sqlite3_column_int64(q, 0),
-            .state = HT_STATE_REPORTED,
-            .reported_at = sqlite3_column_int64(q, 2),
-            .closed_at = col_time(q, 3),
-        };
-        ht_model_state_parse((const char *)sqlite3_column_text(q, 1),
-                             &out->state, NULL);
-        snprintf(out->grid_code, sizeof out->grid_code, "%s", grid ? grid : "");
-        int64_t last = col_time(q, 5);
-        out->last_at = last == HT_TIME_NONE || last < out->reported_at
-                           ? out->reported_at
-                           : last;
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "reading incidents", err);
-    }
-    return HT_OK;
-}
-
-ht_status ht_store_find_incident(ht_store *s, const char *external_id,
-                                 bool *found, ht_incident_head *out,
-                                 ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_INC_HEAD_EXT];
-    bind_text(q, 1, external_id);
-    return incident_head(s, q, found, out, err);
-}
-
-ht_status ht_store_get_incident(ht_store *s, int64_t id, bool *found,
-                                ht_incident_head *out, ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_INC_HEAD_ID];
-    sqlite3_bind_int64(q, 1, id);
-    return incident_head(s, q, found, out, err);
-}
-
-ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
-                                 int64_t at, const char *department,
-                                 ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_INC_STEP];
-    sqlite3_bind_int64(q, 1, id);
-    bind_text(q, 2, ht_model_state_name(to));
-    sqlite3_bind_int(q, 3, to >= HT_STATE_CLOSED);
-    sqlite3_bind_int64(q, 4, at);
-    ht_status st = step_done(s, q, "a life-cycle step", err);
-    if (st == HT_OK && sqlite3_changes(s->db) != 1) {
-        return ht_error_set(err, HT_ENOTFOUND, "no incident %lld",
-                            (long long)id);
-    }
-    return st == HT_OK ? ht_store_put_event(s, id, to, at, department, err)
-                       : st;
-}
-
-ht_status ht_store_grid_exists(ht_store *s, const char *code, bool *exists,
-                               ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_GRID_PARENT];
-    bind_text(q, 1, code);
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "reading grids", err);
-    }
-    *exists = rc == SQLITE_ROW;
-    return HT_OK;
-}
-
-ht_status ht_store_grid_within(ht_store *s, const char *code,
-                               const char *ancestor, bool *within,
-                               ht_error *err) {
-    *within = false;
-    if (!code || !*code || !ancestor) {
-        return HT_OK;
-    }
-    char cur[64];
-    snprintf(cur, sizeof cur, "%s", code);
-    sqlite3_stmt *q = s->stmt[ST_GRID_PARENT];
-    /* Grid trees are a few levels deep; the bound stops a cycle. */
-    for (int depth = 0; depth < 16; depth++) {
-        if (strcmp(cur, ancestor) == 0) {
-            *within = true;
-            return HT_OK;
-        }
-        bind_text(q, 1, cur);
-        int rc = sqlite3_step(q);
-        const char *parent =
-            rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-        bool more = parent && strlen(parent) < sizeof cur;
-        if (more) {
-            snprintf(cur, sizeof cur, "%s", parent);
-        }
-        sqlite3_reset(q);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            return ht__store_dberr(s, "reading grids", err);
-        }
-        if (!more) {
-            return HT_OK;
-        }
-    }
-    return HT_OK;
-}
-
-/* When a state was reached, as far as the record tells. */
-static int64_t state_time(const ht_incident_rec *rec) {
-    if (rec->state_at != HT_TIME_NONE) {
-        return rec->state_at;
-    }
-    if (rec->state >= HT_STATE_CLOSED && rec->closed_at != HT_TIME_NONE) {
-        return rec->closed_at;
-    }
-    return rec->reported_at;
+    return rc == SQLITE_DONE ? HT_OK : ht__store_dberr(s, what, err);
 }
 
 /* A POINT in SRID 4326 in SpatiaLite's own BLOB format (little endian):
  * start, byte order, SRID, MBR, MBR end, class, x, y, end. Built here
  * rather than by MakePoint() for every row of a large import. */
-static void point_blob(unsigned char b[60], double x, double y) {
+void ht__store_point_blob(unsigned char b[60], double x, double y) {
     uint32_t srid = 4326, cls = 1;
     const double mbr[4] = {x, y, x, y};
     b[0] = 0x00;
@@ -1215,301 +905,17 @@ static void point_blob(unsigned char b[60], double x, double y) {
     b[59] = 0xFE;
 }
 
-/* Bind ?2..?10 of ST_INC_INSERT / ST_INC_UPDATE (the same for both). */
-static void bind_incident(sqlite3_stmt *q, const ht_incident_rec *rec,
-                          const char *grid_code, int64_t street_id,
-                          const unsigned char *blob) {
-    bind_text(q, 2, rec->category);
-    sqlite3_bind_int(q, 3, rec->severity);
-    bind_text(q, 4, ht_model_source_name(rec->source));
-    bind_text(q, 5, ht_model_state_name(rec->state));
-    sqlite3_bind_int64(q, 6, rec->reported_at);
-    bind_time(q, 7, rec->closed_at);
-    bind_text(q, 8, grid_code);
-    bind_time(q, 9, street_id < 0 ? HT_TIME_NONE : street_id);
-    sqlite3_bind_blob(q, 10, blob, 60, SQLITE_STATIC);
-}
-
-static ht_status bulk_remember(ht_store *s, int64_t id, double x, double y,
-                               ht_error *err) {
-    ht_status st = ht_array_grow((void **)&s->bulk_pts, &s->cap_bulk_pts,
-                                 s->nbulk_pts + 1, sizeof *s->bulk_pts, err);
-    if (st != HT_OK) {
-        return st;
+bool ht__store_blob_point(const void *blob, int len, double *x, double *y) {
+    const unsigned char *b = blob;
+    /* start, little endian, ..., class 1 (POINT) at byte 39, x and y at
+     * 43 and 51, end: as ht__store_point_blob writes it. */
+    if (!b || len != 60 || b[0] != 0x00 || b[1] != 0x01 || b[39] != 1 ||
+        b[40] != 0 || b[41] != 0 || b[42] != 0 || b[59] != 0xFE) {
+        return false;
     }
-    s->bulk_pts[s->nbulk_pts++] = (struct bulk_point){0, id, x, y};
-    return HT_OK;
-}
-
-ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
-                                const char *grid_code, int64_t street_id,
-                                ht_put_result *res, int64_t *id,
-                                ht_error *err) {
-    if (rec->severity < 1 || rec->severity > 3) {
-        return ht_error_set(err, HT_EINVAL, "severity %d outside 1..3",
-                            rec->severity);
-    }
-    unsigned char blob[60];
-    point_blob(blob, rec->lon, rec->lat);
-    /* Most rows of an import are new: try the insert first; the unique
-     * index on external_id tells whether the incident exists. */
-    sqlite3_stmt *q = s->stmt[ST_INC_INSERT];
-    bind_text(q, 1, rec->external_id);
-    bind_incident(q, rec, grid_code, street_id, blob);
-    ht_status st = step_done(s, q, "writing an incident", err);
-    if (st != HT_OK) {
-        return st;
-    }
-    if (sqlite3_changes(s->db) == 1) {
-        *id = sqlite3_last_insert_rowid(s->db);
-        *res = HT_PUT_INSERTED;
-        return s->bulk ? bulk_remember(s, *id, rec->lon, rec->lat, err) : HT_OK;
-    }
-    q = s->stmt[ST_INC_SELECT];
-    bind_text(q, 1, rec->external_id);
-    int rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(q);
-        return ht__store_dberr(s, "reading incidents", err);
-    }
-    int64_t old_id = sqlite3_column_int64(q, 0);
-    bool state_changed = !col_text_eq(q, 4, ht_model_state_name(rec->state));
-    bool moved = sqlite3_column_double(q, 9) != rec->lon ||
-                 sqlite3_column_double(q, 10) != rec->lat;
-    bool same =
-        col_text_eq(q, 1, rec->category) &&
-        sqlite3_column_int(q, 2) == rec->severity &&
-        col_text_eq(q, 3, ht_model_source_name(rec->source)) &&
-        !state_changed && col_time(q, 5) == rec->reported_at &&
-        col_time(q, 6) == rec->closed_at && col_text_eq(q, 7, grid_code) &&
-        col_time(q, 8) == (street_id < 0 ? HT_TIME_NONE : street_id) && !moved;
-    sqlite3_reset(q);
-    *id = old_id;
-    if (same) {
-        *res = HT_PUT_UNCHANGED;
-        return HT_OK;
-    }
-    q = s->stmt[ST_INC_UPDATE];
-    sqlite3_bind_int64(q, 1, old_id);
-    bind_incident(q, rec, grid_code, street_id, blob);
-    if ((st = step_done(s, q, "writing an incident", err)) != HT_OK) {
-        return st;
-    }
-    *res = HT_PUT_UPDATED;
-    if (s->bulk && moved &&
-        (st = bulk_remember(s, old_id, rec->lon, rec->lat, err)) != HT_OK) {
-        return st;
-    }
-    /* The life-cycle log records the changes hutong sees; a new incident's
-     * first state is its own row. */
-    if (state_changed) {
-        st = ht_store_put_event(s, old_id, rec->state, state_time(rec), NULL,
-                                err);
-    }
-    return st;
-}
-
-/* ---- walks ---- */
-
-static ht_status step_err(ht_store *s, int rc, const char *what,
-                          ht_error *err) {
-    return rc == SQLITE_DONE ? HT_OK : ht__store_dberr(s, what, err);
-}
-
-ht_status ht_store_each_grid(ht_store *s, ht_store_grid_fn fn, void *ud,
-                             ht_error *err) {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT code, parent_code, level, name, population, responsible, "
-            "valid_from, valid_to, AsBinary(geom) FROM grids ORDER BY code",
-            -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "reading grids", err);
-    }
-    ht_status st = HT_OK;
-    int rc;
-    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        ht_geom *g = NULL;
-        const void *blob = sqlite3_column_blob(q, 8);
-        int n = sqlite3_column_bytes(q, 8);
-        if (!blob) {
-            continue; /* a grid without geometry cannot locate anything */
-        }
-        if ((st = ht_geom_from_wkb(blob, (size_t)n, &g, err)) != HT_OK) {
-            break;
-        }
-        ht_grid_rec rec = {
-            .code = (const char *)sqlite3_column_text(q, 0),
-            .parent_code = (const char *)sqlite3_column_text(q, 1),
-            .name = (const char *)sqlite3_column_text(q, 3),
-            .population = sqlite3_column_type(q, 4) == SQLITE_NULL
-                              ? -1
-                              : sqlite3_column_int64(q, 4),
-            .responsible = (const char *)sqlite3_column_text(q, 5),
-            .valid_from = col_time(q, 6),
-            .valid_to = col_time(q, 7),
-            .geom = g,
-        };
-        st = ht_model_level_parse((const char *)sqlite3_column_text(q, 2),
-                                  &rec.level, err);
-        if (st == HT_OK) {
-            st = fn(&rec, ud, err);
-        }
-        ht_geom_free(g);
-    }
-    if (st == HT_OK) {
-        st = step_err(s, rc, "reading grids", err);
-    }
-    sqlite3_finalize(q);
-    return st;
-}
-
-ht_status ht_store_each_street(ht_store *s, ht_store_street_fn fn, void *ud,
-                               ht_error *err) {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, source_id, name, kind, AsBinary(geom) "
-                           "FROM streets ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "reading streets", err);
-    }
-    ht_status st = HT_OK;
-    int rc;
-    ht_geom *g = NULL;
-    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(q, 4);
-        int n = sqlite3_column_bytes(q, 4);
-        if (!blob) {
-            continue;
-        }
-        HT_CLEAR(g, ht_geom_free);
-        if ((st = ht_geom_from_wkb(blob, (size_t)n, &g, err)) != HT_OK) {
-            break;
-        }
-        ht_street_rec rec = {
-            .source_id = (const char *)sqlite3_column_text(q, 1),
-            .name = (const char *)sqlite3_column_text(q, 2),
-            .geom = g,
-        };
-        st = ht_model_kind_parse((const char *)sqlite3_column_text(q, 3),
-                                 &rec.kind, err);
-        if (st == HT_OK) {
-            st = fn(sqlite3_column_int64(q, 0), &rec, ud, err);
-        }
-    }
-    ht_geom_free(g);
-    if (st == HT_OK) {
-        st = step_err(s, rc, "reading streets", err);
-    }
-    sqlite3_finalize(q);
-    return st;
-}
-
-typedef struct moved {
-    int64_t id;
-    int64_t street_id;
-    char code[64];
-} moved;
-
-ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
-                            ht_store_locate_fn fn, void *ud, size_t *changed,
-                            ht_error *err) {
-    *changed = 0;
-    if (bbox->minx > bbox->maxx) {
-        return HT_OK;
-    }
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT id, X(geom), Y(geom), reported_at, grid_code, street_id "
-            "FROM incidents WHERE id IN (SELECT pkid FROM "
-            "idx_incidents_geom WHERE xmin <= ?3 AND xmax >= ?1 AND "
-            "ymin <= ?4 AND ymax >= ?2)",
-            -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "reading incidents", err);
-    }
-    sqlite3_bind_double(q, 1, bbox->minx);
-    sqlite3_bind_double(q, 2, bbox->miny);
-    sqlite3_bind_double(q, 3, bbox->maxx);
-    sqlite3_bind_double(q, 4, bbox->maxy);
-    moved *list = NULL;
-    size_t n = 0, cap = 0;
-    ht_status st = HT_OK;
-    int rc;
-    /* Collect first, then update, so the scan never sees its own writes. */
-    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        moved m = {.id = sqlite3_column_int64(q, 0)};
-        st = fn(sqlite3_column_double(q, 1), sqlite3_column_double(q, 2),
-                sqlite3_column_int64(q, 3), m.code, &m.street_id, ud, err);
-        if (st != HT_OK) {
-            break;
-        }
-        const char *old = (const char *)sqlite3_column_text(q, 4);
-        int64_t old_street = col_time(q, 5);
-        bool same =
-            (old ? strcmp(old, m.code) == 0 : m.code[0] == '\0') &&
-            old_street == (m.street_id < 0 ? HT_TIME_NONE : m.street_id);
-        if (same) {
-            continue;
-        }
-        if ((st = ht_array_grow((void **)&list, &cap, n + 1, sizeof *list,
-                                err)) != HT_OK) {
-            break;
-        }
-        list[n++] = m;
-    }
-    if (st == HT_OK) {
-        st = step_err(s, rc, "reading incidents", err);
-    }
-    sqlite3_finalize(q);
-    sqlite3_stmt *u = s->stmt[ST_INC_RELOCATE];
-    for (size_t i = 0; st == HT_OK && i < n; i++) {
-        sqlite3_bind_int64(u, 1, list[i].id);
-        bind_text(u, 2, list[i].code[0] ? list[i].code : NULL);
-        bind_time(u, 3,
-                  list[i].street_id < 0 ? HT_TIME_NONE : list[i].street_id);
-        st = step_done(s, u, "re-locating incidents", err);
-    }
-    free(list);
-    if (st == HT_OK) {
-        *changed = n;
-    }
-    return st;
-}
-
-ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
-                                   const char *parent_code, bool *changed,
-                                   ht_error *err) {
-    sqlite3_stmt *q = s->stmt[ST_GRID_SET_PARENT];
-    bind_text(q, 1, code);
-    bind_text(q, 2, parent_code);
-    ht_status st = step_done(s, q, "linking a grid to its parent", err);
-    *changed = st == HT_OK && sqlite3_changes(s->db) > 0;
-    return st;
-}
-
-ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err) {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT code FROM categories WHERE parent_code "
-                           "IS NOT NULL AND parent_code NOT IN (SELECT code "
-                           "FROM categories) ORDER BY code LIMIT 1",
-                           -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "checking categories", err);
-    }
-    int rc = sqlite3_step(q);
-    ht_status st = HT_OK;
-    if (rc == SQLITE_ROW) {
-        snprintf(code, 64, "%s", (const char *)sqlite3_column_text(q, 0));
-        st = ht_error_set(err, HT_EINVAL,
-                          "category \"%s\" has an unknown "
-                          "parent",
-                          code);
-    } else if (rc != SQLITE_DONE) {
-        st = ht__store_dberr(s, "checking categories", err);
-    }
-    sqlite3_finalize(q);
-    return st;
+    memcpy(x, b + 43, 8);
+    memcpy(y, b + 51, 8);
+    return isfinite(*x) && isfinite(*y);
 }
 
 ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
@@ -1535,4 +941,49 @@ ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
     }
     sqlite3_finalize(q);
     return st;
+}
+
+/* ---- what a writer changed ---- */
+
+void ht_store_track_changes(ht_store *s, bool on) {
+    s->track = on;
+    s->nchanged = 0;
+}
+
+ht_status ht__store_changed(ht_store *s, int64_t id, ht_error *err) {
+    if (!s->track) {
+        return HT_OK;
+    }
+    ht_status st = ht_array_grow((void **)&s->changed, &s->cap_changed,
+                                 s->nchanged + 1, sizeof *s->changed, err);
+    if (st == HT_OK) {
+        s->changed[s->nchanged++] = id;
+    }
+    return st;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+const int64_t *ht_store_changes(ht_store *s, size_t *n) {
+    if (s->nchanged > 1) {
+        qsort(s->changed, s->nchanged, sizeof *s->changed, cmp_i64);
+        size_t w = 1;
+        for (size_t i = 1; i < s->nchanged; i++) {
+            if (s->changed[i] != s->changed[w - 1]) {
+                s->changed[w++] = s->changed[i];
+            }
+        }
+        s->nchanged = w;
+    }
+    *n = s->nchanged;
+    return s->changed;
+}
+
+void ht_store_set_cache_mb(ht_store *s, int mb) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -1024 * mb);
+    sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }

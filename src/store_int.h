@@ -1,16 +1,126 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Store internals shared with the modules that query it directly. */
+/* The store's internals, shared by its files (store.c: the connection,
+ * schema and transactions; store_write.c: writes; store_read.c: reads).
+ * No other module sees SQL. */
 #ifndef HUTONG_STORE_INT_H
 #define HUTONG_STORE_INT_H
 
 #include <sqlite3.h>
 
+#include "hutong/buf.h"
 #include "hutong/store.h"
 
-/** The store's SQLite connection (borrowed). */
-sqlite3 *ht__store_db(ht_store *s);
+/* The columns of an incident row, read by ht__store_incident_row. */
+#define HT__STORE_INCIDENT_ROW_SQL                                            \
+    "SELECT i.id, i.external_id, i.category, i.severity, i.source, "          \
+    "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, i.geom " \
+    "FROM incidents i"
 
-/** Set @err from the connection's last error, prefixed with @what. */
+/* Prepared once per connection. */
+enum {
+    ST_CAT_SELECT,
+    ST_CAT_INSERT,
+    ST_CAT_UPDATE,
+    ST_GRID_SELECT,
+    ST_GRID_INSERT,
+    ST_GRID_UPDATE,
+    ST_STREET_SELECT,
+    ST_STREET_INSERT,
+    ST_STREET_UPDATE,
+    ST_INC_SELECT,
+    ST_INC_INSERT,
+    ST_INC_UPDATE,
+    ST_EVENT_INSERT,
+    ST_INC_RELOCATE,
+    ST_GRID_SET_PARENT,
+    ST_INC_INDEX,
+    ST_INC_HEAD_EXT,
+    ST_INC_HEAD_ID,
+    ST_INC_STEP,
+    ST_GRID_PARENT,
+    ST_GRID_WITHIN,
+    ST_INC_ROW,
+    ST_CAT_NAME,
+    ST_GRID_INFO,
+    ST_COUNT
+};
+
+struct bulk_point {
+    uint64_t key; /* Morton order of the point, for index locality */
+    int64_t id;
+    double x, y;
+};
+
+struct ht_store {
+    sqlite3 *db;
+    void *splite; /* SpatiaLite connection cache */
+    int version;
+    bool in_tx;
+    /* Bulk mode: SpatiaLite's per-row triggers on incidents (and for large
+     * loads its secondary indexes) are set aside, their CREATE statements
+     * kept here in the order they are restored, and the store does their
+     * work. */
+    bool bulk;
+    char **bulk_triggers;
+    int nbulk_triggers;
+    struct bulk_point *bulk_pts; /* spatial index rows, written at the end */
+    size_t nbulk_pts, cap_bulk_pts;
+    sqlite3_stmt *stmt[ST_COUNT];
+    ht_buf *wkb;
+    bool tree_stale; /* grids changed: grid_tree is rebuilt at commit */
+    /* Incidents written while tracking (ht_store_track_changes). */
+    bool track;
+    int64_t *changed;
+    size_t nchanged, cap_changed;
+};
+
+/* The statements, in ST_ order (store.c). */
+extern const char *const ht__store_stmt_sql[ST_COUNT];
+
+/* Set @err from the connection's last error, prefixed with @what. */
 ht_status ht__store_dberr(ht_store *s, const char *what, ht_error *err);
+
+/* Run SQL text (no rows): HT_EDB with SQLite's message. */
+ht_status ht__store_exec(ht_store *s, const char *sql, ht_error *err);
+
+/* Step a write statement to completion and reset it. */
+ht_status ht__store_step_done(ht_store *s, sqlite3_stmt *q, const char *what,
+                              ht_error *err);
+
+/* HT_OK when a read loop ended with SQLITE_DONE (@rc), else the error. */
+ht_status ht__store_step_err(ht_store *s, int rc, const char *what,
+                             ht_error *err);
+
+/* Bind text or NULL; a time or NULL (HT_TIME_NONE). */
+void ht__store_bind_text(sqlite3_stmt *q, int i, const char *v);
+void ht__store_bind_time(sqlite3_stmt *q, int i, int64_t t);
+
+/* Column helpers: text equality (NULL equals NULL), a time or
+ * HT_TIME_NONE, blob equality, four MBR columns as a box. */
+bool ht__store_col_text_eq(sqlite3_stmt *q, int i, const char *v);
+int64_t ht__store_col_time(sqlite3_stmt *q, int i);
+bool ht__store_col_blob_eq(sqlite3_stmt *q, int i, const ht_buf *b);
+ht_bbox ht__store_col_bbox(sqlite3_stmt *q, int i);
+
+/* A POINT of SRID 4326 in SpatiaLite's own blob format (60 bytes, little
+ * endian), and back: false for a blob that is not such a point. The one
+ * place that knows the layout. */
+void ht__store_point_blob(unsigned char b[60], double x, double y);
+bool ht__store_blob_point(const void *blob, int len, double *x, double *y);
+
+/* The incident of the current row of a statement selecting
+ * HT__STORE_INCIDENT_ROW_SQL's columns: false when its point or an enum
+ * cannot be read. Strings are borrowed until the statement moves. */
+bool ht__store_incident_row(sqlite3_stmt *q, ht_incident_row *out);
+
+/* Remember incident @id for the bulk load's spatial index. */
+ht_status ht__store_bulk_remember(ht_store *s, int64_t id, double x, double y,
+                                  ht_error *err);
+
+/* Note a written incident, when tracking. */
+ht_status ht__store_changed(ht_store *s, int64_t id, ht_error *err);
+
+/* Rebuild grid_tree from the grids' parent links (store_write.c). */
+ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err);
 
 #endif

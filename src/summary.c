@@ -2,91 +2,67 @@
 /* A plain-text overview of what a store holds. */
 #include "hutong/summary.h"
 
-#include <sqlite3.h>
-
-#include "store_int.h"
+#include <stdlib.h>
 
 typedef struct section {
+    ht_summary_section which;
     const char *title;
-    const char *sql;
-    /* printf formats for the columns: each row prints them in order */
+    /* how each column prints: integer, fixed with one decimal, string */
     const char *fmt;
 } section;
 
 static const section sections[] = {
-    {"grids by level (level, grids, residents)",
-     "SELECT level, count(*), coalesce(sum(population), 0) FROM grids "
-     "GROUP BY level ORDER BY CASE level WHEN 'district' THEN 0 "
-     "WHEN 'street' THEN 1 WHEN 'community' THEN 2 ELSE 3 END",
-     "sii"},
-    {"streets by kind (kind, segments, km)",
-     "SELECT kind, count(*), round(sum(GLength(geom, 1)) / 1000.0, 1) "
-     "FROM streets GROUP BY kind ORDER BY count(*) DESC",
-     "ssf"},
-    {"incidents by category (code, incidents, name)",
-     "SELECT m.code, count(*), m.name FROM incidents i "
-     "JOIN categories c ON c.code = i.category "
-     "JOIN categories m ON m.code = coalesce(c.parent_code, c.code) "
-     "GROUP BY m.code ORDER BY count(*) DESC, m.code",
+    {HT_SUMMARY_GRIDS, "grids by level (level, grids, residents)", "sii"},
+    {HT_SUMMARY_STREETS, "streets by kind (kind, segments, km)", "ssf"},
+    {HT_SUMMARY_CATEGORIES, "incidents by category (code, incidents, name)",
      "sis"},
-    {"incidents by month, UTC (month, incidents)",
-     "SELECT strftime('%Y-%m', reported_at, 'unixepoch'), count(*) "
-     "FROM incidents GROUP BY 1 ORDER BY 1",
-     "si"},
-    {"incidents by status (status, incidents)",
-     "SELECT status, count(*) FROM incidents GROUP BY status ORDER BY "
-     "CASE status WHEN 'reported' THEN 0 WHEN 'dispatched' THEN 1 "
-     "WHEN 'handling' THEN 2 WHEN 'closed' THEN 3 ELSE 4 END",
-     "si"},
-    {"incidents located (total, in a grid, on a street, events)",
-     "SELECT count(*), count(grid_code), count(street_id), "
-     "(SELECT count(*) FROM incident_events) FROM incidents",
-     "iiii"},
+    {HT_SUMMARY_MONTHS, "incidents by month, UTC (month, incidents)", "si"},
+    {HT_SUMMARY_STATES, "incidents by status (status, incidents)", "si"},
+    {HT_SUMMARY_LOCATED,
+     "incidents located (total, in a grid, on a street, events)", "iiii"},
 };
 
+typedef struct printer {
+    ht_buf *out;
+    const char *fmt;
+} printer;
+
+static ht_status print_row(const char *const *cols, int n, void *ud,
+                           ht_error *err) {
+    printer *p = ud;
+    ht_status st = ht_buf_appendf(p->out, err, " ");
+    for (int c = 0; st == HT_OK && p->fmt[c] && c < n; c++) {
+        const char *v = cols[c];
+        switch (p->fmt[c]) {
+        case 'i':
+            st = ht_buf_appendf(p->out, err, " %10lld",
+                                v ? strtoll(v, NULL, 10) : 0LL);
+            break;
+        case 'f':
+            st = ht_buf_appendf(p->out, err, " %10.1f",
+                                v ? strtod(v, NULL) : 0.0);
+            break;
+        default:
+            /* Pad by bytes only where a column follows: CJK names come
+             * last, unpadded. */
+            st = ht_buf_appendf(p->out, err, p->fmt[c + 1] ? " %-10s" : " %s",
+                                v ? v : "-");
+            break;
+        }
+    }
+    return st == HT_OK ? ht_buf_appendf(p->out, err, "\n") : st;
+}
+
 ht_status ht_summary_text(ht_store *s, ht_buf *out, ht_error *err) {
-    sqlite3 *db = ht__store_db(s);
     ht_status st = HT_OK;
     for (size_t k = 0; st == HT_OK && k < sizeof sections / sizeof *sections;
          k++) {
         const section *sec = &sections[k];
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(db, sec->sql, -1, &q, NULL) != SQLITE_OK) {
-            return ht__store_dberr(s, "summary", err);
-        }
         st = ht_buf_appendf(out, err, "%s%s\n", k ? "\n" : "", sec->title);
-        int rc;
-        while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-            st = ht_buf_appendf(out, err, " ");
-            for (int c = 0; st == HT_OK && sec->fmt[c]; c++) {
-                switch (sec->fmt[c]) {
-                case 'i':
-                    st = ht_buf_appendf(out, err, " %10lld",
-                                        (long long)sqlite3_column_int64(q, c));
-                    break;
-                case 'f':
-                    st = ht_buf_appendf(out, err, " %10.1f",
-                                        sqlite3_column_double(q, c));
-                    break;
-                default: {
-                    /* Pad by bytes only where a column follows: CJK names
-                     * come last, unpadded. */
-                    const unsigned char *t = sqlite3_column_text(q, c);
-                    st = ht_buf_appendf(out, err,
-                                        sec->fmt[c + 1] ? " %-10s" : " %s",
-                                        t ? (const char *)t : "-");
-                    break;
-                }
-                }
-            }
-            if (st == HT_OK) {
-                st = ht_buf_appendf(out, err, "\n");
-            }
+        printer p = {out, sec->fmt};
+        if (st == HT_OK) {
+            st = ht_store_summary(s, sec->which, print_row, &p, err);
         }
-        if (st == HT_OK && rc != SQLITE_DONE) {
-            st = ht__store_dberr(s, "summary", err);
-        }
-        sqlite3_finalize(q);
     }
     return st;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The SpatiaLite store: schema, migrations, transactions, reads and writes. */
+/* The store: the whole contract between hutong and its database. Every
+ * query hutong makes is one of these operations; SpatiaLite implements
+ * them (store.c, store_write.c, store_read.c), and a second engine would
+ * implement the same. */
 #ifndef HUTONG_STORE_H
 #define HUTONG_STORE_H
 
@@ -7,11 +10,13 @@
 #include <stdint.h>
 
 #include "hutong/error.h"
+#include "hutong/filter.h"
 #include "hutong/geom.h"
 #include "hutong/model.h"
 
-/** Schema version written by this build; older files are migrated. */
-#define HT_STORE_SCHEMA_VERSION 1
+/** Schema version written by this build; older files are migrated (2
+ * added grid_tree: every grid with each of its ancestors). */
+#define HT_STORE_SCHEMA_VERSION 2
 
 /**
  * An open store: one SQLite connection with SpatiaLite loaded, and its
@@ -37,9 +42,11 @@ typedef enum ht_put_result {
 /**
  * Open the store at @path. With HT_STORE_CREATE a missing file or an empty
  * database gets the schema (WAL mode, spatial indexes). A file of an older
- * schema version opened for writing is migrated in one transaction; one of
- * a newer version, or a database that is not hutong's, is refused
- * (HT_EINVAL). *out is NULL on error and nothing is left open.
+ * schema version is migrated first, one transaction a version (through a
+ * connection of its own when opened for reading; HT_EIO when the file
+ * cannot be written); one of a newer version, or a database that is not
+ * hutong's, is refused (HT_EINVAL). *out is NULL on error and nothing is
+ * left open.
  */
 ht_status ht_store_open(const char *path, int flags, ht_store **out,
                         ht_error *err);
@@ -167,17 +174,180 @@ ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
                                  int64_t at, const char *department,
                                  ht_error *err);
 
+/**
+ * *within: whether grid @code is @ancestor or lies under it (in
+ * grid_tree; NULL or "" @code: false). Reads only.
+ */
+ht_status ht_store_grid_within(ht_store *s, const char *code,
+                               const char *ancestor, bool *within,
+                               ht_error *err);
+
+/**
+ * Note the incidents written from now on — inserted, updated, re-located
+ * or stepped — when @on, until the next call (which forgets them). Cannot
+ * fail.
+ */
+void ht_store_track_changes(ht_store *s, bool on);
+
+/**
+ * The incidents written while tracking, sorted and unique; *n gets their
+ * number. Borrowed until the next write or ht_store_track_changes.
+ */
+const int64_t *ht_store_changes(ht_store *s, size_t *n);
+
+/** Set the connection's page cache to @mb MiB. Cannot fail. */
+void ht_store_set_cache_mb(ht_store *s, int mb);
+
+/** Called for each category; a non-HT_OK return stops the walk. */
+typedef ht_status (*ht_store_category_fn)(const ht_category_rec *rec, void *ud,
+                                          ht_error *err);
+
+/** Walk every category (code order). Reads only. */
+ht_status ht_store_each_category(ht_store *s, ht_store_category_fn fn, void *ud,
+                                 ht_error *err);
+
+/** Called for each grid's place in the tree (no geometry). */
+typedef ht_status (*ht_store_link_fn)(const char *code, const char *parent_code,
+                                      ht_level level, void *ud, ht_error *err);
+
+/** Walk every grid's code, parent and level (code order). Reads only. */
+ht_status ht_store_each_grid_link(ht_store *s, ht_store_link_fn fn, void *ud,
+                                  ht_error *err);
+
 /** *exists: whether a grid has the code @code. Reads only. */
 ht_status ht_store_grid_exists(ht_store *s, const char *code, bool *exists,
                                ht_error *err);
 
 /**
- * *within: whether grid @code is @ancestor or lies under it, following the
- * stored parent links (NULL or "" @code: false). Reads only.
+ * The polygon of grid @code (WGS 84), the caller's: HT_ENOTFOUND when
+ * there is no such grid (or it has no geometry).
  */
-ht_status ht_store_grid_within(ht_store *s, const char *code,
-                               const char *ancestor, bool *within,
-                               ht_error *err);
+ht_status ht_store_grid_geometry(ht_store *s, const char *code, ht_geom **out,
+                                 ht_error *err);
+
+/** An incident as stored. Strings are borrowed for the call. */
+typedef struct ht_incident_row {
+    int64_t id;
+    const char *external_id; /**< NULL when it has none */
+    const char *category;
+    int severity;
+    ht_source source;
+    ht_state state;
+    int64_t reported_at;   /**< UTC seconds */
+    int64_t closed_at;     /**< UTC seconds, or HT_TIME_NONE */
+    const char *grid_code; /**< NULL when in no grid */
+    int64_t street_id;     /**< -1 when on no street */
+    double lon, lat;       /**< WGS 84 */
+} ht_incident_row;
+
+/** Called for each incident row. */
+typedef ht_status (*ht_store_incident_fn)(const ht_incident_row *row, void *ud,
+                                          ht_error *err);
+
+/**
+ * Walk the incidents @ids (@n of them; those that do not exist are passed
+ * over), or every incident in id order when @ids is NULL. Rows whose point
+ * or status cannot be read are passed over. Reads only.
+ */
+ht_status ht_store_each_incident(ht_store *s, const int64_t *ids, size_t n,
+                                 ht_store_incident_fn fn, void *ud,
+                                 ht_error *err);
+
+/**
+ * HT_EINVAL, naming it, when @f names a category or grid code that does
+ * not exist. Reads only.
+ */
+ht_status ht_store_check_filter(ht_store *s, const ht_filter *f, ht_error *err);
+
+/** How statistics group incidents. */
+typedef enum ht_group {
+    HT_GROUP_STREET = 0, /**< the street office whose subtree holds it */
+    HT_GROUP_COMMUNITY,  /**< the community whose subtree holds it */
+    HT_GROUP_GRID,       /**< the lowest grid it lies in */
+    HT_GROUP_CATEGORY,   /**< its major category */
+    HT_GROUP_MONTH,      /**< its report's UTC month, "YYYY-MM" */
+    HT_GROUP_COUNT
+} ht_group;
+
+/** What a statistic needs of one incident. Strings are borrowed. */
+typedef struct ht_store_fact {
+    const char *key; /**< its group's key; "-" when it has none */
+    int64_t id;
+    ht_state state;
+    int64_t reported_at, closed_at;
+} ht_store_fact;
+
+typedef ht_status (*ht_store_fact_fn)(const ht_store_fact *fact, void *ud,
+                                      ht_error *err);
+
+/**
+ * Every incident passing @f with its key of @by, in key order. The filter
+ * means what it means in the in-memory index: [from, to) of the report
+ * time, a major category matches its minors, severity and status and
+ * source sets, a grid and its subtree. HT_EINVAL for an unknown code in
+ * @f. Reads only.
+ */
+ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
+                             ht_store_fact_fn fn, void *ud, ht_error *err);
+
+typedef ht_status (*ht_store_count_fn)(const char *key, int64_t count, void *ud,
+                                       ht_error *err);
+
+/** The incidents passing @f counted per key of @by, in key order. */
+ht_status ht_store_group_counts(ht_store *s, const ht_filter *f, ht_group by,
+                                ht_store_count_fn fn, void *ud, ht_error *err);
+
+/** What names a group's key. */
+typedef struct ht_group_info {
+    char name[96];
+    double area_m2;     /**< grids: the geodesic area; else NAN */
+    int64_t population; /**< grids with one; else -1 */
+} ht_group_info;
+
+/** The name (and for grids area and population) of @key of @by; *found is
+ * false for keys that name nothing (months, "-"). Reads only. */
+ht_status ht_store_group_info(ht_store *s, ht_group by, const char *key,
+                              bool *found, ht_group_info *out, ht_error *err);
+
+/** A (category, area) pair of two months. Strings are borrowed. */
+typedef struct ht_store_topic {
+    const char *category, *category_name; /**< the minor category */
+    const char *area, *area_name;         /**< "-" and NULL: no area */
+    int64_t count, prev; /**< in [start, next) and in [before, start) */
+} ht_store_topic;
+
+typedef ht_status (*ht_store_topic_fn)(const ht_store_topic *t, void *ud,
+                                       ht_error *err);
+
+/**
+ * Every (minor category, area of @by — street or community) pair with at
+ * least @min_count incidents reported in [@start, @next), with its count
+ * in [@before, @start) too; only incidents in @within's subtree when it is
+ * not NULL. HT_EINVAL for another @by. Reads only.
+ */
+ht_status ht_store_topic_counts(ht_store *s, ht_group by, const char *within,
+                                int64_t before, int64_t start, int64_t next,
+                                int64_t min_count, ht_store_topic_fn fn,
+                                void *ud, ht_error *err);
+
+/** The sections of the summary, and their columns. */
+typedef enum ht_summary_section {
+    HT_SUMMARY_GRIDS = 0,  /**< level, grids, residents */
+    HT_SUMMARY_STREETS,    /**< kind, segments, km */
+    HT_SUMMARY_CATEGORIES, /**< major code, incidents, name */
+    HT_SUMMARY_MONTHS,     /**< "YYYY-MM", incidents */
+    HT_SUMMARY_STATES,     /**< status, incidents */
+    HT_SUMMARY_LOCATED,    /**< incidents, in a grid, on a street, events */
+    HT_SUMMARY_COUNT
+} ht_summary_section;
+
+/** Called for each row of a summary section, its columns as text. */
+typedef ht_status (*ht_store_summary_fn)(const char *const *cols, int n,
+                                         void *ud, ht_error *err);
+
+/** The rows of summary section @which. Reads only. */
+ht_status ht_store_summary(ht_store *s, ht_summary_section which,
+                           ht_store_summary_fn fn, void *ud, ht_error *err);
 
 /** Called for each grid; a non-HT_OK return stops the walk. */
 typedef ht_status (*ht_store_grid_fn)(const ht_grid_rec *rec, void *ud,

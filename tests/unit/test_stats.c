@@ -5,6 +5,7 @@
 #include "hutong/datetime.h"
 #include "hutong/demo.h"
 #include "hutong/import.h"
+#include "hutong/index.h"
 #include "hutong/stats.h"
 
 #include "ht_test.h"
@@ -237,6 +238,108 @@ static void test_stats_topics(void **state) {
     free(t);
 }
 
+/* Ids of incidents: the store's (SQL) and the index's (in memory). */
+typedef struct idset {
+    int64_t *v;
+    size_t n, cap;
+} idset;
+
+static void idset_add(idset *s, int64_t id) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        assert_non_null(s->v);
+    }
+    s->v[s->n++] = id;
+}
+
+static int cmp_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static ht_status fact_id(const ht_store_fact *fact, void *ud, ht_error *err) {
+    (void)err;
+    idset_add(ud, fact->id);
+    return HT_OK;
+}
+
+static void visit_id(void *ud, double x, double y, const ht_incident_view *v) {
+    (void)x;
+    (void)y;
+    idset_add(ud, v->id);
+}
+
+/* One filter grammar, two interpreters: the store's SQL (statistics) and
+ * the in-memory index (maps) select exactly the same incidents of the
+ * demo for every kind of filter, alone and combined. */
+static void test_stats_filters_mean_the_same_in_sql_and_in_memory(
+    void **state) {
+    (void)state;
+    ts_demo *d = ts_demo_new(3000);
+    ht_index *ix = NULL;
+    ht_error err = {0};
+    assert_int_equal(ht_index_load(d->fx->s, &ix, &err), HT_OK);
+    const int64_t now = 1795824000; /* the demo's end, the test's clock */
+    static const char *const cases[][6] = {
+        {NULL},
+        {"from", "2026-06-01", "to", "2026-07-15T08:00+08:00", NULL},
+        {"window", "30d", NULL},
+        {"window", "month", NULL},
+        {"category", "01", NULL},
+        {"category", "0101", NULL},
+        {"category", "01,H02,0503", NULL},
+        {"severity", "2", NULL},
+        {"severity", "1,3", NULL},
+        {"status", "open", NULL},
+        {"status", "closed", NULL},
+        {"status", "reported,evaluated", NULL},
+        {"source", "hotline,app", NULL},
+        {"source", "whistle", NULL},
+        {"grid", "110101001", NULL},
+        {"grid", "110101001001", NULL},
+        {"grid", "110101", NULL},
+        {"grid", "110101003", "category", "05", "severity", "2"},
+        {"window", "7d", "status", "open", "source", "patrol"},
+    };
+    size_t nonempty = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        ht_filter f = ht_filter_all();
+        for (int i = 0; i < 6 && cases[k][i]; i += 2) {
+            assert_int_equal(
+                ht_filter_set(&f, cases[k][i], cases[k][i + 1], now, &err),
+                HT_OK);
+        }
+        idset sql = {0}, mem = {0};
+        assert_int_equal(ht_store_each_fact(d->fx->s, &f, HT_GROUP_GRID,
+                                            fact_id, &sql, &err),
+                         HT_OK);
+        ht_index_filter *q = NULL;
+        assert_int_equal(ht_index_filter_new(ix, &f, &q, &err), HT_OK);
+        ht_index_visit(ix, q, NULL, visit_id, &mem);
+        ht_index_filter_free(q);
+        if (sql.n > 1) {
+            qsort(sql.v, sql.n, sizeof *sql.v, cmp_id);
+        }
+        if (mem.n > 1) {
+            qsort(mem.v, mem.n, sizeof *mem.v, cmp_id);
+        }
+        if (sql.n != mem.n ||
+            (sql.n && memcmp(sql.v, mem.v, sql.n * sizeof *sql.v) != 0)) {
+            fail_msg("case %zu (%s=%s): SQL %zu, index %zu", k,
+                     cases[k][0] ? cases[k][0] : "all",
+                     cases[k][1] ? cases[k][1] : "", sql.n, mem.n);
+        }
+        nonempty += sql.n > 0 && sql.n < 3000;
+        free(sql.v);
+        free(mem.v);
+    }
+    /* The cases select something, and not everything. */
+    assert_true(nonempty >= 15);
+    ht_index_unref(ix);
+    ts_demo_free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_by_street),
@@ -244,6 +347,7 @@ int main(void) {
         cmocka_unit_test(test_stats_filters_and_change),
         cmocka_unit_test(test_stats_bad_input),
         cmocka_unit_test(test_stats_topics),
+        cmocka_unit_test(test_stats_filters_mean_the_same_in_sql_and_in_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -35,7 +35,91 @@ static void test_store_schema_and_reopen(void **state) {
     ht_error err = {0};
     assert_int_equal(ht_store_open(f->db, HT_STORE_READONLY, &f->s, &err),
                      HT_OK);
-    assert_int_equal(ht_store_schema_version(f->s), 1);
+    assert_int_equal(ht_store_schema_version(f->s), HT_STORE_SCHEMA_VERSION);
+}
+
+/* A grid tree to test: a district, a street office, a community, a grid;
+ * the caller frees the strings of nothing (all static). */
+static void put_tree(fixture *f) {
+    static const struct {
+        const char *code, *parent;
+        ht_level level;
+    } g[] = {{"D", NULL, HT_LEVEL_DISTRICT},
+             {"S1", "D", HT_LEVEL_STREET},
+             {"S2", "D", HT_LEVEL_STREET},
+             {"C1", "S1", HT_LEVEL_COMMUNITY},
+             {"G1", "C1", HT_LEVEL_GRID}};
+    ht_error err = {0};
+    assert_int_equal(ht_store_begin(f->s, &err), HT_OK);
+    for (size_t k = 0; k < sizeof g / sizeof *g; k++) {
+        ht_geom *sq = ts_square(116.3 + 0.01 * (double)k, 39.9, 0.005);
+        ht_grid_rec rec = {.code = g[k].code,
+                           .parent_code = g[k].parent,
+                           .level = g[k].level,
+                           .population = -1,
+                           .valid_from = HT_TIME_NONE,
+                           .valid_to = HT_TIME_NONE,
+                           .geom = sq};
+        ht_put_result r;
+        assert_int_equal(ht_store_put_grid(f->s, &rec, &r, NULL, &err), HT_OK);
+        ht_geom_free(sq);
+    }
+    assert_int_equal(ht_store_commit(f->s, &err), HT_OK);
+}
+
+static bool within(fixture *f, const char *code, const char *ancestor) {
+    bool in = false;
+    ht_error err = {0};
+    assert_int_equal(ht_store_grid_within(f->s, code, ancestor, &in, &err),
+                     HT_OK);
+    return in;
+}
+
+/* grid_tree follows the grids: written at commit, inside a transaction as
+ * soon as asked, and rebuilt by the migration from schema 1. */
+static void test_store_grid_tree(void **state) {
+    fixture *f = *state;
+    put_tree(f);
+    assert_true(within(f, "G1", "G1") && within(f, "G1", "C1") &&
+                within(f, "G1", "S1") && within(f, "G1", "D"));
+    assert_false(within(f, "G1", "S2") || within(f, "S1", "G1") ||
+                 within(f, "X", "X") || within(f, "", "D"));
+    assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM grid_tree"),
+                     1 + 2 + 2 + 3 + 4);
+    assert_db_text(f->db,
+                   "SELECT ancestor FROM grid_tree WHERE code = 'G1' AND "
+                   "level = 'street'",
+                   "S1");
+    /* C1 moves to S2: seen in the transaction, and after it. */
+    ht_error err = {0};
+    bool changed;
+    assert_int_equal(ht_store_begin(f->s, &err), HT_OK);
+    assert_int_equal(ht_store_set_grid_parent(f->s, "C1", "S2", &changed, &err),
+                     HT_OK);
+    assert_true(changed);
+    assert_true(within(f, "G1", "S2"));
+    assert_false(within(f, "G1", "S1"));
+    assert_int_equal(ht_store_commit(f->s, &err), HT_OK);
+    assert_db_text(f->db,
+                   "SELECT ancestor FROM grid_tree WHERE code = 'G1' AND "
+                   "level = 'street'",
+                   "S2");
+    /* A file of schema 1 (no grid_tree) is migrated on opening, even for
+     * reading, and its tree filled. */
+    ht_store_close(f->s);
+    f->s = NULL;
+    sqlite3 *db;
+    sqlite3_open(f->db, &db);
+    sqlite3_exec(db,
+                 "DROP TABLE grid_tree; UPDATE hutong_meta SET value = '1' "
+                 "WHERE key = 'schema_version'",
+                 NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(ht_store_open(f->db, HT_STORE_READONLY, &f->s, &err),
+                     HT_OK);
+    assert_int_equal(ht_store_schema_version(f->s), 2);
+    assert_true(within(f, "G1", "S2") && within(f, "G1", "D"));
+    assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM grid_tree"), 12);
 }
 
 static void test_store_refuses_foreign_and_newer_files(void **state) {
@@ -327,6 +411,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_store_refuses_foreign_and_newer_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_grid_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_upserts_report_what_they_did,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_rollback_leaves_nothing,
