@@ -2,8 +2,6 @@
 /* The hutong command line. */
 #include "hutong/cli.h"
 
-#include <cairo-pdf.h>
-#include <cairo-svg.h>
 #include <errno.h>
 #include <limits.h>
 #if defined(__GLIBC__)
@@ -535,51 +533,34 @@ static ht_status render_env_open(const opts *o, render_env *e, ht_error *err) {
     return st;
 }
 
+/* Write the bytes of @b to @path (replacing it). */
+static ht_status write_file(const char *path, const ht_buf *b, ht_error *err) {
+    FILE *f = fopen(path, "wb");
+    ht_status st = HT_OK;
+    if (!f || fwrite(b->data, 1, b->len, f) != b->len) {
+        st = ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (f && fclose(f) != 0 && st == HT_OK) {
+        st = ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+    }
+    return st;
+}
+
 /* Render @req into the file @path (PNG, SVG or PDF by extension). */
 static ht_status render_to_file(render_env *e, const ht_render_req *req,
                                 const char *path, ht_error *err) {
-    const char *ext = extension(path);
-    cairo_surface_t *s = NULL;
-    if (strcmp(ext, "png") == 0) {
-        s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, req->width,
-                                       req->height);
-    } else if (strcmp(ext, "svg") == 0) {
-        s = cairo_svg_surface_create(path, req->width, req->height);
-    } else if (strcmp(ext, "pdf") == 0) {
-        s = cairo_pdf_surface_create(path, req->width, req->height);
-    } else {
+    ht_image_format fmt;
+    if (ht_image_format_parse(extension(path), &fmt, NULL) != HT_OK) {
         return ht_error_set(err, HT_EINVAL,
                             "%s: output must end in .png, .svg or .pdf", path);
     }
-    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-        ht_status st =
-            ht_error_set(err, HT_ERENDER, "%s: %s", path,
-                         cairo_status_to_string(cairo_surface_status(s)));
-        cairo_surface_destroy(s);
-        return st;
+    ht_buf *b = ht_buf_new();
+    ht_status st = b ? ht_render_to_buf(e->renderer, req, 1, NULL, fmt, b, err)
+                     : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st == HT_OK) {
+        st = write_file(path, b, err);
     }
-    cairo_t *cr = cairo_create(s);
-    ht_status st = ht_render(e->renderer, req, cr, err);
-    cairo_destroy(cr);
-    if (st == HT_OK && strcmp(ext, "png") == 0) {
-        ht_buf *b = ht_buf_new();
-        st = b ? ht_png_encode(s, b, err)
-               : ht_error_set(err, HT_ENOMEM, "out of memory");
-        FILE *f = st == HT_OK ? fopen(path, "wb") : NULL;
-        if (st == HT_OK && (!f || fwrite(b->data, 1, b->len, f) != b->len)) {
-            st = ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
-        }
-        if (f && fclose(f) != 0 && st == HT_OK) {
-            st = ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
-        }
-        ht_buf_free(b);
-    }
-    cairo_surface_finish(s);
-    if (st == HT_OK && cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-        st = ht_error_set(err, HT_EIO, "%s: %s", path,
-                          cairo_status_to_string(cairo_surface_status(s)));
-    }
-    cairo_surface_destroy(s);
+    ht_buf_free(b);
     return st;
 }
 
@@ -737,26 +718,14 @@ static int cmd_legend(const opts *o) {
     if (render_env_open(o, &e, &err) != HT_OK) {
         return fail(&err);
     }
-    int w, h;
-    ht_render_legend_size(e.style, scale, &w, &h);
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-    cairo_t *cr = cairo_create(s);
-    ht_status st = ht_render_legend(e.renderer, e.style, &f, scale, cr, &err);
-    cairo_destroy(cr);
     ht_buf *b = ht_buf_new();
+    ht_status st = b ? ht_render_legend_to_buf(e.renderer, e.style, &f, scale,
+                                               false, b, &err)
+                     : ht_error_set(&err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
-        st = b ? ht_png_encode(s, b, &err)
-               : ht_error_set(&err, HT_ENOMEM, "out of memory");
-    }
-    FILE *fp = st == HT_OK ? fopen(o->out, "wb") : NULL;
-    if (st == HT_OK && (!fp || fwrite(b->data, 1, b->len, fp) != b->len)) {
-        st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
-    }
-    if (fp && fclose(fp) != 0 && st == HT_OK) {
-        st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
+        st = write_file(o->out, b, &err);
     }
     ht_buf_free(b);
-    cairo_surface_destroy(s);
     render_env_close(&e);
     if (st != HT_OK) {
         remove(o->out);

@@ -5,6 +5,7 @@
 
 #include <cairo.h>
 
+#include "hutong/buf.h"
 #include "hutong/error.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
@@ -134,5 +135,39 @@ ht_status ht_render_fingerprint(ht_renderer *r, const ht_render_req *req,
  */
 ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
                     ht_error *err);
+
+/** The image formats ht_render_to_buf writes. */
+typedef enum ht_image_format {
+    HT_IMAGE_PNG = 0,
+    HT_IMAGE_PDF,
+    HT_IMAGE_SVG
+} ht_image_format;
+
+/** The format of a file extension or a name ("png", "pdf", "svg");
+ * HT_EINVAL names anything else. */
+ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
+                                ht_error *err);
+
+/**
+ * Draw the @n requests (n >= 1, of the first's size) one over the other —
+ * on @background when it is not NULL, else transparent — into a new image
+ * of @fmt appended to @out: PNG through ht_png_encode (@req->width x
+ * height device pixels), PDF and SVG through Cairo's vector surfaces (one
+ * point a pixel: lines and text stay vectors). The one way every command
+ * and route makes an image. On error @out is left as it was; HT_EINVAL for
+ * a bad request.
+ */
+ht_status ht_render_to_buf(ht_renderer *r, const ht_render_req *reqs, size_t n,
+                           const ht_rgba *background, ht_image_format fmt,
+                           ht_buf *out, ht_error *err);
+
+/**
+ * The legend of @style for @filter (ht_render_legend) as a PNG appended to
+ * @out; a style without one gives an empty 1 x 1 image when @empty_ok,
+ * else HT_EINVAL. On error @out is left as it was.
+ */
+ht_status ht_render_legend_to_buf(ht_renderer *r, const ht_style *style,
+                                  const ht_filter *filter, double scale,
+                                  bool empty_ok, ht_buf *out, ht_error *err);
 
 #endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Legends in real units for the heat layers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/analysis.h"
+#include "hutong/buf.h"
+#include "hutong/hash.h"
+#include "hutong/render.h"
+#include "hutong/tile.h"
+
+#include "render_int.h"
+
+/* ---- legends ---- */
+
+#define LEGEND_W 360
+#define LEGEND_ROW 78   /* a ramp */
+#define LEGEND_HEAD 30  /* a title above class swatches */
+#define LEGEND_CLASS 20 /* one class swatch */
+
+static bool has_legend(const ht_style_layer *l) {
+    return l->type == HT_LAYER_HEATMAP || l->type == HT_LAYER_STREET_HEAT ||
+           l->type == HT_LAYER_CHOROPLETH || l->type == HT_LAYER_HOTSPOT;
+}
+
+bool ht_render_style_has_legend(const ht_style *style) {
+    for (size_t i = 0; i < ht_style_layer_count(style); i++) {
+        if (has_legend(ht_style_layer_at(style, i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Classes a choropleth or hotspot layer draws (known from the style). */
+static int class_count(const ht_style_layer *l) {
+    const char *names[12];
+    if (l->type == HT_LAYER_HOTSPOT) {
+        return 7;
+    }
+    size_t n = ht_style_strings(l, HT_P_CHOROPLETH_COLORS, 0, names, 12);
+    return n ? (int)n : 5;
+}
+
+/* Height of a layer's legend in CSS pixels. */
+static int legend_height(const ht_style_layer *l) {
+    if (l->type == HT_LAYER_HEATMAP || l->type == HT_LAYER_STREET_HEAT) {
+        return LEGEND_ROW;
+    }
+    return LEGEND_HEAD + class_count(l) * LEGEND_CLASS + 8;
+}
+
+void ht_render_legend_size(const ht_style *style, double scale, int *w,
+                           int *h) {
+    int total = 0;
+    for (size_t i = 0; i < ht_style_layer_count(style); i++) {
+        const ht_style_layer *l = ht_style_layer_at(style, i);
+        total += has_legend(l) ? legend_height(l) : 0;
+    }
+    *w = (int)lround(LEGEND_W * scale);
+    *h = (int)lround((total ? total : LEGEND_ROW) * scale);
+}
+
+/* A tidy step for ticks: 1, 2 or 5 times a power of ten. */
+static double nice_step(double span) {
+    double raw = span / 4, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+static const text_paint legend_ink = {{0.15, 0.15, 0.2, 1}, {1, 1, 1, 1}, 0, 1};
+
+/* Text whose left edge is at @x, baseline-centred at @y. */
+static void legend_text(ht_renderer *r, cairo_t *cr, const char *s, double size,
+                        double x, double y) {
+    const glyph *g = ht__render_text_glyph(r, s, size, DEFAULT_FONT);
+    if (g) {
+        ht__render_draw_glyph(&(frame){.r = r, .cr = cr}, g, x + g->w / 2, y,
+                              &legend_ink);
+    }
+}
+
+/* A colour ramp from 0 to @top with ticks: heat and street heat. */
+static void legend_ramp(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
+                        double top, const char *title, double y0,
+                        double scale) {
+    double x0 = 14 * scale, bw = (LEGEND_W - 28) * scale, bh = 16 * scale;
+    bool heat = l->type == HT_LAYER_HEATMAP;
+    legend_text(r, cr, title, 13 * scale, x0, y0 + 14 * scale);
+    double op = ht_style_number(
+        l, heat ? HT_P_HEATMAP_OPACITY : HT_P_STREET_HEAT_OPACITY, 0, NULL,
+        NULL);
+    for (int k = 0; k < (int)bw; k++) {
+        double v = top > 0 ? top * k / (bw - 1) : 0;
+        ht_rgba c =
+            heat ? ht_style_heat_color(l, 0, v, top)
+                 : ht_style_ramp_color(l, HT_P_STREET_HEAT_COLOR, 0, v, top);
+        cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a * op);
+        cairo_rectangle(cr, x0 + k, y0 + 26 * scale, 1, bh);
+        cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x0 + 0.5, y0 + 26 * scale + 0.5, bw - 1, bh - 1);
+    cairo_stroke(cr);
+    double step = top > 0 ? nice_step(top) : 1;
+    for (double t = 0; top > 0 && t <= top * 1.0001; t += step) {
+        double x = x0 + t / top * (bw - 1);
+        cairo_move_to(cr, x + 0.5, y0 + 26 * scale + bh);
+        cairo_line_to(cr, x + 0.5, y0 + 30 * scale + bh);
+        cairo_stroke(cr);
+        char num[32];
+        snprintf(num, sizeof num, "%g", t);
+        const glyph *ng =
+            ht__render_text_glyph(r, num, 11 * scale, DEFAULT_FONT);
+        if (ng) {
+            double nx = fmin(fmax(x, x0 + ng->w / 2), x0 + bw - ng->w / 2);
+            ht__render_draw_glyph(&(frame){.r = r, .cr = cr}, ng, nx,
+                                  y0 + 40 * scale + bh, &legend_ink);
+        }
+    }
+}
+
+/* Swatches, one per class, with their labels. */
+static void legend_classes(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
+                           const classed *c, const char *title,
+                           const char *const *labels, double y0, double scale) {
+    double x0 = 14 * scale;
+    bool hot = l->type == HT_LAYER_HOTSPOT;
+    double op = ht_style_number(
+        l, hot ? HT_P_HOTSPOT_OPACITY : HT_P_CHOROPLETH_OPACITY, 0, NULL, NULL);
+    legend_text(r, cr, title, 13 * scale, x0, y0 + 14 * scale);
+    for (int k = 0; k < c->k; k++) {
+        /* Highest class on top, as readers expect of a legend. */
+        int cls = c->k - 1 - k;
+        double y = y0 + (LEGEND_HEAD + k * LEGEND_CLASS) * scale;
+        cairo_rectangle(cr, x0, y, 28 * scale, (LEGEND_CLASS - 4) * scale);
+        ht__render_set_color(cr, c->colors[cls], op);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
+        cairo_set_line_width(cr, 1);
+        cairo_stroke(cr);
+        legend_text(r, cr, labels[cls], 11 * scale, x0 + 38 * scale,
+                    y + (LEGEND_CLASS - 4) * scale / 2);
+    }
+}
+
+/* "%g" with at most 3 significant decimals, for class bounds. */
+static void bound_text(char *out, size_t len, double v) {
+    snprintf(out, len, fabs(v) >= 100 ? "%.0f" : "%.3g", v);
+}
+
+static ht_status legend_layer(ht_renderer *r, const ht_style *style,
+                              const ht_style_layer *l, const ht_filter *filter,
+                              double y0, double scale, cairo_t *cr,
+                              ht_error *err) {
+    char title[200];
+    if (l->type == HT_LAYER_HEATMAP) {
+        double top;
+        ht_status st = ht_render_heat_top(r, style, l, filter, &top, err);
+        if (st == HT_OK) {
+            char ubuf[16];
+            bool per_day = strcmp(ht_style_string(l, HT_P_HEATMAP_UNIT, 0, NULL,
+                                                  NULL, ubuf, sizeof ubuf),
+                                  "per-day") == 0;
+            snprintf(title, sizeof title,
+                     "事件密度 incidents/km²%s  (r = %g m)",
+                     per_day ? " per day" : "",
+                     ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL));
+            legend_ramp(r, cr, l, top, title, y0, scale);
+        }
+        return st;
+    }
+    if (l->type == HT_LAYER_STREET_HEAT) {
+        const ht_street_heat *sh;
+        double top;
+        ht_status st = ht__render_street_heat_for(r, l, filter, &sh, &top, err);
+        if (st == HT_OK) {
+            legend_ramp(r, cr, l, top, "街巷热度 incidents per 100 m of street",
+                        y0, scale);
+        }
+        return st;
+    }
+    bool hot = l->type == HT_LAYER_HOTSPOT;
+    ht_render_req req = {.style = style, .filter = filter, .scale = scale};
+    frame f = {.r = r, .req = &req, .cr = cr, .err = err};
+    const classed *c;
+    ht_status st = ht__render_classed_for(&f, l, hot, &c);
+    if (st != HT_OK) {
+        return st;
+    }
+    char text[12][64];
+    const char *labels[12];
+    if (hot) {
+        static const char *const names[7] = {"冷点 cold spot, 99 % confidence",
+                                             "冷点 cold spot, 95 %",
+                                             "冷点 cold spot, 90 %",
+                                             "不显著 not significant",
+                                             "热点 hot spot, 90 %",
+                                             "热点 hot spot, 95 %",
+                                             "热点 hot spot, 99 % confidence"};
+        for (int k = 0; k < 7; k++) {
+            labels[k] = names[k];
+        }
+        snprintf(title, sizeof title, "热点分析 Getis-Ord Gi* per grid");
+    } else {
+        char mbuf[16];
+        const char *metric = ht_style_string(l, HT_P_CHOROPLETH_METRIC, 0, NULL,
+                                             NULL, mbuf, sizeof mbuf);
+        const char *unit =
+            strcmp(metric, "density") == 0  ? "incidents/km²"
+            : strcmp(metric, "rate") == 0   ? "incidents per 1,000 residents"
+            : strcmp(metric, "change") == 0 ? "change vs previous period, %"
+                                            : "incidents";
+        snprintf(title, sizeof title, "网格 per grid: %s", unit);
+        for (int k = 0; k < c->k; k++) {
+            char lo[24], hi[24];
+            if (k > 0) {
+                bound_text(lo, sizeof lo, c->breaks[k - 1]);
+            }
+            if (k < c->k - 1) {
+                bound_text(hi, sizeof hi, c->breaks[k]);
+            }
+            if (c->k == 1) {
+                snprintf(text[k], sizeof text[k], "all");
+            } else if (k == 0) {
+                snprintf(text[k], sizeof text[k], "≤ %s", hi);
+            } else if (k == c->k - 1) {
+                snprintf(text[k], sizeof text[k], "> %s", lo);
+            } else {
+                snprintf(text[k], sizeof text[k], "%s – %s", lo, hi);
+            }
+            labels[k] = text[k];
+        }
+    }
+    legend_classes(r, cr, l, c, title, labels, y0, scale);
+    return HT_OK;
+}
+
+ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
+                           const ht_filter *filter, double scale, cairo_t *cr,
+                           ht_error *err) {
+    ht_status st = HT_OK;
+    int y = 0, drawn = 0;
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.92);
+    cairo_paint(cr);
+    for (size_t i = 0; st == HT_OK && i < ht_style_layer_count(style); i++) {
+        const ht_style_layer *l = ht_style_layer_at(style, i);
+        if (!has_legend(l)) {
+            continue;
+        }
+        cairo_save(cr);
+        st = legend_layer(r, style, l, filter, y * scale, scale, cr, err);
+        cairo_restore(cr);
+        y += legend_height(l);
+        drawn++;
+    }
+    if (st == HT_OK && drawn == 0) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "style \"%s\" has no heatmap, street-heat, "
+                          "choropleth or hotspot layer",
+                          ht_style_name(style));
+    }
+    return st;
+}
