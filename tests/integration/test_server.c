@@ -1305,7 +1305,7 @@ static void test_server_bad_requests(void **state) {
         {"/tiles/heat/14/x/1.png", 404, "{z}"},
         {"/tiles/heat/14/1/1.jpg", 404, "{z}"},
         {"/tiles/..%2F..%2Fetc%2Fpasswd.json", 404, ""},
-        {"/tiles/%2Fetc%2Fpasswd/1/1/1.png", 404, "style"},
+        {"/tiles/%2Fetc%2Fpasswd/1/1/1.png", 404, "not found"},
         {"/legend/default.png", 404, "no heat layer"},
         {"/legend/heat.png?scale=99", 400, "scale"},
         {"/nowhere", 404, "not found"},

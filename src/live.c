@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The server's live state: index snapshots and their change log, the
+ * expiry cells, per-thread workers and the loaded styles. */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/log.h"
+
+#include "server_int.h"
+
+/* The current index snapshot, with a reference for the caller. */
+ht_index *ht__live_index_ref(ht_server *s) {
+    pthread_mutex_lock(&s->imu);
+    ht_index *ix = ht_index_ref(s->index);
+    pthread_mutex_unlock(&s->imu);
+    return ix;
+}
+
+/* Incidents in the current snapshot, and its bytes. */
+size_t ht__live_index_count(ht_server *s, double *bytes) {
+    ht_index *ix = ht__live_index_ref(s);
+    size_t n = ht_index_count(ix);
+    if (bytes) {
+        *bytes = ht_index_bytes_per_incident(ix) * (double)n;
+    }
+    ht_index_unref(ix);
+    return n;
+}
+
+/* Move worker @w on to the current snapshot: its density grids take in
+ * the incidents changed since (from the change log), or start again when
+ * it lags too far. */
+static void worker_catch_up(ht_server *s, worker *w) {
+    pthread_mutex_lock(&s->imu);
+    unsigned long v = atomic_load(&s->version);
+    ht_index *ix = ht_index_ref(s->index);
+    size_t n = 0;
+    bool logged = v - w->version <= CHANGE_LOG;
+    for (unsigned long k = w->version + 1; logged && k <= v; k++) {
+        logged = s->changes[k % CHANGE_LOG].version == k;
+        n += logged ? s->changes[k % CHANGE_LOG].n : 0;
+    }
+    int64_t *ids = logged ? malloc((n ? n : 1) * sizeof *ids) : NULL;
+    n = 0;
+    for (unsigned long k = w->version + 1; ids && k <= v; k++) {
+        const struct change *ch = &s->changes[k % CHANGE_LOG];
+        memcpy(ids + n, ch->ids, ch->n * sizeof *ids);
+        n += ch->n;
+    }
+    pthread_mutex_unlock(&s->imu);
+    if (ids) {
+        ht_renderer_advance(w->rend, ix, ids, n);
+    } else {
+        ht_renderer_set_index(w->rend, ix);
+    }
+    free(ids);
+    ht_index_unref(ix);
+    w->version = v;
+}
+
+worker *ht__live_worker_get(ht_server *s, ht_error *err) {
+    worker *w = pthread_getspecific(s->key);
+    if (w && w->version != atomic_load(&s->version)) {
+        worker_catch_up(s, w);
+    }
+    if (w) {
+        return w;
+    }
+    w = calloc(1, sizeof *w);
+    if (!w) {
+        ht_error_set(err, HT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (ht_store_open(s->db, HT_STORE_READONLY, &w->store, err) != HT_OK ||
+        ht_renderer_new(w->store, s->feat, &w->rend, err) != HT_OK) {
+        ht_store_close(w->store);
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->imu);
+    w->version = atomic_load(&s->version);
+    ht_index *ix = ht_index_ref(s->index);
+    pthread_mutex_unlock(&s->imu);
+    ht_renderer_set_index(w->rend, ix);
+    ht_index_unref(ix);
+    pthread_mutex_lock(&s->mu);
+    w->next = s->workers;
+    s->workers = w;
+    pthread_mutex_unlock(&s->mu);
+    pthread_setspecific(s->key, w);
+    return w;
+}
+
+/* A style by name, loaded once. NULL with HT_EINVAL for a bad or unknown
+ * name (never a path: names are [A-Za-z0-9_-]). */
+const ht_style *ht__live_style_get(ht_server *s, const char *name,
+                                   ht_error *err) {
+    size_t n = strlen(name);
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = name[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+             (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    }
+    if (!ok) {
+        ht_error_set(err, HT_EINVAL, "bad style name");
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    const ht_style *found = NULL;
+    for (int k = 0; k < s->nstyles && !found; k++) {
+        if (strcmp(s->styles[k].name, name) == 0) {
+            found = s->styles[k].style;
+        }
+    }
+    if (!found) {
+        ht_style *st = NULL;
+        if (s->nstyles == MAX_STYLES) {
+            ht_error_set(err, HT_EINVAL, "too many styles");
+        } else if (ht_style_load(name, &st, err) != HT_OK) {
+            /* The message may name a folder: not for the network. */
+            ht_error_set(err, HT_EINVAL, "no style \"%s\"", name);
+        } else {
+            snprintf(s->styles[s->nstyles].name,
+                     sizeof s->styles[s->nstyles].name, "%s", name);
+            s->styles[s->nstyles++].style = st;
+            found = st;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of the styles in the styles folder, sorted (caller frees). */
+size_t ht__live_style_names(char **names, size_t max) {
+    size_t n = 0;
+    DIR *d = opendir(ht_style_dir());
+    for (struct dirent *e; d && (e = readdir(d)) && n < max;) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && len < 70 && strcmp(e->d_name + len - 5, ".json") == 0 &&
+            (names[n] = strndup(e->d_name, len - 5))) {
+            n++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    qsort(names, n, sizeof *names, cmp_str);
+    return n;
+}
+
+/* Whether grid @code is @area or lies in its subtree. */
+bool ht__live_in_scope(ht_server *s, const char *code, const char *area) {
+    const ht_fgrid *g =
+        code && code[0] ? ht_features_find_grid(s->feat, code) : NULL;
+    for (int depth = 0; g && depth < 16; depth++) {
+        if (strcmp(g->code, area) == 0) {
+            return true;
+        }
+        g = g->parent_code ? ht_features_find_grid(s->feat, g->parent_code)
+                           : NULL;
+    }
+    return false;
+}
+
+/* Narrow @f to the reader's area: false when the filter's own grid lies
+ * outside it. */
+bool ht__live_scope_filter(ht_server *s, const request *rq, ht_filter *f) {
+    if (!rq->scope[0]) {
+        return true;
+    }
+    if (!f->grid[0] || ht__live_in_scope(s, rq->scope, f->grid)) {
+        snprintf(f->grid, sizeof f->grid, "%s", rq->scope);
+        return true;
+    }
+    return ht__live_in_scope(s, f->grid, rq->scope);
+}
+
+/* The cell grid: @s->extent and 20 km around it. */
+bool ht__live_cells_init(ht_server *s) {
+    if (s->extent.minx > s->extent.maxx) {
+        return true; /* no data: every change is "elsewhere" */
+    }
+    double pad = 20000;
+    s->cell = CELL_M;
+    s->cells_box = (ht_bbox){s->extent.minx - pad, s->extent.miny - pad,
+                             s->extent.maxx + pad, s->extent.maxy + pad};
+    s->cnx = (size_t)ceil((s->cells_box.maxx - s->cells_box.minx) / s->cell);
+    s->cny = (size_t)ceil((s->cells_box.maxy - s->cells_box.miny) / s->cell);
+    if (s->cnx * s->cny > (1u << 22)) {
+        s->cnx = s->cny = 0; /* a district, not a country */
+        return true;
+    }
+    s->cells = calloc(s->cnx * s->cny, sizeof *s->cells);
+    return s->cells != NULL;
+}
+
+static void mark_cell(ht_server *s, double x, double y, unsigned long v) {
+    double fx = (x - s->cells_box.minx) / s->cell;
+    double fy = (y - s->cells_box.miny) / s->cell;
+    if (s->cells && fx >= 0 && fy >= 0 && fx < (double)s->cnx &&
+        fy < (double)s->cny) {
+        atomic_store(&s->cells[(size_t)fy * s->cnx + (size_t)fx], v);
+    } else {
+        atomic_store(&s->elsewhere, v);
+    }
+}
+
+/* The last write that changed an incident within reach of @req (0: none
+ * since the start). */
+unsigned long ht__live_neighbourhood_version(ht_server *s,
+                                             const ht_render_req *req) {
+    double reach = ht_render_reach(req);
+    if (reach < 0) {
+        return 0; /* draws no incident itself */
+    }
+    double x0 = (req->bbox.minx - reach - s->cells_box.minx) / s->cell;
+    double y0 = (req->bbox.miny - reach - s->cells_box.miny) / s->cell;
+    double x1 = (req->bbox.maxx + reach - s->cells_box.minx) / s->cell;
+    double y1 = (req->bbox.maxy + reach - s->cells_box.miny) / s->cell;
+    unsigned long v = 0;
+    if (!s->cells || x0 < 0 || y0 < 0 || x1 >= (double)s->cnx ||
+        y1 >= (double)s->cny) {
+        v = atomic_load(&s->elsewhere);
+    }
+    if (!s->cells || x1 < 0 || y1 < 0 || x0 >= (double)s->cnx ||
+        y0 >= (double)s->cny) {
+        return v;
+    }
+    size_t i0 = x0 < 0 ? 0 : (size_t)x0, j0 = y0 < 0 ? 0 : (size_t)y0;
+    size_t i1 = x1 >= (double)s->cnx ? s->cnx - 1 : (size_t)x1;
+    size_t j1 = y1 >= (double)s->cny ? s->cny - 1 : (size_t)y1;
+    for (size_t j = j0; j <= j1; j++) {
+        const atomic_ulong *row = s->cells + j * s->cnx;
+        for (size_t i = i0; i <= i1; i++) {
+            unsigned long c =
+                atomic_load_explicit(&row[i], memory_order_relaxed);
+            v = c > v ? c : v;
+        }
+    }
+    atomic_thread_fence(memory_order_acquire);
+    return v;
+}
+
+/* After a commit: a new snapshot with the incidents @ids as the store now
+ * holds them, for everyone from the next request on. Call with wmu held. */
+void ht__live_publish(ht_server *s, const int64_t *ids, size_t n) {
+    ht_index *old = ht__live_index_ref(s), *nx = NULL;
+    ht_error ierr = {0};
+    if (ht_index_apply(old, s->writer, ids, n, &nx, &ierr) != HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "index update: %s; reloading", ierr.msg);
+        nx = NULL;
+        ht_index_load(s->writer, &nx, &ierr);
+    }
+    int64_t *copy = nx ? malloc((n ? n : 1) * sizeof *copy) : NULL;
+    if (copy) {
+        memcpy(copy, ids, n * sizeof *copy);
+    }
+    if (nx) {
+        /* Snapshot, version and its changes together: a worker catching
+         * up sees all three or none. No change list (out of memory): the
+         * log has a gap, and workers start their aggregates again. */
+        pthread_mutex_lock(&s->imu);
+        ht_index *prev = s->index;
+        s->index = nx;
+        unsigned long v = atomic_load(&s->version) + 1;
+        struct change *ch = &s->changes[v % CHANGE_LOG];
+        free(ch->ids);
+        *ch = (struct change){copy ? v : 0, copy, copy ? n : 0};
+        atomic_store(&s->version, v);
+        pthread_mutex_unlock(&s->imu);
+        ht_index_unref(prev);
+        /* Then the neighbourhoods of the changes, where they were and
+         * where they are: the tiles within reach get new keys. */
+        for (size_t k = 0; k < n; k++) {
+            double x, y;
+            if (ht_index_find(old, NULL, ids[k], &x, &y, NULL)) {
+                mark_cell(s, x, y, v);
+            }
+            if (ht_index_find(nx, NULL, ids[k], &x, &y, NULL)) {
+                mark_cell(s, x, y, v);
+            }
+        }
+    } else {
+        free(copy);
+    }
+    ht_index_unref(old);
+}
+
+/* The grid of the lowest level containing EPSG:3857 (@x, @y), through
+ * the features' spatial index; NULL when none does. */
+const ht_fgrid *ht__live_grid_at(const ht_features *f, double x, double y) {
+    ht_bbox box = {x, y, x, y};
+    uint32_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    const ht_fgrid *best = NULL;
+    if (ht_features_query(f, HT_F_GRIDS, &box, &ids, &n, &cap, NULL) == HT_OK) {
+        for (size_t k = 0; k < n; k++) {
+            const ht_fgrid *g = ht_features_grid(f, ids[k]);
+            if ((!best || g->level > best->level) &&
+                ht_geom_contains(g->geom, x, y)) {
+                best = g;
+            }
+        }
+    }
+    free(ids);
+    return best;
+}

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image routes: XYZ tiles, TileJSON, legends, static maps. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/hash.h"
+#include "hutong/tile.h"
+#include "hutong/wms.h"
+
+#include "server_int.h"
+
+enum MHD_Result ht__maps_send_image(ht_server *s, struct MHD_Connection *c,
+                                    request *rq, const ht_render_req *reqs,
+                                    size_t n, const ht_rgba *background,
+                                    ht_image_format fmt, const char *cc) {
+    static const char *const types[] = {"image/png", "application/pdf",
+                                        "image/svg+xml"};
+    ht_error err = {0};
+    worker *w = ht__live_worker_get(s, &err);
+    ht_buf *out = w ? ht_buf_new() : NULL;
+    ht_status st =
+        !w     ? err.code
+        : !out ? ht_error_set(&err, HT_ENOMEM, "out of memory")
+               : ht_render_to_buf(w->rend, reqs, n, background, fmt, out, &err);
+    if (st != HT_OK) {
+        ht_buf_free(out);
+        return ht__http_send_failure(c, rq, st, err.msg);
+    }
+    return ht__http_send_ht_buf(c, rq, types[fmt], out, NULL, cc);
+}
+
+enum MHD_Result ht__maps_send_legend(ht_server *s, struct MHD_Connection *c,
+                                     request *rq, const ht_style *style,
+                                     const ht_filter *f, double scale,
+                                     bool empty_ok, const char *cc) {
+    ht_error err = {0};
+    worker *w = ht__live_worker_get(s, &err);
+    ht_buf *out = w ? ht_buf_new() : NULL;
+    ht_status st = !w     ? err.code
+                   : !out ? ht_error_set(&err, HT_ENOMEM, "out of memory")
+                          : ht_render_legend_to_buf(w->rend, style, f, scale,
+                                                    empty_ok, out, &err);
+    if (st != HT_OK) {
+        ht_buf_free(out);
+        return ht__http_send_failure(c, rq, st, err.msg);
+    }
+    return ht__http_send_ht_buf(c, rq, "image/png", out, NULL, cc);
+}
+
+/* The query (filters and @extra parameters) and the style @name of a
+ * request: false, with the answer queued, for a bad query (400) or an
+ * unknown style (404). */
+static bool styled_query(ht_server *s, struct MHD_Connection *c, request *rq,
+                         const char *name, const char *extra, query *q,
+                         const ht_style **style, enum MHD_Result *answer) {
+    ht_error err = {0};
+    if (!ht__http_parse_query(c, extra, q)) {
+        *answer = ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q->bad);
+        return false;
+    }
+    if (!(*style = ht__live_style_get(s, name, &err))) {
+        *answer = ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+        return false;
+    }
+    return true;
+}
+
+/* The whole of @text as a number 0..UINT32_MAX, at most ten digits. */
+static bool tile_number(const char *text, uint32_t *out) {
+    const char *p = text;
+    return ht__http_parse_u32(&p, out) && *p == '\0';
+}
+
+/* GET /tiles/{style}/{z}/{x}/{y}.png and {y}@2x.png + filters. */
+enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
+                               request *rq, const char *const *args) {
+    const char *name = args[0];
+    uint32_t z, x, y;
+    int scale = 1;
+    char ytext[HT__ROUTE_ARG_SIZE];
+    snprintf(ytext, sizeof ytext, "%s", args[3]);
+    size_t yl = strlen(ytext);
+    if (yl > 7 && strcmp(ytext + yl - 7, "@2x.png") == 0) {
+        scale = 2;
+        ytext[yl - 7] = '\0';
+    } else if (yl > 4 && strcmp(ytext + yl - 4, ".png") == 0) {
+        ytext[yl - 4] = '\0';
+    } else {
+        ytext[0] = '\0';
+    }
+    if (!tile_number(args[1], &z) || !tile_number(args[2], &x) ||
+        !tile_number(ytext, &y)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                                   "expected /tiles/{style}/{z}/{x}/{y}.png");
+    }
+    ht_tile_id t = {(int)(z > 99 ? 99 : z), x, y};
+    ht_error err = {0};
+    if (z > MAX_ZOOM) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                   "zoom out of range 0..22");
+    }
+    if (ht_tile_check(t, &err) != HT_OK) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    query q;
+    const ht_style *style;
+    enum MHD_Result answer;
+    if (!styled_query(s, c, rq, name, "", &q, &style, &answer)) {
+        return answer;
+    }
+    int px = 256 * scale;
+    /* A scoped reader: its area's incidents, drawn only inside it; a
+     * filter on a grid outside it shows nothing. */
+    bool outside = !ht__live_scope_filter(s, rq, &q.filter);
+    ht_render_req req = {.style = style,
+                         .bbox = ht_tile_bbox(t),
+                         .width = px,
+                         .height = px,
+                         .scale = scale,
+                         .filter = &q.filter,
+                         .clip_grid = rq->scope[0] ? rq->scope : NULL};
+    const char *cc = ht__http_cache_control_of(s, &q.filter);
+    if (outside) {
+        return ht__http_send_blank_png(c, rq, px, px, cc);
+    }
+    /* The key holds what the tile depends on: the last write within its
+     * reach (read first: a write publishes its snapshot before it marks
+     * the cells, so the worker below draws at least that) and the
+     * aggregates it shows. Writes elsewhere leave it valid. */
+    unsigned long near = ht__live_neighbourhood_version(s, &req);
+    worker *w = ht__live_worker_get(s, &err);
+    if (!w) {
+        return ht__http_send_failure(c, rq, err.code, err.msg);
+    }
+    uint64_t fp;
+    ht_status st = ht_render_fingerprint(w->rend, &req, &fp, &err);
+    if (st != HT_OK) {
+        return ht__http_send_failure(c, rq, st, err.msg);
+    }
+    char fkey[1024], key[1400], etag[40];
+    ht_filter_key(&q.filter, fkey, sizeof fkey);
+    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx|%s", name, z,
+             x, y, scale, fkey, near, (unsigned long long)fp, rq->scope);
+    snprintf(etag, sizeof etag, "\"%016llx\"",
+             (unsigned long long)ht_hash64(s->etag_seed, key, strlen(key)));
+    if (ht__http_etag_matches(c, etag)) {
+        return ht__http_send_not_modified(c, rq, etag, cc);
+    }
+    void *data;
+    size_t len;
+    if (ht_cache_get(s->cache, key, &data, &len)) {
+        return ht__http_send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len,
+                                 etag, cc);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ht_buf *png = ht_buf_new();
+    st = png ? ht_render_to_buf(w->rend, &req, 1, NULL, HT_IMAGE_PNG, png, &err)
+             : ht_error_set(&err, HT_ENOMEM, "out of memory");
+    if (st != HT_OK) {
+        ht_buf_free(png);
+        return ht__http_send_failure(c, rq, st, err.msg);
+    }
+    ht__routes_observe_render(s, ht__http_since_ms(&t0) / 1e3);
+    ht_cache_put(s->cache, key, png->data, png->len);
+    return ht__http_send_ht_buf(c, rq, "image/png", png, etag, cc);
+}
+
+enum MHD_Result ht__route_tilejson(ht_server *s, struct MHD_Connection *c,
+                                   request *rq, const char *const *args) {
+    const char *name = args[0];
+    query q;
+    const ht_style *style;
+    enum MHD_Result answer;
+    if (!styled_query(s, c, rq, name, "", &q, &style, &answer)) {
+        return answer;
+    }
+    char base[300], url[3000];
+    ht__http_base_url(s, c, rq, base, sizeof base);
+    /* The district, or the reader's area. */
+    const ht_fgrid *area =
+        rq->scope[0] ? ht_features_find_grid(s->feat, rq->scope) : NULL;
+    ht_bbox ext = area ? area->bbox : s->extent;
+    double w, so, e, n;
+    ht_tile_merc_to_lonlat(ext.minx, ext.miny, &w, &so);
+    ht_tile_merc_to_lonlat(ext.maxx, ext.maxy, &e, &n);
+    json_t *j = json_object();
+    json_object_set_new(j, "tilejson", json_string("3.0.0"));
+    json_object_set_new(j, "name", json_string(name));
+    json_object_set_new(j, "scheme", json_string("xyz"));
+    snprintf(url, sizeof url, "%s/tiles/%s/{z}/{x}/{y}.png%s%s", base, name,
+             q.text[0] ? "?" : "", q.text);
+    json_object_set_new(j, "tiles", json_pack("[s]", url));
+    json_object_set_new(j, "minzoom", json_integer(0));
+    json_object_set_new(j, "maxzoom", json_integer(MAX_ZOOM));
+    json_object_set_new(j, "bounds", json_pack("[f,f,f,f]", w, so, e, n));
+    json_object_set_new(j, "center",
+                        json_pack("[f,f,i]", (w + e) / 2, (so + n) / 2, 13));
+    json_object_set_new(
+        j, "attribution",
+        json_string("hutong; grids and incidents: the district's data"));
+    if (ht_render_style_has_legend(style)) {
+        snprintf(url, sizeof url, "%s/legend/%s.png%s%s", base, name,
+                 q.text[0] ? "?" : "", q.text);
+        json_object_set_new(j, "legend", json_string(url));
+    }
+    return ht__http_send_json(c, rq, j, "public, max-age=60");
+}
+
+enum MHD_Result ht__route_legend(ht_server *s, struct MHD_Connection *c,
+                                 request *rq, const char *const *args) {
+    const char *name = args[0];
+    query q;
+    const ht_style *style;
+    enum MHD_Result answer;
+    if (!styled_query(s, c, rq, name, "scale", &q, &style, &answer)) {
+        return answer;
+    }
+    if (!ht_render_style_has_legend(style)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                                   "this style has no heat layer to explain");
+    }
+    if (!ht__live_scope_filter(s, rq, &q.filter)) {
+        return ht__routes_send_outside(c, rq);
+    }
+    return ht__maps_send_legend(s, c, rq, style, &q.filter, q.scale, false,
+                                ht__http_cache_control_of(s, &q.filter));
+}
+
+/* GET /map.png|pdf?bbox=W,S,E,N|grid=CODE&width=&height=&crs=&style=
+ * &scale=&transparent= + filters. */
+static enum MHD_Result route_map(ht_server *s, struct MHD_Connection *c,
+                                 request *rq, bool pdf) {
+    query q;
+    if (!ht__http_parse_query(
+            c, "bbox width height crs style scale transparent", &q)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    char bad[160];
+    long w = 1024, h = 768;
+    if (!ht__http_count_param(&q, "width", 1, HT_WMS_MAX_SIZE, &w, bad,
+                              sizeof bad) ||
+        !ht__http_count_param(&q, "height", 1, HT_WMS_MAX_SIZE, &h, bad,
+                              sizeof bad)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    if (q.scale > 4) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                   "scale: 0.25..4");
+    }
+    if (!pdf &&
+        (w * q.scale > HT_WMS_MAX_SIZE || h * q.scale > HT_WMS_MAX_SIZE)) {
+        return ht__http_send_error(
+            c, rq, MHD_HTTP_BAD_REQUEST,
+            "width and height times scale: at most 4096 px");
+    }
+    const char *bbox = ht__http_qget(&q, "bbox"),
+               *crs = ht__http_qget(&q, "crs");
+    const char *name =
+        ht__http_qget(&q, "style") ? ht__http_qget(&q, "style") : "default";
+    if (!bbox == !q.filter.grid[0]) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                   "bbox or grid: one of them sets the extent");
+    }
+    ht_error err = {0};
+    const ht_style *style = ht__live_style_get(s, name, &err);
+    if (!style) {
+        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    }
+    int pw = (int)lround((double)w * (pdf ? 1 : q.scale));
+    int ph = (int)lround((double)h * (pdf ? 1 : q.scale));
+    ht_render_req req = {
+        .style = style,
+        .crs = crs,
+        .width = pw,
+        .height = ph,
+        .scale = pdf ? 1 : q.scale,
+        .filter = &q.filter,
+        .transparent = ht__http_qget(&q, "transparent") &&
+                       strcmp(ht__http_qget(&q, "transparent"), "true") == 0};
+    if (!ht__live_scope_filter(s, rq, &q.filter)) {
+        return ht__routes_send_outside(c, rq);
+    }
+    req.clip_grid = rq->scope[0] ? rq->scope : NULL;
+    if (bbox) {
+        if (ht_bbox_parse(bbox, &req.bbox, NULL) != HT_OK) {
+            return ht__http_send_error(
+                c, rq, MHD_HTTP_BAD_REQUEST,
+                "bbox: W,S,E,N in the crs, W < E and S < N");
+        }
+    } else if (ht_render_fit_grid(s->feat, q.filter.grid, crs, pw, ph,
+                                  &req.bbox, &err) != HT_OK) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    return ht__maps_send_image(s, c, rq, &req, 1, NULL,
+                               pdf ? HT_IMAGE_PDF : HT_IMAGE_PNG,
+                               ht__http_cache_control_of(s, &q.filter));
+}
+
+enum MHD_Result ht__route_map_png(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const char *const *args) {
+    (void)args;
+    return route_map(s, c, rq, false);
+}
+
+enum MHD_Result ht__route_map_pdf(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const char *const *args) {
+    (void)args;
+    return route_map(s, c, rq, true);
+}

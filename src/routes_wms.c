@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OGC WMS 1.3.0 and 1.1.1. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hutong/stats.h"
+#include "hutong/tile.h"
+#include "hutong/wms.h"
+
+#include "server_int.h"
+
+typedef struct wms_args {
+    const char *keys[64], *values[64];
+    size_t n, bytes;
+    bool too_many, not_text;
+} wms_args;
+
+static enum MHD_Result on_wms_arg(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value) {
+    (void)kind;
+    wms_args *a = cls;
+    a->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+    if (a->n == 64 || a->bytes > MAX_QUERY) {
+        a->too_many = true;
+        return MHD_NO;
+    }
+    if (!ht__http_text_ok(key) || !ht__http_text_ok(value)) {
+        a->not_text = true;
+        return MHD_NO;
+    }
+    a->keys[a->n] = key;
+    a->values[a->n++] = value;
+    return MHD_YES;
+}
+
+static enum MHD_Result wms_error(struct MHD_Connection *c, request *rq,
+                                 int version, const char *code,
+                                 const char *msg) {
+    char *x = ht_wms_exception(version, code, msg);
+    if (!x) {
+        return MHD_NO;
+    }
+    return ht__http_send_buf(c, rq, MHD_HTTP_BAD_REQUEST,
+                             ht_wms_exception_type(version), x, strlen(x), NULL,
+                             NULL);
+}
+
+static const struct {
+    const char *name, *title;
+} style_titles[] = {
+    {"default", "标准底图 base map (light)"},
+    {"wall", "大屏底图 command-center base map (dark)"},
+    {"print", "打印底图 print base map"},
+    {"grids", "单元网格 unit grid outlines"},
+    {"heat", "事件热力 incident density (incidents/km²)"},
+    {"heatrate", "日均热力 incident density per day (365-day scale)"},
+    {"streetheat", "街巷热度 street heat (incidents per 100 m)"},
+    {"choropleth", "网格密度 grid density (Jenks classes)"},
+    {"hotspots", "热点分析 hotspots (Getis-Ord Gi*)"}};
+
+static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
+                                        request *rq, int version) {
+    char base[300];
+    ht__http_base_url(s, c, rq, base, sizeof base);
+    char *names[MAX_STYLES];
+    size_t n = ht__live_style_names(names, MAX_STYLES);
+    ht_wms_layer layers[MAX_STYLES];
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        const ht_style *st = ht__live_style_get(s, names[k], NULL);
+        if (!st) {
+            continue; /* a broken style is not offered */
+        }
+        layers[m] = (ht_wms_layer){
+            names[k], names[k], NULL, ht_render_style_has_legend(st), 1, 1};
+        if (layers[m].legend) {
+            ht_render_legend_size(st, 1, &layers[m].legend_w,
+                                  &layers[m].legend_h);
+        }
+        for (size_t t = 0; t < sizeof style_titles / sizeof *style_titles;
+             t++) {
+            if (strcmp(style_titles[t].name, names[k]) == 0) {
+                layers[m].title = style_titles[t].title;
+            }
+        }
+        m++;
+    }
+    ht_bbox ll;
+    ht_tile_merc_to_lonlat(s->extent.minx, s->extent.miny, &ll.minx, &ll.miny);
+    ht_tile_merc_to_lonlat(s->extent.maxx, s->extent.maxy, &ll.maxx, &ll.maxy);
+    ht_bbox boxes[8];
+    for (size_t k = 0; k < ht_wms_ncrs && k < 8; k++) {
+        /* The extent's edges, sampled, in each CRS. */
+        ht_transform *t = NULL;
+        boxes[k] = ht_bbox_empty();
+        if (ht_crs_transform_new("EPSG:4326", ht_wms_crs[k], &t, NULL) ==
+            HT_OK) {
+            for (int q = 0; q <= 16; q++) {
+                double fx = ll.minx + (ll.maxx - ll.minx) * q / 16;
+                double fy = ll.miny + (ll.maxy - ll.miny) * q / 16;
+                double pts[4][2] = {
+                    {fx, ll.miny}, {fx, ll.maxy}, {ll.minx, fy}, {ll.maxx, fy}};
+                for (int p = 0; p < 4; p++) {
+                    double x, y;
+                    if (ht_crs_transform_point(t, pts[p][0], pts[p][1], &x, &y,
+                                               NULL) == HT_OK) {
+                        ht_bbox_add(&boxes[k], x, y);
+                    }
+                }
+            }
+        }
+        ht_crs_transform_free(t);
+    }
+    char *xml = ht_wms_capabilities(version, base, layers, m, ll, boxes);
+    for (size_t k = 0; k < n; k++) {
+        free(names[k]);
+    }
+    if (!xml) {
+        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                   "out of memory");
+    }
+    return ht__http_send_buf(
+        c, rq, MHD_HTTP_OK,
+        version == 111 ? "application/vnd.ogc.wms_xml" : "text/xml", xml,
+        strlen(xml), NULL, "public, max-age=300");
+}
+
+static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
+                               request *rq, const ht_wms_req *w) {
+    ht_error err = {0};
+    const ht_style *styles[HT_WMS_MAX_LAYERS];
+    for (int k = 0; k < w->nlayers; k++) {
+        if (!(styles[k] = ht__live_style_get(s, w->layers[k], &err))) {
+            return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
+        }
+    }
+    ht_filter f = w->filter;
+    if (!ht__live_scope_filter(s, rq, &f)) {
+        return ht__routes_send_outside(c, rq);
+    }
+    /* Later layers lay over earlier ones: no backgrounds. */
+    ht_render_req reqs[HT_WMS_MAX_LAYERS];
+    for (int k = 0; k < w->nlayers; k++) {
+        reqs[k] = (ht_render_req){.style = styles[k],
+                                  .bbox = w->bbox,
+                                  .crs = w->crs,
+                                  .width = w->width,
+                                  .height = w->height,
+                                  .scale = 1,
+                                  .filter = &f,
+                                  .transparent = w->transparent || k > 0,
+                                  .clip_grid = rq->scope[0] ? rq->scope : NULL};
+    }
+    ht_rgba bg = {w->bgcolor.r, w->bgcolor.g, w->bgcolor.b, 1};
+    worker *wk = ht__live_worker_get(s, &err);
+    ht_buf *png = wk ? ht_buf_new() : NULL;
+    ht_status st =
+        !wk    ? err.code
+        : !png ? ht_error_set(&err, HT_ENOMEM, "out of memory")
+               : ht_render_to_buf(wk->rend, reqs, (size_t)w->nlayers,
+                                  w->transparent || rq->scope[0] ? NULL : &bg,
+                                  HT_IMAGE_PNG, png, &err);
+    if (st != HT_OK) {
+        ht_buf_free(png);
+        return st == HT_EINVAL ? wms_error(c, rq, w->version,
+                                           "InvalidParameterValue", err.msg)
+                               : ht__http_send_failure(c, rq, st, err.msg);
+    }
+    return ht__http_send_ht_buf(c, rq, "image/png", png, NULL,
+                                ht__http_cache_control_of(s, &w->filter));
+}
+
+static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const ht_wms_req *w) {
+    ht_error err = {0};
+    const ht_style *style = ht__live_style_get(s, w->layers[0], &err);
+    if (!style) {
+        return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
+    }
+    ht_filter f = w->filter;
+    if (!ht__live_scope_filter(s, rq, &f)) {
+        return ht__routes_send_outside(c, rq);
+    }
+    /* Base maps have no units to explain: an empty graphic. */
+    return ht__maps_send_legend(s, c, rq, style, &f, w->scale, true,
+                                ht__http_cache_control_of(s, &w->filter));
+}
+
+/* @s with HTML's special characters escaped. */
+static void html_text(ht_buf *b, const char *s) {
+    for (; s && *s; s++) {
+        const char *e = *s == '<'    ? "&lt;"
+                        : *s == '>'  ? "&gt;"
+                        : *s == '&'  ? "&amp;"
+                        : *s == '"'  ? "&quot;"
+                        : *s == '\'' ? "&#39;"
+                                     : NULL;
+        if (e) {
+            ht_buf_appendf(b, NULL, "%s", e);
+        } else {
+            ht_buf_append(b, s, 1, NULL);
+        }
+    }
+}
+
+static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
+                                request *rq, const ht_wms_req *w) {
+    ht_error err = {0};
+    double x =
+        w->bbox.minx + (w->i + 0.5) * (w->bbox.maxx - w->bbox.minx) / w->width;
+    double y =
+        w->bbox.maxy - (w->j + 0.5) * (w->bbox.maxy - w->bbox.miny) / w->height;
+    worker *wk = ht__live_worker_get(s, &err);
+    if (!wk) {
+        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                   err.msg);
+    }
+    /* The worker keeps one transform per served CRS. */
+    size_t ci = 0; /* the request's CRS is one served (checked) */
+    while (ci + 1 < ht_wms_ncrs && strcmp(ht_wms_crs[ci], w->crs) != 0) {
+        ci++;
+    }
+    ht_transform **t = &wk->to_wgs84[ci];
+    double lon, lat, mx, my;
+    if ((!*t && ht_crs_transform_new(w->crs, "EPSG:4326", t, &err) != HT_OK) ||
+        ht_crs_transform_point(*t, x, y, &lon, &lat, &err) != HT_OK) {
+        return wms_error(c, rq, w->version, "InvalidPoint", err.msg);
+    }
+    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    const ht_fgrid *hit = ht__live_grid_at(s->feat, mx, my);
+    if (hit && rq->scope[0] && !ht__live_in_scope(s, hit->code, rq->scope)) {
+        hit = NULL; /* not this reader's to see */
+    }
+    ht_stats_row *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    /* The figures are the clicked grid's (within a grid filter, when one
+     * is given: nothing when the grid lies outside it), never another's. */
+    if (hit && (!w->filter.grid[0] ||
+                ht__live_in_scope(s, hit->code, w->filter.grid))) {
+        ht_filter f = w->filter;
+        snprintf(f.grid, sizeof f.grid, "%s", hit->code);
+        if (ht_stats_compute(wk->store, &f, HT_STATS_BY_CATEGORY, &rows, &n,
+                             &err) != HT_OK) {
+            return wms_error(c, rq, w->version, "InvalidParameterValue",
+                             err.msg);
+        }
+        for (size_t k = 0; k < n; k++) {
+            total += rows[k].count;
+        }
+    }
+    ht_buf *b = ht_buf_new();
+    const char *type = w->info_format;
+    if (!b) {
+        free(rows);
+        return MHD_NO;
+    }
+    if (strcmp(type, "application/json") == 0) {
+        json_t *fc =
+            json_pack("{s:s, s:[]}", "type", "FeatureCollection", "features");
+        if (hit) {
+            json_t *props = ht__api_grid_json(hit);
+            json_object_set_new(props, "incidents", json_integer(total));
+            json_t *cats = json_array();
+            for (size_t k = 0; k < n && k < 10; k++) {
+                json_array_append_new(
+                    cats, json_pack("{s:s, s:s, s:I}", "code", rows[k].key,
+                                    "name", rows[k].name, "count",
+                                    (json_int_t)rows[k].count));
+            }
+            json_object_set_new(props, "by_category", cats);
+            json_array_append_new(
+                json_object_get(fc, "features"),
+                json_pack("{s:s, s:s, s:o, s:n}", "type", "Feature", "id",
+                          hit->code, "properties", props, "geometry"));
+        }
+        char *text = json_dumps(fc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(fc);
+        if (text) {
+            ht_buf_append(b, text, strlen(text), NULL);
+        }
+        free(text);
+    } else if (strcmp(type, "text/html") == 0) {
+        ht_buf_appendf(b, NULL,
+                       "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+                       "<title>hutong</title></head><body>");
+        if (hit) {
+            ht_buf_appendf(b, NULL, "<h3>");
+            html_text(b, hit->name);
+            ht_buf_appendf(b, NULL, "</h3><p>");
+            html_text(b, hit->code);
+            ht_buf_appendf(b, NULL,
+                           " &middot; %s &middot; %lld incidents</p><table>",
+                           ht_model_level_name(hit->level), (long long)total);
+            for (size_t k = 0; k < n && k < 10; k++) {
+                ht_buf_appendf(b, NULL, "<tr><td>");
+                html_text(b, rows[k].name);
+                ht_buf_appendf(b, NULL, "</td><td>%lld</td></tr>",
+                               (long long)rows[k].count);
+            }
+            ht_buf_appendf(b, NULL, "</table>");
+        } else {
+            ht_buf_appendf(b, NULL, "<p>No grid here.</p>");
+        }
+        ht_buf_appendf(b, NULL, "</body></html>\n");
+        type = "text/html; charset=utf-8";
+    } else {
+        if (hit) {
+            ht_buf_appendf(b, NULL, "grid %s %s (%s): %lld incidents\n",
+                           hit->code, hit->name ? hit->name : "",
+                           ht_model_level_name(hit->level), (long long)total);
+            for (size_t k = 0; k < n && k < 10; k++) {
+                ht_buf_appendf(b, NULL, "  %s %s: %lld\n", rows[k].key,
+                               rows[k].name, (long long)rows[k].count);
+            }
+        } else {
+            ht_buf_appendf(b, NULL, "no grid here\n");
+        }
+        type = "text/plain; charset=utf-8";
+    }
+    free(rows);
+    return ht__http_send_ht_buf(c, rq, type, b, NULL, "no-cache");
+}
+
+enum MHD_Result ht__route_wms(ht_server *s, struct MHD_Connection *c,
+                              request *rq, const char *const *args) {
+    (void)args;
+    wms_args a = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_wms_arg, &a);
+    if (a.too_many) {
+        return wms_error(c, rq, 130, "InvalidParameterValue",
+                         "too many or too long parameters");
+    }
+    if (a.not_text) {
+        return wms_error(c, rq, 130, "InvalidParameterValue",
+                         "a parameter is not UTF-8 text");
+    }
+    ht_wms_req w;
+    char code[40];
+    ht_error err = {0};
+    if (ht_wms_parse(a.keys, a.values, a.n, (int64_t)time(NULL), &w, code,
+                     &err) != HT_OK) {
+        return wms_error(c, rq, w.version, code, err.msg);
+    }
+    switch (w.op) {
+    case HT_WMS_GET_CAPABILITIES:
+        return wms_capabilities(s, c, rq, w.version);
+    case HT_WMS_GET_MAP:
+        return wms_map(s, c, rq, &w);
+    case HT_WMS_GET_FEATURE_INFO:
+        return wms_info(s, c, rq, &w);
+    case HT_WMS_GET_LEGEND_GRAPHIC:
+        return wms_legend(s, c, rq, &w);
+    }
+    return MHD_NO;
+}
