@@ -382,8 +382,7 @@ enum MHD_Result ht__http_send_json(struct MHD_Connection *c, request *rq,
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
     if (!s) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   "out of memory");
+        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
     }
     return ht__http_send_buf(c, rq, MHD_HTTP_OK, "application/json", s,
                              strlen(s), NULL, cache_control);
@@ -570,8 +569,7 @@ enum MHD_Result ht__http_send_not_modified(struct MHD_Connection *c,
 enum MHD_Result ht__http_send_text_json(struct MHD_Connection *c, request *rq,
                                         char *text) {
     if (!text) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   "out of memory");
+        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
     }
     return ht__http_send_buf(c, rq, MHD_HTTP_OK, "application/json", text,
                              strlen(text), NULL, "no-cache");
@@ -581,8 +579,7 @@ enum MHD_Result ht__http_send_page(struct MHD_Connection *c, request *rq,
                                    const unsigned char *page, size_t len) {
     void *data = malloc(len);
     if (!data) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   "out of memory");
+        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
     }
     memcpy(data, page, len);
     return ht__http_send_buf(c, rq, MHD_HTTP_OK, "text/html; charset=utf-8",

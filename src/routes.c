@@ -269,8 +269,7 @@ static enum MHD_Result route_categories(ht_server *s, struct MHD_Connection *c,
     ht_error err = {0};
     worker *w = ht__live_worker_get(s, &err);
     if (!w) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   err.msg);
+        return ht__http_send_failure(c, rq, err.code, err.msg);
     }
     json_t *arr = json_array();
     if (ht_store_each_category(w->store, category_json, arr, &err) != HT_OK) {

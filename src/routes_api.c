@@ -11,6 +11,7 @@
 #include "hutong/tile.h"
 
 #include "server_int.h"
+#include "stats_int.h"
 
 /* GET /api/stats?by=street|community|grid|category|month&limit=N + filters */
 enum MHD_Result ht__route_stats(ht_server *s, struct MHD_Connection *c,
@@ -41,11 +42,7 @@ enum MHD_Result ht__route_stats(ht_server *s, struct MHD_Connection *c,
     ht_status st =
         w ? ht_stats_compute(w->store, &q.filter, by, &rows, &n, &err) : HT_EDB;
     if (st != HT_OK) {
-        return ht__http_send_error(c, rq,
-                                   st == HT_EINVAL
-                                       ? MHD_HTTP_BAD_REQUEST
-                                       : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   err.msg);
+        return ht__http_send_failure(c, rq, st, err.msg);
     }
     char *j = ht_stats_rows_json(rows, n, (size_t)limit, by, &q.filter);
     free(rows);
@@ -94,11 +91,7 @@ enum MHD_Result ht__route_topics(ht_server *s, struct MHD_Connection *c,
                                        (size_t)limit, &t, &n, &err)
                      : HT_EDB;
     if (st != HT_OK) {
-        return ht__http_send_error(c, rq,
-                                   st == HT_EINVAL
-                                       ? MHD_HTTP_BAD_REQUEST
-                                       : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   err.msg);
+        return ht__http_send_failure(c, rq, st, err.msg);
     }
     char *j = ht_stats_topics_json(t, n, ht__http_qget(&q, "month"));
     free(t);
@@ -233,8 +226,7 @@ enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
     ht_error err = {0};
     worker *w = ht__live_worker_get(s, &err);
     if (!w) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   err.msg);
+        return ht__http_send_failure(c, rq, err.code, err.msg);
     }
     /* The geometry as the store holds it (WGS 84). */
     ht_geom *poly = NULL;
@@ -251,17 +243,12 @@ enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
     if (ht_stats_compute(w->store, &f, HT_STATS_BY_CATEGORY, &rows, &n, &err) !=
         HT_OK) {
         json_decref(geom);
-        return ht__http_send_error(c, rq,
-                                   err.code == HT_EINVAL
-                                       ? MHD_HTTP_BAD_REQUEST
-                                       : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   err.msg);
+        return ht__http_send_failure(c, rq, err.code, err.msg);
     }
-    char *by_cat = ht_stats_rows_json(rows, n, 20, HT_STATS_BY_CATEGORY, &f);
+    json_t *stats =
+        ht__stats_rows_object(rows, n, 20, HT_STATS_BY_CATEGORY, &f);
     free(rows);
     json_t *props = ht__api_grid_json(g);
-    json_t *stats = by_cat ? json_loads(by_cat, 0, NULL) : NULL;
-    free(by_cat);
     json_object_set_new(props, "stats", stats ? stats : json_null());
     json_t *j =
         json_pack("{s:s, s:s, s:o, s:o}", "type", "Feature", "id", code,
@@ -421,8 +408,7 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
     if (!(h.v = malloc(h.keep * sizeof *h.v))) {
         ht_index_filter_free(f);
         ht_index_unref(ix);
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   "out of memory");
+        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
     }
     ht_index_visit(ix, f, boxp, collect_hit, &h);
     ht_index_filter_free(f);

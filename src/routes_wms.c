@@ -118,8 +118,7 @@ static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
         free(names[k]);
     }
     if (!xml) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   "out of memory");
+        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
     }
     return ht__http_send_buf(
         c, rq, MHD_HTTP_OK,
@@ -214,8 +213,7 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
         w->bbox.maxy - (w->j + 0.5) * (w->bbox.maxy - w->bbox.miny) / w->height;
     worker *wk = ht__live_worker_get(s, &err);
     if (!wk) {
-        return ht__http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                   err.msg);
+        return ht__http_send_failure(c, rq, err.code, err.msg);
     }
     /* The worker keeps one transform per served CRS. */
     size_t ci = 0; /* the request's CRS is one served (checked) */

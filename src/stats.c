@@ -12,6 +12,8 @@
 #include "hutong/datetime.h"
 #include "hutong/model.h"
 
+#include "stats_int.h"
+
 static const char *const by_names[HT_STATS_BY_COUNT] = {
     "street", "community", "grid", "category", "month"};
 
@@ -322,8 +324,8 @@ static json_t *json_num(double v) {
     return isnan(v) ? json_null() : json_real(v);
 }
 
-char *ht_stats_rows_json(const ht_stats_row *r, size_t n, size_t limit,
-                         ht_stats_by by, const ht_filter *f) {
+json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
+                              ht_stats_by by, const ht_filter *f) {
     size_t shown = n < limit ? n : limit;
     static const char *const by_name[] = {"street", "community", "grid",
                                           "category", "month"};
@@ -361,8 +363,15 @@ char *ht_stats_rows_json(const ht_stats_row *r, size_t n, size_t limit,
         json_array_append_new(arr, o);
     }
     json_object_set_new(root, "rows", arr);
-    char *out = json_dumps(
-        root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    return root;
+}
+
+char *ht_stats_rows_json(const ht_stats_row *r, size_t n, size_t limit,
+                         ht_stats_by by, const ht_filter *f) {
+    json_t *root = ht__stats_rows_object(r, n, limit, by, f);
+    char *out = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+                                            JSON_REAL_PRECISION(6))
+                     : NULL;
     json_decref(root);
     return out;
 }

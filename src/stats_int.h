@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Statistics as JSON objects, for the server to embed without printing and
+ * parsing them again (stats.c, routes_api.c). */
+#ifndef HUTONG_STATS_INT_H
+#define HUTONG_STATS_INT_H
+
+#include <jansson.h>
+
+#include "hutong/stats.h"
+
+/* The object ht_stats_rows_json prints (a new reference; NULL when out of
+ * memory). */
+json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
+                              ht_stats_by by, const ht_filter *f);
+
+#endif
