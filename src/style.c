@@ -587,16 +587,27 @@ static ht_expr *legacy_filter(cctx *c, json_t *j, const char *op) {
     } else {
         int o = find_op(base);
         e = enew(ops[o].k);
-        if (!e || n != 3 || !add_arg(c, e, get) ||
+        if (!e || n != 3) {
+            expr_free(e);
+            expr_free(get); /* not an argument of anything yet */
+            return n != 3 ? fail(c, "\"%s\" takes a key and a value", op)
+                          : fail(c, "out of memory");
+        }
+        /* add_arg frees an argument it cannot add; e owns those it did. */
+        if (!add_arg(c, e, get) ||
             !add_arg(c, e, compile_at(c, json_array_get(j, 2), T_ANY, 2))) {
             expr_free(e);
-            return n != 3 ? fail(c, "\"%s\" takes a key and a value", op)
-                          : NULL;
+            return NULL;
         }
     }
     if (e && negate) {
         ht_expr *not = enew(E_NOT);
-        if (!not || !add_arg(c, not, e)) {
+        if (!not ) {
+            expr_free(e);
+            return fail(c, "out of memory");
+        }
+        if (!add_arg(c, not, e)) {
+            expr_free(not );
             return fail(c, "out of memory");
         }
         e = not ;

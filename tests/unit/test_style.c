@@ -207,6 +207,14 @@ static void test_style_rejects_bad_styles(void **state) {
         {"{\"layers\":[{\"id\":\"a\",\"type\":\"fill\",\"source\":\"grids\","
          "\"filter\":[\"==\",[\"get\",\"level\"]]}]}",
          "layers[0].filter: \"==\" takes 2 arguments"},
+        /* Found by fuzzing: a legacy filter of the wrong arity leaked its
+         * key (the sanitizer build fails on a leak). */
+        {"{\"layers\":[{\"id\":\"a\",\"type\":\"fill\",\"source\":\"grids\","
+         "\"filter\":[\"==\",\"==\",[\"get\",\"level\"],\"street\"]}]}",
+         "takes a key and a value"},
+        {"{\"layers\":[{\"id\":\"a\",\"type\":\"fill\",\"source\":\"grids\","
+         "\"filter\":[\"!in\",\"kind\",[\"zoom\"],[1]]}]}",
+         "layers[0].filter"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ht_style *s = (ht_style *)1;
