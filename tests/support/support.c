@@ -515,7 +515,8 @@ ts_server ts_serve_start_with(const char *db, const char *errpath,
     line[n] = '\0';
     close(po[0]);
     const char *p = strstr(line, "127.0.0.1:");
-    ts_server s = {(int)pid, p ? atoi(p + 10) : 0};
+    ts_server s = {(int)pid, p ? atoi(p + 10) : 0, ""};
+    snprintf(s.errpath, sizeof s.errpath, "%s", errpath);
     if (s.port <= 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -525,18 +526,48 @@ ts_server ts_serve_start_with(const char *db, const char *errpath,
     return s;
 }
 
+/* The server's stderr onto ours: from its first sanitizer report (or the
+ * last 4 KB when there is none), at most 12 KB. */
+static void show_log(const char *path) {
+    if (access(path, R_OK) != 0) {
+        return;
+    }
+    char *text = ts_read(path);
+    size_t len = strlen(text);
+    const char *from = strstr(text, "Sanitizer");
+    if (from) {
+        while (from > text && from[-1] != '\n') {
+            from--;
+        }
+    } else {
+        from = text + (len > 4096 ? len - 4096 : 0);
+    }
+    size_t n = strlen(from);
+    fprintf(stderr, "--- the server's log (%s) ---\n%.*s%s\n--- end ---\n",
+            path, (int)(n > 12288 ? 12288 : n), from,
+            n > 12288 ? "\n[...]" : "");
+    free(text);
+}
+
 int ts_serve_stop(ts_server s) {
     kill(s.pid, SIGTERM);
+    int rc = -1;
     for (int k = 0; k < 300; k++) {
         int status;
         if (waitpid(s.pid, &status, WNOHANG) == s.pid) {
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            break;
         }
         nanosleep(&(struct timespec){0, 100000000}, NULL);
+        if (k == 299) {
+            kill(s.pid, SIGKILL);
+            waitpid(s.pid, NULL, 0);
+        }
     }
-    kill(s.pid, SIGKILL);
-    waitpid(s.pid, NULL, 0);
-    return -1;
+    if (rc != 0) {
+        show_log(s.errpath);
+    }
+    return rc;
 }
 
 int ts_http(int port, const char *method, const char *path, const char *headers,

@@ -106,6 +106,7 @@ ht_geom *ts_square(double x, double y, double size);
 typedef struct ts_server {
     int pid;
     int port;
+    char errpath[512]; /* its stderr, shown when it does not exit cleanly */
 } ts_server;
 
 ts_server ts_serve_start(const char *db, const char *errpath,
@@ -121,7 +122,8 @@ ts_server ts_serve_start_with(const char *db, const char *errpath,
                               const char *const *extra);
 
 /* SIGTERM, then wait (at most 30 s): the exit status, or -1 if it had to
- * be killed or died of a signal. */
+ * be killed or died of a signal. When it is not 0 the end of the server's
+ * stderr (a sanitizer's report, say) is copied to this process's stderr. */
 int ts_serve_stop(ts_server s);
 
 /* One HTTP/1.1 request to 127.0.0.1:@port (Connection: close). @headers:
