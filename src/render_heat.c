@@ -340,6 +340,23 @@ ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
     return ht__render_heat_scale(r, style, l, filter, top, &per, err);
 }
 
+/* The density at the centre of pixel (i, j); 0 where the CRS has no
+ * inverse. */
+static double heat_at(const frame *f, const ht_heat *h, int i, int j) {
+    const ht_bbox *b = &f->req->bbox;
+    double cx = b->minx + (i + 0.5) / f->sx, cy = b->maxy - (j + 0.5) / f->sy;
+    double mx = cx, my = cy;
+    if (!f->merc) {
+        double lon, lat;
+        if (ht_crs_transform_point(f->r->inv, cx, cy, &lon, &lat, NULL) !=
+            HT_OK) {
+            return 0;
+        }
+        ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    }
+    return ht_heat_sample(h, mx, my);
+}
+
 ht_status ht__render_draw_heatmap(frame *f, const ht_style_layer *l) {
     const ht_heat *h;
     double unit_top, per;
@@ -375,27 +392,51 @@ ht_status ht__render_draw_heatmap(frame *f, const ht_style_layer *l) {
     }
     unsigned char *data = cairo_image_surface_get_data(img);
     int stride = cairo_image_surface_get_stride(img);
-    const ht_bbox *b = &f->req->bbox;
-    /* Every pixel shows the density at its centre. */
-    for (int j = 0; j < hgt; j++) {
-        uint32_t *row = (uint32_t *)(data + (size_t)j * stride);
-        double cy = b->maxy - (j + 0.5) / f->sy;
-        for (int i = 0; i < w; i++) {
-            double cx = b->minx + (i + 0.5) / f->sx, mx = cx, my = cy;
-            if (!f->merc) {
-                double lon, lat;
-                if (ht_crs_transform_point(f->r->inv, cx, cy, &lon, &lat,
-                                           NULL) != HT_OK) {
-                    row[i] = 0;
-                    continue;
-                }
-                ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
-            }
-            double v = ht_heat_sample(h, mx, my);
-            int k = (int)(fmin(v / top, 1) * (LUT - 1) + 0.5);
-            row[i] = v > 0 ? lut[k] : lut[0];
-        }
+    /* Every pixel shows the density at its centre. Where the density grid
+     * is coarse against the pixels (a printed page: a cell is a hundred
+     * pixels wide), the density is taken every STEP pixels and linearly
+     * interpolated between: on a cubic surface whose cells span 48 pixels
+     * or more that differs from sampling each pixel by less than 0.1 % of
+     * the scale, at a sixteenth of the cost (and of the PROJ calls). */
+    double cell_px = ht_heat_spacing_m(h) * f->sx * (f->merc ? 1 : 0.7);
+    int step = cell_px >= 48 ? 4 : 1;
+    int nsx = (w - 1) / step + 2, nsy = (hgt - 1) / step + 2;
+    double *lat = malloc((size_t)nsx * 2 * sizeof *lat);
+    if (!lat) {
+        cairo_surface_destroy(img);
+        return ht_error_set(f->err, HT_ENOMEM, "out of memory for the heat");
     }
+    double *row0 = lat, *row1 = lat + nsx;
+    for (int sj = 0; sj < nsy; sj++) {
+        int j0 = sj * step;
+        /* The lattice row at pixel row j0 (clamped to the last row). */
+        int jj = j0 < hgt ? j0 : hgt - 1;
+        for (int si = 0; si < nsx; si++) {
+            int ii = si * step < w ? si * step : w - 1;
+            row1[si] = heat_at(f, h, ii, jj);
+        }
+        if (sj > 0) {
+            int ja = (sj - 1) * step, jb = j0 < hgt ? j0 : hgt - 1;
+            for (int j = ja; j < hgt && j < ja + step; j++) {
+                double ty = jb > ja ? (double)(j - ja) / (jb - ja) : 0;
+                uint32_t *row = (uint32_t *)(data + (size_t)j * stride);
+                for (int i = 0; i < w; i++) {
+                    int si = i / step, ia = si * step;
+                    int ib = ia + step < w ? ia + step : w - 1;
+                    double tx = ib > ia ? (double)(i - ia) / (ib - ia) : 0;
+                    double v0 = row0[si] + (row0[si + 1] - row0[si]) * tx;
+                    double v1 = row1[si] + (row1[si + 1] - row1[si]) * tx;
+                    double v = v0 + (v1 - v0) * ty;
+                    int k = (int)(fmin(v / top, 1) * (LUT - 1) + 0.5);
+                    row[i] = v > 0 ? lut[k] : lut[0];
+                }
+            }
+        }
+        double *t = row0;
+        row0 = row1;
+        row1 = t;
+    }
+    free(lat);
     cairo_surface_mark_dirty(img);
     cairo_set_source_surface(f->cr, img, 0, 0);
     cairo_paint(f->cr);
