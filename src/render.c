@@ -745,10 +745,20 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
         cairo_clip(cr);
         cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
     }
+    if (req->navoid) {
+        st = ht_array_grow((void **)&f.placed, &f.cap_placed, req->navoid,
+                           sizeof *f.placed, err);
+        for (size_t k = 0; st == HT_OK && k < req->navoid; k++) {
+            f.placed[f.nplaced++] = req->avoid[k];
+        }
+    }
     size_t nl = ht_style_layer_count(req->style);
     for (size_t i = 0; i < nl && st == HT_OK; i++) {
         const ht_style_layer *l = ht_style_layer_at(req->style, i);
-        if (!ht_style_layer_visible(l, f.zoom)) {
+        bool label = l->type == HT_LAYER_SYMBOL;
+        if (!ht_style_layer_visible(l, f.zoom) ||
+            (req->layers == HT_RENDER_NO_LABELS && label) ||
+            (req->layers == HT_RENDER_LABELS_ONLY && !label)) {
             continue;
         }
         cairo_save(cr);
@@ -816,8 +826,8 @@ ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
                         ext ? ext : "");
 }
 
-static cairo_status_t append_bytes(void *closure, const unsigned char *data,
-                                   unsigned int length) {
+cairo_status_t ht_render_cairo_writer(void *closure, const unsigned char *data,
+                                      unsigned int length) {
     return ht_buf_append(closure, data, length, NULL) == HT_OK
                ? CAIRO_STATUS_SUCCESS
                : CAIRO_STATUS_NO_MEMORY;
@@ -841,10 +851,11 @@ ht_status ht_render_to_buf(ht_renderer *r, const ht_render_req *reqs, size_t n,
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     cairo_surface_t *surf =
-        fmt == HT_IMAGE_PDF
-            ? cairo_pdf_surface_create_for_stream(append_bytes, vec, w, h)
+        fmt == HT_IMAGE_PDF ? cairo_pdf_surface_create_for_stream(
+                                  ht_render_cairo_writer, vec, w, h)
         : fmt == HT_IMAGE_SVG
-            ? cairo_svg_surface_create_for_stream(append_bytes, vec, w, h)
+            ? cairo_svg_surface_create_for_stream(ht_render_cairo_writer, vec,
+                                                  w, h)
             : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
     cairo_t *cr = cairo_create(surf);
     ht_status st = HT_OK;

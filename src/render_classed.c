@@ -48,12 +48,8 @@ static int cmp_rated_street(const void *a, const void *b) {
     return (p->pos > q->pos) - (p->pos < q->pos);
 }
 
-/* The street heat of a filter (cached per renderer) and the top of a
- * layer's colour scale for it. */
-ht_status ht__render_street_heat_for(ht_renderer *r, const ht_style_layer *l,
-                                     const ht_filter *filter,
-                                     const ht_street_heat **out, double *top,
-                                     ht_error *err) {
+ht_status ht_render_street_heat(ht_renderer *r, const ht_filter *filter,
+                                const ht_street_heat **out, ht_error *err) {
     ht_status st = ht__render_ensure_index(r, err);
     if (st != HT_OK) {
         return st;
@@ -79,10 +75,23 @@ ht_status ht__render_street_heat_for(ht_renderer *r, const ht_style_layer *l,
             return st;
         }
     }
-    double fixed = ht_style_number(l, HT_P_STREET_HEAT_SCALE, 0, NULL, NULL);
-    *top = fixed > 0 ? fixed : sh->auto_scale;
     *out = sh;
     return HT_OK;
+}
+
+/* The street heat of a filter and the top of a layer's colour scale for
+ * it. */
+ht_status ht__render_street_heat_for(ht_renderer *r, const ht_style_layer *l,
+                                     const ht_filter *filter,
+                                     const ht_street_heat **out, double *top,
+                                     ht_error *err) {
+    ht_status st = ht_render_street_heat(r, filter, out, err);
+    if (st == HT_OK) {
+        double fixed =
+            ht_style_number(l, HT_P_STREET_HEAT_SCALE, 0, NULL, NULL);
+        *top = fixed > 0 ? fixed : (*out)->auto_scale;
+    }
+    return st;
 }
 
 ht_status ht__render_draw_street_heat(frame *f, const ht_style_layer *l) {

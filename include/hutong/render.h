@@ -5,6 +5,7 @@
 
 #include <cairo.h>
 
+#include "hutong/analysis.h"
 #include "hutong/buf.h"
 #include "hutong/error.h"
 #include "hutong/features.h"
@@ -16,6 +17,14 @@
 
 /** Largest image side, in device pixels. */
 #define HT_RENDER_MAX_SIZE 16384
+
+/** Which of a style's layers a request draws. */
+typedef enum ht_render_layers {
+    HT_RENDER_ALL = 0,     /**< every layer */
+    HT_RENDER_NO_LABELS,   /**< every layer but the symbol (text) layers */
+    HT_RENDER_LABELS_ONLY, /**< the symbol layers alone, on transparency:
+                              labels to lay over a heat layer */
+} ht_render_layers;
 
 /** What to draw. */
 typedef struct ht_render_req {
@@ -29,6 +38,11 @@ typedef struct ht_render_req {
     /** draw only inside this grid (a reader's area; outside stays
      * transparent); NULL: everywhere */
     const char *clip_grid;
+    ht_render_layers layers; /**< 0: all of them */
+    /** boxes (device pixels, y down) that labels keep clear of: text the
+     * caller draws over the map; may be NULL */
+    const ht_bbox *avoid;
+    size_t navoid;
 } ht_render_req;
 
 /**
@@ -71,6 +85,15 @@ void ht_renderer_set_index(ht_renderer *r, ht_index *ix);
 ht_status ht_render_heat_top(ht_renderer *r, const ht_style *style,
                              const ht_style_layer *l, const ht_filter *filter,
                              double *top, ht_error *err);
+
+/**
+ * The street heat (incidents per street segment and per 100 m) of the
+ * incidents passing @filter (NULL: all), computed once per filter and
+ * kept up to date by the renderer; *out is borrowed until the renderer
+ * moves on to another snapshot.
+ */
+ht_status ht_render_street_heat(ht_renderer *r, const ht_filter *filter,
+                                const ht_street_heat **out, ht_error *err);
 
 /** Size of the legend image of @style (one bar per heatmap layer). */
 void ht_render_legend_size(const ht_style *style, double scale, int *w, int *h);
@@ -160,6 +183,10 @@ ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
 ht_status ht_render_to_buf(ht_renderer *r, const ht_render_req *reqs, size_t n,
                            const ht_rgba *background, ht_image_format fmt,
                            ht_buf *out, ht_error *err);
+
+/** A cairo_write_func_t appending to the ht_buf @closure. */
+cairo_status_t ht_render_cairo_writer(void *closure, const unsigned char *data,
+                                      unsigned int length);
 
 /**
  * The legend of @style for @filter (ht_render_legend) as a PNG appended to
