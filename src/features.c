@@ -47,12 +47,15 @@ static ht_status add_grid(const ht_grid_rec *rec, void *ud, ht_error *err) {
     g.code = strdup(rec->code);
     g.name = dup_or_null(rec->name);
     g.parent_code = dup_or_null(rec->parent_code);
+    g.responsible = dup_or_null(rec->responsible);
     g.geom = project(rec->geom);
     if (!g.code || (rec->name && !g.name) ||
-        (rec->parent_code && !g.parent_code) || !g.geom) {
+        (rec->parent_code && !g.parent_code) ||
+        (rec->responsible && !g.responsible) || !g.geom) {
         free(g.code);
         free(g.name);
         free(g.parent_code);
+        free(g.responsible);
         ht_geom_free(g.geom);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
@@ -304,6 +307,7 @@ void ht_features_free(ht_features *f) {
         free(f->grids[i].code);
         free(f->grids[i].name);
         free(f->grids[i].parent_code);
+        free(f->grids[i].responsible);
         ht_geom_free(f->grids[i].geom);
     }
     for (size_t i = 0; i < f->nstreets; i++) {

@@ -16,6 +16,7 @@ typedef struct ht_fgrid {
     char *code;
     char *name;
     char *parent_code;
+    char *responsible; /**< the person or unit in charge; NULL: unknown */
     ht_level level;
     int64_t population; /**< -1 when unknown */
     ht_geom *geom;      /**< polygonal, EPSG:3857 */
