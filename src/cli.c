@@ -29,6 +29,7 @@
 #include "hutong/index.h"
 #include "hutong/log.h"
 #include "hutong/png.h"
+#include "hutong/print.h"
 #include "hutong/render.h"
 #include "hutong/server.h"
 #include "hutong/stats.h"
@@ -80,6 +81,15 @@ static const char usage_text[] =
     "            [--tokens FILE] [--db FILE]\n"
     "                                       make a token (printed once; the\n"
     "                                       file keeps its hash)\n"
+    "  print     (--grid CODE | --street CODE | --community CODE | --all)\n"
+    "            [--level grid|community|street] [--paper A4|A3|A2|A1|A0]\n"
+    "            [--orientation auto|portrait|landscape] [--dpi 150..600]\n"
+    "            [--crs CRS] [--style print] [--layer heat|streetheat|none]\n"
+    "            [--uniform-scale] [--format pdf|png] [filters] -o OUT\n"
+    "                                       printed grid maps: a page per\n"
+    "                                       area (PDF atlas, or a folder of\n"
+    "                                       PNG pages); the period defaults\n"
+    "                                       to the last 30 days\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -108,8 +118,10 @@ typedef struct opts {
     const char *listen, *tokens, *name, *scope;
     const char *max_conns, *max_conns_ip, *max_listeners, *max_listeners_ip;
     const char *request_timeout, *public_url;
+    const char *street, *community, *paper, *orientation, *dpi, *layer;
     bool write;
     bool private_reads;
+    bool all, uniform_scale;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;
     bool force;
@@ -165,6 +177,12 @@ static const struct {
     {"max-listeners-per-ip", offsetof(opts, max_listeners_ip)},
     {"request-timeout", offsetof(opts, request_timeout)},
     {"public-url", offsetof(opts, public_url)},
+    {"street", offsetof(opts, street)},
+    {"community", offsetof(opts, community)},
+    {"paper", offsetof(opts, paper)},
+    {"orientation", offsetof(opts, orientation)},
+    {"dpi", offsetof(opts, dpi)},
+    {"layer", offsetof(opts, layer)},
 };
 
 static int usage_error(const char *fmt, ...)
@@ -219,6 +237,14 @@ static int parse(int argc, char **argv, int first, const char *allowed,
         }
         if (strcmp(key, "private") == 0) {
             o->private_reads = true;
+            continue;
+        }
+        if (strcmp(key, "all") == 0) {
+            o->all = true;
+            continue;
+        }
+        if (strcmp(key, "uniform-scale") == 0) {
+            o->uniform_scale = true;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
@@ -1330,6 +1356,144 @@ static int cmd_token(int argc, char **argv) {
     return 0;
 }
 
+static void print_progress(size_t done, size_t total, void *ud) {
+    (void)ud;
+    fprintf(stderr, "\rprinting: %zu / %zu pages", done, total);
+    if (done == total) {
+        fputc('\n', stderr);
+    }
+}
+
+/* The time a print is dated: SOURCE_DATE_EPOCH when set (reproducible
+ * prints), else now. */
+static int64_t print_now(void) {
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    char *end;
+    long long v = e && *e ? strtoll(e, &end, 10) : -1;
+    return e && *e && !*end && v >= 0 ? (int64_t)v : (int64_t)time(NULL);
+}
+
+/* `print`: an atlas of grid maps. */
+static int cmd_print(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, 2,
+                   " db grid street community all level paper orientation dpi "
+                   "crs style layer uniform-scale format out from to window "
+                   "category severity status source ",
+                   &o);
+    if (rc) {
+        return rc;
+    }
+    int picks = !!o.grid + !!o.street + !!o.community + o.all;
+    if (picks != 1) {
+        return usage_error(
+            "print needs one of --grid, --street, --community or --all");
+    }
+    if (!o.out) {
+        return usage_error("print needs -o OUT");
+    }
+    int64_t now = print_now();
+    ht_print_opts po = ht_print_opts_default(now);
+    ht_error err = {0};
+    ht_status st = HT_OK;
+    long dpi = po.dpi;
+    if (o.paper) {
+        st = ht_print_paper_parse(o.paper, &po.paper, &err);
+    }
+    if (st == HT_OK && o.orientation) {
+        st = ht_print_orientation_parse(o.orientation, &po.orientation, &err);
+    }
+    if (st == HT_OK && o.dpi &&
+        !parse_int(o.dpi, HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI, &dpi)) {
+        st = ht_error_set(&err, HT_EINVAL, "--dpi \"%s\" outside %d..%d", o.dpi,
+                          HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI);
+    }
+    po.dpi = (int)dpi;
+    if (st == HT_OK && o.format && strcmp(o.format, "pdf") != 0 &&
+        strcmp(o.format, "png") != 0) {
+        st = ht_error_set(&err, HT_EINVAL, "--format \"%s\" is not pdf or png",
+                          o.format);
+    }
+    po.format =
+        o.format && strcmp(o.format, "png") == 0 ? HT_PRINT_PNG : HT_PRINT_PDF;
+    ht_level level = HT_LEVEL_GRID;
+    if (st == HT_OK && o.level) {
+        st = ht_model_level_parse(o.level, &level, &err);
+    }
+    const char *layer = o.layer ? o.layer : "heat";
+    if (st == HT_OK && strcmp(layer, "heat") != 0 &&
+        strcmp(layer, "streetheat") != 0 && strcmp(layer, "none") != 0) {
+        st = ht_error_set(&err, HT_EINVAL,
+                          "--layer \"%s\" is not heat, streetheat or none",
+                          layer);
+    }
+    char crs[HT_CRS_NAME_SIZE] = "EPSG:3857";
+    if (st == HT_OK && o.crs) {
+        st = ht_crs_normalize(o.crs, crs, &err);
+    }
+    po.crs = crs;
+    /* The filters, less --grid (the area); the last 30 days by default. */
+    opts fo = o;
+    fo.grid = NULL;
+    if (!fo.from && !fo.to && !fo.window) {
+        fo.window = "30d";
+    }
+    if (st == HT_OK) {
+        st = filter_from_opts(&fo, &po.filter, &err);
+    }
+    if (st != HT_OK) {
+        return fail(&err);
+    }
+    if (o.npos) {
+        return usage_error("print takes no argument \"%s\"", o.pos[0]);
+    }
+    o.style = o.style ? o.style : "print";
+    render_env e;
+    ht_style *heat = NULL;
+    st = render_env_open(&o, &e, &err);
+    if (st != HT_OK) {
+        return fail(&err);
+    }
+    po.style = e.style;
+    if (strcmp(layer, "none") != 0) {
+        st = ht_style_load(layer, &heat, &err);
+        po.layer = heat;
+    }
+    const char **codes = NULL;
+    size_t n = 0;
+    const char *within = o.grid        ? o.grid
+                         : o.street    ? o.street
+                         : o.community ? o.community
+                                       : NULL;
+    if (st == HT_OK && o.grid) {
+        if (!ht_features_find_grid(e.features, o.grid)) {
+            st =
+                ht_error_set(&err, HT_EINVAL, "--grid: no grid \"%s\"", o.grid);
+        } else {
+            codes = malloc(sizeof *codes);
+            st = codes ? HT_OK : ht_error_set(&err, HT_ENOMEM, "out of memory");
+            if (codes) {
+                codes[0] = o.grid;
+                n = 1;
+            }
+        }
+    } else if (st == HT_OK) {
+        st = ht_print_select(e.features, within, level, &codes, &n, &err);
+        if (st == HT_ENOTFOUND) {
+            err.code = st = HT_EINVAL;
+        }
+    }
+    if (st == HT_OK) {
+        st = ht_print_atlas(e.renderer, e.store, e.features, codes, n, &po,
+                            o.out, isatty(2) ? print_progress : NULL, NULL,
+                            NULL, &err);
+    }
+    free(codes);
+    ht_style_unref(heat);
+    render_env_close(&e);
+    return st == HT_OK ? 0 : fail(&err);
+}
+
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -1369,6 +1533,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "token") == 0) {
         return cmd_token(argc, argv);
+    }
+    if (strcmp(cmd, "print") == 0) {
+        return cmd_print(argc, argv);
     }
     return usage_error("unknown command \"%s\"", cmd);
 }

@@ -1,0 +1,772 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Atlases: areas chosen, a cover (the areas numbered on a map of them all)
+ * and an index, one page per area, written as one PDF or a folder of PNG
+ * pages under a temporary name and renamed at the end. */
+#include <cairo-pdf.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hutong/datetime.h"
+#include "hutong/jpeg.h"
+#include "hutong/png.h"
+#include "hutong/tile.h"
+
+#include "print_int.h"
+
+static const struct {
+    const char *name;
+    double short_mm, long_mm;
+} papers[HT_PAPER_COUNT] = {
+    {"A4", 210, 297}, {"A3", 297, 420},  {"A2", 420, 594},
+    {"A1", 594, 841}, {"A0", 841, 1189},
+};
+
+ht_status ht_print_paper_parse(const char *s, ht_paper *out, ht_error *err) {
+    for (int k = 0; s && k < HT_PAPER_COUNT; k++) {
+        if (strcasecmp(s, papers[k].name) == 0) {
+            *out = (ht_paper)k;
+            return HT_OK;
+        }
+    }
+    return ht_error_set(err, HT_EINVAL,
+                        "paper \"%s\" is not one of A4, A3, A2, A1, A0",
+                        s ? s : "");
+}
+
+void ht_print_paper_mm(ht_paper p, double *short_mm, double *long_mm) {
+    *short_mm = papers[p].short_mm;
+    *long_mm = papers[p].long_mm;
+}
+
+ht_status ht_print_orientation_parse(const char *s, ht_orientation *out,
+                                     ht_error *err) {
+    static const char *const names[] = {"auto", "portrait", "landscape"};
+    for (int k = 0; s && k < 3; k++) {
+        if (strcmp(s, names[k]) == 0) {
+            *out = (ht_orientation)k;
+            return HT_OK;
+        }
+    }
+    return ht_error_set(err, HT_EINVAL,
+                        "orientation \"%s\" is not auto, portrait or landscape",
+                        s ? s : "");
+}
+
+ht_print_opts ht_print_opts_default(int64_t now) {
+    return (ht_print_opts){.paper = HT_PAPER_A4,
+                           .orientation = HT_ORIENT_AUTO,
+                           .dpi = 300,
+                           .filter = ht_filter_all(),
+                           .now = now};
+}
+
+double ht_print_round_scale(double denominator) {
+    static const double series[] = {1, 2, 2.5, 5, 10};
+    double p = pow(10, floor(log10(fmax(denominator, 1))));
+    for (int k = 0; k < 5; k++) {
+        if (series[k] * p >= denominator * (1 - 1e-9)) {
+            return series[k] * p;
+        }
+    }
+    return 10 * p;
+}
+
+void ht__print_thousands(double v, char *out, size_t size) {
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.0f", v);
+    size_t n = strlen(digits), o = 0;
+    for (size_t k = 0; k < n && o + 2 < size; k++) {
+        if (k > 0 && (n - k) % 3 == 0) {
+            out[o++] = ',';
+        }
+        out[o++] = digits[k];
+    }
+    out[o] = '\0';
+}
+
+void ht__print_page_size(ht__pctx *c, bool landscape) {
+    double a = papers[c->o->paper].short_mm, b = papers[c->o->paper].long_mm;
+    c->landscape = landscape;
+    c->w_pt = (landscape ? b : a) * HT__MM;
+    c->h_pt = (landscape ? a : b) * HT__MM;
+    c->u = a / 210.0;
+}
+
+static void set_font(ht__pctx *c, double size, bool bold) {
+    PangoFontDescription *fd = pango_font_description_new();
+    pango_font_description_set_family(fd, HT__PRINT_FONT);
+    pango_font_description_set_weight(
+        fd, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+    pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
+    pango_layout_set_font_description(c->layout, fd);
+    pango_font_description_free(fd);
+}
+
+double ht__print_text_width(ht__pctx *c, const char *text, double size,
+                            bool bold) {
+    set_font(c, size, bold);
+    pango_layout_set_text(c->layout, text, -1);
+    int w, h;
+    pango_layout_get_size(c->layout, &w, &h);
+    return w / (double)PANGO_SCALE;
+}
+
+ht_print_box ht__print_text(ht__pctx *c, ht_print_box b, const char *text,
+                            double size, bool bold, double align,
+                            uint32_t rgb) {
+    double s = size, w = ht__print_text_width(c, text, s, bold);
+    while (w > b.w && s > size * 0.7) {
+        s *= 0.95;
+        w = ht__print_text_width(c, text, s, bold);
+    }
+    if (w > b.w) {
+        pango_layout_set_width(c->layout, (int)(b.w * PANGO_SCALE));
+        pango_layout_set_ellipsize(c->layout, PANGO_ELLIPSIZE_END);
+        int iw, ih;
+        pango_layout_get_size(c->layout, &iw, &ih);
+        w = iw / (double)PANGO_SCALE;
+    }
+    PangoRectangle ink, logical;
+    pango_layout_get_extents(c->layout, &ink, &logical);
+    double lh = logical.height / (double)PANGO_SCALE;
+    double x = b.x + (b.w - w) * align, y = b.y + (b.h - lh) / 2;
+    cairo_t *cr = c->cr;
+    cairo_move_to(cr, x, y);
+    pango_cairo_layout_path(cr, c->layout);
+    /* A white halo first, so map text stays legible. */
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_set_line_width(cr, s * 0.18);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_stroke_preserve(cr);
+    cairo_set_source_rgb(cr, ((rgb >> 16) & 255) / 255.0,
+                         ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0);
+    cairo_fill(cr);
+    pango_layout_set_width(c->layout, -1);
+    pango_layout_set_ellipsize(c->layout, PANGO_ELLIPSIZE_NONE);
+    return (ht_print_box){x, y, fmin(w, b.w), lh};
+}
+
+/* The size in device pixels of the map box @b at the options' DPI, capped
+ * so that no side passes HT_RENDER_MAX_SIZE. */
+static void map_pixels(const ht__pctx *c, ht_print_box b, int *w, int *h) {
+    double dpi = c->o->dpi, side_in = fmax(b.w, b.h) / 72;
+    dpi = fmin(dpi, (HT_RENDER_MAX_SIZE - 1) / side_in);
+    *w = (int)lround(b.w / 72 * dpi);
+    *h = (int)lround(b.h / 72 * dpi);
+}
+
+ht_status ht__print_map(ht__pctx *c, ht_render_req req, ht_print_box b,
+                        const ht_print_box *avoid, size_t navoid) {
+    map_pixels(c, b, &req.width, &req.height);
+    ht_bbox dev[64];
+    double kx = req.width / b.w, ky = req.height / b.h;
+    for (size_t k = 0; k < navoid && k < 64; k++) {
+        dev[k] = (ht_bbox){(avoid[k].x - b.x) * kx, (avoid[k].y - b.y) * ky,
+                           (avoid[k].x + avoid[k].w - b.x) * kx,
+                           (avoid[k].y + avoid[k].h - b.y) * ky};
+    }
+    req.avoid = dev;
+    req.navoid = navoid < 64 ? navoid : 64;
+    /* A style's CSS pixel is 1/96 inch on paper. */
+    req.scale = req.width / (b.w / 72) / 96;
+    cairo_t *cr = c->cr;
+    cairo_save(cr);
+    cairo_rectangle(cr, b.x, b.y, b.w, b.h);
+    cairo_clip(cr);
+    cairo_translate(cr, b.x, b.y);
+    cairo_scale(cr, b.w / req.width, b.h / req.height);
+    ht_status st = ht_render(c->r, &req, cr, c->err);
+    cairo_restore(cr);
+    return st;
+}
+
+ht_status ht__print_heat(ht__pctx *c, ht_render_req req, ht_print_box b) {
+    map_pixels(c, b, &req.width, &req.height);
+    req.scale = req.width / (b.w / 72) / 96;
+    req.transparent = true;
+    cairo_surface_t *img =
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, req.width, req.height);
+    cairo_t *cr = cairo_create(img);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    ht_status st =
+        cairo_status(cr) == CAIRO_STATUS_SUCCESS
+            ? ht_render(c->r, &req, cr, c->err)
+            : ht_error_set(c->err, HT_ENOMEM, "out of memory for the heat");
+    cairo_destroy(cr);
+    /* Quality 90: the ramp's steps stay clean, a tenth of the bytes of
+     * the pixels deflated. */
+    if (st == HT_OK && c->vector) {
+        st = ht_jpeg_attach(img, 90, c->err);
+    }
+    if (st == HT_OK) {
+        cairo_save(c->cr);
+        cairo_rectangle(c->cr, b.x, b.y, b.w, b.h);
+        cairo_clip(c->cr);
+        cairo_translate(c->cr, b.x, b.y);
+        cairo_scale(c->cr, b.w / req.width, b.h / req.height);
+        cairo_set_source_surface(c->cr, img, 0, 0);
+        cairo_paint(c->cr);
+        cairo_restore(c->cr);
+    }
+    cairo_surface_destroy(img);
+    return st;
+}
+
+ht_print_box ht__print_footer(ht__pctx *c, const char *extra) {
+    double k = c->u * HT__MM, m = 10 * k;
+    ht_print_box s = {m, c->h_pt - m - 6 * k, c->w_pt - 2 * m, 6 * k};
+    char num[32], line[512];
+    snprintf(num, sizeof num, "%d / %d", c->number, c->pages);
+    double fs = 6.5 * c->u;
+    double nw = ht__print_text_width(c, num, fs, true);
+    const char *crs = c->o->crs ? c->o->crs : "EPSG:3857";
+    snprintf(line, sizeof line,
+             "数据期间 %s · 打印日期 %s · 坐标系 %s%s%s · 数据来源 %s",
+             c->period, c->printed, crs, extra ? " · " : "", extra ? extra : "",
+             c->o->source ? c->o->source : "hutong");
+    cairo_move_to(c->cr, s.x, s.y);
+    cairo_line_to(c->cr, s.x + s.w, s.y);
+    cairo_set_line_width(c->cr, 0.4 * c->u);
+    cairo_set_source_rgb(c->cr, 0.1, 0.1, 0.1);
+    cairo_stroke(c->cr);
+    ht__print_text(c, (ht_print_box){s.x, s.y + 0.5, s.w - nw - 4 * k, s.h},
+                   line, fs, false, 0, 0x404040);
+    ht__print_text(c, (ht_print_box){s.x + s.w - nw, s.y + 0.5, nw, s.h}, num,
+                   fs, true, 1, 0x1a1a1a);
+    return s;
+}
+
+/* Whether @anc is @g or above it. */
+static bool is_under(const ht_features *f, const ht_fgrid *g,
+                     const ht_fgrid *anc) {
+    for (int hops = 0; g && hops < 16; hops++) {
+        if (g == anc) {
+            return true;
+        }
+        g = g->parent_code ? ht_features_find_grid(f, g->parent_code) : NULL;
+    }
+    return false;
+}
+
+ht_status ht_print_select(const ht_features *f, const char *within,
+                          ht_level level, const char ***out, size_t *n,
+                          ht_error *err) {
+    *out = NULL;
+    *n = 0;
+    const ht_fgrid *top = NULL;
+    if (within) {
+        top = ht_features_find_grid(f, within);
+        if (!top) {
+            return ht_error_set(err, HT_ENOTFOUND, "no grid \"%s\"", within);
+        }
+    }
+    size_t ng = ht_features_grid_count(f);
+    const char **codes = malloc((ng + 1) * sizeof *codes);
+    if (!codes) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ng; i++) {
+        const ht_fgrid *g = ht_features_grid(f, i);
+        if (g->level != level) {
+            continue;
+        }
+        if (!top || is_under(f, g, top)) {
+            codes[k++] = g->code;
+        }
+    }
+    if (k == 0) {
+        free(codes);
+        return ht_error_set(err, HT_EINVAL, "no %s to print in %s",
+                            ht_model_level_name(level),
+                            within ? within : "the store");
+    }
+    *out = codes;
+    *n = k;
+    return HT_OK;
+}
+
+/* ---- output: a file written under a temporary name ---- */
+
+typedef struct sink {
+    FILE *f;
+    int err; /* the first errno of a failed write */
+} sink;
+
+static cairo_status_t sink_write(void *closure, const unsigned char *data,
+                                 unsigned int length) {
+    sink *s = closure;
+    if (s->err == 0 && fwrite(data, 1, length, s->f) != length) {
+        s->err = errno ? errno : EIO;
+    }
+    return s->err ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+}
+
+/* The period of @f as text. */
+static void period_text(const ht_filter *f, int64_t now, char *out,
+                        size_t size) {
+    char a[32] = "", b[32] = "";
+    if (f->from != INT64_MIN) {
+        ht_datetime_format(f->from, a, sizeof a);
+        a[10] = '\0';
+    }
+    int64_t to = f->to != INT64_MAX ? f->to - 1 : now;
+    ht_datetime_format(to, b, sizeof b);
+    b[10] = '\0';
+    snprintf(out, size, "%s 至 %s", a[0] ? a : "全部", b);
+}
+
+/* The cover: the areas numbered on a map of them all, and a title. */
+static ht_status draw_cover(ht__pctx *c, const ht_fgrid *const *gs, size_t n,
+                            int first_page, const char *title) {
+    double k = c->u * HT__MM, m = 10 * k;
+    ht__print_text(c, (ht_print_box){m, m, c->w_pt - 2 * m, 14 * k}, title,
+                   20 * c->u, true, 0, 0x1a1a1a);
+    char sub[160];
+    snprintf(sub, sizeof sub, "共 %zu 幅 · 数据期间 %s", n, c->period);
+    ht__print_text(c, (ht_print_box){m, m + 15 * k, c->w_pt - 2 * m, 7 * k},
+                   sub, 9 * c->u, false, 0, 0x6e6e6e);
+    ht_print_box mb = {m, m + 25 * k, c->w_pt - 2 * m,
+                       c->h_pt - 2 * m - 35 * k};
+    ht_bbox all = ht_bbox_empty();
+    for (size_t i = 0; i < n; i++) {
+        ht_bbox_add(&all, gs[i]->bbox.minx, gs[i]->bbox.miny);
+        ht_bbox_add(&all, gs[i]->bbox.maxx, gs[i]->bbox.maxy);
+    }
+    /* The map box's shape around them (3857: the cover is a locator). */
+    double cx = (all.minx + all.maxx) / 2, cy = (all.miny + all.maxy) / 2;
+    double s = fmax((all.maxx - all.minx) * 1.08 / mb.w,
+                    (all.maxy - all.miny) * 1.08 / mb.h);
+    ht_bbox b = {cx - mb.w * s / 2, cy - mb.h * s / 2, cx + mb.w * s / 2,
+                 cy + mb.h * s / 2};
+    ht_transform *keep = c->to_crs;
+    c->to_crs = NULL;
+    ht_render_req req = {.style = c->o->style,
+                         .bbox = b,
+                         .filter = &c->o->filter,
+                         .layers = HT_RENDER_NO_LABELS};
+    ht_status st = HT_OK;
+    if (c->o->layer) {
+        ht_render_req h = req;
+        h.style = c->o->layer;
+        h.layers = HT_RENDER_ALL;
+        st = ht__print_heat(c, h, mb);
+        req.transparent = true;
+    }
+    if (st == HT_OK) {
+        st = ht__print_map(c, req, mb, NULL, 0);
+    }
+    cairo_t *cr = c->cr;
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        cairo_new_path(cr);
+        ht__print_geom_path(c, mb, &b, gs[i]->geom);
+        cairo_set_source_rgb(cr, 0xe0 / 255.0, 0, 0x8a / 255.0);
+        cairo_set_line_width(cr, 0.5 * c->u);
+        cairo_stroke(cr);
+    }
+    /* Numbers where they fit inside their area. */
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        double px, py;
+        ht__print_to_page(c, mb, &b, gs[i]->label.x, gs[i]->label.y, &px, &py);
+        double side = fmin(gs[i]->bbox.maxx - gs[i]->bbox.minx,
+                           gs[i]->bbox.maxy - gs[i]->bbox.miny) /
+                      s;
+        char num[16];
+        snprintf(num, sizeof num, "%zu", first_page + i);
+        double fs = fmin(fmax(side * 0.3, 0), 10 * c->u);
+        if (fs < 3) {
+            continue;
+        }
+        double tw = ht__print_text_width(c, num, fs, true);
+        ht__print_text(c, (ht_print_box){px - tw / 2, py - fs, tw, fs * 2}, num,
+                       fs, true, 0.5, 0x1a1a1a);
+    }
+    c->to_crs = keep;
+    if (st == HT_OK) {
+        cairo_rectangle(cr, mb.x, mb.y, mb.w, mb.h);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        cairo_set_line_width(cr, 0.6 * c->u);
+        cairo_stroke(cr);
+        ht__print_footer(c, "图中数字为页码");
+    }
+    return st;
+}
+
+/* Rows of the index a page holds: three columns. */
+static size_t index_rows(const ht__pctx *c) {
+    double k = c->u * HT__MM;
+    double rows = (c->h_pt - 2 * 10 * k - 6 * k - 16 * k) / (4.2 * k);
+    return (size_t)fmax(rows, 1) * 3;
+}
+
+static void draw_index(ht__pctx *c, const ht_fgrid *const *gs, size_t n,
+                       size_t from, int first_page) {
+    double k = c->u * HT__MM, m = 10 * k;
+    ht__print_text(c, (ht_print_box){m, m, c->w_pt - 2 * m, 10 * k},
+                   "索引（页码 · 编码 · 名称）", 12 * c->u, true, 0, 0x1a1a1a);
+    size_t per = index_rows(c), rows = per / 3;
+    double colw = (c->w_pt - 2 * m) / 3, rh = 4.2 * k;
+    for (size_t i = from; i < n && i < from + per; i++) {
+        size_t q = i - from, col = q / rows, row = q % rows;
+        double x = m + colw * (double)col, y = m + 14 * k + rh * (double)row;
+        char page[16], text[200];
+        snprintf(page, sizeof page, "%zu", first_page + i);
+        snprintf(text, sizeof text, "%s  %s", gs[i]->code,
+                 gs[i]->name ? gs[i]->name : "");
+        ht__print_text(c, (ht_print_box){x, y, 10 * k, rh}, page, 7 * c->u,
+                       true, 1, 0x1a1a1a);
+        ht__print_text(c, (ht_print_box){x + 12 * k, y, colw - 14 * k, rh},
+                       text, 7 * c->u, false, 0, 0x1a1a1a);
+    }
+    ht__print_footer(c, NULL);
+}
+
+/* Where the page of an area goes: a PDF page or a PNG file. */
+typedef struct out {
+    ht_print_format fmt;
+    cairo_surface_t *pdf;
+    const char *dir;
+    size_t pngs;
+} out;
+
+static ht_status page_begin(ht__pctx *c, out *o, cairo_surface_t **img) {
+    *img = NULL;
+    c->vector = o->fmt == HT_PRINT_PDF;
+    if (o->fmt == HT_PRINT_PDF) {
+        cairo_pdf_surface_set_size(o->pdf, c->w_pt, c->h_pt);
+        c->cr = cairo_create(o->pdf);
+    } else {
+        double px = c->o->dpi / 72.0;
+        int w = (int)lround(c->w_pt * px), h = (int)lround(c->h_pt * px);
+        if (w > HT_RENDER_MAX_SIZE || h > HT_RENDER_MAX_SIZE) {
+            return ht_error_set(c->err, HT_EINVAL,
+                                "a %s page at %d dpi is %d x %d px; PNG pages "
+                                "are at most %d px: lower --dpi",
+                                papers[c->o->paper].name, c->o->dpi, w, h,
+                                HT_RENDER_MAX_SIZE);
+        }
+        *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+        c->cr = cairo_create(*img);
+        cairo_scale(c->cr, px, px);
+        cairo_set_source_rgb(c->cr, 1, 1, 1);
+        cairo_paint(c->cr);
+    }
+    if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
+        return ht_error_set(c->err, HT_ENOMEM, "cannot draw a page: %s",
+                            cairo_status_to_string(cairo_status(c->cr)));
+    }
+    c->layout = pango_cairo_create_layout(c->cr);
+    PangoContext *pc = pango_layout_get_context(c->layout);
+    pango_cairo_context_set_resolution(pc, 72);
+    pango_layout_context_changed(c->layout);
+    return HT_OK;
+}
+
+static ht_status page_end(ht__pctx *c, out *o, cairo_surface_t *img,
+                          ht_status st) {
+    if (c->layout) {
+        g_object_unref(c->layout);
+        c->layout = NULL;
+    }
+    if (st == HT_OK && o->fmt == HT_PRINT_PDF) {
+        cairo_show_page(c->cr);
+    }
+    cairo_destroy(c->cr);
+    c->cr = NULL;
+    if (st == HT_OK && img) {
+        ht_buf *b = ht_buf_new();
+        st = b ? ht_png_encode(img, b, c->err)
+               : ht_error_set(c->err, HT_ENOMEM, "out of memory");
+        char path[4200];
+        snprintf(path, sizeof path, "%s/page-%04d.png", o->dir, c->number);
+        FILE *f = st == HT_OK ? fopen(path, "wb") : NULL;
+        if (st == HT_OK && (!f || fwrite(b->data, 1, b->len, f) != b->len)) {
+            st = ht_error_set(c->err, HT_EIO, "cannot write page %d: %s",
+                              c->number, strerror(errno));
+        }
+        if (f && fclose(f) != 0 && st == HT_OK) {
+            st = ht_error_set(c->err, HT_EIO, "cannot write page %d: %s",
+                              c->number, strerror(errno));
+        }
+        o->pngs += st == HT_OK;
+        ht_buf_free(b);
+    }
+    cairo_surface_destroy(img);
+    return st;
+}
+
+/* The areas' orientation and scale (one for all with uniform_scale). */
+static ht_status plan(ht__pctx *c, const ht_fgrid *const *gs, size_t n,
+                      bool *land, double *denom) {
+    double uni = 0;
+    for (size_t i = 0; i < n; i++) {
+        double dp = 0, dl = 0;
+        ht_status st = ht__print_need_scale(c, gs[i], false, &dp, c->err);
+        if (st == HT_OK) {
+            st = ht__print_need_scale(c, gs[i], true, &dl, c->err);
+        }
+        if (st != HT_OK) {
+            return st;
+        }
+        ht_orientation o = c->o->orientation;
+        land[i] = o == HT_ORIENT_LANDSCAPE || (o == HT_ORIENT_AUTO && dl < dp);
+        denom[i] = ht_print_round_scale(land[i] ? dl : dp);
+        uni = fmax(uni, denom[i]);
+    }
+    for (size_t i = 0; c->o->uniform_scale && i < n; i++) {
+        denom[i] = uni;
+    }
+    return HT_OK;
+}
+
+static ht_status check_opts(const ht_print_opts *o, ht_error *err) {
+    if (o->dpi < HT_PRINT_MIN_DPI || o->dpi > HT_PRINT_MAX_DPI) {
+        return ht_error_set(err, HT_EINVAL, "dpi %d outside %d..%d", o->dpi,
+                            HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI);
+    }
+    if (o->paper < 0 || o->paper >= HT_PAPER_COUNT || !o->style) {
+        return ht_error_set(err, HT_EINVAL, "no paper or no style to print");
+    }
+    return HT_OK;
+}
+
+/* Set up what every page shares. */
+static ht_status ctx_open(ht__pctx *c, ht_renderer *r, ht_store *store,
+                          const ht_features *f, const ht_print_opts *o,
+                          ht_error *err) {
+    memset(c, 0, sizeof *c);
+    c->r = r, c->store = store, c->f = f, c->o = o, c->err = err;
+    ht__print_page_size(c, false);
+    period_text(&o->filter, o->now, c->period, sizeof c->period);
+    ht_datetime_format(o->now, c->printed, sizeof c->printed);
+    c->printed[10] = '\0';
+    if (o->crs && strcmp(o->crs, "EPSG:3857") != 0) {
+        return ht_crs_transform_new("EPSG:4326", o->crs, &c->to_crs, err);
+    }
+    return HT_OK;
+}
+
+ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
+                         const char *const *codes, size_t n,
+                         const ht_print_opts *o, const char *path,
+                         ht_print_progress_fn progress, void *ud,
+                         ht_print_page **pages_out, ht_error *err) {
+    if (pages_out) {
+        *pages_out = NULL;
+    }
+    ht_status st = check_opts(o, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (n == 0) {
+        return ht_error_set(err, HT_EINVAL, "no area to print");
+    }
+    const ht_fgrid **gs = calloc(n, sizeof *gs);
+    bool *land = calloc(n, sizeof *land);
+    double *denom = calloc(n, sizeof *denom);
+    ht_print_page *pages = calloc(n, sizeof *pages);
+    if (!gs || !land || !denom || !pages) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        gs[i] = ht_features_find_grid(f, codes[i]);
+        if (!gs[i]) {
+            st = ht_error_set(err, HT_EINVAL, "no grid \"%s\" to print",
+                              codes[i]);
+        }
+    }
+    ht__pctx c = {0};
+    if (st == HT_OK) {
+        st = ctx_open(&c, r, store, f, o, err);
+    }
+    if (st == HT_OK) {
+        st = plan(&c, gs, n, land, denom);
+    }
+    /* The temporary name beside @path. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    out w = {.fmt = o->format, .dir = tmp};
+    sink sk = {0};
+    if (st == HT_OK && o->format == HT_PRINT_PDF) {
+        sk.f = fopen(tmp, "wb");
+        if (!sk.f) {
+            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                              strerror(errno));
+        } else {
+            w.pdf = cairo_pdf_surface_create_for_stream(sink_write, &sk, c.w_pt,
+                                                        c.h_pt);
+            cairo_pdf_surface_set_metadata(w.pdf, CAIRO_PDF_METADATA_CREATOR,
+                                           "hutong " HT_VERSION);
+            char date[32];
+            ht_datetime_format(o->now, date, sizeof date);
+            cairo_pdf_surface_set_metadata(
+                w.pdf, CAIRO_PDF_METADATA_CREATE_DATE, date);
+        }
+    } else if (st == HT_OK && mkdir(tmp, 0755) != 0) {
+        st = ht_error_set(err, HT_EIO, "cannot make %s: %s", path,
+                          strerror(errno));
+    }
+    /* Cover and index first when there is more than one area. */
+    size_t per = 0, nindex = 0;
+    if (st == HT_OK && n > 1) {
+        ht__print_page_size(&c, false);
+        per = index_rows(&c);
+        nindex = (n + per - 1) / per;
+    }
+    int first = n > 1 ? (int)(2 + nindex) : 1;
+    c.pages = (int)(n + (n > 1 ? 1 + nindex : 0));
+    if (st == HT_OK && n > 1) {
+        /* The nearest grid above them all. */
+        const ht_fgrid *top = gs[0], *up;
+        bool holds = false;
+        while (!holds && top->parent_code &&
+               (up = ht_features_find_grid(f, top->parent_code))) {
+            top = up;
+            holds = true;
+            for (size_t i = 0; i < n && holds; i++) {
+                holds = is_under(f, gs[i], top);
+            }
+        }
+        char title[256];
+        snprintf(title, sizeof title, "%s  %s网格图", top->code,
+                 top->name ? top->name : "");
+        cairo_surface_t *img;
+        c.number = 1;
+        st = page_begin(&c, &w, &img);
+        if (st == HT_OK) {
+            st = draw_cover(&c, gs, n, first, title);
+        }
+        st = page_end(&c, &w, img, st);
+        for (size_t p = 0; st == HT_OK && p < nindex; p++) {
+            c.number = (int)(2 + p);
+            st = page_begin(&c, &w, &img);
+            if (st == HT_OK) {
+                draw_index(&c, gs, n, p * per, first);
+            }
+            st = page_end(&c, &w, img, st);
+        }
+    }
+    for (size_t i = 0; st == HT_OK && i < n; i++) {
+        ht__print_page_size(&c, land[i]);
+        c.number = first + (int)i;
+        cairo_surface_t *img;
+        st = page_begin(&c, &w, &img);
+        if (st == HT_OK) {
+            st = ht__print_area_page(&c, gs[i], denom[i], &pages[i]);
+        }
+        st = page_end(&c, &w, img, st);
+        if (progress) {
+            progress(i + 1, n, ud);
+        }
+    }
+    if (w.pdf) {
+        cairo_surface_finish(w.pdf);
+        if (st == HT_OK &&
+            cairo_surface_status(w.pdf) != CAIRO_STATUS_SUCCESS) {
+            st = ht_error_set(
+                err, HT_EIO, "cannot write %s: %s", path,
+                sk.err ? strerror(sk.err)
+                       : cairo_status_to_string(cairo_surface_status(w.pdf)));
+        }
+        cairo_surface_destroy(w.pdf);
+    }
+    if (sk.f) {
+        if ((fflush(sk.f) != 0 || fsync(fileno(sk.f)) != 0) && st == HT_OK) {
+            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                              strerror(errno));
+        }
+        if (fclose(sk.f) != 0 && st == HT_OK) {
+            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                              strerror(errno));
+        }
+    }
+    if (st == HT_OK && rename(tmp, path) != 0) {
+        st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                          strerror(errno));
+    }
+    if (st != HT_OK) {
+        /* Nothing stays under a temporary name either. */
+        for (size_t p = 1; o->format == HT_PRINT_PNG && p <= (size_t)c.pages;
+             p++) {
+            char page[4300];
+            snprintf(page, sizeof page, "%s/page-%04zu.png", tmp, p);
+            unlink(page);
+        }
+        if (o->format == HT_PRINT_PNG) {
+            rmdir(tmp);
+        } else {
+            unlink(tmp);
+        }
+    }
+    ht_crs_transform_free(c.to_crs);
+    free(gs);
+    free(land);
+    free(denom);
+    if (st == HT_OK && pages_out) {
+        *pages_out = pages;
+    } else {
+        free(pages);
+    }
+    return st;
+}
+
+ht_status ht_print_page_pdf(ht_renderer *r, ht_store *store,
+                            const ht_features *f, const char *code,
+                            const ht_print_opts *o, ht_buf *outb,
+                            ht_print_page *page, ht_error *err) {
+    ht_status st = check_opts(o, err);
+    const ht_fgrid *g = ht_features_find_grid(f, code);
+    if (st == HT_OK && !g) {
+        st = ht_error_set(err, HT_ENOTFOUND, "no grid \"%s\"", code);
+    }
+    ht__pctx c = {0};
+    if (st == HT_OK) {
+        st = ctx_open(&c, r, store, f, o, err);
+    }
+    if (st != HT_OK) {
+        ht_crs_transform_free(c.to_crs);
+        return st;
+    }
+    bool land = false;
+    double denom = 0;
+    st = plan(&c, &g, 1, &land, &denom);
+    ht__print_page_size(&c, land);
+    ht_buf *vec = ht_buf_new();
+    if (st == HT_OK && !vec) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st == HT_OK) {
+        out w = {.fmt = HT_PRINT_PDF};
+        w.pdf = cairo_pdf_surface_create_for_stream(ht_render_cairo_writer, vec,
+                                                    c.w_pt, c.h_pt);
+        c.number = c.pages = 1;
+        cairo_surface_t *img;
+        st = page_begin(&c, &w, &img);
+        ht_print_page tmp;
+        if (st == HT_OK) {
+            st = ht__print_area_page(&c, g, denom, page ? page : &tmp);
+        }
+        st = page_end(&c, &w, img, st);
+        cairo_surface_finish(w.pdf);
+        if (st == HT_OK &&
+            cairo_surface_status(w.pdf) != CAIRO_STATUS_SUCCESS) {
+            st = ht_error_set(
+                err, HT_ERENDER, "cannot write the page: %s",
+                cairo_status_to_string(cairo_surface_status(w.pdf)));
+        }
+        cairo_surface_destroy(w.pdf);
+    }
+    if (st == HT_OK) {
+        st = ht_buf_append(outb, vec->data, vec->len, err);
+    }
+    ht_buf_free(vec);
+    ht_crs_transform_free(c.to_crs);
+    return st;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The print module's internals, shared by print.c (atlases, cover, index,
+ * output files) and print_page.c (an area's page and its parts). */
+#ifndef HUTONG_PRINT_INT_H
+#define HUTONG_PRINT_INT_H
+
+#include <cairo.h>
+#include <pango/pangocairo.h>
+
+#include "hutong/crs.h"
+#include "hutong/print.h"
+
+/* Millimetres to points. */
+#define HT__MM (72.0 / 25.4)
+
+/* Text colours and the font of every printed word. */
+#define HT__PRINT_FONT "Noto Sans CJK SC"
+
+/* What drawing a page needs: the page in points on @cr. */
+typedef struct ht__pctx {
+    ht_renderer *r;
+    ht_store *store;
+    const ht_features *f;
+    const ht_print_opts *o;
+    cairo_t *cr;
+    PangoLayout *layout;
+    ht_transform *to_crs; /* EPSG:4326 -> the map's CRS; NULL: 3857 */
+    double w_pt, h_pt;    /* the page */
+    double u;             /* the paper's size against A4 (1, 1.41, 2 ..) */
+    bool landscape;
+    bool vector;       /* a PDF page (rasters embedded as JPEG) */
+    int number, pages; /* this page, of all */
+    char period[64];   /* "2026-11-01 – 2026-11-30" */
+    char printed[16];  /* the print date */
+    ht_error *err;
+} ht__pctx;
+
+/* Text in @b (points): @size pt, shrunk down to 70 % to fit the width,
+ * then cut with an ellipsis; @align 0 left, 0.5 centre, 1 right; vertically
+ * centred. Returns the box of the drawn text. */
+ht_print_box ht__print_text(ht__pctx *c, ht_print_box b, const char *text,
+                            double size, bool bold, double align, uint32_t rgb);
+
+/* The width in points of @text at @size pt. */
+double ht__print_text_width(ht__pctx *c, const char *text, double size,
+                            bool bold);
+
+/* Set up @c's page size (points) for @landscape on @o's paper. */
+void ht__print_page_size(ht__pctx *c, bool landscape);
+
+/* The map scale a map box of @w_pt x @h_pt needs to hold grid @g with a
+ * margin (an unrounded denominator), and whether it sits better on a
+ * landscape page (with HT_ORIENT_AUTO). */
+ht_status ht__print_need_scale(ht__pctx *c, const ht_fgrid *g, bool landscape,
+                               double *denominator, ht_error *err);
+
+/* Draw the page of area @g at scale @denominator (0: its own, rounded).
+ * Fills @page. */
+ht_status ht__print_area_page(ht__pctx *c, const ht_fgrid *g,
+                              double denominator, ht_print_page *page);
+
+/* Draw @req (its bbox, crs, style) into the box @b of the page at the
+ * options' DPI (capped so that no side passes HT_RENDER_MAX_SIZE); its
+ * labels keep clear of the @navoid page boxes @avoid. */
+ht_status ht__print_map(ht__pctx *c, ht_render_req req, ht_print_box b,
+                        const ht_print_box *avoid, size_t navoid);
+
+/* The heat layer @req under everything else in the box @b: drawn onto
+ * white at the options' DPI and, on a PDF page, embedded as a JPEG. */
+ht_status ht__print_heat(ht__pctx *c, ht_render_req req, ht_print_box b);
+
+/* A 3857 point on the page, for a map box @b showing @bbox of the CRS. */
+void ht__print_to_page(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
+                       double mx, double my, double *px, double *py);
+
+/* The polygon @g (3857) as a path on the page. */
+void ht__print_geom_path(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
+                         const ht_geom *g);
+
+/* "1:2,000" style thousands. */
+void ht__print_thousands(double v, char *out, size_t size);
+
+/* The footer line: period, print date, CRS, @extra, source; "n / N". */
+ht_print_box ht__print_footer(ht__pctx *c, const char *extra);
+
+#endif
