@@ -137,16 +137,18 @@ ht_print_box ht__print_text(ht__pctx *c, ht_print_box b, const char *text,
     double lh = logical.height / (double)PANGO_SCALE;
     double x = b.x + (b.w - w) * align, y = b.y + (b.h - lh) / 2;
     cairo_t *cr = c->cr;
+    /* A white halo first, so that text over the map stays legible; then
+     * the text itself as text (fonts embedded, searchable). */
     cairo_move_to(cr, x, y);
     pango_cairo_layout_path(cr, c->layout);
-    /* A white halo first, so map text stays legible. */
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_set_line_width(cr, s * 0.18);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-    cairo_stroke_preserve(cr);
+    cairo_stroke(cr);
+    cairo_move_to(cr, x, y);
     cairo_set_source_rgb(cr, ((rgb >> 16) & 255) / 255.0,
                          ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0);
-    cairo_fill(cr);
+    pango_cairo_show_layout(cr, c->layout);
     pango_layout_set_width(c->layout, -1);
     pango_layout_set_ellipsize(c->layout, PANGO_ELLIPSIZE_NONE);
     return (ht_print_box){x, y, fmin(w, b.w), lh};

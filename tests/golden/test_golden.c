@@ -12,6 +12,7 @@
 #include "hutong/crs.h"
 #include "hutong/demo.h"
 #include "hutong/png.h"
+#include "hutong/print.h"
 #include "hutong/render.h"
 #include "hutong/tile.h"
 
@@ -29,23 +30,36 @@ typedef struct gcase {
     const char *grid; /* else: a map of this grid */
     const char *crs;
     int w, h;
+    /* A printed page (A4, 150 dpi, heat, the 30 days to the demo's end):
+     * page @page of the atlas of this grid, or with "in:" of every grid
+     * in that one (page 1: the cover). */
+    const char *print;
+    int page;
 } gcase;
 
 static const gcase cases[] = {
-    {"default_z13", "default", 13, 0.5, 0.5, 1, NULL, NULL, 0, 0},
-    {"default_z15", "default", 15, 0.45, 0.62, 1, NULL, NULL, 0, 0},
-    {"default_z17", "default", 17, 0.5, 0.55, 1, NULL, NULL, 0, 0},
-    {"wall_z14", "wall", 14, 0.5, 0.7, 1, NULL, NULL, 0, 0},
-    {"wall_z16_2x", "wall", 16, 0.55, 0.45, 2, NULL, NULL, 0, 0},
-    {"print_z16", "print", 16, 0.5, 0.6, 1, NULL, NULL, 0, 0},
-    {"grids_z15", "grids", 15, 0.5, 0.3, 1, NULL, NULL, 0, 0},
+    {"default_z13", "default", 13, 0.5, 0.5, 1, NULL, NULL, 0, 0, NULL, 0},
+    {"default_z15", "default", 15, 0.45, 0.62, 1, NULL, NULL, 0, 0, NULL, 0},
+    {"default_z17", "default", 17, 0.5, 0.55, 1, NULL, NULL, 0, 0, NULL, 0},
+    {"wall_z14", "wall", 14, 0.5, 0.7, 1, NULL, NULL, 0, 0, NULL, 0},
+    {"wall_z16_2x", "wall", 16, 0.55, 0.45, 2, NULL, NULL, 0, 0, NULL, 0},
+    {"print_z16", "print", 16, 0.5, 0.6, 1, NULL, NULL, 0, 0, NULL, 0},
+    {"grids_z15", "grids", 15, 0.5, 0.3, 1, NULL, NULL, 0, 0, NULL, 0},
     {"print_community_4548", "print", 0, 0, 0, 1, "110101001001", "EPSG:4548",
-     640, 480},
-    {"default_district", "default", 0, 0, 0, 1, "110101", NULL, 300, 560},
-    {"heat_z14", "heat", 14, 0.45, 0.62, 1, NULL, NULL, 0, 0},
-    {"streetheat_z15", "streetheat", 15, 0.45, 0.62, 1, NULL, NULL, 0, 0},
-    {"choropleth_district", "choropleth", 0, 0, 0, 1, "110101", NULL, 300, 560},
-    {"hotspots_district", "hotspots", 0, 0, 0, 1, "110101", NULL, 300, 560},
+     640, 480, NULL, 0},
+    {"default_district", "default", 0, 0, 0, 1, "110101", NULL, 300, 560, NULL,
+     0},
+    {"heat_z14", "heat", 14, 0.45, 0.62, 1, NULL, NULL, 0, 0, NULL, 0},
+    {"streetheat_z15", "streetheat", 15, 0.45, 0.62, 1, NULL, NULL, 0, 0, NULL,
+     0},
+    {"choropleth_district", "choropleth", 0, 0, 0, 1, "110101", NULL, 300, 560,
+     NULL, 0},
+    {"hotspots_district", "hotspots", 0, 0, 0, 1, "110101", NULL, 300, 560,
+     NULL, 0},
+    {"page_grid", "print", 0, 0, 0, 1, NULL, NULL, 0, 0, "110101001001001", 1},
+    {"page_street_office", "print", 0, 0, 0, 1, NULL, NULL, 0, 0, "110101006",
+     1},
+    {"page_cover", "print", 0, 0, 0, 1, NULL, NULL, 0, 0, "in:110101001001", 1},
 };
 
 static ts_demo *demo;
@@ -82,11 +96,63 @@ static void save(cairo_surface_t *s, const char *path) {
     ht_buf_free(b);
 }
 
+/* A printed page of @c, read back from its PNG. */
+static cairo_surface_t *print_case(const gcase *c, const ht_style *style) {
+    ht_style *heat;
+    assert_int_equal(ht_style_load("heat", &heat, NULL), HT_OK);
+    const int64_t end = 1795824000; /* the demo's end */
+    ht_print_opts o = ht_print_opts_default(end);
+    o.style = style;
+    o.layer = heat;
+    o.dpi = 150;
+    o.format = HT_PRINT_PNG;
+    o.filter.from = end - 30 * 86400;
+    o.filter.to = end;
+    const char *one[1] = {c->print}, **codes = one;
+    size_t n = 1;
+    if (strncmp(c->print, "in:", 3) == 0) {
+        assert_int_equal(ht_print_select(feat, c->print + 3, HT_LEVEL_GRID,
+                                         &codes, &n, NULL),
+                         HT_OK);
+    }
+    char *dir = ts_tmpdir(), *pages = ts_path(dir, "pages"), path[600];
+    ht_error err = {0};
+    if (ht_print_atlas(rend, demo->fx->s, feat, codes, n, &o, pages, NULL, NULL,
+                       NULL, &err) != HT_OK) {
+        fail_msg("%s: %s", c->name, err.msg);
+    }
+    snprintf(path, sizeof path, "%s/page-%04d.png", pages, c->page);
+    cairo_surface_t *png = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(png), CAIRO_STATUS_SUCCESS);
+    /* As ARGB32, like the other cases. */
+    int w = cairo_image_surface_get_width(png);
+    int h = cairo_image_surface_get_height(png);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_surface(cr, png, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    cairo_surface_destroy(png);
+    if (codes != one) {
+        free(codes);
+    }
+    ts_rmdir(dir);
+    free(dir);
+    free(pages);
+    ht_style_unref(heat);
+    return s;
+}
+
 static cairo_surface_t *render_case(const gcase *c) {
     ht_style *style;
     ht_error err = {0};
     if (ht_style_load(c->style, &style, &err) != HT_OK) {
         fail_msg("%s", err.msg);
+    }
+    if (c->print) {
+        cairo_surface_t *page = print_case(c, style);
+        ht_style_unref(style);
+        return page;
     }
     ht_render_req req = {.style = style, .scale = c->scale, .crs = c->crs};
     if (c->zoom > 0) {
