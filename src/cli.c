@@ -85,7 +85,8 @@ static const char usage_text[] =
     "            [--level grid|community|street] [--paper A4|A3|A2|A1|A0]\n"
     "            [--orientation auto|portrait|landscape] [--dpi 150..600]\n"
     "            [--crs CRS] [--style print] [--layer heat|streetheat|none]\n"
-    "            [--uniform-scale] [--format pdf|png] [filters] -o OUT\n"
+    "            [--uniform-scale] [--format pdf|png] [--threads N]\n"
+    "            [filters] -o OUT\n"
     "                                       printed grid maps: a page per\n"
     "                                       area (PDF atlas, or a folder of\n"
     "                                       PNG pages); the period defaults\n"
@@ -1379,7 +1380,7 @@ static int cmd_print(int argc, char **argv) {
     int rc = parse(argc, argv, 2,
                    " db grid street community all level paper orientation dpi "
                    "crs style layer uniform-scale format out from to window "
-                   "category severity status source ",
+                   "category severity status source threads ",
                    &o);
     if (rc) {
         return rc;
@@ -1432,6 +1433,12 @@ static int cmd_print(int argc, char **argv) {
         st = ht_crs_normalize(o.crs, crs, &err);
     }
     po.crs = crs;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (st == HT_OK && o.threads && !parse_int(o.threads, 1, 16, &threads)) {
+        st = ht_error_set(&err, HT_EINVAL, "--threads \"%s\" outside 1..16",
+                          o.threads);
+    }
+    po.threads = (int)(threads > 0 ? threads : 1);
     /* The filters, less --grid (the area); the last 30 days by default. */
     opts fo = o;
     fo.grid = NULL;

@@ -5,6 +5,7 @@
 #include <cairo-pdf.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,6 +439,21 @@ typedef struct out {
     size_t pngs;
 } out;
 
+/* @c's layout on its cairo_t: a point a unit, and metrics that do not
+ * depend on the surface (unhinted, as on PDF), so that a page is laid out
+ * alike on a PDF, an image or a recording surface. */
+static void new_layout(ht__pctx *c) {
+    c->layout = pango_cairo_create_layout(c->cr);
+    PangoContext *pc = pango_layout_get_context(c->layout);
+    pango_cairo_context_set_resolution(pc, 72);
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    pango_cairo_context_set_font_options(pc, fo);
+    cairo_font_options_destroy(fo);
+    pango_layout_context_changed(c->layout);
+}
+
 static ht_status page_begin(ht__pctx *c, out *o, cairo_surface_t **img) {
     *img = NULL;
     c->vector = o->fmt == HT_PRINT_PDF;
@@ -464,10 +480,7 @@ static ht_status page_begin(ht__pctx *c, out *o, cairo_surface_t **img) {
         return ht_error_set(c->err, HT_ENOMEM, "cannot draw a page: %s",
                             cairo_status_to_string(cairo_status(c->cr)));
     }
-    c->layout = pango_cairo_create_layout(c->cr);
-    PangoContext *pc = pango_layout_get_context(c->layout);
-    pango_cairo_context_set_resolution(pc, 72);
-    pango_layout_context_changed(c->layout);
+    new_layout(c);
     return HT_OK;
 }
 
@@ -553,6 +566,170 @@ static ht_status ctx_open(ht__pctx *c, ht_renderer *r, ht_store *store,
         return ht_crs_transform_new("EPSG:4326", o->crs, &c->to_crs, err);
     }
     return HT_OK;
+}
+
+/* ---- area pages drawn by several threads ----
+ * Each worker has its own store connection, renderer (sharing the main
+ * renderer's snapshot) and PROJ transform, and draws whole pages into
+ * cairo recording surfaces; the calling thread replays them in order onto
+ * the output, so the PDF is written by one thread as Cairo requires.
+ * Workers stay at most a few pages ahead: memory stays bounded. */
+
+typedef struct slot {
+    cairo_surface_t *rec;
+    ht_status st;
+    ht_error err;
+    bool done;
+} slot;
+
+typedef struct pool {
+    ht__pctx *c; /* the calling thread's */
+    const ht_fgrid **gs;
+    const bool *land;
+    const double *denom;
+    size_t n;
+    int first;
+    ht_print_page *pages;
+    ht_index *ix;
+    slot *slots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next, consumed, window;
+    bool stop;
+} pool;
+
+static void *worker(void *arg) {
+    pool *pl = arg;
+    ht_error err = {0};
+    ht_store *store = NULL;
+    ht_renderer *r = NULL;
+    ht__pctx c = {0};
+    ht_status st = ht_store_open(ht_store_path(pl->c->store), HT_STORE_READONLY,
+                                 &store, &err);
+    if (st == HT_OK) {
+        st = ht_renderer_new(store, pl->c->f, &r, &err);
+    }
+    if (st == HT_OK) {
+        ht_renderer_set_index(r, pl->ix);
+        st = ctx_open(&c, r, store, pl->c->f, pl->c->o, &err);
+        c.pages = pl->c->pages;
+        c.vector = pl->c->o->format == HT_PRINT_PDF;
+    }
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        while (!pl->stop && pl->next < pl->n &&
+               pl->next >= pl->consumed + pl->window) {
+            pthread_cond_wait(&pl->cv, &pl->mu);
+        }
+        if (pl->stop || pl->next >= pl->n) {
+            pthread_mutex_unlock(&pl->mu);
+            break;
+        }
+        size_t i = pl->next++;
+        pthread_mutex_unlock(&pl->mu);
+        slot sl = {.st = st, .err = err};
+        if (sl.st == HT_OK) {
+            ht__print_page_size(&c, pl->land[i]);
+            c.number = pl->first + (int)i;
+            c.err = &sl.err;
+            sl.rec = cairo_recording_surface_create(
+                CAIRO_CONTENT_COLOR_ALPHA,
+                &(cairo_rectangle_t){0, 0, c.w_pt, c.h_pt});
+            c.cr = cairo_create(sl.rec);
+            new_layout(&c);
+            sl.st =
+                ht__print_area_page(&c, pl->gs[i], pl->denom[i], &pl->pages[i]);
+            g_object_unref(c.layout);
+            c.layout = NULL;
+            cairo_destroy(c.cr);
+            c.cr = NULL;
+        }
+        pthread_mutex_lock(&pl->mu);
+        sl.done = true;
+        pl->slots[i] = sl;
+        pthread_cond_broadcast(&pl->cv);
+        pthread_mutex_unlock(&pl->mu);
+    }
+    ht_crs_transform_free(c.to_crs);
+    ht_renderer_free(r);
+    ht_store_close(store);
+    return NULL;
+}
+
+static ht_status area_pages_parallel(pool *pl, out *w,
+                                     ht_print_progress_fn progress, void *ud) {
+    ht__pctx *c = pl->c;
+    int nt = c->o->threads > 16 ? 16 : c->o->threads;
+    ht_status st = ht_renderer_index(c->r, &pl->ix, c->err);
+    pl->slots = calloc(pl->n, sizeof *pl->slots);
+    if (st == HT_OK && !pl->slots) {
+        st = ht_error_set(c->err, HT_ENOMEM, "out of memory");
+    }
+    if (st != HT_OK) {
+        free(pl->slots);
+        return st;
+    }
+    pl->window = 2 * (size_t)nt;
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->cv, NULL);
+    pthread_t th[16];
+    int started = 0;
+    for (; started < nt; started++) {
+        if (pthread_create(&th[started], NULL, worker, pl) != 0) {
+            break;
+        }
+    }
+    if (started == 0) {
+        st = ht_error_set(c->err, HT_ENOMEM, "cannot start a thread");
+    }
+    for (size_t i = 0; st == HT_OK && i < pl->n; i++) {
+        pthread_mutex_lock(&pl->mu);
+        while (!pl->slots[i].done) {
+            pthread_cond_wait(&pl->cv, &pl->mu);
+        }
+        slot sl = pl->slots[i];
+        pl->slots[i].rec = NULL;
+        pthread_mutex_unlock(&pl->mu);
+        st = sl.st;
+        if (st != HT_OK) {
+            *c->err = sl.err;
+        }
+        ht__print_page_size(c, pl->land[i]);
+        c->number = pl->first + (int)i;
+        cairo_surface_t *img = NULL;
+        if (st == HT_OK) {
+            st = page_begin(c, w, &img);
+        }
+        if (st == HT_OK) {
+            cairo_set_source_surface(c->cr, sl.rec, 0, 0);
+            cairo_paint(c->cr);
+        }
+        if (c->cr) {
+            st = page_end(c, w, img, st);
+        }
+        cairo_surface_destroy(sl.rec);
+        pthread_mutex_lock(&pl->mu);
+        pl->consumed = i + 1;
+        pthread_cond_broadcast(&pl->cv);
+        pthread_mutex_unlock(&pl->mu);
+        if (progress && st == HT_OK) {
+            progress(i + 1, pl->n, ud);
+        }
+    }
+    pthread_mutex_lock(&pl->mu);
+    pl->stop = true;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    for (int k = 0; k < started; k++) {
+        pthread_join(th[k], NULL);
+    }
+    for (size_t i = 0; i < pl->n; i++) {
+        cairo_surface_destroy(pl->slots[i].rec);
+    }
+    free(pl->slots);
+    pthread_cond_destroy(&pl->cv);
+    pthread_mutex_destroy(&pl->mu);
+    return st;
 }
 
 ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
@@ -655,7 +832,18 @@ ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
             st = page_end(&c, &w, img, st);
         }
     }
-    for (size_t i = 0; st == HT_OK && i < n; i++) {
+    if (st == HT_OK && o->threads > 1 && n > 1) {
+        pool pl = {.c = &c,
+                   .gs = gs,
+                   .land = land,
+                   .denom = denom,
+                   .n = n,
+                   .first = first,
+                   .pages = pages};
+        st = area_pages_parallel(&pl, &w, progress, ud);
+    }
+    for (size_t i = 0; st == HT_OK && (o->threads <= 1 || n == 1) && i < n;
+         i++) {
         ht__print_page_size(&c, land[i]);
         c.number = first + (int)i;
         cairo_surface_t *img;

@@ -164,6 +164,12 @@ ht_status ht__render_ensure_index(ht_renderer *r, ht_error *err) {
     return ht_index_load(r->store, &r->index, err);
 }
 
+ht_status ht_renderer_index(ht_renderer *r, ht_index **out, ht_error *err) {
+    ht_status st = ht__render_ensure_index(r, err);
+    *out = st == HT_OK ? r->index : NULL;
+    return st;
+}
+
 /* Per-filter aggregates (street heat, choropleth, hotspots): a small LRU. */
 void *ht__render_agg_get(ht_renderer *r, const char *key) {
     for (int k = 0; k < AGG_CACHE; k++) {

@@ -305,7 +305,10 @@ ht_status ht_store_open(const char *path, int flags, ht_store **out,
                         ht_error *err) {
     *out = NULL;
     ht_store *s = calloc(1, sizeof *s);
-    if (!s || !(s->wkb = ht_buf_new())) {
+    if (!s || !(s->wkb = ht_buf_new()) || !(s->path = strdup(path))) {
+        if (s) {
+            ht_buf_free(s->wkb);
+        }
         free(s);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
@@ -417,7 +420,12 @@ void ht_store_close(ht_store *s) {
     }
     ht_buf_free(s->wkb);
     free(s->changed);
+    free(s->path);
     free(s);
+}
+
+const char *ht_store_path(const ht_store *s) {
+    return s->path;
 }
 
 int ht_store_schema_version(const ht_store *s) {

@@ -67,6 +67,9 @@ typedef struct ht_print_opts {
     int64_t now;           /**< the print date (UTC seconds) */
     const char *source;    /**< the data-source line; NULL: "hutong" */
     ht_print_format format;
+    int threads; /**< area pages drawn at once (each thread with
+                    its own connection to the store); 0 or 1:
+                    one */
 } ht_print_opts;
 
 /** Defaults: A4, auto orientation, 300 DPI, EPSG:3857, no styles (set

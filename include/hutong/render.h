@@ -77,6 +77,13 @@ void ht_renderer_advance(ht_renderer *r, ht_index *ix, const int64_t *ids,
 void ht_renderer_set_index(ht_renderer *r, ht_index *ix);
 
 /**
+ * The snapshot @r draws incidents from (loaded from its store the first
+ * time), borrowed: take a reference to share it with another renderer.
+ * HT_EINVAL for a renderer with neither a store nor a snapshot.
+ */
+ht_status ht_renderer_index(ht_renderer *r, ht_index **out, ht_error *err);
+
+/**
  * The top of the colour scale of heatmap layer @l under @filter, in
  * incidents/km2: heatmap-scale when the style fixes it, else the `auto`
  * scale of the whole filtered dataset (the same for every tile, zoom and

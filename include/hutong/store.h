@@ -51,6 +51,10 @@ typedef enum ht_put_result {
 ht_status ht_store_open(const char *path, int flags, ht_store **out,
                         ht_error *err);
 
+/** The path @s was opened with (borrowed from @s), for another connection
+ * to the same store. Cannot fail. */
+const char *ht_store_path(const ht_store *s);
+
 /** Close @s; NULL is a no-op. Rolls back an open transaction. */
 void ht_store_close(ht_store *s);
 

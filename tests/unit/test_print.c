@@ -386,6 +386,72 @@ static void test_print_png_pages(void **state) {
     free(out);
 }
 
+static int cmp_line(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort the lines of @text in place. */
+static void sort_lines(char *text) {
+    size_t n = 0, len = strlen(text);
+    char **lines = malloc((len + 1) * sizeof *lines);
+    char *copy = strdup(text);
+    assert_non_null(lines);
+    assert_non_null(copy);
+    for (char *p = strtok(copy, "\n"); p; p = strtok(NULL, "\n")) {
+        lines[n++] = p;
+    }
+    qsort(lines, n, sizeof *lines, cmp_line);
+    size_t o = 0;
+    for (size_t k = 0; k < n; k++) {
+        o += (size_t)snprintf(text + o, len + 1 - o, "%s\n", lines[k]);
+    }
+    text[o < len ? o : len] = '\0';
+    free(copy);
+    free(lines);
+}
+
+/* Two threads draw the same atlas as one: the same pages, the same
+ * boxes, the same text. */
+static void test_print_threads(void **state) {
+    (void)state;
+    const char **codes;
+    size_t n;
+    assert_int_equal(ht_print_select(demo->feat, "110101003002", HT_LEVEL_GRID,
+                                     &codes, &n, NULL),
+                     HT_OK);
+    char *text[2];
+    ht_print_page *pages[2];
+    for (int k = 0; k < 2; k++) {
+        ht_print_opts o = opts();
+        o.threads = k + 1;
+        char *pdf = ts_path(dir, k ? "two.pdf" : "one.pdf");
+        ht_error err = {0};
+        if (ht_print_atlas(demo->rend, demo->fx->s, demo->feat, codes, n, &o,
+                           pdf, NULL, NULL, &pages[k], &err) != HT_OK) {
+            fail_msg("%s", err.msg);
+        }
+        assert_int_equal(pages_of(pdf), (int)n + 2);
+        text[k] = pdf_text(pdf);
+        assert_non_null(text[k]);
+        unlink(pdf);
+        free(pdf);
+    }
+    /* The same lines (pdftotext may take a page's text objects in
+     * another order). */
+    for (int k = 0; k < 2; k++) {
+        sort_lines(text[k]);
+    }
+    assert_string_equal(text[0], text[1]);
+    for (size_t i = 0; i < n; i++) {
+        assert_memory_equal(&pages[0][i], &pages[1][i], sizeof pages[0][i]);
+    }
+    for (int k = 0; k < 2; k++) {
+        free(text[k]);
+        free(pages[k]);
+    }
+    free(codes);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_print_round_scale),
@@ -396,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_print_scale_gauss_kruger),
         cmocka_unit_test(test_print_bad_input),
         cmocka_unit_test(test_print_png_pages),
+        cmocka_unit_test(test_print_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
