@@ -367,6 +367,7 @@ static const route routes[] = {
     {"GET", "/legend/{style}.png", ht__route_legend, R_LEGEND, ACCESS_READ},
     {"GET", "/map.png", ht__route_map_png, R_MAP, ACCESS_READ},
     {"GET", "/map.pdf", ht__route_map_pdf, R_MAP, ACCESS_READ},
+    {"GET", "/print/{code}.pdf", ht__route_print, R_MAP, ACCESS_READ},
     {"GET", "/wms", ht__route_wms, R_WMS, ACCESS_READ},
     {"GET", "/api/incidents", ht__route_incidents, R_API, ACCESS_READ},
     {"POST", "/api/incidents", ht__route_post_incidents, R_API, ACCESS_WRITE},

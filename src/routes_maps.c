@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/crs.h"
 #include "hutong/hash.h"
+#include "hutong/print.h"
 #include "hutong/tile.h"
 #include "hutong/wms.h"
 
@@ -310,4 +312,78 @@ enum MHD_Result ht__route_map_pdf(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *const *args) {
     (void)args;
     return route_map(s, c, rq, true);
+}
+
+/* GET /print/{code}.pdf?paper=&orientation=&dpi=&crs=&layer=&style= +
+ * filters: the printed page of one area (the last 30 days unless a time
+ * filter says otherwise). A scoped reader prints only inside its area. */
+enum MHD_Result ht__route_print(ht_server *s, struct MHD_Connection *c,
+                                request *rq, const char *const *args) {
+    const char *code = args[0];
+    const ht_fgrid *g = ht_features_find_grid(s->feat, code);
+    if (rq->scope[0] && (!g || !ht__live_in_scope(s, code, rq->scope))) {
+        return ht__routes_send_outside(c, rq);
+    }
+    if (!g) {
+        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
+    }
+    query q;
+    if (!ht__http_parse_query(c, "paper orientation dpi crs layer style", &q)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    if (q.filter.grid[0]) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                   "grid: the path names the area");
+    }
+    ht_error err = {0};
+    ht_print_opts po = ht_print_opts_default(q.now);
+    char bad[160];
+    long dpi = po.dpi;
+    const char *paper = ht__http_qget(&q, "paper"),
+               *orient = ht__http_qget(&q, "orientation"),
+               *layer = ht__http_qget(&q, "layer");
+    const char *style_name =
+        ht__http_qget(&q, "style") ? ht__http_qget(&q, "style") : "print";
+    char crs[HT_CRS_NAME_SIZE] = "EPSG:3857";
+    if (!ht__http_count_param(&q, "dpi", HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI,
+                              &dpi, bad, sizeof bad)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
+    }
+    po.dpi = (int)dpi;
+    layer = layer ? layer : "heat";
+    if ((paper && ht_print_paper_parse(paper, &po.paper, &err) != HT_OK) ||
+        (orient &&
+         ht_print_orientation_parse(orient, &po.orientation, &err) != HT_OK) ||
+        (ht__http_qget(&q, "crs") &&
+         ht_crs_normalize(ht__http_qget(&q, "crs"), crs, &err) != HT_OK)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    }
+    if (strcmp(layer, "heat") != 0 && strcmp(layer, "streetheat") != 0 &&
+        strcmp(layer, "none") != 0) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                   "layer: heat, streetheat or none");
+    }
+    po.crs = crs;
+    po.filter = q.filter;
+    if (po.filter.from == INT64_MIN && po.filter.to == INT64_MAX) {
+        ht_filter_set(&po.filter, "window", "30d", q.now, NULL);
+    }
+    po.style = ht__live_style_get(s, style_name, &err);
+    po.layer =
+        strcmp(layer, "none") == 0 ? NULL : ht__live_style_get(s, layer, &err);
+    if (!po.style || (strcmp(layer, "none") != 0 && !po.layer)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, err.msg);
+    }
+    worker *w = ht__live_worker_get(s, &err);
+    ht_buf *out = w ? ht_buf_new() : NULL;
+    ht_status st = !w     ? err.code
+                   : !out ? ht_error_set(&err, HT_ENOMEM, "out of memory")
+                          : ht_print_page_pdf(w->rend, w->store, s->feat, code,
+                                              &po, out, NULL, &err);
+    if (st != HT_OK) {
+        ht_buf_free(out);
+        return ht__http_send_failure(c, rq, st, err.msg);
+    }
+    return ht__http_send_ht_buf(c, rq, "application/pdf", out, NULL,
+                                ht__http_cache_control_of(s, &po.filter));
 }

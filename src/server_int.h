@@ -276,6 +276,8 @@ enum MHD_Result ht__route_legend(ht_server *s, struct MHD_Connection *c,
                                  request *rq, const char *const *args);
 enum MHD_Result ht__route_map_png(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *const *args);
+enum MHD_Result ht__route_print(ht_server *s, struct MHD_Connection *c,
+                                request *rq, const char *const *args);
 enum MHD_Result ht__route_map_pdf(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const char *const *args);
 enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,

@@ -1059,6 +1059,8 @@ static void test_server_scoped_readers(void **state) {
         {"/api/stats?grid=110101999", auth_off, 403, "outside"},
         {"/map.png?grid=110101002&width=64&height=64", auth_off, 403,
          "outside"},
+        {"/print/110101002004004.pdf?dpi=150", auth_off, 403, "outside"},
+        {"/print/110101999.pdf", auth_off, 403, "outside"},
     };
     for (size_t k = 0; k < sizeof no / sizeof *no; k++) {
         int st = ts_http(a.port, "GET", no[k].path, no[k].auth, NULL, NULL,
@@ -1075,6 +1077,12 @@ static void test_server_scoped_readers(void **state) {
         json_decref(e);
         free(body);
     }
+    /* The office prints its own grids. */
+    int pst = ts_http(a.port, "GET", "/print/110101001001001.pdf?dpi=150",
+                      auth_off, NULL, NULL, &body, NULL);
+    assert_int_equal(pst, 200);
+    assert_int_equal(strncmp(body, "%PDF-", 5), 0);
+    free(body);
     /* Grids and statistics: the office's subtree. */
     assert_int_equal(ts_http(a.port, "GET", "/api/grids/110101001", auth_off,
                              NULL, NULL, &body, NULL),
@@ -1309,6 +1317,11 @@ static void test_server_bad_requests(void **state) {
         {"/legend/default.png", 404, "no heat layer"},
         {"/legend/heat.png?scale=99", 400, "scale"},
         {"/nowhere", 404, "not found"},
+        {"/print/110101999999999.pdf", 404, "no such grid"},
+        {"/print/110101001001001.pdf?dpi=1200", 400, "dpi"},
+        {"/print/110101001001001.pdf?paper=B5", 400, "B5"},
+        {"/print/110101001001001.pdf?layer=fire", 400, "layer"},
+        {"/print/110101001001001.pdf?grid=110101002", 400, "path names"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char *head, *body;
