@@ -53,7 +53,7 @@ struct bulk_point {
 
 struct ht_store {
     sqlite3 *db;
-    char *path; /* as opened */
+    char *path;   /* as opened */
     void *splite; /* SpatiaLite connection cache */
     int version;
     bool in_tx;
