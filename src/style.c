@@ -1538,6 +1538,54 @@ static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
     return st;
 }
 
+/* A style whose metadata names "hutong:labels-of": BASE takes the symbol
+ * (text) layers of the shipped style BASE as its own: labels to lay over
+ * a heat layer, placed exactly where BASE places them. */
+static ht_status labels_of(const char *name, json_t *root, ht_error *err) {
+    json_t *meta = json_object_get(root, "metadata");
+    const char *base =
+        json_string_value(json_object_get(meta, "hutong:labels-of"));
+    if (!json_is_object(root) || !json_object_get(meta, "hutong:labels-of")) {
+        return HT_OK;
+    }
+    if (!base || !*base || json_object_get(root, "layers")) {
+        return ht_error_set(err, HT_EINVAL,
+                            "%s: metadata.hutong:labels-of names a shipped "
+                            "style, and the style has no layers of its own",
+                            name);
+    }
+    for (const char *p = base; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
+            return ht_error_set(err, HT_EINVAL, "%s: bad style name \"%s\"",
+                                name, base);
+        }
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.json", ht_style_dir(), base);
+    json_error_t jerr;
+    json_t *b = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *from = json_object_get(b, "layers");
+    json_t *meta_b = json_object_get(b, "metadata");
+    if (!json_is_array(from) || json_object_get(meta_b, "hutong:labels-of")) {
+        json_decref(b);
+        return ht_error_set(err, HT_EINVAL,
+                            "%s: no shipped style \"%s\" to take labels of",
+                            name, base);
+    }
+    json_t *keep = json_array();
+    size_t i;
+    json_t *l;
+    json_array_foreach(from, i, l) {
+        const char *t = json_string_value(json_object_get(l, "type"));
+        if (t && strcmp(t, "symbol") == 0) {
+            json_array_append(keep, l);
+        }
+    }
+    json_decref(b);
+    json_object_set_new(root, "layers", keep);
+    return HT_OK;
+}
+
 ht_status ht_style_load_json(const char *name, const char *json, size_t len,
                              ht_style **out, ht_error *err) {
     *out = NULL;
@@ -1551,6 +1599,9 @@ ht_status ht_style_load_json(const char *name, const char *json, size_t len,
     cctx c = {.file = name, .err = err};
     ht_style *s = calloc(1, sizeof *s);
     ht_status st = s ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st == HT_OK) {
+        st = labels_of(name, root, err);
+    }
     json_t *layers = json_object_get(root, "layers");
     if (st == HT_OK && (!json_is_object(root) || !json_is_array(layers) ||
                         json_array_size(layers) == 0)) {

@@ -34,8 +34,14 @@ await run(async ({ base, browser, check, watch, token, officeToken }) => {
     }
     await tilesLoaded(page);
     await page.waitForTimeout(300);
-    const layers = await page.$$eval(".leaflet-tile-pane .leaflet-layer", (a) => a.length);
-    check(layers === 2, `${w}x${h}: after refreshes, base + one heat layer (${layers})`);
+    const layers = await page.$$eval(".leaflet-tile-pane .leaflet-layer", (a) =>
+      a.map((l) => ({ z: Number(l.style.zIndex),
+                      src: (l.querySelector("img") || {}).src || "" })));
+    check(layers.length === 3,
+          `${w}x${h}: after refreshes, base + one heat layer + labels (${layers.length})`);
+    const top = layers.reduce((a, b) => (b.z > a.z ? b : a), layers[0]);
+    check(top.src.includes("/tiles/wall-labels/"),
+          `${w}x${h}: the names lie over the heat (${top.src})`);
     check(await page.$$eval("#feed li", (a) => a.length) === 30, `${w}x${h}: feed holds 30 rows`);
     if (w === 1920) {
       // A new incident, reported now, reaches the wall within 2 s.

@@ -248,12 +248,50 @@ static void test_style_shipped_styles_load(void **state) {
     }
 }
 
+/* A labels style takes the symbol layers of its base, nothing else; a
+ * base that is not shipped, or layers of its own beside it, are refused. */
+static void test_style_labels_of(void **state) {
+    (void)state;
+    ht_style *base, *lab;
+    assert_int_equal(ht_style_load("wall", &base, NULL), HT_OK);
+    assert_int_equal(ht_style_load("wall-labels", &lab, NULL), HT_OK);
+    size_t symbols = 0;
+    for (size_t i = 0; i < ht_style_layer_count(base); i++) {
+        symbols += ht_style_layer_at(base, i)->type == HT_LAYER_SYMBOL;
+    }
+    assert_true(symbols > 0);
+    assert_int_equal(ht_style_layer_count(lab), symbols);
+    for (size_t i = 0; i < ht_style_layer_count(lab); i++) {
+        assert_int_equal(ht_style_layer_at(lab, i)->type, HT_LAYER_SYMBOL);
+    }
+    assert_string_equal(ht_style_name(lab), "wall-labels");
+    ht_style_unref(base);
+    ht_style_unref(lab);
+    const char *bad[] = {
+        "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"nope\"}}",
+        "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"../x\"}}",
+        "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"wall\"},"
+        "\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}",
+        "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"heat\"}}",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        ht_error err = {0};
+        ht_style *s = (ht_style *)1;
+        assert_int_equal(
+            ht_style_load_json("t", bad[k], strlen(bad[k]), &s, &err),
+            HT_EINVAL);
+        assert_null(s);
+        assert_true(err.msg[0] != '\0');
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_style_colors),
         cmocka_unit_test(test_style_expressions),
         cmocka_unit_test(test_style_rejects_bad_styles),
         cmocka_unit_test(test_style_shipped_styles_load),
+        cmocka_unit_test(test_style_labels_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
