@@ -947,9 +947,16 @@ static void test_server_expiry_by_neighbourhood(void **state) {
             }
         }
     }
-    /* Aggregates: something changed around P, most of the block did not. */
+    /* Aggregates: something changed around P, most of the block did not.
+     * Not so for hotspots: Gi* weighs every grid against the district's
+     * mean and variance, so 20 reports may move grids anywhere across a
+     * class bound, how many depending on the data (the demo's, which
+     * follows the calendar); what holds for them is that the tiles that
+     * stayed are right, checked above. */
     for (int k = 2; k < EXP_STYLES; k++) {
-        if (changed[k] < 1 || changed[k] > EXP_SIDE * EXP_SIDE / 2) {
+        bool global = strcmp(styles[k], "hotspots") == 0;
+        if (changed[k] < 1 ||
+            (!global && changed[k] > EXP_SIDE * EXP_SIDE / 2)) {
             fail_msg("%s: %d of %d tiles expired", styles[k], changed[k],
                      EXP_SIDE * EXP_SIDE);
         }
