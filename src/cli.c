@@ -31,6 +31,7 @@
 #include "hutong/png.h"
 #include "hutong/print.h"
 #include "hutong/render.h"
+#include "hutong/seed.h"
 #include "hutong/server.h"
 #include "hutong/stats.h"
 #include "hutong/store.h"
@@ -91,6 +92,12 @@ static const char usage_text[] =
     "                                       area (PDF atlas, or a folder of\n"
     "                                       PNG pages); the period defaults\n"
     "                                       to the last 30 days\n"
+    "  seed      --style S --zoom Z0-Z1 [--bbox W,S,E,N | --grid CODE]\n"
+    "            [filters] [--threads N] -o OUT.mbtiles | DIR\n"
+    "                                       pre-rendered tiles (MBTiles 1.3\n"
+    "                                       or a {z}/{x}/{y}.png folder);\n"
+    "                                       resumable: tiles already there\n"
+    "                                       are kept\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -119,7 +126,7 @@ typedef struct opts {
     const char *listen, *tokens, *name, *scope;
     const char *max_conns, *max_conns_ip, *max_listeners, *max_listeners_ip;
     const char *request_timeout, *public_url;
-    const char *street, *community, *paper, *orientation, *dpi, *layer;
+    const char *street, *community, *paper, *orientation, *dpi, *layer, *zoom;
     bool write;
     bool private_reads;
     bool all, uniform_scale;
@@ -184,6 +191,7 @@ static const struct {
     {"orientation", offsetof(opts, orientation)},
     {"dpi", offsetof(opts, dpi)},
     {"layer", offsetof(opts, layer)},
+    {"zoom", offsetof(opts, zoom)},
 };
 
 static int usage_error(const char *fmt, ...)
@@ -1501,6 +1509,110 @@ static int cmd_print(int argc, char **argv) {
     return st == HT_OK ? 0 : fail(&err);
 }
 
+typedef struct seed_clock {
+    double t0;
+} seed_clock;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void seed_progress(size_t done, size_t total, void *ud) {
+    seed_clock *c = ud;
+    double el = now_s() - c->t0, rate = el > 0 ? (double)done / el : 0;
+    double left = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\rseeding: %zu / %zu tiles, %.0f tiles/s, %d:%02d left  ",
+            done, total, rate, (int)(left / 60), (int)left % 60);
+    if (done == total) {
+        fputc('\n', stderr);
+    }
+}
+
+/* `seed`: tiles into MBTiles or a folder. */
+static int cmd_seed(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, 2,
+                   " db style zoom bbox grid threads out from to window "
+                   "category severity status source ",
+                   &o);
+    if (rc) {
+        return rc;
+    }
+    int z0, z1, used = 0;
+    if (!o.style || !o.zoom || !o.out) {
+        return usage_error("seed needs --style, --zoom Z0-Z1 and -o OUT");
+    }
+    if (sscanf(o.zoom, "%d-%d%n", &z0, &z1, &used) != 2 ||
+        o.zoom[used] != '\0') {
+        if (sscanf(o.zoom, "%d%n", &z0, &used) != 1 || o.zoom[used]) {
+            return usage_error("--zoom \"%s\": Z or Z0-Z1", o.zoom);
+        }
+        z1 = z0;
+    }
+    if (o.bbox && o.grid) {
+        return usage_error("seed takes --bbox or --grid, not both");
+    }
+    ht_seed_opts so = {.zmin = z0, .zmax = z1};
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (o.threads && !parse_int(o.threads, 1, 16, &threads)) {
+        return usage_error("--threads \"%s\" outside 1..16", o.threads);
+    }
+    so.threads = (int)(threads > 0 ? threads : 1);
+    size_t n = strlen(o.out);
+    so.folder = !(n > 8 && strcmp(o.out + n - 8, ".mbtiles") == 0);
+    opts fo = o;
+    fo.grid = NULL;
+    ht_filter filter;
+    ht_error err = {0};
+    ht_status st = filter_from_opts(&fo, &filter, &err);
+    if (st != HT_OK) {
+        return fail(&err);
+    }
+    so.filter = &filter;
+    if (o.bbox && !parse_bbox(o.bbox, &so.bbox)) {
+        return usage_error("--bbox: W,S,E,N in degrees");
+    }
+    render_env e;
+    st = render_env_open(&o, &e, &err);
+    if (st != HT_OK) {
+        return fail(&err);
+    }
+    so.style = e.style;
+    if (!o.bbox) {
+        /* A grid's box, or every grid's. */
+        ht_bbox m = ht_bbox_empty();
+        for (size_t i = 0; i < ht_features_grid_count(e.features); i++) {
+            const ht_fgrid *g = ht_features_grid(e.features, i);
+            if (!o.grid || strcmp(g->code, o.grid) == 0) {
+                ht_bbox_add(&m, g->bbox.minx, g->bbox.miny);
+                ht_bbox_add(&m, g->bbox.maxx, g->bbox.maxy);
+            }
+        }
+        if (m.minx > m.maxx) {
+            render_env_close(&e);
+            return usage_error("--grid: no grid \"%s\"", o.grid ? o.grid : "");
+        }
+        ht_tile_merc_to_lonlat(m.minx, m.miny, &so.bbox.minx, &so.bbox.miny);
+        ht_tile_merc_to_lonlat(m.maxx, m.maxy, &so.bbox.maxx, &so.bbox.maxy);
+    }
+    seed_clock clock = {now_s()};
+    if (isatty(2)) {
+        so.progress = seed_progress;
+        so.ud = &clock;
+    }
+    ht_seed_stats stats;
+    st = ht_seed(e.renderer, e.store, e.features, &so, o.out, &stats, &err);
+    render_env_close(&e);
+    if (st != HT_OK) {
+        return fail(&err);
+    }
+    printf("%zu tiles: %zu drawn, %zu already there, %.1f s\n", stats.total,
+           stats.drawn, stats.skipped, now_s() - clock.t0);
+    return 0;
+}
+
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -1543,6 +1655,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "print") == 0) {
         return cmd_print(argc, argv);
+    }
+    if (strcmp(cmd, "seed") == 0) {
+        return cmd_seed(argc, argv);
     }
     return usage_error("unknown command \"%s\"", cmd);
 }
