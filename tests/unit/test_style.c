@@ -270,8 +270,8 @@ static void test_style_labels_of(void **state) {
     const char *bad[] = {
         "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"nope\"}}",
         "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"../x\"}}",
-        "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"wall\"},"
-        "\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}",
+        ("{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"wall\"},"
+         "\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}"),
         "{\"version\":8,\"metadata\":{\"hutong:labels-of\":\"heat\"}}",
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
