@@ -222,6 +222,24 @@ ht_status ht__print_heat(ht__pctx *c, ht_render_req req, ht_print_box b) {
     return st;
 }
 
+ht_status ht__print_under(ht__pctx *c, const ht_bbox *bbox, const char *crs,
+                          ht_print_box b) {
+    ht_render_req req = {.style = c->o->style,
+                         .bbox = *bbox,
+                         .crs = crs,
+                         .filter = &c->o->filter,
+                         .layers = HT_RENDER_NO_LABELS};
+    ht_status st = HT_OK;
+    if (c->o->layer) {
+        ht_render_req h = req;
+        h.style = c->o->layer;
+        h.layers = HT_RENDER_ALL;
+        st = ht__print_heat(c, h, b);
+        req.transparent = true;
+    }
+    return st == HT_OK ? ht__print_map(c, req, b, NULL, 0) : st;
+}
+
 ht_print_box ht__print_footer(ht__pctx *c, const char *extra) {
     double k = c->u * HT__MM, m = 10 * k;
     ht_print_box s = {m, c->h_pt - m - 6 * k, c->w_pt - 2 * m, 6 * k};
@@ -351,21 +369,7 @@ static ht_status draw_cover(ht__pctx *c, const ht_fgrid *const *gs, size_t n,
                  cy + mb.h * s / 2};
     ht_transform *keep = c->to_crs;
     c->to_crs = NULL;
-    ht_render_req req = {.style = c->o->style,
-                         .bbox = b,
-                         .filter = &c->o->filter,
-                         .layers = HT_RENDER_NO_LABELS};
-    ht_status st = HT_OK;
-    if (c->o->layer) {
-        ht_render_req h = req;
-        h.style = c->o->layer;
-        h.layers = HT_RENDER_ALL;
-        st = ht__print_heat(c, h, mb);
-        req.transparent = true;
-    }
-    if (st == HT_OK) {
-        st = ht__print_map(c, req, mb, NULL, 0);
-    }
+    ht_status st = ht__print_under(c, &b, NULL, mb);
     cairo_t *cr = c->cr;
     for (size_t i = 0; st == HT_OK && i < n; i++) {
         cairo_new_path(cr);

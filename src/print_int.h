@@ -69,6 +69,12 @@ ht_status ht__print_map(ht__pctx *c, ht_render_req req, ht_print_box b,
  * white at the options' DPI and, on a PDF page, embedded as a JPEG. */
 ht_status ht__print_heat(ht__pctx *c, ht_render_req req, ht_print_box b);
 
+/* What lies under the labels in the map box @b showing @bbox (in @crs,
+ * NULL: 3857): the heat layer of the options, if any, then the base style
+ * without its labels. */
+ht_status ht__print_under(ht__pctx *c, const ht_bbox *bbox, const char *crs,
+                          ht_print_box b);
+
 /* A 3857 point on the page, for a map box @b showing @bbox of the CRS. */
 void ht__print_to_page(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
                        double mx, double my, double *px, double *py);

@@ -288,24 +288,13 @@ static ht_status draw_map(ht__pctx *c, const ht_fgrid *g, ht_print_box b,
     for (size_t k = 0; k < ncodes; k++) {
         avoid[k] = codes[k].box;
     }
+    /* The heat first, on white: the streets and boundaries stay legible
+     * over it. */
+    ht_status st = ht__print_under(c, bbox, c->o->crs, b);
     ht_render_req req = {.style = c->o->style,
                          .bbox = *bbox,
                          .crs = c->o->crs,
-                         .filter = &c->o->filter,
-                         .layers = HT_RENDER_NO_LABELS};
-    /* The heat first, on white: the streets and boundaries stay legible
-     * over it. */
-    ht_status st = HT_OK;
-    if (c->o->layer) {
-        ht_render_req h = req;
-        h.style = c->o->layer;
-        h.layers = HT_RENDER_ALL;
-        st = ht__print_heat(c, h, b);
-        req.transparent = true;
-    }
-    if (st == HT_OK) {
-        st = ht__print_map(c, req, b, NULL, 0);
-    }
+                         .filter = &c->o->filter};
     if (st == HT_OK) {
         req.layers = HT_RENDER_LABELS_ONLY;
         req.transparent = true;

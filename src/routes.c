@@ -58,6 +58,34 @@ enum MHD_Result ht__routes_send_outside(struct MHD_Connection *c, request *rq) {
                                "outside the area this token may read");
 }
 
+const ht_fgrid *ht__routes_area(ht_server *s, struct MHD_Connection *c,
+                                request *rq, const char *code,
+                                const char *extra, query *q,
+                                enum MHD_Result *answer) {
+    const ht_fgrid *g = ht_features_find_grid(s->feat, code);
+    /* A scoped reader is told the same of a grid outside its area and of
+     * one that does not exist: it learns nothing of other areas. */
+    if (rq->scope[0] && (!g || !ht__live_in_scope(s, code, rq->scope))) {
+        *answer = ht__routes_send_outside(c, rq);
+        return NULL;
+    }
+    if (!g) {
+        *answer =
+            ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
+        return NULL;
+    }
+    if (!ht__http_parse_query(c, extra, q)) {
+        *answer = ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q->bad);
+        return NULL;
+    }
+    if (q->filter.grid[0]) {
+        *answer = ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                      "grid: the path names the grid");
+        return NULL;
+    }
+    return g;
+}
+
 /* The token of the request, checked: NULL with the response queued when
  * it may not write. */
 static bool may_write(ht_server *s, struct MHD_Connection *c, request *rq,

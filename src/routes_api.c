@@ -206,22 +206,11 @@ static json_t *geom_json(const ht_geom *g) {
 enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
                                request *rq, const char *const *args) {
     const char *code = args[0];
-    const ht_fgrid *g = ht_features_find_grid(s->feat, code);
-    /* A scoped reader is told the same of a grid outside its area and of
-     * one that does not exist: it learns nothing of other areas. */
-    if (rq->scope[0] && (!g || !ht__live_in_scope(s, code, rq->scope))) {
-        return ht__routes_send_outside(c, rq);
-    }
-    if (!g) {
-        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
-    }
     query q;
-    if (!ht__http_parse_query(c, "", &q)) {
-        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
-    }
-    if (q.filter.grid[0]) {
-        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
-                                   "grid: the path names the grid");
+    enum MHD_Result answer;
+    const ht_fgrid *g = ht__routes_area(s, c, rq, code, "", &q, &answer);
+    if (!g) {
+        return answer;
     }
     ht_error err = {0};
     worker *w = ht__live_worker_get(s, &err);

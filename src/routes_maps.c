@@ -320,20 +320,12 @@ enum MHD_Result ht__route_map_pdf(ht_server *s, struct MHD_Connection *c,
 enum MHD_Result ht__route_print(ht_server *s, struct MHD_Connection *c,
                                 request *rq, const char *const *args) {
     const char *code = args[0];
-    const ht_fgrid *g = ht_features_find_grid(s->feat, code);
-    if (rq->scope[0] && (!g || !ht__live_in_scope(s, code, rq->scope))) {
-        return ht__routes_send_outside(c, rq);
-    }
-    if (!g) {
-        return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND, "no such grid");
-    }
     query q;
-    if (!ht__http_parse_query(c, "paper orientation dpi crs layer style", &q)) {
-        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
-    }
-    if (q.filter.grid[0]) {
-        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
-                                   "grid: the path names the area");
+    enum MHD_Result answer;
+    if (!ht__routes_area(s, c, rq, code,
+                         "paper orientation dpi crs layer style", &q,
+                         &answer)) {
+        return answer;
     }
     ht_error err = {0};
     ht_print_opts po = ht_print_opts_default(q.now);

@@ -269,6 +269,14 @@ enum MHD_Result ht__routes_handle(void *cls, struct MHD_Connection *c,
 bool ht__routes_reader_scope(ht_server *s, struct MHD_Connection *c,
                              request *rq, enum MHD_Result *answer);
 enum MHD_Result ht__routes_send_outside(struct MHD_Connection *c, request *rq);
+/* The grid a path names ({code}) and the request's query (filters and
+ * @extra): NULL, with the answer queued, for a grid outside a scoped
+ * reader's area or unknown to it (403), unknown (404), a bad query or a
+ * grid filter beside the path's (400). */
+const ht_fgrid *ht__routes_area(ht_server *s, struct MHD_Connection *c,
+                                request *rq, const char *code,
+                                const char *extra, query *q,
+                                enum MHD_Result *answer);
 json_t *ht__routes_text_or_null(const char *v);
 
 /* routes_maps.c (each documented there) */
