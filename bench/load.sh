@@ -11,14 +11,10 @@ secs="${2:-30}"
 bin=build/src/hutong
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 
+# shellcheck source=bench/serve.sh
+. bench/serve.sh
 serve() { # serve CACHE_MB [ARGS]: starts the server, sets pid and port
-  "$bin" serve --db "$db" --port 0 --cache-mb "$@" >"$tmp/out" 2>/dev/null &
-  pid=$!
-  for _ in $(seq 1 100); do
-    port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
+  serve_db "$db" "$tmp/out" --cache-mb "$@"
 }
 rss() { awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$pid/status"; }
 tmp=$(mktemp -d)

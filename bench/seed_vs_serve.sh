@@ -22,13 +22,9 @@ tiles=$(echo "$out" | awk '{print $1}')
 seed_rate=$(echo "$tiles $start $end" | awk '{printf "%.1f", $1 / ($3 - $2)}')
 echo "seed: $out -> $seed_rate tiles/s"
 
-"$bin" serve --db "$db" --port 0 --cache-mb 0 >"$tmp/out" 2>/dev/null &
-pid=$!
-for _ in $(seq 1 100); do
-  port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+# shellcheck source=bench/serve.sh
+. bench/serve.sh
+serve_db "$db" "$tmp/out" --cache-mb 0
 base="http://127.0.0.1:$port"
 for _ in 1 2 3 4; do curl -sf -o /dev/null "$base/tiles/heat/15/26978/12413.png"; done
 serve_rate=$(wrk -t2 -c8 -d"${secs}s" -s bench/tiles.lua "$base" |

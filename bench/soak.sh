@@ -17,14 +17,9 @@ pid=""
 trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 cp "$db" "$tmp/soak.db"
 token=$("$bin" token create --name soak --write --tokens "$tmp/tokens" 2>/dev/null)
-"$bin" serve --db "$tmp/soak.db" --port 0 --cache-mb 64 --tokens "$tmp/tokens" >"$tmp/out" 2>/dev/null &
-pid=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(grep -o '127.0.0.1:[0-9]*' "$tmp/out" 2>/dev/null | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+# shellcheck source=bench/serve.sh
+. bench/serve.sh
+serve_db "$tmp/soak.db" "$tmp/out" --cache-mb 64 --tokens "$tmp/tokens"
 base="http://127.0.0.1:$port"
 build/bench/bench_ingest --port "$port" --token "$token" --rate "$rate" --batch $((rate / 10 > 0 ? rate / 10 : 1)) --seconds "$secs" &
 ingest=$!
