@@ -222,6 +222,18 @@ ht_status ht__print_heat(ht__pctx *c, ht_render_req req, ht_print_box b) {
     return st;
 }
 
+/* Whether @s draws a density raster (heatmap layers), which goes under
+ * the base map, rather than lines and areas (street heat, choropleths,
+ * hotspots), which go over it. */
+static bool raster_layer(const ht_style *s) {
+    for (size_t i = 0; i < ht_style_layer_count(s); i++) {
+        if (ht_style_layer_at(s, i)->type == HT_LAYER_HEATMAP) {
+            return true;
+        }
+    }
+    return false;
+}
+
 ht_status ht__print_under(ht__pctx *c, const ht_bbox *bbox, const char *crs,
                           ht_print_box b) {
     ht_render_req req = {.style = c->o->style,
@@ -229,15 +241,20 @@ ht_status ht__print_under(ht__pctx *c, const ht_bbox *bbox, const char *crs,
                          .crs = crs,
                          .filter = &c->o->filter,
                          .layers = HT_RENDER_NO_LABELS};
-    ht_status st = HT_OK;
-    if (c->o->layer) {
-        ht_render_req h = req;
-        h.style = c->o->layer;
-        h.layers = HT_RENDER_ALL;
-        st = ht__print_heat(c, h, b);
+    ht_render_req h = req;
+    h.style = c->o->layer;
+    h.layers = HT_RENDER_ALL;
+    h.transparent = true;
+    if (c->o->layer && raster_layer(c->o->layer)) {
+        ht_status st = ht__print_heat(c, h, b);
         req.transparent = true;
+        return st == HT_OK ? ht__print_map(c, req, b, NULL, 0) : st;
     }
-    return st == HT_OK ? ht__print_map(c, req, b, NULL, 0) : st;
+    ht_status st = ht__print_map(c, req, b, NULL, 0);
+    if (st == HT_OK && c->o->layer) {
+        st = ht__print_map(c, h, b, NULL, 0);
+    }
+    return st;
 }
 
 ht_print_box ht__print_footer(ht__pctx *c, const char *extra) {

@@ -70,8 +70,9 @@ ht_status ht__print_map(ht__pctx *c, ht_render_req req, ht_print_box b,
 ht_status ht__print_heat(ht__pctx *c, ht_render_req req, ht_print_box b);
 
 /* What lies under the labels in the map box @b showing @bbox (in @crs,
- * NULL: 3857): the heat layer of the options, if any, then the base style
- * without its labels. */
+ * NULL: 3857): the base style without its labels and the options' layer —
+ * a density raster under the base (its streets and boundaries stay
+ * legible), street heat, choropleths and hotspots over it. */
 ht_status ht__print_under(ht__pctx *c, const ht_bbox *bbox, const char *crs,
                           ht_print_box b);
 
