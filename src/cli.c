@@ -1382,6 +1382,16 @@ static int64_t print_now(void) {
     return e && *e && !*end && v >= 0 ? (int64_t)v : (int64_t)time(NULL);
 }
 
+/* The threads of a batch command: --threads 1..16, else the cores. */
+static bool batch_threads(const opts *o, int *out) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (o->threads && !parse_int(o->threads, 1, 16, &n)) {
+        return false;
+    }
+    *out = (int)(n > 0 ? n : 1);
+    return true;
+}
+
 /* `print`: an atlas of grid maps. */
 static int cmd_print(int argc, char **argv) {
     opts o;
@@ -1441,12 +1451,10 @@ static int cmd_print(int argc, char **argv) {
         st = ht_crs_normalize(o.crs, crs, &err);
     }
     po.crs = crs;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    if (st == HT_OK && o.threads && !parse_int(o.threads, 1, 16, &threads)) {
+    if (st == HT_OK && !batch_threads(&o, &po.threads)) {
         st = ht_error_set(&err, HT_EINVAL, "--threads \"%s\" outside 1..16",
                           o.threads);
     }
-    po.threads = (int)(threads > 0 ? threads : 1);
     /* The filters, less --grid (the area); the last 30 days by default. */
     opts fo = o;
     fo.grid = NULL;
@@ -1555,11 +1563,9 @@ static int cmd_seed(int argc, char **argv) {
         return usage_error("seed takes --bbox or --grid, not both");
     }
     ht_seed_opts so = {.zmin = z0, .zmax = z1};
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    if (o.threads && !parse_int(o.threads, 1, 16, &threads)) {
+    if (!batch_threads(&o, &so.threads)) {
         return usage_error("--threads \"%s\" outside 1..16", o.threads);
     }
-    so.threads = (int)(threads > 0 ? threads : 1);
     size_t n = strlen(o.out);
     so.folder = !(n > 8 && strcmp(o.out + n - 8, ".mbtiles") == 0);
     opts fo = o;

@@ -201,13 +201,17 @@ typedef struct code_label {
 static size_t place_codes(ht__pctx *c, const ht_fgrid *g, ht_print_box b,
                           const ht_bbox *bbox, const ht_bbox *m3857,
                           code_label *placed) {
-    size_t np = 0;
+    size_t np = 0, nids = 0, cap = 0;
     double size = 6.5 * c->u;
-    for (size_t i = 0; i < ht_features_grid_count(c->f) && np < MAX_CODES;
-         i++) {
-        const ht_fgrid *n = ht_features_grid(c->f, i);
-        if (n == g || n->level != g->level ||
-            !ht_bbox_intersects(&n->bbox, m3857)) {
+    uint32_t *ids = NULL;
+    /* The grids on the map, from the features' spatial index. */
+    if (ht_features_query(c->f, HT_F_GRIDS, m3857, &ids, &nids, &cap, NULL) !=
+        HT_OK) {
+        nids = 0;
+    }
+    for (size_t a = 0; a < nids && np < MAX_CODES; a++) {
+        const ht_fgrid *n = ht_features_grid(c->f, ids[a]);
+        if (n == g || n->level != g->level) {
             continue;
         }
         /* Candidates: a lattice over the part of its box on the map; the
@@ -249,6 +253,7 @@ static size_t place_codes(ht__pctx *c, const ht_fgrid *g, ht_print_box b,
             placed[np++] = (code_label){t, n->code};
         }
     }
+    free(ids);
     return np;
 }
 
@@ -464,8 +469,16 @@ static ht_print_box draw_inset(ht__pctx *c, const ht_fgrid *g, ht_print_box s) {
     cairo_set_line_width(cr, 0.5 * c->u);
     set_rgb(cr, INK, 1);
     cairo_stroke(cr);
-    for (size_t i = 0; i < ht_features_grid_count(c->f); i++) {
-        const ht_fgrid *n = ht_features_grid(c->f, i);
+    /* The parent and its children: the grids in the parent's box (the
+     * features' spatial index, in grid order: parents before children). */
+    uint32_t *ids = NULL;
+    size_t nids = 0, cap = 0;
+    if (ht_features_query(c->f, HT_F_GRIDS, fb, &ids, &nids, &cap, NULL) !=
+        HT_OK) {
+        nids = 0;
+    }
+    for (size_t i = 0; i < nids; i++) {
+        const ht_fgrid *n = ht_features_grid(c->f, ids[i]);
         bool self = n == g, parent = n == frame_g;
         bool sibling =
             p && n->parent_code && strcmp(n->parent_code, p->code) == 0;
@@ -493,14 +506,15 @@ static ht_print_box draw_inset(ht__pctx *c, const ht_fgrid *g, ht_print_box s) {
         cairo_set_line_width(cr, (parent ? 0.5 : 0.25) * c->u);
         cairo_stroke(cr);
     }
-    char cap[160];
-    snprintf(cap, sizeof cap, "位置：%s",
+    free(ids);
+    char caption[160];
+    snprintf(caption, sizeof caption, "位置：%s",
              frame_g->name ? frame_g->name : frame_g->code);
     ht_print_box cb =
         c->landscape
             ? (ht_print_box){s.x + side + 2, s.y, s.w - side - 2, fs * 1.5}
             : (ht_print_box){s.x, s.y + side + 1, s.w, fs * 1.5};
-    ht_print_box t = ht__print_text(c, cb, cap, fs, false, 0, INK);
+    ht_print_box t = ht__print_text(c, cb, caption, fs, false, 0, INK);
     double right = fmax(box.x + box.w, t.x + t.w);
     double bottom = fmax(box.y + box.h, t.y + t.h);
     return (ht_print_box){s.x, s.y, right - s.x, bottom - s.y};
