@@ -333,18 +333,90 @@ ht_status ht_print_select(const ht_features *f, const char *within,
 
 /* ---- output: a file written under a temporary name ---- */
 
-typedef struct sink {
-    FILE *f;
-    int err; /* the first errno of a failed write */
-} sink;
-
 static cairo_status_t sink_write(void *closure, const unsigned char *data,
                                  unsigned int length) {
-    sink *s = closure;
-    if (s->err == 0 && fwrite(data, 1, length, s->f) != length) {
-        s->err = errno ? errno : EIO;
+    ht__pdoc *d = closure;
+    if (d->werr == 0 && fwrite(data, 1, length, d->f) != length) {
+        d->werr = errno ? errno : EIO;
     }
-    return s->err ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+    return d->werr ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+}
+
+ht_status ht__print_doc_open(ht__pctx *c, ht__pdoc *d, const char *path) {
+    memset(d, 0, sizeof *d);
+    d->fmt = c->o->format;
+    d->path = path;
+    snprintf(d->tmp, sizeof d->tmp, "%s.tmp-%ld", path, (long)getpid());
+    if (d->fmt == HT_PRINT_PNG) {
+        if (mkdir(d->tmp, 0755) != 0) {
+            return ht_error_set(c->err, HT_EIO, "cannot make %s: %s", path,
+                                strerror(errno));
+        }
+        return HT_OK;
+    }
+    d->f = fopen(d->tmp, "wb");
+    if (!d->f) {
+        return ht_error_set(c->err, HT_EIO, "cannot write %s: %s", path,
+                            strerror(errno));
+    }
+    d->pdf =
+        cairo_pdf_surface_create_for_stream(sink_write, d, c->w_pt, c->h_pt);
+    cairo_pdf_surface_set_metadata(d->pdf, CAIRO_PDF_METADATA_CREATOR,
+                                   "hutong " HT_VERSION);
+    char date[32];
+    ht_datetime_format(c->o->now, date, sizeof date);
+    cairo_pdf_surface_set_metadata(d->pdf, CAIRO_PDF_METADATA_CREATE_DATE,
+                                   date);
+    return HT_OK;
+}
+
+ht_status ht__print_doc_close(ht__pctx *c, ht__pdoc *d, ht_status st) {
+    ht_error *err = c->err;
+    const char *path = d->path;
+    if (d->pdf) {
+        cairo_surface_finish(d->pdf);
+        if (st == HT_OK &&
+            cairo_surface_status(d->pdf) != CAIRO_STATUS_SUCCESS) {
+            st = ht_error_set(
+                err, HT_EIO, "cannot write %s: %s", path,
+                d->werr ? strerror(d->werr)
+                        : cairo_status_to_string(cairo_surface_status(d->pdf)));
+        }
+        cairo_surface_destroy(d->pdf);
+        d->pdf = NULL;
+    }
+    if (d->f) {
+        if ((fflush(d->f) != 0 || fsync(fileno(d->f)) != 0) && st == HT_OK) {
+            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                              strerror(errno));
+        }
+        if (fclose(d->f) != 0 && st == HT_OK) {
+            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                              strerror(errno));
+        }
+        d->f = NULL;
+    }
+    if (!d->tmp[0]) {
+        return st;
+    }
+    if (st == HT_OK && rename(d->tmp, path) != 0) {
+        st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
+                          strerror(errno));
+    }
+    if (st != HT_OK) {
+        /* Nothing stays under the temporary name either. */
+        for (int p = 1; d->fmt == HT_PRINT_PNG && p <= c->pages; p++) {
+            char page[4300];
+            snprintf(page, sizeof page, "%s/page-%04d.png", d->tmp, p);
+            unlink(page);
+        }
+        if (d->fmt == HT_PRINT_PNG) {
+            rmdir(d->tmp);
+        } else {
+            unlink(d->tmp);
+        }
+    }
+    return st;
 }
 
 /* The period of @f as text. */
@@ -452,18 +524,10 @@ static void draw_index(ht__pctx *c, const ht_fgrid *const *gs, size_t n,
     ht__print_footer(c, NULL);
 }
 
-/* Where the page of an area goes: a PDF page or a PNG file. */
-typedef struct out {
-    ht_print_format fmt;
-    cairo_surface_t *pdf;
-    const char *dir;
-    size_t pngs;
-} out;
-
 /* @c's layout on its cairo_t: a point a unit, and metrics that do not
  * depend on the surface (unhinted, as on PDF), so that a page is laid out
  * alike on a PDF, an image or a recording surface. */
-static void new_layout(ht__pctx *c) {
+void ht__print_new_layout(ht__pctx *c) {
     c->layout = pango_cairo_create_layout(c->cr);
     PangoContext *pc = pango_layout_get_context(c->layout);
     pango_cairo_context_set_resolution(pc, 72);
@@ -475,7 +539,8 @@ static void new_layout(ht__pctx *c) {
     pango_layout_context_changed(c->layout);
 }
 
-static ht_status page_begin(ht__pctx *c, out *o, cairo_surface_t **img) {
+ht_status ht__print_page_begin(ht__pctx *c, ht__pdoc *o,
+                               cairo_surface_t **img) {
     *img = NULL;
     c->vector = o->fmt == HT_PRINT_PDF;
     if (o->fmt == HT_PRINT_PDF) {
@@ -501,12 +566,12 @@ static ht_status page_begin(ht__pctx *c, out *o, cairo_surface_t **img) {
         return ht_error_set(c->err, HT_ENOMEM, "cannot draw a page: %s",
                             cairo_status_to_string(cairo_status(c->cr)));
     }
-    new_layout(c);
+    ht__print_new_layout(c);
     return HT_OK;
 }
 
-static ht_status page_end(ht__pctx *c, out *o, cairo_surface_t *img,
-                          ht_status st) {
+ht_status ht__print_page_end(ht__pctx *c, ht__pdoc *o, cairo_surface_t *img,
+                             ht_status st) {
     if (c->layout) {
         g_object_unref(c->layout);
         c->layout = NULL;
@@ -520,8 +585,8 @@ static ht_status page_end(ht__pctx *c, out *o, cairo_surface_t *img,
         ht_buf *b = ht_buf_new();
         st = b ? ht_png_encode(img, b, c->err)
                : ht_error_set(c->err, HT_ENOMEM, "out of memory");
-        char path[4200];
-        snprintf(path, sizeof path, "%s/page-%04d.png", o->dir, c->number);
+        char path[4300];
+        snprintf(path, sizeof path, "%s/page-%04d.png", o->tmp, c->number);
         FILE *f = st == HT_OK ? fopen(path, "wb") : NULL;
         if (st == HT_OK && (!f || fwrite(b->data, 1, b->len, f) != b->len)) {
             st = ht_error_set(c->err, HT_EIO, "cannot write page %d: %s",
@@ -562,7 +627,7 @@ static ht_status plan(ht__pctx *c, const ht_fgrid *const *gs, size_t n,
     return HT_OK;
 }
 
-static ht_status check_opts(const ht_print_opts *o, ht_error *err) {
+ht_status ht__print_check_opts(const ht_print_opts *o, ht_error *err) {
     if (o->dpi < HT_PRINT_MIN_DPI || o->dpi > HT_PRINT_MAX_DPI) {
         return ht_error_set(err, HT_EINVAL, "dpi %d outside %d..%d", o->dpi,
                             HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI);
@@ -574,9 +639,9 @@ static ht_status check_opts(const ht_print_opts *o, ht_error *err) {
 }
 
 /* Set up what every page shares. */
-static ht_status ctx_open(ht__pctx *c, ht_renderer *r, ht_store *store,
-                          const ht_features *f, const ht_print_opts *o,
-                          ht_error *err) {
+ht_status ht__print_ctx_open(ht__pctx *c, ht_renderer *r, ht_store *store,
+                             const ht_features *f, const ht_print_opts *o,
+                             ht_error *err) {
     memset(c, 0, sizeof *c);
     c->r = r, c->store = store, c->f = f, c->o = o, c->err = err;
     ht__print_page_size(c, false);
@@ -632,7 +697,7 @@ static void *worker(void *arg) {
     }
     if (st == HT_OK) {
         ht_renderer_set_index(r, pl->ix);
-        st = ctx_open(&c, r, store, pl->c->f, pl->c->o, &err);
+        st = ht__print_ctx_open(&c, r, store, pl->c->f, pl->c->o, &err);
         c.pages = pl->c->pages;
         c.vector = pl->c->o->format == HT_PRINT_PDF;
     }
@@ -657,7 +722,7 @@ static void *worker(void *arg) {
                 CAIRO_CONTENT_COLOR_ALPHA,
                 &(cairo_rectangle_t){0, 0, c.w_pt, c.h_pt});
             c.cr = cairo_create(sl.rec);
-            new_layout(&c);
+            ht__print_new_layout(&c);
             sl.st =
                 ht__print_area_page(&c, pl->gs[i], pl->denom[i], &pl->pages[i]);
             g_object_unref(c.layout);
@@ -677,7 +742,7 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static ht_status area_pages_parallel(pool *pl, out *w,
+static ht_status area_pages_parallel(pool *pl, ht__pdoc *w,
                                      ht_print_progress_fn progress, void *ud) {
     ht__pctx *c = pl->c;
     int nt = c->o->threads > 16 ? 16 : c->o->threads;
@@ -719,14 +784,14 @@ static ht_status area_pages_parallel(pool *pl, out *w,
         c->number = pl->first + (int)i;
         cairo_surface_t *img = NULL;
         if (st == HT_OK) {
-            st = page_begin(c, w, &img);
+            st = ht__print_page_begin(c, w, &img);
         }
         if (st == HT_OK) {
             cairo_set_source_surface(c->cr, sl.rec, 0, 0);
             cairo_paint(c->cr);
         }
         if (c->cr) {
-            st = page_end(c, w, img, st);
+            st = ht__print_page_end(c, w, img, st);
         }
         cairo_surface_destroy(sl.rec);
         pthread_mutex_lock(&pl->mu);
@@ -761,7 +826,7 @@ ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
     if (pages_out) {
         *pages_out = NULL;
     }
-    ht_status st = check_opts(o, err);
+    ht_status st = ht__print_check_opts(o, err);
     if (st != HT_OK) {
         return st;
     }
@@ -784,34 +849,14 @@ ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
     }
     ht__pctx c = {0};
     if (st == HT_OK) {
-        st = ctx_open(&c, r, store, f, o, err);
+        st = ht__print_ctx_open(&c, r, store, f, o, err);
     }
     if (st == HT_OK) {
         st = plan(&c, gs, n, land, denom);
     }
-    /* The temporary name beside @path. */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    out w = {.fmt = o->format, .dir = tmp};
-    sink sk = {0};
-    if (st == HT_OK && o->format == HT_PRINT_PDF) {
-        sk.f = fopen(tmp, "wb");
-        if (!sk.f) {
-            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
-                              strerror(errno));
-        } else {
-            w.pdf = cairo_pdf_surface_create_for_stream(sink_write, &sk, c.w_pt,
-                                                        c.h_pt);
-            cairo_pdf_surface_set_metadata(w.pdf, CAIRO_PDF_METADATA_CREATOR,
-                                           "hutong " HT_VERSION);
-            char date[32];
-            ht_datetime_format(o->now, date, sizeof date);
-            cairo_pdf_surface_set_metadata(
-                w.pdf, CAIRO_PDF_METADATA_CREATE_DATE, date);
-        }
-    } else if (st == HT_OK && mkdir(tmp, 0755) != 0) {
-        st = ht_error_set(err, HT_EIO, "cannot make %s: %s", path,
-                          strerror(errno));
+    ht__pdoc w = {0};
+    if (st == HT_OK) {
+        st = ht__print_doc_open(&c, &w, path);
     }
     /* Cover and index first when there is more than one area. */
     size_t per = 0, nindex = 0;
@@ -839,18 +884,18 @@ ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
                  top->name ? top->name : "");
         cairo_surface_t *img;
         c.number = 1;
-        st = page_begin(&c, &w, &img);
+        st = ht__print_page_begin(&c, &w, &img);
         if (st == HT_OK) {
             st = draw_cover(&c, gs, n, first, title);
         }
-        st = page_end(&c, &w, img, st);
+        st = ht__print_page_end(&c, &w, img, st);
         for (size_t p = 0; st == HT_OK && p < nindex; p++) {
             c.number = (int)(2 + p);
-            st = page_begin(&c, &w, &img);
+            st = ht__print_page_begin(&c, &w, &img);
             if (st == HT_OK) {
                 draw_index(&c, gs, n, p * per, first);
             }
-            st = page_end(&c, &w, img, st);
+            st = ht__print_page_end(&c, &w, img, st);
         }
     }
     if (st == HT_OK && o->threads > 1 && n > 1) {
@@ -868,54 +913,16 @@ ht_status ht_print_atlas(ht_renderer *r, ht_store *store, const ht_features *f,
         ht__print_page_size(&c, land[i]);
         c.number = first + (int)i;
         cairo_surface_t *img;
-        st = page_begin(&c, &w, &img);
+        st = ht__print_page_begin(&c, &w, &img);
         if (st == HT_OK) {
             st = ht__print_area_page(&c, gs[i], denom[i], &pages[i]);
         }
-        st = page_end(&c, &w, img, st);
+        st = ht__print_page_end(&c, &w, img, st);
         if (progress) {
             progress(i + 1, n, ud);
         }
     }
-    if (w.pdf) {
-        cairo_surface_finish(w.pdf);
-        if (st == HT_OK &&
-            cairo_surface_status(w.pdf) != CAIRO_STATUS_SUCCESS) {
-            st = ht_error_set(
-                err, HT_EIO, "cannot write %s: %s", path,
-                sk.err ? strerror(sk.err)
-                       : cairo_status_to_string(cairo_surface_status(w.pdf)));
-        }
-        cairo_surface_destroy(w.pdf);
-    }
-    if (sk.f) {
-        if ((fflush(sk.f) != 0 || fsync(fileno(sk.f)) != 0) && st == HT_OK) {
-            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
-                              strerror(errno));
-        }
-        if (fclose(sk.f) != 0 && st == HT_OK) {
-            st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
-                              strerror(errno));
-        }
-    }
-    if (st == HT_OK && rename(tmp, path) != 0) {
-        st = ht_error_set(err, HT_EIO, "cannot write %s: %s", path,
-                          strerror(errno));
-    }
-    if (st != HT_OK) {
-        /* Nothing stays under a temporary name either. */
-        for (size_t p = 1; o->format == HT_PRINT_PNG && p <= (size_t)c.pages;
-             p++) {
-            char page[4300];
-            snprintf(page, sizeof page, "%s/page-%04zu.png", tmp, p);
-            unlink(page);
-        }
-        if (o->format == HT_PRINT_PNG) {
-            rmdir(tmp);
-        } else {
-            unlink(tmp);
-        }
-    }
+    st = ht__print_doc_close(&c, &w, st);
     ht_crs_transform_free(c.to_crs);
     free(gs);
     free(land);
@@ -932,14 +939,14 @@ ht_status ht_print_page_pdf(ht_renderer *r, ht_store *store,
                             const ht_features *f, const char *code,
                             const ht_print_opts *o, ht_buf *outb,
                             ht_print_page *page, ht_error *err) {
-    ht_status st = check_opts(o, err);
+    ht_status st = ht__print_check_opts(o, err);
     const ht_fgrid *g = ht_features_find_grid(f, code);
     if (st == HT_OK && !g) {
         st = ht_error_set(err, HT_ENOTFOUND, "no grid \"%s\"", code);
     }
     ht__pctx c = {0};
     if (st == HT_OK) {
-        st = ctx_open(&c, r, store, f, o, err);
+        st = ht__print_ctx_open(&c, r, store, f, o, err);
     }
     if (st != HT_OK) {
         ht_crs_transform_free(c.to_crs);
@@ -954,17 +961,17 @@ ht_status ht_print_page_pdf(ht_renderer *r, ht_store *store,
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     if (st == HT_OK) {
-        out w = {.fmt = HT_PRINT_PDF};
+        ht__pdoc w = {.fmt = HT_PRINT_PDF};
         w.pdf = cairo_pdf_surface_create_for_stream(ht_render_cairo_writer, vec,
                                                     c.w_pt, c.h_pt);
         c.number = c.pages = 1;
         cairo_surface_t *img;
-        st = page_begin(&c, &w, &img);
+        st = ht__print_page_begin(&c, &w, &img);
         ht_print_page tmp;
         if (st == HT_OK) {
             st = ht__print_area_page(&c, g, denom, page ? page : &tmp);
         }
-        st = page_end(&c, &w, img, st);
+        st = ht__print_page_end(&c, &w, img, st);
         cairo_surface_finish(w.pdf);
         if (st == HT_OK &&
             cairo_surface_status(w.pdf) != CAIRO_STATUS_SUCCESS) {

@@ -6,6 +6,7 @@
 
 #include <cairo.h>
 #include <pango/pangocairo.h>
+#include <stdio.h>
 
 #include "hutong/crs.h"
 #include "hutong/print.h"
@@ -34,6 +35,46 @@ typedef struct ht__pctx {
     char printed[16];  /* the print date */
     ht_error *err;
 } ht__pctx;
+
+/* A document being written: a PDF (streamed to a temporary file beside
+ * its path) or a folder of PNG pages (made under a temporary name). */
+typedef struct ht__pdoc {
+    ht_print_format fmt;
+    cairo_surface_t *pdf;
+    const char *path;
+    char tmp[4200]; /* "" when not written to a file */
+    FILE *f;
+    int werr; /* the first errno of a failed write */
+    size_t pngs;
+} ht__pdoc;
+
+/* Check @o's DPI, paper and style. */
+ht_status ht__print_check_opts(const ht_print_opts *o, ht_error *err);
+
+/* Set up what every page shares (A4 portrait until a page sets its
+ * size). */
+ht_status ht__print_ctx_open(ht__pctx *c, ht_renderer *r, ht_store *store,
+                             const ht_features *f, const ht_print_opts *o,
+                             ht_error *err);
+
+/* Start writing @path in @c's format (its first page sized as @c's). */
+ht_status ht__print_doc_open(ht__pctx *c, ht__pdoc *d, const char *path);
+
+/* Start page c->number at @c's size: c->cr and c->layout drawing on it;
+ * *img is the page's image when writing PNG pages. */
+ht_status ht__print_page_begin(ht__pctx *c, ht__pdoc *d, cairo_surface_t **img);
+
+/* End the page begun (after @st, the drawing's outcome): shown on the PDF
+ * or written as page-NNNN.png. Returns @st or the write's failure. */
+ht_status ht__print_page_end(ht__pctx *c, ht__pdoc *d, cairo_surface_t *img,
+                             ht_status st);
+
+/* Finish @d: after @st == HT_OK renamed to its path, else nothing left
+ * under either name. Returns @st or the failure to finish. */
+ht_status ht__print_doc_close(ht__pctx *c, ht__pdoc *d, ht_status st);
+
+/* @c's layout on its cairo_t: a point a unit, unhinted metrics. */
+void ht__print_new_layout(ht__pctx *c);
 
 /* Text in @b (points): @size pt, shrunk down to 70 % to fit the width,
  * then cut with an ellipsis; @align 0 left, 0.5 centre, 1 right; vertically
