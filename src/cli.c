@@ -94,6 +94,12 @@ static const char usage_text[] =
     "                                       area (PDF atlas, or a folder of\n"
     "                                       PNG pages); the period defaults\n"
     "                                       to the last 30 days\n"
+    "  report    --month YYYY-MM [--grid CODE] [--topics 0..10]\n"
+    "            [--dpi 150..600] [--style report] [--layer report-heat|S|none]\n"
+    "            [--format pdf|png] [-o OUT]\n"
+    "                                       the monthly \"one topic a month\"\n"
+    "                                       report on A4 (default OUT\n"
+    "                                       report-YYYY-MM.pdf)\n"
     "  seed      --style S --zoom Z0-Z1 [--bbox W,S,E,N | --grid CODE]\n"
     "            [filters] [--threads N] -o OUT.mbtiles | DIR\n"
     "                                       pre-rendered tiles (MBTiles 1.3\n"
@@ -160,6 +166,7 @@ static const struct {
     {"dpi", offsetof(opts, dpi)},
     {"layer", offsetof(opts, layer)},
     {"zoom", offsetof(opts, zoom)},
+    {"topics", offsetof(opts, topics)},
 };
 
 int cli_usage_error(const char *fmt, ...) {
@@ -805,6 +812,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "print") == 0) {
         return cli_cmd_print(argc, argv);
+    }
+    if (strcmp(cmd, "report") == 0) {
+        return cli_cmd_report(argc, argv);
     }
     if (strcmp(cmd, "seed") == 0) {
         return cli_cmd_seed(argc, argv);

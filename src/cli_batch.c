@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The batch commands: print (atlases), seed (tiles). */
+/* The batch commands: print (atlases), report (the monthly report), seed
+ * (tiles). */
 
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +31,7 @@
 #include "hutong/png.h"
 #include "hutong/print.h"
 #include "hutong/render.h"
+#include "hutong/report.h"
 #include "hutong/seed.h"
 #include "hutong/server.h"
 #include "hutong/stats.h"
@@ -275,4 +277,84 @@ int cli_cmd_seed(int argc, char **argv) {
     printf("%zu tiles: %zu drawn, %zu already there, %.1f s\n", stats.total,
            stats.drawn, stats.skipped, now_s() - clock.t0);
     return 0;
+}
+
+/* `report`: the monthly "one topic a month" report. */
+int cli_cmd_report(int argc, char **argv) {
+    opts o;
+    int rc = cli_parse(argc, argv, 2,
+                       " db month grid topics dpi style layer format out ", &o);
+    if (rc) {
+        return rc;
+    }
+    if (o.npos) {
+        return cli_usage_error("report takes no argument \"%s\"", o.pos[0]);
+    }
+    if (!o.month) {
+        return cli_usage_error("report needs --month YYYY-MM");
+    }
+    ht_report_opts ro = {.print = ht_print_opts_default(cli_print_now()),
+                         .topic_pages = 3};
+    long v;
+    if (o.topics) {
+        if (!cli_parse_int(o.topics, 0, HT_REPORT_MAX_TOPIC_PAGES, &v)) {
+            return cli_usage_error("--topics \"%s\" outside 0..%d", o.topics,
+                                   HT_REPORT_MAX_TOPIC_PAGES);
+        }
+        ro.topic_pages = (size_t)v;
+    }
+    if (o.dpi) {
+        if (!cli_parse_int(o.dpi, HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI, &v)) {
+            return cli_usage_error("--dpi \"%s\" outside %d..%d", o.dpi,
+                                   HT_PRINT_MIN_DPI, HT_PRINT_MAX_DPI);
+        }
+        ro.print.dpi = (int)v;
+    }
+    if (o.format && strcmp(o.format, "pdf") != 0 &&
+        strcmp(o.format, "png") != 0) {
+        return cli_usage_error("--format \"%s\" is not pdf or png", o.format);
+    }
+    ro.print.format =
+        o.format && strcmp(o.format, "png") == 0 ? HT_PRINT_PNG : HT_PRINT_PDF;
+    const char *layer = o.layer ? o.layer : "report-heat";
+    char out[64];
+    if (!o.out) {
+        snprintf(out, sizeof out, "report-%.7s%s", o.month,
+                 ro.print.format == HT_PRINT_PDF ? ".pdf" : "");
+        o.out = out;
+    }
+    o.style = o.style ? o.style : "report";
+    cli_env e;
+    ht_error err = {0};
+    ht_style *heat = NULL;
+    ht_status st = cli_env_open(&o, &e, &err);
+    if (st != HT_OK) {
+        return cli_fail(&err);
+    }
+    ro.print.style = e.style;
+    if (strcmp(layer, "none") != 0) {
+        st = ht_style_load(layer, &heat, &err);
+        ro.print.layer = heat;
+    }
+    ht_report_data d = {0};
+    if (st == HT_OK) {
+        st = ht_report_compute(e.store, e.features, o.month, o.grid, &d, &err);
+    }
+    if (st == HT_OK) {
+        st = ht_report_print(e.renderer, e.store, e.features, &d, &ro, o.out,
+                             NULL, NULL, &err);
+    }
+    if (st == HT_OK) {
+        size_t pages =
+            3 + (ro.topic_pages < d.ntopics ? ro.topic_pages : d.ntopics);
+        printf("%s: %zu pages, %zu rising topics, %zu %s ranked\n", o.out,
+               pages, d.ntopics, d.nranks,
+               d.by == HT_STATS_BY_STREET      ? "street offices"
+               : d.by == HT_STATS_BY_COMMUNITY ? "communities"
+                                               : "grids");
+    }
+    ht_report_data_free(&d);
+    ht_style_unref(heat);
+    cli_env_close(&e);
+    return st == HT_OK ? 0 : cli_fail(&err);
 }

@@ -42,6 +42,7 @@ typedef struct opts {
     const char *max_conns, *max_conns_ip, *max_listeners, *max_listeners_ip;
     const char *request_timeout, *public_url;
     const char *street, *community, *paper, *orientation, *dpi, *layer, *zoom;
+    const char *topics;
     bool write;
     bool private_reads;
     bool all, uniform_scale;
@@ -99,5 +100,6 @@ int cli_cmd_render(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);
 int cli_cmd_print(int argc, char **argv);
 int cli_cmd_seed(int argc, char **argv);
+int cli_cmd_report(int argc, char **argv);
 
 #endif

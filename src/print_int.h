@@ -125,6 +125,31 @@ void ht__print_to_page(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
 void ht__print_geom_path(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
                          const ht_geom *g);
 
+/* Metres on the ground per unit of the map's CRS, east-west, at the
+ * centre of @b (3857 box); and the grid convergence there (degrees). */
+ht_status ht__print_ground_per_unit(ht__pctx *c, const ht_bbox *b, double *k,
+                                    double *conv_deg, ht_error *err);
+
+/* The scale as text and a bar of a round length in the slot @s, for a map
+ * at 1:@denom; the bar's length on the ground and on paper. Returns the
+ * box drawn in. */
+ht_print_box ht__print_scalebar(ht__pctx *c, ht_print_box s, double denom,
+                                double *len_m, double *len_pt);
+
+/* A named street's incidents: all its segments together. */
+typedef struct ht__street_rate {
+    const char *name; /* borrowed from the features */
+    double count, length_m;
+} ht__street_rate;
+
+/* The named streets (whose middle lies) in area @g — or, @g NULL, in the
+ * 3857 box @box — with incidents passing @filter (its grid ignored), most
+ * incidents per 100 m first (lengths under 50 m count as 50 m). *out
+ * malloc'd. */
+ht_status ht__print_top_streets(ht__pctx *c, const ht_fgrid *g,
+                                const ht_bbox *box, const ht_filter *filter,
+                                ht__street_rate **out, size_t *n);
+
 /* "1:2,000" style thousands. */
 void ht__print_thousands(double v, char *out, size_t size);
 

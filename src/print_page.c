@@ -51,10 +51,8 @@ static void slots(const ht__pctx *c, ht_print_box s[HT_PART_COUNT]) {
     }
 }
 
-/* Metres on the ground per unit of the CRS, east-west, at the centre of
- * @b (3857 box); and the convergence there. */
-static ht_status ground_per_unit(ht__pctx *c, const ht_bbox *b, double *k,
-                                 double *conv_deg, ht_error *err) {
+ht_status ht__print_ground_per_unit(ht__pctx *c, const ht_bbox *b, double *k,
+                                    double *conv_deg, ht_error *err) {
     double lon, lat;
     ht_tile_merc_to_lonlat((b->minx + b->maxx) / 2, (b->miny + b->maxy) / 2,
                            &lon, &lat);
@@ -127,7 +125,7 @@ ht_status ht__print_need_scale(ht__pctx *c, const ht_fgrid *g, bool landscape,
     double k, conv;
     ht_status st = crs_box(c, &g->bbox, &b, err);
     if (st == HT_OK) {
-        st = ground_per_unit(c, &g->bbox, &k, &conv, err);
+        st = ht__print_ground_per_unit(c, &g->bbox, &k, &conv, err);
     }
     if (st != HT_OK) {
         return st;
@@ -343,8 +341,8 @@ static double round_length(double max) {
     return (m >= 5 ? 5 : m >= 2 ? 2 : 1) * p;
 }
 
-static ht_print_box draw_scalebar(ht__pctx *c, ht_print_box s, double denom,
-                                  ht_print_page *page) {
+ht_print_box ht__print_scalebar(ht__pctx *c, ht_print_box s, double denom,
+                                double *len_m_out, double *len_pt_out) {
     char text[64], num[32];
     ht__print_thousands(denom, num, sizeof num);
     snprintf(text, sizeof text, "比例尺 1:%s", num);
@@ -382,8 +380,8 @@ static ht_print_box draw_scalebar(ht__pctx *c, ht_print_box s, double denom,
         ht__print_text(c, (ht_print_box){x, y + bh + 1, tw, fs * 1.3}, lab,
                        fs * 0.9, false, 0, INK);
     }
-    page->scalebar_m = len_m;
-    page->scalebar_pt = len_pt;
+    *len_m_out = len_m;
+    *len_pt_out = len_pt;
     double bottom = y + bh + 1 + fs * 1.3;
     double right = fmax(tb.x + tb.w, s.x + len_pt);
     return (ht_print_box){s.x, s.y, fmin(right, s.x + s.w) - s.x, bottom - s.y};
@@ -627,13 +625,8 @@ static ht_status draw_table(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
     return HT_OK;
 }
 
-typedef struct named_rate {
-    const char *name;
-    double count, length_m;
-} named_rate;
-
 static int cmp_rate(const void *a, const void *b) {
-    const named_rate *p = a, *q = b;
+    const ht__street_rate *p = a, *q = b;
     double rp = p->count / fmax(p->length_m, 50) * 100;
     double rq = q->count / fmax(q->length_m, 50) * 100;
     if (rp != rq) {
@@ -642,23 +635,25 @@ static int cmp_rate(const void *a, const void *b) {
     return strcmp(p->name, q->name);
 }
 
-/* The area's five named streets with the most incidents per 100 m. */
-static ht_status draw_streets(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
-                              ht_print_box *used) {
-    ht_filter f = c->o->filter;
+ht_status ht__print_top_streets(ht__pctx *c, const ht_fgrid *g,
+                                const ht_bbox *box, const ht_filter *filter,
+                                ht__street_rate **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    ht_filter f = *filter;
     f.grid[0] = '\0';
     const ht_street_heat *sh;
     ht_status st = ht_render_street_heat(c->r, &f, &sh, c->err);
     uint32_t *ids = NULL;
     size_t nids = 0, cap = 0;
     if (st == HT_OK) {
-        st = ht_features_query(c->f, HT_F_STREETS, &g->bbox, &ids, &nids, &cap,
-                               c->err);
+        st = ht_features_query(c->f, HT_F_STREETS, g ? &g->bbox : box, &ids,
+                               &nids, &cap, c->err);
     }
     if (st != HT_OK) {
         return st;
     }
-    named_rate *nr = calloc(nids + 1, sizeof *nr);
+    ht__street_rate *nr = calloc(nids + 1, sizeof *nr);
     size_t nn = 0;
     for (size_t k = 0; nr && k < nids; k++) {
         const ht_fstreet *t = ht_features_street(c->f, ids[k]);
@@ -669,7 +664,7 @@ static ht_status draw_streets(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
         const ht_point *mid = &sg->pts[sg->npts / 2];
         double mx = (sg->pts[sg->npts / 2 - 1].x + mid->x) / 2;
         double my = (sg->pts[sg->npts / 2 - 1].y + mid->y) / 2;
-        if (!ht_geom_contains(g->geom, mx, my)) {
+        if (g && !ht_geom_contains(g->geom, mx, my)) {
             continue;
         }
         size_t q = 0;
@@ -677,7 +672,7 @@ static ht_status draw_streets(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
             q++;
         }
         if (q == nn) {
-            nr[nn++] = (named_rate){t->name, 0, 0};
+            nr[nn++] = (ht__street_rate){t->name, 0, 0};
         }
         nr[q].count += ids[k] < sh->n ? sh->count[ids[k]] : 0;
         nr[q].length_m += t->length_m;
@@ -686,13 +681,31 @@ static ht_status draw_streets(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
     if (!nr) {
         return ht_error_set(c->err, HT_ENOMEM, "out of memory");
     }
-    qsort(nr, nn, sizeof *nr, cmp_rate);
+    /* Streets without incidents are not ranked. */
+    size_t kept = 0;
+    for (size_t k = 0; k < nn; k++) {
+        if (nr[k].count > 0) {
+            nr[kept++] = nr[k];
+        }
+    }
+    qsort(nr, kept, sizeof *nr, cmp_rate);
+    *out = nr;
+    *n = kept;
+    return HT_OK;
+}
+
+/* The area's five named streets with the most incidents per 100 m. */
+static ht_status draw_streets(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
+                              ht_print_box *used) {
+    ht__street_rate *nr;
+    size_t nn;
+    ht_status st = ht__print_top_streets(c, g, NULL, &c->o->filter, &nr, &nn);
+    if (st != HT_OK) {
+        return st;
+    }
     cell_row cells[6] = {{"街巷", "件数", "件/百米"}};
     size_t r = 1;
     for (size_t k = 0; k < nn && r < 6; k++) {
-        if (nr[k].count <= 0) {
-            break;
-        }
         snprintf(cells[r][0], CELL, "%zu. %s", r, nr[k].name);
         snprintf(cells[r][1], CELL, "%.0f", nr[k].count);
         snprintf(cells[r][2], CELL, "%.1f",
@@ -780,7 +793,7 @@ ht_status ht__print_area_page(ht__pctx *c, const ht_fgrid *g,
     }
     ht_bbox gb;
     if (st == HT_OK) {
-        st = ground_per_unit(c, &g->bbox, &k, &conv, c->err);
+        st = ht__print_ground_per_unit(c, &g->bbox, &k, &conv, c->err);
     }
     if (st == HT_OK) {
         st = crs_box(c, &g->bbox, &gb, c->err);
@@ -803,8 +816,8 @@ ht_status ht__print_area_page(ht__pctx *c, const ht_fgrid *g,
     page->part[HT_PART_MAP] = mb;
     page->part[HT_PART_TITLE] = draw_title(c, g, s[HT_PART_TITLE]);
     page->part[HT_PART_LEGEND] = draw_legend(c, s[HT_PART_LEGEND]);
-    page->part[HT_PART_SCALEBAR] =
-        draw_scalebar(c, s[HT_PART_SCALEBAR], need, page);
+    page->part[HT_PART_SCALEBAR] = ht__print_scalebar(
+        c, s[HT_PART_SCALEBAR], need, &page->scalebar_m, &page->scalebar_pt);
     page->part[HT_PART_NORTH] = draw_north(c, s[HT_PART_NORTH], conv);
     page->part[HT_PART_INSET] = draw_inset(c, g, s[HT_PART_INSET]);
     st = draw_table(c, g, s[HT_PART_TABLE], &page->part[HT_PART_TABLE]);

@@ -53,9 +53,11 @@ static const struct {
     {"default", "标准底图 base map (light)"},
     {"wall", "大屏底图 command-center base map (dark)"},
     {"print", "打印底图 print base map"},
+    {"report", "报告底图 report base map (small scales)"},
     {"grids", "单元网格 unit grid outlines"},
     {"heat", "事件热力 incident density (incidents/km²)"},
     {"heatrate", "日均热力 incident density per day (365-day scale)"},
+    {"report-heat", "区级热力 incident density at district scale (400 m)"},
     {"streetheat", "街巷热度 street heat (incidents per 100 m)"},
     {"choropleth", "网格密度 grid density (Jenks classes)"},
     {"hotspots", "热点分析 hotspots (Getis-Ord Gi*)"}};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Integration: the batch commands as processes — `print` (exit codes,
- * nothing left under the output name on failure) and `seed` (MBTiles and
- * folders, resumed, tiles equal to the server's). */
+/* Integration: the batch commands as processes — `print` and `report`
+ * (exit codes, nothing left under the output name on failure) and `seed`
+ * (MBTiles and folders, resumed, tiles equal to the server's). */
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +70,86 @@ static void test_batch_print_exit_codes(void **state) {
     char *nowhere = ts_path(dir, "no/such/g.pdf");
     assert_int_equal(H(NULL, &err, "print", "--db", db, "--grid",
                        "110101001001001", "--dpi", "150", "-o", nowhere),
+                     1);
+    assert_contains(err, "cannot write");
+    free(err);
+    free(nowhere);
+    free(pdf);
+}
+
+/* `report`: a PDF with embedded fonts, its default name, the exit codes of
+ * bad input with nothing written. */
+static void test_batch_report(void **state) {
+    (void)state;
+    char *pdf = ts_path(dir, "r.pdf"), *out, *err;
+    assert_int_equal(H(&out, NULL, "report", "--db", db, "--month", "2026-10",
+                       "--dpi", "150", "--topics", "1", "-o", pdf),
+                     0);
+    assert_contains(out, "4 pages");
+    assert_contains(out, "17 street offices ranked");
+    free(out);
+    struct stat sb;
+    assert_int_equal(stat(pdf, &sb), 0);
+    assert_true(sb.st_size > 10000);
+    /* Every font embedded (pdffonts' "emb" column), when poppler is
+     * there. */
+    char *fonts = NULL;
+    char *const argv[] = {"/usr/bin/pdffonts", pdf, NULL};
+    if (ts_run(argv, 60, &fonts, NULL) == 0) {
+        assert_contains(fonts, "NotoSansCJK");
+        char *line = strstr(fonts, "-----");
+        assert_non_null(line);
+        size_t nfonts = 0;
+        for (line = strchr(line, '\n'); line && line[1];
+             line = strchr(line + 1, '\n')) {
+            /* The columns from the right: emb sub uni object-id gen. */
+            char buf[400], *tok[32];
+            size_t nt = 0;
+            const char *end = strchr(line + 1, '\n');
+            size_t len = end ? (size_t)(end - line - 1) : strlen(line + 1);
+            snprintf(buf, sizeof buf, "%.*s", (int)len, line + 1);
+            for (char *s = strtok(buf, " "); s && nt < 32;
+                 s = strtok(NULL, " ")) {
+                tok[nt++] = s;
+            }
+            if (nt >= 6) {
+                assert_string_equal(tok[nt - 5], "yes");
+                nfonts++;
+            }
+        }
+        assert_true(nfonts >= 1);
+    }
+    free(fonts);
+    /* Bad input: exit 2, the older file untouched. */
+    ts_write(pdf, "older");
+    const char *bad[][4] = {
+        {"--month", "2026-13", "--dpi", "150"},
+        {"--month", "2026-10", "--grid", "110101999"},
+        {"--month", "2026-10", "--grid", "110101001001001"},
+        {"--month", "2030-01", "--dpi", "150"},
+        {"--month", "2026-10", "--topics", "11"},
+        {"--month", "2026-10", "--dpi", "1000"},
+        {"--month", "2026-10", "--layer", "fire"},
+    };
+    const char *says[] = {"YYYY-MM",  "110101999", "unit grid", "2030-01",
+                          "--topics", "--dpi",     "fire"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        assert_int_equal(H(NULL, &err, "report", "--db", db, bad[k][0],
+                           bad[k][1], bad[k][2], bad[k][3], "-o", pdf),
+                         2);
+        assert_contains(err, says[k]);
+        free(err);
+    }
+    assert_int_equal(H(NULL, &err, "report", "--db", db, "-o", pdf), 2);
+    assert_contains(err, "--month");
+    free(err);
+    char *text = ts_read(pdf);
+    assert_string_equal(text, "older");
+    free(text);
+    /* An output that cannot be written: exit 1, nothing left. */
+    char *nowhere = ts_path(dir, "no/such/r.pdf");
+    assert_int_equal(H(NULL, &err, "report", "--db", db, "--month", "2026-10",
+                       "--dpi", "150", "-o", nowhere),
                      1);
     assert_contains(err, "cannot write");
     free(err);
@@ -219,6 +299,7 @@ static void test_batch_seed_folder(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_print_exit_codes),
+        cmocka_unit_test(test_batch_report),
         cmocka_unit_test(test_batch_seed_mbtiles),
         cmocka_unit_test(test_batch_seed_folder),
     };
