@@ -49,7 +49,7 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  init      [--db FILE]                create or migrate a database\n"
-    "  import    grids|streets|incidents|categories FILE [--crs CRS]\n"
+    "  import    grids|streets|incidents|categories|rules FILE [--crs CRS]\n"
     "            [--level L] [--field NAME=SOURCE ...] [--snap M]\n"
     "            [--dictionary D] [--db FILE]\n"
     "  demo      [--db FILE] [--seed N] [--end DATE] [--incidents N]\n"
@@ -95,7 +95,8 @@ static const char usage_text[] =
     "                                       PNG pages); the period defaults\n"
     "                                       to the last 30 days\n"
     "  report    --month YYYY-MM [--grid CODE] [--topics 0..10]\n"
-    "            [--dpi 150..600] [--style report] [--layer report-heat|S|none]\n"
+    "            [--dpi 150..600] [--style report] [--layer "
+    "report-heat|S|none]\n"
     "            [--format pdf|png] [-o OUT]\n"
     "                                       the monthly \"one topic a month\"\n"
     "                                       report on A4 (default OUT\n"
@@ -356,7 +357,8 @@ static int cmd_import(int argc, char **argv) {
     }
     printf("%s: %zu %s read: %zu new, %zu updated, %zu unchanged", o.pos[1],
            stats.rows,
-           io.kind == HT_IMPORT_INCIDENTS || io.kind == HT_IMPORT_CATEGORIES
+           io.kind == HT_IMPORT_INCIDENTS || io.kind == HT_IMPORT_CATEGORIES ||
+                   io.kind == HT_IMPORT_RULES
                ? "rows"
                : "features",
            stats.inserted, stats.updated, stats.unchanged);

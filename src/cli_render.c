@@ -415,12 +415,21 @@ static void num_cell(char *buf, size_t len, double v, int decimals, bool csv) {
 static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
                              ht_stats_by by, out_format fmt,
                              const ht_filter *f) {
-    static const char *const heads[] = {
-        "rank",           "key",          "name",
-        "count",          "share_pct",    "prev",
-        "change_pct",     "per_km2",      "per_1000",
-        "median_close_h", "response_pct", "resolution_pct",
-        "evaluated_pct"};
+    static const char *const heads[] = {"rank",
+                                        "key",
+                                        "name",
+                                        "count",
+                                        "share_pct",
+                                        "prev",
+                                        "change_pct",
+                                        "per_km2",
+                                        "per_1000",
+                                        "median_close_h",
+                                        "response_pct",
+                                        "resolution_pct",
+                                        "satisfaction_pct",
+                                        "evaluated_pct",
+                                        "overdue"};
     enum { NH = sizeof heads / sizeof *heads };
     size_t shown = n < limit ? n : limit;
     if (fmt == FMT_JSON) {
@@ -432,7 +441,7 @@ static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
         return;
     }
     bool csv = fmt == FMT_CSV;
-    int widths[NH] = {4, 3, 4, 8, 7, 8, 8, 8, 8, 9, 9, 9, 9};
+    int widths[NH] = {4, 3, 4, 8, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9, 8};
     for (size_t k = 0; k < shown; k++) {
         int kw = display_width(r[k].key), nw = display_width(r[k].name);
         widths[1] = kw > widths[1] ? kw : widths[1];
@@ -445,8 +454,9 @@ static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
         putchar('\n');
     } else {
         static const char *const short_heads[NH] = {
-            "rank", "key",   "name",    "count", "share%", "prev", "change%",
-            "/km2", "/1000", "close h", "resp%", "resol%", "eval%"};
+            "rank",  "key",     "name", "count", "share%",
+            "prev",  "change%", "/km2", "/1000", "close h",
+            "resp%", "resol%",  "sat%", "eval%", "overdue"};
         for (int c = 0; c < NH; c++) {
             table_cell(c, short_heads[c], widths[c], c == 1 || c == 2);
         }
@@ -468,7 +478,9 @@ static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
         num_cell(cell[9], sizeof cell[9], r[k].median_close_h, 1, csv);
         num_cell(cell[10], sizeof cell[10], r[k].response * 100, 1, csv);
         num_cell(cell[11], sizeof cell[11], r[k].resolution * 100, 1, csv);
-        num_cell(cell[12], sizeof cell[12], r[k].evaluated * 100, 1, csv);
+        num_cell(cell[12], sizeof cell[12], r[k].satisfaction * 100, 1, csv);
+        num_cell(cell[13], sizeof cell[13], r[k].evaluated * 100, 1, csv);
+        snprintf(cell[14], sizeof cell[14], "%lld", (long long)r[k].overdue);
         for (int c = 0; c < NH; c++) {
             if (csv) {
                 if (c) {

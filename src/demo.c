@@ -1502,6 +1502,13 @@ static double deadline_h(const char *cat) {
     return 168;
 }
 
+/* SplitMix64's finaliser: a well-mixed 64-bit hash. */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 static ht_point jitter_m(demo *d, ht_point p, double sigma_m) {
     return (ht_point){p.x + rng_normal(&d->r) * sigma_m / metres_x(p.y),
                       p.y + rng_normal(&d->r) * sigma_m / 111320.0};
@@ -1664,6 +1671,24 @@ static ht_status store_incidents(demo *d, const ht_locator *loc, inc *list,
             .state_at = times[state],
             .lon = x->lon,
             .lat = x->lat};
+        /* The resident's verdict and a whistle's kind, from a stream of
+         * their own (the main one, and so the incidents, stay as they
+         * were): late closing makes residents less satisfied. */
+        uint64_t h = mix64(k * 0x9e3779b97f4a7c15ull + 0x5a7157ull);
+        double u = (double)(h >> 11) / 9007199254740992.0;
+        if (state == HT_STATE_EVALUATED) {
+            bool slow = x->t_close - x->t_rep > deadline_h(x->cat) * 3600;
+            double good = slow ? 0.45 : 0.86, fair = slow ? 0.75 : 0.97;
+            r.satisfaction = u < good   ? HT_SAT_SATISFIED
+                             : u < fair ? HT_SAT_BASIC
+                                        : HT_SAT_UNSATISFIED;
+        }
+        if (r.source == HT_SOURCE_WHISTLE) {
+            double v = (double)((h >> 3) & 1023) / 1024.0;
+            r.whistle = v < 0.7    ? HT_WHISTLE_DAILY
+                        : v < 0.93 ? HT_WHISTLE_TOUGH
+                                   : HT_WHISTLE_EMERGENCY;
+        }
         const char *grid =
             ht_locator_find_grid(loc, x->lon, x->lat, x->t_rep, -1);
         int64_t street =
@@ -1766,6 +1791,12 @@ ht_status ht_demo_build(ht_store *s, const ht_demo_opts *o,
     ht_import_opts io = {.kind = HT_IMPORT_CATEGORIES, .in_transaction = true};
     stage(d, "categories");
     st = ht_import_file(s, path, &io, NULL, err);
+    if (st == HT_OK) {
+        snprintf(path, sizeof path, "%s/rules.csv",
+                 o->geodata_dir ? o->geodata_dir : ht_demo_geodata_dir());
+        io.kind = HT_IMPORT_RULES;
+        st = ht_import_file(s, path, &io, NULL, err);
+    }
     if (st == HT_OK) {
         st = read_table(d, "street_offices.csv", 5, office_row);
     }

@@ -22,19 +22,21 @@
 #include "hutong/model.h"
 
 /* Our field names per kind; defaults read the column of the same name. */
-enum { F_MAX = 10 };
+enum { F_MAX = 12 };
 
 static const char *const kind_names[HT_IMPORT_KIND_COUNT] = {
-    "grids", "streets", "incidents", "categories"};
+    "grids", "streets", "incidents", "categories", "rules"};
 
 static const char *const kind_fields[HT_IMPORT_KIND_COUNT][F_MAX] = {
     [HT_IMPORT_GRIDS] = {"code", "name", "level", "parent_code", "population",
                          "responsible", "valid_from", "valid_to"},
     [HT_IMPORT_STREETS] = {"id", "name", "kind"},
     [HT_IMPORT_INCIDENTS] = {"id", "lon", "lat", "category", "severity",
-                             "source", "status", "reported_at", "closed_at"},
+                             "source", "status", "reported_at", "closed_at",
+                             "satisfaction", "whistle_kind"},
     [HT_IMPORT_CATEGORIES] = {"code", "parent_code", "name", "color",
                               "dictionary"},
+    [HT_IMPORT_RULES] = {"category", "severity", "response_h", "resolution_h"},
 };
 
 /* The longest value of each field, in bytes: codes and ids are short,
@@ -42,8 +44,9 @@ static const char *const kind_fields[HT_IMPORT_KIND_COUNT][F_MAX] = {
 static const unsigned short field_max[HT_IMPORT_KIND_COUNT][F_MAX] = {
     [HT_IMPORT_GRIDS] = {64, 200, 32, 64, 32, 200, 64, 64},
     [HT_IMPORT_STREETS] = {128, 200, 32},
-    [HT_IMPORT_INCIDENTS] = {128, 64, 64, 32, 16, 32, 32, 64, 64},
+    [HT_IMPORT_INCIDENTS] = {128, 64, 64, 32, 16, 32, 32, 64, 64, 32, 32},
     [HT_IMPORT_CATEGORIES] = {32, 32, 200, 16, 32},
+    [HT_IMPORT_RULES] = {32, 16, 32, 32},
 };
 
 /* How many category codes an import remembers as known. */
@@ -55,8 +58,21 @@ static const unsigned short field_max[HT_IMPORT_KIND_COUNT][F_MAX] = {
 /* Field indexes, per kind. */
 enum { G_CODE, G_NAME, G_LEVEL, G_PARENT, G_POP, G_RESP, G_FROM, G_TO };
 enum { S_ID, S_NAME, S_KIND };
-enum { I_ID, I_LON, I_LAT, I_CAT, I_SEV, I_SRC, I_STATUS, I_REP, I_CLOSED };
+enum {
+    I_ID,
+    I_LON,
+    I_LAT,
+    I_CAT,
+    I_SEV,
+    I_SRC,
+    I_STATUS,
+    I_REP,
+    I_CLOSED,
+    I_SAT,
+    I_WHISTLE
+};
 enum { C_CODE, C_PARENT, C_NAME, C_COLOR, C_DICT };
+enum { R_CAT, R_SEV, R_RESP, R_RESOL };
 
 typedef struct link {
     char *code;
@@ -577,6 +593,26 @@ static ht_status row_incident(importer *im) {
     if (r.closed_at != HT_TIME_NONE && r.closed_at < r.reported_at) {
         return row_error(im, I_CLOSED, HT_EINVAL, "before reported_at");
     }
+    if (val(im, I_SAT) && *val(im, I_SAT)) {
+        if ((st = ht_model_satisfaction_parse(val(im, I_SAT), &r.satisfaction,
+                                              im->err)) != HT_OK) {
+            return row_wrap(im, I_SAT, st);
+        }
+        if (r.satisfaction != HT_SAT_NONE && r.state != HT_STATE_EVALUATED) {
+            return row_error(im, I_SAT, HT_EINVAL,
+                             "only an evaluated incident has a satisfaction");
+        }
+    }
+    if (val(im, I_WHISTLE) && *val(im, I_WHISTLE)) {
+        if ((st = ht_model_whistle_parse(val(im, I_WHISTLE), &r.whistle,
+                                         im->err)) != HT_OK) {
+            return row_wrap(im, I_WHISTLE, st);
+        }
+        if (r.whistle != HT_WHISTLE_NONE && r.source != HT_SOURCE_WHISTLE) {
+            return row_error(im, I_WHISTLE, HT_EINVAL,
+                             "only a whistle (source whistle) has a kind");
+        }
+    }
     double x, y;
     if (im->csv) {
         if ((st = parse_double(im, I_LON, &x)) != HT_OK ||
@@ -607,6 +643,39 @@ static ht_status row_incident(importer *im) {
     ht_put_result res;
     int64_t id;
     st = ht_store_put_incident(im->s, &r, grid, street, &res, &id, im->err);
+    if (st != HT_OK) {
+        return row_wrap(im, -1, st);
+    }
+    count(im, res);
+    return HT_OK;
+}
+
+static ht_status row_rule(importer *im) {
+    ht_rule_rec r = {0};
+    ht_status st = need(im, R_CAT, &r.category);
+    if (st != HT_OK) {
+        return st;
+    }
+    if ((st = check_category(im, r.category)) != HT_OK) {
+        return st;
+    }
+    if (val(im, R_SEV) && *val(im, R_SEV)) {
+        long long sev;
+        if ((st = parse_int(im, R_SEV, 0, 3, &sev)) != HT_OK) {
+            return st;
+        }
+        r.severity = (int)sev;
+    }
+    if (!val(im, R_RESP) || !val(im, R_RESOL)) {
+        return row_error(im, val(im, R_RESP) ? R_RESOL : R_RESP, HT_EINVAL,
+                         "missing");
+    }
+    if ((st = parse_double(im, R_RESP, &r.response_h)) != HT_OK ||
+        (st = parse_double(im, R_RESOL, &r.resolution_h)) != HT_OK) {
+        return st;
+    }
+    ht_put_result res;
+    st = ht_store_put_rule(im->s, &r, &res, im->err);
     if (st != HT_OK) {
         return row_wrap(im, -1, st);
     }
@@ -680,6 +749,8 @@ static ht_status process_row(importer *im) {
         return row_incident(im);
     case HT_IMPORT_CATEGORIES:
         return row_category(im);
+    case HT_IMPORT_RULES:
+        return row_rule(im);
     case HT_IMPORT_KIND_COUNT:
         break;
     }
@@ -729,10 +800,14 @@ static ht_status run_csv(importer *im, ht_csv *c) {
     /* Required columns must be in the header. */
     static const int req_inc[] = {I_ID, I_LON, I_LAT, I_CAT, I_REP};
     static const int req_cat[] = {C_CODE, C_NAME};
-    const int *req = im->o->kind == HT_IMPORT_INCIDENTS ? req_inc : req_cat;
-    size_t nreq = im->o->kind == HT_IMPORT_INCIDENTS
-                      ? sizeof req_inc / sizeof *req_inc
-                      : sizeof req_cat / sizeof *req_cat;
+    static const int req_rule[] = {R_CAT, R_RESP, R_RESOL};
+    ht_import_kind kind = im->o->kind;
+    const int *req = kind == HT_IMPORT_INCIDENTS ? req_inc
+                     : kind == HT_IMPORT_RULES   ? req_rule
+                                                 : req_cat;
+    size_t nreq = kind == HT_IMPORT_INCIDENTS ? sizeof req_inc / sizeof *req_inc
+                  : kind == HT_IMPORT_RULES ? sizeof req_rule / sizeof *req_rule
+                                            : sizeof req_cat / sizeof *req_cat;
     for (size_t i = 0; i < nreq; i++) {
         if (col[req[i]] < 0) {
             return ht_error_set(im->err, HT_EINVAL,
@@ -1014,9 +1089,6 @@ static ht_status locate_cb(double lon, double lat, int64_t t, char code[64],
 static ht_status finish(importer *im) {
     ht_status st = HT_OK;
     ht_import_kind k = im->o->kind;
-    if (k == HT_IMPORT_CATEGORIES) {
-        return HT_OK;
-    }
     if (k != HT_IMPORT_GRIDS && k != HT_IMPORT_STREETS) {
         return HT_OK;
     }

@@ -108,14 +108,24 @@ ht_status ht__ingest_parse_step(const char *body, size_t len, int64_t now,
     const char *status = json_string_value(json_object_get(j, "status"));
     const char *at_text = json_string_value(json_object_get(j, "at"));
     const char *dept = json_string_value(json_object_get(j, "department"));
-    *out = (ht__step){.at = now};
+    json_t *sat = json_object_get(j, "satisfaction");
+    *out = (ht__step){.at = now, .step = status != NULL};
     ht_status st = HT_OK;
     if (!json_is_object(j)) {
         st = ht_error_set(err, HT_EINVAL,
                           "body: a JSON object {\"status\", \"at\", "
-                          "\"department\"}");
-    } else if (!status ||
-               ht_model_state_parse(status, &out->to, NULL) != HT_OK) {
+                          "\"department\", \"satisfaction\"}");
+    } else if (sat && (!json_is_string(sat) ||
+                       ht_model_satisfaction_parse(json_string_value(sat),
+                                                   &out->satisfaction,
+                                                   NULL) != HT_OK ||
+                       out->satisfaction == HT_SAT_NONE)) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "satisfaction: satisfied, basic or unsatisfied "
+                          "(满意, 基本满意, 不满意)");
+    } else if ((!status && !sat) ||
+               (status &&
+                ht_model_state_parse(status, &out->to, NULL) != HT_OK)) {
         st = ht_error_set(err, HT_EINVAL,
                           "status: dispatched, handling, closed or evaluated");
     } else if (at_text &&
@@ -135,7 +145,9 @@ ht_status ht__ingest_parse_step(const char *body, size_t len, int64_t now,
 }
 
 /* PATCH /api/incidents/{id}: {"status": S, "at": ISO (default now),
- * "department": D}: a step forward in the life cycle, logged. */
+ * "department": D, "satisfaction": V}: a step forward in the life cycle,
+ * logged; the resident's verdict with the step to "evaluated", or alone
+ * for an incident already evaluated. */
 enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
                                          request *rq, const char *const *args) {
     const char *idtext = args[0];
@@ -178,6 +190,15 @@ enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
     } else if (!in) {
         st = ht_error_set(&err, HT_EAUTH,
                           "this incident lies outside the token's area");
+    } else if (step.satisfaction != HT_SAT_NONE &&
+               !(step.step ? to == HT_STATE_EVALUATED
+                           : old.state == HT_STATE_EVALUATED)) {
+        st = ht_error_set(&err, HT_ECONFLICT,
+                          "satisfaction: only an evaluated incident has one "
+                          "(the incident is %s)",
+                          ht_model_state_name(step.step ? to : old.state));
+    } else if (!step.step) {
+        /* the verdict alone */
     } else if (to <= old.state) {
         st = ht_error_set(&err, HT_ECONFLICT,
                           "status: the incident is %s; it cannot go to %s",
@@ -191,8 +212,11 @@ enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
         st = ht_error_set(&err, HT_EINVAL,
                           "at: before the incident's latest step (%s)", last);
     }
-    if (st == HT_OK) {
+    if (st == HT_OK && step.step) {
         st = ht_store_step_incident(s->writer, id, to, at, dept, &err);
+    }
+    if (st == HT_OK && step.satisfaction != HT_SAT_NONE) {
+        st = ht_store_set_satisfaction(s->writer, id, step.satisfaction, &err);
     }
     if (st == HT_OK) {
         st = ht_store_commit(s->writer, &err);
@@ -211,8 +235,14 @@ enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
     ht_state from = old.state;
     char when[32];
     ht_datetime_format(at, when, sizeof when);
-    json_t *r = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "from",
-                          ht_model_state_name(from), "status",
-                          ht_model_state_name(to), "at", when);
+    json_t *r =
+        json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "from",
+                  ht_model_state_name(from), "status",
+                  ht_model_state_name(step.step ? to : from), "at", when);
+    if (step.satisfaction != HT_SAT_NONE) {
+        json_object_set_new(
+            r, "satisfaction",
+            json_string(ht_model_satisfaction_name(step.satisfaction)));
+    }
     return ht__http_send_json(c, rq, r, NULL);
 }

@@ -20,6 +20,11 @@ static const char *const source_names[] = {"hotline", "patrol", "app",
 static const char *const state_names[] = {"reported", "dispatched", "handling",
                                           "closed", "evaluated"};
 
+static const char *const satisfaction_names[] = {"none", "satisfied", "basic",
+                                                 "unsatisfied"};
+static const char *const whistle_names[] = {"none", "daily", "tough",
+                                            "emergency"};
+
 static const alias level_aliases[] = {
     {"区", HT_LEVEL_DISTRICT},    {"街道", HT_LEVEL_STREET},
     {"社区", HT_LEVEL_COMMUNITY}, {"网格", HT_LEVEL_GRID},
@@ -39,6 +44,17 @@ static const alias state_aliases[] = {
     {"上报", HT_STATE_REPORTED},  {"派遣", HT_STATE_DISPATCHED},
     {"处置", HT_STATE_HANDLING},  {"结案", HT_STATE_CLOSED},
     {"评价", HT_STATE_EVALUATED}, {NULL, 0}};
+
+static const alias satisfaction_aliases[] = {
+    {"满意", HT_SAT_SATISFIED},
+    {"基本满意", HT_SAT_BASIC},
+    {"不满意", HT_SAT_UNSATISFIED},
+    {"basically satisfied", HT_SAT_BASIC},
+    {NULL, 0}};
+static const alias whistle_aliases[] = {{"日常哨", HT_WHISTLE_DAILY},
+                                        {"攻坚哨", HT_WHISTLE_TOUGH},
+                                        {"应急哨", HT_WHISTLE_EMERGENCY},
+                                        {NULL, 0}};
 
 static ht_status parse_name(const char *what, const char *const *names, int n,
                             const alias *aliases, const char *s, int *out,
@@ -86,6 +102,8 @@ NAME_FN(ht_model_level_name, ht_level, level_names)
 NAME_FN(ht_model_kind_name, ht_street_kind, kind_names)
 NAME_FN(ht_model_source_name, ht_source, source_names)
 NAME_FN(ht_model_state_name, ht_state, state_names)
+NAME_FN(ht_model_satisfaction_name, ht_satisfaction, satisfaction_names)
+NAME_FN(ht_model_whistle_name, ht_whistle, whistle_names)
 
 #define PARSE_FN(fn, type, what, names, aliases)                         \
     ht_status fn(const char *s, type *out, ht_error *err) {              \
@@ -106,6 +124,10 @@ PARSE_FN(ht_model_kind_parse, ht_street_kind, "street kind", kind_names,
 PARSE_FN(ht_model_source_parse, ht_source, "source", source_names,
          source_aliases)
 PARSE_FN(ht_model_state_parse, ht_state, "status", state_names, state_aliases)
+PARSE_FN(ht_model_satisfaction_parse, ht_satisfaction, "satisfaction",
+         satisfaction_names, satisfaction_aliases)
+PARSE_FN(ht_model_whistle_parse, ht_whistle, "whistle kind", whistle_names,
+         whistle_aliases)
 
 static int ends_with(const char *s, size_t len, const char *suffix) {
     size_t n = strlen(suffix);

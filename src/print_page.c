@@ -518,6 +518,10 @@ static ht_print_box draw_inset(ht__pctx *c, const ht_fgrid *g, ht_print_box s) {
     return (ht_print_box){s.x, s.y, right - s.x, bottom - s.y};
 }
 
+static double rate(int64_t a, int64_t b) {
+    return b > 0 ? (double)a / (double)b : NAN;
+}
+
 static void pct(double v, char *out, size_t size) {
     if (isnan(v)) {
         snprintf(out, size, "–");
@@ -577,21 +581,25 @@ static ht_status draw_table(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
         return ht_error_set(c->err, HT_ENOMEM, "out of memory");
     }
     size_t r = 0;
-    const char *head[5] = {"类别", "件数", "响应率", "解决率", "评价率"};
+    const char *head[5] = {"类别", "件数", "响应率", "解决率", "满意率"};
     for (int k = 0; k < 5; k++) {
         snprintf(cells[r][k], CELL, "%s", head[k]);
     }
     r++;
-    double tot = 0, resp = 0, res = 0, ev = 0, ot = 0, oresp = 0, ores = 0,
-           oev = 0;
+    /* "Other" and the total from the counts behind the rates. */
+    ht_stats_row other = {0}, all = {0};
     for (size_t i = 0; i < n; i++) {
-        double k = (double)rows[i].count;
-        tot += k;
-        resp += k * rows[i].response, res += k * rows[i].resolution;
-        ev += k * rows[i].evaluated;
+        ht_stats_row *sum[2] = {&all, i >= shown ? &other : NULL};
+        for (int q = 0; q < 2 && sum[q]; q++) {
+            sum[q]->count += rows[i].count;
+            sum[q]->response_on_time += rows[i].response_on_time;
+            sum[q]->response_decided += rows[i].response_decided;
+            sum[q]->resolution_on_time += rows[i].resolution_on_time;
+            sum[q]->resolution_decided += rows[i].resolution_decided;
+            sum[q]->satisfied += rows[i].satisfied;
+            sum[q]->rated += rows[i].rated;
+        }
         if (i >= shown) {
-            ot += k, oresp += k * rows[i].response;
-            ores += k * rows[i].resolution, oev += k * rows[i].evaluated;
             continue;
         }
         snprintf(cells[r][0], CELL, "%s",
@@ -599,23 +607,24 @@ static ht_status draw_table(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
         snprintf(cells[r][1], CELL, "%lld", (long long)rows[i].count);
         pct(rows[i].response, cells[r][2], CELL);
         pct(rows[i].resolution, cells[r][3], CELL);
-        pct(rows[i].evaluated, cells[r][4], CELL);
+        pct(rows[i].satisfaction, cells[r][4], CELL);
         r++;
     }
-    if (ot > 0) {
-        snprintf(cells[r][0], CELL, "其他");
-        snprintf(cells[r][1], CELL, "%.0f", ot);
-        pct(oresp / ot, cells[r][2], CELL);
-        pct(ores / ot, cells[r][3], CELL);
-        pct(oev / ot, cells[r][4], CELL);
+    const ht_stats_row *tail[2] = {&other, &all};
+    const char *names[2] = {"其他", "合计"};
+    for (int q = 0; q < 2; q++) {
+        const ht_stats_row *t = tail[q];
+        if (q == 0 && t->count == 0) {
+            continue;
+        }
+        snprintf(cells[r][0], CELL, "%s", names[q]);
+        snprintf(cells[r][1], CELL, "%lld", (long long)t->count);
+        pct(rate(t->response_on_time, t->response_decided), cells[r][2], CELL);
+        pct(rate(t->resolution_on_time, t->resolution_decided), cells[r][3],
+            CELL);
+        pct(rate(t->satisfied, t->rated), cells[r][4], CELL);
         r++;
     }
-    snprintf(cells[r][0], CELL, "合计");
-    snprintf(cells[r][1], CELL, "%.0f", tot);
-    pct(tot > 0 ? resp / tot : NAN, cells[r][2], CELL);
-    pct(tot > 0 ? res / tot : NAN, cells[r][3], CELL);
-    pct(tot > 0 ? ev / tot : NAN, cells[r][4], CELL);
-    r++;
     static const double cols[5] = {0.36, 0.13, 0.17, 0.17, 0.17};
     ht_print_box b = s;
     b.h = rh * (double)(r + 1);

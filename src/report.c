@@ -37,8 +37,8 @@ static ht_report_kpi kpi_none(void) {
 }
 
 static ht_report_kpi kpi_of(const ht_stats_row *r) {
-    return (ht_report_kpi){r->count, r->response, r->resolution, r->evaluated,
-                           r->median_close_h};
+    return (ht_report_kpi){r->count, r->response, r->resolution,
+                           r->satisfaction, r->median_close_h};
 }
 
 ht_status ht__report_kpis(ht_store *s, const ht_filter *base, int64_t from,
@@ -73,11 +73,17 @@ ht_status ht__report_kpis(ht_store *s, const ht_filter *base, int64_t from,
 }
 
 double ht__report_score(const ht_report_kpi *k) {
-    if (k->count == 0 || isnan(k->response) || isnan(k->resolution) ||
-        isnan(k->evaluated)) {
-        return NAN;
+    /* The mean of the rates there are (a month may have no verdicts). */
+    const double v[3] = {k->response, k->resolution, k->satisfaction};
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!isnan(v[i])) {
+            sum += v[i];
+            n++;
+        }
     }
-    return (k->response + k->resolution + k->evaluated) / 3;
+    return k->count > 0 && n > 0 ? sum / n : NAN;
 }
 
 /* Ranking order: scored before unscored, higher score, more incidents,

@@ -643,8 +643,8 @@ ht_status ht__report_overview(ht__rctx *x) {
     snprintf(dl[0], sizeof dl[0], "上月 %lld · 环比 %s", (long long)p->count,
              ch);
     col[0] = count_colour(a->count, p->count);
-    const double now_r[3] = {a->response, a->resolution, a->evaluated};
-    const double prev_r[3] = {p->response, p->resolution, p->evaluated};
+    const double now_r[3] = {a->response, a->resolution, a->satisfaction};
+    const double prev_r[3] = {p->response, p->resolution, p->satisfaction};
     for (int k = 0; k < 3; k++) {
         char pts[32];
         pct(now_r[k], v[k + 1], sizeof v[k + 1]);
@@ -653,7 +653,7 @@ ht_status ht__report_overview(ht__rctx *x) {
         col[k + 1] = rate_colour(now_r[k], prev_r[k]);
     }
     static const char *labels[4] = {"本月事件（件）", "响应率", "解决率",
-                                    "评价率"};
+                                    "满意率"};
     double cw = (190 - 3 * 4) / 4.0;
     for (int k = 0; k < 4; k++) {
         kpi_card(x, mm(M + k * (cw + 4), y, cw, 20), labels[k], v[k], dl[k],
@@ -833,8 +833,8 @@ static void rates_cells(table *t, size_t q, const ht_report_kpi *now,
     char b[32];
     pct(ht__report_score(now), b, sizeof b);
     setcell(t, q, 3, 0, "%s", b);
-    const double v[3] = {now->response, now->resolution, now->evaluated};
-    const double p[3] = {prev->response, prev->resolution, prev->evaluated};
+    const double v[3] = {now->response, now->resolution, now->satisfaction};
+    const double p[3] = {prev->response, prev->resolution, prev->satisfaction};
     for (int k = 0; k < 3; k++) {
         pct(v[k], b, sizeof b);
         setcell(t, q, 4 + k, rate_colour(v[k], p[k]), "%s", b);
@@ -855,7 +855,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
     char title[160], sub[300];
     snprintf(title, sizeof title, "%s排名", unit_word(d));
     snprintf(sub, sizeof sub,
-             "得分 = (响应率 + 解决率 + 评价率) / 3，同分时件数多者在前；"
+             "得分 = 响应率、解决率、满意率的平均（缺项不计），同分时件数多者在前；"
              "名次变化与 %s 比较（▲ 上升，▼ 下降）",
              d->prev_month);
     double y = page_title(x, title, sub);
@@ -874,7 +874,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
         return st;
     }
     static const char *head[10] = {"名次",   "变化",   "名称",   "得分",
-                                   "响应率", "解决率", "评价率", "件数",
+                                   "响应率", "解决率", "满意率", "件数",
                                    "环比",   "结案(h)"};
     static const double w[10] = {0.065, 0.075, 0.2,   0.085, 0.09,
                                  0.09,  0.09,  0.075, 0.11,  0.12};
@@ -923,7 +923,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
     text(x, (ht_print_box){cb.x, cb.y, cb.w, 6}, "三率（本月）", 9, true, 0,
          INK);
     static const uint32_t colours[3] = {0x1f77b4, 0x2ca02c, 0xff7f0e};
-    static const char *names[3] = {"响应率", "解决率", "评价率"};
+    static const char *names[3] = {"响应率", "解决率", "满意率"};
     double lx = cb.x + cb.w - 60 * HT__MM;
     for (int k = 0; k < 3; k++) {
         double bx = lx + k * 20 * HT__MM;
@@ -942,7 +942,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
         text(x, (ht_print_box){cb.x, yy, lw - 4, brh}, r->name,
              fmin(brh * 0.55, 7.5), false, 1, INK);
         const double v[3] = {r->now.response, r->now.resolution,
-                             r->now.evaluated};
+                             r->now.satisfaction};
         for (int k = 0; k < 3; k++) {
             double bh = brh * 0.75 / 3, by = yy + brh * 0.125 + bh * k;
             if (!isnan(v[k])) {
@@ -993,7 +993,7 @@ static ht_status topic_areas(ht__rctx *x, const ht_report_topic *t,
         return st;
     }
     static const char *head[7] = {"升幅最大", "本月",   "上月",  "升幅σ",
-                                  "响应率",   "解决率", "评价率"};
+                                  "响应率",   "解决率", "满意率"};
     static const double w[7] = {0.28, 0.11, 0.11, 0.11, 0.13, 0.13, 0.13};
     for (int k = 0; k < 7; k++) {
         setcell(&tb, 0, k, 0, "%s", head[k]);
@@ -1011,7 +1011,7 @@ static ht_status topic_areas(ht__rctx *x, const ht_report_topic *t,
         char b[3][32];
         pct(r ? r->response : NAN, b[0], sizeof b[0]);
         pct(r ? r->resolution : NAN, b[1], sizeof b[1]);
-        pct(r ? r->evaluated : NAN, b[2], sizeof b[2]);
+        pct(r ? r->satisfaction : NAN, b[2], sizeof b[2]);
         setcell(&tb, i + 1, 0, 0, "%s",
                 a->area_name[0] ? a->area_name : a->area);
         setcell(&tb, i + 1, 1, 0, "%lld", (long long)a->count);
@@ -1076,10 +1076,10 @@ ht_status ht__report_topic(ht__rctx *x, size_t i) {
     change(t->now.count, t->prev.count, ch, sizeof ch);
     pct(t->now.response, p[0], sizeof p[0]);
     pct(t->now.resolution, p[1], sizeof p[1]);
-    pct(t->now.evaluated, p[2], sizeof p[2]);
+    pct(t->now.satisfaction, p[2], sizeof p[2]);
     snprintf(sub, sizeof sub,
              "%s本月 %lld 件，上月 %lld 件（%s）· 响应率 %s · 解决率 %s · "
-             "评价率 %s",
+             "满意率 %s",
              d->area_name, (long long)t->now.count, (long long)t->prev.count,
              ch, p[0], p[1], p[2]);
     double y = page_title(x, title, sub);

@@ -357,9 +357,11 @@ int ht__routes_find(const char *method, const char *path,
  * a status and a time not after @now + 5 min (whether the step goes
  * forward is the store's to say). HT_EINVAL names what is wrong. */
 typedef struct ht__step {
+    bool step; /* a status was given: a step to @to */
     ht_state to;
     int64_t at;
-    char department[65]; /* "" when none */
+    char department[65];          /* "" when none */
+    ht_satisfaction satisfaction; /* HT_SAT_NONE when not given */
 } ht__step;
 ht_status ht__ingest_parse_step(const char *body, size_t len, int64_t now,
                                 ht__step *out, ht_error *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hutong/buf.h"
+#include "hutong/clock.h"
 #include "hutong/datetime.h"
 #include "hutong/model.h"
 
@@ -125,8 +126,38 @@ typedef struct grouper {
     size_t m, cap, total;
     double *dur; /* hours to close, of the open group */
     size_t nd, cap_d;
-    int64_t responded, resolved, evaluated;
+    int64_t now, evaluated;
 } grouper;
+
+void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
+                  ht_due_state *resolution) {
+    int64_t done[2] = {f->dispatched_at, f->state >= HT_STATE_CLOSED
+                                             ? f->closed_at
+                                             : HT_TIME_NONE};
+    int64_t due[2] = {f->response_due, f->resolution_due};
+    /* Done, but when is not known. */
+    bool unknown[2] = {f->state > HT_STATE_REPORTED && done[0] == HT_TIME_NONE,
+                       f->state >= HT_STATE_CLOSED && done[1] == HT_TIME_NONE};
+    ht_due_state out[2];
+    for (int k = 0; k < 2; k++) {
+        if (unknown[k]) {
+            out[k] = HT_DUE_UNKNOWN;
+        } else if (done[k] != HT_TIME_NONE) {
+            out[k] = due[k] == HT_TIME_NONE || done[k] <= due[k]
+                         ? HT_DUE_ON_TIME
+                         : HT_DUE_LATE;
+        } else {
+            out[k] = due[k] != HT_TIME_NONE && now > due[k] ? HT_DUE_LATE
+                                                            : HT_DUE_PENDING;
+        }
+    }
+    *response = out[0];
+    *resolution = out[1];
+}
+
+static double ratio(int64_t a, int64_t b) {
+    return b > 0 ? (double)a / (double)b : NAN;
+}
 
 /* Close the last group: its rates and median. */
 static void close_group(grouper *g) {
@@ -134,8 +165,9 @@ static void close_group(grouper *g) {
         return;
     }
     ht_stats_row *r = &g->out[g->m - 1];
-    r->response = (double)g->responded / (double)r->count;
-    r->resolution = (double)g->resolved / (double)r->count;
+    r->response = ratio(r->response_on_time, r->response_decided);
+    r->resolution = ratio(r->resolution_on_time, r->resolution_decided);
+    r->satisfaction = ratio(r->satisfied, r->rated);
     r->evaluated = (double)g->evaluated / (double)r->count;
     if (g->nd > 1) {
         qsort(g->dur, g->nd, sizeof *g->dur, cmp_double);
@@ -145,7 +177,7 @@ static void close_group(grouper *g) {
         nd ? (nd % 2 ? g->dur[nd / 2]
                      : (g->dur[nd / 2 - 1] + g->dur[nd / 2]) / 2)
            : NAN;
-    g->responded = g->resolved = g->evaluated = 0;
+    g->evaluated = 0;
     g->nd = 0;
 }
 
@@ -165,8 +197,17 @@ static ht_status take_fact(const ht_store_fact *fact, void *ud, ht_error *err) {
     ht_stats_row *r = &g->out[g->m - 1];
     r->count++;
     g->total++;
-    g->responded += fact->state != HT_STATE_REPORTED;
-    g->resolved += fact->state >= HT_STATE_CLOSED;
+    ht_due_state resp, resol;
+    ht_stats_due(fact, g->now, &resp, &resol);
+    r->response_decided += resp == HT_DUE_ON_TIME || resp == HT_DUE_LATE;
+    r->response_on_time += resp == HT_DUE_ON_TIME;
+    r->resolution_decided += resol == HT_DUE_ON_TIME || resol == HT_DUE_LATE;
+    r->resolution_on_time += resol == HT_DUE_ON_TIME;
+    r->overdue += fact->state < HT_STATE_CLOSED &&
+                  (resp == HT_DUE_LATE || resol == HT_DUE_LATE);
+    r->rated += fact->satisfaction != HT_SAT_NONE;
+    r->satisfied += fact->satisfaction == HT_SAT_SATISFIED ||
+                    fact->satisfaction == HT_SAT_BASIC;
     g->evaluated += fact->state == HT_STATE_EVALUATED;
     if (fact->state >= HT_STATE_CLOSED && fact->closed_at != HT_TIME_NONE) {
         ht_status st = ht_array_grow((void **)&g->dur, &g->cap_d, g->nd + 1,
@@ -184,7 +225,7 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
                            ht_stats_row **rows, size_t *n, ht_error *err) {
     *rows = NULL;
     *n = 0;
-    grouper g = {0};
+    grouper g = {.now = ht_clock_now()};
     ht_status st = ht_store_each_fact(s, f, group_of(by), take_fact, &g, err);
     close_group(&g);
     free(g.dur);
@@ -359,7 +400,22 @@ json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
         json_object_set_new(o, "median_close_h", json_num(r[k].median_close_h));
         json_object_set_new(o, "response", json_num(r[k].response));
         json_object_set_new(o, "resolution", json_num(r[k].resolution));
+        json_object_set_new(o, "satisfaction", json_num(r[k].satisfaction));
         json_object_set_new(o, "evaluated", json_num(r[k].evaluated));
+        json_object_set_new(o, "overdue", json_integer(r[k].overdue));
+        /* The counts behind each rate. */
+        json_t *c = json_object();
+        json_object_set_new(c, "response_on_time",
+                            json_integer(r[k].response_on_time));
+        json_object_set_new(c, "response_decided",
+                            json_integer(r[k].response_decided));
+        json_object_set_new(c, "resolution_on_time",
+                            json_integer(r[k].resolution_on_time));
+        json_object_set_new(c, "resolution_decided",
+                            json_integer(r[k].resolution_decided));
+        json_object_set_new(c, "satisfied", json_integer(r[k].satisfied));
+        json_object_set_new(c, "rated", json_integer(r[k].rated));
+        json_object_set_new(o, "counts", c);
         json_array_append_new(arr, o);
     }
     json_object_set_new(root, "rows", arr);

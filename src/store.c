@@ -57,17 +57,25 @@ const char *const ht__store_stmt_sql[ST_COUNT] = {
         "geom = GeomFromWKB(?4, 4326) WHERE id = ?1",
     [ST_INC_SELECT] =
         "SELECT id, category, severity, source, status, reported_at, "
-        "closed_at, grid_code, street_id, X(geom), Y(geom) FROM incidents "
-        "WHERE external_id = ?1",
+        "closed_at, grid_code, street_id, X(geom), Y(geom), satisfaction, "
+        "whistle_kind FROM incidents WHERE external_id = ?1",
     [ST_INC_INSERT] =
         "INSERT INTO incidents (external_id, category, severity, source, "
-        "status, reported_at, closed_at, grid_code, street_id, geom) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-        "ON CONFLICT (external_id) DO NOTHING",
+        "status, reported_at, closed_at, grid_code, street_id, geom, "
+        "satisfaction, whistle_kind, dispatched_at, response_due, "
+        "resolution_due) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "CASE WHEN ?5 = 'dispatched' THEN ?13 END, " HT__STORE_DUE_SQL
+        ") ON CONFLICT (external_id) DO NOTHING",
     [ST_INC_UPDATE] =
         "UPDATE incidents SET category = ?2, severity = ?3, source = ?4, "
         "status = ?5, reported_at = ?6, closed_at = ?7, grid_code = ?8, "
-        "street_id = ?9, geom = ?10 WHERE id = ?1",
+        "street_id = ?9, geom = ?10, satisfaction = ?11, whistle_kind = ?12, "
+        "dispatched_at = CASE WHEN ?5 = 'reported' THEN NULL "
+        "WHEN ?5 = 'dispatched' THEN min(coalesce(dispatched_at, ?13), ?13) "
+        "ELSE dispatched_at END, "
+        "(response_due, resolution_due) = (SELECT " HT__STORE_DUE_SQL
+        ") WHERE id = ?1",
     [ST_EVENT_INSERT] =
         "INSERT INTO incident_events (incident_id, status, "
         "at, department) VALUES (?1, ?2, ?3, ?4)",
@@ -87,7 +95,10 @@ const char *const ht__store_stmt_sql[ST_COUNT] = {
         "FROM incidents i WHERE i.id = ?1",
     [ST_INC_STEP] =
         "UPDATE incidents SET status = ?2, closed_at = CASE WHEN ?3 THEN "
-        "coalesce(closed_at, ?4) ELSE closed_at END WHERE id = ?1",
+        "coalesce(closed_at, ?4) ELSE closed_at END, "
+        "dispatched_at = CASE WHEN ?2 = 'reported' THEN dispatched_at "
+        "ELSE coalesce(dispatched_at, ?4) END, "
+        "department = coalesce(?5, department) WHERE id = ?1",
     [ST_GRID_PARENT] = "SELECT parent_code FROM grids WHERE code = ?1",
     [ST_GRID_WITHIN] =
         "SELECT 1 FROM grid_tree WHERE code = ?1 AND ancestor = ?2",
@@ -95,6 +106,9 @@ const char *const ht__store_stmt_sql[ST_COUNT] = {
     [ST_CAT_NAME] = "SELECT name, NULL, NULL FROM categories WHERE code = ?1",
     [ST_GRID_INFO] =
         "SELECT name, Area(geom, 1), population FROM grids WHERE code = ?1",
+    [ST_INC_DISPATCH] =
+        "UPDATE incidents SET dispatched_at = min(coalesce(dispatched_at, ?2), "
+        "?2), department = coalesce(?3, department) WHERE id = ?1",
     [ST_GRID_SET_PARENT] =
         "UPDATE grids SET parent_code = ?2 WHERE code = ?1 "
         "AND parent_code IS NOT ?2",
@@ -191,6 +205,42 @@ static const char schema_v2[] =
     "CREATE INDEX grid_tree_ancestor ON grid_tree (ancestor, code);"
     "CREATE INDEX grid_tree_level ON grid_tree (level, code);";
 
+/* Version 3: the closed loop. Incidents gain the resident's satisfaction,
+ * the kind of a whistle, when they were first dispatched (left
+ * "reported") and to which department, and their two deadlines (UTC
+ * seconds: reported + the rule's hours); deadline_rules holds the rules as
+ * imported (per category, inherited down the dictionary, and severity, 0
+ * for any), deadlines the rule every category and severity resolves to
+ * (rebuilt with the rules or the dictionary), which the incidents' writes
+ * read. */
+static const char schema_v3[] =
+    "ALTER TABLE incidents ADD COLUMN satisfaction TEXT CHECK (satisfaction "
+    " IN ('satisfied', 'basic', 'unsatisfied'));"
+    "ALTER TABLE incidents ADD COLUMN whistle_kind TEXT CHECK (whistle_kind "
+    " IN ('daily', 'tough', 'emergency'));"
+    "ALTER TABLE incidents ADD COLUMN dispatched_at INTEGER;"
+    "ALTER TABLE incidents ADD COLUMN department TEXT;"
+    "ALTER TABLE incidents ADD COLUMN response_due INTEGER;"
+    "ALTER TABLE incidents ADD COLUMN resolution_due INTEGER;"
+    "CREATE TABLE deadline_rules ("
+    " category TEXT NOT NULL,"
+    " severity INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 3),"
+    " response_h REAL NOT NULL CHECK (response_h > 0),"
+    " resolution_h REAL NOT NULL CHECK (resolution_h >= response_h),"
+    " PRIMARY KEY (category, severity)) WITHOUT ROWID;"
+    "CREATE TABLE deadlines ("
+    " category TEXT NOT NULL, severity INTEGER NOT NULL,"
+    " response_s INTEGER NOT NULL, resolution_s INTEGER NOT NULL,"
+    " PRIMARY KEY (category, severity)) WITHOUT ROWID;"
+    "CREATE INDEX incidents_department ON incidents (department);"
+    /* What the log tells of files written before. */
+    "UPDATE incidents SET"
+    " dispatched_at = (SELECT min(at) FROM incident_events e"
+    "  WHERE e.incident_id = incidents.id AND e.status <> 'reported'),"
+    " department = (SELECT department FROM incident_events e"
+    "  WHERE e.incident_id = incidents.id AND e.department IS NOT NULL"
+    "  ORDER BY at DESC, id DESC LIMIT 1);";
+
 static ht_status create_schema(ht_store *s, ht_error *err) {
     static const char *const fns[] = {
         "SELECT InitSpatialMetadata(0, 'WGS84_ONLY')",
@@ -211,6 +261,9 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
     st = ht__store_exec(s, schema_v1, err);
     if (st == HT_OK) {
         st = ht__store_exec(s, schema_v2, err);
+    }
+    if (st == HT_OK) {
+        st = ht__store_exec(s, schema_v3, err);
     }
     for (size_t i = 0; st == HT_OK && i < sizeof fns / sizeof *fns; i++) {
         st = exec_fn(s, fns[i], err);
@@ -236,7 +289,7 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
 /* Migrations from version i to i + 1, run in one transaction each; a new
  * version appends here. The tree of an existing file is filled by the
  * rebuild that follows (migrate). */
-static const char *const migrations[] = {schema_v2};
+static const char *const migrations[] = {schema_v2, schema_v3};
 
 static ht_status read_version(ht_store *s, int *version, ht_error *err) {
     sqlite3_stmt *q = NULL;
@@ -271,6 +324,9 @@ static ht_status migrate(ht_store *s, const char *path, ht_error *err) {
         }
         if (st == HT_OK && s->version + 1 == 2) {
             st = ht__store_rebuild_tree(s, err);
+        }
+        if (st == HT_OK && s->version + 1 == 3) {
+            st = ht__store_rebuild_deadlines(s, err);
         }
         if (st == HT_OK) {
             st = ht__store_exec(s, bump, err);
@@ -448,6 +504,9 @@ ht_status ht_store_commit(ht_store *s, ht_error *err) {
     if (bst == HT_OK && s->tree_stale) {
         bst = ht__store_rebuild_tree(s, err);
     }
+    if (bst == HT_OK && s->deadlines_stale) {
+        bst = ht__store_rebuild_deadlines(s, err);
+    }
     if (bst != HT_OK) {
         ht_store_rollback(s);
         return bst;
@@ -462,6 +521,7 @@ ht_status ht_store_commit(ht_store *s, ht_error *err) {
     }
     s->in_tx = false;
     s->tree_stale = false;
+    s->deadlines_stale = false;
     return HT_OK;
 }
 
@@ -485,6 +545,7 @@ void ht_store_rollback(ht_store *s) {
         s->in_tx = false;
     }
     s->tree_stale = false;
+    s->deadlines_stale = false;
     bulk_forget(s);
 }
 

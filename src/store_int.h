@@ -16,6 +16,13 @@
     "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, i.geom " \
     "FROM incidents i"
 
+/* An incident's two deadlines from its category (?2), severity (?3) and
+ * report time (?6): NULL without a rule. */
+#define HT__STORE_DUE_SQL                                                \
+    "?6 + (SELECT response_s FROM deadlines WHERE category = ?2 AND "   \
+    "severity = ?3), ?6 + (SELECT resolution_s FROM deadlines WHERE "   \
+    "category = ?2 AND severity = ?3)"
+
 /* Prepared once per connection. */
 enum {
     ST_CAT_SELECT,
@@ -42,6 +49,7 @@ enum {
     ST_INC_ROW,
     ST_CAT_NAME,
     ST_GRID_INFO,
+    ST_INC_DISPATCH,
     ST_COUNT
 };
 
@@ -69,6 +77,8 @@ struct ht_store {
     sqlite3_stmt *stmt[ST_COUNT];
     ht_buf *wkb;
     bool tree_stale; /* grids changed: grid_tree is rebuilt at commit */
+    bool deadlines_stale; /* rules or categories changed: deadlines are
+                             rebuilt at commit */
     /* Incidents written while tracking (ht_store_track_changes). */
     bool track;
     int64_t *changed;
@@ -113,6 +123,11 @@ bool ht__store_blob_point(const void *blob, int len, double *x, double *y);
  * HT__STORE_INCIDENT_ROW_SQL's columns: false when its point or an enum
  * cannot be read. Strings are borrowed until the statement moves. */
 bool ht__store_incident_row(sqlite3_stmt *q, ht_incident_row *out);
+
+/* Resolve deadline_rules into deadlines for every category and severity
+ * and recompute every incident's deadlines. Inside the caller's
+ * transaction. */
+ht_status ht__store_rebuild_deadlines(ht_store *s, ht_error *err);
 
 /* Remember incident @id for the bulk load's spatial index. */
 ht_status ht__store_bulk_remember(ht_store *s, int64_t id, double x, double y,

@@ -508,7 +508,9 @@ ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
                              ht_store_fact_fn fn, void *ud, ht_error *err) {
     char cols[400];
     snprintf(cols, sizeof cols,
-             "%s AS k, i.status, i.reported_at, i.closed_at, i.id",
+             "%s AS k, i.status, i.reported_at, i.closed_at, i.id, "
+             "i.dispatched_at, i.response_due, i.resolution_due, "
+             "i.satisfaction",
              group_sql(by));
     sqlite3_stmt *q;
     ht_status st = prepare_filtered(s, f, cols, " ORDER BY k", &q, err);
@@ -518,9 +520,16 @@ ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
                               .state = HT_STATE_REPORTED,
                               .reported_at = sqlite3_column_int64(q, 2),
                               .closed_at = ht__store_col_time(q, 3),
-                              .id = sqlite3_column_int64(q, 4)};
+                              .id = sqlite3_column_int64(q, 4),
+                              .dispatched_at = ht__store_col_time(q, 5),
+                              .response_due = ht__store_col_time(q, 6),
+                              .resolution_due = ht__store_col_time(q, 7)};
         ht_model_state_parse((const char *)sqlite3_column_text(q, 1),
                              &fact.state, NULL);
+        if (sqlite3_column_type(q, 8) != SQLITE_NULL) {
+            ht_model_satisfaction_parse((const char *)sqlite3_column_text(q, 8),
+                                        &fact.satisfaction, NULL);
+        }
         if (!fact.key) {
             fact.key = "-";
         }

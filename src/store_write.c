@@ -43,7 +43,66 @@ ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
     ht__store_bind_text(q, 4, rec->color);
     ht__store_bind_text(q, 5, rec->dictionary);
     *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
+    s->deadlines_stale = true;
     return ht__store_step_done(s, q, "writing a category", err);
+}
+
+ht_status ht_store_put_rule(ht_store *s, const ht_rule_rec *rec,
+                            ht_put_result *res, ht_error *err) {
+    if (!rec->category || !*rec->category) {
+        return ht_error_set(err, HT_EINVAL, "a rule needs a category");
+    }
+    if (rec->severity < 0 || rec->severity > 3) {
+        return ht_error_set(err, HT_EINVAL, "severity %d outside 0..3 (0: any)",
+                            rec->severity);
+    }
+    if (!(rec->response_h > 0) || !(rec->resolution_h >= rec->response_h) ||
+        rec->resolution_h > 24 * 366) {
+        return ht_error_set(err, HT_EINVAL,
+                            "deadlines %g h and %g h: the response deadline "
+                            "must be above 0 and at most the resolution "
+                            "deadline (at most a year)",
+                            rec->response_h, rec->resolution_h);
+    }
+    sqlite3_stmt *q = NULL;
+    const char *sql =
+        "SELECT response_h, resolution_h FROM deadline_rules WHERE "
+        "category = ?1 AND severity = ?2";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading rules", err);
+    }
+    ht__store_bind_text(q, 1, rec->category);
+    sqlite3_bind_int(q, 2, rec->severity);
+    int rc = sqlite3_step(q);
+    bool exists = rc == SQLITE_ROW;
+    bool same = exists && sqlite3_column_double(q, 0) == rec->response_h &&
+                sqlite3_column_double(q, 1) == rec->resolution_h;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "reading rules", err);
+    }
+    if (same) {
+        *res = HT_PUT_UNCHANGED;
+        return HT_OK;
+    }
+    sql =
+        "INSERT OR REPLACE INTO deadline_rules (category, severity, "
+        "response_h, resolution_h) VALUES (?1, ?2, ?3, ?4)";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "writing a rule", err);
+    }
+    ht__store_bind_text(q, 1, rec->category);
+    sqlite3_bind_int(q, 2, rec->severity);
+    sqlite3_bind_double(q, 3, rec->response_h);
+    sqlite3_bind_double(q, 4, rec->resolution_h);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "writing a rule", err);
+    }
+    *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
+    s->deadlines_stale = true;
+    return HT_OK;
 }
 
 static ht_status wkb_of(ht_store *s, const ht_geom *g, ht_geom_type as,
@@ -211,6 +270,15 @@ ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
     ht__store_bind_text(q, 2, ht_model_state_name(state));
     sqlite3_bind_int64(q, 3, at);
     ht__store_bind_text(q, 4, department);
+    ht_status st = ht__store_step_done(s, q, "writing an event", err);
+    if (st != HT_OK || state != HT_STATE_DISPATCHED) {
+        return st;
+    }
+    /* The first dispatch is when the incident was answered, and to whom. */
+    q = s->stmt[ST_INC_DISPATCH];
+    sqlite3_bind_int64(q, 1, incident_id);
+    sqlite3_bind_int64(q, 2, at);
+    ht__store_bind_text(q, 3, department);
     return ht__store_step_done(s, q, "writing an event", err);
 }
 
@@ -222,6 +290,7 @@ ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
     ht__store_bind_text(q, 2, ht_model_state_name(to));
     sqlite3_bind_int(q, 3, to >= HT_STATE_CLOSED);
     sqlite3_bind_int64(q, 4, at);
+    ht__store_bind_text(q, 5, department);
     ht_status st = ht__store_step_done(s, q, "a life-cycle step", err);
     if (st == HT_OK && sqlite3_changes(s->db) != 1) {
         return ht_error_set(err, HT_ENOTFOUND, "no incident %lld",
@@ -244,7 +313,15 @@ static int64_t state_time(const ht_incident_rec *rec) {
     return rec->reported_at;
 }
 
-/* Bind ?2..?10 of ST_INC_INSERT / ST_INC_UPDATE (the same for both). */
+static const char *sat_text(ht_satisfaction v) {
+    return v == HT_SAT_NONE ? NULL : ht_model_satisfaction_name(v);
+}
+
+static const char *whistle_text(ht_whistle v) {
+    return v == HT_WHISTLE_NONE ? NULL : ht_model_whistle_name(v);
+}
+
+/* Bind ?2..?13 of ST_INC_INSERT / ST_INC_UPDATE (the same for both). */
 static void bind_incident(sqlite3_stmt *q, const ht_incident_rec *rec,
                           const char *grid_code, int64_t street_id,
                           const unsigned char *blob) {
@@ -257,6 +334,9 @@ static void bind_incident(sqlite3_stmt *q, const ht_incident_rec *rec,
     ht__store_bind_text(q, 8, grid_code);
     ht__store_bind_time(q, 9, street_id < 0 ? HT_TIME_NONE : street_id);
     sqlite3_bind_blob(q, 10, blob, 60, SQLITE_STATIC);
+    ht__store_bind_text(q, 11, sat_text(rec->satisfaction));
+    ht__store_bind_text(q, 12, whistle_text(rec->whistle));
+    sqlite3_bind_int64(q, 13, state_time(rec));
 }
 
 ht_status ht__store_bulk_remember(ht_store *s, int64_t id, double x, double y,
@@ -317,7 +397,8 @@ ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
         ht__store_col_text_eq(q, 7, grid_code) &&
         ht__store_col_time(q, 8) ==
             (street_id < 0 ? HT_TIME_NONE : street_id) &&
-        !moved;
+        ht__store_col_text_eq(q, 11, sat_text(rec->satisfaction)) &&
+        ht__store_col_text_eq(q, 12, whistle_text(rec->whistle)) && !moved;
     sqlite3_reset(q);
     *id = old_id;
     if (same) {
@@ -440,4 +521,57 @@ ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err) {
         s->tree_stale = false;
     }
     return st;
+}
+
+ht_status ht__store_rebuild_deadlines(ht_store *s, ht_error *err) {
+    /* Each category with its ancestors (depth 0 itself); for each
+     * severity the rule of the nearest ancestor that has one, a rule for
+     * that severity before one for any (0). */
+    static const char sql[] =
+        "DELETE FROM deadlines;"
+        "INSERT INTO deadlines (category, severity, response_s, resolution_s)"
+        " WITH RECURSIVE up(code, anc, depth) AS ("
+        "  SELECT code, code, 0 FROM categories"
+        "  UNION ALL SELECT up.code, c.parent_code, up.depth + 1"
+        "  FROM up JOIN categories c ON c.code = up.anc"
+        "  WHERE c.parent_code IS NOT NULL AND up.depth < 16),"
+        " sev(v) AS (VALUES (1), (2), (3)),"
+        " pick AS (SELECT up.code AS code, sev.v AS severity,"
+        "  r.response_h AS rh, r.resolution_h AS sh, row_number() OVER ("
+        "   PARTITION BY up.code, sev.v"
+        "   ORDER BY up.depth, r.severity = 0) AS k"
+        "  FROM up CROSS JOIN sev JOIN deadline_rules r"
+        "  ON r.category = up.anc AND r.severity IN (sev.v, 0))"
+        " SELECT code, severity, CAST(round(rh * 3600) AS INTEGER),"
+        "  CAST(round(sh * 3600) AS INTEGER) FROM pick WHERE k = 1;"
+        "UPDATE incidents SET (response_due, resolution_due) = ("
+        " SELECT incidents.reported_at + d.response_s,"
+        "  incidents.reported_at + d.resolution_s FROM deadlines d"
+        " WHERE d.category = incidents.category"
+        "  AND d.severity = incidents.severity);";
+    return ht__store_exec(s, sql, err);
+}
+
+ht_status ht_store_set_satisfaction(ht_store *s, int64_t id, ht_satisfaction v,
+                                    ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE incidents SET satisfaction = ?2 WHERE "
+                           "id = ?1 AND status = 'evaluated'",
+                           -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "writing a verdict", err);
+    }
+    sqlite3_bind_int64(q, 1, id);
+    ht__store_bind_text(
+        q, 2, v == HT_SAT_NONE ? NULL : ht_model_satisfaction_name(v));
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        return ht__store_dberr(s, "writing a verdict", err);
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        return ht_error_set(err, HT_ENOTFOUND, "no evaluated incident %lld",
+                            (long long)id);
+    }
+    return ht__store_changed(s, id, err);
 }

@@ -15,6 +15,7 @@ typedef enum ht_import_kind {
     HT_IMPORT_STREETS,
     HT_IMPORT_INCIDENTS,
     HT_IMPORT_CATEGORIES,
+    HT_IMPORT_RULES, /**< deadline rules: category, severity, hours */
     HT_IMPORT_KIND_COUNT
 } ht_import_kind;
 

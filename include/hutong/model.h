@@ -48,11 +48,33 @@ typedef enum ht_state {
     HT_STATE_COUNT
 } ht_state;
 
+/** The resident's evaluation of a closed incident (满意度). */
+typedef enum ht_satisfaction {
+    HT_SAT_NONE = 0,    /**< not evaluated */
+    HT_SAT_SATISFIED,   /**< 满意 */
+    HT_SAT_BASIC,       /**< 基本满意 */
+    HT_SAT_UNSATISFIED, /**< 不满意 */
+    HT_SAT_COUNT
+} ht_satisfaction;
+
+/** The kinds of a street office's whistle (吹哨). */
+typedef enum ht_whistle {
+    HT_WHISTLE_NONE = 0,  /**< not a whistle */
+    HT_WHISTLE_DAILY,     /**< 日常哨 */
+    HT_WHISTLE_TOUGH,     /**< 攻坚哨 */
+    HT_WHISTLE_EMERGENCY, /**< 应急哨 */
+    HT_WHISTLE_COUNT
+} ht_whistle;
+
 /** Canonical names ("district", "hutong", "hotline", "closed"...). */
 const char *ht_model_level_name(ht_level v);
 const char *ht_model_kind_name(ht_street_kind v);
 const char *ht_model_source_name(ht_source v);
 const char *ht_model_state_name(ht_state v);
+/** "none", "satisfied", "basic", "unsatisfied". */
+const char *ht_model_satisfaction_name(ht_satisfaction v);
+/** "none", "daily", "tough", "emergency". */
+const char *ht_model_whistle_name(ht_whistle v);
 
 /**
  * Parse a name (canonical English, case-insensitive, or the usual Chinese
@@ -64,6 +86,11 @@ ht_status ht_model_kind_parse(const char *s, ht_street_kind *out,
                               ht_error *err);
 ht_status ht_model_source_parse(const char *s, ht_source *out, ht_error *err);
 ht_status ht_model_state_parse(const char *s, ht_state *out, ht_error *err);
+/** Also 满意 基本满意 不满意. */
+ht_status ht_model_satisfaction_parse(const char *s, ht_satisfaction *out,
+                                      ht_error *err);
+/** Also 日常哨 攻坚哨 应急哨. */
+ht_status ht_model_whistle_parse(const char *s, ht_whistle *out, ht_error *err);
 
 /**
  * Guess a street's kind from its Chinese name suffix: 胡同 and numbered
@@ -107,6 +134,8 @@ typedef struct ht_incident_rec {
     int64_t state_at;
     double lon;
     double lat;
+    ht_satisfaction satisfaction; /**< evaluated incidents only */
+    ht_whistle whistle;           /**< whistles (source whistle) only */
 } ht_incident_rec;
 
 /** A category of the dictionary. Strings are borrowed. */

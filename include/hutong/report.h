@@ -19,7 +19,7 @@
  * reported. */
 typedef struct ht_report_kpi {
     int64_t count;
-    double response, resolution, evaluated;
+    double response, resolution, satisfaction;
     double median_close_h;
 } ht_report_kpi;
 

@@ -38,14 +38,43 @@ typedef struct ht_stats_row {
     double per_km2;        /**< grids only */
     double per_1000;       /**< per 1,000 residents, grids with a population */
     double median_close_h; /**< median hours from report to close */
-    double response;       /**< share no longer "reported" */
-    double resolution;     /**< share closed or evaluated */
-    double evaluated;      /**< share evaluated by the resident */
+    /** The three rates (README "The three rates"): response = dispatched
+     * within the response deadline / decided (dispatched, or past the
+     * deadline undispatched); resolution = closed within the resolution
+     * deadline / decided (closed, or open past the deadline); satisfaction
+     * = (满意 + 基本满意) / evaluated with a verdict. NAN when nothing is
+     * decided. An incident without a rule is on time once dispatched
+     * (closed) and pending until then; one past "reported" whose dispatch
+     * time is unknown is in no response count. */
+    double response, resolution, satisfaction;
+    int64_t response_on_time, response_decided;
+    int64_t resolution_on_time, resolution_decided;
+    int64_t satisfied, rated; /**< satisfied: 满意 or 基本满意 */
+    int64_t overdue;          /**< open now and past a deadline */
+    double evaluated;         /**< share evaluated by the resident */
 } ht_stats_row;
+
+/** How an incident stands against a deadline at a time. */
+typedef enum ht_due_state {
+    HT_DUE_PENDING = 0, /**< not done, not yet due */
+    HT_DUE_ON_TIME,     /**< done by the deadline (or done, no deadline) */
+    HT_DUE_LATE,        /**< done after it, or not done and past it */
+    HT_DUE_UNKNOWN /**< done, when not known (dispatched, imported without its
+                      history): in no rate */
+} ht_due_state;
+
+/**
+ * Where @f stands at @now: against its response deadline (dispatched by
+ * then; at the deadline's second is on time) and its resolution deadline
+ * (closed by then). Cannot fail.
+ */
+void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
+                  ht_due_state *resolution);
 
 /**
  * Group the incidents of @s passing @f. Rows are ranked by count (ties by
- * key), months in calendar order. *rows is freed by the caller.
+ * key), months in calendar order; rates as of ht_clock_now(). *rows is
+ * freed by the caller.
  * HT_EINVAL for an unknown category or grid code in @f.
  */
 ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,

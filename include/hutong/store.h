@@ -16,7 +16,7 @@
 
 /** Schema version written by this build; older files are migrated (2
  * added grid_tree: every grid with each of its ancestors). */
-#define HT_STORE_SCHEMA_VERSION 2
+#define HT_STORE_SCHEMA_VERSION 3
 
 /**
  * An open store: one SQLite connection with SpatiaLite loaded, and its
@@ -93,6 +93,29 @@ void ht_store_rollback(ht_store *s);
  */
 ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
                                 ht_put_result *res, ht_error *err);
+
+/** Set the resident's verdict on evaluated incident @id. HT_ENOTFOUND
+ * when there is no such evaluated incident. In a transaction. */
+ht_status ht_store_set_satisfaction(ht_store *s, int64_t id, ht_satisfaction v,
+                                    ht_error *err);
+
+/** A deadline rule: per category (it and its descendants, unless they
+ * have their own) and severity (0: any), the response deadline (reported
+ * to dispatched) and the resolution deadline (reported to closed). */
+typedef struct ht_rule_rec {
+    const char *category;
+    int severity;
+    double response_h, resolution_h;
+} ht_rule_rec;
+
+/**
+ * Insert or replace a rule. At the commit every category's deadlines are
+ * resolved again and every incident's deadlines recomputed. HT_EINVAL for a
+ * missing category, a severity outside 0..3, a response deadline not above
+ * 0 or above the resolution deadline. Call inside a transaction.
+ */
+ht_status ht_store_put_rule(ht_store *s, const ht_rule_rec *rec,
+                            ht_put_result *res, ht_error *err);
 
 /** True when category @code exists. */
 ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
@@ -278,7 +301,10 @@ typedef struct ht_store_fact {
     const char *key; /**< its group's key; "-" when it has none */
     int64_t id;
     ht_state state;
-    int64_t reported_at, closed_at;
+    int64_t reported_at, closed_at; /**< closed_at: HT_TIME_NONE if open */
+    int64_t dispatched_at;          /**< first left "reported"; or NONE */
+    int64_t response_due, resolution_due; /**< HT_TIME_NONE: no rule */
+    ht_satisfaction satisfaction;
 } ht_store_fact;
 
 typedef ht_status (*ht_store_fact_fn)(const ht_store_fact *fact, void *ud,

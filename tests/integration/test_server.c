@@ -729,6 +729,11 @@ static void test_server_writes(void **state) {
         {path2, auth_s, "{\"status\":\"evaluated\"}", 403, "outside"},
         {"/api/incidents/999999", auth_w, "{\"status\":\"evaluated\"}", 404,
          "no such"},
+        /* A verdict belongs to an evaluated incident; this one is closed. */
+        {path, auth_w, "{\"satisfaction\":\"满意\"}", 409, "only an evaluated"},
+        {path, auth_w, "{\"status\":\"evaluated\",\"satisfaction\":\"happy\"}",
+         400, "satisfaction"},
+        {path, auth_w, "{\"satisfaction\":3}", 400, "satisfaction"},
     };
     for (size_t k = 0; k < sizeof no / sizeof *no; k++) {
         int st = ts_http(w.port, "PATCH", no[k].path, no[k].auth, no[k].body,
@@ -746,6 +751,28 @@ static void test_server_writes(void **state) {
                      200);
     assert_contains(body, "live-1");
     free(body);
+    /* The step to "evaluated" with the resident's verdict, then the verdict
+     * changed alone; the dispatch time and department are the first
+     * dispatch's. */
+    assert_int_equal(ts_http(w.port, "PATCH", path, auth_w,
+                             "{\"status\":\"evaluated\",\"satisfaction\":"
+                             "\"基本满意\"}",
+                             NULL, &body, NULL),
+                     200);
+    assert_contains(body, "\"satisfaction\":\"basic\"");
+    free(body);
+    assert_int_equal(
+        ts_http(w.port, "PATCH", path, auth_w,
+                "{\"satisfaction\":\"unsatisfied\"}", NULL, &body, NULL),
+        200);
+    assert_contains(body, "\"status\":\"evaluated\"");
+    free(body);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM incidents WHERE id = %lld AND "
+             "satisfaction = 'unsatisfied' AND department = '城管' AND "
+             "dispatched_at < closed_at",
+             (long long)id);
+    assert_int_equal(ts_db_int(wdb, sql), 1);
     /* Too large. */
     char *big = malloc((1u << 20) + 100);
     memset(big, 'x', (1u << 20) + 99);

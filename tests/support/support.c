@@ -856,3 +856,14 @@ int ts_load_office(ts_store *fx, const char *csv) {
     free(ip);
     return rc;
 }
+
+const char ts_schema_v1_sql[] =
+    "DROP TABLE grid_tree; DROP TABLE deadline_rules; DROP TABLE deadlines;"
+    "DROP INDEX incidents_department;"
+    "ALTER TABLE incidents DROP COLUMN satisfaction;"
+    "ALTER TABLE incidents DROP COLUMN whistle_kind;"
+    "ALTER TABLE incidents DROP COLUMN dispatched_at;"
+    "ALTER TABLE incidents DROP COLUMN department;"
+    "ALTER TABLE incidents DROP COLUMN response_due;"
+    "ALTER TABLE incidents DROP COLUMN resolution_due;"
+    "UPDATE hutong_meta SET value = '1' WHERE key = 'schema_version'";

@@ -97,6 +97,10 @@ typedef struct ts_demo {
 ts_demo *ts_demo_new(size_t incidents);
 void ts_demo_free(ts_demo *d);
 
+/* SQL that turns a file of the current schema back into one of schema 1
+ * (what hutong 0.1 wrote): no grid_tree, no closed-loop columns or rules. */
+extern const char ts_schema_v1_sql[];
+
 /* An axis-aligned square polygon (caller frees). */
 ht_geom *ts_square(double x, double y, double size);
 

@@ -84,8 +84,18 @@ static int64_t total(const ht_stats_row *r, size_t n) {
     return t;
 }
 
+/* The mean of the rates a row has. */
 static double mean3(const ht_stats_row *r) {
-    return (r->response + r->resolution + r->evaluated) / 3;
+    const double v[3] = {r->response, r->resolution, r->satisfaction};
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!isnan(v[i])) {
+            sum += v[i];
+            n++;
+        }
+    }
+    return n ? sum / n : NAN;
 }
 
 /* The month's figures, the ranking and its change against the month

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: stats. */
 #include <math.h>
+#include <sqlite3.h>
 
+#include "hutong/clock.h"
 #include "hutong/datetime.h"
 #include "hutong/demo.h"
 #include "hutong/import.h"
@@ -69,9 +71,16 @@ static void test_stats_by_street(void **state) {
     assert_true(near(r[0].share, 7.0 / 8, 1e-12));
     assert_int_equal(r[0].prev, -1);
     assert_true(isnan(r[0].change_pct));
-    /* Five of seven left "reported"; three closed, one evaluated. */
-    assert_true(near(r[0].response, 5.0 / 7, 1e-12));
-    assert_true(near(r[0].resolution, 3.0 / 7, 1e-12));
+    /* No rules: what is done is on time, the rest pending. Five of seven
+     * left "reported": the one imported as dispatched is on time, the four
+     * imported further on have no known dispatch time; three closed, one
+     * evaluated, none with a verdict. */
+    assert_int_equal(r[0].response_decided, 1);
+    assert_true(near(r[0].response, 1, 1e-12));
+    assert_int_equal(r[0].resolution_decided, 3);
+    assert_true(near(r[0].resolution, 1, 1e-12));
+    assert_true(isnan(r[0].satisfaction));
+    assert_int_equal(r[0].overdue, 0);
     assert_true(near(r[0].evaluated, 1.0 / 7, 1e-12));
     /* Closed after 24, 12 and 48 hours. */
     assert_true(near(r[0].median_close_h, 24, 1e-9));
@@ -151,8 +160,225 @@ static void test_stats_filters_and_change(void **state) {
     r = run(st, 4, HT_STATS_BY_STREET, &n);
     assert_int_equal(n, 1);
     assert_int_equal(r[0].count, 1);
-    assert_true(near(r[0].response, 0, 1e-12));
+    assert_int_equal(r[0].response_decided, 0); /* pending: no rule */
+    assert_true(isnan(r[0].response));
     free(r);
+}
+
+/* The three rates by hand: rules for 01 (2 h to dispatch, 24 h to close;
+ * severity 3: 1 h and 4 h), steps at exact seconds, the clock set 30 h
+ * after the reports. */
+static void test_stats_three_rates(void **state) {
+    (void)state;
+    ts_store *g = ts_store_new();
+    int64_t R = ht_datetime_from_civil(2026, 3, 1, 0, 0, 0), H = 3600;
+    char csv[2048], t0[32], te[32];
+    ht_datetime_format(R, t0, sizeof t0);
+    ht_datetime_format(R + 29 * H, te, sizeof te);
+    snprintf(csv, sizeof csv,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "a,116.31,39.81,0101,1,hotline,reported,%s\n"
+             "b,116.32,39.82,0101,1,hotline,reported,%s\n"
+             "c,116.33,39.83,0105,3,patrol,reported,%s\n"
+             "d,116.34,39.84,0101,1,app,reported,%s\n"
+             "e,116.35,39.85,0101,1,app,reported,%s\n"
+             "f,116.36,39.86,0503,1,app,reported,%s\n"
+             "g,116.37,39.87,0101,1,hotline,reported,%s\n",
+             t0, t0, t0, t0, te, t0, t0);
+    assert_int_equal(ts_load_office(g, csv), 0);
+    char *rules = ts_path(g->dir, "rules.csv");
+    ts_write(rules,
+             "category,severity,response_h,resolution_h\n"
+             "01,0,2,24\n"
+             "01,3,1,4\n");
+    ht_import_opts ro = {.kind = HT_IMPORT_RULES};
+    ht_error err = {0};
+    assert_int_equal(ht_import_file(g->s, rules, &ro, NULL, &err), HT_OK);
+    free(rules);
+    /* Severity 3 takes its own rule; 0101 inherits 01's. */
+    assert_int_equal(
+        ts_db_int(g->db,
+                  "SELECT resolution_due - reported_at FROM incidents "
+                  "WHERE external_id = 'c'"),
+        4 * H);
+    assert_int_equal(
+        ts_db_int(g->db,
+                  "SELECT response_due - reported_at FROM incidents "
+                  "WHERE external_id = 'a'"),
+        2 * H);
+    assert_int_equal(ts_db_int(g->db,
+                               "SELECT count(*) FROM incidents WHERE "
+                               "external_id = 'f' AND response_due "
+                               "IS NULL"),
+                     1);
+    struct step {
+        const char *id;
+        ht_state to;
+        int64_t at;
+    } steps[] = {
+        {"a", HT_STATE_DISPATCHED, R + 2 * H}, /* at the deadline's second */
+        {"a", HT_STATE_CLOSED, R + 24 * H},
+        {"a", HT_STATE_EVALUATED, R + 25 * H},
+        {"b", HT_STATE_DISPATCHED, R + 2 * H + 1}, /* a second late */
+        {"b", HT_STATE_CLOSED, R + 24 * H + 1},
+        {"b", HT_STATE_EVALUATED, R + 25 * H},
+        {"c", HT_STATE_DISPATCHED, R + H / 2},
+        {"c", HT_STATE_HANDLING, R + H},
+        {"f", HT_STATE_DISPATCHED, R + 10 * H},
+        {"g", HT_STATE_DISPATCHED, R + H},
+        {"g", HT_STATE_CLOSED, R + 10 * H},
+        {"g", HT_STATE_EVALUATED, R + 11 * H},
+    };
+    assert_int_equal(ht_store_begin(g->s, &err), HT_OK);
+    for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+        bool found;
+        ht_incident_head head;
+        assert_int_equal(
+            ht_store_find_incident(g->s, steps[k].id, &found, &head, &err),
+            HT_OK);
+        assert_true(found);
+        assert_int_equal(ht_store_step_incident(g->s, head.id, steps[k].to,
+                                                steps[k].at, "城管委", &err),
+                         HT_OK);
+    }
+    assert_int_equal(ht_store_commit(g->s, &err), HT_OK);
+    /* The verdicts, as an import of the evaluated incidents. */
+    char *ev = ts_path(g->dir, "ev.csv"), ca[32], cb[32], cg[32];
+    ht_datetime_format(R + 24 * H, ca, sizeof ca);
+    ht_datetime_format(R + 24 * H + 1, cb, sizeof cb);
+    ht_datetime_format(R + 10 * H, cg, sizeof cg);
+    snprintf(csv, sizeof csv,
+             "id,lon,lat,category,severity,source,status,reported_at,"
+             "closed_at,satisfaction\n"
+             "a,116.31,39.81,0101,1,hotline,evaluated,%s,%s,满意\n"
+             "b,116.32,39.82,0101,1,hotline,evaluated,%s,%s,unsatisfied\n"
+             "g,116.37,39.87,0101,1,hotline,evaluated,%s,%s,基本满意\n",
+             t0, ca, t0, cb, t0, cg);
+    ts_write(ev, csv);
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    assert_int_equal(ht_import_file(g->s, ev, &io, NULL, &err), HT_OK);
+    free(ev);
+    ht_clock_set(R + 30 * H);
+    ht_filter f = ht_filter_all();
+    ht_stats_row *r = NULL;
+    size_t n;
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
+    assert_int_equal(n, 1);
+    /* Response: a (at the second), c, f (no rule), g on time; b a second
+     * late, d never dispatched and past 2 h; e not yet due. */
+    assert_int_equal(r[0].response_on_time, 4);
+    assert_int_equal(r[0].response_decided, 6);
+    assert_true(near(r[0].response, 4.0 / 6, 1e-12));
+    /* Resolution: a, g on time; b late; c open past its 4 h; d open past
+     * 24 h; e and f pending. */
+    assert_int_equal(r[0].resolution_on_time, 2);
+    assert_int_equal(r[0].resolution_decided, 5);
+    assert_true(near(r[0].resolution, 2.0 / 5, 1e-12));
+    /* Satisfaction: 满意 and 基本满意 of three verdicts. */
+    assert_int_equal(r[0].satisfied, 2);
+    assert_int_equal(r[0].rated, 3);
+    assert_true(near(r[0].satisfaction, 2.0 / 3, 1e-12));
+    assert_int_equal(r[0].overdue, 2); /* c and d */
+    free(r);
+    /* A second before d's response deadline it was still pending. */
+    ht_clock_set(R + 2 * H);
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
+    assert_int_equal(r[0].overdue, 0);
+    assert_int_equal(r[0].response_decided, 5); /* d, e pending */
+    free(r);
+    ht_clock_set(0);
+    /* Bad input: a clear error, the data untouched. */
+    uint64_t before = ts_db_fingerprint(g->db);
+    const char *bad_rules[] = {
+        "category,severity,response_h,resolution_h\n01,0,30,24\n",
+        "category,severity,response_h,resolution_h\n01,4,1,24\n",
+        "category,severity,response_h,resolution_h\n99,0,1,24\n",
+        "category,severity,response_h,resolution_h\n01,0,0,24\n",
+        "category,severity,response_h\n01,0,1\n"};
+    const char *says[] = {"resolution deadline", "severity", "99",
+                          "response deadline", "resolution_h"};
+    char *bad = ts_path(g->dir, "bad.csv");
+    for (size_t k = 0; k < sizeof bad_rules / sizeof *bad_rules; k++) {
+        ts_write(bad, bad_rules[k]);
+        assert_int_equal(ht_import_file(g->s, bad, &ro, NULL, &err), HT_EINVAL);
+        assert_contains(err.msg, says[k]);
+    }
+    ts_write(bad,
+             "id,lon,lat,category,status,reported_at,satisfaction\n"
+             "z,116.31,39.81,0101,closed,2026-03-01,满意\n");
+    assert_int_equal(ht_import_file(g->s, bad, &io, NULL, &err), HT_EINVAL);
+    assert_contains(err.msg, "evaluated");
+    ts_write(bad,
+             "id,lon,lat,category,status,reported_at,satisfaction\n"
+             "z,116.31,39.81,0101,evaluated,2026-03-01,happy\n");
+    assert_int_equal(ht_import_file(g->s, bad, &io, NULL, &err), HT_EINVAL);
+    assert_contains(err.msg, "happy");
+    assert_true(ts_db_fingerprint(g->db) == before);
+    free(bad);
+    ts_store_free(g);
+}
+
+/* A file of schema 1 with a life-cycle log: migrated on opening, each
+ * incident's dispatch time and department taken from the log. */
+static void test_stats_migration_from_v1(void **state) {
+    (void)state;
+    ts_store *g = ts_store_new();
+    assert_int_equal(
+        ts_load_office(g,
+                       "id,lon,lat,category,severity,source,status,"
+                       "reported_at\n"
+                       "a,116.31,39.81,0101,1,hotline,reported,2026-03-01\n"
+                       "b,116.32,39.82,0101,1,hotline,reported,2026-03-01\n"),
+        0);
+    ht_error err = {0};
+    bool found;
+    ht_incident_head head;
+    assert_int_equal(ht_store_find_incident(g->s, "a", &found, &head, &err),
+                     HT_OK);
+    int64_t R = ht_datetime_from_civil(2026, 3, 1, 0, 0, 0);
+    assert_int_equal(ht_store_begin(g->s, &err), HT_OK);
+    assert_int_equal(ht_store_step_incident(g->s, head.id, HT_STATE_DISPATCHED,
+                                            R + 600, "园林局", &err),
+                     HT_OK);
+    assert_int_equal(ht_store_step_incident(g->s, head.id, HT_STATE_CLOSED,
+                                            R + 7200, NULL, &err),
+                     HT_OK);
+    assert_int_equal(ht_store_commit(g->s, &err), HT_OK);
+    ht_store_close(g->s);
+    g->s = NULL;
+    sqlite3 *db;
+    sqlite3_open(g->db, &db);
+    assert_int_equal(sqlite3_exec(db, ts_schema_v1_sql, NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ht_store_open(g->db, HT_STORE_WRITE, &g->s, &err), HT_OK);
+    assert_int_equal(ht_store_schema_version(g->s), HT_STORE_SCHEMA_VERSION);
+    assert_int_equal(ts_db_int(g->db,
+                               "SELECT dispatched_at FROM incidents "
+                               "WHERE external_id = 'a'"),
+                     R + 600);
+    char *dept = ts_db_text(
+        g->db, "SELECT department FROM incidents WHERE external_id = 'a'");
+    assert_string_equal(dept, "园林局");
+    free(dept);
+    assert_int_equal(ts_db_int(g->db,
+                               "SELECT count(*) FROM incidents WHERE "
+                               "external_id = 'b' AND dispatched_at "
+                               "IS NULL AND response_due IS NULL"),
+                     1);
+    /* Rules imported afterwards give every incident its deadlines. */
+    char *rules = ts_path(g->dir, "rules.csv");
+    ts_write(rules, "category,response_h,resolution_h\n01,2,24\n");
+    ht_import_opts ro = {.kind = HT_IMPORT_RULES};
+    assert_int_equal(ht_import_file(g->s, rules, &ro, NULL, &err), HT_OK);
+    assert_int_equal(ts_db_int(g->db,
+                               "SELECT count(*) FROM incidents WHERE "
+                               "resolution_due = reported_at + 86400"),
+                     2);
+    free(rules);
+    ts_store_free(g);
 }
 
 static void test_stats_bad_input(void **state) {
@@ -345,6 +571,8 @@ int main(void) {
         cmocka_unit_test(test_stats_by_street),
         cmocka_unit_test(test_stats_groupings),
         cmocka_unit_test(test_stats_filters_and_change),
+        cmocka_unit_test(test_stats_three_rates),
+        cmocka_unit_test(test_stats_migration_from_v1),
         cmocka_unit_test(test_stats_bad_input),
         cmocka_unit_test(test_stats_topics),
         cmocka_unit_test(test_stats_filters_mean_the_same_in_sql_and_in_memory),

@@ -110,14 +110,12 @@ static void test_store_grid_tree(void **state) {
     f->s = NULL;
     sqlite3 *db;
     sqlite3_open(f->db, &db);
-    sqlite3_exec(db,
-                 "DROP TABLE grid_tree; UPDATE hutong_meta SET value = '1' "
-                 "WHERE key = 'schema_version'",
-                 NULL, NULL, NULL);
+    assert_int_equal(sqlite3_exec(db, ts_schema_v1_sql, NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(ht_store_open(f->db, HT_STORE_READONLY, &f->s, &err),
                      HT_OK);
-    assert_int_equal(ht_store_schema_version(f->s), 2);
+    assert_int_equal(ht_store_schema_version(f->s), HT_STORE_SCHEMA_VERSION);
     assert_true(within(f, "G1", "S2") && within(f, "G1", "D"));
     assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM grid_tree"), 12);
 }
