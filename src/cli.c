@@ -64,7 +64,7 @@ static const char usage_text[] =
     "  render    legend --style S -o OUT.png\n"
     "            render takes filters: --from --to --window --category\n"
     "            --severity --status --source --grid\n"
-    "  stats     [--by street|community|grid|category|month]\n"
+    "  stats     [--by street|community|grid|category|month|department]\n"
     "            [--format table|csv|json] [--limit N] [filters]\n"
     "                                       counts, rates, change, time to\n"
     "                                       close, per group\n"

@@ -412,6 +412,68 @@ static void num_cell(char *buf, size_t len, double v, int decimals, bool csv) {
     }
 }
 
+/* The department scorecard (一哨一考): its own columns. */
+static void print_scorecard(const ht_stats_row *r, size_t shown, bool csv) {
+    static const char *const heads[] = {
+        "rank",           "department",
+        "count",          "open",
+        "overdue",        "median_arrive_h",
+        "p90_arrive_h",   "response_pct",
+        "resolution_pct", "satisfaction_pct",
+        "whistles",       "whistle_on_time_pct"};
+    static const char *const short_heads[] = {
+        "rank",  "department", "count",  "open", "overdue",  "arrive h",
+        "p90 h", "resp%",      "resol%", "sat%", "whistles", "on time%"};
+    enum { NH = sizeof heads / sizeof *heads };
+    int widths[NH] = {4, 10, 7, 6, 7, 8, 7, 7, 7, 7, 8, 8};
+    for (size_t k = 0; k < shown; k++) {
+        int nw = display_width(r[k].name);
+        widths[1] = nw > widths[1] ? nw : widths[1];
+    }
+    for (int c = 0; c < NH; c++) {
+        if (csv) {
+            printf(c ? ",%s" : "%s", heads[c]);
+        } else {
+            table_cell(c, short_heads[c], widths[c], c == 1);
+        }
+    }
+    putchar('\n');
+    for (size_t k = 0; k < shown; k++) {
+        char cell[NH][48];
+        snprintf(cell[0], sizeof cell[0], "%d", r[k].rank);
+        snprintf(cell[2], sizeof cell[2], "%lld", (long long)r[k].count);
+        snprintf(cell[3], sizeof cell[3], "%lld", (long long)r[k].open);
+        snprintf(cell[4], sizeof cell[4], "%lld", (long long)r[k].overdue);
+        num_cell(cell[5], sizeof cell[5], r[k].median_arrive_h, 1, csv);
+        num_cell(cell[6], sizeof cell[6], r[k].p90_arrive_h, 1, csv);
+        num_cell(cell[7], sizeof cell[7], r[k].response * 100, 1, csv);
+        num_cell(cell[8], sizeof cell[8], r[k].resolution * 100, 1, csv);
+        num_cell(cell[9], sizeof cell[9], r[k].satisfaction * 100, 1, csv);
+        snprintf(cell[10], sizeof cell[10], "%lld",
+                 (long long)r[k].whistles[0]);
+        num_cell(cell[11], sizeof cell[11],
+                 r[k].whistles_decided ? 100.0 * (double)r[k].whistles_on_time /
+                                             (double)r[k].whistles_decided
+                                       : NAN,
+                 1, csv);
+        for (int c = 0; c < NH; c++) {
+            if (csv) {
+                if (c) {
+                    putchar(',');
+                }
+                if (c == 1) {
+                    print_csv_text(r[k].name);
+                } else {
+                    fputs(cell[c], stdout);
+                }
+            } else {
+                table_cell(c, c == 1 ? r[k].name : cell[c], widths[c], c == 1);
+            }
+        }
+        putchar('\n');
+    }
+}
+
 static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
                              ht_stats_by by, out_format fmt,
                              const ht_filter *f) {
@@ -441,6 +503,10 @@ static void print_stats_rows(const ht_stats_row *r, size_t n, size_t limit,
         return;
     }
     bool csv = fmt == FMT_CSV;
+    if (by == HT_STATS_BY_DEPARTMENT) {
+        print_scorecard(r, shown, csv);
+        return;
+    }
     int widths[NH] = {4, 3, 4, 8, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9, 8};
     for (size_t k = 0; k < shown; k++) {
         int kw = display_width(r[k].key), nw = display_width(r[k].name);

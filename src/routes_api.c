@@ -13,7 +13,8 @@
 #include "server_int.h"
 #include "stats_int.h"
 
-/* GET /api/stats?by=street|community|grid|category|month&limit=N + filters */
+/* GET /api/stats?by=street|community|grid|category|month|department&limit=N
+ * + filters */
 enum MHD_Result ht__route_stats(ht_server *s, struct MHD_Connection *c,
                                 request *rq, const char *const *args) {
     (void)args;

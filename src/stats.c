@@ -16,7 +16,7 @@
 #include "stats_int.h"
 
 static const char *const by_names[HT_STATS_BY_COUNT] = {
-    "street", "community", "grid", "category", "month"};
+    "street", "community", "grid", "category", "month", "department"};
 
 ht_status ht_stats_by_parse(const char *s, ht_stats_by *out, ht_error *err) {
     for (int k = 0; k < HT_STATS_BY_COUNT; k++) {
@@ -26,16 +26,16 @@ ht_status ht_stats_by_parse(const char *s, ht_stats_by *out, ht_error *err) {
         }
     }
     return ht_error_set(err, HT_EINVAL,
-                        "by: \"%s\" is not street, community, grid, category "
-                        "or month",
+                        "by: \"%s\" is not street, community, grid, category, "
+                        "month or department",
                         s ? s : "");
 }
 
 /* The store's grouping of each "by". */
 static ht_group group_of(ht_stats_by by) {
     static const ht_group g[HT_STATS_BY_COUNT] = {
-        HT_GROUP_STREET, HT_GROUP_COMMUNITY, HT_GROUP_GRID, HT_GROUP_CATEGORY,
-        HT_GROUP_MONTH};
+        HT_GROUP_STREET,   HT_GROUP_COMMUNITY, HT_GROUP_GRID,
+        HT_GROUP_CATEGORY, HT_GROUP_MONTH,     HT_GROUP_DEPARTMENT};
     return g[by];
 }
 
@@ -92,7 +92,9 @@ static ht_status describe(ht_store *s, ht_stats_by by, ht_stats_row *r,
         return HT_OK;
     }
     if (strcmp(r->key, "-") == 0) {
-        snprintf(r->name, sizeof r->name, "(no grid)");
+        snprintf(
+            r->name, sizeof r->name, "%s",
+            by == HT_STATS_BY_DEPARTMENT ? "(not dispatched)" : "(no grid)");
         return HT_OK;
     }
     bool found;
@@ -127,6 +129,8 @@ typedef struct grouper {
     double *dur; /* hours to close, of the open group */
     size_t nd, cap_d;
     int64_t now, evaluated;
+    double *arr; /* hours to arrive, of the open group */
+    size_t na, cap_a;
 } grouper;
 
 void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
@@ -177,8 +181,18 @@ static void close_group(grouper *g) {
         nd ? (nd % 2 ? g->dur[nd / 2]
                      : (g->dur[nd / 2 - 1] + g->dur[nd / 2]) / 2)
            : NAN;
+    if (g->na > 1) {
+        qsort(g->arr, g->na, sizeof *g->arr, cmp_double);
+    }
+    size_t na = g->na;
+    r->median_arrive_h =
+        na ? (na % 2 ? g->arr[na / 2]
+                     : (g->arr[na / 2 - 1] + g->arr[na / 2]) / 2)
+           : NAN;
+    /* The nearest-rank 90th percentile. */
+    r->p90_arrive_h = na ? g->arr[(size_t)ceil(0.9 * (double)na) - 1] : NAN;
     g->evaluated = 0;
-    g->nd = 0;
+    g->nd = g->na = 0;
 }
 
 static ht_status take_fact(const ht_store_fact *fact, void *ud, ht_error *err) {
@@ -209,6 +223,24 @@ static ht_status take_fact(const ht_store_fact *fact, void *ud, ht_error *err) {
     r->satisfied += fact->satisfaction == HT_SAT_SATISFIED ||
                     fact->satisfaction == HT_SAT_BASIC;
     g->evaluated += fact->state == HT_STATE_EVALUATED;
+    r->open += fact->state < HT_STATE_CLOSED;
+    if (fact->whistle != HT_WHISTLE_NONE) {
+        r->whistles[0]++;
+        r->whistles[fact->whistle]++;
+        r->whistles_decided += resp == HT_DUE_ON_TIME || resp == HT_DUE_LATE;
+        r->whistles_on_time += resp == HT_DUE_ON_TIME;
+    }
+    if (fact->handling_at != HT_TIME_NONE &&
+        fact->dispatched_at != HT_TIME_NONE &&
+        fact->handling_at >= fact->dispatched_at) {
+        ht_status st = ht_array_grow((void **)&g->arr, &g->cap_a, g->na + 1,
+                                     sizeof *g->arr, err);
+        if (st != HT_OK) {
+            return st;
+        }
+        g->arr[g->na++] =
+            (double)(fact->handling_at - fact->dispatched_at) / 3600.0;
+    }
     if (fact->state >= HT_STATE_CLOSED && fact->closed_at != HT_TIME_NONE) {
         ht_status st = ht_array_grow((void **)&g->dur, &g->cap_d, g->nd + 1,
                                      sizeof *g->dur, err);
@@ -229,6 +261,7 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
     ht_status st = ht_store_each_fact(s, f, group_of(by), take_fact, &g, err);
     close_group(&g);
     free(g.dur);
+    free(g.arr);
     ht_stats_row *out = g.out;
     size_t m = g.m, total = g.total;
     for (size_t k = 0; st == HT_OK && k < m; k++) {
@@ -368,8 +401,8 @@ static json_t *json_num(double v) {
 json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
                               ht_stats_by by, const ht_filter *f) {
     size_t shown = n < limit ? n : limit;
-    static const char *const by_name[] = {"street", "community", "grid",
-                                          "category", "month"};
+    static const char *const by_name[] = {
+        "street", "community", "grid", "category", "month", "department"};
     int64_t total = 0;
     for (size_t k = 0; k < n; k++) {
         total += r[k].count;
@@ -403,6 +436,24 @@ json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
         json_object_set_new(o, "satisfaction", json_num(r[k].satisfaction));
         json_object_set_new(o, "evaluated", json_num(r[k].evaluated));
         json_object_set_new(o, "overdue", json_integer(r[k].overdue));
+        json_object_set_new(o, "open", json_integer(r[k].open));
+        if (by == HT_STATS_BY_DEPARTMENT) {
+            json_object_set_new(o, "median_arrive_h",
+                                json_num(r[k].median_arrive_h));
+            json_object_set_new(o, "p90_arrive_h", json_num(r[k].p90_arrive_h));
+        }
+        json_t *w = json_object();
+        for (int q = 0; q < HT_WHISTLE_COUNT; q++) {
+            json_object_set_new(
+                w, q ? ht_model_whistle_name((ht_whistle)q) : "all",
+                json_integer(r[k].whistles[q]));
+        }
+        json_object_set_new(
+            w, "on_time_rate",
+            json_num(r[k].whistles_decided ? (double)r[k].whistles_on_time /
+                                                 (double)r[k].whistles_decided
+                                           : NAN));
+        json_object_set_new(o, "whistles", w);
         /* The counts behind each rate. */
         json_t *c = json_object();
         json_object_set_new(c, "response_on_time",

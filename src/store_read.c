@@ -463,8 +463,10 @@ static const char *group_sql(ht_group by) {
         "i.grid_code AND t.level = 'street'), '-')",
         "coalesce((SELECT min(ancestor) FROM grid_tree t WHERE t.code = "
         "i.grid_code AND t.level = 'community'), '-')",
-        "coalesce(i.grid_code, '-')", "coalesce(c.parent_code, i.category)",
-        "strftime('%Y-%m', i.reported_at, 'unixepoch')"};
+        "coalesce(i.grid_code, '-')",
+        "coalesce(c.parent_code, i.category)",
+        "strftime('%Y-%m', i.reported_at, 'unixepoch')",
+        "coalesce(i.department, '-')"};
     return key[by];
 }
 
@@ -510,8 +512,13 @@ ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
     snprintf(cols, sizeof cols,
              "%s AS k, i.status, i.reported_at, i.closed_at, i.id, "
              "i.dispatched_at, i.response_due, i.resolution_due, "
-             "i.satisfaction",
-             group_sql(by));
+             "i.satisfaction, i.whistle_kind, %s",
+             group_sql(by),
+             /* When a department arrived: its scorecard's figure. */
+             by == HT_GROUP_DEPARTMENT
+                 ? "(SELECT min(at) FROM incident_events e WHERE "
+                   "e.incident_id = i.id AND e.status = 'handling')"
+                 : "NULL");
     sqlite3_stmt *q;
     ht_status st = prepare_filtered(s, f, cols, " ORDER BY k", &q, err);
     int rc = SQLITE_DONE;
@@ -523,12 +530,17 @@ ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
                               .id = sqlite3_column_int64(q, 4),
                               .dispatched_at = ht__store_col_time(q, 5),
                               .response_due = ht__store_col_time(q, 6),
-                              .resolution_due = ht__store_col_time(q, 7)};
+                              .resolution_due = ht__store_col_time(q, 7),
+                              .handling_at = ht__store_col_time(q, 10)};
         ht_model_state_parse((const char *)sqlite3_column_text(q, 1),
                              &fact.state, NULL);
         if (sqlite3_column_type(q, 8) != SQLITE_NULL) {
             ht_model_satisfaction_parse((const char *)sqlite3_column_text(q, 8),
                                         &fact.satisfaction, NULL);
+        }
+        if (sqlite3_column_type(q, 9) != SQLITE_NULL) {
+            ht_model_whistle_parse((const char *)sqlite3_column_text(q, 9),
+                                   &fact.whistle, NULL);
         }
         if (!fact.key) {
             fact.key = "-";
@@ -566,6 +578,12 @@ ht_status ht_store_group_info(ht_store *s, ht_group by, const char *key,
     *found = false;
     *out = (ht_group_info){.area_m2 = NAN, .population = -1};
     if (by == HT_GROUP_MONTH) {
+        return HT_OK;
+    }
+    if (by == HT_GROUP_DEPARTMENT) {
+        /* A department is named by itself. */
+        *found = true;
+        snprintf(out->name, sizeof out->name, "%s", key);
         return HT_OK;
     }
     sqlite3_stmt *q =

@@ -15,9 +15,10 @@
 typedef enum ht_stats_by {
     HT_STATS_BY_STREET = 0, /**< street office (街道) */
     HT_STATS_BY_COMMUNITY,
-    HT_STATS_BY_GRID,     /**< the lowest grid each incident fell in */
-    HT_STATS_BY_CATEGORY, /**< major category */
-    HT_STATS_BY_MONTH,    /**< UTC calendar month */
+    HT_STATS_BY_GRID,       /**< the lowest grid each incident fell in */
+    HT_STATS_BY_CATEGORY,   /**< major category */
+    HT_STATS_BY_MONTH,      /**< UTC calendar month */
+    HT_STATS_BY_DEPARTMENT, /**< the department dispatched to (一哨一考) */
     HT_STATS_BY_COUNT
 } ht_stats_by;
 
@@ -51,7 +52,17 @@ typedef struct ht_stats_row {
     int64_t resolution_on_time, resolution_decided;
     int64_t satisfied, rated; /**< satisfied: 满意 or 基本满意 */
     int64_t overdue;          /**< open now and past a deadline */
-    double evaluated;         /**< share evaluated by the resident */
+    int64_t open;             /**< not closed now */
+    /** By department: hours from dispatch to its first "handling" step
+     * (报到, the department arriving), median and 90th percentile; NAN
+     * elsewhere or when none arrived. */
+    double median_arrive_h, p90_arrive_h;
+    /** Whistles (source whistle) among them, by kind (index 0: all), and
+     * those answered (dispatched) within their response deadline, of the
+     * decided ones. */
+    int64_t whistles[HT_WHISTLE_COUNT];
+    int64_t whistles_on_time, whistles_decided;
+    double evaluated; /**< share evaluated by the resident */
 } ht_stats_row;
 
 /** How an incident stands against a deadline at a time. */

@@ -293,6 +293,7 @@ typedef enum ht_group {
     HT_GROUP_GRID,       /**< the lowest grid it lies in */
     HT_GROUP_CATEGORY,   /**< its major category */
     HT_GROUP_MONTH,      /**< its report's UTC month, "YYYY-MM" */
+    HT_GROUP_DEPARTMENT, /**< the department it was dispatched to */
     HT_GROUP_COUNT
 } ht_group;
 
@@ -305,6 +306,9 @@ typedef struct ht_store_fact {
     int64_t dispatched_at;          /**< first left "reported"; or NONE */
     int64_t response_due, resolution_due; /**< HT_TIME_NONE: no rule */
     ht_satisfaction satisfaction;
+    ht_whistle whistle;
+    int64_t handling_at; /**< its first "handling" step, by department
+                            only; else HT_TIME_NONE */
 } ht_store_fact;
 
 typedef ht_status (*ht_store_fact_fn)(const ht_store_fact *fact, void *ud,

@@ -176,15 +176,17 @@ static void test_stats_three_rates(void **state) {
     ht_datetime_format(R, t0, sizeof t0);
     ht_datetime_format(R + 29 * H, te, sizeof te);
     snprintf(csv, sizeof csv,
-             "id,lon,lat,category,severity,source,status,reported_at\n"
-             "a,116.31,39.81,0101,1,hotline,reported,%s\n"
-             "b,116.32,39.82,0101,1,hotline,reported,%s\n"
-             "c,116.33,39.83,0105,3,patrol,reported,%s\n"
-             "d,116.34,39.84,0101,1,app,reported,%s\n"
-             "e,116.35,39.85,0101,1,app,reported,%s\n"
-             "f,116.36,39.86,0503,1,app,reported,%s\n"
-             "g,116.37,39.87,0101,1,hotline,reported,%s\n",
-             t0, t0, t0, t0, te, t0, t0);
+             "id,lon,lat,category,severity,source,status,reported_at,"
+             "whistle_kind\n"
+             "a,116.31,39.81,0101,1,hotline,reported,%s,\n"
+             "b,116.32,39.82,0101,1,hotline,reported,%s,\n"
+             "c,116.33,39.83,0105,3,patrol,reported,%s,\n"
+             "d,116.34,39.84,0101,1,app,reported,%s,\n"
+             "e,116.35,39.85,0101,1,app,reported,%s,\n"
+             "f,116.36,39.86,0503,1,app,reported,%s,\n"
+             "g,116.37,39.87,0101,1,hotline,reported,%s,\n"
+             "w,116.38,39.88,0101,1,whistle,reported,%s,攻坚哨\n",
+             t0, t0, t0, t0, te, t0, t0, t0);
     assert_int_equal(ts_load_office(g, csv), 0);
     char *rules = ts_path(g->dir, "rules.csv");
     ts_write(rules,
@@ -215,19 +217,24 @@ static void test_stats_three_rates(void **state) {
         const char *id;
         ht_state to;
         int64_t at;
+        const char *dept;
     } steps[] = {
-        {"a", HT_STATE_DISPATCHED, R + 2 * H}, /* at the deadline's second */
-        {"a", HT_STATE_CLOSED, R + 24 * H},
-        {"a", HT_STATE_EVALUATED, R + 25 * H},
-        {"b", HT_STATE_DISPATCHED, R + 2 * H + 1}, /* a second late */
-        {"b", HT_STATE_CLOSED, R + 24 * H + 1},
-        {"b", HT_STATE_EVALUATED, R + 25 * H},
-        {"c", HT_STATE_DISPATCHED, R + H / 2},
-        {"c", HT_STATE_HANDLING, R + H},
-        {"f", HT_STATE_DISPATCHED, R + 10 * H},
-        {"g", HT_STATE_DISPATCHED, R + H},
-        {"g", HT_STATE_CLOSED, R + 10 * H},
-        {"g", HT_STATE_EVALUATED, R + 11 * H},
+        /* dispatched at the deadline's second; arrived an hour later */
+        {"a", HT_STATE_DISPATCHED, R + 2 * H, "城管委"},
+        {"a", HT_STATE_HANDLING, R + 3 * H, "城管委"},
+        {"a", HT_STATE_CLOSED, R + 24 * H, "城管委"},
+        {"a", HT_STATE_EVALUATED, R + 25 * H, NULL},
+        {"b", HT_STATE_DISPATCHED, R + 2 * H + 1, "城管委"}, /* a second late */
+        {"b", HT_STATE_CLOSED, R + 24 * H + 1, "城管委"},
+        {"b", HT_STATE_EVALUATED, R + 25 * H, NULL},
+        {"c", HT_STATE_DISPATCHED, R + H / 2, "园林局"},
+        {"c", HT_STATE_HANDLING, R + H, "园林局"},
+        {"f", HT_STATE_DISPATCHED, R + 10 * H, "城管委"},
+        {"f", HT_STATE_HANDLING, R + 14 * H, "城管委"},
+        {"g", HT_STATE_DISPATCHED, R + H, "城管委"},
+        {"g", HT_STATE_HANDLING, R + 2 * H, "城管委"},
+        {"g", HT_STATE_CLOSED, R + 10 * H, "城管委"},
+        {"g", HT_STATE_EVALUATED, R + 11 * H, NULL},
     };
     assert_int_equal(ht_store_begin(g->s, &err), HT_OK);
     for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
@@ -237,9 +244,10 @@ static void test_stats_three_rates(void **state) {
             ht_store_find_incident(g->s, steps[k].id, &found, &head, &err),
             HT_OK);
         assert_true(found);
-        assert_int_equal(ht_store_step_incident(g->s, head.id, steps[k].to,
-                                                steps[k].at, "城管委", &err),
-                         HT_OK);
+        assert_int_equal(
+            ht_store_step_incident(g->s, head.id, steps[k].to, steps[k].at,
+                                   steps[k].dept, &err),
+            HT_OK);
     }
     assert_int_equal(ht_store_commit(g->s, &err), HT_OK);
     /* The verdicts, as an import of the evaluated incidents. */
@@ -266,27 +274,69 @@ static void test_stats_three_rates(void **state) {
         ht_stats_compute(g->s, &f, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
     assert_int_equal(n, 1);
     /* Response: a (at the second), c, f (no rule), g on time; b a second
-     * late, d never dispatched and past 2 h; e not yet due. */
+     * late, d and w never dispatched and past 2 h; e not yet due. */
     assert_int_equal(r[0].response_on_time, 4);
-    assert_int_equal(r[0].response_decided, 6);
-    assert_true(near(r[0].response, 4.0 / 6, 1e-12));
-    /* Resolution: a, g on time; b late; c open past its 4 h; d open past
-     * 24 h; e and f pending. */
+    assert_int_equal(r[0].response_decided, 7);
+    assert_true(near(r[0].response, 4.0 / 7, 1e-12));
+    /* Resolution: a, g on time; b late; c open past its 4 h; d and w open
+     * past 24 h; e and f pending. */
     assert_int_equal(r[0].resolution_on_time, 2);
-    assert_int_equal(r[0].resolution_decided, 5);
-    assert_true(near(r[0].resolution, 2.0 / 5, 1e-12));
+    assert_int_equal(r[0].resolution_decided, 6);
+    assert_true(near(r[0].resolution, 2.0 / 6, 1e-12));
     /* Satisfaction: 满意 and 基本满意 of three verdicts. */
     assert_int_equal(r[0].satisfied, 2);
     assert_int_equal(r[0].rated, 3);
     assert_true(near(r[0].satisfaction, 2.0 / 3, 1e-12));
-    assert_int_equal(r[0].overdue, 2); /* c and d */
+    assert_int_equal(r[0].overdue, 3); /* c, d and w */
+    assert_int_equal(r[0].open, 5);    /* c, d, e, f, w */
+    free(r);
+    /* The departments' scorecard (一哨一考). 城管委: a, b, f, g, arriving
+     * after 1, 4 and 1 hours (b never reported arriving); 园林局: c, after
+     * half an hour, open past its deadline; d, e and the whistle w were
+     * never dispatched. */
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_DEPARTMENT, &r, &n, &err),
+        HT_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].key, "城管委");
+    assert_int_equal(r[0].count, 4);
+    assert_int_equal(r[0].open, 1);
+    assert_int_equal(r[0].overdue, 0);
+    assert_true(near(r[0].median_arrive_h, 1, 1e-12));
+    assert_true(near(r[0].p90_arrive_h, 4, 1e-12));
+    assert_int_equal(r[0].response_on_time, 3);
+    assert_int_equal(r[0].response_decided, 4);
+    assert_int_equal(r[0].satisfied, 2);
+    assert_int_equal(r[0].rated, 3);
+    assert_string_equal(r[1].key, "-");
+    assert_string_equal(r[1].name, "(not dispatched)");
+    assert_int_equal(r[1].count, 3);
+    assert_int_equal(r[1].whistles[0], 1);
+    assert_int_equal(r[1].whistles[HT_WHISTLE_TOUGH], 1);
+    assert_int_equal(r[1].whistles_decided, 1);
+    assert_int_equal(r[1].whistles_on_time, 0);
+    assert_true(isnan(r[1].median_arrive_h));
+    assert_string_equal(r[2].key, "园林局");
+    assert_true(near(r[2].median_arrive_h, 0.5, 1e-12));
+    assert_int_equal(r[2].overdue, 1);
+    free(r);
+    /* The street office as the party that whistles: one whistle blown,
+     * not answered in time. */
+    ht_filter wf = ht_filter_all();
+    assert_int_equal(ht_filter_set(&wf, "source", "whistle", 0, NULL), HT_OK);
+    assert_int_equal(
+        ht_stats_compute(g->s, &wf, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].whistles[0], 1);
+    assert_int_equal(r[0].response_decided, 1);
+    assert_int_equal(r[0].response_on_time, 0);
     free(r);
     /* A second before d's response deadline it was still pending. */
     ht_clock_set(R + 2 * H);
     assert_int_equal(
         ht_stats_compute(g->s, &f, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
     assert_int_equal(r[0].overdue, 0);
-    assert_int_equal(r[0].response_decided, 5); /* d, e pending */
+    assert_int_equal(r[0].response_decided, 5); /* d, e, w pending */
     free(r);
     ht_clock_set(0);
     /* Bad input: a clear error, the data untouched. */
