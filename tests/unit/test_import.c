@@ -621,6 +621,66 @@ static void test_import_api_rules(void **state) {
     assert_int_equal(st.updated, 1);
 }
 
+/* The shipped whistle list: 14 classes, 45 items, its own dictionary; and
+ * rules for a whistle class, inherited by its items; whistles and verdicts
+ * in GeoJSON. */
+static void test_import_whistles_and_rules(void **state) {
+    fixture *f = *state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/whistles.csv", ht_demo_geodata_dir());
+    ht_import_opts c = {.kind = HT_IMPORT_CATEGORIES};
+    ht_import_stats st;
+    ht_error err = {0};
+    must(ht_import_file(f->s, path, &c, &st, &err), &err);
+    assert_int_equal(st.inserted, 59);
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT count(*) FROM categories WHERE "
+                               "dictionary = 'whistle' AND "
+                               "parent_code IS NULL"),
+                     14);
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT count(*) FROM categories WHERE "
+                               "dictionary = 'whistle' AND "
+                               "parent_code IS NOT NULL"),
+                     45);
+    ht_import_opts r = {.kind = HT_IMPORT_RULES};
+    must(import_text(f, &r, "r.csv",
+                     "category,severity,response_h,resolution_h\n"
+                     "W11,,0.5,4\n",
+                     &st, &err),
+         &err);
+    assert_int_equal(st.inserted, 1);
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    must(import_text(
+             f, &i, "w.geojson",
+             "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":"
+             "\"Feature\",\"properties\":{\"id\":\"w1\",\"category\":"
+             "\"W1101\",\"source\":\"吹哨\",\"whistle_kind\":\"应急哨\","
+             "\"severity\":3,\"status\":\"evaluated\",\"satisfaction\":"
+             "\"满意\",\"reported_at\":\"2026-03-01T00:00Z\",\"closed_at\":"
+             "\"2026-03-01T03:00Z\"},\"geometry\":{\"type\":\"Point\","
+             "\"coordinates\":[116.32,39.82]}}]}",
+             &st, &err),
+         &err);
+    assert_int_equal(ts_db_int(f->db,
+                               "SELECT count(*) FROM incidents WHERE "
+                               "external_id = 'w1' AND whistle_kind = "
+                               "'emergency' AND satisfaction = "
+                               "'satisfied' AND resolution_due = "
+                               "reported_at + 14400"),
+                     1);
+    /* A kind on what is not a whistle is refused. */
+    uint64_t before = ts_db_fingerprint(f->db);
+    assert_int_equal(
+        import_text(f, &i, "bad.csv",
+                    "id,lon,lat,category,source,reported_at,whistle_kind\n"
+                    "w2,116.32,39.82,W1101,hotline,2026-03-01,daily\n",
+                    &st, &err),
+        HT_EINVAL);
+    assert_contains(err.msg, "whistle");
+    assert_true(ts_db_fingerprint(f->db) == before);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
@@ -638,6 +698,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(
             test_import_projected_grids_and_legacy_crs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_api_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_whistles_and_rules, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
