@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "hutong/buf.h"
+#include "hutong/clock.h"
 #include "hutong/crs.h"
 #include "hutong/datetime.h"
 #include "hutong/demo.h"
@@ -168,6 +169,9 @@ static const struct {
     {"layer", offsetof(opts, layer)},
     {"zoom", offsetof(opts, zoom)},
     {"topics", offsetof(opts, topics)},
+    {"department", offsetof(opts, department)},
+    {"overdue", offsetof(opts, overdue)},
+    {"satisfaction", offsetof(opts, satisfaction)},
 };
 
 int cli_usage_error(const char *fmt, ...) {
@@ -549,12 +553,15 @@ ht_status cli_write_file(const char *path, const ht_buf *b, ht_error *err) {
  * --status --source --grid. */
 ht_status cli_filter(const opts *o, ht_filter *f, ht_error *err) {
     *f = ht_filter_all();
-    const char *keys[8] = {"from",     "to",     "window", "category",
-                           "severity", "status", "source", "grid"};
-    const char *vals[8] = {o->from,     o->to,     o->window, o->category,
-                           o->severity, o->status, o->source, o->grid};
-    int64_t now = (int64_t)time(NULL);
-    for (int k = 0; k < 8; k++) {
+    const char *keys[11] = {"from",       "to",      "window",      "category",
+                            "severity",   "status",  "source",      "grid",
+                            "department", "overdue", "satisfaction"};
+    const char *vals[11] = {o->from,     o->to,          o->window,
+                            o->category, o->severity,    o->status,
+                            o->source,   o->grid,        o->department,
+                            o->overdue,  o->satisfaction};
+    int64_t now = ht_clock_now();
+    for (int k = 0; k < 11; k++) {
         if (vals[k]) {
             ht_status st = ht_filter_set(f, keys[k], vals[k], now, err);
             if (st != HT_OK) {

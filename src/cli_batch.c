@@ -53,12 +53,13 @@ static void print_progress(size_t done, size_t total, void *ud) {
 
 int cli_cmd_print(int argc, char **argv) {
     opts o;
-    int rc =
-        cli_parse(argc, argv, 2,
-                  " db grid street community all level paper orientation dpi "
-                  "crs style layer uniform-scale format out from to window "
-                  "category severity status source threads ",
-                  &o);
+    int rc = cli_parse(
+        argc, argv, 2,
+        " db grid street community all level paper orientation dpi "
+        "crs style layer uniform-scale format out from to window "
+        "category severity status source department overdue satisfaction "
+        "threads ",
+        &o);
     if (rc) {
         return rc;
     }
@@ -202,7 +203,8 @@ int cli_cmd_seed(int argc, char **argv) {
     opts o;
     int rc = cli_parse(argc, argv, 2,
                        " db style zoom bbox grid threads out from to window "
-                       "category severity status source ",
+                       "category severity status source department overdue "
+                       "satisfaction ",
                        &o);
     if (rc) {
         return rc;

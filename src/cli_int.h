@@ -43,6 +43,7 @@ typedef struct opts {
     const char *request_timeout, *public_url;
     const char *street, *community, *paper, *orientation, *dpi, *layer, *zoom;
     const char *topics;
+    const char *department, *overdue, *satisfaction;
     bool write;
     bool private_reads;
     bool all, uniform_scale;

@@ -213,11 +213,11 @@ static int cmd_legend(const opts *o) {
 
 int cli_cmd_render(int argc, char **argv) {
     opts o;
-    int rc =
-        cli_parse(argc, argv, 2,
-                  " db style out bbox grid size crs scale from to window "
-                  "category severity status source radius kernel cellsize ",
-                  &o);
+    int rc = cli_parse(argc, argv, 2,
+                       " db style out bbox grid size crs scale from to window "
+                       "category severity status source department overdue "
+                       "satisfaction radius kernel cellsize ",
+                       &o);
     if (rc) {
         return rc;
     }
@@ -621,7 +621,8 @@ int cli_cmd_stats(int argc, char **argv) {
     opts o;
     int rc = cli_parse(argc, argv, 2,
                        " db by format limit month min from to window category "
-                       "severity status source grid ",
+                       "severity status source grid department overdue "
+                       "satisfaction ",
                        &o);
     if (rc) {
         return rc;

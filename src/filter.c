@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hutong/datetime.h"
+#include "hutong/hash.h"
 
 ht_filter ht_filter_all(void) {
     ht_filter f;
@@ -77,6 +78,46 @@ static ht_status set_window(ht_filter *f, const char *v, int64_t now,
     }
     f->from = end - span;
     f->to = end;
+    return HT_OK;
+}
+
+static int cmp_department(const void *a, const void *b) {
+    return strcmp(a, b);
+}
+
+/* "a,b": up to HT_FILTER_MAX_DEPARTMENTS names of 1..64 bytes, sorted and
+ * deduplicated. */
+static ht_status set_departments(ht_filter *g, const char *value,
+                                 ht_error *err) {
+    size_t n = 0;
+    for (const char *p = value;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof g->department[0]) {
+            return ht_error_set(err, HT_EINVAL,
+                                "department: each name 1..64 bytes");
+        }
+        if (n == HT_FILTER_MAX_DEPARTMENTS) {
+            return ht_error_set(err, HT_EINVAL, "department: at most %d names",
+                                HT_FILTER_MAX_DEPARTMENTS);
+        }
+        memcpy(g->department[n], p, len);
+        g->department[n][len] = '\0';
+        n++;
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    qsort(g->department, n, sizeof g->department[0], cmp_department);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w == 0 || strcmp(g->department[w - 1], g->department[i]) != 0) {
+            memmove(g->department[w++], g->department[i],
+                    sizeof g->department[0]);
+        }
+    }
+    g->ndepartment = w;
     return HT_OK;
 }
 
@@ -185,10 +226,36 @@ ht_status ht_filter_set(ht_filter *f, const char *key, const char *value,
                                 "grid: \"%s\" is not a grid code", value);
         }
         snprintf(g.grid, sizeof g.grid, "%s", value);
+    } else if (strcmp(key, "department") == 0) {
+        st = set_departments(&g, value, err);
+    } else if (strcmp(key, "overdue") == 0) {
+        if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0) {
+            g.overdue_at = now / 60 * 60;
+        } else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0) {
+            g.overdue_at = 0;
+        } else {
+            return ht_error_set(err, HT_EINVAL, "overdue: \"%s\" is not 1 or 0",
+                                value);
+        }
+    } else if (strcmp(key, "satisfaction") == 0) {
+        if ((st = split(key, value, vals, &n, err)) == HT_OK) {
+            unsigned mask = 0;
+            for (size_t i = 0; i < n && st == HT_OK; i++) {
+                ht_satisfaction s;
+                if ((st = ht_model_satisfaction_parse(vals[i], &s, err)) ==
+                    HT_OK) {
+                    mask |= 1u << s;
+                } else {
+                    ht_error_prefix(err, "satisfaction: ");
+                }
+            }
+            g.satisfaction = mask;
+        }
     } else {
         return ht_error_set(err, HT_EINVAL,
                             "unknown filter \"%s\" (from, to, window, "
-                            "category, severity, status, source, grid)",
+                            "category, severity, status, source, grid, "
+                            "department, overdue, satisfaction)",
                             key);
     }
     if (st == HT_OK) {
@@ -214,5 +281,17 @@ void ht_filter_key(const ht_filter *f, char *out, size_t size) {
     for (size_t i = 0; i < f->ncategory && o < size; i++) {
         o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "",
                               f->category[i]);
+    }
+    if (o < size && (f->satisfaction || f->overdue_at || f->ndepartment)) {
+        /* The departments as a hash of their sorted names: the key
+         * stays short whatever their length. */
+        uint64_t h = HT_HASH64_INIT;
+        for (size_t i = 0; i < f->ndepartment; i++) {
+            h = ht_hash64_str(h, f->department[i]);
+            h = ht_hash64(h, "", 1);
+        }
+        snprintf(out + o, size - o, ";sat=%u;overdue=%lld;dept=%zu:%016llx",
+                 f->satisfaction, (long long)f->overdue_at, f->ndepartment,
+                 (unsigned long long)h);
     }
 }

@@ -406,7 +406,8 @@ static void url_encode(char *out, size_t size, const char *in) {
 }
 
 static const char filter_keys[] =
-    " from to window category severity status source grid ";
+    " from to window category severity status source grid department "
+    "overdue satisfaction ";
 
 /* A non-filter parameter of the query, or NULL. */
 const char *ht__http_qget(const query *q, const char *key) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hutong/buf.h"
+#include "hutong/datetime.h"
 #include "hutong/tile.h"
 
 #define NONE32 UINT32_MAX
@@ -34,6 +35,8 @@ typedef struct dict {
     size_t ncats, cap_cats;
     grid_entry *grids;
     size_t ngrids, cap_grids;
+    char **depts; /* departments, sorted */
+    size_t ndepts, cap_depts;
 } dict;
 
 /* Columns of incidents. */
@@ -42,6 +45,12 @@ typedef struct cols {
     uint16_t *cat;
     uint8_t *flags; /* severity | source << 2 | state << 5 */
     uint32_t *grid, *street, *id;
+    uint16_t *dept; /* NONE16: not dispatched to a department */
+    uint8_t *extra; /* satisfaction | whistle kind << 2 */
+    uint32_t *late; /* when it is overdue if still open as it is: the
+                       response deadline while "reported" (the resolution
+                       one, if earlier), the resolution deadline while
+                       dispatched or handling; NONE32: never */
     size_t n, cap;
 } cols;
 
@@ -71,6 +80,9 @@ struct ht_index_filter {
     unsigned sev, state, source; /* bit masks; all ones for "any" */
     uint64_t *cats;              /* bit per category index; NULL: any */
     uint64_t *grids;             /* bit per grid index; NULL: any */
+    uint64_t *depts;             /* bit per department; NULL: any */
+    unsigned sat;                /* bit per satisfaction; all ones: any */
+    uint32_t overdue_at;         /* 0: any; else overdue at that time */
 };
 
 /* ---- columns ---- */
@@ -84,6 +96,9 @@ static void cols_free(cols *c) {
     free(c->grid);
     free(c->street);
     free(c->id);
+    free(c->dept);
+    free(c->extra);
+    free(c->late);
     memset(c, 0, sizeof *c);
 }
 
@@ -95,14 +110,15 @@ static ht_status cols_reserve(cols *c, size_t need, ht_error *err) {
     while (cap < need) {
         cap *= 2;
     }
-    void **arrays[8] = {(void **)&c->x,      (void **)&c->y,
-                        (void **)&c->t,      (void **)&c->cat,
-                        (void **)&c->flags,  (void **)&c->grid,
-                        (void **)&c->street, (void **)&c->id};
-    const size_t size[8] = {4, 4, 4, 2, 1, 4, 4, 4};
+    void **arrays[11] = {
+        (void **)&c->x,      (void **)&c->y,     (void **)&c->t,
+        (void **)&c->cat,    (void **)&c->flags, (void **)&c->grid,
+        (void **)&c->street, (void **)&c->id,    (void **)&c->dept,
+        (void **)&c->extra,  (void **)&c->late};
+    const size_t size[11] = {4, 4, 4, 2, 1, 4, 4, 4, 2, 1, 4};
     /* Each array keeps whatever moved, even if a later one fails, so
      * nothing leaks; the capacity grows only when all did. */
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 11; k++) {
         void *p = realloc(*arrays[k], cap * size[k]);
         if (!p) {
             return ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -122,6 +138,9 @@ static void cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
     dst->grid[di] = src->grid[si];
     dst->street[di] = src->street[si];
     dst->id[di] = src->id[si];
+    dst->dept[di] = src->dept[si];
+    dst->extra[di] = src->extra[si];
+    dst->late[di] = src->late[si];
 }
 
 static uint32_t quantise(double m) {
@@ -145,8 +164,12 @@ static void dict_unref(dict *d) {
     for (size_t i = 0; i < d->ngrids; i++) {
         free(d->grids[i].code);
     }
+    for (size_t i = 0; i < d->ndepts; i++) {
+        free(d->depts[i]);
+    }
     free(d->cats);
     free(d->grids);
+    free(d->depts);
     free(d);
 }
 
@@ -219,6 +242,33 @@ static ht_status dict_grid(const char *code, const char *parent_code,
     return dict_add(ud, true, code, parent_code, err);
 }
 
+static ht_status dict_department(const char *name, void *ud, ht_error *err) {
+    dict *d = ud;
+    char *c = strdup(name);
+    ht_status st = c ? ht_array_grow((void **)&d->depts, &d->cap_depts,
+                                     d->ndepts + 1, sizeof *d->depts, err)
+                     : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st != HT_OK) {
+        free(c);
+        return st;
+    }
+    d->depts[d->ndepts++] = c;
+    return HT_OK;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A department's index, or (size_t)-1. */
+static size_t find_dept(const dict *d, const char *name) {
+    const char *key = name;
+    char *const *hit = d->ndepts ? bsearch(&key, d->depts, d->ndepts,
+                                           sizeof *d->depts, cmp_str)
+                                 : NULL;
+    return hit ? (size_t)(hit - d->depts) : (size_t)-1;
+}
+
 /* Both tables read in code order, so lookups bisect. */
 static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
     dict *d = calloc(1, sizeof *d);
@@ -231,7 +281,14 @@ static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
     if (st == HT_OK) {
         st = ht_store_each_grid_link(s, dict_grid, &l, err);
     }
-    if (st == HT_OK && (d->ncats >= NONE16 || d->ngrids >= NONE32)) {
+    if (st == HT_OK) {
+        st = ht_store_each_department(s, dict_department, d, err);
+    }
+    if (st == HT_OK && d->ndepts > 1) {
+        qsort(d->depts, d->ndepts, sizeof *d->depts, cmp_str);
+    }
+    if (st == HT_OK &&
+        (d->ncats >= NONE16 || d->ngrids >= NONE32 || d->ndepts >= NONE16)) {
         st = ht_error_set(err, HT_EINVAL, "too many categories or grids");
     }
     for (size_t i = 0; st == HT_OK && i < d->ncats; i++) {
@@ -271,7 +328,8 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
     size_t gi = r->grid_code ? find_code(d->grids, d->ngrids, sizeof *d->grids,
                                          r->grid_code)
                              : NONE32;
-    if (ci == (size_t)-1 || gi == (size_t)-1) {
+    size_t di = r->department ? find_dept(d, r->department) : NONE16;
+    if (ci == (size_t)-1 || gi == (size_t)-1 || di == (size_t)-1) {
         return HT_ENOTFOUND;
     }
     ht_status st = cols_reserve(c, c->n + 1, err);
@@ -291,6 +349,22 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
     c->grid[i] = (uint32_t)gi;
     c->street[i] = r->street_id < 0 ? NONE32 : (uint32_t)r->street_id;
     c->id[i] = (uint32_t)r->id;
+    c->dept[i] = (uint16_t)di;
+    c->extra[i] =
+        (uint8_t)((unsigned)r->satisfaction | (unsigned)r->whistle << 2);
+    int64_t late = HT_TIME_NONE;
+    if (r->state == HT_STATE_REPORTED) {
+        late = r->response_due;
+        if (r->resolution_due != HT_TIME_NONE &&
+            (late == HT_TIME_NONE || r->resolution_due < late)) {
+            late = r->resolution_due;
+        }
+    } else if (r->state < HT_STATE_CLOSED) {
+        late = r->resolution_due;
+    }
+    c->late[i] = late == HT_TIME_NONE || late >= (int64_t)NONE32 ? NONE32
+                 : late < 0                                      ? 0
+                            : (uint32_t)late;
     return HT_OK;
 }
 
@@ -609,8 +683,9 @@ size_t ht_index_count(const ht_index *ix) {
 
 double ht_index_bytes_per_incident(const ht_index *ix) {
     (void)ix;
-    /* x, y, t, cat, flags, grid, street, id, and the by-id order */
-    return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 4;
+    /* x, y, t, cat, flags, grid, street, id, dept, extra, late, and the
+     * by-id order */
+    return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 2 + 1 + 4 + 4;
 }
 
 bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
@@ -649,6 +724,7 @@ void ht_index_filter_free(ht_index_filter *q) {
     if (q) {
         free(q->cats);
         free(q->grids);
+        free(q->depts);
         free(q);
     }
 }
@@ -675,9 +751,27 @@ ht_status ht_index_filter_new(const ht_index *ix, const ht_filter *f,
     q->sev = f->severity ? f->severity : ~0u;
     q->state = f->status ? f->status : ~0u;
     q->source = f->source ? f->source : ~0u;
+    q->sat = f->satisfaction ? f->satisfaction : ~0u;
+    q->overdue_at = f->overdue_at <= 0 ? 0
+                    : f->overdue_at >= (int64_t)NONE32
+                        ? NONE32 - 1
+                        : (uint32_t)f->overdue_at;
     const dict *d = ix->d;
     ht_status st = HT_OK;
-    if (f->ncategory) {
+    if (f->ndepartment) {
+        /* A department nobody was dispatched to matches nothing. */
+        q->depts = calloc(d->ndepts / 64 + 1, sizeof *q->depts);
+        if (!q->depts) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        for (size_t k = 0; st == HT_OK && k < f->ndepartment; k++) {
+            size_t di = find_dept(d, f->department[k]);
+            if (di != (size_t)-1) {
+                q->depts[di / 64] |= 1ull << (di % 64);
+            }
+        }
+    }
+    if (st == HT_OK && f->ncategory) {
         q->cats = calloc(d->ncats / 64 + 1, sizeof *q->cats);
         if (!q->cats) {
             st = ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -743,6 +837,18 @@ static bool match(const ht_index_filter *q, const cols *c, size_t i) {
     }
     if (q->grids && (c->grid[i] == NONE32 ||
                      !(q->grids[c->grid[i] / 64] >> (c->grid[i] % 64) & 1))) {
+        return false;
+    }
+    if (q->depts && (c->dept[i] == NONE16 ||
+                     !(q->depts[c->dept[i] / 64] >> (c->dept[i] % 64) & 1))) {
+        return false;
+    }
+    if (!(q->sat >> (c->extra[i] & 3) & 1)) {
+        return false;
+    }
+    /* Overdue: past the deadline of its state (strictly, as the stats). */
+    if (q->overdue_at &&
+        !(c->late[i] != NONE32 && q->overdue_at > c->late[i])) {
         return false;
     }
     return true;

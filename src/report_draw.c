@@ -854,10 +854,11 @@ ht_status ht__report_ranking(ht__rctx *x) {
     ht__pctx *c = &x->c;
     char title[160], sub[300];
     snprintf(title, sizeof title, "%s排名", unit_word(d));
-    snprintf(sub, sizeof sub,
-             "得分 = 响应率、解决率、满意率的平均（缺项不计），同分时件数多者在前；"
-             "名次变化与 %s 比较（▲ 上升，▼ 下降）",
-             d->prev_month);
+    snprintf(
+        sub, sizeof sub,
+        "得分 = 响应率、解决率、满意率的平均（缺项不计），同分时件数多者在前；"
+        "名次变化与 %s 比较（▲ 上升，▼ 下降）",
+        d->prev_month);
     double y = page_title(x, title, sub);
     size_t n = d->nranks;
     /* The table's rows: what fits above a chart of the same rows. */

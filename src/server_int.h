@@ -183,7 +183,7 @@ typedef enum MHD_Result (*ht__handler)(struct ht_server *s,
 
 typedef struct query {
     ht_filter filter;
-    char allowed[200]; /* " a b c " */
+    char allowed[320]; /* " a b c " */
     struct {
         char key[16];
         char value[128];

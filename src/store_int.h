@@ -11,16 +11,17 @@
 #include "hutong/store.h"
 
 /* The columns of an incident row, read by ht__store_incident_row. */
-#define HT__STORE_INCIDENT_ROW_SQL                                            \
-    "SELECT i.id, i.external_id, i.category, i.severity, i.source, "          \
-    "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, i.geom " \
-    "FROM incidents i"
+#define HT__STORE_INCIDENT_ROW_SQL                                             \
+    "SELECT i.id, i.external_id, i.category, i.severity, i.source, "           \
+    "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, i.geom, " \
+    "i.department, i.satisfaction, i.whistle_kind, i.response_due, "           \
+    "i.resolution_due FROM incidents i"
 
 /* An incident's two deadlines from its category (?2), severity (?3) and
  * report time (?6): NULL without a rule. */
-#define HT__STORE_DUE_SQL                                                \
-    "?6 + (SELECT response_s FROM deadlines WHERE category = ?2 AND "   \
-    "severity = ?3), ?6 + (SELECT resolution_s FROM deadlines WHERE "   \
+#define HT__STORE_DUE_SQL                                             \
+    "?6 + (SELECT response_s FROM deadlines WHERE category = ?2 AND " \
+    "severity = ?3), ?6 + (SELECT resolution_s FROM deadlines WHERE " \
     "category = ?2 AND severity = ?3)"
 
 /* Prepared once per connection. */
@@ -76,7 +77,7 @@ struct ht_store {
     size_t nbulk_pts, cap_bulk_pts;
     sqlite3_stmt *stmt[ST_COUNT];
     ht_buf *wkb;
-    bool tree_stale; /* grids changed: grid_tree is rebuilt at commit */
+    bool tree_stale;      /* grids changed: grid_tree is rebuilt at commit */
     bool deadlines_stale; /* rules or categories changed: deadlines are
                              rebuilt at commit */
     /* Incidents written while tracking (ht_store_track_changes). */

@@ -288,7 +288,18 @@ bool ht__store_incident_row(sqlite3_stmt *q, ht_incident_row *out) {
         .grid_code = (const char *)sqlite3_column_text(q, 8),
         .street_id = sqlite3_column_type(q, 9) == SQLITE_NULL
                          ? -1
-                         : sqlite3_column_int64(q, 9)};
+                         : sqlite3_column_int64(q, 9),
+        .department = (const char *)sqlite3_column_text(q, 11),
+        .response_due = ht__store_col_time(q, 14),
+        .resolution_due = ht__store_col_time(q, 15)};
+    if (sqlite3_column_type(q, 12) != SQLITE_NULL) {
+        ht_model_satisfaction_parse((const char *)sqlite3_column_text(q, 12),
+                                    &out->satisfaction, NULL);
+    }
+    if (sqlite3_column_type(q, 13) != SQLITE_NULL) {
+        ht_model_whistle_parse((const char *)sqlite3_column_text(q, 13),
+                               &out->whistle, NULL);
+    }
     return out->category &&
            ht_model_source_parse((const char *)sqlite3_column_text(q, 4),
                                  &out->source, NULL) == HT_OK &&
@@ -435,6 +446,38 @@ static ht_status where_sql(const ht_filter *f, ht_buf *w, ht_error *err) {
                             " AND i.grid_code IN (SELECT code FROM grid_tree "
                             "WHERE ancestor = ?)");
     }
+    if (st == HT_OK && f->ndepartment) {
+        st = ht_buf_appendf(w, err, " AND i.department IN (''");
+        for (size_t k = 0; k < f->ndepartment && st == HT_OK; k++) {
+            st = ht_buf_appendf(w, err, ",?");
+        }
+        if (st == HT_OK) {
+            st = ht_buf_appendf(w, err, ")");
+        }
+    }
+    if (st == HT_OK && f->satisfaction) {
+        st = ht_buf_appendf(w, err,
+                            " AND coalesce(i.satisfaction, 'none') IN (''");
+        for (int k = 0; k < HT_SAT_COUNT && st == HT_OK; k++) {
+            if (f->satisfaction >> k & 1) {
+                st = ht_buf_appendf(
+                    w, err, ",'%s'",
+                    ht_model_satisfaction_name((ht_satisfaction)k));
+            }
+        }
+        if (st == HT_OK) {
+            st = ht_buf_appendf(w, err, ")");
+        }
+    }
+    /* Overdue: open, and undispatched past the response deadline or
+     * unclosed past the resolution deadline (as ht_stats_due). */
+    if (st == HT_OK && f->overdue_at) {
+        st = ht_buf_appendf(
+            w, err,
+            " AND i.status IN ('reported', 'dispatched', 'handling') AND "
+            "((i.status = 'reported' AND i.response_due < ?) OR "
+            "i.resolution_due < ?)");
+    }
     return st;
 }
 
@@ -452,6 +495,13 @@ static int where_bind(sqlite3_stmt *q, const ht_filter *f, int i) {
     }
     if (f->grid[0]) {
         sqlite3_bind_text(q, i++, f->grid, -1, SQLITE_STATIC);
+    }
+    for (size_t k = 0; k < f->ndepartment; k++) {
+        sqlite3_bind_text(q, i++, f->department[k], -1, SQLITE_STATIC);
+    }
+    if (f->overdue_at) {
+        sqlite3_bind_int64(q, i++, f->overdue_at);
+        sqlite3_bind_int64(q, i++, f->overdue_at);
     }
     return i;
 }
@@ -702,6 +752,27 @@ ht_status ht_store_summary(ht_store *s, ht_summary_section which,
     }
     if (st == HT_OK) {
         st = ht__store_step_err(s, rc, "summary", err);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+ht_status ht_store_each_department(ht_store *s, ht_store_name_fn fn, void *ud,
+                                   ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT DISTINCT department FROM incidents WHERE "
+                           "department IS NOT NULL",
+                           -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading departments", err);
+    }
+    ht_status st = HT_OK;
+    int rc;
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        st = fn((const char *)sqlite3_column_text(q, 0), ud, err);
+    }
+    if (st == HT_OK) {
+        st = ht__store_step_err(s, rc, "reading departments", err);
     }
     sqlite3_finalize(q);
     return st;

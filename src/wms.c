@@ -109,8 +109,11 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         if (is_wms) {
             continue;
         }
-        if (strstr(" from to window category severity status source grid ",
-                   lower) &&
+        char probe[48];
+        snprintf(probe, sizeof probe, " %.40s ", lower);
+        if (strstr(" from to window category severity status source grid "
+                   "department overdue satisfaction ",
+                   probe) &&
             ht_filter_set(&out->filter, lower, values[i] ? values[i] : "", now,
                           err) != HT_OK) {
             snprintf(code, 40, "InvalidParameterValue");

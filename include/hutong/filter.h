@@ -12,6 +12,8 @@
 
 /** Most comma-separated values one parameter takes. */
 #define HT_FILTER_MAX_VALUES 32
+/** Most departments one filter names. */
+#define HT_FILTER_MAX_DEPARTMENTS 8
 
 /**
  * A parsed, normalised filter (value type; zero-initialise for "all").
@@ -27,7 +29,14 @@ typedef struct ht_filter {
     size_t ncategory;
     char category[HT_FILTER_MAX_VALUES][16]; /**< codes; a major matches
                                                  its minors */
-    char grid[32]; /**< a grid code: it and its descendants; "" all */
+    char grid[32];         /**< a grid code: it and its descendants; "" all */
+    unsigned satisfaction; /**< bit per ht_satisfaction (HT_SAT_NONE: no
+                              verdict); 0 all */
+    /** Overdue only: open and past a deadline at @overdue_at (the
+     * filter's "now", rounded down to the minute); 0: any. */
+    int64_t overdue_at;
+    size_t ndepartment;
+    char department[HT_FILTER_MAX_DEPARTMENTS][65]; /**< sorted */
 } ht_filter;
 
 /** A filter that accepts everything. Cannot fail. */
@@ -43,6 +52,9 @@ ht_filter ht_filter_all(void);
  *   status     open | closed | a list of states
  *   source     a list of sources
  *   grid       a grid code
+ *   department comma list of departments (the one dispatched to)
+ *   overdue    1: open and past a deadline at @now (to the minute); 0 any
+ *   satisfaction  a list of satisfied|basic|unsatisfied|none (or 满意 ...)
  * HT_EINVAL names the parameter and the bad value; @f is unchanged then.
  */
 ht_status ht_filter_set(ht_filter *f, const char *key, const char *value,

@@ -16,7 +16,8 @@
 /**
  * An immutable snapshot of every incident: EPSG:3857 position (1 cm
  * steps), report time, category, severity, source, status, grid and street,
- * ordered by a uniform spatial cell grid. 31 bytes an incident. Updates make
+ * department, satisfaction, whistle kind and when it turns overdue, ordered
+ * by a uniform spatial cell grid. 42 bytes an incident. Updates make
  * a new snapshot that shares the bulk of the old one, so readers holding a
  * reference never wait and never see a half-made change.
  */

@@ -117,6 +117,13 @@ typedef struct ht_rule_rec {
 ht_status ht_store_put_rule(ht_store *s, const ht_rule_rec *rec,
                             ht_put_result *res, ht_error *err);
 
+typedef ht_status (*ht_store_name_fn)(const char *name, void *ud,
+                                      ht_error *err);
+
+/** Every department incidents were dispatched to, once each. Reads only. */
+ht_status ht_store_each_department(ht_store *s, ht_store_name_fn fn, void *ud,
+                                   ht_error *err);
+
 /** True when category @code exists. */
 ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
                                    ht_error *err);
@@ -260,11 +267,15 @@ typedef struct ht_incident_row {
     int severity;
     ht_source source;
     ht_state state;
-    int64_t reported_at;   /**< UTC seconds */
-    int64_t closed_at;     /**< UTC seconds, or HT_TIME_NONE */
-    const char *grid_code; /**< NULL when in no grid */
-    int64_t street_id;     /**< -1 when on no street */
-    double lon, lat;       /**< WGS 84 */
+    int64_t reported_at;    /**< UTC seconds */
+    int64_t closed_at;      /**< UTC seconds, or HT_TIME_NONE */
+    const char *grid_code;  /**< NULL when in no grid */
+    int64_t street_id;      /**< -1 when on no street */
+    double lon, lat;        /**< WGS 84 */
+    const char *department; /**< the one dispatched to; NULL: none */
+    ht_satisfaction satisfaction;
+    ht_whistle whistle;
+    int64_t response_due, resolution_due; /**< HT_TIME_NONE: no rule */
 } ht_incident_row;
 
 /** Called for each incident row. */

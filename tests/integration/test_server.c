@@ -773,6 +773,27 @@ static void test_server_writes(void **state) {
              "dispatched_at < closed_at",
              (long long)id);
     assert_int_equal(ts_db_int(wdb, sql), 1);
+    /* The new department and the verdict filter the maps' index and the
+     * stats alike. */
+    assert_int_equal(ts_http(w.port, "GET",
+                             "/api/incidents?limit=5&department=%E5%9F%8E%E7"
+                             "%AE%A1&satisfaction=unsatisfied",
+                             NULL, NULL, NULL, &body, NULL),
+                     200);
+    assert_contains(body, "live-1");
+    free(body);
+    assert_int_equal(ts_http(w.port, "GET",
+                             "/api/stats?by=department&department=%E5%9F%8E"
+                             "%E7%AE%A1",
+                             NULL, NULL, NULL, &body, NULL),
+                     200);
+    assert_contains(body, "\"total\": 1");
+    free(body);
+    assert_int_equal(ts_http(w.port, "GET", "/api/stats?overdue=maybe", NULL,
+                             NULL, NULL, &body, NULL),
+                     400);
+    assert_contains(body, "overdue");
+    free(body);
     /* Too large. */
     char *big = malloc((1u << 20) + 100);
     memset(big, 'x', (1u << 20) + 99);

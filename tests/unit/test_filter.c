@@ -97,11 +97,67 @@ static void test_filter_errors_name_the_parameter(void **state) {
     assert_contains(err.msg, "from: not before to");
 }
 
+/* The closed loop's filters: departments sorted and deduplicated into the
+ * key (as a hash: the key stays short), overdue at the minute of "now",
+ * satisfaction sets; bad values named and the filter unchanged. */
+static void test_filter_closed_loop(void **state) {
+    (void)state;
+    const int64_t now = 1795824037; /* 37 s past a minute */
+    ht_filter a = ht_filter_all(), b = ht_filter_all();
+    assert_int_equal(
+        ht_filter_set(&a, "department", "园林局,城管委,园林局", now, NULL),
+        HT_OK);
+    assert_int_equal(a.ndepartment, 2);
+    assert_true(strcmp(a.department[0], a.department[1]) < 0);
+    assert_int_equal(
+        ht_filter_set(&b, "department", "城管委,园林局", now, NULL), HT_OK);
+    char ka[1024], kb[1024], kc[1024];
+    ht_filter_key(&a, ka, sizeof ka);
+    ht_filter_key(&b, kb, sizeof kb);
+    assert_string_equal(ka, kb);
+    assert_int_equal(ht_filter_set(&b, "department", "城管委", now, NULL),
+                     HT_OK);
+    ht_filter_key(&b, kc, sizeof kc);
+    assert_string_not_equal(ka, kc);
+    ht_filter o = ht_filter_all();
+    assert_int_equal(ht_filter_set(&o, "overdue", "1", now, NULL), HT_OK);
+    assert_int_equal(o.overdue_at, now - 37);
+    ht_filter_key(&o, ka, sizeof ka);
+    assert_contains(ka, "overdue=1795824000");
+    assert_int_equal(ht_filter_set(&o, "overdue", "0", now, NULL), HT_OK);
+    assert_int_equal(o.overdue_at, 0);
+    ht_filter s = ht_filter_all();
+    assert_int_equal(
+        ht_filter_set(&s, "satisfaction", "满意,basic,none", now, NULL), HT_OK);
+    assert_int_equal(s.satisfaction, 1u << HT_SAT_SATISFIED |
+                                         1u << HT_SAT_BASIC |
+                                         1u << HT_SAT_NONE);
+    /* Bad values. */
+    char long_name[80];
+    memset(long_name, 'x', 70);
+    long_name[70] = '\0';
+    const char *bad[][2] = {
+        {"department", ""},        {"department", "a,,b"},
+        {"department", long_name}, {"department", "a,b,c,d,e,f,g,h,i"},
+        {"overdue", "yes"},        {"satisfaction", "happy"}};
+    const char *says[] = {"department", "department", "department",
+                          "at most",    "overdue",    "happy"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        ht_filter f = ht_filter_all(), before = f;
+        ht_error err = {0};
+        assert_int_equal(ht_filter_set(&f, bad[k][0], bad[k][1], now, &err),
+                         HT_EINVAL);
+        assert_contains(err.msg, says[k]);
+        assert_memory_equal(&f, &before, sizeof f);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_values),
         cmocka_unit_test(test_filter_windows_and_keys),
         cmocka_unit_test(test_filter_errors_name_the_parameter),
+        cmocka_unit_test(test_filter_closed_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

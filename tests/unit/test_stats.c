@@ -577,6 +577,15 @@ static void test_stats_filters_mean_the_same_in_sql_and_in_memory(
         {"grid", "110101", NULL},
         {"grid", "110101003", "category", "05", "severity", "2"},
         {"window", "7d", "status", "open", "source", "patrol"},
+        {"department", "城管执法队", NULL},
+        {"department", "供热公司,环卫中心", NULL},
+        {"department", "nobody", NULL},
+        {"overdue", "1", NULL},
+        {"overdue", "1", "department", "城管执法队", NULL},
+        {"satisfaction", "unsatisfied", NULL},
+        {"satisfaction", "满意,basic", NULL},
+        {"satisfaction", "none", "status", "closed", NULL},
+        {"overdue", "0", "satisfaction", "satisfied", "category", "H02"},
     };
     size_t nonempty = 0;
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
