@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hutong/analysis.h"
 #include "hutong/buf.h"
+#include "hutong/clock.h"
 #include "hutong/hash.h"
 #include "hutong/png.h"
 #include "hutong/tile.h"
@@ -728,6 +728,20 @@ ht_status ht_render_fit_grid(const ht_features *features, const char *code,
 
 ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
                     ht_error *err) {
+    /* The style's own filter parameters join the request's. */
+    ht_render_req with;
+    ht_filter flt;
+    if (ht_style_has_filter(req->style)) {
+        flt = req->filter ? *req->filter : ht_filter_all();
+        ht_status fst =
+            ht_style_apply_filter(req->style, &flt, ht_clock_now(), err);
+        if (fst != HT_OK) {
+            return fst;
+        }
+        with = *req;
+        with.filter = &flt;
+        req = &with;
+    }
     frame f = {.r = r, .req = req, .cr = cr, .err = err};
     ht_status st = ht__render_frame_setup(&f, err);
     if (st != HT_OK) {

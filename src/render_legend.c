@@ -7,6 +7,7 @@
 
 #include "hutong/analysis.h"
 #include "hutong/buf.h"
+#include "hutong/clock.h"
 #include "hutong/hash.h"
 #include "hutong/render.h"
 #include "hutong/tile.h"
@@ -241,6 +242,16 @@ static ht_status legend_layer(ht_renderer *r, const ht_style *style,
 ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
                            const ht_filter *filter, double scale, cairo_t *cr,
                            ht_error *err) {
+    /* A style's own filter parameters set its scale too. */
+    ht_filter flt;
+    if (ht_style_has_filter(style)) {
+        flt = filter ? *filter : ht_filter_all();
+        ht_status fst = ht_style_apply_filter(style, &flt, ht_clock_now(), err);
+        if (fst != HT_OK) {
+            return fst;
+        }
+        filter = &flt;
+    }
     ht_status st = HT_OK;
     int y = 0, drawn = 0;
     cairo_set_source_rgba(cr, 1, 1, 1, 0.92);

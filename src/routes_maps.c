@@ -117,6 +117,11 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
     /* A scoped reader: its area's incidents, drawn only inside it; a
      * filter on a grid outside it shows nothing. */
     bool outside = !ht__live_scope_filter(s, rq, &q.filter);
+    /* A style's own filter (the incidents late now) is part of the key:
+     * "now" to the minute. */
+    if (ht_style_apply_filter(style, &q.filter, q.now, &err) != HT_OK) {
+        return ht__http_send_failure(c, rq, err.code, err.msg);
+    }
     ht_render_req req = {.style = style,
                          .bbox = ht_tile_bbox(t),
                          .width = px,

@@ -1250,12 +1250,72 @@ static ht_value eval(const ht_expr *e, ectx *x) {
 
 /* ---- styles ---- */
 
+/* Most filter parameters a style's metadata sets. */
+#define STYLE_FILTERS 4
+
 struct ht_style {
     atomic_int refs;
     char *name;
     ht_style_layer *layers;
     size_t nlayers;
+    /* metadata "hutong:filter": parameters every picture of the style
+     * adds to the request's filter */
+    size_t nfilter;
+    char fkey[STYLE_FILTERS][24], fval[STYLE_FILTERS][80];
 };
+
+/* Read metadata "hutong:filter" ({"overdue": "1"}): each a filter
+ * parameter checked now, applied at every request. */
+static ht_status style_filter(const char *name, json_t *root, ht_style *s,
+                              ht_error *err) {
+    json_t *f =
+        json_object_get(json_object_get(root, "metadata"), "hutong:filter");
+    if (!f) {
+        return HT_OK;
+    }
+    if (!json_is_object(f) || json_object_size(f) > STYLE_FILTERS) {
+        return ht_error_set(err, HT_EINVAL,
+                            "%s: metadata.hutong:filter: an object of at most "
+                            "%d filter parameters",
+                            name, STYLE_FILTERS);
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(f, key, val) {
+        const char *v = json_string_value(val);
+        ht_filter probe = ht_filter_all();
+        if (!v || strlen(key) >= sizeof s->fkey[0] ||
+            strlen(v) >= sizeof s->fval[0] || strcmp(key, "window") == 0 ||
+            strcmp(key, "from") == 0 || strcmp(key, "to") == 0 ||
+            ht_filter_set(&probe, key, v, 0, err) != HT_OK) {
+            ht_status st = ht_error_set(
+                err, HT_EINVAL,
+                "%s: metadata.hutong:filter: \"%s\" is not a filter "
+                "parameter with a text value (times come from the request)",
+                name, key);
+            return st;
+        }
+        snprintf(s->fkey[s->nfilter], sizeof s->fkey[0], "%s", key);
+        snprintf(s->fval[s->nfilter], sizeof s->fval[0], "%s", v);
+        s->nfilter++;
+    }
+    return HT_OK;
+}
+
+bool ht_style_has_filter(const ht_style *s) {
+    return s && s->nfilter > 0;
+}
+
+ht_status ht_style_apply_filter(const ht_style *s, ht_filter *f, int64_t now,
+                                ht_error *err) {
+    for (size_t k = 0; s && k < s->nfilter; k++) {
+        ht_status st = ht_filter_set(f, s->fkey[k], s->fval[k], now, err);
+        if (st != HT_OK) {
+            return st;
+        }
+    }
+    return HT_OK;
+}
 
 static void layer_free(ht_style_layer *l) {
     free(l->id);
@@ -1601,6 +1661,9 @@ ht_status ht_style_load_json(const char *name, const char *json, size_t len,
     ht_status st = s ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
         st = labels_of(name, root, err);
+    }
+    if (st == HT_OK) {
+        st = style_filter(name, root, s, err);
     }
     json_t *layers = json_object_get(root, "layers");
     if (st == HT_OK && (!json_is_object(root) || !json_is_array(layers) ||

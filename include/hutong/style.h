@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "hutong/error.h"
+#include "hutong/filter.h"
 
 /** A colour with straight (not premultiplied) alpha, channels 0..1. */
 typedef struct ht_rgba {
@@ -177,6 +178,14 @@ void ht_style_unref(ht_style *s);
 
 /** The style's name (its "name" member, else the file's base name). */
 const char *ht_style_name(const ht_style *s);
+
+/** Whether @s's metadata sets filter parameters ("hutong:filter", e.g.
+ * {"overdue": "1"} for a picture of the incidents late now). */
+bool ht_style_has_filter(const ht_style *s);
+
+/** Add @s's filter parameters to @f (at @now, for "overdue"). */
+ht_status ht_style_apply_filter(const ht_style *s, ht_filter *f, int64_t now,
+                                ht_error *err);
 
 /** Number of layers, and layer @i (0 = drawn first). */
 size_t ht_style_layer_count(const ht_style *s);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <pthread.h>
 
+#include "hutong/clock.h"
 #include "hutong/demo.h"
 #include "hutong/hash.h"
 #include "hutong/render.h"
@@ -368,6 +369,70 @@ static void *sh_draw(void *arg) {
     return NULL;
 }
 
+/* The painted pixels of @s over the demo's district at the clock @now. */
+static long painted_at(const ht_style *s, int64_t now) {
+    ht_clock_set(now);
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
+    ht_render_req req = {.style = s,
+                         .bbox = d->bbox,
+                         .width = 200,
+                         .height = 300,
+                         .scale = 1,
+                         .transparent = true};
+    cairo_surface_t *img =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 200, 300);
+    cairo_t *cr = cairo_create(img);
+    ht_error err = {0};
+    if (ht_render(rend, &req, cr, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(img);
+    long n = 0;
+    const unsigned char *px = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (int y = 0; y < 300; y++) {
+        for (int x = 0; x < 200; x++) {
+            n += px[y * stride + x * 4 + 3] != 0;
+        }
+    }
+    cairo_surface_destroy(img);
+    ht_clock_set(0);
+    return n;
+}
+
+/* A style's own filter: "lateness" draws the incidents late at the clock
+ * — none before the demo's first report, some at its end (open incidents
+ * past their deadlines); a bad "hutong:filter" is refused at load. */
+static void test_render_style_filter(void **state) {
+    (void)state;
+    ht_style *late;
+    ht_error err = {0};
+    assert_int_equal(ht_style_load("lateness", &late, &err), HT_OK);
+    assert_true(ht_style_has_filter(late));
+    ht_filter f = ht_filter_all();
+    assert_int_equal(ht_style_apply_filter(late, &f, 1795824037, &err), HT_OK);
+    assert_int_equal(f.overdue_at, 1795824000);
+    assert_int_equal(painted_at(late, 1700000000), 0);
+    assert_true(painted_at(late, 1795824000) > 100);
+    ht_style_unref(late);
+    const char *bad[] = {
+        "{\"version\":8,\"metadata\":{\"hutong:filter\":{\"overdue\":\"x\"}},"
+        "\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}",
+        "{\"version\":8,\"metadata\":{\"hutong:filter\":{\"window\":"
+        "\"24h\"}},\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}",
+        "{\"version\":8,\"metadata\":{\"hutong:filter\":[1]},"
+        "\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        ht_style *s = NULL;
+        assert_int_equal(
+            ht_style_load_json("bad.json", bad[k], strlen(bad[k]), &s, &err),
+            HT_EINVAL);
+        assert_contains(err.msg, "hutong:filter");
+        assert_null(s);
+    }
+}
+
 static void test_render_threads_share_nothing(void **state) {
     (void)state;
     ht_style *st;
@@ -409,6 +474,7 @@ int main(void) {
         cmocka_unit_test(test_render_draws_what_the_style_says),
         cmocka_unit_test(test_render_shipped_styles_everywhere),
         cmocka_unit_test(test_render_legends_in_real_units),
+        cmocka_unit_test(test_render_style_filter),
         cmocka_unit_test(test_render_threads_share_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
