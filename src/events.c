@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/clock.h"
 #include "hutong/datetime.h"
 
 #include "server_int.h"
@@ -21,12 +22,19 @@ void ht__events_wake_listeners(ht_server *s) {
     }
 }
 
-/* One event of the ring: an incident as the writer now holds it. Call
+/* What an event of the ring is about. */
+typedef struct announce {
+    ht_server *s;
+    const char *event; /* "incident" or "overdue" */
+} announce;
+
+/* One event of the ring: an incident as the store now holds it. Call
  * with emu held. */
 static ht_status announce_row(const ht_incident_row *r, void *ud,
                               ht_error *err) {
     (void)err;
-    ht_server *s = ud;
+    const announce *a = ud;
+    ht_server *s = a->s;
     char at[32];
     ht_datetime_format(r->reported_at, at, sizeof at);
     json_t *j =
@@ -37,13 +45,29 @@ static ht_status announce_row(const ht_incident_row *r, void *ud,
                   ht_model_state_name(r->state), "reported_at", at, "grid_code",
                   r->grid_code, "lonlat", round(r->lon * 1e7) / 1e7,
                   round(r->lat * 1e7) / 1e7);
+    if (j && r->department) {
+        json_object_set_new(j, "department", json_string(r->department));
+    }
+    if (j && strcmp(a->event, "overdue") == 0) {
+        /* Which deadline it passed, and when. */
+        bool response = r->state == HT_STATE_REPORTED &&
+                        r->response_due != HT_TIME_NONE &&
+                        (r->resolution_due == HT_TIME_NONE ||
+                         r->response_due <= r->resolution_due);
+        char due[32];
+        ht_datetime_format(response ? r->response_due : r->resolution_due, due,
+                           sizeof due);
+        json_object_set_new(j, "deadline",
+                            json_string(response ? "response" : "resolution"));
+        json_object_set_new(j, "due", json_string(due));
+    }
     char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     char *ev = NULL;
     size_t len = data ? strlen(data) + 64 : 0;
     if (data && (ev = malloc(len))) {
-        snprintf(ev, len, "id: %lu\nevent: incident\ndata: %s\n\n",
-                 s->event_seq + 1, data);
+        snprintf(ev, len, "id: %lu\nevent: %s\ndata: %s\n\n", s->event_seq + 1,
+                 a->event, data);
         char **slot = &s->events[s->event_seq % EVENT_RING];
         free(*slot);
         *slot = ev;
@@ -61,7 +85,8 @@ void ht__events_announce(ht_server *s, const int64_t *ids, size_t n) {
     pthread_mutex_lock(&s->emu);
     /* At most a ring's worth: listeners that fall behind refetch. */
     size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
-    ht_store_each_incident(s->writer, ids + first, n - first, announce_row, s,
+    announce a = {s, "incident"};
+    ht_store_each_incident(s->writer, ids + first, n - first, announce_row, &a,
                            NULL);
     ht__events_wake_listeners(s);
     pthread_mutex_unlock(&s->emu);
@@ -155,9 +180,42 @@ static void sse_free(void *cls) {
     free(u);
 }
 
-/* Every BEAT_SECONDS, a comment to each listener. */
-/* Every second, cut connections that are too slow to send a request;
- * every BEAT_SECONDS, a comment to each listener. */
+/* The incidents that turned overdue since the last check, announced as
+ * "overdue" events (no write happened: time passed). Read through the
+ * beat thread's own connection. Call without emu. */
+static void announce_overdue(ht_server *s) {
+    int64_t now = ht_clock_now();
+    if (now <= s->overdue_checked) {
+        return;
+    }
+    if (!s->beat_reader &&
+        ht_store_open(ht_store_path(s->store), HT_STORE_READONLY,
+                      &s->beat_reader, NULL) != HT_OK) {
+        return;
+    }
+    ht_index *ix = ht__live_index_ref(s);
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (ix &&
+        ht_index_crossings(ix, s->overdue_checked, now, &ids, &n, NULL) ==
+            HT_OK &&
+        n > 0) {
+        pthread_mutex_lock(&s->emu);
+        size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
+        announce a = {s, "overdue"};
+        ht_store_each_incident(s->beat_reader, ids + first, n - first,
+                               announce_row, &a, NULL);
+        ht__events_wake_listeners(s);
+        pthread_mutex_unlock(&s->emu);
+    }
+    free(ids);
+    ht_index_unref(ix);
+    s->overdue_checked = now;
+}
+
+/* Every second, cut connections that are too slow to send a request and
+ * announce the incidents that turned overdue; every BEAT_SECONDS, a
+ * comment to each listener. */
 void *ht__events_beat_main(void *arg) {
     ht_server *s = arg;
     long long next_beat = ht__http_now_ms() + BEAT_SECONDS * 1000;
@@ -172,6 +230,7 @@ void *ht__events_beat_main(void *arg) {
         }
         pthread_mutex_unlock(&s->emu);
         ht__http_reap_slow(s);
+        announce_overdue(s);
         pthread_mutex_lock(&s->emu);
         if (ht__http_now_ms() >= next_beat) {
             next_beat = ht__http_now_ms() + BEAT_SECONDS * 1000;

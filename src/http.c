@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "hutong/clock.h"
 #include "hutong/log.h"
 #include "hutong/png.h"
 
@@ -504,7 +505,7 @@ bool ht__http_query_end(query *q) {
 
 bool ht__http_parse_query(struct MHD_Connection *c, const char *extra,
                           query *q) {
-    ht__http_query_begin(q, extra, (int64_t)time(NULL));
+    ht__http_query_begin(q, extra, ht_clock_now());
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, q);
     return ht__http_query_end(q);
 }

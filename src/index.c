@@ -970,3 +970,35 @@ void ht_index_points(const ht_index *ix, const ht_index_filter *q,
                      const ht_bbox *box, ht_index_point_fn fn, void *ud) {
     walk(ix, q, box, NULL, fn, ud);
 }
+
+ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
+                             int64_t **ids, size_t *n, ht_error *err) {
+    *ids = NULL;
+    *n = 0;
+    size_t m = 0, cap = 0;
+    int64_t *out = NULL;
+    const cols *c[2] = {&ix->b->c, &ix->delta};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < c[k]->n; i++) {
+            uint32_t late = c[k]->late[i];
+            if (late == NONE32 || (int64_t)late <= after ||
+                (int64_t)late > upto ||
+                (k == 0 && (ix->dead[i / 64] >> (i % 64) & 1))) {
+                continue;
+            }
+            ht_status st =
+                ht_array_grow((void **)&out, &cap, m + 1, sizeof *out, err);
+            if (st != HT_OK) {
+                free(out);
+                return st;
+            }
+            out[m++] = c[k]->id[i];
+        }
+    }
+    if (m > 1) {
+        qsort(out, m, sizeof *out, cmp_i64);
+    }
+    *ids = out;
+    *n = m;
+    return HT_OK;
+}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/clock.h"
 #include "hutong/stats.h"
 #include "hutong/tile.h"
 #include "hutong/wms.h"
@@ -341,8 +342,8 @@ enum MHD_Result ht__route_wms(ht_server *s, struct MHD_Connection *c,
     ht_wms_req w;
     char code[40];
     ht_error err = {0};
-    if (ht_wms_parse(a.keys, a.values, a.n, (int64_t)time(NULL), &w, code,
-                     &err) != HT_OK) {
+    if (ht_wms_parse(a.keys, a.values, a.n, ht_clock_now(), &w, code, &err) !=
+        HT_OK) {
         return wms_error(c, rq, w.version, code, err.msg);
     }
     switch (w.op) {

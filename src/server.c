@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "hutong/clock.h"
 #include "hutong/hash.h"
 #include "hutong/log.h"
 
@@ -232,6 +233,8 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
+    /* Incidents already late when the server starts are not news. */
+    s->overdue_checked = ht_clock_now();
     s->beat_started =
         pthread_create(&s->beat_thread, NULL, ht__events_beat_main, s) == 0;
     *out = s;
@@ -298,6 +301,7 @@ void ht_server_stop(ht_server *s) {
         free(s->changes[k].ids);
     }
     ht_store_close(s->writer);
+    ht_store_close(s->beat_reader);
     ht_tokens_free(s->tokens);
     ht_index_unref(s->index);
     ht_features_free(s->feat);

@@ -127,6 +127,9 @@ struct ht_server {
     char *events[EVENT_RING];
     char event_grid[EVENT_RING][32]; /* the grid of each event, or "" */
     unsigned long event_seq;         /* events so far */
+    int64_t overdue_checked; /* incidents turning overdue up to this time
+                                have been announced (beat thread) */
+    ht_store *beat_reader;   /* the beat thread's own connection */
     sse_sub *subs;
     bool closing;
     pthread_t beat_thread;

@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-/** UTC seconds now: the set time, else the system clock. */
+/** UTC seconds now: the set time, else the time in the file named by
+ * $HUTONG_CLOCK_FILE (a test hook for servers), else the system clock. */
 int64_t ht_clock_now(void);
 
 /** Fix "now" at @t (UTC seconds); 0 goes back to the system clock. For

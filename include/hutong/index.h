@@ -85,6 +85,15 @@ void ht_index_filter_free(ht_index_filter *q);
 bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
                    double *x, double *y, ht_incident_view *v);
 
+/**
+ * The ids of the incidents that turned overdue in (@after, @upto]: open
+ * incidents whose deadline of their state (the response deadline while
+ * "reported", the resolution deadline until closed) lies in it; *ids
+ * malloc'd, ascending.
+ */
+ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
+                             int64_t **ids, size_t *n, ht_error *err);
+
 /** Called for each incident: EPSG:3857 x, y and the incident. */
 typedef void (*ht_index_visit_fn)(void *ud, double x, double y,
                                   const ht_incident_view *v);

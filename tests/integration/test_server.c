@@ -1056,6 +1056,68 @@ static double png_clear_share(const char *png, size_t len) {
 /* A token scoped to a street office reads only inside it: incidents,
  * statistics, grids, events, and images transparent outside; --private
  * makes every read need a token. */
+/* An incident passing its deadline while the server runs, without any
+ * write: an "overdue" event, and the lateness tiles show it. The server's
+ * clock is a file the test writes (HUTONG_CLOCK_FILE). */
+/* The count of incidents late now on the server at @port. */
+static long overdue_total(int port) {
+    char *body;
+    assert_int_equal(ts_http(port, "GET", "/api/stats?overdue=1", NULL, NULL,
+                             NULL, &body, NULL),
+                     200);
+    const char *p = strstr(body, "\"total\":");
+    long n = p ? strtol(p + 8, NULL, 10) : -1;
+    free(body);
+    return n;
+}
+
+static void test_server_overdue_timer(void **state) {
+    (void)state;
+    char *odb = demo_db("overdue.db", "3000");
+    char *clock = ts_path(dir, "clock"), *log = ts_path(dir, "overdue.log");
+    /* The open incident that turns late last. */
+    int64_t id =
+        ts_db_int(odb,
+                  "SELECT id FROM incidents WHERE status IN ('reported', "
+                  "'dispatched', 'handling') ORDER BY CASE WHEN status = "
+                  "'reported' THEN min(response_due, resolution_due) ELSE "
+                  "resolution_due END DESC LIMIT 1");
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT CASE WHEN status = 'reported' THEN min(response_due, "
+             "resolution_due) ELSE resolution_due END FROM incidents WHERE "
+             "id = %lld",
+             (long long)id);
+    int64_t late = ts_db_int(odb, sql);
+    char now[32];
+    snprintf(now, sizeof now, "%lld\n", (long long)(late - 30));
+    ts_write(clock, now);
+    setenv("HUTONG_CLOCK_FILE", clock, 1);
+    ts_server a = ts_serve_start(odb, log, NULL);
+    unsetenv("HUTONG_CLOCK_FILE");
+    long total0 = overdue_total(a.port);
+    int sse = ts_sse_open(a.port, "");
+    /* Time passes its deadline. */
+    snprintf(now, sizeof now, "%lld\n", (long long)(late + 61));
+    ts_write(clock, now);
+    char want[64];
+    snprintf(want, sizeof want, "\"id\":%lld,", (long long)id);
+    char *heard = ts_sse_until(sse, want, 10000);
+    if (!heard || !strstr(heard, "event: overdue")) {
+        fail_msg("no overdue event for %lld: %s", (long long)id,
+                 heard ? heard : "(nothing)");
+    }
+    assert_contains(heard, "\"due\":");
+    free(heard);
+    close(sse);
+    /* The filter counts it late now. */
+    assert_true(overdue_total(a.port) >= total0 + 1);
+    assert_int_equal(ts_serve_stop(a), 0);
+    free(odb);
+    free(clock);
+    free(log);
+}
+
 static void test_server_scoped_readers(void **state) {
     (void)state;
     char *rdb = demo_db("readers.db", "2000"),
@@ -1500,6 +1562,7 @@ int main(void) {
         cmocka_unit_test(test_server_incidents_paging),
         cmocka_unit_test(test_server_writes),
         cmocka_unit_test(test_server_expiry_by_neighbourhood),
+        cmocka_unit_test(test_server_overdue_timer),
         cmocka_unit_test(test_server_scoped_readers),
         cmocka_unit_test(test_server_gzip),
         cmocka_unit_test(test_server_bad_requests),
