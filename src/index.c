@@ -866,7 +866,8 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
         .category = d->cats[c->cat[i]].code,
         .major = d->cats[d->cats[c->cat[i]].major].code,
         .grid_code = c->grid[i] == NONE32 ? NULL : d->grids[c->grid[i]].code,
-        .street_id = c->street[i] == NONE32 ? -1 : (int64_t)c->street[i]};
+        .street_id = c->street[i] == NONE32 ? -1 : (int64_t)c->street[i],
+        .late_at = c->late[i] == NONE32 ? HT_TIME_NONE : (int64_t)c->late[i]};
 }
 
 /* Walk the rows of @ix in @box passing @q; @full selects the callback. */

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/analysis.h"
 #include "hutong/buf.h"
 #include "hutong/clock.h"
+#include "hutong/datetime.h"
 #include "hutong/hash.h"
 #include "hutong/png.h"
 #include "hutong/tile.h"
@@ -366,10 +368,18 @@ bool ht__render_get_incident(const void *p, const char *name, ht_value *out) {
         *out = (ht_value){.type = HT_VAL_STRING, .s = v->source};
     } else if (strcmp(name, "status") == 0 && v->status) {
         *out = (ht_value){.type = HT_VAL_STRING, .s = v->status};
+    } else if (strcmp(name, "hours_over") == 0) {
+        *out = (ht_value){.type = HT_VAL_NUMBER, .n = v->hours_over};
     } else {
         return false;
     }
     return true;
+}
+
+double ht__render_hours_over(int64_t late_at, int64_t now) {
+    return late_at != HT_TIME_NONE && now > late_at
+               ? (double)(now - late_at) / 3600.0
+               : 0;
 }
 
 /* ---- geometry layers ---- */
@@ -561,6 +571,7 @@ typedef struct circle {
     double severity;
     const char *category, *major, *source, *status; /* static or the
                                                         snapshot's */
+    double hours_over;
     double x, y;
 } circle;
 
@@ -573,8 +584,8 @@ static int cmp_circle(const void *a, const void *b) {
 }
 
 static incident_view circle_view(const circle *c) {
-    return (incident_view){c->id,       c->category, c->major,
-                           c->severity, c->source,   c->status};
+    return (incident_view){c->id,     c->category, c->major,     c->severity,
+                           c->source, c->status,   c->hours_over};
 }
 
 /* The incidents of a circle layer inside the frame, from the index. */
@@ -584,6 +595,7 @@ typedef struct circles {
     circle *cs;
     size_t n, cap;
     bool failed;
+    int64_t now; /* for hours_over */
 } circles;
 
 static void collect_circle(void *ud, double x, double y,
@@ -594,7 +606,8 @@ static void collect_circle(void *ud, double x, double y,
                 .category = iv->category,
                 .major = iv->major,
                 .source = ht_model_source_name(iv->source),
-                .status = ht_model_state_name(iv->state)};
+                .status = ht_model_state_name(iv->state),
+                .hours_over = ht__render_hours_over(iv->late_at, c->now)};
     incident_view v = circle_view(&e);
     if (c->failed ||
         !ht_style_filter(c->l, c->f->zoom, ht__render_get_incident, &v)) {
@@ -623,7 +636,7 @@ static ht_status draw_circles(frame *f, const ht_style_layer *l) {
     }
     /* The request's filter, like the heat: the dots are the incidents the
      * rest of the picture counts. */
-    circles c = {.f = f, .l = l};
+    circles c = {.f = f, .l = l, .now = ht_clock_now()};
     ht_index_visit(f->r->index, q, &f->query, collect_circle, &c);
     ht_index_filter_free(q);
     if (c.failed) {

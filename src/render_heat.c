@@ -8,6 +8,8 @@
 
 #include "hutong/analysis.h"
 #include "hutong/buf.h"
+#include "hutong/clock.h"
+#include "hutong/datetime.h"
 #include "hutong/hash.h"
 #include "hutong/render.h"
 #include "hutong/tile.h"
@@ -143,6 +145,10 @@ static bool get_view(const void *p, const char *name, ht_value *out) {
                           .s = ht_model_state_name(v->state)};
     } else if (strcmp(name, "grid") == 0 && v->grid_code) {
         *out = (ht_value){.type = HT_VAL_STRING, .s = v->grid_code};
+    } else if (strcmp(name, "hours_over") == 0) {
+        *out =
+            (ht_value){.type = HT_VAL_NUMBER,
+                       .n = ht__render_hours_over(v->late_at, ht_clock_now())};
     } else {
         return false;
     }

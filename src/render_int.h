@@ -89,7 +89,12 @@ typedef struct incident_view {
     double severity;
     const char *source;
     const char *status;
+    double hours_over; /* past the deadline of its state now; 0 when not */
 } incident_view;
+
+/* Hours past @late_at (HT_TIME_NONE: never late) at @now; 0 when not
+ * late. */
+double ht__render_hours_over(int64_t late_at, int64_t now);
 
 typedef struct text_paint {
     ht_rgba color, halo;

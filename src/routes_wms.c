@@ -60,6 +60,7 @@ static const struct {
     {"heatrate", "日均热力 incident density per day (365-day scale)"},
     {"report-heat", "区级热力 incident density at district scale (400 m)"},
     {"lateness", "超时热力 density of incidents late now"},
+    {"overdue", "超时事件 incidents late now, by hours late"},
     {"streetheat", "街巷热度 street heat (incidents per 100 m)"},
     {"choropleth", "网格密度 grid density (Jenks classes)"},
     {"hotspots", "热点分析 hotspots (Getis-Ord Gi*)"}};

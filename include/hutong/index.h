@@ -35,6 +35,8 @@ typedef struct ht_incident_view {
     const char *major;
     const char *grid_code; /**< NULL when in no grid */
     int64_t street_id;     /**< -1 when on no street */
+    int64_t late_at;       /**< when it is overdue if still open as it is (the
+                              deadline of its state); HT_TIME_NONE: never */
 } ht_incident_view;
 
 /** A filter compiled against one index's dictionaries. */

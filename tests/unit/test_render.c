@@ -416,6 +416,14 @@ static void test_render_style_filter(void **state) {
     assert_int_equal(painted_at(late, 1700000000), 0);
     assert_true(painted_at(late, 1795824000) > 100);
     ht_style_unref(late);
+    /* "overdue": the late incidents' dots and their communities shaded
+     * over the outlines, which alone are drawn when nothing is late. */
+    ht_style *od;
+    assert_int_equal(ht_style_load("overdue", &od, &err), HT_OK);
+    long early = painted_at(od, 1700000000), end = painted_at(od, 1795824000);
+    assert_true(early > 0);
+    assert_true(end > early + 50);
+    ht_style_unref(od);
     const char *bad[] = {
         "{\"version\":8,\"metadata\":{\"hutong:filter\":{\"overdue\":\"x\"}},"
         "\"layers\":[{\"id\":\"b\",\"type\":\"background\"}]}",
