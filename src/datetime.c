@@ -155,3 +155,20 @@ ht_status ht_datetime_parse(const char *s, int allow_local, int64_t *out,
     *out = ht_datetime_from_civil(y, mo, d, hh, mi, ss) - offset;
     return HT_OK;
 }
+
+ht_status ht_datetime_parse_month(const char *s, int *y, int *m,
+                                  ht_error *err) {
+    char extra;
+    if (!s || strlen(s) != 7 || s[4] != '-' ||
+        sscanf(s, "%4d-%2d%c", y, m, &extra) != 2 || *y < 1970 ||
+        *y > 9999 || *m < 1 || *m > 12) {
+        return ht_error_set(err, HT_EINVAL, "month \"%s\" is not YYYY-MM",
+                            s ? s : "");
+    }
+    return HT_OK;
+}
+
+int64_t ht_datetime_month_start(int y, int m, int shift) {
+    int k = y * 12 + (m - 1) + shift;
+    return ht_datetime_from_civil(k / 12, k % 12 + 1, 1, 0, 0, 0);
+}

@@ -1502,13 +1502,6 @@ static double deadline_h(const char *cat) {
     return 168;
 }
 
-/* SplitMix64's finaliser: a well-mixed 64-bit hash. */
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static ht_point jitter_m(demo *d, ht_point p, double sigma_m) {
     return (ht_point){p.x + rng_normal(&d->r) * sigma_m / metres_x(p.y),
                       p.y + rng_normal(&d->r) * sigma_m / 111320.0};
@@ -1674,8 +1667,8 @@ static ht_status store_incidents(demo *d, const ht_locator *loc, inc *list,
         /* The resident's verdict and a whistle's kind, from a stream of
          * their own (the main one, and so the incidents, stay as they
          * were): late closing makes residents less satisfied. */
-        uint64_t h = mix64(k * 0x9e3779b97f4a7c15ull + 0x5a7157ull);
-        double u = (double)(h >> 11) / 9007199254740992.0;
+        rng own = {.s = (uint64_t)k * 0x9e3779b97f4a7c15ULL ^ 0x5a7157ULL};
+        double u = rng_unit(&own);
         if (state == HT_STATE_EVALUATED) {
             bool slow = x->t_close - x->t_rep > deadline_h(x->cat) * 3600;
             double good = slow ? 0.45 : 0.86, fair = slow ? 0.75 : 0.97;
@@ -1684,7 +1677,7 @@ static ht_status store_incidents(demo *d, const ht_locator *loc, inc *list,
                                         : HT_SAT_UNSATISFIED;
         }
         if (r.source == HT_SOURCE_WHISTLE) {
-            double v = (double)((h >> 3) & 1023) / 1024.0;
+            double v = rng_unit(&own);
             r.whistle = v < 0.7    ? HT_WHISTLE_DAILY
                         : v < 0.93 ? HT_WHISTLE_TOUGH
                                    : HT_WHISTLE_EMERGENCY;

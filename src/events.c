@@ -185,7 +185,11 @@ static void sse_free(void *cls) {
  * beat thread's own connection. Call without emu. */
 static void announce_overdue(ht_server *s) {
     int64_t now = ht_clock_now();
-    if (now <= s->overdue_checked) {
+    /* Nothing to look for until the next deadline, unless a write made a
+     * new snapshot (which may hold nearer ones). */
+    unsigned long version = atomic_load(&s->version);
+    if (now <= s->overdue_checked ||
+        (version == s->overdue_version && now < s->overdue_next)) {
         return;
     }
     if (!s->beat_reader &&
@@ -196,10 +200,10 @@ static void announce_overdue(ht_server *s) {
     ht_index *ix = ht__live_index_ref(s);
     int64_t *ids = NULL;
     size_t n = 0;
-    if (ix &&
-        ht_index_crossings(ix, s->overdue_checked, now, &ids, &n, NULL) ==
-            HT_OK &&
-        n > 0) {
+    int64_t next = INT64_MAX;
+    bool ok = ix && ht_index_crossings(ix, s->overdue_checked, now, &ids, &n,
+                                       &next, NULL) == HT_OK;
+    if (ok && n > 0) {
         pthread_mutex_lock(&s->emu);
         size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
         announce a = {s, "overdue"};
@@ -210,7 +214,12 @@ static void announce_overdue(ht_server *s) {
     }
     free(ids);
     ht_index_unref(ix);
+    if (!ok) {
+        return; /* looked at again in a second */
+    }
     s->overdue_checked = now;
+    s->overdue_next = next;
+    s->overdue_version = version;
 }
 
 /* Every second, cut connections that are too slow to send a request and

@@ -973,9 +973,11 @@ void ht_index_points(const ht_index *ix, const ht_index_filter *q,
 }
 
 ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
-                             int64_t **ids, size_t *n, ht_error *err) {
+                             int64_t **ids, size_t *n, int64_t *next,
+                             ht_error *err) {
     *ids = NULL;
     *n = 0;
+    *next = INT64_MAX;
     size_t m = 0, cap = 0;
     int64_t *out = NULL;
     const cols *c[2] = {&ix->b->c, &ix->delta};
@@ -983,8 +985,11 @@ ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
         for (size_t i = 0; i < c[k]->n; i++) {
             uint32_t late = c[k]->late[i];
             if (late == NONE32 || (int64_t)late <= after ||
-                (int64_t)late > upto ||
                 (k == 0 && (ix->dead[i / 64] >> (i % 64) & 1))) {
+                continue;
+            }
+            if ((int64_t)late > upto) {
+                *next = (int64_t)late < *next ? (int64_t)late : *next;
                 continue;
             }
             ht_status st =

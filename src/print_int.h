@@ -150,6 +150,22 @@ ht_status ht__print_top_streets(ht__pctx *c, const ht_fgrid *g,
                                 const ht_bbox *box, const ht_filter *filter,
                                 ht__street_rate **out, size_t *n);
 
+/* @rgb (0xrrggbb) at alpha @a as @cr's source. */
+void ht__print_rgb(cairo_t *cr, uint32_t rgb, double a);
+
+/* "12.3%", or "–" for NAN. */
+void ht__print_pct(double v, char *out, size_t size);
+
+/* The world outside polygon @g (3857) veiled in white at @veil in the map
+ * box @b showing @bbox, and @g's boundary stroked @width pt in @rgb. */
+void ht__print_veil(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
+                    const ht_geom *g, double veil, double width, uint32_t rgb);
+
+/* @layer's legend for @filter in the slot @s (a CSS pixel 0.75 pt at
+ * most); the box drawn in, empty for a style without one. */
+ht_print_box ht__print_legend(ht__pctx *c, const ht_style *layer,
+                              const ht_filter *filter, ht_print_box s);
+
 /* "1:2,000" style thousands. */
 void ht__print_thousands(double v, char *out, size_t size);
 

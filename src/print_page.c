@@ -171,7 +171,7 @@ void ht__print_geom_path(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
     }
 }
 
-static void set_rgb(cairo_t *cr, uint32_t rgb, double a) {
+void ht__print_rgb(cairo_t *cr, uint32_t rgb, double a) {
     cairo_set_source_rgba(cr, ((rgb >> 16) & 255) / 255.0,
                           ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0, a);
 }
@@ -307,31 +307,37 @@ static ht_status draw_map(ht__pctx *c, const ht_fgrid *g, ht_print_box b,
         return st;
     }
     cairo_t *cr = c->cr;
-    cairo_save(cr);
-    cairo_rectangle(cr, b.x, b.y, b.w, b.h);
-    cairo_clip(cr);
-    cairo_new_path(cr);
-    cairo_rectangle(cr, b.x, b.y, b.w, b.h);
-    ht__print_geom_path(c, b, bbox, g->geom);
-    cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
-    set_rgb(cr, 0xffffff, 0.55);
-    cairo_fill(cr);
-    cairo_new_path(cr);
-    ht__print_geom_path(c, b, bbox, g->geom);
-    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-    cairo_set_line_width(cr, 1.8 * c->u);
-    set_rgb(cr, MAGENTA, 1);
-    cairo_stroke(cr);
-    cairo_restore(cr);
+    ht__print_veil(c, b, bbox, g->geom, 0.55, 1.8 * c->u, MAGENTA);
     for (size_t k = 0; k < ncodes; k++) {
         ht__print_text(c, codes[k].box, codes[k].code, 6.5 * c->u, false, 0.5,
                        GREY);
     }
     cairo_rectangle(cr, b.x, b.y, b.w, b.h);
     cairo_set_line_width(cr, 0.6 * c->u);
-    set_rgb(cr, INK, 1);
+    ht__print_rgb(cr, INK, 1);
     cairo_stroke(cr);
     return HT_OK;
+}
+
+void ht__print_veil(ht__pctx *c, ht_print_box b, const ht_bbox *bbox,
+                    const ht_geom *g, double veil, double width, uint32_t rgb) {
+    cairo_t *cr = c->cr;
+    cairo_save(cr);
+    cairo_rectangle(cr, b.x, b.y, b.w, b.h);
+    cairo_clip(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, b.x, b.y, b.w, b.h);
+    ht__print_geom_path(c, b, bbox, g);
+    cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
+    ht__print_rgb(cr, 0xffffff, veil);
+    cairo_fill(cr);
+    cairo_new_path(cr);
+    ht__print_geom_path(c, b, bbox, g);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_set_line_width(cr, width);
+    ht__print_rgb(cr, rgb, 1);
+    cairo_stroke(cr);
+    cairo_restore(cr);
 }
 
 /* 1, 2 or 5 times a power of ten, at most @max. */
@@ -357,9 +363,9 @@ ht_print_box ht__print_scalebar(ht__pctx *c, ht_print_box s, double denom,
     cairo_t *cr = c->cr;
     for (int k = 0; k < 4; k++) {
         cairo_rectangle(cr, s.x + len_pt * k / 4, y, len_pt / 4, bh);
-        set_rgb(cr, k % 2 ? 0xffffff : INK, 1);
+        ht__print_rgb(cr, k % 2 ? 0xffffff : INK, 1);
         cairo_fill_preserve(cr);
-        set_rgb(cr, INK, 1);
+        ht__print_rgb(cr, INK, 1);
         cairo_set_line_width(cr, 0.4 * c->u);
         cairo_stroke(cr);
     }
@@ -399,15 +405,15 @@ static ht_print_box draw_north(ht__pctx *c, ht_print_box s, double conv) {
     cairo_line_to(cr, w * 0.35, h * 0.3);
     cairo_line_to(cr, 0, h * 0.16);
     cairo_close_path(cr);
-    set_rgb(cr, INK, 1);
+    ht__print_rgb(cr, INK, 1);
     cairo_fill(cr);
     cairo_move_to(cr, 0, -h * 0.42);
     cairo_line_to(cr, -w * 0.35, h * 0.3);
     cairo_line_to(cr, 0, h * 0.16);
     cairo_close_path(cr);
-    set_rgb(cr, 0xffffff, 1);
+    ht__print_rgb(cr, 0xffffff, 1);
     cairo_fill_preserve(cr);
-    set_rgb(cr, INK, 1);
+    ht__print_rgb(cr, INK, 1);
     cairo_set_line_width(cr, 0.5 * c->u);
     cairo_stroke(cr);
     cairo_restore(cr);
@@ -436,7 +442,7 @@ static ht_print_box draw_north(ht__pctx *c, ht_print_box s, double conv) {
         int lw, lh;
         pango_layout_get_size(l, &lw, &lh);
         cairo_move_to(cr, x, s.y + (s.h - lh / (double)PANGO_SCALE) / 2);
-        set_rgb(cr, INK, 1);
+        ht__print_rgb(cr, INK, 1);
         pango_cairo_show_layout(cr, l);
         pango_layout_set_width(l, -1);
         pango_layout_set_height(l, -1);
@@ -462,10 +468,10 @@ static ht_print_box draw_inset(ht__pctx *c, const ht_fgrid *g, ht_print_box s) {
     double oy = box.y + (side - (fb->maxy - fb->miny) * k) / 2;
     cairo_t *cr = c->cr;
     cairo_rectangle(cr, box.x, box.y, box.w, box.h);
-    set_rgb(cr, 0xffffff, 1);
+    ht__print_rgb(cr, 0xffffff, 1);
     cairo_fill_preserve(cr);
     cairo_set_line_width(cr, 0.5 * c->u);
-    set_rgb(cr, INK, 1);
+    ht__print_rgb(cr, INK, 1);
     cairo_stroke(cr);
     /* The parent and its children: the grids in the parent's box (the
      * features' spatial index, in grid order: parents before children). */
@@ -498,9 +504,9 @@ static ht_print_box draw_inset(ht__pctx *c, const ht_fgrid *g, ht_print_box s) {
             }
             cairo_close_path(cr);
         }
-        set_rgb(cr, self ? MAGENTA : parent ? 0xf2f2f2 : 0xffffff, 1);
+        ht__print_rgb(cr, self ? MAGENTA : parent ? 0xf2f2f2 : 0xffffff, 1);
         cairo_fill_preserve(cr);
-        set_rgb(cr, parent ? INK : 0xb0b0b0, 1);
+        ht__print_rgb(cr, parent ? INK : 0xb0b0b0, 1);
         cairo_set_line_width(cr, (parent ? 0.5 : 0.25) * c->u);
         cairo_stroke(cr);
     }
@@ -522,7 +528,7 @@ static double rate(int64_t a, int64_t b) {
     return b > 0 ? (double)a / (double)b : NAN;
 }
 
-static void pct(double v, char *out, size_t size) {
+void ht__print_pct(double v, char *out, size_t size) {
     if (isnan(v)) {
         snprintf(out, size, "–");
     } else {
@@ -551,7 +557,7 @@ static ht_print_box draw_rows(ht__pctx *c, ht_print_box s, const char *title,
             cairo_move_to(c->cr, s.x, y + rh);
             cairo_line_to(c->cr, s.x + s.w, y + rh);
             cairo_set_line_width(c->cr, 0.4 * c->u);
-            set_rgb(c->cr, INK, 1);
+            ht__print_rgb(c->cr, INK, 1);
             cairo_stroke(c->cr);
         }
     }
@@ -605,9 +611,9 @@ static ht_status draw_table(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
         snprintf(cells[r][0], CELL, "%s",
                  rows[i].name[0] ? rows[i].name : rows[i].key);
         snprintf(cells[r][1], CELL, "%lld", (long long)rows[i].count);
-        pct(rows[i].response, cells[r][2], CELL);
-        pct(rows[i].resolution, cells[r][3], CELL);
-        pct(rows[i].satisfaction, cells[r][4], CELL);
+        ht__print_pct(rows[i].response, cells[r][2], CELL);
+        ht__print_pct(rows[i].resolution, cells[r][3], CELL);
+        ht__print_pct(rows[i].satisfaction, cells[r][4], CELL);
         r++;
     }
     const ht_stats_row *tail[2] = {&other, &all};
@@ -619,10 +625,11 @@ static ht_status draw_table(ht__pctx *c, const ht_fgrid *g, ht_print_box s,
         }
         snprintf(cells[r][0], CELL, "%s", names[q]);
         snprintf(cells[r][1], CELL, "%lld", (long long)t->count);
-        pct(rate(t->response_on_time, t->response_decided), cells[r][2], CELL);
-        pct(rate(t->resolution_on_time, t->resolution_decided), cells[r][3],
-            CELL);
-        pct(rate(t->satisfied, t->rated), cells[r][4], CELL);
+        ht__print_pct(rate(t->response_on_time, t->response_decided),
+                      cells[r][2], CELL);
+        ht__print_pct(rate(t->resolution_on_time, t->resolution_decided),
+                      cells[r][3], CELL);
+        ht__print_pct(rate(t->satisfied, t->rated), cells[r][4], CELL);
         r++;
     }
     static const double cols[5] = {0.36, 0.13, 0.17, 0.17, 0.17};
@@ -762,12 +769,13 @@ static ht_print_box draw_title(ht__pctx *c, const ht_fgrid *g, ht_print_box s) {
     return (ht_print_box){s.x, s.y, right - s.x, b.y + b.h - s.y};
 }
 
-static ht_print_box draw_legend(ht__pctx *c, ht_print_box s) {
-    if (!c->o->layer || !ht_render_style_has_legend(c->o->layer)) {
+ht_print_box ht__print_legend(ht__pctx *c, const ht_style *layer,
+                              const ht_filter *filter, ht_print_box s) {
+    if (!layer || !ht_render_style_has_legend(layer)) {
         return (ht_print_box){s.x, s.y, 0, 0};
     }
     int w, h;
-    ht_render_legend_size(c->o->layer, 1, &w, &h);
+    ht_render_legend_size(layer, 1, &w, &h);
     /* A CSS pixel is 0.75 pt at most; smaller when the slot is. */
     double k = fmin(fmin(s.w / w, s.h / h), 0.75 * c->u * 1.2);
     cairo_save(c->cr);
@@ -776,8 +784,7 @@ static ht_print_box draw_legend(ht__pctx *c, ht_print_box s) {
     /* The legend paints its own backdrop: keep it to its box. */
     cairo_rectangle(c->cr, 0, 0, w, h);
     cairo_clip(c->cr);
-    ht_status st =
-        ht_render_legend(c->r, c->o->layer, &c->o->filter, 1, c->cr, NULL);
+    ht_status st = ht_render_legend(c->r, layer, filter, 1, c->cr, NULL);
     cairo_restore(c->cr);
     if (st != HT_OK) {
         return (ht_print_box){s.x, s.y, 0, 0};
@@ -824,7 +831,8 @@ ht_status ht__print_area_page(ht__pctx *c, const ht_fgrid *g,
     }
     page->part[HT_PART_MAP] = mb;
     page->part[HT_PART_TITLE] = draw_title(c, g, s[HT_PART_TITLE]);
-    page->part[HT_PART_LEGEND] = draw_legend(c, s[HT_PART_LEGEND]);
+    page->part[HT_PART_LEGEND] =
+        ht__print_legend(c, c->o->layer, &c->o->filter, s[HT_PART_LEGEND]);
     page->part[HT_PART_SCALEBAR] = ht__print_scalebar(
         c, s[HT_PART_SCALEBAR], need, &page->scalebar_m, &page->scalebar_pt);
     page->part[HT_PART_NORTH] = draw_north(c, s[HT_PART_NORTH], conv);

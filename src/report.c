@@ -13,17 +13,6 @@
 
 /* ---- months ---- */
 
-static bool month_parse(const char *s, int *y, int *m) {
-    char extra;
-    return s && strlen(s) == 7 && sscanf(s, "%4d-%2d%c", y, m, &extra) == 2 &&
-           s[4] == '-' && *y >= 1970 && *y <= 9999 && *m >= 1 && *m <= 12;
-}
-
-int64_t ht__report_month_start(int y, int m, int shift) {
-    int k = y * 12 + (m - 1) + shift;
-    return ht_datetime_from_civil(k / 12, k % 12 + 1, 1, 0, 0, 0);
-}
-
 void ht__report_month_name(int64_t t, char *out, size_t size) {
     int y, m, d, hh, mm, ss;
     ht_datetime_to_civil(t, &y, &m, &d, &hh, &mm, &ss);
@@ -266,9 +255,9 @@ ht_status ht_report_compute(ht_store *s, const ht_features *f,
                             ht_report_data *d, ht_error *err) {
     memset(d, 0, sizeof *d);
     int y, m;
-    if (!month_parse(month, &y, &m)) {
-        return ht_error_set(err, HT_EINVAL, "month \"%s\" is not YYYY-MM",
-                            month ? month : "");
+    ht_status mst = ht_datetime_parse_month(month, &y, &m, err);
+    if (mst != HT_OK) {
+        return mst;
     }
     const ht_fgrid *top = NULL;
     if (within) {
@@ -283,9 +272,9 @@ ht_status ht_report_compute(ht_store *s, const ht_features *f,
                                 within);
         }
     }
-    d->from = ht__report_month_start(y, m, 0);
-    d->to = ht__report_month_start(y, m, 1);
-    d->prev_from = ht__report_month_start(y, m, -1);
+    d->from = ht_datetime_month_start(y, m, 0);
+    d->to = ht_datetime_month_start(y, m, 1);
+    d->prev_from = ht_datetime_month_start(y, m, -1);
     ht__report_month_name(d->from, d->month, sizeof d->month);
     ht__report_month_name(d->prev_from, d->prev_month, sizeof d->prev_month);
     if (top) {

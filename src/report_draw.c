@@ -28,11 +28,6 @@ static ht_print_box mm(double x, double y, double w, double h) {
     return (ht_print_box){x * HT__MM, y * HT__MM, w * HT__MM, h * HT__MM};
 }
 
-static void set_rgb(cairo_t *cr, uint32_t rgb, double a) {
-    cairo_set_source_rgba(cr, ((rgb >> 16) & 255) / 255.0,
-                          ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0, a);
-}
-
 static void record(ht__rctx *x, const char *what, ht_print_box b) {
     ht_report_page *p = x->page;
     if (p->nboxes < HT_REPORT_MAX_BOXES && b.w > 0 && b.h > 0) {
@@ -65,21 +60,13 @@ static ht_print_box para(ht__rctx *x, ht_print_box b, const char *s,
     int w, h;
     pango_layout_get_size(l, &w, &h);
     cairo_move_to(x->c.cr, b.x, b.y);
-    set_rgb(x->c.cr, rgb, 1);
+    ht__print_rgb(x->c.cr, rgb, 1);
     pango_cairo_show_layout(x->c.cr, l);
     pango_layout_set_width(l, -1);
     pango_layout_set_height(l, -1);
     pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_NONE);
     return (ht_print_box){b.x, b.y, fmin(w / (double)PANGO_SCALE, b.w),
                           fmin(h / (double)PANGO_SCALE, b.h)};
-}
-
-static void pct(double v, char *out, size_t size) {
-    if (isnan(v)) {
-        snprintf(out, size, "–");
-    } else {
-        snprintf(out, size, "%.1f%%", v * 100);
-    }
 }
 
 /* "+12.3%" against @prev; "新增" when there was none. */
@@ -254,27 +241,14 @@ static ht_status area_map(ht__rctx *x, ht_print_box b, const ht_filter *filter,
         return st;
     }
     cairo_t *cr = c->cr;
+    /* Outside the area veiled; its boundary. */
+    if (x->top) {
+        ht__print_veil(c, b, &bb, x->top->geom, 0.6, 1.3, INK);
+    }
     cairo_save(cr);
     cairo_rectangle(cr, b.x, b.y, b.w, b.h);
     cairo_clip(cr);
-    /* Outside the area: greyed. */
-    if (x->top) {
-        cairo_new_path(cr);
-        cairo_rectangle(cr, b.x, b.y, b.w, b.h);
-        ht__print_geom_path(c, b, &bb, x->top->geom);
-        cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
-        set_rgb(cr, 0xffffff, 0.6);
-        cairo_fill(cr);
-    }
-    /* The area's boundary. */
-    if (x->top) {
-        cairo_new_path(cr);
-        ht__print_geom_path(c, b, &bb, x->top->geom);
-        set_rgb(cr, INK, 1);
-        cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-        cairo_set_line_width(cr, 1.3);
-        cairo_stroke(cr);
-    }
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     for (size_t i = 0; i < nmark; i++) {
         const ht_fgrid *g = ht_features_find_grid(c->f, mark[i].area);
         if (!g) {
@@ -282,7 +256,7 @@ static ht_status area_map(ht__rctx *x, ht_print_box b, const ht_filter *filter,
         }
         cairo_new_path(cr);
         ht__print_geom_path(c, b, &bb, g->geom);
-        set_rgb(cr, MAGENTA, 1);
+        ht__print_rgb(cr, MAGENTA, 1);
         cairo_set_line_width(cr, 1.4);
         cairo_stroke(cr);
     }
@@ -292,7 +266,7 @@ static ht_status area_map(ht__rctx *x, ht_print_box b, const ht_filter *filter,
     }
     cairo_rectangle(cr, b.x, b.y, b.w, b.h);
     cairo_set_line_width(cr, 0.6);
-    set_rgb(cr, INK, 1);
+    ht__print_rgb(cr, INK, 1);
     cairo_stroke(cr);
     record(x, "map", b);
     return HT_OK;
@@ -301,26 +275,9 @@ static ht_status area_map(ht__rctx *x, ht_print_box b, const ht_filter *filter,
 /* The heat's legend in @s; its box. */
 static ht_print_box legend(ht__rctx *x, ht_print_box s,
                            const ht_filter *filter) {
-    const ht_style *layer = x->ro->print.layer;
-    if (!layer || !ht_render_style_has_legend(layer)) {
-        return (ht_print_box){s.x, s.y, 0, 0};
-    }
-    int w, h;
-    ht_render_legend_size(layer, 1, &w, &h);
-    double k = fmin(fmin(s.w / w, s.h / h), 0.75 * 1.2);
-    cairo_t *cr = x->c.cr;
-    cairo_save(cr);
-    cairo_translate(cr, s.x, s.y);
-    cairo_scale(cr, k, k);
-    cairo_rectangle(cr, 0, 0, w, h);
-    cairo_clip(cr);
-    ht_status st = ht_render_legend(x->c.r, layer, filter, 1, cr, NULL);
-    cairo_restore(cr);
-    ht_print_box used = {s.x, s.y, w * k, h * k};
-    if (st == HT_OK) {
-        record(x, "legend", used);
-    }
-    return st == HT_OK ? used : (ht_print_box){s.x, s.y, 0, 0};
+    ht_print_box used = ht__print_legend(&x->c, x->ro->print.layer, filter, s);
+    record(x, "legend", used);
+    return used;
 }
 
 static void scalebar(ht__rctx *x, ht_print_box s, double denom) {
@@ -378,7 +335,7 @@ static ht_print_box draw_table(ht__rctx *x, ht_print_box s, const char *title,
         double yy = y + rh * (double)r, xx = s.x;
         if (r > 0 && r % 2 == 0) {
             cairo_rectangle(cr, s.x, yy, s.w, rh);
-            set_rgb(cr, 0xf3f3f3, 1);
+            ht__print_rgb(cr, 0xf3f3f3, 1);
             cairo_fill(cr);
         }
         for (int k = 0; k < t->ncols; k++) {
@@ -394,14 +351,14 @@ static ht_print_box draw_table(ht__rctx *x, ht_print_box s, const char *title,
             cairo_move_to(cr, s.x, yy + rh);
             cairo_line_to(cr, s.x + s.w, yy + rh);
             cairo_set_line_width(cr, 0.5);
-            set_rgb(cr, INK, 1);
+            ht__print_rgb(cr, INK, 1);
             cairo_stroke(cr);
         }
     }
     cairo_move_to(cr, s.x, y + rh * (double)rows);
     cairo_line_to(cr, s.x + s.w, y + rh * (double)rows);
     cairo_set_line_width(cr, 0.3);
-    set_rgb(cr, RULE, 1);
+    ht__print_rgb(cr, RULE, 1);
     cairo_stroke(cr);
     used.h = y + rh * (double)rows - s.y;
     return used;
@@ -509,7 +466,7 @@ static ht_status trend(ht__rctx *x, const ht_filter *f, const char *title,
     ht_datetime_to_civil(d->from, &y, &m, &dd, &hh, &mi, &ss);
     ht_report_kpi k[12];
     ht_status st = ht__report_kpis(
-        c->store, f, ht__report_month_start(y, m, -11), d->to, k, 12, c->err);
+        c->store, f, ht_datetime_month_start(y, m, -11), d->to, k, 12, c->err);
     if (st != HT_OK) {
         return st;
     }
@@ -525,21 +482,21 @@ static ht_status trend(ht__rctx *x, const ht_filter *f, const char *title,
         double h = (bottom - top) * (double)k[i].count / (double)max;
         double bx = s.x + bw * i + bw * 0.15;
         cairo_rectangle(cr, bx, bottom - h, bw * 0.7, h);
-        set_rgb(cr, i == 11 ? MAGENTA : 0x9e9e9e, 1);
+        ht__print_rgb(cr, i == 11 ? MAGENTA : 0x9e9e9e, 1);
         cairo_fill(cr);
         char lab[16];
         snprintf(lab, sizeof lab, "%lld", (long long)k[i].count);
         text(x, (ht_print_box){s.x + bw * i, bottom - h - 8, bw, 7.5}, lab,
              fmin(6.5, bw * 0.3), false, 0.5, i == 11 ? MAGENTA : GREY);
         char mon[8];
-        int64_t ms = ht__report_month_start(y, m, i - 11);
+        int64_t ms = ht_datetime_month_start(y, m, i - 11);
         ht__report_month_name(ms, mon, sizeof mon);
         text(x, (ht_print_box){s.x + bw * i, bottom + 1, bw, 7.5}, mon + 5, 6.5,
              false, 0.5, GREY);
     }
     cairo_move_to(cr, s.x, bottom);
     cairo_line_to(cr, s.x + s.w, bottom);
-    set_rgb(cr, INK, 1);
+    ht__print_rgb(cr, INK, 1);
     cairo_set_line_width(cr, 0.5);
     cairo_stroke(cr);
     record(x, "trend", s);
@@ -552,9 +509,9 @@ static void kpi_card(ht__rctx *x, ht_print_box b, const char *label,
                      const char *value, const char *delta, uint32_t dcol) {
     cairo_t *cr = x->c.cr;
     cairo_rectangle(cr, b.x, b.y, b.w, b.h);
-    set_rgb(cr, 0xf5f5f5, 1);
+    ht__print_rgb(cr, 0xf5f5f5, 1);
     cairo_fill_preserve(cr);
-    set_rgb(cr, RULE, 1);
+    ht__print_rgb(cr, RULE, 1);
     cairo_set_line_width(cr, 0.5);
     cairo_stroke(cr);
     double p = 2.5 * HT__MM;
@@ -604,7 +561,7 @@ static ht_status category_table(ht__rctx *x, ht_print_box s) {
             }
             char ch[32], res[32];
             change(rows[i].count, p, ch, sizeof ch);
-            pct(rows[i].resolution, res, sizeof res);
+            ht__print_pct(rows[i].resolution, res, sizeof res);
             setcell(&t, i + 1, 0, 0, "%s",
                     rows[i].name[0] ? rows[i].name : rows[i].key);
             setcell(&t, i + 1, 1, 0, "%lld", (long long)rows[i].count);
@@ -647,7 +604,7 @@ ht_status ht__report_overview(ht__rctx *x) {
     const double prev_r[3] = {p->response, p->resolution, p->satisfaction};
     for (int k = 0; k < 3; k++) {
         char pts[32];
-        pct(now_r[k], v[k + 1], sizeof v[k + 1]);
+        ht__print_pct(now_r[k], v[k + 1], sizeof v[k + 1]);
         points(now_r[k], prev_r[k], pts, sizeof pts);
         snprintf(dl[k + 1], sizeof dl[k + 1], "较上月 %s 个百分点", pts);
         col[k + 1] = rate_colour(now_r[k], prev_r[k]);
@@ -831,12 +788,12 @@ ht_status ht__report_topics(ht__rctx *x) {
 static void rates_cells(table *t, size_t q, const ht_report_kpi *now,
                         const ht_report_kpi *prev) {
     char b[32];
-    pct(ht__report_score(now), b, sizeof b);
+    ht__print_pct(ht__report_score(now), b, sizeof b);
     setcell(t, q, 3, 0, "%s", b);
     const double v[3] = {now->response, now->resolution, now->satisfaction};
     const double p[3] = {prev->response, prev->resolution, prev->satisfaction};
     for (int k = 0; k < 3; k++) {
-        pct(v[k], b, sizeof b);
+        ht__print_pct(v[k], b, sizeof b);
         setcell(t, q, 4 + k, rate_colour(v[k], p[k]), "%s", b);
     }
     setcell(t, q, 7, 0, "%lld", (long long)now->count);
@@ -929,7 +886,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
     for (int k = 0; k < 3; k++) {
         double bx = lx + k * 20 * HT__MM;
         cairo_rectangle(c->cr, bx, cb.y + 1.5, 8, 5);
-        set_rgb(c->cr, colours[k], 1);
+        ht__print_rgb(c->cr, colours[k], 1);
         cairo_fill(c->cr);
         text(x, (ht_print_box){bx + 10, cb.y, 15 * HT__MM, 8}, names[k], 7,
              false, 0, INK);
@@ -948,7 +905,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
             double bh = brh * 0.75 / 3, by = yy + brh * 0.125 + bh * k;
             if (!isnan(v[k])) {
                 cairo_rectangle(cr, cb.x + lw, by, bw * v[k], bh * 0.9);
-                set_rgb(cr, colours[k], 1);
+                ht__print_rgb(cr, colours[k], 1);
                 cairo_fill(cr);
             }
         }
@@ -959,7 +916,7 @@ ht_status ht__report_ranking(ht__rctx *x) {
         double ax = cb.x + lw + bw * k / 4;
         cairo_move_to(cr, ax, ly - 1);
         cairo_line_to(cr, ax, ay);
-        set_rgb(cr, k == 0 ? INK : RULE, 1);
+        ht__print_rgb(cr, k == 0 ? INK : RULE, 1);
         cairo_set_line_width(cr, k == 0 ? 0.5 : 0.3);
         cairo_stroke(cr);
         char lab[16];
@@ -1010,9 +967,9 @@ static ht_status topic_areas(ht__rctx *x, const ht_report_topic *t,
             }
         }
         char b[3][32];
-        pct(r ? r->response : NAN, b[0], sizeof b[0]);
-        pct(r ? r->resolution : NAN, b[1], sizeof b[1]);
-        pct(r ? r->satisfaction : NAN, b[2], sizeof b[2]);
+        ht__print_pct(r ? r->response : NAN, b[0], sizeof b[0]);
+        ht__print_pct(r ? r->resolution : NAN, b[1], sizeof b[1]);
+        ht__print_pct(r ? r->satisfaction : NAN, b[2], sizeof b[2]);
         setcell(&tb, i + 1, 0, 0, "%s",
                 a->area_name[0] ? a->area_name : a->area);
         setcell(&tb, i + 1, 1, 0, "%lld", (long long)a->count);
@@ -1075,9 +1032,9 @@ ht_status ht__report_topic(ht__rctx *x, size_t i) {
     snprintf(title, sizeof title, "专题 %zu · %s（%s）", i + 1, t->name,
              t->category);
     change(t->now.count, t->prev.count, ch, sizeof ch);
-    pct(t->now.response, p[0], sizeof p[0]);
-    pct(t->now.resolution, p[1], sizeof p[1]);
-    pct(t->now.satisfaction, p[2], sizeof p[2]);
+    ht__print_pct(t->now.response, p[0], sizeof p[0]);
+    ht__print_pct(t->now.resolution, p[1], sizeof p[1]);
+    ht__print_pct(t->now.satisfaction, p[2], sizeof p[2]);
     snprintf(sub, sizeof sub,
              "%s本月 %lld 件，上月 %lld 件（%s）· 响应率 %s · 解决率 %s · "
              "满意率 %s",

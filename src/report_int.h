@@ -18,9 +18,6 @@ typedef struct ht__rctx {
     ht_report_page *page; /* the page being drawn, its boxes recorded */
 } ht__rctx;
 
-/* The start of month @m of year @y, moved by @shift months (UTC). */
-int64_t ht__report_month_start(int y, int m, int shift);
-
 /* "YYYY-MM" of @t (UTC). */
 void ht__report_month_name(int64_t t, char *out, size_t size);
 

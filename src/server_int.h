@@ -130,6 +130,10 @@ struct ht_server {
     int64_t overdue_checked; /* incidents turning overdue up to this time
                                 have been announced (beat thread) */
     ht_store *beat_reader;   /* the beat thread's own connection */
+    int64_t overdue_next;    /* the next deadline in the snapshot of
+                                version overdue_version: nothing turns
+                                overdue before it */
+    unsigned long overdue_version;
     sse_sub *subs;
     bool closing;
     pthread_t beat_thread;

@@ -358,22 +358,18 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
     *topics = NULL;
     *n = 0;
     int y, mo;
-    char extra;
-    if (!month || sscanf(month, "%4d-%2d%c", &y, &mo, &extra) != 2 ||
-        strlen(month) != 7 || mo < 1 || mo > 12) {
-        return ht_error_set(err, HT_EINVAL, "month: \"%s\" is not YYYY-MM",
-                            month ? month : "");
+    ht_status pst = ht_datetime_parse_month(month, &y, &mo, err);
+    if (pst != HT_OK) {
+        return pst;
     }
     if (by != HT_STATS_BY_STREET && by != HT_STATS_BY_COMMUNITY) {
         return ht_error_set(err, HT_EINVAL,
                             "by: topics are by street or "
                             "community");
     }
-    int64_t start = ht_datetime_from_civil(y, mo, 1, 0, 0, 0);
-    int64_t next = ht_datetime_from_civil(mo == 12 ? y + 1 : y,
-                                          mo == 12 ? 1 : mo + 1, 1, 0, 0, 0);
-    int64_t before = ht_datetime_from_civil(mo == 1 ? y - 1 : y,
-                                            mo == 1 ? 12 : mo - 1, 1, 0, 0, 0);
+    int64_t start = ht_datetime_month_start(y, mo, 0);
+    int64_t next = ht_datetime_month_start(y, mo, 1);
+    int64_t before = ht_datetime_month_start(y, mo, -1);
     topics_ctx ctx = {0};
     ht_status st =
         ht_store_topic_counts(s, group_of(by), within, before, start, next,

@@ -109,6 +109,15 @@ const char *const ht__store_stmt_sql[ST_COUNT] = {
     [ST_INC_DISPATCH] =
         "UPDATE incidents SET dispatched_at = min(coalesce(dispatched_at, ?2), "
         "?2), department = coalesce(?3, department) WHERE id = ?1",
+    [ST_RULE_SELECT] =
+        "SELECT response_h, resolution_h FROM deadline_rules WHERE "
+        "category = ?1 AND severity = ?2",
+    [ST_RULE_PUT] =
+        "INSERT OR REPLACE INTO deadline_rules (category, severity, "
+        "response_h, resolution_h) VALUES (?1, ?2, ?3, ?4)",
+    [ST_INC_SATISFACTION] =
+        "UPDATE incidents SET satisfaction = ?2 WHERE id = ?1 AND status = "
+        "'evaluated'",
     [ST_GRID_SET_PARENT] =
         "UPDATE grids SET parent_code = ?2 WHERE code = ?1 "
         "AND parent_code IS NOT ?2",

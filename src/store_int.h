@@ -51,6 +51,9 @@ enum {
     ST_CAT_NAME,
     ST_GRID_INFO,
     ST_INC_DISPATCH,
+    ST_RULE_SELECT,
+    ST_RULE_PUT,
+    ST_INC_SATISFACTION,
     ST_COUNT
 };
 

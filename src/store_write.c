@@ -64,20 +64,14 @@ ht_status ht_store_put_rule(ht_store *s, const ht_rule_rec *rec,
                             "deadline (at most a year)",
                             rec->response_h, rec->resolution_h);
     }
-    sqlite3_stmt *q = NULL;
-    const char *sql =
-        "SELECT response_h, resolution_h FROM deadline_rules WHERE "
-        "category = ?1 AND severity = ?2";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "reading rules", err);
-    }
+    sqlite3_stmt *q = s->stmt[ST_RULE_SELECT];
     ht__store_bind_text(q, 1, rec->category);
     sqlite3_bind_int(q, 2, rec->severity);
     int rc = sqlite3_step(q);
     bool exists = rc == SQLITE_ROW;
     bool same = exists && sqlite3_column_double(q, 0) == rec->response_h &&
                 sqlite3_column_double(q, 1) == rec->resolution_h;
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return ht__store_dberr(s, "reading rules", err);
     }
@@ -85,20 +79,14 @@ ht_status ht_store_put_rule(ht_store *s, const ht_rule_rec *rec,
         *res = HT_PUT_UNCHANGED;
         return HT_OK;
     }
-    sql =
-        "INSERT OR REPLACE INTO deadline_rules (category, severity, "
-        "response_h, resolution_h) VALUES (?1, ?2, ?3, ?4)";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "writing a rule", err);
-    }
+    q = s->stmt[ST_RULE_PUT];
     ht__store_bind_text(q, 1, rec->category);
     sqlite3_bind_int(q, 2, rec->severity);
     sqlite3_bind_double(q, 3, rec->response_h);
     sqlite3_bind_double(q, 4, rec->resolution_h);
-    rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "writing a rule", err);
+    ht_status st = ht__store_step_done(s, q, "writing a rule", err);
+    if (st != HT_OK) {
+        return st;
     }
     *res = exists ? HT_PUT_UPDATED : HT_PUT_INSERTED;
     s->deadlines_stale = true;
@@ -554,20 +542,13 @@ ht_status ht__store_rebuild_deadlines(ht_store *s, ht_error *err) {
 
 ht_status ht_store_set_satisfaction(ht_store *s, int64_t id, ht_satisfaction v,
                                     ht_error *err) {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE incidents SET satisfaction = ?2 WHERE "
-                           "id = ?1 AND status = 'evaluated'",
-                           -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "writing a verdict", err);
-    }
+    sqlite3_stmt *q = s->stmt[ST_INC_SATISFACTION];
     sqlite3_bind_int64(q, 1, id);
     ht__store_bind_text(
         q, 2, v == HT_SAT_NONE ? NULL : ht_model_satisfaction_name(v));
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        return ht__store_dberr(s, "writing a verdict", err);
+    ht_status st = ht__store_step_done(s, q, "writing a verdict", err);
+    if (st != HT_OK) {
+        return st;
     }
     if (sqlite3_changes(s->db) != 1) {
         return ht_error_set(err, HT_ENOTFOUND, "no evaluated incident %lld",

@@ -1309,6 +1309,11 @@ bool ht_style_has_filter(const ht_style *s) {
 ht_status ht_style_apply_filter(const ht_style *s, ht_filter *f, int64_t now,
                                 ht_error *err) {
     for (size_t k = 0; s && k < s->nfilter; k++) {
+        /* "overdue" fixed once (the tile route, for its cache key) stays
+         * at that minute when the renderer applies the style again. */
+        if (strcmp(s->fkey[k], "overdue") == 0 && f->overdue_at != 0) {
+            continue;
+        }
         ht_status st = ht_filter_set(f, s->fkey[k], s->fval[k], now, err);
         if (st != HT_OK) {
             return st;

@@ -30,6 +30,16 @@ void ht_datetime_to_civil(int64_t t, int *y, int *m, int *d, int *hh, int *mm,
                           int *ss);
 
 /**
+ * Parse a calendar month "YYYY-MM" (1970..9999). HT_EINVAL names it.
+ */
+ht_status ht_datetime_parse_month(const char *s, int *y, int *m,
+                                  ht_error *err);
+
+/** The start (UTC) of month @m of year @y moved by @shift months. Cannot
+ * fail. */
+int64_t ht_datetime_month_start(int y, int m, int shift);
+
+/**
  * Write @t as `YYYY-MM-DDThh:mm:ssZ` into @out (at least 21 bytes).
  * Cannot fail.
  */

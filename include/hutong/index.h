@@ -91,10 +91,12 @@ bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
  * The ids of the incidents that turned overdue in (@after, @upto]: open
  * incidents whose deadline of their state (the response deadline while
  * "reported", the resolution deadline until closed) lies in it; *ids
- * malloc'd, ascending.
+ * malloc'd, ascending. *next: the earliest such deadline after @upto
+ * (INT64_MAX: none), before which a later call finds nothing new.
  */
 ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
-                             int64_t **ids, size_t *n, ht_error *err);
+                             int64_t **ids, size_t *n, int64_t *next,
+                             ht_error *err);
 
 /** Called for each incident: EPSG:3857 x, y and the incident. */
 typedef void (*ht_index_visit_fn)(void *ud, double x, double y,

@@ -183,7 +183,8 @@ const char *ht_style_name(const ht_style *s);
  * {"overdue": "1"} for a picture of the incidents late now). */
 bool ht_style_has_filter(const ht_style *s);
 
-/** Add @s's filter parameters to @f (at @now, for "overdue"). */
+/** Add @s's filter parameters to @f (at @now, for "overdue", unless @f
+ * already has an "overdue" time: applying twice is applying once). */
 ht_status ht_style_apply_filter(const ht_style *s, ht_filter *f, int64_t now,
                                 ht_error *err);
 
