@@ -160,8 +160,8 @@ ht_status ht_datetime_parse_month(const char *s, int *y, int *m,
                                   ht_error *err) {
     char extra;
     if (!s || strlen(s) != 7 || s[4] != '-' ||
-        sscanf(s, "%4d-%2d%c", y, m, &extra) != 2 || *y < 1970 ||
-        *y > 9999 || *m < 1 || *m > 12) {
+        sscanf(s, "%4d-%2d%c", y, m, &extra) != 2 || *y < 1970 || *y > 9999 ||
+        *m < 1 || *m > 12) {
         return ht_error_set(err, HT_EINVAL, "month \"%s\" is not YYYY-MM",
                             s ? s : "");
     }

@@ -32,8 +32,7 @@ void ht_datetime_to_civil(int64_t t, int *y, int *m, int *d, int *hh, int *mm,
 /**
  * Parse a calendar month "YYYY-MM" (1970..9999). HT_EINVAL names it.
  */
-ht_status ht_datetime_parse_month(const char *s, int *y, int *m,
-                                  ht_error *err);
+ht_status ht_datetime_parse_month(const char *s, int *y, int *m, ht_error *err);
 
 /** The start (UTC) of month @m of year @y moved by @shift months. Cannot
  * fail. */
