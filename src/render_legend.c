@@ -21,9 +21,12 @@
 #define LEGEND_HEAD 30  /* a title above class swatches */
 #define LEGEND_CLASS 20 /* one class swatch */
 
+#define LEGEND_SIZES 28 /* the row of circle sizes */
+
 static bool has_legend(const ht_style_layer *l) {
     return l->type == HT_LAYER_HEATMAP || l->type == HT_LAYER_STREET_HEAT ||
-           l->type == HT_LAYER_CHOROPLETH || l->type == HT_LAYER_HOTSPOT;
+           l->type == HT_LAYER_CHOROPLETH || l->type == HT_LAYER_HOTSPOT ||
+           (l->type == HT_LAYER_CIRCLE && l->nlegend_stops);
 }
 
 bool ht_render_style_has_legend(const ht_style *style) {
@@ -49,6 +52,9 @@ static int class_count(const ht_style_layer *l) {
 static int legend_height(const ht_style_layer *l) {
     if (l->type == HT_LAYER_HEATMAP || l->type == HT_LAYER_STREET_HEAT) {
         return LEGEND_ROW;
+    }
+    if (l->type == HT_LAYER_CIRCLE) {
+        return LEGEND_ROW + (l->nlegend_sizes ? LEGEND_SIZES : 0);
     }
     return LEGEND_HEAD + class_count(l) * LEGEND_CLASS + 8;
 }
@@ -123,6 +129,77 @@ static void legend_ramp(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
     }
 }
 
+/* The one property a circle legend sets on its pretend feature. */
+typedef struct legend_feature {
+    const char *name;
+    double value;
+} legend_feature;
+
+static bool legend_get(const void *feature, const char *name, ht_value *out) {
+    const legend_feature *f = feature;
+    if (strcmp(name, f->name) != 0) {
+        return false;
+    }
+    *out = (ht_value){.type = HT_VAL_NUMBER, .n = f->value};
+    return true;
+}
+
+/* A circle layer's colour ramp over its legend property, ticked at the
+ * stops, then its circles at each size value (drawn at zoom 15). */
+static void legend_circles(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
+                           double y0, double scale) {
+    double x0 = 14 * scale, bw = (LEGEND_W - 28) * scale, bh = 16 * scale;
+    double lo = l->legend_stops[0], hi = l->legend_stops[l->nlegend_stops - 1];
+    legend_text(r, cr, l->legend_title, 13 * scale, x0, y0 + 14 * scale);
+    double op = ht_style_number(l, HT_P_CIRCLE_OPACITY, 15, NULL, NULL);
+    for (int k = 0; k < (int)bw; k++) {
+        legend_feature f = {l->legend_prop, lo + (hi - lo) * k / (bw - 1)};
+        ht_rgba c = ht_style_color(l, HT_P_CIRCLE_COLOR, 15, legend_get, &f);
+        cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a * op);
+        cairo_rectangle(cr, x0 + k, y0 + 26 * scale, 1, bh);
+        cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x0 + 0.5, y0 + 26 * scale + 0.5, bw - 1, bh - 1);
+    cairo_stroke(cr);
+    for (int i = 0; i < l->nlegend_stops; i++) {
+        double x = x0 + (l->legend_stops[i] - lo) / (hi - lo) * (bw - 1);
+        cairo_move_to(cr, x + 0.5, y0 + 26 * scale + bh);
+        cairo_line_to(cr, x + 0.5, y0 + 30 * scale + bh);
+        cairo_stroke(cr);
+        char num[32];
+        snprintf(num, sizeof num, "%g%s", l->legend_stops[i],
+                 i == l->nlegend_stops - 1 ? "+" : "");
+        const glyph *ng =
+            ht__render_text_glyph(r, num, 11 * scale, DEFAULT_FONT);
+        if (ng) {
+            double nx = fmin(fmax(x, x0 + ng->w / 2), x0 + bw - ng->w / 2);
+            ht__render_draw_glyph(&(frame){.r = r, .cr = cr}, ng, nx,
+                                  y0 + 40 * scale + bh, &legend_ink);
+        }
+    }
+    double x = x0, y = y0 + (LEGEND_ROW + LEGEND_SIZES / 2.0 - 4) * scale;
+    legend_feature mid = {l->legend_prop, (lo + hi) / 2};
+    ht_rgba fill = ht_style_color(l, HT_P_CIRCLE_COLOR, 15, legend_get, &mid);
+    for (int i = 0; i < l->nlegend_sizes; i++) {
+        legend_feature f = {l->legend_size_prop, l->legend_sizes[i]};
+        double rad =
+            ht_style_number(l, HT_P_CIRCLE_RADIUS, 15, legend_get, &f) * scale;
+        rad = fmin(fmax(rad, 1), 11 * scale);
+        cairo_arc(cr, x + rad, y, rad, 0, 2 * HT_PI);
+        cairo_set_source_rgba(cr, fill.r, fill.g, fill.b, fill.a * op);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
+        cairo_stroke(cr);
+        char text[64];
+        snprintf(text, sizeof text, "%s %g", l->legend_size_prop,
+                 l->legend_sizes[i]);
+        legend_text(r, cr, text, 11 * scale, x + 2 * rad + 5 * scale, y);
+        x += 2 * rad + 95 * scale;
+    }
+}
+
 /* Swatches, one per class, with their labels. */
 static void legend_classes(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
                            const classed *c, const char *title,
@@ -157,6 +234,10 @@ static ht_status legend_layer(ht_renderer *r, const ht_style *style,
                               double y0, double scale, cairo_t *cr,
                               ht_error *err) {
     char title[200];
+    if (l->type == HT_LAYER_CIRCLE) {
+        legend_circles(r, cr, l, y0, scale);
+        return HT_OK;
+    }
     if (l->type == HT_LAYER_HEATMAP) {
         double top;
         ht_status st = ht_render_heat_top(r, style, l, filter, &top, err);
@@ -169,7 +250,8 @@ static ht_status legend_layer(ht_renderer *r, const ht_style *style,
                      "事件密度 incidents/km²%s  (r = %g m)",
                      per_day ? " per day" : "",
                      ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL));
-            legend_ramp(r, cr, l, top, title, y0, scale);
+            legend_ramp(r, cr, l, top,
+                        l->legend_title ? l->legend_title : title, y0, scale);
         }
         return st;
     }
@@ -178,7 +260,10 @@ static ht_status legend_layer(ht_renderer *r, const ht_style *style,
         double top;
         ht_status st = ht__render_street_heat_for(r, l, filter, &sh, &top, err);
         if (st == HT_OK) {
-            legend_ramp(r, cr, l, top, "街巷热度 incidents per 100 m of street",
+            legend_ramp(r, cr, l, top,
+                        l->legend_title
+                            ? l->legend_title
+                            : "街巷热度 incidents per 100 m of street",
                         y0, scale);
         }
         return st;
@@ -235,7 +320,8 @@ static ht_status legend_layer(ht_renderer *r, const ht_style *style,
             labels[k] = text[k];
         }
     }
-    legend_classes(r, cr, l, c, title, labels, y0, scale);
+    legend_classes(r, cr, l, c, l->legend_title ? l->legend_title : title,
+                   labels, y0, scale);
     return HT_OK;
 }
 
@@ -270,7 +356,8 @@ ht_status ht_render_legend(ht_renderer *r, const ht_style *style,
     if (st == HT_OK && drawn == 0) {
         st = ht_error_set(err, HT_EINVAL,
                           "style \"%s\" has no heatmap, street-heat, "
-                          "choropleth or hotspot layer",
+                          "choropleth or hotspot layer, nor a circle layer "
+                          "with a legend",
                           ht_style_name(style));
     }
     return st;

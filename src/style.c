@@ -1324,6 +1324,9 @@ ht_status ht_style_apply_filter(const ht_style *s, ht_filter *f, int64_t now,
 
 static void layer_free(ht_style_layer *l) {
     free(l->id);
+    free(l->legend_title);
+    free(l->legend_prop);
+    free(l->legend_size_prop);
     expr_free(l->filter);
     for (int p = 0; p < HT_P_COUNT; p++) {
         expr_free(l->props[p]);
@@ -1468,6 +1471,83 @@ static ht_status load_props(cctx *c, ht_style_layer *l, json_t *obj,
     return HT_OK;
 }
 
+/* A layer's metadata "hutong:legend": {"title": T} names its legend; a
+ * circle layer's is {"title": T, "property": P,
+ * "stops": [v0, v1, ...] (2 to 8 rising numbers), optionally "size":
+ * {"property": Q, "values": [1 to 4 numbers]}}. */
+static ht_status load_layer_legend(cctx *c, ht_style_layer *l, json_t *meta,
+                                   size_t base) {
+    json_t *lg = json_object_get(meta, "hutong:legend");
+    if (!lg) {
+        return HT_OK;
+    }
+    snprintf(c->path + base, sizeof c->path - base, ".metadata.hutong:legend");
+    const char *title = json_string_value(json_object_get(lg, "title"));
+    const char *prop = json_string_value(json_object_get(lg, "property"));
+    json_t *stops = json_object_get(lg, "stops");
+    if (l->type != HT_LAYER_CIRCLE) {
+        /* the other legends draw themselves: a title of their own */
+        if (!json_is_object(lg) || !title || !*title ||
+            json_object_size(lg) != 1) {
+            fail(c,
+                 "a layer other than a circle layer takes only "
+                 "{\"title\": text}");
+            return HT_EINVAL;
+        }
+        if (!(l->legend_title = strdup(title))) {
+            fail(c, "out of memory");
+            return HT_ENOMEM;
+        }
+        c->path[base] = '\0';
+        return HT_OK;
+    }
+    if (!json_is_object(lg) || !title || !*title || !prop || !*prop ||
+        !json_is_array(stops) || json_array_size(stops) < 2 ||
+        json_array_size(stops) > 8) {
+        fail(c,
+             "expected {\"title\": text, \"property\": name, "
+             "\"stops\": 2 to 8 numbers}");
+        return HT_EINVAL;
+    }
+    for (size_t i = 0; i < json_array_size(stops); i++) {
+        json_t *v = json_array_get(stops, i);
+        if (!json_is_number(v) ||
+            (i > 0 && json_number_value(v) <= l->legend_stops[i - 1])) {
+            fail(c, "stops must be rising numbers");
+            return HT_EINVAL;
+        }
+        l->legend_stops[i] = json_number_value(v);
+    }
+    l->nlegend_stops = (int)json_array_size(stops);
+    json_t *size = json_object_get(lg, "size");
+    const char *sprop = json_string_value(json_object_get(size, "property"));
+    json_t *vals = json_object_get(size, "values");
+    if (size && (!sprop || !*sprop || !json_is_array(vals) ||
+                 json_array_size(vals) < 1 || json_array_size(vals) > 4)) {
+        fail(c,
+             "\"size\" is {\"property\": name, \"values\": 1 to 4 "
+             "numbers}");
+        return HT_EINVAL;
+    }
+    for (size_t i = 0; size && i < json_array_size(vals); i++) {
+        json_t *v = json_array_get(vals, i);
+        if (!json_is_number(v)) {
+            fail(c, "\"size\" values must be numbers");
+            return HT_EINVAL;
+        }
+        l->legend_sizes[i] = json_number_value(v);
+    }
+    l->nlegend_sizes = size ? (int)json_array_size(vals) : 0;
+    if ((size && !(l->legend_size_prop = strdup(sprop))) ||
+        !(l->legend_title = strdup(title)) ||
+        !(l->legend_prop = strdup(prop))) {
+        fail(c, "out of memory");
+        return HT_ENOMEM;
+    }
+    c->path[base] = '\0';
+    return HT_OK;
+}
+
 static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
     static const char *const types[HT_LAYER_TYPE_COUNT] = {
         "background", "fill",        "line",       "circle", "symbol",
@@ -1583,6 +1663,9 @@ static ht_status load_layer(cctx *c, ht_style_layer *l, json_t *j) {
     ht_status st = load_props(c, l, json_object_get(j, "paint"), false);
     if (st == HT_OK) {
         st = load_props(c, l, json_object_get(j, "layout"), true);
+    }
+    if (st == HT_OK) {
+        st = load_layer_legend(c, l, json_object_get(j, "metadata"), base);
     }
     if (st == HT_OK && l->type == HT_LAYER_CHOROPLETH) {
         char buf[16];

@@ -138,6 +138,18 @@ typedef struct ht_style_layer {
     /** true when props[p] depends on zoom at most (not on features), so a
      * renderer may evaluate it once per image */
     bool zoom_only[HT_P_COUNT];
+    /** metadata "hutong:legend": a legend's own title; and of a circle
+     * layer (NULL title: none) a
+     * colour ramp of circle-color over property @legend_prop from the
+     * first to the last of @legend_stops, ticked at each; and optionally
+     * circles of circle-radius for values of @legend_size_prop */
+    char *legend_title;
+    char *legend_prop;
+    double legend_stops[8];
+    int nlegend_stops;
+    char *legend_size_prop;
+    double legend_sizes[4];
+    int nlegend_sizes;
 } ht_style_layer;
 
 /** A loaded style: immutable and reference counted, so one style may be

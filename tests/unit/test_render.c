@@ -261,7 +261,9 @@ static void test_render_legends_in_real_units(void **state) {
     } cases[] = {{"heat", 78},
                  {"streetheat", 78},
                  {"choropleth", 30 + 5 * 20 + 8},
-                 {"hotspots", 30 + 7 * 20 + 8}};
+                 {"hotspots", 30 + 7 * 20 + 8},
+                 /* shaded communities, then the dots' ramp and sizes */
+                 {"overdue", 30 + 5 * 20 + 8 + 78 + 28}};
     ht_filter f = ht_filter_all();
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         ht_style *s;
@@ -283,6 +285,30 @@ static void test_render_legends_in_real_units(void **state) {
         if (k < 2) {
             /* Ramps run from cold (left) to hot (right). */
             assert_true(pixel(surf, 20, 34) != pixel(surf, w - 20, 34));
+        } else if (k == 4) {
+            /* The dots' ramp: from orange (a minute late) to purple (a
+             * week late), the colours circle-color gives those hours. */
+            int y = 138 + 34;
+            uint32_t early = pixel(surf, 16, y), late = pixel(surf, w - 16, y);
+            assert_true((early >> 16 & 0xff) > 0xe0 && (early & 0xff) < 0x80);
+            assert_true((late & 0xff) > (late >> 8 & 0xff) + 0x30);
+            /* three circles of rising size in the last row: runs of the
+             * dots' reddish fill across its middle (text is grey) */
+            int runs[4] = {0}, nrun = 0;
+            bool in = false;
+            for (int x = 0; x < w; x++) {
+                uint32_t p = pixel(surf, x, h - 18);
+                bool red = (int)(p >> 16 & 0xff) - (int)(p >> 8 & 0xff) > 0x40;
+                if (red && !in && nrun < 4) {
+                    nrun++;
+                }
+                if (red) {
+                    runs[nrun - 1]++;
+                }
+                in = red;
+            }
+            assert_int_equal(nrun, 3);
+            assert_true(runs[0] < runs[1] && runs[1] < runs[2]);
         } else {
             /* Highest class on top: warmest swatch first, coolest last
              * (the hotspot legend ends in the blue cold spots). */

@@ -214,7 +214,23 @@ static void test_style_rejects_bad_styles(void **state) {
          "takes a key and a value"},
         {"{\"layers\":[{\"id\":\"a\",\"type\":\"fill\",\"source\":\"grids\","
          "\"filter\":[\"!in\",\"kind\",[\"zoom\"],[1]]}]}",
-         "layers[0].filter"},
+         "layers[0].filter"}, /* a layer's own legend */
+        {"{\"layers\":[{\"id\":\"a\",\"type\":\"circle\",\"source\":"
+         "\"incidents\",\"metadata\":{\"hutong:legend\":{\"title\":\"t\","
+         "\"property\":\"p\",\"stops\":[0,24,24]}}}]}",
+         "layers[0].metadata.hutong:legend: stops must be rising numbers"},
+        {"{\"layers\":[{\"id\":\"a\",\"type\":\"circle\",\"source\":"
+         "\"incidents\",\"metadata\":{\"hutong:legend\":{\"title\":\"t\","
+         "\"stops\":[0,1]}}}]}",
+         "layers[0].metadata.hutong:legend: expected {\"title\": text"},
+        {"{\"layers\":[{\"id\":\"a\",\"type\":\"circle\",\"source\":"
+         "\"incidents\",\"metadata\":{\"hutong:legend\":{\"title\":\"t\","
+         "\"property\":\"p\",\"stops\":[0,1],\"size\":{\"values\":[1]}}}}]}",
+         "\"size\" is {\"property\": name"},
+        {"{\"layers\":[{\"id\":\"a\",\"type\":\"fill\",\"source\":\"grids\","
+         "\"metadata\":{\"hutong:legend\":{\"title\":\"t\",\"stops\":[0,1]}}}]"
+         "}",
+         "a layer other than a circle layer takes only {\"title\": text}"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ht_style *s = (ht_style *)1;
