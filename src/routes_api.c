@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hutong/datetime.h"
+#include "hutong/model.h"
 #include "hutong/stats.h"
 #include "hutong/tile.h"
 
@@ -247,7 +248,7 @@ enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
 }
 
 typedef struct hit {
-    int64_t id, reported_at, street_id;
+    int64_t id, reported_at, street_id, late_at;
     double x, y;
     int severity;
     ht_source source;
@@ -283,9 +284,9 @@ static void collect_hit(void *ud, double x, double y,
         return;
     }
     h->matched++;
-    hit e = {v->id,       v->reported_at, v->street_id, x,
-             y,           v->severity,    v->source,    v->state,
-             v->category, v->grid_code};
+    hit e = {v->id,       v->reported_at, v->street_id, v->late_at, x,
+             y,           v->severity,    v->source,    v->state,   v->category,
+             v->grid_code};
     size_t i;
     if (h->n < h->keep) {
         i = h->n++;
@@ -324,8 +325,10 @@ typedef struct page_extra {
     const int64_t *ids;
     size_t n;
     struct {
-        char *external_id;
+        char *external_id, *department;
         int64_t closed_at;
+        ht_satisfaction satisfaction;
+        ht_whistle whistle;
     } * v;
 } page_extra;
 
@@ -336,7 +339,10 @@ static ht_status take_extra(const ht_incident_row *r, void *ud, ht_error *err) {
         if (p->ids[k] == r->id && !p->v[k].external_id) {
             p->v[k].external_id =
                 r->external_id ? strdup(r->external_id) : NULL;
+            p->v[k].department = r->department ? strdup(r->department) : NULL;
             p->v[k].closed_at = r->closed_at;
+            p->v[k].satisfaction = r->satisfaction;
+            p->v[k].whistle = r->whistle;
         }
     }
     return HT_OK;
@@ -408,8 +414,8 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
         qsort(h.v, h.n, sizeof *h.v, cmp_newest);
     }
     size_t shown = h.n < (size_t)limit ? h.n : (size_t)limit;
-    /* What the index does not hold, from the store: external ids and
-     * closing times. */
+    /* What the index does not hold, from the store: external ids, closing
+     * times, departments, verdicts and whistle kinds. */
     worker *wk = ht__live_worker_get(s, &err);
     int64_t *ids = malloc((shown ? shown : 1) * sizeof *ids);
     page_extra extra = {.n = 0};
@@ -452,6 +458,28 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
             closed = json_string(ct_s);
         }
         json_object_set_new(props, "closed_at", closed);
+        json_object_set_new(props, "department",
+                            extra.v
+                                ? ht__routes_text_or_null(extra.v[k].department)
+                                : json_null());
+        json_object_set_new(props, "satisfaction",
+                            extra.v && extra.v[k].satisfaction != HT_SAT_NONE
+                                ? json_string(ht_model_satisfaction_name(
+                                      extra.v[k].satisfaction))
+                                : json_null());
+        json_object_set_new(
+            props, "whistle_kind",
+            extra.v && extra.v[k].whistle != HT_WHISTLE_NONE
+                ? json_string(ht_model_whistle_name(extra.v[k].whistle))
+                : json_null());
+        /* Late now: the hours past the deadline of its state (0: not). */
+        int64_t now = q.now;
+        bool late = v->late_at != HT_TIME_NONE && now > v->late_at;
+        json_object_set_new(props, "overdue", json_boolean(late));
+        json_object_set_new(
+            props, "hours_over",
+            json_real(late ? round((double)(now - v->late_at) / 36.0) / 100
+                           : 0));
         /* Positions are kept to 1 cm: 7 decimals of a degree. */
         json_array_append_new(
             features,
@@ -462,6 +490,7 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
     }
     for (size_t k = 0; extra.v && k < shown; k++) {
         free(extra.v[k].external_id);
+        free(extra.v[k].department);
     }
     free(extra.v);
     free(ids);

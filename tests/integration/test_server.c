@@ -1093,6 +1093,24 @@ static void test_server_overdue_timer(void **state) {
     ts_server a = ts_serve_start(odb, log, NULL);
     unsetenv("HUTONG_CLOCK_FILE");
     long total0 = overdue_total(a.port);
+    /* The overdue tile (z17) under the incident, before. */
+    snprintf(sql, sizeof sql, "SELECT X(geom) FROM incidents WHERE id = %lld",
+             (long long)id);
+    double lon = ts_db_double(odb, sql);
+    snprintf(sql, sizeof sql, "SELECT Y(geom) FROM incidents WHERE id = %lld",
+             (long long)id);
+    double lat = ts_db_double(odb, sql), mx, my;
+    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    double span = 2 * 20037508.342789244 / (1 << 17);
+    char tile[96], *head, *before, *after, inm[96];
+    snprintf(tile, sizeof tile, "/tiles/overdue/17/%d/%d.png",
+             (int)((mx + 20037508.342789244) / span),
+             (int)((20037508.342789244 - my) / span));
+    size_t nb, na;
+    assert_int_equal(
+        ts_http(a.port, "GET", tile, NULL, NULL, &head, &before, &nb), 200);
+    snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", ts_header(head, "etag"));
+    free(head);
     int sse = ts_sse_open(a.port, "");
     /* Time passes its deadline. */
     snprintf(now, sizeof now, "%lld\n", (long long)(late + 61));
@@ -1109,6 +1127,39 @@ static void test_server_overdue_timer(void **state) {
     close(sse);
     /* The filter counts it late now. */
     assert_true(overdue_total(a.port) >= total0 + 1);
+    /* Its tile expired (the old ETag no longer answers 304) and its
+     * picture changed, though nothing was written. */
+    assert_int_equal(ts_http(a.port, "GET", tile, inm, NULL, NULL, &after, &na),
+                     200);
+    assert_true(na != nb || memcmp(before, after, na) != 0);
+    free(before);
+    free(after);
+    /* The incident's page says it is late, by about a minute. */
+    char path[200], *body;
+    snprintf(path, sizeof path,
+             "/api/incidents?overdue=1&limit=1000&bbox=%.6f,%.6f,%.6f,%.6f",
+             lon - 1e-4, lat - 1e-4, lon + 1e-4, lat + 1e-4);
+    assert_int_equal(
+        ts_http(a.port, "GET", path, NULL, NULL, NULL, &body, NULL), 200);
+    json_t *page = json_loads(body, 0, NULL);
+    json_t *f, *mine = NULL;
+    size_t k;
+    json_array_foreach(json_object_get(page, "features"), k, f) {
+        if (json_integer_value(json_object_get(f, "id")) == id) {
+            mine = json_object_get(f, "properties");
+        }
+    }
+    if (!mine) {
+        fail_msg("incident %lld not among the late ones: %s", (long long)id,
+                 body);
+    }
+    assert_true(json_is_true(json_object_get(mine, "overdue")));
+    double over = json_real_value(json_object_get(mine, "hours_over"));
+    assert_true(over >= 0.01 && over <= 0.03); /* 61 s */
+    assert_true(json_is_string(json_object_get(mine, "department")) ||
+                json_is_null(json_object_get(mine, "department")));
+    json_decref(page);
+    free(body);
     assert_int_equal(ts_serve_stop(a), 0);
     free(odb);
     free(clock);
