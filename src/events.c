@@ -60,6 +60,14 @@ static ht_status announce_row(const ht_incident_row *r, void *ud,
         json_object_set_new(j, "deadline",
                             json_string(response ? "response" : "resolution"));
         json_object_set_new(j, "due", json_string(due));
+        /* by the server's clock, which may not be the listener's */
+        int64_t late_at = response ? r->response_due : r->resolution_due;
+        int64_t now = ht_clock_now();
+        json_object_set_new(
+            j, "hours_over",
+            json_real(now > late_at
+                          ? round((double)(now - late_at) / 36.0) / 100
+                          : 0));
     }
     char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);

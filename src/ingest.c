@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/clock.h"
 #include "hutong/datetime.h"
 #include "hutong/import.h"
 
@@ -47,6 +48,7 @@ enum MHD_Result ht__route_post_incidents(ht_server *s, struct MHD_Connection *c,
         .crs = crs ? cname : NULL,
         .in_transaction = true,
         .lifecycle = true,
+        .now = ht_clock_now(),
         .scope = strcmp(who.scope, "*") != 0 ? who.scope : NULL};
     ht_import_stats stats = {0};
     int64_t *ids = NULL;
@@ -162,7 +164,7 @@ enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
     ht_error err = {0};
     if (!rq->body || rq->body_large ||
         ht__ingest_parse_step((const char *)rq->body->data, rq->body->len,
-                              (int64_t)time(NULL), &step, &err) != HT_OK) {
+                              ht_clock_now(), &step, &err) != HT_OK) {
         return ht__http_send_error(
             c, rq, MHD_HTTP_BAD_REQUEST,
             rq->body && !rq->body_large

@@ -3,7 +3,7 @@
 // free loopback port, headless Chromium, and a tally of checks. Exits 77
 // (skipped) when Chromium or playwright-core is missing.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -24,11 +24,11 @@ function loadChromium() {
   return null;
 }
 
-function startServer(bin, db, tokens) {
+function startServer(bin, db, tokens, env) {
   return new Promise((resolve, reject) => {
     const p = spawn(bin, ["serve", "--db", db, "--port", "0", "--threads", "2",
                           "--tokens", tokens],
-                    { stdio: ["ignore", "pipe", "ignore"] });
+                    { stdio: ["ignore", "pipe", "ignore"], env });
     let out = "";
     const timer = setTimeout(() => reject(new Error("server did not start")), 60000);
     p.stdout.on("data", (d) => {
@@ -44,10 +44,12 @@ function startServer(bin, db, tokens) {
 }
 
 // Run @body(ctx) with ctx = { base, browser, check, watch, token,
-// officeToken } and exit with the verdict. watch(page) collects console
-// errors and failed requests; token may write; officeToken reads one street
-// office only.
-export async function run(body) {
+// officeToken, setClock } and exit with the verdict. watch(page) collects
+// console errors and failed requests; token may write; officeToken reads
+// one street office only. With @opts.clock (an ISO time) the demo ends that
+// day and the server's clock reads that time, until setClock(iso) moves it
+// (a clock file the server reads: HUTONG_CLOCK_FILE).
+export async function run(body, opts = {}) {
   const chromium = loadChromium();
   if (!existsSync(CHROMIUM)) {
     console.log("skip: no " + CHROMIUM + " (Debian package chromium)");
@@ -57,8 +59,17 @@ export async function run(body) {
   const dir = mkdtempSync(join(tmpdir(), "hutong-browser-"));
   const db = join(dir, "demo.db");
   // The demo ends today (its default): the wall's 24-hour and the viewer's
-  // 30-day windows hold data whatever the date.
-  execFileSync(bin, ["demo", "--db", db, "--incidents", "4000"], { stdio: "ignore" });
+  // 30-day windows hold data whatever the date. Or on the day of a clock.
+  const clockFile = join(dir, "clock");
+  const setClock = (iso) => writeFileSync(clockFile, String(Math.floor(Date.parse(iso) / 1000)));
+  const demo = ["demo", "--db", db, "--incidents", "4000"];
+  let env = process.env;
+  if (opts.clock) {
+    setClock(opts.clock);
+    demo.push("--end", opts.clock.slice(0, 10));
+    env = { ...process.env, HUTONG_CLOCK_FILE: clockFile };
+  }
+  execFileSync(bin, demo, { stdio: "ignore" });
   const tokens = join(dir, "tokens");
   const token = execFileSync(bin, ["token", "create", "--name", "browser", "--write",
                                    "--tokens", tokens], { stdio: ["ignore", "pipe", "ignore"] })
@@ -80,14 +91,14 @@ export async function run(body) {
     page.on("response", (r) => { if (r.status() >= 400) errors.push(r.status() + " " + r.url()); });
     return errors;
   };
-  const server = await startServer(bin, db, tokens);
+  const server = await startServer(bin, db, tokens, env);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu"],
   });
   try {
     await body({ base: `http://127.0.0.1:${server.port}`, browser, check, watch, token,
-                 officeToken });
+                 officeToken, setClock });
   } catch (e) {
     check(false, String(e));
   } finally {
