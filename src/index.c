@@ -677,6 +677,11 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
     return HT_OK;
 }
 
+const char *const *ht_index_departments(const ht_index *ix, size_t *n) {
+    *n = ix->d->ndepts;
+    return (const char *const *)ix->d->depts;
+}
+
 size_t ht_index_count(const ht_index *ix) {
     return ix->b->c.n - ix->ndead + ix->delta.n;
 }

@@ -308,6 +308,27 @@ static enum MHD_Result route_categories(ht_server *s, struct MHD_Connection *c,
                               "public, max-age=300");
 }
 
+/* GET /api/departments: the departments incidents were dispatched to,
+ * from the index (for filters: department=). */
+static enum MHD_Result route_departments(ht_server *s, struct MHD_Connection *c,
+                                         request *rq, const char *const *args) {
+    (void)args;
+    query q;
+    if (!ht__http_parse_query(c, "", &q)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, q.bad);
+    }
+    ht_index *ix = ht__live_index_ref(s);
+    json_t *arr = json_array();
+    size_t n = 0;
+    const char *const *names = ix ? ht_index_departments(ix, &n) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, json_string(names[i]));
+    }
+    ht_index_unref(ix);
+    return ht__http_send_json(c, rq, json_pack("{s:o}", "departments", arr),
+                              "no-cache");
+}
+
 /* GET /static/leaflet/{file}: Leaflet from Debian's libjs-leaflet. Names
  * are checked against a fixed pattern, never joined blindly. */
 static enum MHD_Result route_leaflet(ht_server *s, struct MHD_Connection *c,
@@ -388,6 +409,7 @@ static const route routes[] = {
     {"GET", "/static/leaflet/{file*}", route_leaflet, R_STATIC, ACCESS_PUBLIC},
     {"GET", "/api", route_root, R_API, ACCESS_PUBLIC},
     {"GET", "/api/categories", route_categories, R_API, ACCESS_PUBLIC},
+    {"GET", "/api/departments", route_departments, R_API, ACCESS_READ},
     {"GET", "/healthz", route_health, R_HEALTH, ACCESS_PUBLIC},
     {"GET", "/metrics", route_metrics, R_METRICS, ACCESS_PUBLIC},
     {"GET", "/tiles/{style}.json", ht__route_tilejson, R_TILEJSON, ACCESS_READ},

@@ -87,6 +87,10 @@ void ht_index_filter_free(ht_index_filter *q);
 bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
                    double *x, double *y, ht_incident_view *v);
 
+/** The departments incidents were dispatched to, in name order: @n of
+ * them, borrowed from the index (valid while a reference is held). */
+const char *const *ht_index_departments(const ht_index *ix, size_t *n);
+
 /**
  * The ids of the incidents that turned overdue in (@after, @upto]: open
  * incidents whose deadline of their state (the response deadline while

@@ -58,6 +58,45 @@ await run(async ({ base, browser, check, watch, officeToken }) => {
     [...document.querySelectorAll("img.leaflet-tile-loaded")].some((i) =>
       i.src.includes("/tiles/choropleth/")), null, { timeout: 30000 });
   check(true, "choropleth overlay loads");
+
+  // Who is late: the overdue overlay and its legend (communities, then the
+  // dots' hours past the deadline), a department and "late now" as filters.
+  await page.uncheck("#ov-choropleth");
+  await page.check("#ov-overdue");
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("img.leaflet-tile-loaded")].some((i) =>
+      i.src.includes("/tiles/overdue/")), null, { timeout: 30000 });
+  await page.waitForFunction(() => {
+    const i = document.querySelector("#legends img[alt='legend overdue']");
+    return i && i.complete && i.naturalHeight > 200;
+  }, null, { timeout: 30000 });
+  check(true, "the overdue overlay and its legend load");
+  const depts = await page.$$eval("#department option", (a) => a.map((o) => o.value));
+  const api = await (await fetch(base + "/api/departments")).json();
+  check(depts.length === api.departments.length + 1 && api.departments.length > 5 &&
+        api.departments.every((d) => depts.includes(d)),
+        `the department list holds the ${api.departments.length} departments`);
+  // The department with the most incidents late now, over all time.
+  const late = await (await fetch(base + "/api/stats?by=department&overdue=1")).json();
+  const dept = late.rows[0].key;
+  await page.selectOption("#window", "");
+  await page.selectOption("#category", "");
+  await page.selectOption("#department", dept);
+  await page.selectOption("#status-filter", "overdue");
+  await page.waitForFunction((d) => {
+    const s = [...document.querySelectorAll("img.leaflet-tile-loaded")].map((i) => i.src);
+    return s.some((u) => u.includes("/tiles/heat/") && u.includes("overdue=1") &&
+                         u.includes("department=" + encodeURIComponent(d)));
+  }, dept, { timeout: 30000 });
+  check(true, "the department and 'late now' reach the tile URLs");
+  const legends = await page.$$eval("#legends img", (a) => a.map((i) => i.src));
+  check(legends.length === 2 && legends.every((u) => u.includes("overdue=1") &&
+                                                     u.includes("department=")),
+        "and the legends");
+  await page.keyboard.press("Escape"); /* the popup */
+  await tilesLoaded(page);
+  await page.waitForTimeout(500); /* tiles fade in */
+  await page.screenshot({ path: join(shots, "viewer-overdue.png") });
   check(errors.length === 0, "no console errors or failed requests" +
         (errors.length ? ": " + errors.slice(0, 5).join("; ") : ""));
 
