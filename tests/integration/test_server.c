@@ -111,6 +111,24 @@ static void test_server_health(void **state) {
     j = get_json("/api/categories", 200);
     assert_true(json_array_size(json_object_get(j, "categories")) > 20);
     json_decref(j);
+    /* The departments, in name order: those of the store. */
+    j = get_json("/api/departments", 200);
+    json_t *ds = json_object_get(j, "departments");
+    int64_t nd =
+        ts_db_int(db, "SELECT count(DISTINCT department) FROM incidents");
+    assert_true(nd > 5);
+    assert_int_equal(json_array_size(ds), nd);
+    for (size_t k = 0; k < json_array_size(ds); k++) {
+        const char *d = json_string_value(json_array_get(ds, k));
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM incidents WHERE department = '%s'", d);
+        assert_true(ts_db_int(db, sql) > 0);
+        assert_true(k == 0 ||
+                    strcmp(json_string_value(json_array_get(ds, k - 1)), d) <
+                        0);
+    }
+    json_decref(j);
     /* The grids under a point, lowest first, each the parent of the one
      * before, up to the district. */
     j = get_json("/api/grids?at=116.4109,39.8822", 200);
