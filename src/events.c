@@ -188,11 +188,17 @@ static void sse_free(void *cls) {
     free(u);
 }
 
-/* The incidents that turned overdue since the last check, announced as
- * "overdue" events (no write happened: time passed). Read through the
- * beat thread's own connection. Call without emu. */
+/* The incidents that turned overdue since the last check: their
+ * neighbourhoods marked (the tiles within reach get new keys) and each
+ * announced as an "overdue" event (no write happened: time passed). Read
+ * through the beat thread's own connection. Call without emu.
+ *
+ * Pictures of the incidents late now are drawn for "now" to the minute
+ * (late when the deadline lies before the minute): the check runs at
+ * whole minutes too, for the deadlines before it, so a tile's key changes
+ * exactly when its picture does. */
 static void announce_overdue(ht_server *s) {
-    int64_t now = ht_clock_now();
+    int64_t now = ht_clock_now() / 60 * 60 - 1;
     /* Nothing to look for until the next deadline, unless a write made a
      * new snapshot (which may hold nearer ones). */
     unsigned long version = atomic_load(&s->version);
@@ -212,6 +218,9 @@ static void announce_overdue(ht_server *s) {
     bool ok = ix && ht_index_crossings(ix, s->overdue_checked, now, &ids, &n,
                                        &next, NULL) == HT_OK;
     if (ok && n > 0) {
+        /* marked first: a listener that fetches tiles on the event gets
+         * the new ones */
+        ht__live_mark(s, ix, ids, n, atomic_fetch_add(&s->marks, 1) + 1);
         pthread_mutex_lock(&s->emu);
         size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
         announce a = {s, "overdue"};

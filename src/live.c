@@ -214,8 +214,20 @@ static void mark_cell(ht_server *s, double x, double y, unsigned long v) {
     }
 }
 
-/* The last write that changed an incident within reach of @req (0: none
- * since the start). */
+/* Mark the cells of the incidents @ids where @ix has them with @m (a
+ * value of s->marks). */
+void ht__live_mark(ht_server *s, const ht_index *ix, const int64_t *ids,
+                   size_t n, unsigned long m) {
+    for (size_t k = 0; k < n; k++) {
+        double x, y;
+        if (ht_index_find(ix, NULL, ids[k], &x, &y, NULL)) {
+            mark_cell(s, x, y, m);
+        }
+    }
+}
+
+/* The last change of an incident within reach of @req (0: none since the
+ * start): a write, or its deadline passed. */
 unsigned long ht__live_neighbourhood_version(ht_server *s,
                                              const ht_render_req *req) {
     double reach = ht_render_reach(req);
@@ -280,15 +292,9 @@ void ht__live_publish(ht_server *s, const int64_t *ids, size_t n) {
         ht_index_unref(prev);
         /* Then the neighbourhoods of the changes, where they were and
          * where they are: the tiles within reach get new keys. */
-        for (size_t k = 0; k < n; k++) {
-            double x, y;
-            if (ht_index_find(old, NULL, ids[k], &x, &y, NULL)) {
-                mark_cell(s, x, y, v);
-            }
-            if (ht_index_find(nx, NULL, ids[k], &x, &y, NULL)) {
-                mark_cell(s, x, y, v);
-            }
-        }
+        unsigned long m = atomic_fetch_add(&s->marks, 1) + 1;
+        ht__live_mark(s, old, ids, n, m);
+        ht__live_mark(s, nx, ids, n, m);
     } else {
         free(copy);
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hutong/clock.h"
 #include "hutong/crs.h"
 #include "hutong/hash.h"
 #include "hutong/print.h"
@@ -138,6 +139,15 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
      * the cells, so the worker below draws at least that) and the
      * aggregates it shows. Writes elsewhere leave it valid. */
     unsigned long near = ht__live_neighbourhood_version(s, &req);
+    /* The incidents late now: drawn for this minute, taken after the
+     * neighbourhood (a deadline passed before this minute has marked it:
+     * see announce_overdue), and keyed not by the minute but by those
+     * marks and the hour (the dots' hours past their deadline). */
+    ht_filter keyed = q.filter;
+    if (q.filter.overdue_at) {
+        q.filter.overdue_at = ht_clock_now() / 60 * 60;
+        keyed.overdue_at = q.filter.overdue_at / 3600 * 3600;
+    }
     worker *w = ht__live_worker_get(s, &err);
     if (!w) {
         return ht__http_send_failure(c, rq, err.code, err.msg);
@@ -148,7 +158,7 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
         return ht__http_send_failure(c, rq, st, err.msg);
     }
     char fkey[1024], key[1400], etag[40];
-    ht_filter_key(&q.filter, fkey, sizeof fkey);
+    ht_filter_key(&keyed, fkey, sizeof fkey);
     snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx|%s", name, z,
              x, y, scale, fkey, near, (unsigned long long)fp, rq->scope);
     snprintf(etag, sizeof etag, "\"%016llx\"",

@@ -234,7 +234,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
     /* Incidents already late when the server starts are not news. */
-    s->overdue_checked = ht_clock_now();
+    s->overdue_checked = ht_clock_now() / 60 * 60 - 1;
     s->beat_started =
         pthread_create(&s->beat_thread, NULL, ht__events_beat_main, s) == 0;
     *out = s;

@@ -112,13 +112,14 @@ struct ht_server {
         int64_t *ids;
         size_t n;
     } changes[CHANGE_LOG]; /* by version % CHANGE_LOG */
-    /* Neighbourhood versions: the last write that changed an incident in
-     * each cell of a square grid over the district (and one for anywhere
-     * else). A tile's key holds the largest within its reach. */
+    /* Neighbourhood versions: the last change of an incident in each cell
+     * of a square grid over the district (and one for anywhere else): a
+     * write, or the clock passing a deadline. A tile's key holds the
+     * largest within its reach. Marks count up from 1. */
     ht_bbox cells_box;
     double cell;
     size_t cnx, cny;
-    atomic_ulong *cells, elsewhere;
+    atomic_ulong *cells, elsewhere, marks;
     ht_store *writer;    /* read-write connection, with --tokens */
     pthread_mutex_t wmu; /* one write at a time */
     ht_tokens *tokens;
@@ -128,7 +129,8 @@ struct ht_server {
     char event_grid[EVENT_RING][32]; /* the grid of each event, or "" */
     unsigned long event_seq;         /* events so far */
     int64_t overdue_checked; /* incidents turning overdue up to this time
-                                have been announced (beat thread) */
+                                have been announced (beat thread); the
+                                second before a minute */
     ht_store *beat_reader;   /* the beat thread's own connection */
     int64_t overdue_next;    /* the next deadline in the snapshot of
                                 version overdue_version: nothing turns
@@ -257,6 +259,8 @@ ht_index *ht__live_index_ref(ht_server *s);
 unsigned long ht__live_neighbourhood_version(ht_server *s,
                                              const ht_render_req *req);
 void ht__live_publish(ht_server *s, const int64_t *ids, size_t n);
+void ht__live_mark(ht_server *s, const ht_index *ix, const int64_t *ids,
+                   size_t n, unsigned long m);
 bool ht__live_scope_filter(ht_server *s, const request *rq, ht_filter *f);
 const ht_style *ht__live_style_get(ht_server *s, const char *name,
                                    ht_error *err);

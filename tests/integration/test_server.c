@@ -1086,24 +1086,62 @@ static long overdue_total(int port) {
     return n;
 }
 
+/* The path of the @style tile at zoom 17 under (@lon, @lat). */
+static void tile17(const char *style, double lon, double lat, char *out,
+                   size_t len) {
+    double mx, my, span = 2 * 20037508.342789244 / (1 << 17);
+    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
+    snprintf(out, len, "/tiles/%s/17/%d/%d.png", style,
+             (int)((mx + 20037508.342789244) / span),
+             (int)((20037508.342789244 - my) / span));
+}
+
+/* Open incidents with the deadline of their state (dl) and position. */
+#define OPEN_LATE                                                            \
+    "WITH o AS (SELECT id, X(geom) AS x, Y(geom) AS y, CASE WHEN status = "  \
+    "'reported' THEN min(response_due, resolution_due) ELSE resolution_due " \
+    "END AS dl FROM incidents WHERE status IN ('reported', 'dispatched', "   \
+    "'handling')) "
+
 static void test_server_overdue_timer(void **state) {
     (void)state;
     char *odb = demo_db("overdue.db", "3000");
     char *clock = ts_path(dir, "clock"), *log = ts_path(dir, "overdue.log");
-    /* The open incident that turns late last. */
-    int64_t id =
-        ts_db_int(odb,
-                  "SELECT id FROM incidents WHERE status IN ('reported', "
-                  "'dispatched', 'handling') ORDER BY CASE WHEN status = "
-                  "'reported' THEN min(response_due, resolution_due) ELSE "
-                  "resolution_due END DESC LIMIT 1");
-    char sql[300];
-    snprintf(sql, sizeof sql,
-             "SELECT CASE WHEN status = 'reported' THEN min(response_due, "
-             "resolution_due) ELSE resolution_due END FROM incidents WHERE "
-             "id = %lld",
+    /* The open incident that turns late last, of those whose deadline is
+     * not within 5 minutes of a whole hour (the test stays in one hour). */
+    int64_t id = ts_db_int(odb, OPEN_LATE
+                           "SELECT id FROM o WHERE dl % 3600 "
+                           "BETWEEN 300 AND 3300 ORDER BY dl "
+                           "DESC LIMIT 1");
+    char sql[900];
+    snprintf(sql, sizeof sql, OPEN_LATE "SELECT dl FROM o WHERE id = %lld",
              (long long)id);
     int64_t late = ts_db_int(odb, sql);
+    snprintf(sql, sizeof sql, "SELECT X(geom) FROM incidents WHERE id = %lld",
+             (long long)id);
+    double lon = ts_db_double(odb, sql);
+    snprintf(sql, sizeof sql, "SELECT Y(geom) FROM incidents WHERE id = %lld",
+             (long long)id);
+    double lat = ts_db_double(odb, sql);
+    /* And one late already, 2 km away or more, with no deadline passing
+     * within 1 km of it while the test runs: its tile must stay. */
+    snprintf(sql, sizeof sql,
+             OPEN_LATE
+             "SELECT a.id FROM o a WHERE a.dl < %lld AND (abs(a.x - "
+             "%.7f) > 0.025 OR abs(a.y - %.7f) > 0.02) AND NOT "
+             "EXISTS (SELECT 1 FROM o b WHERE b.dl BETWEEN %lld AND "
+             "%lld AND abs(b.x - a.x) < 0.012 AND abs(b.y - a.y) < "
+             "0.01) ORDER BY a.id LIMIT 1",
+             (long long)(late - 3600), lon, lat, (long long)(late - 600),
+             (long long)(late + 600));
+    int64_t far = ts_db_int(odb, sql);
+    assert_true(far > 0);
+    snprintf(sql, sizeof sql, "SELECT X(geom) FROM incidents WHERE id = %lld",
+             (long long)far);
+    double flon = ts_db_double(odb, sql);
+    snprintf(sql, sizeof sql, "SELECT Y(geom) FROM incidents WHERE id = %lld",
+             (long long)far);
+    double flat = ts_db_double(odb, sql);
     char now[32];
     snprintf(now, sizeof now, "%lld\n", (long long)(late - 30));
     ts_write(clock, now);
@@ -1111,24 +1149,28 @@ static void test_server_overdue_timer(void **state) {
     ts_server a = ts_serve_start(odb, log, NULL);
     unsetenv("HUTONG_CLOCK_FILE");
     long total0 = overdue_total(a.port);
-    /* The overdue tile (z17) under the incident, before. */
-    snprintf(sql, sizeof sql, "SELECT X(geom) FROM incidents WHERE id = %lld",
-             (long long)id);
-    double lon = ts_db_double(odb, sql);
-    snprintf(sql, sizeof sql, "SELECT Y(geom) FROM incidents WHERE id = %lld",
-             (long long)id);
-    double lat = ts_db_double(odb, sql), mx, my;
-    ht_tile_lonlat_to_merc(lon, lat, &mx, &my);
-    double span = 2 * 20037508.342789244 / (1 << 17);
-    char tile[96], *head, *before, *after, inm[96];
-    snprintf(tile, sizeof tile, "/tiles/overdue/17/%d/%d.png",
-             (int)((mx + 20037508.342789244) / span),
-             (int)((20037508.342789244 - my) / span));
+    /* The overdue tiles (z17) under both, before. */
+    char tile[96], ftile[96], *head, *before, *after, inm[96], finm[96];
+    tile17("overdue", lon, lat, tile, sizeof tile);
+    tile17("overdue", flon, flat, ftile, sizeof ftile);
     size_t nb, na;
     assert_int_equal(
         ts_http(a.port, "GET", tile, NULL, NULL, &head, &before, &nb), 200);
     snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", ts_header(head, "etag"));
     free(head);
+    char *fbody;
+    assert_int_equal(
+        ts_http(a.port, "GET", ftile, NULL, NULL, &head, &fbody, NULL), 200);
+    snprintf(finm, sizeof finm, "If-None-Match: %s\r\n",
+             ts_header(head, "etag"));
+    free(head);
+    free(fbody);
+    /* Within the minute the tile stays (no deadline passed near it). */
+    snprintf(now, sizeof now, "%lld\n", (long long)(late - 30) / 60 * 60 + 59);
+    ts_write(clock, now);
+    assert_int_equal(
+        ts_http(a.port, "GET", tile, inm, NULL, NULL, &fbody, NULL), 304);
+    free(fbody);
     int sse = ts_sse_open(a.port, "");
     /* Time passes its deadline. */
     snprintf(now, sizeof now, "%lld\n", (long long)(late + 61));
@@ -1152,6 +1194,10 @@ static void test_server_overdue_timer(void **state) {
     assert_true(na != nb || memcmp(before, after, na) != 0);
     free(before);
     free(after);
+    /* The far one's tile did not expire: only the right tiles do. */
+    assert_int_equal(
+        ts_http(a.port, "GET", ftile, finm, NULL, NULL, &fbody, NULL), 304);
+    free(fbody);
     /* The incident's page says it is late, by about a minute. */
     char path[200], *body;
     snprintf(path, sizeof path,
