@@ -109,6 +109,9 @@ const char *const ht__store_stmt_sql[ST_COUNT] = {
     [ST_INC_DISPATCH] =
         "UPDATE incidents SET dispatched_at = min(coalesce(dispatched_at, ?2), "
         "?2), department = coalesce(?3, department) WHERE id = ?1",
+    [ST_INC_HANDLING] =
+        "UPDATE incidents SET handling_at = min(coalesce(handling_at, ?2), "
+        "?2) WHERE id = ?1",
     [ST_RULE_SELECT] =
         "SELECT response_h, resolution_h FROM deadline_rules WHERE "
         "category = ?1 AND severity = ?2",
@@ -250,6 +253,14 @@ static const char schema_v3[] =
     "  WHERE e.incident_id = incidents.id AND e.department IS NOT NULL"
     "  ORDER BY at DESC, id DESC LIMIT 1);";
 
+/* Version 4: when a department first reported it was handling the
+ * incident (its first "handling" step: the 报到 of its scorecard), kept on
+ * the incident so the index holds it; recovered from the log. */
+static const char schema_v4[] =
+    "ALTER TABLE incidents ADD COLUMN handling_at INTEGER;"
+    "UPDATE incidents SET handling_at = (SELECT min(at) FROM incident_events e"
+    " WHERE e.incident_id = incidents.id AND e.status = 'handling');";
+
 static ht_status create_schema(ht_store *s, ht_error *err) {
     static const char *const fns[] = {
         "SELECT InitSpatialMetadata(0, 'WGS84_ONLY')",
@@ -273,6 +284,9 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
     }
     if (st == HT_OK) {
         st = ht__store_exec(s, schema_v3, err);
+    }
+    if (st == HT_OK) {
+        st = ht__store_exec(s, schema_v4, err);
     }
     for (size_t i = 0; st == HT_OK && i < sizeof fns / sizeof *fns; i++) {
         st = exec_fn(s, fns[i], err);
@@ -298,7 +312,7 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
 /* Migrations from version i to i + 1, run in one transaction each; a new
  * version appends here. The tree of an existing file is filled by the
  * rebuild that follows (migrate). */
-static const char *const migrations[] = {schema_v2, schema_v3};
+static const char *const migrations[] = {schema_v2, schema_v3, schema_v4};
 
 static ht_status read_version(ht_store *s, int *version, ht_error *err) {
     sqlite3_stmt *q = NULL;

@@ -15,7 +15,7 @@
     "SELECT i.id, i.external_id, i.category, i.severity, i.source, "           \
     "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, i.geom, " \
     "i.department, i.satisfaction, i.whistle_kind, i.response_due, "           \
-    "i.resolution_due FROM incidents i"
+    "i.resolution_due, i.dispatched_at, i.handling_at FROM incidents i"
 
 /* An incident's two deadlines from its category (?2), severity (?3) and
  * report time (?6): NULL without a rule. */
@@ -51,6 +51,7 @@ enum {
     ST_CAT_NAME,
     ST_GRID_INFO,
     ST_INC_DISPATCH,
+    ST_INC_HANDLING,
     ST_RULE_SELECT,
     ST_RULE_PUT,
     ST_INC_SATISFACTION,

@@ -291,7 +291,9 @@ bool ht__store_incident_row(sqlite3_stmt *q, ht_incident_row *out) {
                          : sqlite3_column_int64(q, 9),
         .department = (const char *)sqlite3_column_text(q, 11),
         .response_due = ht__store_col_time(q, 14),
-        .resolution_due = ht__store_col_time(q, 15)};
+        .resolution_due = ht__store_col_time(q, 15),
+        .dispatched_at = ht__store_col_time(q, 16),
+        .handling_at = ht__store_col_time(q, 17)};
     if (sqlite3_column_type(q, 12) != SQLITE_NULL) {
         ht_model_satisfaction_parse((const char *)sqlite3_column_text(q, 12),
                                     &out->satisfaction, NULL);
@@ -565,10 +567,7 @@ ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
              "i.satisfaction, i.whistle_kind, %s",
              group_sql(by),
              /* When a department arrived: its scorecard's figure. */
-             by == HT_GROUP_DEPARTMENT
-                 ? "(SELECT min(at) FROM incident_events e WHERE "
-                   "e.incident_id = i.id AND e.status = 'handling')"
-                 : "NULL");
+             by == HT_GROUP_DEPARTMENT ? "i.handling_at" : "NULL");
     sqlite3_stmt *q;
     ht_status st = prepare_filtered(s, f, cols, " ORDER BY k", &q, err);
     int rc = SQLITE_DONE;

@@ -259,8 +259,16 @@ ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
     sqlite3_bind_int64(q, 3, at);
     ht__store_bind_text(q, 4, department);
     ht_status st = ht__store_step_done(s, q, "writing an event", err);
-    if (st != HT_OK || state != HT_STATE_DISPATCHED) {
+    if (st != HT_OK ||
+        (state != HT_STATE_DISPATCHED && state != HT_STATE_HANDLING)) {
         return st;
+    }
+    if (state == HT_STATE_HANDLING) {
+        /* The department's first report from the scene. */
+        q = s->stmt[ST_INC_HANDLING];
+        sqlite3_bind_int64(q, 1, incident_id);
+        sqlite3_bind_int64(q, 2, at);
+        return ht__store_step_done(s, q, "writing an event", err);
     }
     /* The first dispatch is when the incident was answered, and to whom. */
     q = s->stmt[ST_INC_DISPATCH];

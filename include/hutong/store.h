@@ -16,7 +16,7 @@
 
 /** Schema version written by this build; older files are migrated (2
  * added grid_tree: every grid with each of its ancestors). */
-#define HT_STORE_SCHEMA_VERSION 3
+#define HT_STORE_SCHEMA_VERSION 4
 
 /**
  * An open store: one SQLite connection with SpatiaLite loaded, and its
@@ -276,6 +276,8 @@ typedef struct ht_incident_row {
     ht_satisfaction satisfaction;
     ht_whistle whistle;
     int64_t response_due, resolution_due; /**< HT_TIME_NONE: no rule */
+    int64_t dispatched_at; /**< first left "reported"; or HT_TIME_NONE */
+    int64_t handling_at;   /**< first "handling" step; or HT_TIME_NONE */
 } ht_incident_row;
 
 /** Called for each incident row. */

@@ -45,7 +45,7 @@ static void test_cli_init_import_and_bad_input(void **state) {
     char *db = ts_path(dir, "cli.db");
     char *out, *err;
     assert_int_equal(H(&out, NULL, "init", "--db", db), 0);
-    assert_contains(out, "created, schema version 3");
+    assert_contains(out, "created, schema version 4");
     free(out);
     assert_int_equal(H(&out, NULL, "init", "--db", db), 0);
     assert_contains(out, "ready");

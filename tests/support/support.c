@@ -866,4 +866,5 @@ const char ts_schema_v1_sql[] =
     "ALTER TABLE incidents DROP COLUMN department;"
     "ALTER TABLE incidents DROP COLUMN response_due;"
     "ALTER TABLE incidents DROP COLUMN resolution_due;"
+    "ALTER TABLE incidents DROP COLUMN handling_at;"
     "UPDATE hutong_meta SET value = '1' WHERE key = 'schema_version'";

@@ -392,10 +392,17 @@ static void test_stats_migration_from_v1(void **state) {
     assert_int_equal(ht_store_step_incident(g->s, head.id, HT_STATE_DISPATCHED,
                                             R + 600, "园林局", &err),
                      HT_OK);
+    assert_int_equal(ht_store_step_incident(g->s, head.id, HT_STATE_HANDLING,
+                                            R + 1800, NULL, &err),
+                     HT_OK);
     assert_int_equal(ht_store_step_incident(g->s, head.id, HT_STATE_CLOSED,
                                             R + 7200, NULL, &err),
                      HT_OK);
     assert_int_equal(ht_store_commit(g->s, &err), HT_OK);
+    assert_int_equal(ts_db_int(g->db,
+                               "SELECT handling_at FROM incidents "
+                               "WHERE external_id = 'a'"),
+                     R + 1800);
     ht_store_close(g->s);
     g->s = NULL;
     sqlite3 *db;
@@ -409,6 +416,11 @@ static void test_stats_migration_from_v1(void **state) {
                                "SELECT dispatched_at FROM incidents "
                                "WHERE external_id = 'a'"),
                      R + 600);
+    /* (v4) when the department arrived, from the log too */
+    assert_int_equal(ts_db_int(g->db,
+                               "SELECT handling_at FROM incidents "
+                               "WHERE external_id = 'a'"),
+                     R + 1800);
     char *dept = ts_db_text(
         g->db, "SELECT department FROM incidents WHERE external_id = 'a'");
     assert_string_equal(dept, "园林局");
