@@ -10,6 +10,7 @@
 
 #include "hutong/buf.h"
 #include "hutong/datetime.h"
+#include "hutong/stats.h"
 #include "hutong/tile.h"
 
 #define NONE32 UINT32_MAX
@@ -26,6 +27,9 @@ typedef struct cat_entry {
 typedef struct grid_entry {
     char *code;
     uint32_t parent; /* index, or NONE32 */
+    ht_level level;
+    uint32_t street, community; /* the ancestors (itself included) of those
+                                   levels, or NONE32 */
 } grid_entry;
 
 /* Dictionaries, shared by snapshots. */
@@ -37,6 +41,9 @@ typedef struct dict {
     size_t ngrids, cap_grids;
     char **depts; /* departments, sorted */
     size_t ndepts, cap_depts;
+    /* per category and severity (1..3), the response and resolution
+     * deadlines in seconds after the report; -1: no rule */
+    int32_t (*due)[4][2];
 } dict;
 
 /* Columns of incidents. */
@@ -47,10 +54,11 @@ typedef struct cols {
     uint32_t *grid, *street, *id;
     uint16_t *dept; /* NONE16: not dispatched to a department */
     uint8_t *extra; /* satisfaction | whistle kind << 2 */
-    uint32_t *late; /* when it is overdue if still open as it is: the
-                       response deadline while "reported" (the resolution
-                       one, if earlier), the resolution deadline while
-                       dispatched or handling; NONE32: never */
+    uint8_t *outc;  /* response | resolution << 2: an ht_due_state when
+                       done (on time, late, unknown), else pending: its
+                       deadline is the report + the rule (dict) */
+    uint16_t *close, *arrive; /* hours to close, dispatch to "handling"
+                                 (ht_stats_duration_code) */
     size_t n, cap;
 } cols;
 
@@ -98,7 +106,9 @@ static void cols_free(cols *c) {
     free(c->id);
     free(c->dept);
     free(c->extra);
-    free(c->late);
+    free(c->outc);
+    free(c->close);
+    free(c->arrive);
     memset(c, 0, sizeof *c);
 }
 
@@ -110,15 +120,16 @@ static ht_status cols_reserve(cols *c, size_t need, ht_error *err) {
     while (cap < need) {
         cap *= 2;
     }
-    void **arrays[11] = {
+    void **arrays[13] = {
         (void **)&c->x,      (void **)&c->y,     (void **)&c->t,
         (void **)&c->cat,    (void **)&c->flags, (void **)&c->grid,
         (void **)&c->street, (void **)&c->id,    (void **)&c->dept,
-        (void **)&c->extra,  (void **)&c->late};
-    const size_t size[11] = {4, 4, 4, 2, 1, 4, 4, 4, 2, 1, 4};
+        (void **)&c->extra,  (void **)&c->outc,  (void **)&c->close,
+        (void **)&c->arrive};
+    const size_t size[13] = {4, 4, 4, 2, 1, 4, 4, 4, 2, 1, 1, 2, 2};
     /* Each array keeps whatever moved, even if a later one fails, so
      * nothing leaks; the capacity grows only when all did. */
-    for (int k = 0; k < 11; k++) {
+    for (int k = 0; k < 13; k++) {
         void *p = realloc(*arrays[k], cap * size[k]);
         if (!p) {
             return ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -140,7 +151,9 @@ static void cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
     dst->id[di] = src->id[si];
     dst->dept[di] = src->dept[si];
     dst->extra[di] = src->extra[si];
-    dst->late[di] = src->late[si];
+    dst->outc[di] = src->outc[si];
+    dst->close[di] = src->close[si];
+    dst->arrive[di] = src->arrive[si];
 }
 
 static uint32_t quantise(double m) {
@@ -164,6 +177,7 @@ static void dict_unref(dict *d) {
     for (size_t i = 0; i < d->ngrids; i++) {
         free(d->grids[i].code);
     }
+    free(d->due);
     for (size_t i = 0; i < d->ndepts; i++) {
         free(d->depts[i]);
     }
@@ -197,6 +211,7 @@ typedef struct dict_loader {
     dict *d;
     char **parents;
     size_t nparents, cap_parents;
+    ht_level level; /* of the grid being added */
 } dict_loader;
 
 static ht_status dict_add(dict_loader *l, bool grid, const char *code,
@@ -217,7 +232,8 @@ static ht_status dict_add(dict_loader *l, bool grid, const char *code,
         st = ht_array_grow((void **)&d->grids, &d->cap_grids, d->ngrids + 1,
                            sizeof *d->grids, err);
         if (st == HT_OK) {
-            d->grids[d->ngrids++] = (grid_entry){c, NONE32};
+            d->grids[d->ngrids++] =
+                (grid_entry){c, NONE32, l->level, NONE32, NONE32};
         }
     }
     if (st != HT_OK) {
@@ -238,8 +254,24 @@ static ht_status dict_category(const ht_category_rec *rec, void *ud,
 
 static ht_status dict_grid(const char *code, const char *parent_code,
                            ht_level level, void *ud, ht_error *err) {
-    (void)level;
+    dict_loader *l = ud;
+    l->level = level;
     return dict_add(ud, true, code, parent_code, err);
+}
+
+static ht_status dict_deadline(const char *category, int severity,
+                               int64_t response_s, int64_t resolution_s,
+                               void *ud, ht_error *err) {
+    (void)err;
+    dict *d = ud;
+    size_t ci = find_code(d->cats, d->ncats, sizeof *d->cats, category);
+    if (ci != (size_t)-1 && severity >= 1 && severity <= 3 && response_s >= 0 &&
+        response_s <= INT32_MAX && resolution_s >= 0 &&
+        resolution_s <= INT32_MAX) {
+        d->due[ci][severity][0] = (int32_t)response_s;
+        d->due[ci][severity][1] = (int32_t)resolution_s;
+    }
+    return HT_OK;
 }
 
 static ht_status dict_department(const char *name, void *ud, ht_error *err) {
@@ -301,6 +333,30 @@ static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
                      : (size_t)-1;
         d->grids[i].parent = m == (size_t)-1 ? NONE32 : (uint32_t)m;
     }
+    /* Each grid's street office and community, itself included. */
+    for (size_t i = 0; st == HT_OK && i < d->ngrids; i++) {
+        size_t a = i;
+        for (int depth = 0; depth < 16 && a != NONE32; depth++) {
+            if (d->grids[a].level == HT_LEVEL_STREET &&
+                d->grids[i].street == NONE32) {
+                d->grids[i].street = (uint32_t)a;
+            }
+            if (d->grids[a].level == HT_LEVEL_COMMUNITY &&
+                d->grids[i].community == NONE32) {
+                d->grids[i].community = (uint32_t)a;
+            }
+            a = d->grids[a].parent;
+        }
+    }
+    if (st == HT_OK) {
+        d->due = malloc((d->ncats ? d->ncats : 1) * sizeof *d->due);
+        if (!d->due) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        } else {
+            memset(d->due, 0xff, (d->ncats ? d->ncats : 1) * sizeof *d->due);
+            st = ht_store_each_deadline(s, dict_deadline, d, err);
+        }
+    }
     for (size_t i = 0; i < l.nparents; i++) {
         free(l.parents[i]);
     }
@@ -352,19 +408,25 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
     c->dept[i] = (uint16_t)di;
     c->extra[i] =
         (uint8_t)((unsigned)r->satisfaction | (unsigned)r->whistle << 2);
-    int64_t late = HT_TIME_NONE;
-    if (r->state == HT_STATE_REPORTED) {
-        late = r->response_due;
-        if (r->resolution_due != HT_TIME_NONE &&
-            (late == HT_TIME_NONE || r->resolution_due < late)) {
-            late = r->resolution_due;
-        }
-    } else if (r->state < HT_STATE_CLOSED) {
-        late = r->resolution_due;
-    }
-    c->late[i] = late == HT_TIME_NONE || late >= (int64_t)NONE32 ? NONE32
-                 : late < 0                                      ? 0
-                            : (uint32_t)late;
+    /* What is decided stays so: the deadlines met or missed (as the
+     * statistics judge them, at any time after: pending ones are judged
+     * at the time of the figures). */
+    ht_store_fact f = {.state = r->state,
+                       .reported_at = r->reported_at,
+                       .closed_at = r->closed_at,
+                       .dispatched_at = r->dispatched_at,
+                       .response_due = r->response_due,
+                       .resolution_due = r->resolution_due};
+    ht_due_state resp, resol;
+    ht_stats_due(&f, INT64_MIN, &resp, &resol);
+    c->outc[i] = (uint8_t)((unsigned)resp | (unsigned)resol << 2);
+    c->close[i] = r->state >= HT_STATE_CLOSED && r->closed_at != HT_TIME_NONE
+                      ? ht_stats_duration_code(r->closed_at - r->reported_at)
+                      : HT_STATS_NO_DURATION;
+    c->arrive[i] =
+        r->handling_at != HT_TIME_NONE && r->dispatched_at != HT_TIME_NONE
+            ? ht_stats_duration_code(r->handling_at - r->dispatched_at)
+            : HT_STATS_NO_DURATION;
     return HT_OK;
 }
 
@@ -688,9 +750,9 @@ size_t ht_index_count(const ht_index *ix) {
 
 double ht_index_bytes_per_incident(const ht_index *ix) {
     (void)ix;
-    /* x, y, t, cat, flags, grid, street, id, dept, extra, late, and the
-     * by-id order */
-    return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 2 + 1 + 4 + 4;
+    /* x, y, t, cat, flags, grid, street, id, dept, extra, outcomes, hours
+     * to close and to arrive, and the by-id order */
+    return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 2 + 1 + 1 + 2 + 2 + 4;
 }
 
 bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
@@ -827,6 +889,24 @@ ht_status ht_index_filter_new(const ht_index *ix, const ht_filter *f,
     return HT_OK;
 }
 
+/* An incident's deadline of @k (0 response, 1 resolution) from its rule,
+ * or NONE32. */
+static uint32_t due_of(const dict *d, const cols *c, size_t i, int k) {
+    int32_t s = d->due[c->cat[i]][c->flags[i] & 3][k];
+    int64_t t = (int64_t)c->t[i] + s;
+    return s < 0 ? NONE32 : t >= (int64_t)NONE32 ? NONE32 - 1 : (uint32_t)t;
+}
+
+/* When it is overdue if still open as it is: the response deadline while
+ * "reported" (never after the resolution one: the rules say so), the
+ * resolution deadline while dispatched or handling; NONE32: never. */
+static uint32_t late_of(const dict *d, const cols *c, size_t i) {
+    ht_state st = (ht_state)(c->flags[i] >> 5);
+    return st == HT_STATE_REPORTED ? due_of(d, c, i, 0)
+           : st < HT_STATE_CLOSED  ? due_of(d, c, i, 1)
+                                   : NONE32;
+}
+
 static bool match(const ht_index_filter *q, const cols *c, size_t i) {
     if (!q) {
         return true;
@@ -852,9 +932,11 @@ static bool match(const ht_index_filter *q, const cols *c, size_t i) {
         return false;
     }
     /* Overdue: past the deadline of its state (strictly, as the stats). */
-    if (q->overdue_at &&
-        !(c->late[i] != NONE32 && q->overdue_at > c->late[i])) {
-        return false;
+    if (q->overdue_at) {
+        uint32_t late = late_of(q->ix->d, c, i);
+        if (!(late != NONE32 && q->overdue_at > late)) {
+            return false;
+        }
     }
     return true;
 }
@@ -872,7 +954,8 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
         .major = d->cats[d->cats[c->cat[i]].major].code,
         .grid_code = c->grid[i] == NONE32 ? NULL : d->grids[c->grid[i]].code,
         .street_id = c->street[i] == NONE32 ? -1 : (int64_t)c->street[i],
-        .late_at = c->late[i] == NONE32 ? HT_TIME_NONE : (int64_t)c->late[i]};
+        .late_at = late_of(d, c, i) == NONE32 ? HT_TIME_NONE
+                                              : (int64_t)late_of(d, c, i)};
 }
 
 /* Walk the rows of @ix in @box passing @q; @full selects the callback. */
@@ -988,7 +1071,7 @@ ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
     const cols *c[2] = {&ix->b->c, &ix->delta};
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < c[k]->n; i++) {
-            uint32_t late = c[k]->late[i];
+            uint32_t late = late_of(ix->d, c[k], i);
             if (late == NONE32 || (int64_t)late <= after ||
                 (k == 0 && (ix->dead[i / 64] >> (i % 64) & 1))) {
                 continue;
@@ -1012,4 +1095,162 @@ ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
     *ids = out;
     *n = m;
     return HT_OK;
+}
+
+/* ---- statistics ---- */
+
+/* Months from 1970 to 2106 (the reach of 32-bit seconds). */
+#define NMONTHS (137 * 12)
+
+size_t ht_index_groups(const ht_index *ix, ht_group by) {
+    const dict *d = ix->d;
+    switch (by) {
+    case HT_GROUP_STREET:
+    case HT_GROUP_COMMUNITY:
+    case HT_GROUP_GRID:
+        return d->ngrids + 1;
+    case HT_GROUP_CATEGORY:
+        return d->ncats + 1;
+    case HT_GROUP_MONTH:
+        return NMONTHS + 1;
+    case HT_GROUP_DEPARTMENT:
+    default:
+        return d->ndepts + 1;
+    }
+}
+
+const char *ht_index_group_key(const ht_index *ix, ht_group by, size_t gid,
+                               char buf[16]) {
+    const dict *d = ix->d;
+    if (gid + 1 >= ht_index_groups(ix, by)) {
+        return "-";
+    }
+    switch (by) {
+    case HT_GROUP_STREET:
+    case HT_GROUP_COMMUNITY:
+    case HT_GROUP_GRID:
+        return d->grids[gid].code;
+    case HT_GROUP_CATEGORY:
+        return d->cats[gid].code;
+    case HT_GROUP_MONTH:
+        snprintf(buf, 16, "%04d-%02d", 1970 + (int)(gid / 12),
+                 (int)(gid % 12) + 1);
+        return buf;
+    case HT_GROUP_DEPARTMENT:
+    default:
+        return d->depts[gid];
+    }
+}
+
+/* The month of UTC seconds @t since 1970-01. */
+static size_t month_of(uint32_t t) {
+    /* days to civil (Howard Hinnant's algorithm) */
+    int64_t z = (int64_t)(t / 86400) + 719468;
+    int64_t era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    return (size_t)((y - 1970) * 12 + (m - 1));
+}
+
+static size_t group_of_row(const ht_index *ix, const cols *c, size_t i,
+                           ht_group by) {
+    const dict *d = ix->d;
+    uint32_t g = c->grid[i];
+    switch (by) {
+    case HT_GROUP_STREET:
+        g = g == NONE32 ? NONE32 : d->grids[g].street;
+        return g == NONE32 ? d->ngrids : g;
+    case HT_GROUP_COMMUNITY:
+        g = g == NONE32 ? NONE32 : d->grids[g].community;
+        return g == NONE32 ? d->ngrids : g;
+    case HT_GROUP_GRID:
+        return g == NONE32 ? d->ngrids : g;
+    case HT_GROUP_CATEGORY:
+        return d->cats[c->cat[i]].major;
+    case HT_GROUP_MONTH: {
+        size_t m = month_of(c->t[i]);
+        return m < NMONTHS ? m : NMONTHS;
+    }
+    case HT_GROUP_DEPARTMENT:
+    default:
+        return c->dept[i] == NONE16 ? d->ndepts : c->dept[i];
+    }
+}
+
+/* Where a deadline stands at @now: decided, or pending until it passes. */
+static ht_due_state due_state(const dict *d, const cols *c, size_t i, int k,
+                              int64_t now) {
+    ht_due_state s = (ht_due_state)(c->outc[i] >> (2 * k) & 3);
+    if (s != HT_DUE_PENDING) {
+        return s;
+    }
+    uint32_t due = due_of(d, c, i, k);
+    return due != NONE32 && now > (int64_t)due ? HT_DUE_LATE : HT_DUE_PENDING;
+}
+
+/* The rows of @ix passing @q, base then delta: @fn(ud, cols, i). */
+typedef void (*row_fn)(void *ud, const cols *c, size_t i);
+
+static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
+                     void *ud) {
+    const cols *c = &ix->b->c;
+    for (size_t i = 0; i < c->n; i++) {
+        /* the time first: a window passes few rows */
+        if (q && (c->t[i] < q->t0 || c->t[i] > q->t1)) {
+            continue;
+        }
+        if (!(ix->dead[i / 64] >> (i % 64) & 1) && match(q, c, i)) {
+            fn(ud, c, i);
+        }
+    }
+    for (size_t i = 0; i < ix->delta.n; i++) {
+        if (match(q, &ix->delta, i)) {
+            fn(ud, &ix->delta, i);
+        }
+    }
+}
+
+typedef struct facts_ctx {
+    const ht_index *ix;
+    ht_group by;
+    int64_t now;
+    ht_index_fact_fn fn;
+    void *ud;
+    int64_t *counts;
+} facts_ctx;
+
+static void fact_row(void *ud, const cols *c, size_t i) {
+    const facts_ctx *x = ud;
+    const dict *d = x->ix->d;
+    unsigned fl = c->flags[i];
+    ht_stats_fact f = {.state = (ht_state)(fl >> 5),
+                       .response = due_state(d, c, i, 0, x->now),
+                       .resolution = due_state(d, c, i, 1, x->now),
+                       .satisfaction = (ht_satisfaction)(c->extra[i] & 3),
+                       .whistle = (ht_whistle)(c->extra[i] >> 2 & 3),
+                       .close_h = ht_stats_hours(c->close[i]),
+                       .arrive_h = x->by == HT_GROUP_DEPARTMENT
+                                       ? ht_stats_hours(c->arrive[i])
+                                       : NAN};
+    x->fn(x->ud, group_of_row(x->ix, c, i, x->by), &f);
+}
+
+void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
+                    int64_t now, ht_index_fact_fn fn, void *ud) {
+    facts_ctx x = {ix, by, now, fn, ud, NULL};
+    each_row(ix, q, fact_row, &x);
+}
+
+static void count_row(void *ud, const cols *c, size_t i) {
+    const facts_ctx *x = ud;
+    x->counts[group_of_row(x->ix, c, i, x->by)]++;
+}
+
+void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
+                           ht_group by, int64_t *counts) {
+    facts_ctx x = {ix, by, 0, NULL, NULL, counts};
+    each_row(ix, q, count_row, &x);
 }

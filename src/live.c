@@ -320,3 +320,14 @@ const ht_fgrid *ht__live_grid_at(const ht_features *f, double x, double y) {
     free(ids);
     return best;
 }
+
+/* Figures from the live index (the store names the groups). */
+ht_status ht__live_stats(ht_server *s, ht_store *store, const ht_filter *f,
+                         ht_stats_by by, ht_stats_row **rows, size_t *n,
+                         ht_error *err) {
+    ht_index *ix = ht__live_index_ref(s);
+    ht_status st = ix ? ht_stats_compute_ix(store, ix, f, by, rows, n, err)
+                      : ht_stats_compute(store, f, by, rows, n, err);
+    ht_index_unref(ix);
+    return st;
+}

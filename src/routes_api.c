@@ -42,7 +42,8 @@ enum MHD_Result ht__route_stats(ht_server *s, struct MHD_Connection *c,
     ht_stats_row *rows = NULL;
     size_t n = 0;
     ht_status st =
-        w ? ht_stats_compute(w->store, &q.filter, by, &rows, &n, &err) : HT_EDB;
+        w ? ht__live_stats(s, w->store, &q.filter, by, &rows, &n, &err)
+          : HT_EDB;
     if (st != HT_OK) {
         return ht__http_send_failure(c, rq, st, err.msg);
     }
@@ -231,8 +232,8 @@ enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
     snprintf(f.grid, sizeof f.grid, "%s", code);
     ht_stats_row *rows = NULL;
     size_t n = 0;
-    if (ht_stats_compute(w->store, &f, HT_STATS_BY_CATEGORY, &rows, &n, &err) !=
-        HT_OK) {
+    if (ht__live_stats(s, w->store, &f, HT_STATS_BY_CATEGORY, &rows, &n,
+                       &err) != HT_OK) {
         json_decref(geom);
         return ht__http_send_failure(c, rq, err.code, err.msg);
     }

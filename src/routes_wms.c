@@ -245,8 +245,8 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
                 ht__live_in_scope(s, hit->code, w->filter.grid))) {
         ht_filter f = w->filter;
         snprintf(f.grid, sizeof f.grid, "%s", hit->code);
-        if (ht_stats_compute(wk->store, &f, HT_STATS_BY_CATEGORY, &rows, &n,
-                             &err) != HT_OK) {
+        if (ht__live_stats(s, wk->store, &f, HT_STATS_BY_CATEGORY, &rows, &n,
+                           &err) != HT_OK) {
             return wms_error(c, rq, w->version, "InvalidParameterValue",
                              err.msg);
         }

@@ -259,6 +259,9 @@ ht_index *ht__live_index_ref(ht_server *s);
 unsigned long ht__live_neighbourhood_version(ht_server *s,
                                              const ht_render_req *req);
 void ht__live_publish(ht_server *s, const int64_t *ids, size_t n);
+ht_status ht__live_stats(ht_server *s, ht_store *store, const ht_filter *f,
+                         ht_stats_by by, ht_stats_row **rows, size_t *n,
+                         ht_error *err);
 void ht__live_mark(ht_server *s, const ht_index *ix, const int64_t *ids,
                    size_t n, unsigned long m);
 bool ht__live_scope_filter(ht_server *s, const request *rq, ht_filter *f);

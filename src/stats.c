@@ -11,6 +11,7 @@
 #include "hutong/buf.h"
 #include "hutong/clock.h"
 #include "hutong/datetime.h"
+#include "hutong/index.h"
 #include "hutong/model.h"
 
 #include "stats_int.h"
@@ -62,27 +63,6 @@ static ht_status take_prev(const char *key, int64_t count, void *ud,
     return HT_OK;
 }
 
-/* Counts per key of @f, for the previous period of the same length. */
-static ht_status prev_counts(ht_store *s, const ht_filter *f, ht_stats_by by,
-                             ht_stats_row *rows, size_t n, ht_error *err) {
-    ht_filter p = *f;
-    p.to = f->from;
-    p.from = f->from - (f->to - f->from);
-    for (size_t k = 0; k < n; k++) {
-        rows[k].prev = 0;
-    }
-    prev_ctx ctx = {rows, n};
-    ht_status st =
-        ht_store_group_counts(s, &p, group_of(by), take_prev, &ctx, err);
-    for (size_t k = 0; st == HT_OK && k < n; k++) {
-        rows[k].change_pct = rows[k].prev > 0
-                                 ? (double)(rows[k].count - rows[k].prev) /
-                                       (double)rows[k].prev * 100
-                                 : NAN;
-    }
-    return st;
-}
-
 /* Name, and for grids the density and rate, of @r's key. */
 static ht_status describe(ht_store *s, ht_stats_by by, ht_stats_row *r,
                           ht_error *err) {
@@ -122,17 +102,6 @@ static int cmp_rank(const void *a, const void *b) {
     return strcmp(p->key, q->key);
 }
 
-/* Rows built from the store's facts, one group after another. */
-typedef struct grouper {
-    ht_stats_row *out;
-    size_t m, cap, total;
-    double *dur; /* hours to close, of the open group */
-    size_t nd, cap_d;
-    int64_t now, evaluated;
-    double *arr; /* hours to arrive, of the open group */
-    size_t na, cap_a;
-} grouper;
-
 void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
                   ht_due_state *resolution) {
     int64_t done[2] = {f->dispatched_at, f->state >= HT_STATE_CLOSED
@@ -159,118 +128,184 @@ void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
     *resolution = out[1];
 }
 
+uint16_t ht_stats_duration_code(int64_t seconds) {
+    if (seconds < 0) {
+        return HT_STATS_NO_DURATION;
+    }
+    int64_t m = seconds / 60;
+    if (m < 32768) {
+        return (uint16_t)m;
+    }
+    int64_t k = (m - 32768) / 64;
+    return (uint16_t)(32768 + (k < 32766 ? k : 32766));
+}
+
+double ht_stats_hours(uint16_t code) {
+    if (code == HT_STATS_NO_DURATION) {
+        return NAN;
+    }
+    double m = code < 32768 ? code : 32768.0 + (code - 32768.0) * 64;
+    return m / 60.0;
+}
+
 static double ratio(int64_t a, int64_t b) {
     return b > 0 ? (double)a / (double)b : NAN;
 }
 
-/* Close the last group: its rates and median. */
-static void close_group(grouper *g) {
-    if (g->m == 0) {
-        return;
-    }
-    ht_stats_row *r = &g->out[g->m - 1];
-    r->response = ratio(r->response_on_time, r->response_decided);
-    r->resolution = ratio(r->resolution_on_time, r->resolution_decided);
-    r->satisfaction = ratio(r->satisfied, r->rated);
-    r->evaluated = (double)g->evaluated / (double)r->count;
-    if (g->nd > 1) {
-        qsort(g->dur, g->nd, sizeof *g->dur, cmp_double);
-    }
-    size_t nd = g->nd;
-    r->median_close_h =
-        nd ? (nd % 2 ? g->dur[nd / 2]
-                     : (g->dur[nd / 2 - 1] + g->dur[nd / 2]) / 2)
-           : NAN;
-    if (g->na > 1) {
-        qsort(g->arr, g->na, sizeof *g->arr, cmp_double);
-    }
-    size_t na = g->na;
-    r->median_arrive_h =
-        na ? (na % 2 ? g->arr[na / 2]
-                     : (g->arr[na / 2 - 1] + g->arr[na / 2]) / 2)
-           : NAN;
-    /* The nearest-rank 90th percentile. */
-    r->p90_arrive_h = na ? g->arr[(size_t)ceil(0.9 * (double)na) - 1] : NAN;
-    g->evaluated = 0;
-    g->nd = g->na = 0;
-}
+/* One row being counted, with the durations of its medians. */
+typedef struct group {
+    ht_stats_row row;
+    int64_t evaluated;
+    double *dur; /* hours to close */
+    size_t nd, cap_d;
+    double *arr; /* hours to arrive */
+    size_t na, cap_a;
+} group;
 
-static ht_status take_fact(const ht_store_fact *fact, void *ud, ht_error *err) {
-    grouper *g = ud;
-    if (g->m == 0 || strcmp(g->out[g->m - 1].key, fact->key) != 0) {
-        close_group(g);
-        ht_status st = ht_array_grow((void **)&g->out, &g->cap, g->m + 1,
-                                     sizeof *g->out, err);
-        if (st != HT_OK) {
-            return st;
-        }
-        g->out[g->m] = (ht_stats_row){.prev = -1, .change_pct = NAN};
-        snprintf(g->out[g->m].key, sizeof g->out[g->m].key, "%s", fact->key);
-        g->m++;
-    }
-    ht_stats_row *r = &g->out[g->m - 1];
+static ht_status group_add(group *g, const ht_stats_fact *f, ht_error *err) {
+    ht_stats_row *r = &g->row;
     r->count++;
-    g->total++;
-    ht_due_state resp, resol;
-    ht_stats_due(fact, g->now, &resp, &resol);
+    ht_due_state resp = f->response, resol = f->resolution;
     r->response_decided += resp == HT_DUE_ON_TIME || resp == HT_DUE_LATE;
     r->response_on_time += resp == HT_DUE_ON_TIME;
     r->resolution_decided += resol == HT_DUE_ON_TIME || resol == HT_DUE_LATE;
     r->resolution_on_time += resol == HT_DUE_ON_TIME;
-    r->overdue += fact->state < HT_STATE_CLOSED &&
+    r->overdue += f->state < HT_STATE_CLOSED &&
                   (resp == HT_DUE_LATE || resol == HT_DUE_LATE);
-    r->rated += fact->satisfaction != HT_SAT_NONE;
-    r->satisfied += fact->satisfaction == HT_SAT_SATISFIED ||
-                    fact->satisfaction == HT_SAT_BASIC;
-    g->evaluated += fact->state == HT_STATE_EVALUATED;
-    r->open += fact->state < HT_STATE_CLOSED;
-    if (fact->whistle != HT_WHISTLE_NONE) {
+    r->rated += f->satisfaction != HT_SAT_NONE;
+    r->satisfied +=
+        f->satisfaction == HT_SAT_SATISFIED || f->satisfaction == HT_SAT_BASIC;
+    g->evaluated += f->state == HT_STATE_EVALUATED;
+    r->open += f->state < HT_STATE_CLOSED;
+    if (f->whistle != HT_WHISTLE_NONE) {
         r->whistles[0]++;
-        r->whistles[fact->whistle]++;
+        r->whistles[f->whistle]++;
         r->whistles_decided += resp == HT_DUE_ON_TIME || resp == HT_DUE_LATE;
         r->whistles_on_time += resp == HT_DUE_ON_TIME;
     }
-    if (fact->handling_at != HT_TIME_NONE &&
-        fact->dispatched_at != HT_TIME_NONE &&
-        fact->handling_at >= fact->dispatched_at) {
+    if (!isnan(f->arrive_h)) {
         ht_status st = ht_array_grow((void **)&g->arr, &g->cap_a, g->na + 1,
                                      sizeof *g->arr, err);
         if (st != HT_OK) {
             return st;
         }
-        g->arr[g->na++] =
-            (double)(fact->handling_at - fact->dispatched_at) / 3600.0;
+        g->arr[g->na++] = f->arrive_h;
     }
-    if (fact->state >= HT_STATE_CLOSED && fact->closed_at != HT_TIME_NONE) {
+    if (!isnan(f->close_h)) {
         ht_status st = ht_array_grow((void **)&g->dur, &g->cap_d, g->nd + 1,
                                      sizeof *g->dur, err);
         if (st != HT_OK) {
             return st;
         }
-        g->dur[g->nd++] =
-            (double)(fact->closed_at - fact->reported_at) / 3600.0;
+        g->dur[g->nd++] = f->close_h;
     }
     return HT_OK;
 }
 
-ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
-                           ht_stats_row **rows, size_t *n, ht_error *err) {
-    *rows = NULL;
-    *n = 0;
-    grouper g = {.now = ht_clock_now()};
-    ht_status st = ht_store_each_fact(s, f, group_of(by), take_fact, &g, err);
-    close_group(&g);
-    free(g.dur);
-    free(g.arr);
-    ht_stats_row *out = g.out;
-    size_t m = g.m, total = g.total;
+static double median(double *v, size_t n) {
+    if (n > 1) {
+        qsort(v, n, sizeof *v, cmp_double);
+    }
+    return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : NAN;
+}
+
+/* A group's rates and medians; its durations freed. */
+static void group_close(group *g) {
+    ht_stats_row *r = &g->row;
+    r->response = ratio(r->response_on_time, r->response_decided);
+    r->resolution = ratio(r->resolution_on_time, r->resolution_decided);
+    r->satisfaction = ratio(r->satisfied, r->rated);
+    r->evaluated = r->count ? (double)g->evaluated / (double)r->count : NAN;
+    r->median_close_h = median(g->dur, g->nd);
+    r->median_arrive_h = median(g->arr, g->na); /* sorts them */
+    /* The nearest-rank 90th percentile. */
+    r->p90_arrive_h =
+        g->na ? g->arr[(size_t)ceil(0.9 * (double)g->na) - 1] : NAN;
+    free(g->dur);
+    free(g->arr);
+    g->dur = g->arr = NULL;
+    g->nd = g->na = g->cap_d = g->cap_a = 0;
+}
+
+static void group_start(group *g, const char *key) {
+    *g = (group){.row = {.prev = -1, .change_pct = NAN}};
+    snprintf(g->row.key, sizeof g->row.key, "%s", key);
+}
+
+/* The store's facts, in key order, one group after another. */
+typedef struct grouper {
+    group *out;
+    size_t m, cap;
+    int64_t now;
+    bool arrive; /* hours to arrive counted (by department) */
+} grouper;
+
+static ht_status take_fact(const ht_store_fact *fact, void *ud, ht_error *err) {
+    grouper *g = ud;
+    if (g->m == 0 || strcmp(g->out[g->m - 1].row.key, fact->key) != 0) {
+        ht_status st = ht_array_grow((void **)&g->out, &g->cap, g->m + 1,
+                                     sizeof *g->out, err);
+        if (st != HT_OK) {
+            return st;
+        }
+        group_start(&g->out[g->m++], fact->key);
+    }
+    /* As the index keeps it: durations in 16 bits (ht_stats_duration_code). */
+    ht_stats_fact f = {.state = fact->state,
+                       .satisfaction = fact->satisfaction,
+                       .whistle = fact->whistle,
+                       .close_h = NAN,
+                       .arrive_h = NAN};
+    ht_stats_due(fact, g->now, &f.response, &f.resolution);
+    if (g->arrive && fact->handling_at != HT_TIME_NONE &&
+        fact->dispatched_at != HT_TIME_NONE) {
+        f.arrive_h = ht_stats_hours(
+            ht_stats_duration_code(fact->handling_at - fact->dispatched_at));
+    }
+    if (fact->state >= HT_STATE_CLOSED && fact->closed_at != HT_TIME_NONE) {
+        f.close_h = ht_stats_hours(
+            ht_stats_duration_code(fact->closed_at - fact->reported_at));
+    }
+    return group_add(&g->out[g->m - 1], &f, err);
+}
+
+/* Counts of the period @p (before the figures' own), per row, from the
+ * store or the index. */
+typedef ht_status (*prev_fn)(void *ud, const ht_filter *p, ht_stats_row *rows,
+                             size_t n, ht_error *err);
+
+/* Shares, names, the period before, ranks: the groups (in key order,
+ * closed) become the rows. Takes @groups. */
+static ht_status finish(ht_store *s, const ht_filter *f, ht_stats_by by,
+                        group *groups, size_t m, prev_fn prev, void *prev_ud,
+                        ht_stats_row **rows, size_t *n, ht_error *err) {
+    ht_stats_row *out = malloc((m + 1) * sizeof *out);
+    ht_status st = out ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
+    int64_t total = 0;
+    for (size_t k = 0; st == HT_OK && k < m; k++) {
+        out[k] = groups[k].row;
+        total += out[k].count;
+    }
+    free(groups);
     for (size_t k = 0; st == HT_OK && k < m; k++) {
         out[k].share = (double)out[k].count / (double)total;
         st = describe(s, by, &out[k], err);
     }
     if (st == HT_OK && by != HT_STATS_BY_MONTH && f->from != INT64_MIN &&
         f->to != INT64_MAX) {
-        st = prev_counts(s, f, by, out, m, err);
+        ht_filter p = *f;
+        p.to = f->from;
+        p.from = f->from - (f->to - f->from);
+        for (size_t k = 0; k < m; k++) {
+            out[k].prev = 0;
+        }
+        st = prev(prev_ud, &p, out, m, err);
+        for (size_t k = 0; st == HT_OK && k < m; k++) {
+            out[k].change_pct = out[k].prev > 0
+                                    ? (double)(out[k].count - out[k].prev) /
+                                          (double)out[k].prev * 100
+                                    : NAN;
+        }
     }
     /* Months compare with the calendar month before, when it is there. */
     for (size_t k = 1; st == HT_OK && by == HT_STATS_BY_MONTH && k < m; k++) {
@@ -314,6 +349,137 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
     *rows = out;
     *n = m;
     return HT_OK;
+}
+
+/* The store's side. */
+typedef struct store_src {
+    ht_store *s;
+    ht_stats_by by;
+} store_src;
+
+static ht_status store_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
+                            size_t n, ht_error *err) {
+    const store_src *src = ud;
+    prev_ctx ctx = {rows, n};
+    return ht_store_group_counts(src->s, p, group_of(src->by), take_prev, &ctx,
+                                 err);
+}
+
+ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
+                           ht_stats_row **rows, size_t *n, ht_error *err) {
+    *rows = NULL;
+    *n = 0;
+    grouper g = {.now = ht_clock_now(), .arrive = by == HT_STATS_BY_DEPARTMENT};
+    ht_status st = ht_store_each_fact(s, f, group_of(by), take_fact, &g, err);
+    for (size_t k = 0; k < g.m; k++) {
+        group_close(&g.out[k]);
+    }
+    if (st != HT_OK) {
+        free(g.out);
+        return st;
+    }
+    store_src src = {s, by};
+    return finish(s, f, by, g.out, g.m, store_prev, &src, rows, n, err);
+}
+
+/* The index's side: a group per id, made when first met. */
+typedef struct index_src {
+    const ht_index *ix;
+    ht_group by;
+    group **slot; /* by group id */
+    ht_status st;
+    ht_error *err;
+} index_src;
+
+static void take_index_fact(void *ud, size_t gid, const ht_stats_fact *f) {
+    index_src *x = ud;
+    if (x->st != HT_OK) {
+        return;
+    }
+    if (!x->slot[gid]) {
+        char buf[16];
+        if (!(x->slot[gid] = malloc(sizeof **x->slot))) {
+            x->st = ht_error_set(x->err, HT_ENOMEM, "out of memory");
+            return;
+        }
+        group_start(x->slot[gid], ht_index_group_key(x->ix, x->by, gid, buf));
+    }
+    x->st = group_add(x->slot[gid], f, x->err);
+}
+
+static ht_status index_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
+                            size_t n, ht_error *err) {
+    const index_src *x = ud;
+    ht_index_filter *q;
+    ht_status st = ht_index_filter_new(x->ix, p, &q, err);
+    size_t ng = ht_index_groups(x->ix, x->by);
+    int64_t *counts = st == HT_OK ? calloc(ng, sizeof *counts) : NULL;
+    if (st == HT_OK && !counts) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st == HT_OK) {
+        ht_index_group_counts(x->ix, q, x->by, counts);
+        for (size_t g = 0; g < ng; g++) {
+            char buf[16];
+            const char *key =
+                counts[g] ? ht_index_group_key(x->ix, x->by, g, buf) : NULL;
+            for (size_t k = 0; key && k < n; k++) {
+                if (strcmp(rows[k].key, key) == 0) {
+                    rows[k].prev = counts[g];
+                }
+            }
+        }
+    }
+    free(counts);
+    ht_index_filter_free(q);
+    return st;
+}
+
+static int cmp_group_key(const void *a, const void *b) {
+    return strcmp(((const group *)a)->row.key, ((const group *)b)->row.key);
+}
+
+ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
+                              const ht_filter *f, ht_stats_by by,
+                              ht_stats_row **rows, size_t *n, ht_error *err) {
+    *rows = NULL;
+    *n = 0;
+    ht_index_filter *q;
+    ht_status st = ht_index_filter_new(ix, f, &q, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    size_t ng = ht_index_groups(ix, group_of(by));
+    index_src x = {ix, group_of(by), calloc(ng, sizeof *x.slot), HT_OK, err};
+    group *groups = x.slot ? malloc((ng + 1) * sizeof *groups) : NULL;
+    if (!groups) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st == HT_OK) {
+        ht_index_facts(ix, q, x.by, ht_clock_now(), take_index_fact, &x);
+        st = x.st;
+    }
+    ht_index_filter_free(q);
+    size_t m = 0;
+    for (size_t g = 0; x.slot && g < ng; g++) {
+        if (x.slot[g]) {
+            group_close(x.slot[g]);
+            if (groups) {
+                groups[m++] = *x.slot[g];
+            }
+            free(x.slot[g]);
+        }
+    }
+    free(x.slot);
+    if (st != HT_OK) {
+        free(groups);
+        return st;
+    }
+    /* In key order, as the store gives them. */
+    if (m > 1) {
+        qsort(groups, m, sizeof *groups, cmp_group_key);
+    }
+    return finish(s, f, by, groups, m, index_prev, &x, rows, n, err);
 }
 
 static int cmp_topic(const void *a, const void *b) {

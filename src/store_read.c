@@ -756,6 +756,29 @@ ht_status ht_store_summary(ht_store *s, ht_summary_section which,
     return st;
 }
 
+ht_status ht_store_each_deadline(ht_store *s, ht_store_deadline_fn fn, void *ud,
+                                 ht_error *err) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT category, severity, response_s, "
+                           "resolution_s FROM deadlines",
+                           -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading deadlines", err);
+    }
+    ht_status st = HT_OK;
+    int rc;
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        st = fn((const char *)sqlite3_column_text(q, 0),
+                sqlite3_column_int(q, 1), sqlite3_column_int64(q, 2),
+                sqlite3_column_int64(q, 3), ud, err);
+    }
+    if (st == HT_OK) {
+        st = ht__store_step_err(s, rc, "reading deadlines", err);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
 ht_status ht_store_each_department(ht_store *s, ht_store_name_fn fn, void *ud,
                                    ht_error *err) {
     sqlite3_stmt *q = NULL;

@@ -11,13 +11,14 @@
 #include "hutong/filter.h"
 #include "hutong/geom.h"
 #include "hutong/model.h"
+#include "hutong/stats.h"
 #include "hutong/store.h"
 
 /**
  * An immutable snapshot of every incident: EPSG:3857 position (1 cm
  * steps), report time, category, severity, source, status, grid and street,
  * department, satisfaction, whistle kind and when it turns overdue, ordered
- * by a uniform spatial cell grid. 42 bytes an incident. Updates make
+ * by a uniform spatial cell grid. 39 bytes an incident. Updates make
  * a new snapshot that shares the bulk of the old one, so readers holding a
  * reference never wait and never see a half-made change.
  */
@@ -101,6 +102,33 @@ const char *const *ht_index_departments(const ht_index *ix, size_t *n);
 ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
                              int64_t **ids, size_t *n, int64_t *next,
                              ht_error *err);
+
+/**
+ * Groups of @by in @ix: ids 0..n-1 (grids, categories, months since 1970,
+ * departments), of which n-1 stands for none ("-").
+ */
+size_t ht_index_groups(const ht_index *ix, ht_group by);
+
+/** The key of group @gid of @by, as the store's statistics name it: a
+ * grid or category code, "YYYY-MM", a department, "-" for none. */
+const char *ht_index_group_key(const ht_index *ix, ht_group by, size_t gid,
+                               char buf[16]);
+
+/** Called for each incident the statistics count, with its group. */
+typedef void (*ht_index_fact_fn)(void *ud, size_t gid, const ht_stats_fact *f);
+
+/**
+ * Every incident passing @q (NULL: all) with its group of @by and what the
+ * statistics count of it at @now (hours to arrive by department only).
+ * Thread-safe.
+ */
+void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
+                    int64_t now, ht_index_fact_fn fn, void *ud);
+
+/** counts[gid] += 1 for every incident passing @q (counts holds
+ * ht_index_groups entries). */
+void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
+                           ht_group by, int64_t *counts);
 
 /** Called for each incident: EPSG:3857 x, y and the incident. */
 typedef void (*ht_index_visit_fn)(void *ud, double x, double y,

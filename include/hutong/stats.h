@@ -82,6 +82,28 @@ typedef enum ht_due_state {
 void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
                   ht_due_state *resolution);
 
+/** One incident as the statistics count it, from the store or the index
+ * (which hold it differently and must count it the same). */
+typedef struct ht_stats_fact {
+    ht_state state;
+    ht_due_state response, resolution; /**< at the time of the figures */
+    ht_satisfaction satisfaction;
+    ht_whistle whistle;
+    double close_h;  /**< hours from report to close, NAN: open or unknown */
+    double arrive_h; /**< hours from dispatch to the first "handling" step
+                        (by department only), NAN: none */
+} ht_stats_fact;
+
+/**
+ * A duration of @seconds as both sources keep it: 16 bits, to the minute
+ * below 22.7 days, then to 64 minutes (up to 1,456 days, beyond which it
+ * saturates); HT_STATS_NO_DURATION for a negative one. ht_stats_hours gives
+ * back its hours (the bucket's start), NAN for none.
+ */
+#define HT_STATS_NO_DURATION 0xffffu
+uint16_t ht_stats_duration_code(int64_t seconds);
+double ht_stats_hours(uint16_t code);
+
 /**
  * Group the incidents of @s passing @f. Rows are ranked by count (ties by
  * key), months in calendar order; rates as of ht_clock_now(). *rows is
@@ -90,6 +112,16 @@ void ht_stats_due(const ht_store_fact *f, int64_t now, ht_due_state *response,
  */
 ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
                            ht_stats_row **rows, size_t *n, ht_error *err);
+
+struct ht_index;
+/**
+ * The same from the in-memory index @ix (a snapshot of @s, which still
+ * names the groups and gives their areas and residents): the same rows,
+ * without reading the incidents from the file.
+ */
+ht_status ht_stats_compute_ix(ht_store *s, const struct ht_index *ix,
+                              const ht_filter *f, ht_stats_by by,
+                              ht_stats_row **rows, size_t *n, ht_error *err);
 
 /** A rising problem of a month. */
 typedef struct ht_topic {

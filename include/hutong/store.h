@@ -124,6 +124,18 @@ typedef ht_status (*ht_store_name_fn)(const char *name, void *ud,
 ht_status ht_store_each_department(ht_store *s, ht_store_name_fn fn, void *ud,
                                    ht_error *err);
 
+/** Called for each resolved deadline: a category and severity (1..3)
+ * with its response and resolution deadlines in seconds after the report. */
+typedef ht_status (*ht_store_deadline_fn)(const char *category, int severity,
+                                          int64_t response_s,
+                                          int64_t resolution_s, void *ud,
+                                          ht_error *err);
+
+/** Every deadline the rules resolve to (what incidents' deadlines are:
+ * reported_at + these). Reads only. */
+ht_status ht_store_each_deadline(ht_store *s, ht_store_deadline_fn fn, void *ud,
+                                 ht_error *err);
+
 /** True when category @code exists. */
 ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
                                    ht_error *err);

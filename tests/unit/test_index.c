@@ -64,7 +64,7 @@ static void test_index_filters(void **state) {
     ht_index *ix;
     assert_int_equal(ht_index_load(fx->s, &ix, NULL), HT_OK);
     assert_int_equal(ht_index_count(ix), 6);
-    assert_true(ht_index_bytes_per_incident(ix) <= 42);
+    assert_true(ht_index_bytes_per_incident(ix) <= 40);
     const char *sev[] = {"severity", "2"};
     assert_string_equal(ids(ix, sev, 2), "2,3,5,");
     const char *open[] = {"status", "open"};

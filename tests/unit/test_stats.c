@@ -637,6 +637,131 @@ static void test_stats_filters_mean_the_same_in_sql_and_in_memory(
     ts_demo_free(d);
 }
 
+/* Two equal numbers, or both NaN. */
+static bool same(double a, double b) {
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+/* The figures from the index are the store's, row for row and field for
+ * field, for every grouping and kind of filter (the clock set, so open
+ * incidents are judged at one time). */
+static void test_stats_from_the_index_equal_the_stores(void **state) {
+    (void)state;
+    ts_demo *d = ts_demo_new(3000);
+    ht_index *ix = NULL;
+    ht_error err = {0};
+    assert_int_equal(ht_index_load(d->fx->s, &ix, &err), HT_OK);
+    const int64_t now = 1795824000 - 5 * 3600;
+    ht_clock_set(now);
+    static const char *const cases[][6] = {
+        {NULL},
+        {"window", "30d", NULL},
+        {"window", "month", NULL},
+        {"from", "2026-06-01", "to", "2026-07-15T08:00+08:00", NULL},
+        {"category", "01", "severity", "2", NULL},
+        {"status", "open", NULL},
+        {"source", "whistle", NULL},
+        {"grid", "110101003", "window", "7d", NULL},
+        {"department", "城管执法队", NULL},
+        {"overdue", "1", NULL},
+        {"satisfaction", "unsatisfied", "window", "30d", NULL},
+        {"department", "nobody", NULL},
+    };
+    size_t rows_seen = 0;
+    for (int by = 0; by < HT_STATS_BY_COUNT; by++) {
+        for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+            ht_filter f = ht_filter_all();
+            for (int i = 0; i < 6 && cases[k][i]; i += 2) {
+                assert_int_equal(
+                    ht_filter_set(&f, cases[k][i], cases[k][i + 1], now, &err),
+                    HT_OK);
+            }
+            ht_stats_row *a = NULL, *b = NULL;
+            size_t na = 0, nb = 0;
+            assert_int_equal(
+                ht_stats_compute(d->fx->s, &f, (ht_stats_by)by, &a, &na, &err),
+                HT_OK);
+            if (ht_stats_compute_ix(d->fx->s, ix, &f, (ht_stats_by)by, &b, &nb,
+                                    &err) != HT_OK) {
+                fail_msg("by %d case %zu: %s", by, k, err.msg);
+            }
+            if (na != nb) {
+                fail_msg(
+                    "by %d case %zu: %zu rows from SQL, %zu from the "
+                    "index",
+                    by, k, na, nb);
+            }
+            for (size_t r = 0; r < na; r++) {
+                const ht_stats_row *p = &a[r], *q = &b[r];
+                bool ok =
+                    strcmp(p->key, q->key) == 0 &&
+                    strcmp(p->name, q->name) == 0 && p->rank == q->rank &&
+                    p->count == q->count && same(p->share, q->share) &&
+                    p->prev == q->prev && same(p->change_pct, q->change_pct) &&
+                    same(p->per_km2, q->per_km2) &&
+                    same(p->per_1000, q->per_1000) &&
+                    same(p->median_close_h, q->median_close_h) &&
+                    same(p->response, q->response) &&
+                    same(p->resolution, q->resolution) &&
+                    same(p->satisfaction, q->satisfaction) &&
+                    p->response_on_time == q->response_on_time &&
+                    p->response_decided == q->response_decided &&
+                    p->resolution_on_time == q->resolution_on_time &&
+                    p->resolution_decided == q->resolution_decided &&
+                    p->satisfied == q->satisfied && p->rated == q->rated &&
+                    p->overdue == q->overdue && p->open == q->open &&
+                    same(p->median_arrive_h, q->median_arrive_h) &&
+                    same(p->p90_arrive_h, q->p90_arrive_h) &&
+                    memcmp(p->whistles, q->whistles, sizeof p->whistles) == 0 &&
+                    p->whistles_on_time == q->whistles_on_time &&
+                    p->whistles_decided == q->whistles_decided &&
+                    same(p->evaluated, q->evaluated);
+                if (!ok) {
+                    fail_msg(
+                        "by %d case %zu row %zu: SQL %s count %lld "
+                        "overdue %lld median %g, index %s count %lld "
+                        "overdue %lld median %g",
+                        by, k, r, p->key, (long long)p->count,
+                        (long long)p->overdue, p->median_close_h, q->key,
+                        (long long)q->count, (long long)q->overdue,
+                        q->median_close_h);
+                }
+            }
+            rows_seen += na;
+            free(a);
+            free(b);
+        }
+    }
+    ht_clock_set(0);
+    assert_true(rows_seen > 500);
+    /* A bad code: the same clear error. */
+    ht_filter f = ht_filter_all();
+    snprintf(f.grid, sizeof f.grid, "999");
+    ht_stats_row *b = NULL;
+    size_t nb = 0;
+    assert_int_equal(ht_stats_compute_ix(d->fx->s, ix, &f, HT_STATS_BY_STREET,
+                                         &b, &nb, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "999");
+    ht_index_unref(ix);
+    ts_demo_free(d);
+}
+
+/* Durations in 16 bits: to the minute, then to 64 minutes; none below 0. */
+static void test_stats_duration_codes(void **state) {
+    (void)state;
+    assert_int_equal(ht_stats_duration_code(-1), HT_STATS_NO_DURATION);
+    assert_true(isnan(ht_stats_hours(HT_STATS_NO_DURATION)));
+    assert_int_equal(ht_stats_duration_code(59), 0);
+    assert_int_equal(ht_stats_duration_code(3600 + 59), 60);
+    assert_true(ht_stats_hours(60) == 1.0);
+    /* 22.7 days and beyond: hours to 64 minutes, never above the truth */
+    int64_t s = 40LL * 86400 + 1234;
+    double h = ht_stats_hours(ht_stats_duration_code(s));
+    assert_true(h <= s / 3600.0 && h > s / 3600.0 - 64.0 / 60);
+    assert_int_equal(ht_stats_duration_code(INT64_MAX / 2), 0xfffe);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_by_street),
@@ -647,6 +772,8 @@ int main(void) {
         cmocka_unit_test(test_stats_bad_input),
         cmocka_unit_test(test_stats_topics),
         cmocka_unit_test(test_stats_filters_mean_the_same_in_sql_and_in_memory),
+        cmocka_unit_test(test_stats_from_the_index_equal_the_stores),
+        cmocka_unit_test(test_stats_duration_codes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
