@@ -1231,10 +1231,10 @@ static void fact_row(void *ud, const cols *c, size_t i) {
                        .resolution = due_state(d, c, i, 1, x->now),
                        .satisfaction = (ht_satisfaction)(c->extra[i] & 3),
                        .whistle = (ht_whistle)(c->extra[i] >> 2 & 3),
-                       .close_h = ht_stats_hours(c->close[i]),
-                       .arrive_h = x->by == HT_GROUP_DEPARTMENT
-                                       ? ht_stats_hours(c->arrive[i])
-                                       : NAN};
+                       .close = c->close[i],
+                       .arrive = x->by == HT_GROUP_DEPARTMENT
+                                     ? c->arrive[i]
+                                     : HT_STATS_NO_DURATION};
     x->fn(x->ud, group_of_row(x->ix, c, i, x->by), &f);
 }
 

@@ -40,25 +40,26 @@ static ht_group group_of(ht_stats_by by) {
     return g[by];
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The previous period's count of each row's key. */
 typedef struct prev_ctx {
     ht_stats_row *rows;
     size_t n;
 } prev_ctx;
 
+/* A key against a row, for bsearch over rows in key order. */
+static int cmp_row_key(const void *key, const void *row) {
+    return strcmp(key, ((const ht_stats_row *)row)->key);
+}
+
+/* (the rows are in key order when the period before is counted) */
 static ht_status take_prev(const char *key, int64_t count, void *ud,
                            ht_error *err) {
     (void)err;
     prev_ctx *p = ud;
-    for (size_t k = 0; k < p->n; k++) {
-        if (strcmp(p->rows[k].key, key) == 0) {
-            p->rows[k].prev = count;
-        }
+    ht_stats_row *hit =
+        bsearch(key, p->rows, p->n, sizeof *p->rows, cmp_row_key);
+    if (hit) {
+        hit->prev = count;
     }
     return HT_OK;
 }
@@ -156,9 +157,9 @@ static double ratio(int64_t a, int64_t b) {
 typedef struct group {
     ht_stats_row row;
     int64_t evaluated;
-    double *dur; /* hours to close */
+    uint16_t *dur; /* to close (ht_stats_duration_code) */
     size_t nd, cap_d;
-    double *arr; /* hours to arrive */
+    uint16_t *arr; /* to arrive */
     size_t na, cap_a;
 } group;
 
@@ -183,30 +184,79 @@ static ht_status group_add(group *g, const ht_stats_fact *f, ht_error *err) {
         r->whistles_decided += resp == HT_DUE_ON_TIME || resp == HT_DUE_LATE;
         r->whistles_on_time += resp == HT_DUE_ON_TIME;
     }
-    if (!isnan(f->arrive_h)) {
+    if (f->arrive != HT_STATS_NO_DURATION) {
         ht_status st = ht_array_grow((void **)&g->arr, &g->cap_a, g->na + 1,
                                      sizeof *g->arr, err);
         if (st != HT_OK) {
             return st;
         }
-        g->arr[g->na++] = f->arrive_h;
+        g->arr[g->na++] = f->arrive;
     }
-    if (!isnan(f->close_h)) {
+    if (f->close != HT_STATS_NO_DURATION) {
         ht_status st = ht_array_grow((void **)&g->dur, &g->cap_d, g->nd + 1,
                                      sizeof *g->dur, err);
         if (st != HT_OK) {
             return st;
         }
-        g->dur[g->nd++] = f->close_h;
+        g->dur[g->nd++] = f->close;
     }
     return HT_OK;
 }
 
-static double median(double *v, size_t n) {
-    if (n > 1) {
-        qsort(v, n, sizeof *v, cmp_double);
+/* The @k-th smallest of @v (0-based), which it partly orders: what lies
+ * after position @k is not smaller. Linear on average (Hoare's select). */
+uint16_t ht__stats_kth(uint16_t *v, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    uint64_t r = 0x9e3779b97f4a7c15ull ^ n;
+    while (lo < hi) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        uint16_t p = v[lo + r % (hi - lo + 1)];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < p) {
+                i++;
+            }
+            while (v[j] > p) {
+                j--;
+            }
+            if (i <= j) {
+                uint16_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0) {
+                    break;
+                }
+                j--;
+            }
+        }
+        if (k <= j) {
+            hi = j;
+        } else if (k >= i) {
+            lo = i;
+        } else {
+            break; /* v[k] == p */
+        }
     }
-    return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : NAN;
+    return v[k];
+}
+
+/* The median hours of @n codes (the mean of the middle two when even). */
+double ht__stats_median(uint16_t *v, size_t n) {
+    if (n == 0) {
+        return NAN;
+    }
+    uint16_t a = ht__stats_kth(v, n, (n - 1) / 2);
+    if (n % 2) {
+        return ht_stats_hours(a);
+    }
+    uint16_t b = v[n / 2];
+    for (size_t i = n / 2 + 1; i < n; i++) {
+        b = v[i] < b ? v[i] : b;
+    }
+    return (ht_stats_hours(a) + ht_stats_hours(b)) / 2;
 }
 
 /* A group's rates and medians; its durations freed. */
@@ -216,11 +266,13 @@ static void group_close(group *g) {
     r->resolution = ratio(r->resolution_on_time, r->resolution_decided);
     r->satisfaction = ratio(r->satisfied, r->rated);
     r->evaluated = r->count ? (double)g->evaluated / (double)r->count : NAN;
-    r->median_close_h = median(g->dur, g->nd);
-    r->median_arrive_h = median(g->arr, g->na); /* sorts them */
+    r->median_close_h = ht__stats_median(g->dur, g->nd);
+    r->median_arrive_h = ht__stats_median(g->arr, g->na); /* sorts them */
     /* The nearest-rank 90th percentile. */
     r->p90_arrive_h =
-        g->na ? g->arr[(size_t)ceil(0.9 * (double)g->na) - 1] : NAN;
+        g->na ? ht_stats_hours(ht__stats_kth(
+                    g->arr, g->na, (size_t)ceil(0.9 * (double)g->na) - 1))
+              : NAN;
     free(g->dur);
     free(g->arr);
     g->dur = g->arr = NULL;
@@ -254,17 +306,16 @@ static ht_status take_fact(const ht_store_fact *fact, void *ud, ht_error *err) {
     ht_stats_fact f = {.state = fact->state,
                        .satisfaction = fact->satisfaction,
                        .whistle = fact->whistle,
-                       .close_h = NAN,
-                       .arrive_h = NAN};
+                       .close = HT_STATS_NO_DURATION,
+                       .arrive = HT_STATS_NO_DURATION};
     ht_stats_due(fact, g->now, &f.response, &f.resolution);
     if (g->arrive && fact->handling_at != HT_TIME_NONE &&
         fact->dispatched_at != HT_TIME_NONE) {
-        f.arrive_h = ht_stats_hours(
-            ht_stats_duration_code(fact->handling_at - fact->dispatched_at));
+        f.arrive =
+            ht_stats_duration_code(fact->handling_at - fact->dispatched_at);
     }
     if (fact->state >= HT_STATE_CLOSED && fact->closed_at != HT_TIME_NONE) {
-        f.close_h = ht_stats_hours(
-            ht_stats_duration_code(fact->closed_at - fact->reported_at));
+        f.close = ht_stats_duration_code(fact->closed_at - fact->reported_at);
     }
     return group_add(&g->out[g->m - 1], &f, err);
 }
@@ -331,14 +382,19 @@ static ht_status finish(ht_store *s, const ht_filter *f, ht_stats_by by,
         }
         for (size_t k = 0; k < m; k++) {
             ranked[k].rank = (int)k + 1;
-            for (size_t j = 0; j < m; j++) {
-                if (strcmp(out[j].key, ranked[k].key) == 0) {
-                    out[j].rank = (int)k + 1;
-                }
-            }
         }
         if (by != HT_STATS_BY_MONTH) {
             memcpy(out, ranked, m * sizeof *out);
+        } else {
+            /* months keep calendar order (rows in key order) with their
+             * ranks: find each by its key */
+            for (size_t k = 0; k < m; k++) {
+                ht_stats_row *hit =
+                    bsearch(ranked[k].key, out, m, sizeof *out, cmp_row_key);
+                if (hit) {
+                    hit->rank = (int)k + 1;
+                }
+            }
         }
     }
     free(ranked);
@@ -419,14 +475,12 @@ static ht_status index_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
     }
     if (st == HT_OK) {
         ht_index_group_counts(x->ix, q, x->by, counts);
-        for (size_t g = 0; g < ng; g++) {
+        prev_ctx ctx = {rows, n};
+        for (size_t g = 0; st == HT_OK && g < ng; g++) {
             char buf[16];
-            const char *key =
-                counts[g] ? ht_index_group_key(x->ix, x->by, g, buf) : NULL;
-            for (size_t k = 0; key && k < n; k++) {
-                if (strcmp(rows[k].key, key) == 0) {
-                    rows[k].prev = counts[g];
-                }
+            if (counts[g]) {
+                st = take_prev(ht_index_group_key(x->ix, x->by, g, buf),
+                               counts[g], &ctx, err);
             }
         }
     }

@@ -13,4 +13,9 @@
 json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
                               ht_stats_by by, const ht_filter *f);
 
+/* The @k-th smallest of the @n duration codes @v (0-based; reorders @v),
+ * and their median in hours (NAN for none). */
+uint16_t ht__stats_kth(uint16_t *v, size_t n, size_t k);
+double ht__stats_median(uint16_t *v, size_t n);
+
 #endif

@@ -89,9 +89,10 @@ typedef struct ht_stats_fact {
     ht_due_state response, resolution; /**< at the time of the figures */
     ht_satisfaction satisfaction;
     ht_whistle whistle;
-    double close_h;  /**< hours from report to close, NAN: open or unknown */
-    double arrive_h; /**< hours from dispatch to the first "handling" step
-                        (by department only), NAN: none */
+    /** Report to close, and dispatch to the first "handling" step (by
+     * department only), as ht_stats_duration_code: HT_STATS_NO_DURATION
+     * for none. */
+    uint16_t close, arrive;
 } ht_stats_fact;
 
 /**

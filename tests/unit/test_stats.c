@@ -11,6 +11,7 @@
 #include "hutong/stats.h"
 
 #include "ht_test.h"
+#include "stats_int.h"
 
 static ts_store *fx;
 
@@ -747,6 +748,40 @@ static void test_stats_from_the_index_equal_the_stores(void **state) {
     ts_demo_free(d);
 }
 
+static int cmp_u16(const void *a, const void *b) {
+    return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* Selection against sorting: every rank of random arrays, with many
+ * repeats and none, and the median of odd and even counts. */
+static void test_stats_selection(void **state) {
+    (void)state;
+    uint64_t r = 12345;
+    for (size_t n = 1; n < 300; n += 7) {
+        uint16_t v[300], w[300], sorted[300];
+        for (size_t i = 0; i < n; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            v[i] = (uint16_t)(n % 3 == 0 ? r >> 61 : r >> 48);
+        }
+        memcpy(sorted, v, n * sizeof *v);
+        qsort(sorted, n, sizeof *sorted, cmp_u16);
+        for (size_t k = 0; k < n; k++) {
+            memcpy(w, v, n * sizeof *v);
+            assert_int_equal(ht__stats_kth(w, n, k), sorted[k]);
+            for (size_t i = k + 1; i < n; i++) {
+                assert_true(w[i] >= w[k]);
+            }
+        }
+        memcpy(w, v, n * sizeof *v);
+        double want = n % 2 ? ht_stats_hours(sorted[n / 2])
+                            : (ht_stats_hours(sorted[n / 2 - 1]) +
+                               ht_stats_hours(sorted[n / 2])) /
+                                  2;
+        assert_true(ht__stats_median(w, n) == want);
+    }
+    assert_true(isnan(ht__stats_median(NULL, 0)));
+}
+
 /* Durations in 16 bits: to the minute, then to 64 minutes; none below 0. */
 static void test_stats_duration_codes(void **state) {
     (void)state;
@@ -774,6 +809,7 @@ int main(void) {
         cmocka_unit_test(test_stats_filters_mean_the_same_in_sql_and_in_memory),
         cmocka_unit_test(test_stats_from_the_index_equal_the_stores),
         cmocka_unit_test(test_stats_duration_codes),
+        cmocka_unit_test(test_stats_selection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
