@@ -1254,3 +1254,35 @@ void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
     facts_ctx x = {ix, by, 0, NULL, NULL, counts};
     each_row(ix, q, count_row, &x);
 }
+
+size_t ht_index_categories(const ht_index *ix) {
+    return ix->d->ncats;
+}
+
+const char *ht_index_category_code(const ht_index *ix, size_t cat) {
+    return ix->d->cats[cat].code;
+}
+
+typedef struct pairs_ctx {
+    const ht_index *ix;
+    ht_group by;
+    size_t ng;
+    uint32_t split;
+    int64_t *counts;
+} pairs_ctx;
+
+static void pair_row(void *ud, const cols *c, size_t i) {
+    const pairs_ctx *x = ud;
+    size_t g = group_of_row(x->ix, c, i, x->by);
+    x->counts[((size_t)c->cat[i] * x->ng + g) * 2 + (c->t[i] >= x->split)]++;
+}
+
+void ht_index_pair_counts(const ht_index *ix, const ht_index_filter *q,
+                          ht_group by, int64_t split, int64_t *counts) {
+    pairs_ctx x = {ix, by, ht_index_groups(ix, by),
+                   split <= 0                 ? 0
+                   : split >= (int64_t)NONE32 ? NONE32
+                                              : (uint32_t)split,
+                   counts};
+    each_row(ix, q, pair_row, &x);
+}

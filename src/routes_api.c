@@ -89,10 +89,16 @@ enum MHD_Result ht__route_topics(ht_server *s, struct MHD_Connection *c,
     worker *w = ht__live_worker_get(s, &err);
     ht_topic *t = NULL;
     size_t n = 0;
-    ht_status st = w ? ht_stats_topics(w->store, ht__http_qget(&q, "month"), by,
-                                       rq->scope[0] ? rq->scope : NULL, min,
-                                       (size_t)limit, &t, &n, &err)
-                     : HT_EDB;
+    ht_index *ix = w ? ht__live_index_ref(s) : NULL;
+    ht_status st =
+        !w   ? HT_EDB
+        : ix ? ht_stats_topics_ix(w->store, ix, ht__http_qget(&q, "month"), by,
+                                  rq->scope[0] ? rq->scope : NULL, min,
+                                  (size_t)limit, &t, &n, &err)
+             : ht_stats_topics(w->store, ht__http_qget(&q, "month"), by,
+                               rq->scope[0] ? rq->scope : NULL, min,
+                               (size_t)limit, &t, &n, &err);
+    ht_index_unref(ix);
     if (st != HT_OK) {
         return ht__http_send_failure(c, rq, st, err.msg);
     }

@@ -608,6 +608,81 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
     return HT_OK;
 }
 
+ht_status ht_stats_topics_ix(ht_store *s, const ht_index *ix, const char *month,
+                             ht_stats_by by, const char *within,
+                             int64_t min_count, size_t max, ht_topic **topics,
+                             size_t *n, ht_error *err) {
+    *topics = NULL;
+    *n = 0;
+    int y, mo;
+    ht_status st = ht_datetime_parse_month(month, &y, &mo, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (by != HT_STATS_BY_STREET && by != HT_STATS_BY_COMMUNITY) {
+        return ht_error_set(err, HT_EINVAL,
+                            "by: topics are by street or community");
+    }
+    int64_t start = ht_datetime_month_start(y, mo, 0);
+    ht_filter f = ht_filter_all();
+    f.from = ht_datetime_month_start(y, mo, -1);
+    f.to = ht_datetime_month_start(y, mo, 1);
+    if (within) {
+        snprintf(f.grid, sizeof f.grid, "%s", within);
+    }
+    ht_index_filter *q;
+    if ((st = ht_index_filter_new(ix, &f, &q, err)) != HT_OK) {
+        return st;
+    }
+    ht_group g = group_of(by);
+    size_t ng = ht_index_groups(ix, g), nc = ht_index_categories(ix);
+    int64_t *counts = calloc(nc * ng * 2 + 1, sizeof *counts);
+    if (!counts) {
+        ht_index_filter_free(q);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    ht_index_pair_counts(ix, q, g, start, counts);
+    ht_index_filter_free(q);
+    topics_ctx ctx = {0};
+    for (size_t c = 0; st == HT_OK && c < nc; c++) {
+        for (size_t a = 0; st == HT_OK && a < ng; a++) {
+            const int64_t *k = counts + (c * ng + a) * 2;
+            if (k[1] < min_count || k[0] + k[1] == 0) {
+                continue;
+            }
+            char buf[16];
+            ht_store_topic t = {.category = ht_index_category_code(ix, c),
+                                .area = ht_index_group_key(ix, g, a, buf),
+                                .count = k[1],
+                                .prev = k[0]};
+            /* names, as the store gives them */
+            bool found;
+            ht_group_info ci, ai;
+            st = ht_store_group_info(s, HT_GROUP_CATEGORY, t.category, &found,
+                                     &ci, err);
+            t.category_name = st == HT_OK && found ? ci.name : NULL;
+            if (st == HT_OK && strcmp(t.area, "-") != 0) {
+                st = ht_store_group_info(s, g, t.area, &found, &ai, err);
+                t.area_name = st == HT_OK && found ? ai.name : NULL;
+            }
+            if (st == HT_OK) {
+                st = take_topic(&t, &ctx, err);
+            }
+        }
+    }
+    free(counts);
+    if (st != HT_OK) {
+        free(ctx.out);
+        return st;
+    }
+    if (ctx.m > 1) {
+        qsort(ctx.out, ctx.m, sizeof *ctx.out, cmp_topic);
+    }
+    *n = ctx.m < max ? ctx.m : max;
+    *topics = ctx.out;
+    return HT_OK;
+}
+
 /* ---- JSON ---- */
 
 static json_t *json_num(double v) {

@@ -130,6 +130,18 @@ void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
 void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
                            ht_group by, int64_t *counts);
 
+/** Minor categories in @ix (ids 0..n-1) and the code of one. */
+size_t ht_index_categories(const ht_index *ix);
+const char *ht_index_category_code(const ht_index *ix, size_t cat);
+
+/**
+ * counts[(cat * ht_index_groups(by) + gid) * 2 + (report >= @split)] += 1
+ * for every incident passing @q: the pairs of (minor) category and group
+ * before and from @split.
+ */
+void ht_index_pair_counts(const ht_index *ix, const ht_index_filter *q,
+                          ht_group by, int64_t split, int64_t *counts);
+
 /** Called for each incident: EPSG:3857 x, y and the incident. */
 typedef void (*ht_index_visit_fn)(void *ud, double x, double y,
                                   const ht_incident_view *v);

@@ -145,6 +145,13 @@ ht_status ht_stats_topics(ht_store *s, const char *month, ht_stats_by by,
                           const char *within, int64_t min_count, size_t max,
                           ht_topic **topics, size_t *n, ht_error *err);
 
+/** The same counted from the index @ix, a snapshot of @s (which names the
+ * categories and areas). */
+ht_status ht_stats_topics_ix(ht_store *s, const struct ht_index *ix,
+                             const char *month, ht_stats_by by,
+                             const char *within, int64_t min_count, size_t max,
+                             ht_topic **topics, size_t *n, ht_error *err);
+
 /**
  * @n rows as JSON (the first @limit of them; figures that do not apply are
  * null): {"by", "total", "groups", "from"/"to" when @f has both, "rows"}.

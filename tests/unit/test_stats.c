@@ -733,6 +733,45 @@ static void test_stats_from_the_index_equal_the_stores(void **state) {
             free(b);
         }
     }
+    /* And the month's topics, by street and community, within an area
+     * or not, with and without a floor. */
+    static const char *const months[] = {"2026-10", "2026-11", "2026-06"};
+    size_t topics_seen = 0;
+    for (size_t m = 0; m < 3; m++) {
+        for (int by = 0; by < 2; by++) {
+            for (int w = 0; w < 2; w++) {
+                for (int64_t min = 0; min <= 3; min += 3) {
+                    ht_topic *a = NULL, *b = NULL;
+                    size_t na = 0, nb = 0;
+                    const char *within = w ? "110101001" : NULL;
+                    assert_int_equal(
+                        ht_stats_topics(d->fx->s, months[m], (ht_stats_by)by,
+                                        within, min, 1000, &a, &na, &err),
+                        HT_OK);
+                    assert_int_equal(
+                        ht_stats_topics_ix(d->fx->s, ix, months[m],
+                                           (ht_stats_by)by, within, min, 1000,
+                                           &b, &nb, &err),
+                        HT_OK);
+                    assert_int_equal(na, nb);
+                    for (size_t k = 0; k < na; k++) {
+                        assert_string_equal(a[k].category, b[k].category);
+                        assert_string_equal(a[k].category_name,
+                                            b[k].category_name);
+                        assert_string_equal(a[k].area, b[k].area);
+                        assert_string_equal(a[k].area_name, b[k].area_name);
+                        assert_int_equal(a[k].count, b[k].count);
+                        assert_int_equal(a[k].prev, b[k].prev);
+                        assert_true(a[k].score == b[k].score);
+                    }
+                    topics_seen += na;
+                    free(a);
+                    free(b);
+                }
+            }
+        }
+    }
+    assert_true(topics_seen > 100);
     ht_clock_set(0);
     assert_true(rows_seen > 500);
     /* A bad code: the same clear error. */
