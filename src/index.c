@@ -1194,10 +1194,13 @@ static ht_due_state due_state(const dict *d, const cols *c, size_t i, int k,
 /* The rows of @ix passing @q, base then delta: @fn(ud, cols, i). */
 typedef void (*row_fn)(void *ud, const cols *c, size_t i);
 
-static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
-                     void *ud) {
+/* Part @part of @parts: a slice of the base, and the delta with part 0. */
+static void each_row_part(const ht_index *ix, const ht_index_filter *q,
+                          size_t part, size_t parts, row_fn fn, void *ud) {
     const cols *c = &ix->b->c;
-    for (size_t i = 0; i < c->n; i++) {
+    size_t i0 = c->n / parts * part;
+    size_t i1 = part + 1 == parts ? c->n : c->n / parts * (part + 1);
+    for (size_t i = i0; i < i1; i++) {
         /* the time first: a window passes few rows */
         if (q && (c->t[i] < q->t0 || c->t[i] > q->t1)) {
             continue;
@@ -1206,11 +1209,16 @@ static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
             fn(ud, c, i);
         }
     }
-    for (size_t i = 0; i < ix->delta.n; i++) {
+    for (size_t i = 0; part == 0 && i < ix->delta.n; i++) {
         if (match(q, &ix->delta, i)) {
             fn(ud, &ix->delta, i);
         }
     }
+}
+
+static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
+                     void *ud) {
+    each_row_part(ix, q, 0, 1, fn, ud);
 }
 
 typedef struct facts_ctx {
@@ -1239,9 +1247,10 @@ static void fact_row(void *ud, const cols *c, size_t i) {
 }
 
 void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
-                    int64_t now, ht_index_fact_fn fn, void *ud) {
+                    int64_t now, size_t part, size_t parts, ht_index_fact_fn fn,
+                    void *ud) {
     facts_ctx x = {ix, by, now, fn, ud, NULL};
-    each_row(ix, q, fact_row, &x);
+    each_row_part(ix, q, part, parts ? parts : 1, fact_row, &x);
 }
 
 static void count_row(void *ud, const cols *c, size_t i) {

@@ -4,9 +4,12 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hutong/buf.h"
 #include "hutong/clock.h"
@@ -438,13 +441,17 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
     return finish(s, f, by, g.out, g.m, store_prev, &src, rows, n, err);
 }
 
-/* The index's side: a group per id, made when first met. */
+/* The index's side: a group per id, made when first met; one set of
+ * groups per part of the index, each counted by its own thread. */
 typedef struct index_src {
     const ht_index *ix;
     ht_group by;
+    const ht_index_filter *q;
+    int64_t now;
+    size_t part, parts;
     group **slot; /* by group id */
     ht_status st;
-    ht_error *err;
+    ht_error err;
 } index_src;
 
 static void take_index_fact(void *ud, size_t gid, const ht_stats_fact *f) {
@@ -455,12 +462,56 @@ static void take_index_fact(void *ud, size_t gid, const ht_stats_fact *f) {
     if (!x->slot[gid]) {
         char buf[16];
         if (!(x->slot[gid] = malloc(sizeof **x->slot))) {
-            x->st = ht_error_set(x->err, HT_ENOMEM, "out of memory");
+            x->st = ht_error_set(&x->err, HT_ENOMEM, "out of memory");
             return;
         }
         group_start(x->slot[gid], ht_index_group_key(x->ix, x->by, gid, buf));
     }
-    x->st = group_add(x->slot[gid], f, x->err);
+    x->st = group_add(x->slot[gid], f, &x->err);
+}
+
+static void *count_part(void *arg) {
+    index_src *x = arg;
+    ht_index_facts(x->ix, x->q, x->by, x->now, x->part, x->parts,
+                   take_index_fact, x);
+    return NULL;
+}
+
+/* Add @b's counts and durations to @a (b's durations freed). */
+static ht_status group_merge(group *a, group *b, ht_error *err) {
+    ht_stats_row *r = &a->row;
+    const ht_stats_row *o = &b->row;
+    r->count += o->count;
+    r->response_on_time += o->response_on_time;
+    r->response_decided += o->response_decided;
+    r->resolution_on_time += o->resolution_on_time;
+    r->resolution_decided += o->resolution_decided;
+    r->satisfied += o->satisfied;
+    r->rated += o->rated;
+    r->overdue += o->overdue;
+    r->open += o->open;
+    for (int k = 0; k < HT_WHISTLE_COUNT; k++) {
+        r->whistles[k] += o->whistles[k];
+    }
+    r->whistles_on_time += o->whistles_on_time;
+    r->whistles_decided += o->whistles_decided;
+    a->evaluated += b->evaluated;
+    ht_status st = ht_array_grow((void **)&a->dur, &a->cap_d, a->nd + b->nd + 1,
+                                 sizeof *a->dur, err);
+    if (st == HT_OK) {
+        st = ht_array_grow((void **)&a->arr, &a->cap_a, a->na + b->na + 1,
+                           sizeof *a->arr, err);
+    }
+    if (st == HT_OK) {
+        memcpy(a->dur + a->nd, b->dur, b->nd * sizeof *b->dur);
+        a->nd += b->nd;
+        memcpy(a->arr + a->na, b->arr, b->na * sizeof *b->arr);
+        a->na += b->na;
+    }
+    free(b->dur);
+    free(b->arr);
+    b->dur = b->arr = NULL;
+    return st;
 }
 
 static ht_status index_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
@@ -493,6 +544,15 @@ static int cmp_group_key(const void *a, const void *b) {
     return strcmp(((const group *)a)->row.key, ((const group *)b)->row.key);
 }
 
+/* Threads for a large index (a part each); one below this many. */
+#define MAX_PARTS 4
+static _Atomic size_t parallel_from = 400000, forced_parts = 0;
+
+void ht__stats_set_parts(size_t parts, size_t from) {
+    forced_parts = parts > MAX_PARTS ? MAX_PARTS : parts;
+    parallel_from = from;
+}
+
 ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
                               const ht_filter *f, ht_stats_by by,
                               ht_stats_row **rows, size_t *n, ht_error *err) {
@@ -503,28 +563,83 @@ ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
     if (st != HT_OK) {
         return st;
     }
+    long cores =
+        forced_parts ? (long)forced_parts : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t parts = ht_index_count(ix) < parallel_from || cores < 2 ? 1
+                   : cores > MAX_PARTS                             ? MAX_PARTS
+                                       : (size_t)cores;
     size_t ng = ht_index_groups(ix, group_of(by));
-    index_src x = {ix, group_of(by), calloc(ng, sizeof *x.slot), HT_OK, err};
-    group *groups = x.slot ? malloc((ng + 1) * sizeof *groups) : NULL;
-    if (!groups) {
-        st = ht_error_set(err, HT_ENOMEM, "out of memory");
-    }
-    if (st == HT_OK) {
-        ht_index_facts(ix, q, x.by, ht_clock_now(), take_index_fact, &x);
-        st = x.st;
-    }
-    ht_index_filter_free(q);
-    size_t m = 0;
-    for (size_t g = 0; x.slot && g < ng; g++) {
-        if (x.slot[g]) {
-            group_close(x.slot[g]);
-            if (groups) {
-                groups[m++] = *x.slot[g];
-            }
-            free(x.slot[g]);
+    int64_t now = ht_clock_now();
+    index_src x[MAX_PARTS];
+    for (size_t p = 0; p < parts; p++) {
+        x[p] = (index_src){.ix = ix,
+                           .by = group_of(by),
+                           .q = q,
+                           .now = now,
+                           .part = p,
+                           .parts = parts,
+                           .slot = calloc(ng, sizeof *x[p].slot)};
+        if (!x[p].slot) {
+            x[p].st = ht_error_set(&x[p].err, HT_ENOMEM, "out of memory");
         }
     }
-    free(x.slot);
+    pthread_t tid[MAX_PARTS];
+    bool started[MAX_PARTS] = {false};
+    for (size_t p = 1; p < parts; p++) {
+        started[p] =
+            x[p].slot && pthread_create(&tid[p], NULL, count_part, &x[p]) == 0;
+    }
+    for (size_t p = 0; p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            if (x[p].slot) {
+                count_part(&x[p]); /* here, when no thread took it */
+            }
+        } else {
+            pthread_join(tid[p], NULL);
+        }
+    }
+    ht_index_filter_free(q);
+    for (size_t p = 0; p < parts; p++) {
+        if (st == HT_OK && x[p].st != HT_OK) {
+            st = x[p].st;
+            *err = x[p].err;
+        }
+    }
+    /* Every part's groups into the first's. */
+    group *groups = st == HT_OK ? malloc((ng + 1) * sizeof *groups) : NULL;
+    if (st == HT_OK && !groups) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t g = 0; g < ng; g++) {
+        group *first = NULL;
+        for (size_t p = 0; p < parts; p++) {
+            group *gp = x[p].slot ? x[p].slot[g] : NULL;
+            if (!gp) {
+                continue;
+            }
+            if (!first) {
+                first = gp;
+            } else {
+                if (st == HT_OK) {
+                    st = group_merge(first, gp, err);
+                }
+                free(gp->dur);
+                free(gp->arr);
+                free(gp);
+            }
+        }
+        if (first) {
+            group_close(first);
+            if (groups) {
+                groups[m++] = *first;
+            }
+            free(first);
+        }
+    }
+    for (size_t p = 0; p < parts; p++) {
+        free(x[p].slot);
+    }
     if (st != HT_OK) {
         free(groups);
         return st;
@@ -533,7 +648,7 @@ ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
     if (m > 1) {
         qsort(groups, m, sizeof *groups, cmp_group_key);
     }
-    return finish(s, f, by, groups, m, index_prev, &x, rows, n, err);
+    return finish(s, f, by, groups, m, index_prev, &x[0], rows, n, err);
 }
 
 static int cmp_topic(const void *a, const void *b) {

@@ -18,4 +18,8 @@ json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
 uint16_t ht__stats_kth(uint16_t *v, size_t n, size_t k);
 double ht__stats_median(uint16_t *v, size_t n);
 
+/* Count with @parts threads (0: the cores) from @from incidents on; for
+ * tests. */
+void ht__stats_set_parts(size_t parts, size_t from);
+
 #endif

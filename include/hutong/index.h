@@ -119,11 +119,13 @@ typedef void (*ht_index_fact_fn)(void *ud, size_t gid, const ht_stats_fact *f);
 
 /**
  * Every incident passing @q (NULL: all) with its group of @by and what the
- * statistics count of it at @now (hours to arrive by department only).
- * Thread-safe.
+ * statistics count of it at @now (hours to arrive by department only): of
+ * part @part of @parts (0 of 1: all), so threads may share the work; each
+ * incident is in one part. Thread-safe.
  */
 void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
-                    int64_t now, ht_index_fact_fn fn, void *ud);
+                    int64_t now, size_t part, size_t parts, ht_index_fact_fn fn,
+                    void *ud);
 
 /** counts[gid] += 1 for every incident passing @q (counts holds
  * ht_index_groups entries). */
