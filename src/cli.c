@@ -693,6 +693,7 @@ static int cmd_serve(int argc, char **argv) {
     if (ht_server_start(&so, &srv, &err) != HT_OK) {
         return cli_fail(&err);
     }
+    fprintf(stderr, "hutong: index: %s\n", ht_server_index_note(srv));
     printf("hutong: serving %s on http://%s:%u/ (Ctrl-C stops)\n", o.db,
            o.host ? o.host : "127.0.0.1", (unsigned)ht_server_port(srv));
     fflush(stdout);

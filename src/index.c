@@ -13,89 +13,11 @@
 #include "hutong/stats.h"
 #include "hutong/tile.h"
 
-#define NONE32 UINT32_MAX
-#define NONE16 UINT16_MAX
-/* Positions are EPSG:3857 metres quantised to 2^32 steps over the world:
- * 0.93 cm each. */
-#define QSTEP (2 * HT_MERC_HALF / 4294967296.0)
-
-typedef struct cat_entry {
-    char *code;
-    uint16_t major; /* index of its major class (itself for majors) */
-} cat_entry;
-
-typedef struct grid_entry {
-    char *code;
-    uint32_t parent; /* index, or NONE32 */
-    ht_level level;
-    uint32_t street, community; /* the ancestors (itself included) of those
-                                   levels, or NONE32 */
-} grid_entry;
-
-/* Dictionaries, shared by snapshots. */
-typedef struct dict {
-    atomic_int refs;
-    cat_entry *cats;
-    size_t ncats, cap_cats;
-    grid_entry *grids;
-    size_t ngrids, cap_grids;
-    char **depts; /* departments, sorted */
-    size_t ndepts, cap_depts;
-    /* per category and severity (1..3), the response and resolution
-     * deadlines in seconds after the report; -1: no rule */
-    int32_t (*due)[4][2];
-} dict;
-
-/* Columns of incidents. */
-typedef struct cols {
-    uint32_t *x, *y, *t;
-    uint16_t *cat;
-    uint8_t *flags; /* severity | source << 2 | state << 5 */
-    uint32_t *grid, *street, *id;
-    uint16_t *dept; /* NONE16: not dispatched to a department */
-    uint8_t *extra; /* satisfaction | whistle kind << 2 */
-    uint8_t *outc;  /* response | resolution << 2: an ht_due_state when
-                       done (on time, late, unknown), else pending: its
-                       deadline is the report + the rule (dict) */
-    uint16_t *close, *arrive; /* hours to close, dispatch to "handling"
-                                 (ht_stats_duration_code) */
-    size_t n, cap;
-} cols;
-
-/* The sorted bulk of a snapshot, shared by its successors. */
-typedef struct base {
-    atomic_int refs;
-    cols c;
-    uint32_t *by_id; /* positions sorted by id */
-    int shift;       /* cell = quantised coordinate >> shift */
-    uint32_t cx0, cy0, nx, ny;
-    uint32_t *start; /* nx * ny + 1 */
-} base;
-
-struct ht_index {
-    atomic_int refs;
-    dict *d;
-    base *b;
-    uint64_t *dead; /* bit per base position: replaced or deleted */
-    size_t ndead;
-    cols delta; /* incidents added or changed since the base was built,
-                   in id order */
-};
-
-struct ht_index_filter {
-    const ht_index *ix;
-    uint32_t t0, t1;             /* [t0, t1] inclusive */
-    unsigned sev, state, source; /* bit masks; all ones for "any" */
-    uint64_t *cats;              /* bit per category index; NULL: any */
-    uint64_t *grids;             /* bit per grid index; NULL: any */
-    uint64_t *depts;             /* bit per department; NULL: any */
-    unsigned sat;                /* bit per satisfaction; all ones: any */
-    uint32_t overdue_at;         /* 0: any; else overdue at that time */
-};
+#include "index_int.h"
 
 /* ---- columns ---- */
 
-static void cols_free(cols *c) {
+void ht__index_cols_free(cols *c) {
     free(c->x);
     free(c->y);
     free(c->t);
@@ -112,7 +34,7 @@ static void cols_free(cols *c) {
     memset(c, 0, sizeof *c);
 }
 
-static ht_status cols_reserve(cols *c, size_t need, ht_error *err) {
+ht_status ht__index_cols_reserve(cols *c, size_t need, ht_error *err) {
     if (need <= c->cap) {
         return HT_OK;
     }
@@ -140,7 +62,7 @@ static ht_status cols_reserve(cols *c, size_t need, ht_error *err) {
     return HT_OK;
 }
 
-static void cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
+void ht__index_cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
     dst->x[di] = src->x[si];
     dst->y[di] = src->y[si];
     dst->t[di] = src->t[si];
@@ -167,7 +89,7 @@ static double dequantise(uint32_t q) {
 
 /* ---- dictionaries ---- */
 
-static void dict_unref(dict *d) {
+void ht__index_dict_unref(dict *d) {
     if (!d || atomic_fetch_sub(&d->refs, 1) != 1) {
         return;
     }
@@ -362,7 +284,7 @@ static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
     }
     free(l.parents);
     if (st != HT_OK) {
-        dict_unref(d);
+        ht__index_dict_unref(d);
         return st;
     }
     *out = d;
@@ -388,7 +310,7 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
     if (ci == (size_t)-1 || gi == (size_t)-1 || di == (size_t)-1) {
         return HT_ENOTFOUND;
     }
-    ht_status st = cols_reserve(c, c->n + 1, err);
+    ht_status st = ht__index_cols_reserve(c, c->n + 1, err);
     if (st != HT_OK) {
         return st;
     }
@@ -449,11 +371,11 @@ static ht_status load_row(const ht_incident_row *r, void *ud, ht_error *err) {
 
 /* ---- building the sorted base ---- */
 
-static void base_unref(base *b) {
+void ht__index_base_unref(base *b) {
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1) {
         return;
     }
-    cols_free(&b->c);
+    ht__index_cols_free(&b->c);
     free(b->by_id);
     free(b->start);
     free(b);
@@ -492,7 +414,7 @@ static ht_status order_by_id(uint32_t *order, const uint32_t *ids, size_t n,
 }
 
 /* Sort @raw into cell order (a counting sort) and index the cells. */
-static ht_status base_build(cols *raw, base **out, ht_error *err) {
+ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
     base *b = calloc(1, sizeof *b);
     if (!b) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -525,7 +447,7 @@ static ht_status base_build(cols *raw, base **out, ht_error *err) {
     b->start = calloc(ncell + 1, sizeof *b->start);
     uint32_t *cell = malloc((n ? n : 1) * sizeof *cell);
     ht_status st = b->start && cell
-                       ? cols_reserve(&b->c, n ? n : 1, err)
+                       ? ht__index_cols_reserve(&b->c, n ? n : 1, err)
                        : ht_error_set(err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
         for (size_t i = 0; i < n; i++) {
@@ -538,7 +460,7 @@ static ht_status base_build(cols *raw, base **out, ht_error *err) {
         }
         /* Stable placement keeps rows in id order within a cell. */
         for (size_t i = 0; i < n; i++) {
-            cols_copy_row(&b->c, b->start[cell[i]]++, raw, i);
+            ht__index_cols_copy_row(&b->c, b->start[cell[i]]++, raw, i);
         }
         memmove(b->start + 1, b->start, ncell * sizeof *b->start);
         b->start[0] = 0;
@@ -553,7 +475,7 @@ static ht_status base_build(cols *raw, base **out, ht_error *err) {
     }
     free(cell);
     if (st != HT_OK) {
-        base_unref(b);
+        ht__index_base_unref(b);
         return st;
     }
     *out = b;
@@ -571,10 +493,10 @@ void ht_index_unref(ht_index *ix) {
     if (!ix || atomic_fetch_sub(&ix->refs, 1) != 1) {
         return;
     }
-    dict_unref(ix->d);
-    base_unref(ix->b);
+    ht__index_dict_unref(ix->d);
+    ht__index_base_unref(ix->b);
     free(ix->dead);
-    cols_free(&ix->delta);
+    ht__index_cols_free(&ix->delta);
     free(ix);
 }
 
@@ -594,9 +516,9 @@ ht_status ht_index_load(ht_store *s, ht_index **out, ht_error *err) {
         st = ht_store_each_incident(s, NULL, 0, load_row, &l, err);
     }
     if (st == HT_OK) {
-        st = base_build(&raw, &ix->b, err);
+        st = ht__index_base_build(&raw, &ix->b, err);
     }
-    cols_free(&raw);
+    ht__index_cols_free(&raw);
     if (st == HT_OK) {
         ix->dead = calloc(ix->b->c.n / 64 + 1, sizeof *ix->dead);
         if (!ix->dead) {
@@ -638,7 +560,8 @@ static int cmp_i64(const void *a, const void *b) {
 static ht_status merge_delta(ht_index *nx, const cols *old,
                              const int64_t *changed, size_t n,
                              const cols *fresh, ht_error *err) {
-    ht_status st = cols_reserve(&nx->delta, old->n + fresh->n + 1, err);
+    ht_status st =
+        ht__index_cols_reserve(&nx->delta, old->n + fresh->n + 1, err);
     uint32_t *order = malloc((fresh->n + 1) * sizeof *order);
     if (st == HT_OK && !order) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -661,7 +584,7 @@ static ht_status merge_delta(ht_index *nx, const cols *old,
                 c++;
             }
             if (!(c < n && changed[c] == (int64_t)old->id[i])) {
-                cols_copy_row(d, d->n++, old, i);
+                ht__index_cols_copy_row(d, d->n++, old, i);
             }
             i++;
         } else {
@@ -669,7 +592,8 @@ static ht_status merge_delta(ht_index *nx, const cols *old,
                 i++; /* replaced */
             }
             if (d->n == 0 || d->id[d->n - 1] != fresh->id[order[j]]) {
-                cols_copy_row(d, d->n++, fresh, order[j]); /* once an id */
+                ht__index_cols_copy_row(d, d->n++, fresh,
+                                        order[j]); /* once an id */
             }
             j++;
         }
@@ -725,7 +649,7 @@ ht_status ht_index_apply(const ht_index *ix, ht_store *s, const int64_t *ids,
     if (st == HT_OK && !stale) {
         st = merge_delta(nx, &ix->delta, sorted, n, &fresh, err);
     }
-    cols_free(&fresh);
+    ht__index_cols_free(&fresh);
     free(sorted);
     if (st == HT_OK && stale) {
         ht_index_unref(nx);

@@ -94,6 +94,49 @@ static unsigned fit_connections(unsigned want) {
     return want;
 }
 
+/* The index: from its snapshot beside the database (DB.index) when that
+ * holds the store's data version, else from the store, then saved for the
+ * next start when nothing was written meanwhile. */
+static ht_status load_index(ht_server *s, const char *db, ht_error *err) {
+    size_t len = strlen(db) + 8;
+    if (!(s->index_path = malloc(len))) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    snprintf(s->index_path, len, "%s.index", db);
+    s->index_data_version = -1;
+    int64_t v0, v1;
+    ht_status st = ht_store_data_version(s->store, &v0, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ht_error why = {0};
+    if (ht_index_read(s->index_path, v0, &s->index, &why) == HT_OK) {
+        s->index_data_version = v0;
+        snprintf(s->index_note, sizeof s->index_note,
+                 "%zu incidents read from %s in %.0f ms",
+                 ht_index_count(s->index), s->index_path,
+                 ht__http_since_ms(&t0));
+        return HT_OK;
+    }
+    st = ht_index_load(s->store, &s->index, err);
+    if (st != HT_OK || ht_store_data_version(s->store, &v1, err) != HT_OK) {
+        return st != HT_OK ? st : err->code;
+    }
+    snprintf(s->index_note, sizeof s->index_note,
+             "%zu incidents loaded from the database in %.0f ms (%s)",
+             ht_index_count(s->index), ht__http_since_ms(&t0), why.msg);
+    if (v1 == v0) {
+        s->index_data_version = v0;
+        ht_error serr = {0};
+        if (ht_index_save(s->index, s->index_path, v0, &serr) != HT_OK) {
+            ht_log(HT_LOG_WARN, "server", "index snapshot: %s", serr.msg);
+        }
+    }
+    return HT_OK;
+}
+
 ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
                           ht_error *err) {
     *out = NULL;
@@ -152,7 +195,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         st = ht_features_load(s->store, &s->feat, err);
     }
     if (st == HT_OK) {
-        st = ht_index_load(s->store, &s->index, err);
+        st = load_index(s, o->db, err);
     }
     if (st == HT_OK && o->private_reads && !o->tokens) {
         st = ht_error_set(err, HT_EINVAL,
@@ -241,8 +284,31 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     return HT_OK;
 }
 
+const char *ht_server_index_note(const ht_server *s) {
+    return s->index_note;
+}
+
 uint16_t ht_server_port(const ht_server *s) {
     return s->port;
+}
+
+/* A snapshot of the live index, for the next start, when this server's
+ * writes are the only ones since it was loaded (else the next start reads
+ * the store). */
+static void save_index(ht_server *s) {
+    int64_t v;
+    int64_t made = s->writer ? ht_store_versions_made(s->writer) : 0;
+    if (!s->writer || !s->index || s->index_data_version < 0 || made == 0 ||
+        ht_store_data_version(s->writer, &v, NULL) != HT_OK ||
+        v != s->index_data_version + made) {
+        return;
+    }
+    ht_error err = {0};
+    ht_index *ix = ht__live_index_ref(s);
+    if (ht_index_save(ix, s->index_path, v, &err) != HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "index snapshot: %s", err.msg);
+    }
+    ht_index_unref(ix);
 }
 
 void ht_server_stop(ht_server *s) {
@@ -279,6 +345,8 @@ void ht_server_stop(ht_server *s) {
     if (s->d) {
         MHD_stop_daemon(s->d); /* joins the workers after their requests */
     }
+    save_index(s);
+    free(s->index_path);
     for (int k = 0; k < EVENT_RING; k++) {
         free(s->events[k]);
     }

@@ -120,8 +120,12 @@ struct ht_server {
     double cell;
     size_t cnx, cny;
     atomic_ulong *cells, elsewhere, marks;
-    ht_store *writer;    /* read-write connection, with --tokens */
-    pthread_mutex_t wmu; /* one write at a time */
+    ht_store *writer;           /* read-write connection, with --tokens */
+    char *index_path;           /* the index's snapshot beside the database */
+    char index_note[400];       /* how it was loaded */
+    int64_t index_data_version; /* the data version the loaded index
+                                   holds; -1: not known */
+    pthread_mutex_t wmu;        /* one write at a time */
     ht_tokens *tokens;
     bool private_reads;  /* reads need a token too */
     pthread_mutex_t emu; /* events and listeners */

@@ -511,6 +511,28 @@ int ht_store_schema_version(const ht_store *s) {
     return s->version;
 }
 
+int64_t ht_store_versions_made(const ht_store *s) {
+    return s->versions_made;
+}
+
+ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err) {
+    *out = 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(
+            s->db, "SELECT value FROM hutong_meta WHERE key = 'data_version'",
+            -1, &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading the data version", err);
+    }
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? HT_OK
+               : ht__store_dberr(s, "reading the data version", err);
+}
+
 ht_status ht_store_begin(ht_store *s, ht_error *err) {
     if (s->in_tx) {
         return ht_error_set(err, HT_EINTERNAL, "transaction already open");
@@ -519,6 +541,7 @@ ht_status ht_store_begin(ht_store *s, ht_error *err) {
         return ht__store_dberr(s, "begin", err);
     }
     s->in_tx = true;
+    s->changes_at_begin = sqlite3_total_changes64(s->db);
     return HT_OK;
 }
 
@@ -537,11 +560,25 @@ ht_status ht_store_commit(ht_store *s, ht_error *err) {
     if (!s->in_tx) {
         return ht_error_set(err, HT_EINTERNAL, "no transaction open");
     }
+    /* Every write that changed a row moves the data version (what a saved
+     * index of the file is checked against). */
+    bool changed = sqlite3_total_changes64(s->db) != s->changes_at_begin;
+    if (changed &&
+        sqlite3_exec(s->db,
+                     "INSERT INTO hutong_meta VALUES ('data_version', '1') ON "
+                     "CONFLICT (key) DO UPDATE SET value = CAST(value AS "
+                     "INTEGER) + 1",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        ht_status st = ht__store_dberr(s, "commit", err);
+        ht_store_rollback(s);
+        return st;
+    }
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         ht_status st = ht__store_dberr(s, "commit", err);
         ht_store_rollback(s);
         return st;
     }
+    s->versions_made += changed;
     s->in_tx = false;
     s->tree_stale = false;
     s->deadlines_stale = false;

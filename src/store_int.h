@@ -70,6 +70,8 @@ struct ht_store {
     void *splite; /* SpatiaLite connection cache */
     int version;
     bool in_tx;
+    int64_t changes_at_begin; /* sqlite3_total_changes when it began */
+    int64_t versions_made;    /* data versions this connection committed */
     /* Bulk mode: SpatiaLite's per-row triggers on incidents (and for large
      * loads its secondary indexes) are set aside, their CREATE statements
      * kept here in the order they are restored, and the store does their

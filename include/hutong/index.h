@@ -46,6 +46,22 @@ typedef struct ht_index_filter ht_index_filter;
 /** Load every incident of @s. One reference for the caller. */
 ht_status ht_index_load(ht_store *s, ht_index **out, ht_error *err);
 
+/**
+ * Save @ix into the file @path (written beside, then renamed over it),
+ * stamped with @data_version: the store's data version it holds
+ * (ht_store_data_version). Changes since its base are folded in.
+ */
+ht_status ht_index_save(const ht_index *ix, const char *path,
+                        int64_t data_version, ht_error *err);
+
+/**
+ * Read a snapshot saved by ht_index_save, when it holds @data_version:
+ * HT_ENOTFOUND (with the reason) when the file is absent, of another data
+ * version, not a snapshot, damaged or truncated; then load from the store.
+ */
+ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
+                        ht_error *err);
+
 /** Take / drop a reference (thread-safe; NULL is a no-op for unref). */
 ht_index *ht_index_ref(ht_index *ix);
 void ht_index_unref(ht_index *ix);

@@ -63,6 +63,10 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
 /** The port it listens on. */
 uint16_t ht_server_port(const ht_server *s);
 
+/** How the index came to be at start: read from its snapshot, or loaded
+ * from the database (and why), with the time it took. */
+const char *ht_server_index_note(const ht_server *s);
+
 /** Stop accepting, let requests in flight finish, close everything. */
 void ht_server_stop(ht_server *s);
 

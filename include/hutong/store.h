@@ -64,6 +64,13 @@ int ht_store_schema_version(const ht_store *s);
 /** Begin a write transaction (BEGIN IMMEDIATE). HT_EBUSY when locked. */
 ht_status ht_store_begin(ht_store *s, ht_error *err);
 
+/** The data version: 0 for a new file, one more at every commit that
+ * changed a row. */
+ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err);
+
+/** How many data versions commits through @s made. */
+int64_t ht_store_versions_made(const ht_store *s);
+
 /** Commit. On error the transaction is rolled back: nothing changes. */
 ht_status ht_store_commit(ht_store *s, ht_error *err);
 

@@ -105,7 +105,7 @@ await run(async ({ base, browser, check, watch, token, setClock }) => {
   await page.waitForFunction((want) => {
     const li = document.querySelector("#feed li");
     return li && li.dataset.id === want && li.classList.contains("late");
-  }, id, { timeout: 10000 }).catch(() => {});
+  }, id, { timeout: 30000 }).catch(() => {});
   const head = await page.$eval("#feed li", (li) => ({
     id: li.dataset.id, late: li.classList.contains("late"),
     text: li.textContent, anim: getComputedStyle(li).animationName }));
@@ -116,7 +116,7 @@ await run(async ({ base, browser, check, watch, token, setClock }) => {
   check(await page.$$eval("#feed li", (a) => a.length) === 30, "the feed still holds 30 rows");
   await page.waitForFunction((n) =>
     Number(document.getElementById("k-overdue").textContent) >= n, overdue0 + 1,
-  { timeout: 10000 }).catch(() => {});
+  { timeout: 30000 }).catch(() => {});
   const overdue1 = Number(await page.$eval("#k-overdue", (b) => b.textContent));
   check(overdue1 >= overdue0 + 1, `the count of late incidents rose: ${overdue0} → ${overdue1}`);
   await page.screenshot({ path: join(process.env.HUTONG_SCREENSHOT_DIR || ".", "wall-loop-late.png") });

@@ -1086,6 +1086,108 @@ static long overdue_total(int port) {
     return n;
 }
 
+/* The body of GET @path from the server at @port (caller frees). */
+static char *body_of(int port, const char *path) {
+    char *body;
+    assert_int_equal(ts_http(port, "GET", path, NULL, NULL, NULL, &body, NULL),
+                     200);
+    return body;
+}
+
+/* The index is saved beside the database (DB.index) and read back at the
+ * next start when it holds the file's data version: after a start that
+ * loaded it, after writes through the server (saved as it stops), and
+ * never when stale or damaged (then the database is read again). */
+static void test_server_index_snapshot(void **state) {
+    (void)state;
+    char *sdb = demo_db("snap.db", "2000"), *tokens = ts_path(dir, "stokens");
+    char *log = ts_path(dir, "snap.log"), idx[600];
+    snprintf(idx, sizeof idx, "%s.index", sdb);
+    char *tw = ts_token_new(sdb, tokens, "ingest", NULL, true);
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tw);
+    ts_server a = ts_serve_start(sdb, log, tokens);
+    char *stats0 = body_of(a.port, "/api/stats?by=grid");
+    assert_int_equal(ts_serve_stop(a), 0);
+    char *text = ts_read(log);
+    assert_contains(text, "loaded from the database");
+    free(text);
+    assert_int_equal(access(idx, R_OK), 0);
+    /* Read back: the same figures. */
+    ts_server b = ts_serve_start(sdb, log, tokens);
+    text = ts_read(log);
+    assert_contains(text, "read from");
+    free(text);
+    char *stats1 = body_of(b.port, "/api/stats?by=grid");
+    assert_string_equal(stats0, stats1);
+    /* A write through it: saved as it stops, read back with the write. */
+    const char *csv =
+        "id,lon,lat,category,severity,source,status,"
+        "reported_at\nsnap-1,116.4105,39.9152,0101,2,app,"
+        "reported,2026-03-01T08:00:00Z\n";
+    assert_int_equal(
+        ts_http(b.port, "POST", "/api/incidents",
+                "Content-Type: text/csv\r\nAuthorization: Bearer x\r\n", csv,
+                NULL, NULL, NULL),
+        401);
+    char hdr[300];
+    snprintf(hdr, sizeof hdr, "Content-Type: text/csv\r\n%s", auth);
+    assert_int_equal(
+        ts_http(b.port, "POST", "/api/incidents", hdr, csv, NULL, NULL, NULL),
+        201);
+    char *stats2 = body_of(b.port, "/api/stats?by=grid");
+    assert_int_equal(ts_serve_stop(b), 0);
+    ts_server c = ts_serve_start(sdb, log, tokens);
+    text = ts_read(log);
+    assert_contains(text, "read from");
+    free(text);
+    char *stats3 = body_of(c.port, "/api/stats?by=grid");
+    assert_string_equal(stats2, stats3);
+    assert_string_not_equal(stats0, stats3);
+    char *page = body_of(c.port,
+                         "/api/incidents?limit=5&bbox=116.41,39.915,"
+                         "116.411,39.9155");
+    assert_contains(page, "snap-1");
+    free(page);
+    assert_int_equal(ts_serve_stop(c), 0);
+    /* Written behind its back (another process): stale, read again. */
+    char *r2 = ts_path(dir, "rules2.csv");
+    ts_write(r2, "category,response_h,resolution_h\n01,3,200\n");
+    assert_int_equal(H(NULL, NULL, "import", "rules", r2, "--db", sdb), 0);
+    free(r2);
+    ts_server d = ts_serve_start(sdb, log, tokens);
+    text = ts_read(log);
+    assert_contains(text, "loaded from the database");
+    free(text);
+    char *stats_d = body_of(d.port, "/api/stats?by=grid");
+    assert_string_not_equal(stats3, stats_d); /* the new rules' rates */
+    assert_int_equal(ts_serve_stop(d), 0);
+    /* Damaged: read again, and saved anew. */
+    ts_write(idx, "HTIDX garbage");
+    ts_server e = ts_serve_start(sdb, log, tokens);
+    text = ts_read(log);
+    assert_contains(text, "loaded from the database");
+    free(text);
+    char *stats4 = body_of(e.port, "/api/stats?by=grid");
+    assert_string_equal(stats_d, stats4);
+    assert_int_equal(ts_serve_stop(e), 0);
+    ts_server f = ts_serve_start(sdb, log, tokens);
+    text = ts_read(log);
+    assert_contains(text, "read from");
+    free(text);
+    assert_int_equal(ts_serve_stop(f), 0);
+    free(stats0);
+    free(stats1);
+    free(stats2);
+    free(stats3);
+    free(stats4);
+    free(stats_d);
+    free(tw);
+    free(sdb);
+    free(tokens);
+    free(log);
+}
+
 /* The path of the @style tile at zoom 17 under (@lon, @lat). */
 static void tile17(const char *style, double lon, double lat, char *out,
                    size_t len) {
@@ -1675,6 +1777,7 @@ int main(void) {
         cmocka_unit_test(test_server_writes),
         cmocka_unit_test(test_server_expiry_by_neighbourhood),
         cmocka_unit_test(test_server_overdue_timer),
+        cmocka_unit_test(test_server_index_snapshot),
         cmocka_unit_test(test_server_scoped_readers),
         cmocka_unit_test(test_server_gzip),
         cmocka_unit_test(test_server_bad_requests),

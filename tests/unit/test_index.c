@@ -183,10 +183,124 @@ static void test_index_snapshots(void **state) {
     ht_index_unref(v1);
 }
 
+/* Every incident of @ix as text, in id order: all it holds of each. */
+static void describe_row(void *ud, double x, double y,
+                         const ht_incident_view *v) {
+    char *out = ud;
+    char row[256];
+    snprintf(row, sizeof row,
+             "%lld %.3f %.3f %lld %d %d %d %s %s %s %lld %lld;",
+             (long long)v->id, x, y, (long long)v->reported_at, v->severity,
+             (int)v->source, (int)v->state, v->category, v->major,
+             v->grid_code ? v->grid_code : "-", (long long)v->street_id,
+             (long long)v->late_at);
+    strcat(out, row);
+}
+
+static int cmp_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The rows in one order, whatever the order the index keeps them in. */
+static char *dump(const ht_index *ix) {
+    char *raw = calloc(1, 1 << 16), *out = calloc(1, 1 << 16);
+    ht_index_visit(ix, NULL, NULL, describe_row, raw);
+    char *rows[64];
+    size_t n = 0;
+    for (char *p = strtok(raw, ";"); p && n < 64; p = strtok(NULL, ";")) {
+        rows[n++] = p;
+    }
+    qsort(rows, n, sizeof *rows, cmp_text);
+    for (size_t k = 0; k < n; k++) {
+        strcat(out, rows[k]);
+        strcat(out, ";");
+    }
+    free(raw);
+    return out;
+}
+
+/* A snapshot in a file: read back the same (changes folded in), and only
+ * for its data version; a damaged, truncated or foreign file, or none, is
+ * "not found" with the reason, never a crash or a wrong index. */
+static void test_index_file(void **state) {
+    (void)state;
+    ht_index *a;
+    ht_error err = {0};
+    assert_int_equal(ht_index_load(fx->s, &a, &err), HT_OK);
+    char *path = ts_path(fx->dir, "x.index");
+    ht_index *none = (ht_index *)1;
+    assert_int_equal(ht_index_read(path, 0, &none, &err), HT_ENOTFOUND);
+    assert_null(none);
+    assert_contains(err.msg, "no snapshot");
+    assert_int_equal(ht_index_save(a, path, 42, &err), HT_OK);
+    ht_index *b = NULL;
+    assert_int_equal(ht_index_read(path, 41, &b, &err), HT_ENOTFOUND);
+    assert_null(b);
+    assert_contains(err.msg, "data version 42");
+    assert_int_equal(ht_index_read(path, 42, &b, &err), HT_OK);
+    char *da = dump(a), *db = dump(b);
+    assert_true(strlen(da) > 100);
+    assert_string_equal(da, db);
+    assert_int_equal(ht_index_count(a), ht_index_count(b));
+    free(db);
+    ht_index_unref(b);
+    /* With changes on top of its base: folded into the saved one. */
+    ht_import_opts i = {.kind = HT_IMPORT_INCIDENTS};
+    char *ip = ts_path(fx->dir, "file.csv");
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "b,116.32,39.82,0105,3,patrol,closed,2026-01-20\n"
+             "z,116.35,39.84,0101,2,app,reported,2026-05-01\n");
+    assert_int_equal(ht_import_file(fx->s, ip, &i, NULL, &err), HT_OK);
+    free(ip);
+    int64_t changed[] = {2, 9, 10, 11};
+    ht_index *c;
+    assert_int_equal(ht_index_apply(a, fx->s, changed, 4, &c, &err), HT_OK);
+    assert_int_equal(ht_index_save(c, path, 43, &err), HT_OK);
+    assert_int_equal(ht_index_read(path, 43, &b, &err), HT_OK);
+    char *dc = dump(c);
+    db = dump(b);
+    assert_string_equal(dc, db);
+    assert_string_not_equal(da, dc);
+    free(db);
+    ht_index_unref(b);
+    /* Cut short, or not ours. */
+    char *bytes = ts_read(path);
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fclose(f);
+    for (long cut = len - 1; cut > 0; cut = cut * 2 / 3) {
+        f = fopen(path, "wb");
+        fwrite(bytes, 1, (size_t)cut, f);
+        fclose(f);
+        b = NULL;
+        assert_int_equal(ht_index_read(path, 43, &b, &err), HT_ENOTFOUND);
+        assert_null(b);
+    }
+    /* One byte too many: refused too. */
+    f = fopen(path, "wb");
+    fwrite(bytes, 1, (size_t)len, f);
+    fwrite("x", 1, 1, f); /* one byte too many */
+    fclose(f);
+    assert_int_equal(ht_index_read(path, 43, &b, &err), HT_ENOTFOUND);
+    assert_contains(err.msg, "damaged or truncated");
+    ts_write(path, "not an index at all, just some text\n");
+    assert_int_equal(ht_index_read(path, 43, &b, &err), HT_ENOTFOUND);
+    assert_contains(err.msg, "not an index snapshot");
+    free(bytes);
+    free(da);
+    free(dc);
+    free(path);
+    ht_index_unref(c);
+    ht_index_unref(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
         cmocka_unit_test(test_index_snapshots),
+        cmocka_unit_test(test_index_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A snapshot of the index in a file beside the database, so a server
+ * starts without reading every incident again: the dictionaries and the
+ * sorted columns as they are in memory, stamped with the store's data
+ * version and checked against it when read. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "index_int.h"
+
+static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 1};
+static const char trailer[8] = {'H', 'T', 'I', 'D', 'X', 'E', 'N', 'D'};
+#define BOM 0x01020304u
+
+/* ---- writing ---- */
+
+typedef struct sink {
+    FILE *f;
+    bool ok;
+} sink;
+
+static void put(sink *o, const void *p, size_t n) {
+    if (o->ok && n && fwrite(p, 1, n, o->f) != n) {
+        o->ok = false;
+    }
+}
+
+static void put_u64(sink *o, uint64_t v) {
+    put(o, &v, sizeof v);
+}
+
+static void put_str(sink *o, const char *s) {
+    size_t n = strlen(s);
+    uint16_t len = (uint16_t)(n > 65535 ? 65535 : n);
+    put(o, &len, sizeof len);
+    put(o, s, len);
+}
+
+static void put_cols(sink *o, const cols *c) {
+    size_t n = c->n;
+    put(o, c->x, n * 4);
+    put(o, c->y, n * 4);
+    put(o, c->t, n * 4);
+    put(o, c->cat, n * 2);
+    put(o, c->flags, n);
+    put(o, c->grid, n * 4);
+    put(o, c->street, n * 4);
+    put(o, c->id, n * 4);
+    put(o, c->dept, n * 2);
+    put(o, c->extra, n);
+    put(o, c->outc, n);
+    put(o, c->close, n * 2);
+    put(o, c->arrive, n * 2);
+}
+
+/* The live rows of @ix as one base: @ix's own when it has no changes. */
+static ht_status compact(const ht_index *ix, base **b, bool *own,
+                         ht_error *err) {
+    if (ix->delta.n == 0 && ix->ndead == 0) {
+        *b = ix->b;
+        *own = false;
+        return HT_OK;
+    }
+    cols raw = {0};
+    const cols *c = &ix->b->c;
+    ht_status st = ht__index_cols_reserve(&raw, c->n + ix->delta.n + 1, err);
+    for (size_t i = 0; st == HT_OK && i < c->n; i++) {
+        if (!(ix->dead[i / 64] >> (i % 64) & 1)) {
+            ht__index_cols_copy_row(&raw, raw.n++, c, i);
+        }
+    }
+    for (size_t i = 0; st == HT_OK && i < ix->delta.n; i++) {
+        ht__index_cols_copy_row(&raw, raw.n++, &ix->delta, i);
+    }
+    if (st == HT_OK) {
+        st = ht__index_base_build(&raw, b, err);
+    }
+    ht__index_cols_free(&raw);
+    *own = true;
+    return st;
+}
+
+ht_status ht_index_save(const ht_index *ix, const char *path,
+                        int64_t data_version, ht_error *err) {
+    base *b;
+    bool own;
+    ht_status st = compact(ix, &b, &own, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    size_t len = strlen(path) + 16;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        if (own) {
+            ht__index_base_unref(b);
+        }
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    snprintf(tmp, len, "%s.tmp", path);
+    sink o = {fopen(tmp, "wb"), true};
+    if (!o.f) {
+        st = ht_error_set(err, HT_EIO, "%s: cannot write", tmp);
+    } else {
+        const dict *d = ix->d;
+        uint32_t bom = BOM;
+        put(&o, magic, sizeof magic);
+        put(&o, &bom, sizeof bom);
+        put(&o, &data_version, sizeof data_version);
+        put_u64(&o, d->ncats);
+        put_u64(&o, d->ngrids);
+        put_u64(&o, d->ndepts);
+        put_u64(&o, b->c.n);
+        for (size_t k = 0; k < d->ncats; k++) {
+            put_str(&o, d->cats[k].code);
+            put(&o, &d->cats[k].major, sizeof d->cats[k].major);
+        }
+        for (size_t k = 0; k < d->ngrids; k++) {
+            const grid_entry *g = &d->grids[k];
+            uint8_t level = (uint8_t)g->level;
+            put_str(&o, g->code);
+            put(&o, &g->parent, 4);
+            put(&o, &level, 1);
+            put(&o, &g->street, 4);
+            put(&o, &g->community, 4);
+        }
+        for (size_t k = 0; k < d->ndepts; k++) {
+            put_str(&o, d->depts[k]);
+        }
+        put(&o, d->due, (d->ncats ? d->ncats : 1) * sizeof *d->due);
+        int32_t shift = b->shift;
+        put(&o, &shift, 4);
+        put(&o, &b->cx0, 4);
+        put(&o, &b->cy0, 4);
+        put(&o, &b->nx, 4);
+        put(&o, &b->ny, 4);
+        put(&o, b->start, ((size_t)b->nx * b->ny + 1) * 4);
+        put_cols(&o, &b->c);
+        put(&o, b->by_id, b->c.n * 4);
+        put(&o, trailer, sizeof trailer);
+        bool flushed = fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
+        bool closed = fclose(o.f) == 0;
+        if (!o.ok || !flushed || !closed) {
+            st = ht_error_set(err, HT_EIO, "%s: cannot write", tmp);
+        } else if (rename(tmp, path) != 0) {
+            st =
+                ht_error_set(err, HT_EIO, "%s: cannot rename to %s", tmp, path);
+        }
+        if (st != HT_OK) {
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    if (own) {
+        ht__index_base_unref(b);
+    }
+    return st;
+}
+
+/* ---- reading ---- */
+
+typedef struct source {
+    FILE *f;
+    bool ok;
+} source;
+
+static void get(source *i, void *p, size_t n) {
+    if (i->ok && n && fread(p, 1, n, i->f) != n) {
+        i->ok = false;
+    }
+}
+
+static uint64_t get_u64(source *i) {
+    uint64_t v = 0;
+    get(i, &v, sizeof v);
+    return v;
+}
+
+static char *get_str(source *i) {
+    uint16_t len = 0;
+    get(i, &len, sizeof len);
+    char *s = i->ok ? malloc((size_t)len + 1) : NULL;
+    if (!s) {
+        i->ok = false;
+        return NULL;
+    }
+    get(i, s, len);
+    s[len] = '\0';
+    return s;
+}
+
+/* Counts beyond these are not a snapshot of ours. */
+#define MAX_ROWS (1ull << 32)
+#define MAX_DICT (1ull << 24)
+
+ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
+                        ht_error *err) {
+    *out = NULL;
+    source i = {fopen(path, "rb"), true};
+    if (!i.f) {
+        return ht_error_set(err, HT_ENOTFOUND, "%s: no snapshot", path);
+    }
+    char m[8];
+    uint32_t bom = 0;
+    int64_t version = -1;
+    get(&i, m, sizeof m);
+    get(&i, &bom, sizeof bom);
+    get(&i, &version, sizeof version);
+    if (!i.ok || memcmp(m, magic, sizeof m) != 0 || bom != BOM) {
+        fclose(i.f);
+        return ht_error_set(err, HT_ENOTFOUND, "%s: not an index snapshot",
+                            path);
+    }
+    if (version != data_version) {
+        fclose(i.f);
+        return ht_error_set(err, HT_ENOTFOUND,
+                            "%s: of data version %lld, the database is at "
+                            "%lld",
+                            path, (long long)version, (long long)data_version);
+    }
+    uint64_t ncats = get_u64(&i), ngrids = get_u64(&i), ndepts = get_u64(&i),
+             n = get_u64(&i);
+    ht_index *ix = calloc(1, sizeof *ix);
+    dict *d = calloc(1, sizeof *d);
+    base *b = calloc(1, sizeof *b);
+    if (!ix || !d || !b) {
+        i.ok = false;
+    }
+    if (i.ok && (ncats > MAX_DICT || ngrids > MAX_DICT || ndepts > MAX_DICT ||
+                 n >= MAX_ROWS)) {
+        i.ok = false;
+    }
+    if (i.ok) {
+        atomic_init(&ix->refs, 1);
+        atomic_init(&d->refs, 1);
+        atomic_init(&b->refs, 1);
+        ix->d = d;
+        ix->b = b;
+        d->cats = calloc(ncats + 1, sizeof *d->cats);
+        d->grids = calloc(ngrids + 1, sizeof *d->grids);
+        d->depts = calloc(ndepts + 1, sizeof *d->depts);
+        d->due = malloc((ncats ? ncats : 1) * sizeof *d->due);
+        i.ok = d->cats && d->grids && d->depts && d->due;
+    }
+    for (size_t k = 0; i.ok && k < ncats; k++) {
+        d->cats[k].code = get_str(&i);
+        d->ncats = k + 1;
+        get(&i, &d->cats[k].major, sizeof d->cats[k].major);
+        i.ok = i.ok && d->cats[k].major < ncats;
+    }
+    for (size_t k = 0; i.ok && k < ngrids; k++) {
+        grid_entry *g = &d->grids[k];
+        uint8_t level = 0;
+        g->code = get_str(&i);
+        d->ngrids = k + 1;
+        get(&i, &g->parent, 4);
+        get(&i, &level, 1);
+        get(&i, &g->street, 4);
+        get(&i, &g->community, 4);
+        g->level = (ht_level)level;
+        i.ok = i.ok && level < HT_LEVEL_COUNT &&
+               (g->parent == NONE32 || g->parent < ngrids) &&
+               (g->street == NONE32 || g->street < ngrids) &&
+               (g->community == NONE32 || g->community < ngrids);
+    }
+    for (size_t k = 0; i.ok && k < ndepts; k++) {
+        d->depts[k] = get_str(&i);
+        d->ndepts = k + 1;
+    }
+    d->cap_cats = d->ncats;
+    d->cap_grids = d->ngrids;
+    d->cap_depts = d->ndepts;
+    if (i.ok) {
+        get(&i, d->due, (ncats ? ncats : 1) * sizeof *d->due);
+    }
+    int32_t shift = 0;
+    get(&i, &shift, 4);
+    get(&i, &b->cx0, 4);
+    get(&i, &b->cy0, 4);
+    get(&i, &b->nx, 4);
+    get(&i, &b->ny, 4);
+    b->shift = shift;
+    size_t ncell = (size_t)b->nx * b->ny;
+    i.ok = i.ok && shift >= 0 && shift < 32 && ncell <= (1u << 22) && ncell > 0;
+    if (i.ok) {
+        b->start = malloc((ncell + 1) * sizeof *b->start);
+        i.ok =
+            b->start && ht__index_cols_reserve(&b->c, n ? n : 1, NULL) == HT_OK;
+    }
+    if (i.ok) {
+        get(&i, b->start, (ncell + 1) * 4);
+        cols *c = &b->c;
+        c->n = (size_t)n;
+        get(&i, c->x, n * 4);
+        get(&i, c->y, n * 4);
+        get(&i, c->t, n * 4);
+        get(&i, c->cat, n * 2);
+        get(&i, c->flags, n);
+        get(&i, c->grid, n * 4);
+        get(&i, c->street, n * 4);
+        get(&i, c->id, n * 4);
+        get(&i, c->dept, n * 2);
+        get(&i, c->extra, n);
+        get(&i, c->outc, n);
+        get(&i, c->close, n * 2);
+        get(&i, c->arrive, n * 2);
+        b->by_id = malloc((n ? n : 1) * sizeof *b->by_id);
+        i.ok = i.ok && b->by_id;
+        get(&i, b->by_id, n * 4);
+    }
+    char end[8];
+    get(&i, end, sizeof end);
+    i.ok = i.ok && memcmp(end, trailer, sizeof end) == 0 && fgetc(i.f) == EOF &&
+           b->start[0] == 0 && b->start[ncell] == n;
+    /* What indexes others must lie within them. */
+    for (size_t k = 0; i.ok && k < ncell; k++) {
+        i.ok = b->start[k] <= b->start[k + 1];
+    }
+    for (size_t k = 0; i.ok && k < n; k++) {
+        const cols *c = &b->c;
+        i.ok = c->cat[k] < ncats && (c->flags[k] & 3) >= 1 &&
+               (c->grid[k] == NONE32 || c->grid[k] < ngrids) &&
+               (c->dept[k] == NONE16 || c->dept[k] < ndepts) && b->by_id[k] < n;
+    }
+    fclose(i.f);
+    if (i.ok) {
+        ix->dead = calloc(n / 64 + 1, sizeof *ix->dead);
+        i.ok = ix->dead != NULL;
+    }
+    if (!i.ok) {
+        if (ix && ix->d) {
+            ht_index_unref(ix);
+        } else {
+            free(ix);
+            free(b);
+            free(d);
+        }
+        return ht_error_set(err, HT_ENOTFOUND,
+                            "%s: a damaged or truncated snapshot", path);
+    }
+    *out = ix;
+    return HT_OK;
+}
