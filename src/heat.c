@@ -3,10 +3,15 @@
 #include "hutong/heat.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hutong/tile.h"
+
+#include "heat_int.h"
 
 #define WGS84_A 6378137.0
 #define WGS84_E2 0.00669437999014
@@ -70,10 +75,15 @@ static double kernel(ht_kernel k, double r, double d2) {
 }
 
 typedef struct splat {
-    ht_heat *h;
+    ht_heat *h; /* its nodes' geometry (read only while splatting) */
     double *acc;
     const ht_heat_opts *o;
     const double *row_lat; /* latitude of each node row, radians */
+    size_t count;          /* incidents splatted */
+    /* a part of the index, for a thread */
+    const ht_index *ix;
+    const ht_index_filter *q;
+    size_t part, parts;
 } splat;
 
 static void add_point(splat *s, double x, double y, double w) {
@@ -91,10 +101,17 @@ static void add_point(splat *s, double x, double y, double w) {
     j0 = j0 < 0 ? 0 : j0;
     i1 = i1 >= (long)h->nx ? (long)h->nx - 1 : i1;
     j1 = j1 >= (long)h->ny ? (long)h->ny - 1 : j1;
+    /* Factors at the pair's mid latitude, to first order about the
+     * point's (the rows lie within r of it: the second-order term is below
+     * 1e-9 of the factor), rather than sines and roots for every row. */
+    const double dphi = 1e-4;
+    double kxp, kyp, kxm, kym;
+    ground_factors(phi + dphi, &kxp, &kyp);
+    ground_factors(phi - dphi, &kxm, &kym);
+    double dkx = (kxp - kxm) / (2 * dphi), dky = (kyp - kym) / (2 * dphi);
     for (long j = j0; j <= j1; j++) {
-        /* Factors at the pair's mid latitude. */
-        double mkx, mky;
-        ground_factors((phi + s->row_lat[j]) / 2, &mkx, &mky);
+        double half = (s->row_lat[j] - phi) / 2;
+        double mkx = kx + dkx * half, mky = ky + dky * half;
         double dy = (h->y0 + (double)j * h->step - y) * mky;
         double dy2 = dy * dy;
         double *row = s->acc + (size_t)j * h->nx;
@@ -112,7 +129,7 @@ static void splat_point(void *ud, double x, double y, int severity) {
     (void)severity;
     splat *s = ud;
     add_point(s, x, y, 1e6); /* per km2 */
-    s->h->count++;
+    s->count++;
 }
 
 static void splat_view(void *ud, double x, double y,
@@ -122,7 +139,68 @@ static void splat_view(void *ud, double x, double y,
     if (isfinite(w) && w != 0) {
         add_point(s, x, y, w * 1e6);
     }
-    s->h->count++;
+    s->count++;
+}
+
+static void *splat_part(void *arg) {
+    splat *s = arg;
+    if (s->o->weight) {
+        ht_index_visit_part(s->ix, s->q, s->part, s->parts, splat_view, s);
+    } else {
+        ht_index_points_part(s->ix, s->q, s->part, s->parts, splat_point, s);
+    }
+    return NULL;
+}
+
+/* Threads for a large index, a part and its own nodes each, summed. */
+#define MAX_PARTS 4
+static _Atomic size_t splat_from = 200000, forced_parts = 0;
+
+void ht__heat_set_parts(size_t parts, size_t from) {
+    forced_parts = parts > MAX_PARTS ? MAX_PARTS : parts;
+    splat_from = from;
+}
+
+static bool splat_all(ht_heat *h, const ht_index *ix, const ht_index_filter *q,
+                      const ht_heat_opts *o) {
+    long cores =
+        forced_parts ? (long)forced_parts : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t parts = ht_index_count(ix) < splat_from || cores < 2 ? 1
+                   : cores > MAX_PARTS                          ? MAX_PARTS
+                                                                : (size_t)cores;
+    size_t nodes = h->nx * h->ny;
+    splat s[MAX_PARTS];
+    pthread_t tid[MAX_PARTS];
+    bool started[MAX_PARTS] = {false}, ok = true;
+    for (size_t p = 0; p < parts; p++) {
+        s[p] = (splat){h,    p ? calloc(nodes, sizeof *h->v) : h->v,
+                       o,    h->row_lat,
+                       0,    ix,
+                       q,    p,
+                       parts};
+        ok = ok && s[p].acc;
+    }
+    for (size_t p = 1; ok && p < parts; p++) {
+        started[p] = pthread_create(&tid[p], NULL, splat_part, &s[p]) == 0;
+    }
+    for (size_t p = 0; ok && p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            splat_part(&s[p]); /* here, when no thread took it */
+        } else {
+            pthread_join(tid[p], NULL);
+        }
+    }
+    h->count = 0;
+    for (size_t p = 0; p < parts; p++) {
+        h->count += s[p].count;
+        for (size_t k = 0; ok && p > 0 && k < nodes; k++) {
+            h->v[k] += s[p].acc[k];
+        }
+        if (p > 0) {
+            free(s[p].acc);
+        }
+    }
+    return ok;
 }
 
 double ht_heat_nice(double v) {
@@ -254,13 +332,7 @@ ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
     }
     /* Sums are per km2 (the kernel is per m2). */
     h->floor_v = kernel(o->kernel, o->radius_m, 0) * 1e6 * 1e-9;
-    splat s = {h, h->v, o, h->row_lat};
-    if (o->weight) {
-        ht_index_visit(ix, q, NULL, splat_view, &s);
-    } else {
-        ht_index_points(ix, q, NULL, splat_point, &s);
-    }
-    if (!summarise(h)) {
+    if (!splat_all(h, ix, q, o) || !summarise(h)) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
@@ -301,7 +373,7 @@ ht_status ht_heat_update(ht_heat *h, const ht_index *old,
                                 (long long)ids[k]);
         }
     }
-    splat s = {h, h->v, &h->o, h->row_lat};
+    splat s = {.h = h, .acc = h->v, .o = &h->o, .row_lat = h->row_lat};
     for (size_t k = 0; k < n; k++) {
         /* Kernels are per m2, the nodes per km2. */
         if (ht_index_find(old, qold, ids[k], &x, &y, &v)) {

@@ -883,9 +883,11 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
 }
 
 /* Walk the rows of @ix in @box passing @q; @full selects the callback. */
-static void walk(const ht_index *ix, const ht_index_filter *q,
-                 const ht_bbox *box, ht_index_visit_fn vf, ht_index_point_fn pf,
-                 void *ud) {
+/* Walk the rows of part @part of @parts (cell rows of the base, the delta
+ * with part 0). */
+static void walk_part(const ht_index *ix, const ht_index_filter *q,
+                      const ht_bbox *box, size_t part, size_t parts,
+                      ht_index_visit_fn vf, ht_index_point_fn pf, void *ud) {
     uint32_t qx0 = 0, qy0 = 0, qx1 = NONE32, qy1 = NONE32;
     if (box) {
         qx0 = quantise(box->minx);
@@ -904,6 +906,13 @@ static void walk(const ht_index *ix, const ht_index_filter *q,
         ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
         cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
         for (int64_t j = cj0; j <= cj1 && ci0 <= ci1; j++) {
+            /* a row of cells is in the part its first incident's position
+             * falls in: parts of about as many incidents */
+            if (parts > 1 &&
+                (uint64_t)b->start[(size_t)j * b->nx] * parts / (b->c.n + 1) !=
+                    part) {
+                continue;
+            }
             size_t a = b->start[(size_t)j * b->nx + (size_t)ci0];
             size_t e = b->start[(size_t)j * b->nx + (size_t)ci1 + 1];
             for (size_t i = a; i < e; i++) {
@@ -923,7 +932,7 @@ static void walk(const ht_index *ix, const ht_index_filter *q,
         }
     }
     const cols *dl = &ix->delta;
-    for (size_t i = 0; i < dl->n; i++) {
+    for (size_t i = 0; part == 0 && i < dl->n; i++) {
         if (dl->x[i] < qx0 || dl->x[i] > qx1 || dl->y[i] < qy0 ||
             dl->y[i] > qy1 || !match(q, dl, i)) {
             continue;
@@ -976,12 +985,24 @@ bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
 
 void ht_index_visit(const ht_index *ix, const ht_index_filter *q,
                     const ht_bbox *box, ht_index_visit_fn fn, void *ud) {
-    walk(ix, q, box, fn, NULL, ud);
+    walk_part(ix, q, box, 0, 1, fn, NULL, ud);
 }
 
 void ht_index_points(const ht_index *ix, const ht_index_filter *q,
                      const ht_bbox *box, ht_index_point_fn fn, void *ud) {
-    walk(ix, q, box, NULL, fn, ud);
+    walk_part(ix, q, box, 0, 1, NULL, fn, ud);
+}
+
+void ht_index_visit_part(const ht_index *ix, const ht_index_filter *q,
+                         size_t part, size_t parts, ht_index_visit_fn fn,
+                         void *ud) {
+    walk_part(ix, q, NULL, part, parts ? parts : 1, fn, NULL, ud);
+}
+
+void ht_index_points_part(const ht_index *ix, const ht_index_filter *q,
+                          size_t part, size_t parts, ht_index_point_fn fn,
+                          void *ud) {
+    walk_part(ix, q, NULL, part, parts ? parts : 1, NULL, fn, ud);
 }
 
 ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,

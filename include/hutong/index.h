@@ -177,4 +177,13 @@ typedef void (*ht_index_point_fn)(void *ud, double x, double y, int severity);
 void ht_index_points(const ht_index *ix, const ht_index_filter *q,
                      const ht_bbox *box, ht_index_point_fn fn, void *ud);
 
+/** The same over everywhere, for part @part of @parts only (each incident
+ * in one part, parts of about as many), so threads may share the work. */
+void ht_index_visit_part(const ht_index *ix, const ht_index_filter *q,
+                         size_t part, size_t parts, ht_index_visit_fn fn,
+                         void *ud);
+void ht_index_points_part(const ht_index *ix, const ht_index_filter *q,
+                          size_t part, size_t parts, ht_index_point_fn fn,
+                          void *ud);
+
 #endif

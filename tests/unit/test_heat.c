@@ -12,6 +12,7 @@
 #include "hutong/render.h"
 #include "hutong/tile.h"
 
+#include "heat_int.h"
 #include "ht_test.h"
 
 static ts_demo *demo;
@@ -195,6 +196,37 @@ static void test_heat_export_matches_an_independent_sum(void **state) {
     check_export(&p, "gaussian", 200);
     free(p.lon);
     free(p.lat);
+}
+
+/* ---- threads change nothing but the last bits ---- */
+
+/* Splatted by three threads, each a part of the index with its own nodes,
+ * summed: the same density as by one, the same count and scale. */
+static void test_heat_threads_build_the_same(void **state) {
+    (void)state;
+    ht_heat_opts o = {.radius_m = 150};
+    ht_heat *one, *three;
+    ht__heat_set_parts(1, 0);
+    assert_int_equal(ht_heat_build(ix, NULL, &o, &one, NULL), HT_OK);
+    ht__heat_set_parts(3, 0);
+    assert_int_equal(ht_heat_build(ix, NULL, &o, &three, NULL), HT_OK);
+    ht__heat_set_parts(0, 200000);
+    assert_int_equal(ht_heat_count(one), ht_heat_count(three));
+    assert_true(ht_heat_count(one) > 1000);
+    assert_true(ht_heat_auto_scale(one) == ht_heat_auto_scale(three));
+    double top = ht_heat_max(one);
+    assert_true(fabs(ht_heat_max(three) - top) <= 1e-12 * top);
+    ht_bbox d = district_box();
+    for (int j = 0; j < 80; j++) {
+        for (int i = 0; i < 40; i++) {
+            double x = d.minx + (d.maxx - d.minx) * (i + 0.5) / 40;
+            double y = d.miny + (d.maxy - d.miny) * (j + 0.5) / 80;
+            assert_true(fabs(ht_heat_sample(one, x, y) -
+                             ht_heat_sample(three, x, y)) <= 1e-12 * top);
+        }
+    }
+    ht_heat_free(one);
+    ht_heat_free(three);
 }
 
 /* ---- the grid interpolates within 1 % of the scale ---- */
@@ -659,6 +691,7 @@ static void test_heat_per_day_shares_one_scale(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heat_export_matches_an_independent_sum),
+        cmocka_unit_test(test_heat_threads_build_the_same),
         cmocka_unit_test(test_heat_interpolation_within_one_percent),
         cmocka_unit_test(test_heat_tiles_are_seamless),
         cmocka_unit_test(test_heat_same_value_at_every_zoom),
