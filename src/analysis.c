@@ -14,19 +14,19 @@
 typedef struct street_ctx {
     const ht_features *f;
     ht_street_heat *h;
+    int64_t last_id;
+    size_t last_index;
 } street_ctx;
 
-static void count_street(void *ud, double x, double y,
-                         const ht_incident_view *v) {
-    (void)x;
-    (void)y;
+static void count_street(void *ud, int64_t street_id) {
     street_ctx *c = ud;
-    if (v->street_id < 0) {
-        return;
+    /* Runs of incidents share a street: skip the lookup then. */
+    if (street_id != c->last_id) {
+        c->last_id = street_id;
+        c->last_index = ht_features_street_by_id(c->f, street_id);
     }
-    size_t i = ht_features_street_by_id(c->f, v->street_id);
-    if (i != (size_t)-1) {
-        c->h->count[i]++;
+    if (c->last_index != (size_t)-1) {
+        c->h->count[c->last_index]++;
         c->h->total++;
     }
 }
@@ -59,8 +59,8 @@ ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
         ht_street_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    street_ctx c = {f, h};
-    ht_index_visit(ix, q, NULL, count_street, &c);
+    street_ctx c = {f, h, -1, (size_t)-1};
+    ht_index_each_street(ix, q, count_street, &c);
     for (size_t i = 0; i < n; i++) {
         double len =
             fmax(ht_features_street(f, i)->length_m, HT_STREET_MIN_LENGTH_M);
@@ -119,32 +119,6 @@ void ht_analysis_grid_counts_add(const ht_features *f, double *counts,
     }
 }
 
-typedef struct grid_ctx {
-    const ht_features *f;
-    double *lowest;
-    const char *last_code;
-    size_t last_index;
-} grid_ctx;
-
-static void count_grid(void *ud, double x, double y,
-                       const ht_incident_view *v) {
-    (void)x;
-    (void)y;
-    grid_ctx *c = ud;
-    if (!v->grid_code) {
-        return;
-    }
-    /* Runs of incidents share a grid: skip the lookup then. */
-    if (!c->last_code || strcmp(c->last_code, v->grid_code) != 0) {
-        const ht_fgrid *g = ht_features_find_grid(c->f, v->grid_code);
-        c->last_index = g ? ht_features_grid_index(c->f, g) : (size_t)-1;
-        c->last_code = v->grid_code;
-    }
-    if (c->last_index != (size_t)-1) {
-        c->lowest[c->last_index]++;
-    }
-}
-
 ht_status ht_analysis_grid_counts(const ht_index *ix, const ht_index_filter *q,
                                   const ht_features *f, double **out,
                                   ht_error *err) {
@@ -156,8 +130,26 @@ ht_status ht_analysis_grid_counts(const ht_index *ix, const ht_index_filter *q,
         free(all);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    grid_ctx c = {f, lowest, NULL, 0};
-    ht_index_visit(ix, q, NULL, count_grid, &c);
+    /* Counted by the index's grid ids, then named once each. */
+    size_t ng = ht_index_groups(ix, HT_GROUP_GRID);
+    int64_t *byid = calloc(ng, sizeof *byid);
+    if (!byid) {
+        free(lowest);
+        free(all);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    ht_index_group_counts(ix, q, HT_GROUP_GRID, byid);
+    for (size_t k = 0; k + 1 < ng; k++) {
+        char buf[16];
+        const ht_fgrid *g =
+            byid[k] ? ht_features_find_grid(
+                          f, ht_index_group_key(ix, HT_GROUP_GRID, k, buf))
+                    : NULL;
+        if (g) {
+            lowest[ht_features_grid_index(f, g)] += (double)byid[k];
+        }
+    }
+    free(byid);
     /* Roll each grid's own count up its ancestors. */
     for (size_t i = 0; i < n; i++) {
         if (lowest[i] == 0) {

@@ -883,11 +883,11 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
 }
 
 /* Walk the rows of @ix in @box passing @q; @full selects the callback. */
-/* Walk the rows of part @part of @parts (cell rows of the base, the delta
- * with part 0). */
-static void walk_part(const ht_index *ix, const ht_index_filter *q,
+/* The rows of part @part of @parts (cell rows of the base, the delta with
+ * part 0) in @box (NULL: everywhere) passing @q: @fn(ud, cols, i). */
+static void walk_rows(const ht_index *ix, const ht_index_filter *q,
                       const ht_bbox *box, size_t part, size_t parts,
-                      ht_index_visit_fn vf, ht_index_point_fn pf, void *ud) {
+                      void (*fn)(void *ud, const cols *c, size_t i), void *ud) {
     uint32_t qx0 = 0, qy0 = 0, qx1 = NONE32, qy1 = NONE32;
     if (box) {
         qx0 = quantise(box->minx);
@@ -921,13 +921,7 @@ static void walk_part(const ht_index *ix, const ht_index_filter *q,
                     !match(q, &b->c, i)) {
                     continue;
                 }
-                double x = dequantise(b->c.x[i]), y = dequantise(b->c.y[i]);
-                if (pf) {
-                    pf(ud, x, y, (int)(b->c.flags[i] & 3));
-                } else {
-                    ht_incident_view v = view_of(ix, &b->c, i);
-                    vf(ud, x, y, &v);
-                }
+                fn(ud, &b->c, i);
             }
         }
     }
@@ -937,14 +931,135 @@ static void walk_part(const ht_index *ix, const ht_index_filter *q,
             dl->y[i] > qy1 || !match(q, dl, i)) {
             continue;
         }
-        double x = dequantise(dl->x[i]), y = dequantise(dl->y[i]);
-        if (pf) {
-            pf(ud, x, y, (int)(dl->flags[i] & 3));
-        } else {
-            ht_incident_view v = view_of(ix, dl, i);
-            vf(ud, x, y, &v);
-        }
+        fn(ud, dl, i);
     }
+}
+
+typedef struct walk_ctx {
+    const ht_index *ix;
+    ht_index_visit_fn vf;
+    ht_index_point_fn pf;
+    void *ud;
+} walk_ctx;
+
+static void walk_row(void *ud, const cols *c, size_t i) {
+    const walk_ctx *w = ud;
+    double x = dequantise(c->x[i]), y = dequantise(c->y[i]);
+    if (w->pf) {
+        w->pf(w->ud, x, y, (int)(c->flags[i] & 3));
+    } else {
+        ht_incident_view v = view_of(w->ix, c, i);
+        w->vf(w->ud, x, y, &v);
+    }
+}
+
+/* Walk the rows of part @part of @parts with views or positions. */
+static void walk_part(const ht_index *ix, const ht_index_filter *q,
+                      const ht_bbox *box, size_t part, size_t parts,
+                      ht_index_visit_fn vf, ht_index_point_fn pf, void *ud) {
+    walk_ctx w = {ix, vf, pf, ud};
+    walk_rows(ix, q, box, part, parts, walk_row, &w);
+}
+
+/* The newest rows: a heap whose root is the oldest kept. */
+typedef struct newest_ctx {
+    int64_t *t, *id; /* kept, a heap of @n of @k */
+    size_t n, k, matched;
+    int64_t before_t, before_id;
+} newest_ctx;
+
+static bool newer_than(int64_t t1, int64_t id1, int64_t t2, int64_t id2) {
+    return t1 != t2 ? t1 > t2 : id1 > id2;
+}
+
+static void heap_swap(newest_ctx *h, size_t a, size_t b) {
+    int64_t t = h->t[a], id = h->id[a];
+    h->t[a] = h->t[b];
+    h->id[a] = h->id[b];
+    h->t[b] = t;
+    h->id[b] = id;
+}
+
+static void newest_row(void *ud, const cols *c, size_t i) {
+    newest_ctx *h = ud;
+    int64_t t = c->t[i], id = c->id[i];
+    if (!newer_than(h->before_t, h->before_id, t, id)) {
+        return; /* not older than the cursor */
+    }
+    h->matched++;
+    size_t p;
+    if (h->n < h->k) {
+        p = h->n++;
+        h->t[p] = t;
+        h->id[p] = id;
+        for (; p > 0 && newer_than(h->t[(p - 1) / 2], h->id[(p - 1) / 2],
+                                   h->t[p], h->id[p]);
+             p = (p - 1) / 2) {
+            heap_swap(h, p, (p - 1) / 2);
+        }
+        return;
+    }
+    if (h->k == 0 || !newer_than(t, id, h->t[0], h->id[0])) {
+        return;
+    }
+    h->t[0] = t;
+    h->id[0] = id;
+    for (p = 0;;) {
+        size_t l = 2 * p + 1, r = l + 1, m = p;
+        if (l < h->n && newer_than(h->t[m], h->id[m], h->t[l], h->id[l])) {
+            m = l;
+        }
+        if (r < h->n && newer_than(h->t[m], h->id[m], h->t[r], h->id[r])) {
+            m = r;
+        }
+        if (m == p) {
+            break;
+        }
+        heap_swap(h, p, m);
+        p = m;
+    }
+}
+
+static int cmp_newest(const void *a, const void *b) {
+    const int64_t *p = a, *q = b; /* (t, id) pairs */
+    return newer_than(p[0], p[1], q[0], q[1])   ? -1
+           : newer_than(q[0], q[1], p[0], p[1]) ? 1
+                                                : 0;
+}
+
+ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
+                          const ht_bbox *box, int64_t before_t,
+                          int64_t before_id, size_t k, int64_t *ids, size_t *n,
+                          size_t *matched, ht_error *err) {
+    newest_ctx h = {malloc((k + 1) * sizeof *h.t),
+                    malloc((k + 1) * sizeof *h.id),
+                    0,
+                    k,
+                    0,
+                    before_t,
+                    before_id};
+    int64_t *pairs = malloc((k + 1) * 2 * sizeof *pairs);
+    if (!h.t || !h.id || !pairs) {
+        free(h.t);
+        free(h.id);
+        free(pairs);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    walk_rows(ix, q, box, 0, 1, newest_row, &h);
+    for (size_t j = 0; j < h.n; j++) {
+        pairs[2 * j] = h.t[j];
+        pairs[2 * j + 1] = h.id[j];
+    }
+    qsort(pairs, h.n, 2 * sizeof *pairs, cmp_newest);
+    for (size_t j = 0; j < h.n; j++) {
+        ids[j] = pairs[2 * j + 1];
+    }
+    *n = h.n;
+    *matched = h.matched;
+    free(h.t);
+    free(h.id);
+    free(pairs);
+    return HT_OK;
 }
 
 bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
@@ -1239,4 +1354,22 @@ void ht_index_pair_counts(const ht_index *ix, const ht_index_filter *q,
                                               : (uint32_t)split,
                    counts};
     each_row(ix, q, pair_row, &x);
+}
+
+typedef struct street_ctx {
+    void (*fn)(void *ud, int64_t street_id);
+    void *ud;
+} street_ctx;
+
+static void street_row(void *ud, const cols *c, size_t i) {
+    const street_ctx *x = ud;
+    if (c->street[i] != NONE32) {
+        x->fn(x->ud, (int64_t)c->street[i]);
+    }
+}
+
+void ht_index_each_street(const ht_index *ix, const ht_index_filter *q,
+                          void (*fn)(void *ud, int64_t street_id), void *ud) {
+    street_ctx x = {fn, ud};
+    each_row(ix, q, street_row, &x);
 }

@@ -263,69 +263,13 @@ typedef struct hit {
     const char *category, *grid_code;
 } hit;
 
-/* The newest @keep incidents older than the cursor, as a heap whose root
- * is the oldest of them; @matched counts every one that qualified. */
+/* The newest @keep incidents older than the cursor, newest first;
+ * @matched counts every one that qualified. */
 typedef struct hits {
     hit *v;
     size_t n, keep, matched;
     int64_t before_t, before_id; /* the cursor: strictly older than this */
 } hits;
-
-/* Order: newer first (later report, then higher id). */
-static bool newer(const hit *p, const hit *q) {
-    return p->reported_at != q->reported_at ? p->reported_at > q->reported_at
-                                            : p->id > q->id;
-}
-
-static void swap_hits(hit *a, hit *b) {
-    hit t = *a;
-    *a = *b;
-    *b = t;
-}
-
-static void collect_hit(void *ud, double x, double y,
-                        const ht_incident_view *v) {
-    hits *h = ud;
-    if (v->reported_at > h->before_t ||
-        (v->reported_at == h->before_t && v->id >= h->before_id)) {
-        return;
-    }
-    h->matched++;
-    hit e = {v->id,       v->reported_at, v->street_id, v->late_at, x,
-             y,           v->severity,    v->source,    v->state,   v->category,
-             v->grid_code};
-    size_t i;
-    if (h->n < h->keep) {
-        i = h->n++;
-        h->v[i] = e;
-        for (; i > 0 && newer(&h->v[(i - 1) / 2], &h->v[i]); i = (i - 1) / 2) {
-            swap_hits(&h->v[i], &h->v[(i - 1) / 2]);
-        }
-        return;
-    }
-    if (!newer(&e, &h->v[0])) {
-        return;
-    }
-    h->v[0] = e; /* replaces the oldest kept, then sinks */
-    for (i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && newer(&h->v[m], &h->v[l])) {
-            m = l;
-        }
-        if (r < h->n && newer(&h->v[m], &h->v[r])) {
-            m = r;
-        }
-        if (m == i) {
-            break;
-        }
-        swap_hits(&h->v[i], &h->v[m]);
-        i = m;
-    }
-}
-
-static int cmp_newest(const void *a, const void *b) {
-    return newer(a, b) ? -1 : newer(b, a) ? 1 : 0;
-}
 
 /* The external ids and closing times of a page, by position. */
 typedef struct page_extra {
@@ -413,13 +357,32 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
         ht_index_unref(ix);
         return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
     }
-    ht_index_visit(ix, f, boxp, collect_hit, &h);
+    /* The newest by their times and ids alone, then each as the index
+     * holds it (found by id). */
+    int64_t *newest = malloc(h.keep * sizeof *newest);
+    size_t found = 0;
+    if (!newest || ht_index_newest(ix, f, boxp, h.before_t, h.before_id, h.keep,
+                                   newest, &found, &h.matched, &err) != HT_OK) {
+        free(newest);
+        free(h.v);
+        ht_index_filter_free(f);
+        ht_index_unref(ix);
+        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
+    }
     ht_index_filter_free(f);
+    for (size_t k = 0; k < found; k++) {
+        double x, y;
+        ht_incident_view v;
+        if (ht_index_find(ix, NULL, newest[k], &x, &y, &v)) {
+            h.v[h.n++] = (hit){
+                v.id,       v.reported_at, v.street_id, v.late_at, x,
+                y,          v.severity,    v.source,    v.state,   v.category,
+                v.grid_code};
+        }
+    }
+    free(newest);
     /* The hits borrow category and grid strings from the snapshot: keep
      * it until the page is written. */
-    if (h.n > 1) {
-        qsort(h.v, h.n, sizeof *h.v, cmp_newest);
-    }
     size_t shown = h.n < (size_t)limit ? h.n : (size_t)limit;
     /* What the index does not hold, from the store: external ids, closing
      * times, departments, verdicts and whistle kinds. */

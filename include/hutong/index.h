@@ -148,6 +148,11 @@ void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
 void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
                            ht_group by, int64_t *counts);
 
+/** The street of every incident passing @q that lies on one: the fast
+ * path of street heat. */
+void ht_index_each_street(const ht_index *ix, const ht_index_filter *q,
+                          void (*fn)(void *ud, int64_t street_id), void *ud);
+
 /** Minor categories in @ix (ids 0..n-1) and the code of one. */
 size_t ht_index_categories(const ht_index *ix);
 const char *ht_index_category_code(const ht_index *ix, size_t cat);
@@ -159,6 +164,17 @@ const char *ht_index_category_code(const ht_index *ix, size_t cat);
  */
 void ht_index_pair_counts(const ht_index *ix, const ht_index_filter *q,
                           ht_group by, int64_t split, int64_t *counts);
+
+/**
+ * The @k newest incidents passing @q in @box (EPSG:3857; NULL: anywhere)
+ * older than the cursor (@before_t, @before_id) — newer: a later report,
+ * then a higher id — newest first into @ids (room for @k), *n of them, and
+ * how many passed in all (*matched). Only their times and ids are read.
+ */
+ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
+                          const ht_bbox *box, int64_t before_t,
+                          int64_t before_id, size_t k, int64_t *ids, size_t *n,
+                          size_t *matched, ht_error *err);
 
 /** Called for each incident: EPSG:3857 x, y and the incident. */
 typedef void (*ht_index_visit_fn)(void *ud, double x, double y,
