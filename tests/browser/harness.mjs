@@ -103,7 +103,14 @@ export async function run(body, opts = {}) {
     check(false, String(e));
   } finally {
     await browser.close();
+    // The server finishes (it may save its index's snapshot beside the
+    // database as it stops) before its folder goes.
+    const exited = new Promise((resolve) => {
+      if (server.proc.exitCode !== null) resolve();
+      server.proc.once("exit", resolve);
+    });
     server.proc.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
     rmSync(dir, { recursive: true, force: true });
   }
   process.exit(failures.length ? 1 : 0);
