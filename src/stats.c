@@ -503,9 +503,13 @@ static ht_status group_merge(group *a, group *b, ht_error *err) {
                            sizeof *a->arr, err);
     }
     if (st == HT_OK) {
-        memcpy(a->dur + a->nd, b->dur, b->nd * sizeof *b->dur);
+        if (b->nd) {
+            memcpy(a->dur + a->nd, b->dur, b->nd * sizeof *b->dur);
+        }
         a->nd += b->nd;
-        memcpy(a->arr + a->na, b->arr, b->na * sizeof *b->arr);
+        if (b->na) {
+            memcpy(a->arr + a->na, b->arr, b->na * sizeof *b->arr);
+        }
         a->na += b->na;
     }
     free(b->dur);
