@@ -320,6 +320,8 @@ ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
     for (size_t k = 0; i.ok && k < n; k++) {
         const cols *c = &b->c;
         i.ok = c->cat[k] < ncats && (c->flags[k] & 3) >= 1 &&
+               (c->flags[k] >> 2 & 7) < HT_SOURCE_COUNT &&
+               (c->flags[k] >> 5) < HT_STATE_COUNT &&
                (c->grid[k] == NONE32 || c->grid[k] < ngrids) &&
                (c->dept[k] == NONE16 || c->dept[k] < ndepts) && b->by_id[k] < n;
     }

@@ -1176,6 +1176,24 @@ static void test_server_index_snapshot(void **state) {
     assert_contains(text, "read from");
     free(text);
     assert_int_equal(ts_serve_stop(f), 0);
+    /* `hutong stats` reads the snapshot too: the same figures as from the
+     * database alone (both at one time, by the clock file). */
+    char *with = NULL, *without = NULL, *clock = ts_path(dir, "sclock");
+    ts_write(clock, "1790000000\n");
+    setenv("HUTONG_CLOCK_FILE", clock, 1);
+    assert_int_equal(H(&with, NULL, "stats", "--by", "department", "--format",
+                       "json", "--db", sdb),
+                     0);
+    unlink(idx);
+    assert_int_equal(H(&without, NULL, "stats", "--by", "department",
+                       "--format", "json", "--db", sdb),
+                     0);
+    unsetenv("HUTONG_CLOCK_FILE");
+    free(clock);
+    assert_true(strlen(with) > 200);
+    assert_string_equal(with, without);
+    free(with);
+    free(without);
     free(stats0);
     free(stats1);
     free(stats2);
