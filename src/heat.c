@@ -12,6 +12,7 @@
 #include "hutong/tile.h"
 
 #include "heat_int.h"
+#include "select_int.h"
 
 #define WGS84_A 6378137.0
 #define WGS84_E2 0.00669437999014
@@ -218,40 +219,7 @@ double ht_heat_nice(double v) {
     return best * pow(10, e);
 }
 
-/* The @k-th smallest of @a[0..n) (quickselect; reorders @a). */
-static double select_kth(double *a, size_t n, size_t k) {
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double p = a[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < p) {
-                i++;
-            }
-            while (a[j] > p) {
-                j--;
-            }
-            if (i <= j) {
-                double t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                if (j == 0) {
-                    break;
-                }
-                j--;
-            }
-        }
-        if (k <= j) {
-            hi = j;
-        } else if (k >= i) {
-            lo = i;
-        } else {
-            break;
-        }
-    }
-    return a[k];
-}
+HT__DEFINE_KTH(select_kth, double)
 
 /* Max and auto scale from the nodes; nodes within rounding of 0 become
  * 0. false when out of memory. */

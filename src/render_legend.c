@@ -88,6 +88,29 @@ static void legend_text(ht_renderer *r, cairo_t *cr, const char *s, double size,
     }
 }
 
+/* The frame of a ramp of @bw x @bh at (@x0, @y). */
+static void ramp_frame(cairo_t *cr, double x0, double y, double bw, double bh) {
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x0 + 0.5, y + 0.5, bw - 1, bh - 1);
+    cairo_stroke(cr);
+}
+
+/* A tick at @x under a ramp whose bottom is at @y, and its label below,
+ * kept within the ramp's width (@x0, @bw). */
+static void ramp_tick(ht_renderer *r, cairo_t *cr, double x, const char *label,
+                      double x0, double bw, double y, double scale) {
+    cairo_move_to(cr, x + 0.5, y);
+    cairo_line_to(cr, x + 0.5, y + 4 * scale);
+    cairo_stroke(cr);
+    const glyph *ng = ht__render_text_glyph(r, label, 11 * scale, DEFAULT_FONT);
+    if (ng) {
+        double nx = fmin(fmax(x, x0 + ng->w / 2), x0 + bw - ng->w / 2);
+        ht__render_draw_glyph(&(frame){.r = r, .cr = cr}, ng, nx,
+                              y + 14 * scale, &legend_ink);
+    }
+}
+
 /* A colour ramp from 0 to @top with ticks: heat and street heat. */
 static void legend_ramp(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
                         double top, const char *title, double y0,
@@ -107,25 +130,13 @@ static void legend_ramp(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
         cairo_rectangle(cr, x0 + k, y0 + 26 * scale, 1, bh);
         cairo_fill(cr);
     }
-    cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, x0 + 0.5, y0 + 26 * scale + 0.5, bw - 1, bh - 1);
-    cairo_stroke(cr);
+    ramp_frame(cr, x0, y0 + 26 * scale, bw, bh);
     double step = top > 0 ? nice_step(top) : 1;
     for (double t = 0; top > 0 && t <= top * 1.0001; t += step) {
-        double x = x0 + t / top * (bw - 1);
-        cairo_move_to(cr, x + 0.5, y0 + 26 * scale + bh);
-        cairo_line_to(cr, x + 0.5, y0 + 30 * scale + bh);
-        cairo_stroke(cr);
         char num[32];
         snprintf(num, sizeof num, "%g", t);
-        const glyph *ng =
-            ht__render_text_glyph(r, num, 11 * scale, DEFAULT_FONT);
-        if (ng) {
-            double nx = fmin(fmax(x, x0 + ng->w / 2), x0 + bw - ng->w / 2);
-            ht__render_draw_glyph(&(frame){.r = r, .cr = cr}, ng, nx,
-                                  y0 + 40 * scale + bh, &legend_ink);
-        }
+        ramp_tick(r, cr, x0 + t / top * (bw - 1), num, x0, bw,
+                  y0 + 26 * scale + bh, scale);
     }
 }
 
@@ -159,25 +170,13 @@ static void legend_circles(ht_renderer *r, cairo_t *cr, const ht_style_layer *l,
         cairo_rectangle(cr, x0 + k, y0 + 26 * scale, 1, bh);
         cairo_fill(cr);
     }
-    cairo_set_source_rgb(cr, 0.3, 0.3, 0.35);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, x0 + 0.5, y0 + 26 * scale + 0.5, bw - 1, bh - 1);
-    cairo_stroke(cr);
+    ramp_frame(cr, x0, y0 + 26 * scale, bw, bh);
     for (int i = 0; i < l->nlegend_stops; i++) {
-        double x = x0 + (l->legend_stops[i] - lo) / (hi - lo) * (bw - 1);
-        cairo_move_to(cr, x + 0.5, y0 + 26 * scale + bh);
-        cairo_line_to(cr, x + 0.5, y0 + 30 * scale + bh);
-        cairo_stroke(cr);
         char num[32];
         snprintf(num, sizeof num, "%g%s", l->legend_stops[i],
                  i == l->nlegend_stops - 1 ? "+" : "");
-        const glyph *ng =
-            ht__render_text_glyph(r, num, 11 * scale, DEFAULT_FONT);
-        if (ng) {
-            double nx = fmin(fmax(x, x0 + ng->w / 2), x0 + bw - ng->w / 2);
-            ht__render_draw_glyph(&(frame){.r = r, .cr = cr}, ng, nx,
-                                  y0 + 40 * scale + bh, &legend_ink);
-        }
+        ramp_tick(r, cr, x0 + (l->legend_stops[i] - lo) / (hi - lo) * (bw - 1),
+                  num, x0, bw, y0 + 26 * scale + bh, scale);
     }
     double x = x0, y = y0 + (LEGEND_ROW + LEGEND_SIZES / 2.0 - 4) * scale;
     legend_feature mid = {l->legend_prop, (lo + hi) / 2};

@@ -17,6 +17,7 @@
 #include "hutong/index.h"
 #include "hutong/model.h"
 
+#include "select_int.h"
 #include "stats_int.h"
 
 static const char *const by_names[HT_STATS_BY_COUNT] = {
@@ -206,44 +207,10 @@ static ht_status group_add(group *g, const ht_stats_fact *f, ht_error *err) {
     return HT_OK;
 }
 
-/* The @k-th smallest of @v (0-based), which it partly orders: what lies
- * after position @k is not smaller. Linear on average (Hoare's select). */
+HT__DEFINE_KTH(kth_u16, uint16_t)
+
 uint16_t ht__stats_kth(uint16_t *v, size_t n, size_t k) {
-    size_t lo = 0, hi = n - 1;
-    uint64_t r = 0x9e3779b97f4a7c15ull ^ n;
-    while (lo < hi) {
-        r ^= r << 13;
-        r ^= r >> 7;
-        r ^= r << 17;
-        uint16_t p = v[lo + r % (hi - lo + 1)];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < p) {
-                i++;
-            }
-            while (v[j] > p) {
-                j--;
-            }
-            if (i <= j) {
-                uint16_t t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0) {
-                    break;
-                }
-                j--;
-            }
-        }
-        if (k <= j) {
-            hi = j;
-        } else if (k >= i) {
-            lo = i;
-        } else {
-            break; /* v[k] == p */
-        }
-    }
-    return v[k];
+    return kth_u16(v, n, k);
 }
 
 /* The median hours of @n codes (the mean of the middle two when even). */
