@@ -882,12 +882,15 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
                                               : (int64_t)late_of(d, c, i)};
 }
 
-/* Walk the rows of @ix in @box passing @q; @full selects the callback. */
-/* The rows of part @part of @parts (cell rows of the base, the delta with
- * part 0) in @box (NULL: everywhere) passing @q: @fn(ud, cols, i). */
-static void walk_rows(const ht_index *ix, const ht_index_filter *q,
-                      const ht_bbox *box, size_t part, size_t parts,
-                      void (*fn)(void *ud, const cols *c, size_t i), void *ud) {
+/* What a walk calls for each row it passes. */
+typedef void (*row_fn)(void *ud, const cols *c, size_t i);
+
+/* The rows of part @part of @parts (of the base: a slice everywhere, cell
+ * rows in a box; the delta with part 0) in @box (NULL: everywhere) passing
+ * @q: @fn(ud, cols, i). */
+static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
+                             const ht_bbox *box, size_t part, size_t parts,
+                             row_fn fn, void *ud) {
     uint32_t qx0 = 0, qy0 = 0, qx1 = NONE32, qy1 = NONE32;
     if (box) {
         qx0 = quantise(box->minx);
@@ -896,7 +899,18 @@ static void walk_rows(const ht_index *ix, const ht_index_filter *q,
         qy1 = quantise(box->maxy);
     }
     const base *b = ix->b;
-    if (b->c.n) {
+    if (!box) {
+        /* everywhere: a slice of the base, in storage order */
+        size_t i0 = b->c.n / parts * part;
+        size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
+        for (size_t i = i0; i < i1; i++) {
+            if ((q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) ||
+                (ix->dead[i / 64] >> (i % 64) & 1) || !match(q, &b->c, i)) {
+                continue;
+            }
+            fn(ud, &b->c, i);
+        }
+    } else if (b->c.n) {
         int64_t ci0 = (int64_t)(qx0 >> b->shift) - b->cx0;
         int64_t ci1 = (int64_t)(qx1 >> b->shift) - b->cx0;
         int64_t cj0 = (int64_t)(qy0 >> b->shift) - b->cy0;
@@ -916,7 +930,9 @@ static void walk_rows(const ht_index *ix, const ht_index_filter *q,
             size_t a = b->start[(size_t)j * b->nx + (size_t)ci0];
             size_t e = b->start[(size_t)j * b->nx + (size_t)ci1 + 1];
             for (size_t i = a; i < e; i++) {
-                if (b->c.x[i] < qx0 || b->c.x[i] > qx1 || b->c.y[i] < qy0 ||
+                /* the time first: a window passes few rows */
+                if ((q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) ||
+                    b->c.x[i] < qx0 || b->c.x[i] > qx1 || b->c.y[i] < qy0 ||
                     b->c.y[i] > qy1 || (ix->dead[i / 64] >> (i % 64) & 1) ||
                     !match(q, &b->c, i)) {
                     continue;
@@ -1251,34 +1267,10 @@ static ht_due_state due_state(const dict *d, const cols *c, size_t i, int k,
     return due != NONE32 && now > (int64_t)due ? HT_DUE_LATE : HT_DUE_PENDING;
 }
 
-/* The rows of @ix passing @q, base then delta: @fn(ud, cols, i). */
-typedef void (*row_fn)(void *ud, const cols *c, size_t i);
-
-/* Part @part of @parts: a slice of the base, and the delta with part 0. */
-static void each_row_part(const ht_index *ix, const ht_index_filter *q,
-                          size_t part, size_t parts, row_fn fn, void *ud) {
-    const cols *c = &ix->b->c;
-    size_t i0 = c->n / parts * part;
-    size_t i1 = part + 1 == parts ? c->n : c->n / parts * (part + 1);
-    for (size_t i = i0; i < i1; i++) {
-        /* the time first: a window passes few rows */
-        if (q && (c->t[i] < q->t0 || c->t[i] > q->t1)) {
-            continue;
-        }
-        if (!(ix->dead[i / 64] >> (i % 64) & 1) && match(q, c, i)) {
-            fn(ud, c, i);
-        }
-    }
-    for (size_t i = 0; part == 0 && i < ix->delta.n; i++) {
-        if (match(q, &ix->delta, i)) {
-            fn(ud, &ix->delta, i);
-        }
-    }
-}
-
+/* Every row of @ix passing @q. */
 static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
                      void *ud) {
-    each_row_part(ix, q, 0, 1, fn, ud);
+    walk_rows(ix, q, NULL, 0, 1, fn, ud);
 }
 
 typedef struct facts_ctx {
@@ -1310,7 +1302,7 @@ void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
                     int64_t now, size_t part, size_t parts, ht_index_fact_fn fn,
                     void *ud) {
     facts_ctx x = {ix, by, now, fn, ud, NULL};
-    each_row_part(ix, q, part, parts ? parts : 1, fact_row, &x);
+    walk_rows(ix, q, NULL, part, parts ? parts : 1, fact_row, &x);
 }
 
 static void count_row(void *ud, const cols *c, size_t i) {
