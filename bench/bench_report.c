@@ -18,16 +18,6 @@
 
 #include "bench_util.h"
 
-typedef struct timing {
-    double first, median, p95;
-} timing;
-
-static timing summarise(double *ms, int runs) {
-    qsort(ms + 1, (size_t)runs, sizeof *ms, bench_cmp_double);
-    return (timing){ms[0], ms[1 + runs / 2],
-                    ms[1 + (runs * 95 + 99) / 100 - 1]};
-}
-
 int main(int argc, char **argv) {
     const char *db = NULL, *month = NULL;
     int runs = 7, dpi = 300;
@@ -79,7 +69,7 @@ int main(int argc, char **argv) {
     double *pms = calloc((size_t)runs + 1, sizeof *pms);
     double *gms = calloc((size_t)runs + 1, sizeof *gms);
     const char *areas[2] = {NULL, "110101003"};
-    timing page = {0};
+    bench_timing page = {0};
     for (int a = 0; a < 2; a++) {
         size_t npages = 0;
         for (int k = 0; k <= runs; k++) {
@@ -116,8 +106,9 @@ int main(int argc, char **argv) {
             gms[k] = bench_now_ms() - t0;
             ht_buf_free(b);
         }
-        timing c = summarise(cms, runs), p = summarise(pms, runs);
-        page = summarise(gms, runs);
+        bench_timing c = bench_summarise(cms, runs),
+                     p = bench_summarise(pms, runs);
+        page = bench_summarise(gms, runs);
         printf(
             "report %s of %s, %zu pages at %d dpi: figures first %.0f ms, "
             "median %.0f, p95 %.0f; print first %.0f ms, median %.0f, "

@@ -15,20 +15,9 @@
 
 #include "bench_util.h"
 
-typedef struct timing {
-    double first, median, p95, max;
-} timing;
-
-static timing summarise(double *ms, int runs) {
-    double first = ms[0];
-    qsort(ms + 1, (size_t)runs, sizeof *ms, bench_cmp_double);
-    return (timing){first, ms[1 + runs / 2], ms[1 + (runs * 95 + 99) / 100 - 1],
-                    ms[runs]};
-}
-
 /* @runs + 1 computations of @f by @by, from the index when @ix is set. */
 static bool measure(ht_store *s, const ht_index *ix, const ht_filter *f,
-                    ht_stats_by by, int runs, timing *out, size_t *rows) {
+                    ht_stats_by by, int runs, bench_timing *out, size_t *rows) {
     double *ms = malloc((size_t)(runs + 1) * sizeof *ms);
     for (int k = 0; ms && k <= runs; k++) {
         ht_stats_row *r = NULL;
@@ -49,7 +38,7 @@ static bool measure(ht_store *s, const ht_index *ix, const ht_filter *f,
     if (!ms) {
         return false;
     }
-    *out = summarise(ms, runs);
+    *out = bench_summarise(ms, runs);
     free(ms);
     return true;
 }
@@ -120,7 +109,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        timing a = {0}, b = {0};
+        bench_timing a = {0}, b = {0};
         size_t na = 0, nb = 0;
         if ((strcmp(only, "index") != 0 &&
              !measure(s, NULL, &f, by, runs, &a, &na)) ||

@@ -52,3 +52,9 @@ bool bench_open(const char *db, size_t incidents, ht_store **s, ht_features **f,
     }
     return true;
 }
+
+bench_timing bench_summarise(double *ms, int runs) {
+    qsort(ms + 1, (size_t)runs, sizeof *ms, bench_cmp_double);
+    return (bench_timing){ms[0], ms[1 + runs / 2],
+                          ms[1 + (runs * 95 + 99) / 100 - 1], ms[runs]};
+}

@@ -15,6 +15,15 @@ double bench_now_ms(void);
 /** qsort order of doubles, ascending. */
 int bench_cmp_double(const void *a, const void *b);
 
+/** A first (cold) run, then the median, p95 and max of the others. */
+typedef struct bench_timing {
+    double first, median, p95, max;
+} bench_timing;
+
+/** Summarise @runs + 1 times in @ms (the first one cold; the rest are
+ * sorted in place). */
+bench_timing bench_summarise(double *ms, int runs);
+
 /**
  * Open @db (NULL: the demo with @incidents incidents, 0 for the demo's
  * default, built on first use into the temporary folder and kept for later
