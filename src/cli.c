@@ -268,7 +268,8 @@ int cli_fail(const ht_error *err) {
 
 bool cli_file_exists(const char *path) {
     struct stat sb;
-    return stat(path, &sb) == 0;
+    /* A database URL is checked by connecting. */
+    return ht_store_is_url(path) || stat(path, &sb) == 0;
 }
 
 static int cmd_init(int argc, char **argv) {
@@ -416,6 +417,46 @@ static void demo_progress(const char *stage, size_t done, size_t total,
     }
 }
 
+/* The demo into a database server: built in place (there is no file to
+ * build beside and rename); a database that holds incidents already is
+ * used as it is. */
+static int demo_into_database(const opts *o, ht_demo_opts *dopt) {
+    ht_error err = {0};
+    ht_store *s;
+    if (ht_store_open(o->db, HT_STORE_CREATE, &s, &err) != HT_OK) {
+        return cli_fail(&err);
+    }
+    int64_t n = 0;
+    ht_status st = ht_store_count(s, "incidents", &n, &err);
+    if (st == HT_OK && n > 0) {
+        ht_store_close(s);
+        printf(
+            "%s holds incidents: using it%s\n", o->db,
+            o->force ? " (--force rebuilds files only: empty it first)" : "");
+        return print_summary(o->db);
+    }
+    if (isatty(STDERR_FILENO)) {
+        dopt->progress = demo_progress;
+    }
+    ht_demo_stats ds;
+    if (st == HT_OK) {
+        st = ht_demo_build(s, dopt, &ds, &err);
+    }
+    ht_store_close(s);
+    if (dopt->progress) {
+        fprintf(stderr, "\r\033[K");
+    }
+    if (st != HT_OK) {
+        return cli_fail(&err);
+    }
+    printf(
+        "built %s: %zu grids, %zu street segments, %zu incidents, %zu "
+        "events\n",
+        o->db, ds.grids[0] + ds.grids[1] + ds.grids[2] + ds.grids[3],
+        ds.streets, ds.incidents, ds.events);
+    return print_summary(o->db);
+}
+
 static int cmd_demo(int argc, char **argv) {
     opts o;
     int rc = cli_parse(argc, argv, 2, " db seed end incidents force ", &o);
@@ -444,6 +485,9 @@ static int cmd_demo(int argc, char **argv) {
                                    o.incidents);
         }
         dopt.incidents = (size_t)n;
+    }
+    if (ht_store_is_url(o.db)) {
+        return demo_into_database(&o, &dopt);
     }
     if (cli_file_exists(o.db) && !o.force) {
         printf("%s exists: using it (--force rebuilds it)\n", o.db);

@@ -676,7 +676,8 @@ int cli_cmd_stats(int argc, char **argv) {
     int64_t version;
     char snap[1100];
     snprintf(snap, sizeof snap, "%s.index", o.db);
-    if (st == HT_OK && ht_store_data_version(s, &version, NULL) == HT_OK) {
+    if (st == HT_OK && !ht_store_is_url(o.db) &&
+        ht_store_data_version(s, &version, NULL) == HT_OK) {
         ht_index_read(snap, version, &ix, NULL);
     }
     if (st == HT_OK && topics) {

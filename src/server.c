@@ -112,7 +112,11 @@ static ht_status load_index(ht_server *s, const char *db, ht_error *err) {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ht_error why = {0};
-    if (ht_index_read(s->index_path, v0, &s->index, &why) == HT_OK) {
+    if (ht_store_is_url(db)) {
+        /* No file beside a database server: loaded from it. */
+        HT_CLEAR(s->index_path, free);
+        snprintf(why.msg, sizeof why.msg, "a database server");
+    } else if (ht_index_read(s->index_path, v0, &s->index, &why) == HT_OK) {
         s->index_data_version = v0;
         snprintf(s->index_note, sizeof s->index_note,
                  "%zu incidents read from %s in %.0f ms",
@@ -127,7 +131,7 @@ static ht_status load_index(ht_server *s, const char *db, ht_error *err) {
     snprintf(s->index_note, sizeof s->index_note,
              "%zu incidents loaded from the database in %.0f ms (%s)",
              ht_index_count(s->index), ht__http_since_ms(&t0), why.msg);
-    if (v1 == v0) {
+    if (v1 == v0 && s->index_path) {
         s->index_data_version = v0;
         ht_error serr = {0};
         if (ht_index_save(s->index, s->index_path, v0, &serr) != HT_OK) {

@@ -14,6 +14,7 @@
 #include "hutong/datetime.h"
 
 #include "store_int.h"
+#include "store_pg.h"
 
 /* SpatiaLite's header needs sqlite3.h before it. */
 /* clang-format off */
@@ -125,6 +126,10 @@ const char *const ht__store_stmt_sql[ST_COUNT] = {
         "UPDATE grids SET parent_code = ?2 WHERE code = ?1 "
         "AND parent_code IS NOT ?2",
 };
+
+bool ht_store_is_url(const char *db) {
+    return ht__store_is_pg(db);
+}
 
 static void no_memstatus(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -391,6 +396,15 @@ ht_status ht_store_open(const char *path, int flags, ht_store **out,
         free(s);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
+    if (ht__store_is_pg(path)) {
+        ht_status pst = ht__pg_open(s, path, flags, err);
+        if (pst != HT_OK) {
+            ht_store_close(s);
+            return pst;
+        }
+        *out = s;
+        return HT_OK;
+    }
     bool write = (flags & HT_STORE_WRITE) != 0;
     bool create = (flags & HT_STORE_CREATE) == HT_STORE_CREATE;
     int oflags = write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
@@ -490,6 +504,7 @@ void ht_store_close(ht_store *s) {
     if (s->in_tx) {
         ht_store_rollback(s);
     }
+    ht__pg_close(s);
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(s->stmt[i]);
     }
@@ -516,6 +531,9 @@ int64_t ht_store_versions_made(const ht_store *s) {
 }
 
 ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err) {
+    if (s->pg) {
+        return ht__pg_data_version(s, out, err);
+    }
     *out = 0;
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(
@@ -534,6 +552,9 @@ ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err) {
 }
 
 ht_status ht_store_begin(ht_store *s, ht_error *err) {
+    if (s->pg) {
+        return ht__pg_begin(s, err);
+    }
     if (s->in_tx) {
         return ht_error_set(err, HT_EINTERNAL, "transaction already open");
     }
@@ -546,6 +567,9 @@ ht_status ht_store_begin(ht_store *s, ht_error *err) {
 }
 
 ht_status ht_store_commit(ht_store *s, ht_error *err) {
+    if (s->pg) {
+        return ht__pg_commit(s, err);
+    }
     ht_status bst = ht_store_bulk_end(s, err);
     if (bst == HT_OK && s->tree_stale) {
         bst = ht__store_rebuild_tree(s, err);
@@ -599,6 +623,10 @@ static void bulk_forget(ht_store *s) {
 }
 
 void ht_store_rollback(ht_store *s) {
+    if (s->pg) {
+        ht__pg_rollback(s);
+        return;
+    }
     if (s->in_tx) {
         /* Rolling back also brings back any triggers set aside. */
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -614,6 +642,10 @@ ht_status ht_store_bulk_begin(ht_store *s, size_t expected_rows,
     if (!s->in_tx || s->bulk) {
         return ht_error_set(err, HT_EINTERNAL,
                             "bulk mode needs an open transaction, once");
+    }
+    if (s->pg) {
+        (void)expected_rows;
+        return HT_OK; /* PostgreSQL keeps its indexes through a load */
     }
     int64_t existing = 0;
     ht_status st = ht_store_count(s, "incidents", &existing, err);
@@ -917,6 +949,9 @@ static ht_status bulk_flush_index(ht_store *s, ht_error *err) {
 }
 
 ht_status ht_store_bulk_end(ht_store *s, ht_error *err) {
+    if (s->pg) {
+        return HT_OK; /* nothing set aside */
+    }
     if (!s->bulk) {
         return HT_OK;
     }
@@ -1058,6 +1093,9 @@ ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
     if (!ok) {
         return ht_error_set(err, HT_EINVAL, "unknown table \"%s\"", table);
     }
+    if (s->pg) {
+        return ht__pg_count(s, table, n, err);
+    }
     char sql[64];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
     sqlite3_stmt *q = NULL;
@@ -1112,6 +1150,9 @@ const int64_t *ht_store_changes(ht_store *s, size_t *n) {
 }
 
 void ht_store_set_cache_mb(ht_store *s, int mb) {
+    if (s->pg) {
+        return; /* the server's own cache */
+    }
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -1024 * mb);
     sqlite3_exec(s->db, sql, NULL, NULL, NULL);

@@ -65,6 +65,9 @@ struct bulk_point {
 };
 
 struct ht_store {
+    /* The PostgreSQL connection when the store is on PostGIS
+     * (store_pg.h); NULL for a SpatiaLite file. */
+    struct ht_pg *pg;
     sqlite3 *db;
     char *path;   /* as opened */
     void *splite; /* SpatiaLite connection cache */
@@ -142,6 +145,11 @@ ht_status ht__store_bulk_remember(ht_store *s, int64_t id, double x, double y,
 
 /* Note a written incident, when tracking. */
 ht_status ht__store_changed(ht_store *s, int64_t id, ht_error *err);
+
+/* The WHERE clause of @f over incidents "i" (categories "c" joined),
+ * its parameters as "?" in the order both engines bind them
+ * (store_read.c). */
+ht_status ht__store_where_sql(const ht_filter *f, ht_buf *w, ht_error *err);
 
 /* Rebuild grid_tree from the grids' parent links (store_write.c). */
 ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err);

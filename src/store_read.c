@@ -12,6 +12,7 @@
 #include "hutong/store.h"
 
 #include "store_int.h"
+#include "store_pg.h"
 
 /* grid_tree as of the grids in this transaction. */
 static ht_status fresh_tree(ht_store *s, ht_error *err) {
@@ -20,6 +21,9 @@ static ht_status fresh_tree(ht_store *s, ht_error *err) {
 
 ht_status ht_store_category_exists(ht_store *s, const char *code, bool *exists,
                                    ht_error *err) {
+    if (s->pg) {
+        return ht__pg_category_exists(s, code, exists, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_CAT_SELECT];
     ht__store_bind_text(q, 1, code);
     int rc = sqlite3_step(q);
@@ -62,6 +66,9 @@ static ht_status incident_head(ht_store *s, sqlite3_stmt *q, bool *found,
 ht_status ht_store_find_incident(ht_store *s, const char *external_id,
                                  bool *found, ht_incident_head *out,
                                  ht_error *err) {
+    if (s->pg) {
+        return ht__pg_find_incident(s, external_id, found, out, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_INC_HEAD_EXT];
     ht__store_bind_text(q, 1, external_id);
     return incident_head(s, q, found, out, err);
@@ -69,6 +76,9 @@ ht_status ht_store_find_incident(ht_store *s, const char *external_id,
 
 ht_status ht_store_get_incident(ht_store *s, int64_t id, bool *found,
                                 ht_incident_head *out, ht_error *err) {
+    if (s->pg) {
+        return ht__pg_get_incident(s, id, found, out, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_INC_HEAD_ID];
     sqlite3_bind_int64(q, 1, id);
     return incident_head(s, q, found, out, err);
@@ -76,6 +86,9 @@ ht_status ht_store_get_incident(ht_store *s, int64_t id, bool *found,
 
 ht_status ht_store_grid_exists(ht_store *s, const char *code, bool *exists,
                                ht_error *err) {
+    if (s->pg) {
+        return ht__pg_grid_exists(s, code, exists, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_GRID_PARENT];
     ht__store_bind_text(q, 1, code);
     int rc = sqlite3_step(q);
@@ -89,6 +102,9 @@ ht_status ht_store_grid_exists(ht_store *s, const char *code, bool *exists,
 
 ht_status ht_store_each_grid(ht_store *s, ht_store_grid_fn fn, void *ud,
                              ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_grid(s, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(
             s->db,
@@ -137,6 +153,9 @@ ht_status ht_store_each_grid(ht_store *s, ht_store_grid_fn fn, void *ud,
 
 ht_status ht_store_each_street(ht_store *s, ht_store_street_fn fn, void *ud,
                                ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_street(s, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, source_id, name, kind, AsBinary(geom) "
@@ -179,6 +198,9 @@ ht_status ht_store_each_street(ht_store *s, ht_store_street_fn fn, void *ud,
 ht_status ht_store_grid_within(ht_store *s, const char *code,
                                const char *ancestor, bool *within,
                                ht_error *err) {
+    if (s->pg) {
+        return ht__pg_grid_within(s, code, ancestor, within, err);
+    }
     *within = false;
     if (!code || !*code || !ancestor) {
         return HT_OK;
@@ -201,6 +223,9 @@ ht_status ht_store_grid_within(ht_store *s, const char *code,
 
 ht_status ht_store_each_category(ht_store *s, ht_store_category_fn fn, void *ud,
                                  ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_category(s, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT code, parent_code, name, color, "
@@ -228,6 +253,9 @@ ht_status ht_store_each_category(ht_store *s, ht_store_category_fn fn, void *ud,
 
 ht_status ht_store_each_grid_link(ht_store *s, ht_store_link_fn fn, void *ud,
                                   ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_grid_link(s, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT code, parent_code, level FROM grids ORDER "
@@ -253,6 +281,9 @@ ht_status ht_store_each_grid_link(ht_store *s, ht_store_link_fn fn, void *ud,
 
 ht_status ht_store_grid_geometry(ht_store *s, const char *code, ht_geom **out,
                                  ht_error *err) {
+    if (s->pg) {
+        return ht__pg_grid_geometry(s, code, out, err);
+    }
     *out = NULL;
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
@@ -315,6 +346,9 @@ bool ht__store_incident_row(sqlite3_stmt *q, ht_incident_row *out) {
 ht_status ht_store_each_incident(ht_store *s, const int64_t *ids, size_t n,
                                  ht_store_incident_fn fn, void *ud,
                                  ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_incident(s, ids, n, fn, ud, err);
+    }
     sqlite3_stmt *q = ids ? s->stmt[ST_INC_ROW] : NULL;
     if (!ids &&
         sqlite3_prepare_v2(s->db, HT__STORE_INCIDENT_ROW_SQL " ORDER BY i.id",
@@ -380,11 +414,10 @@ ht_status ht_store_check_filter(ht_store *s, const ht_filter *f,
     return HT_OK;
 }
 
-/* The WHERE clause of @f over incidents "i"; where_bind binds its
- * parameters in the same order, from ?@first on. Enumerations are written
- * as literals from hutong's own names; codes and times are bound. */
-static ht_status where_sql(const ht_filter *f, ht_buf *w, ht_error *err) {
-    ht_status st = ht_buf_appendf(w, err, " WHERE 1");
+/* Enumerations are written as literals from hutong's own names; codes
+ * and times are bound (where_bind here, where_params in store_pg_read.c). */
+ht_status ht__store_where_sql(const ht_filter *f, ht_buf *w, ht_error *err) {
+    ht_status st = ht_buf_appendf(w, err, " WHERE 1 = 1");
     if (st == HT_OK && f->from != INT64_MIN) {
         st = ht_buf_appendf(w, err, " AND i.reported_at >= ?");
     }
@@ -542,7 +575,7 @@ static ht_status prepare_filtered(ht_store *s, const ht_filter *f,
                               cols)
              : ht_error_set(err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
-        st = where_sql(f, sql, err);
+        st = ht__store_where_sql(f, sql, err);
     }
     if (st == HT_OK) {
         st = ht_buf_appendf(sql, err, "%s", tail);
@@ -560,6 +593,9 @@ static ht_status prepare_filtered(ht_store *s, const ht_filter *f,
 
 ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
                              ht_store_fact_fn fn, void *ud, ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_fact(s, f, by, fn, ud, err);
+    }
     char cols[400];
     snprintf(cols, sizeof cols,
              "%s AS k, i.status, i.reported_at, i.closed_at, i.id, "
@@ -605,6 +641,9 @@ ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
 
 ht_status ht_store_group_counts(ht_store *s, const ht_filter *f, ht_group by,
                                 ht_store_count_fn fn, void *ud, ht_error *err) {
+    if (s->pg) {
+        return ht__pg_group_counts(s, f, by, fn, ud, err);
+    }
     char cols[400];
     snprintf(cols, sizeof cols, "%s AS k, count(*)", group_sql(by));
     sqlite3_stmt *q;
@@ -635,6 +674,9 @@ ht_status ht_store_group_info(ht_store *s, ht_group by, const char *key,
         snprintf(out->name, sizeof out->name, "%s", key);
         return HT_OK;
     }
+    if (s->pg) {
+        return ht__pg_group_info(s, by, key, found, out, err);
+    }
     sqlite3_stmt *q =
         s->stmt[by == HT_GROUP_CATEGORY ? ST_CAT_NAME : ST_GRID_INFO];
     ht__store_bind_text(q, 1, key);
@@ -663,6 +705,10 @@ ht_status ht_store_topic_counts(ht_store *s, ht_group by, const char *within,
     if (by != HT_GROUP_STREET && by != HT_GROUP_COMMUNITY) {
         return ht_error_set(err, HT_EINVAL,
                             "by: topics are by street or community");
+    }
+    if (s->pg) {
+        return ht__pg_topic_counts(s, by, within, before, start, next,
+                                   min_count, fn, ud, err);
     }
     ht_status st = fresh_tree(s, err);
     if (st != HT_OK) {
@@ -730,6 +776,9 @@ static const char *const summary_sql[HT_SUMMARY_COUNT] = {
 
 ht_status ht_store_summary(ht_store *s, ht_summary_section which,
                            ht_store_summary_fn fn, void *ud, ht_error *err) {
+    if (s->pg && which >= 0 && which < HT_SUMMARY_COUNT) {
+        return ht__pg_summary(s, which, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (which < 0 || which >= HT_SUMMARY_COUNT ||
         sqlite3_prepare_v2(s->db, summary_sql[which], -1, &q, NULL) !=
@@ -758,6 +807,9 @@ ht_status ht_store_summary(ht_store *s, ht_summary_section which,
 
 ht_status ht_store_each_deadline(ht_store *s, ht_store_deadline_fn fn, void *ud,
                                  ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_deadline(s, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT category, severity, response_s, "
@@ -781,6 +833,9 @@ ht_status ht_store_each_deadline(ht_store *s, ht_store_deadline_fn fn, void *ud,
 
 ht_status ht_store_each_department(ht_store *s, ht_store_name_fn fn, void *ud,
                                    ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_department(s, fn, ud, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT DISTINCT department FROM incidents WHERE "

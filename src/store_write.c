@@ -11,6 +11,7 @@
 #include "hutong/store.h"
 
 #include "store_int.h"
+#include "store_pg.h"
 
 ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
                                 ht_put_result *res, ht_error *err) {
@@ -19,6 +20,9 @@ ht_status ht_store_put_category(ht_store *s, const ht_category_rec *rec,
         return ht_error_set(err, HT_EINVAL,
                             "a category needs a code, a name and a "
                             "dictionary");
+    }
+    if (s->pg) {
+        return ht__pg_put_category(s, rec, res, err);
     }
     sqlite3_stmt *q = s->stmt[ST_CAT_SELECT];
     ht__store_bind_text(q, 1, rec->code);
@@ -63,6 +67,9 @@ ht_status ht_store_put_rule(ht_store *s, const ht_rule_rec *rec,
                             "must be above 0 and at most the resolution "
                             "deadline (at most a year)",
                             rec->response_h, rec->resolution_h);
+    }
+    if (s->pg) {
+        return ht__pg_put_rule(s, rec, res, err);
     }
     sqlite3_stmt *q = s->stmt[ST_RULE_SELECT];
     ht__store_bind_text(q, 1, rec->category);
@@ -114,6 +121,9 @@ ht_status ht_store_put_grid(ht_store *s, const ht_grid_rec *rec,
     if (st != HT_OK) {
         return st;
     }
+    if (s->pg) {
+        return ht__pg_put_grid(s, rec, res, old_bbox, err);
+    }
     const char *level = ht_model_level_name(rec->level);
     sqlite3_stmt *q = s->stmt[ST_GRID_SELECT];
     ht__store_bind_text(q, 1, rec->code);
@@ -162,6 +172,9 @@ ht_status ht_store_put_grid(ht_store *s, const ht_grid_rec *rec,
 ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
                                    const char *parent_code, bool *changed,
                                    ht_error *err) {
+    if (s->pg) {
+        return ht__pg_set_grid_parent(s, code, parent_code, changed, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_GRID_SET_PARENT];
     ht__store_bind_text(q, 1, code);
     ht__store_bind_text(q, 2, parent_code);
@@ -173,6 +186,9 @@ ht_status ht_store_set_grid_parent(ht_store *s, const char *code,
 }
 
 ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err) {
+    if (s->pg) {
+        return ht__pg_category_orphan(s, code, err);
+    }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT code FROM categories WHERE parent_code "
@@ -205,6 +221,9 @@ ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
     ht_status st = wkb_of(s, rec->geom, HT_GEOM_LINESTRING, err);
     if (st != HT_OK) {
         return st;
+    }
+    if (s->pg) {
+        return ht__pg_put_street(s, rec, res, id, old_bbox, err);
     }
     const char *kind = ht_model_kind_name(rec->kind);
     bool exists = false, same = false;
@@ -253,6 +272,9 @@ ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
 ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
                              int64_t at, const char *department,
                              ht_error *err) {
+    if (s->pg) {
+        return ht__pg_put_event(s, incident_id, state, at, department, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_EVENT_INSERT];
     sqlite3_bind_int64(q, 1, incident_id);
     ht__store_bind_text(q, 2, ht_model_state_name(state));
@@ -281,6 +303,9 @@ ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
 ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
                                  int64_t at, const char *department,
                                  ht_error *err) {
+    if (s->pg) {
+        return ht__pg_step_incident(s, id, to, at, department, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_INC_STEP];
     sqlite3_bind_int64(q, 1, id);
     ht__store_bind_text(q, 2, ht_model_state_name(to));
@@ -353,6 +378,9 @@ ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
     if (rec->severity < 1 || rec->severity > 3) {
         return ht_error_set(err, HT_EINVAL, "severity %d outside 1..3",
                             rec->severity);
+    }
+    if (s->pg) {
+        return ht__pg_put_incident(s, rec, grid_code, street_id, res, id, err);
     }
     unsigned char blob[60];
     ht__store_point_blob(blob, rec->lon, rec->lat);
@@ -434,6 +462,9 @@ ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
     *changed = 0;
     if (bbox->minx > bbox->maxx) {
         return HT_OK;
+    }
+    if (s->pg) {
+        return ht__pg_relocate(s, bbox, fn, ud, changed, err);
     }
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(
@@ -550,6 +581,9 @@ ht_status ht__store_rebuild_deadlines(ht_store *s, ht_error *err) {
 
 ht_status ht_store_set_satisfaction(ht_store *s, int64_t id, ht_satisfaction v,
                                     ht_error *err) {
+    if (s->pg) {
+        return ht__pg_set_satisfaction(s, id, v, err);
+    }
     sqlite3_stmt *q = s->stmt[ST_INC_SATISFACTION];
     sqlite3_bind_int64(q, 1, id);
     ht__store_bind_text(

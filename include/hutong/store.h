@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The store: the whole contract between hutong and its database. Every
  * query hutong makes is one of these operations; SpatiaLite implements
- * them (store.c, store_write.c, store_read.c), and a second engine would
- * implement the same. */
+ * them (store.c, store_write.c, store_read.c), and so does PostgreSQL +
+ * PostGIS (store_pg*.c) for a database URL, the same schema and meaning. */
 #ifndef HUTONG_STORE_H
 #define HUTONG_STORE_H
 
@@ -39,8 +39,14 @@ typedef enum ht_put_result {
     HT_PUT_UNCHANGED
 } ht_put_result;
 
+/** Whether @db names a PostgreSQL + PostGIS database (a postgresql:// or
+ * postgres:// URL, the libpq connection URI) rather than a SpatiaLite
+ * file. Cannot fail. */
+bool ht_store_is_url(const char *db);
+
 /**
- * Open the store at @path. With HT_STORE_CREATE a missing file or an empty
+ * Open the store at @path (a file, or a database URL: see
+ * ht_store_is_url). With HT_STORE_CREATE a missing file or an empty
  * database gets the schema (WAL mode, spatial indexes). A file of an older
  * schema version is migrated first, one transaction a version (through a
  * connection of its own when opened for reading; HT_EIO when the file

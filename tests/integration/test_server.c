@@ -24,7 +24,7 @@ static ts_server srv;
 static int setup(void **state) {
     (void)state;
     dir = ts_tmpdir();
-    db = ts_path(dir, "demo.db");
+    db = ts_pg() ? ts_pg_new_db() : ts_path(dir, "demo.db");
     errlog = ts_path(dir, "serve.log");
     /* The demo ends today (its default), so windows that reach the present
      * hold data whatever the date. */
@@ -73,7 +73,7 @@ static int png_width(const char *body, size_t len) {
 /* A demo database of @incidents ending today, in the test folder (caller
  * frees). */
 static char *demo_db(const char *name, const char *incidents) {
-    char *path = ts_path(dir, name);
+    char *path = ts_pg() ? ts_pg_new_db() : ts_path(dir, name);
     assert_int_equal(
         H(NULL, NULL, "demo", "--db", path, "--incidents", incidents), 0);
     return path;

@@ -29,6 +29,7 @@
 
 /* SpatiaLite's header needs sqlite3.h before it. */
 /* clang-format off */
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <spatialite.h>
 /* clang-format on */
@@ -230,6 +231,34 @@ int ts_hutong(char **out, char **errout, ...) {
     return ts_run(argv, 120, out, errout);
 }
 
+bool ts_pg(void) {
+    const char *pg = getenv("HUTONG_TEST_PG");
+    return pg && *pg;
+}
+
+/* The result of @sql on the database at @url (aborts on an error). */
+static PGresult *pg_query(const char *url, const char *sql) {
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to %s: %s\n", url, PQerrorMessage(c));
+        abort();
+    }
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+        PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "bad test SQL %s: %s\n", sql, PQerrorMessage(c));
+        abort();
+    }
+    PQfinish(c);
+    return r;
+}
+
+static const char *pg_first(PGresult *r) {
+    return PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0)
+               ? PQgetvalue(r, 0, 0)
+               : NULL;
+}
+
 static sqlite3 *open_db(const char *path, void **cache) {
     sqlite3 *db;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -261,7 +290,35 @@ void ts_db_unlock(void *lock) {
     sqlite3_close(lock);
 }
 
+/* Every table's rows (but PostGIS's own), in a fixed order, hashed. */
+static uint64_t pg_fingerprint(const char *url) {
+    PGresult *tables =
+        pg_query(url,
+                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                 "AND tablename <> 'spatial_ref_sys' ORDER BY tablename");
+    uint64_t h = HT_HASH64_INIT;
+    for (int i = 0; i < PQntuples(tables); i++) {
+        const char *name = PQgetvalue(tables, i, 0);
+        h = ht_hash64(h, name, strlen(name));
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT t::text FROM \"%s\" t ORDER BY t::text COLLATE \"C\"",
+                 name);
+        PGresult *rows = pg_query(url, sql);
+        for (int k = 0; k < PQntuples(rows); k++) {
+            const char *v = PQgetvalue(rows, k, 0);
+            h = ht_hash64(h, v, strlen(v) + 1);
+        }
+        PQclear(rows);
+    }
+    PQclear(tables);
+    return h;
+}
+
 uint64_t ts_db_fingerprint(const char *path) {
+    if (ht_store_is_url(path)) {
+        return pg_fingerprint(path);
+    }
     void *cache;
     sqlite3 *db = open_db(path, &cache);
     uint64_t h = HT_HASH64_INIT;
@@ -308,6 +365,13 @@ static sqlite3_stmt *query(sqlite3 *db, const char *sql) {
 }
 
 int64_t ts_db_int(const char *path, const char *sql) {
+    if (ht_store_is_url(path)) {
+        PGresult *r = pg_query(path, sql);
+        const char *v = pg_first(r);
+        int64_t n = v ? strtoll(v, NULL, 10) : 0;
+        PQclear(r);
+        return n;
+    }
     void *cache;
     sqlite3 *db = open_db(path, &cache);
     sqlite3_stmt *q = query(db, sql);
@@ -318,6 +382,13 @@ int64_t ts_db_int(const char *path, const char *sql) {
 }
 
 double ts_db_double(const char *path, const char *sql) {
+    if (ht_store_is_url(path)) {
+        PGresult *r = pg_query(path, sql);
+        const char *v = pg_first(r);
+        double d = v ? strtod(v, NULL) : 0;
+        PQclear(r);
+        return d;
+    }
     void *cache;
     sqlite3 *db = open_db(path, &cache);
     sqlite3_stmt *q = query(db, sql);
@@ -328,6 +399,19 @@ double ts_db_double(const char *path, const char *sql) {
 }
 
 double *ts_db_doubles(const char *path, const char *sql, size_t *n) {
+    if (ht_store_is_url(path)) {
+        PGresult *r = pg_query(path, sql);
+        *n = (size_t)PQntuples(r);
+        double *v = malloc((*n ? *n : 1) * sizeof *v);
+        if (!v) {
+            die("malloc");
+        }
+        for (size_t i = 0; i < *n; i++) {
+            v[i] = strtod(PQgetvalue(r, (int)i, 0), NULL);
+        }
+        PQclear(r);
+        return v;
+    }
     void *cache;
     sqlite3 *db = open_db(path, &cache);
     sqlite3_stmt *q;
@@ -354,6 +438,13 @@ double *ts_db_doubles(const char *path, const char *sql, size_t *n) {
 }
 
 char *ts_db_text(const char *path, const char *sql) {
+    if (ht_store_is_url(path)) {
+        PGresult *r = pg_query(path, sql);
+        const char *v = pg_first(r);
+        char *s = v ? strdup(v) : NULL;
+        PQclear(r);
+        return s;
+    }
     void *cache;
     sqlite3 *db = open_db(path, &cache);
     sqlite3_stmt *q = query(db, sql);
@@ -372,13 +463,49 @@ double ts_dist_m(double lon1, double lat1, double lon2, double lat2) {
     return 2 * r * asin(sqrt(a));
 }
 
+char *ts_pg_new_db(void) {
+    const char *base = getenv("HUTONG_TEST_PG");
+    const char *slash = strstr(base, "/postgres?");
+    if (!slash) {
+        fprintf(stderr, "HUTONG_TEST_PG: expected .../postgres?...\n");
+        abort();
+    }
+    static int counter;
+    char name[64], sql[160];
+    snprintf(name, sizeof name, "ht_%d_%d", (int)getpid(), ++counter);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE hutong_template",
+             name);
+    PQclear(pg_query(base, sql));
+    size_t len = strlen(base) + 64;
+    char *url = malloc(len);
+    if (!url) {
+        die("malloc");
+    }
+    snprintf(url, len, "%.*s/%s%s", (int)(slash - base), base, name,
+             slash + strlen("/postgres"));
+    return url;
+}
+
+void ts_pg_drop_db(const char *url) {
+    const char *base = getenv("HUTONG_TEST_PG");
+    const char *q = strchr(url, '?');
+    const char *slash = q ? q : url + strlen(url);
+    while (slash > url && slash[-1] != '/') {
+        slash--;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %.*s WITH (FORCE)",
+             (int)((q ? q : url + strlen(url)) - slash), slash);
+    PQclear(pg_query(base, sql));
+}
+
 ts_store *ts_store_new(void) {
     ts_store *f = calloc(1, sizeof *f);
     if (!f) {
         die("calloc");
     }
     f->dir = ts_tmpdir();
-    f->db = ts_path(f->dir, "t.db");
+    f->db = ts_pg() ? ts_pg_new_db() : ts_path(f->dir, "t.db");
     ht_error err = {0};
     if (ht_store_open(f->db, HT_STORE_CREATE, &f->s, &err) != HT_OK) {
         fprintf(stderr, "test support: %s\n", err.msg);
@@ -389,6 +516,9 @@ ts_store *ts_store_new(void) {
 
 void ts_store_free(ts_store *f) {
     ht_store_close(f->s);
+    if (ht_store_is_url(f->db)) {
+        ts_pg_drop_db(f->db);
+    }
     ts_rmdir(f->dir);
     free(f->db);
     free(f->dir);

@@ -70,7 +70,16 @@ char *ts_iso(long offset_s, char out[static 24]);
 char *ts_date(int days, char out[static 16]);
 char *ts_month(int months, char out[static 16]);
 
-/* A temporary folder with a new store "t.db" in it, open for writing. */
+/* Whether the tests run on PostgreSQL: HUTONG_TEST_PG names a throwaway
+ * cluster's maintenance database (tests/pg/with-cluster sets it). Then each
+ * ts_store is a new database made from hutong_template, dropped at the
+ * end, and ts_db_* run their SQL there. */
+bool ts_pg(void);
+char *ts_pg_new_db(void); /* a new database's URL (caller frees) */
+void ts_pg_drop_db(const char *url);
+
+/* A temporary folder with a new store "t.db" in it (or, with ts_pg(), a
+ * new database), open for writing. */
 typedef struct ts_store {
     char *dir;
     char *db;

@@ -25,13 +25,26 @@ static void test_store_schema_and_reopen(void **state) {
     assert_int_equal(ht_store_schema_version(f->s), HT_STORE_SCHEMA_VERSION);
     ht_store_close(f->s);
     f->s = NULL;
-    assert_db_text(f->db, "PRAGMA journal_mode", "wal");
-    assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM geometry_columns"),
-                     3);
-    assert_int_equal(ts_db_int(f->db,
-                               "SELECT count(*) FROM geometry_columns WHERE "
-                               "spatial_index_enabled = 1"),
-                     3);
+    if (ts_pg()) {
+        /* The same geometry columns in EPSG:4326, each with a GiST index. */
+        assert_int_equal(ts_db_int(f->db,
+                                   "SELECT count(*) FROM geometry_columns "
+                                   "WHERE srid = 4326 AND f_table_name IN "
+                                   "('grids', 'streets', 'incidents')"),
+                         3);
+        assert_int_equal(ts_db_int(f->db,
+                                   "SELECT count(*) FROM pg_indexes WHERE "
+                                   "indexdef LIKE '%USING gist (geom)%'"),
+                         3);
+    } else {
+        assert_db_text(f->db, "PRAGMA journal_mode", "wal");
+        assert_int_equal(
+            ts_db_int(f->db, "SELECT count(*) FROM geometry_columns"), 3);
+        assert_int_equal(ts_db_int(f->db,
+                                   "SELECT count(*) FROM geometry_columns "
+                                   "WHERE spatial_index_enabled = 1"),
+                         3);
+    }
     ht_error err = {0};
     assert_int_equal(ht_store_open(f->db, HT_STORE_READONLY, &f->s, &err),
                      HT_OK);
@@ -104,6 +117,9 @@ static void test_store_grid_tree(void **state) {
                    "SELECT ancestor FROM grid_tree WHERE code = 'G1' AND "
                    "level = 'street'",
                    "S2");
+    if (ts_pg()) {
+        return; /* schema 1 was a SpatiaLite file's */
+    }
     /* A file of schema 1 (no grid_tree) is migrated on opening, even for
      * reading, and its tree filled. */
     ht_store_close(f->s);
@@ -120,8 +136,47 @@ static void test_store_grid_tree(void **state) {
     assert_int_equal(ts_db_int(f->db, "SELECT count(*) FROM grid_tree"), 12);
 }
 
+/* The same on PostgreSQL: a database of another application, one of a
+ * newer hutong, one that cannot be reached. */
+static void refuses_foreign_and_newer_databases(fixture *f) {
+    char *other = ts_pg_new_db();
+    ts_db_int(other, "CREATE TABLE t (x integer)");
+    ht_store *s = (ht_store *)1;
+    ht_error err = {0};
+    assert_int_equal(ht_store_open(other, HT_STORE_CREATE, &s, &err),
+                     HT_EINVAL);
+    assert_null(s);
+    assert_contains(err.msg, "not a hutong database");
+    assert_int_equal(ts_db_int(other,
+                               "SELECT count(*) FROM pg_tables WHERE "
+                               "tablename = 'hutong_meta'"),
+                     0);
+    ts_pg_drop_db(other);
+    ht_store_close(f->s);
+    f->s = NULL;
+    ts_db_int(f->db,
+              "UPDATE hutong_meta SET value = '99' WHERE key = "
+              "'schema_version'");
+    uint64_t before = ts_db_fingerprint(f->db);
+    assert_int_equal(ht_store_open(f->db, HT_STORE_WRITE, &s, &err), HT_EINVAL);
+    assert_contains(err.msg, "schema version 99");
+    assert_true(ts_db_fingerprint(f->db) == before);
+    /* A server that is not there: the database is away, named without
+     * its password. */
+    assert_int_equal(ht_store_open("postgresql://u:secret@127.0.0.1:1/x",
+                                   HT_STORE_WRITE, &s, &err),
+                     HT_EIO);
+    assert_contains(err.msg, "cannot connect");
+    assert_null(strstr(err.msg, "secret"));
+    free(other);
+}
+
 static void test_store_refuses_foreign_and_newer_files(void **state) {
     fixture *f = *state;
+    if (ts_pg()) {
+        refuses_foreign_and_newer_databases(f);
+        return;
+    }
     char *other = ts_path(f->dir, "other.db");
     sqlite3 *db;
     sqlite3_open(other, &db);
@@ -349,6 +404,9 @@ static void check_index(const char *db, int64_t rows) {
 
 static void test_store_bulk_mode_keeps_the_spatial_index(void **state) {
     fixture *f = *state;
+    if (ts_pg()) {
+        skip(); /* SpatiaLite's triggers and R-tree; PostgreSQL keeps its own */
+    }
     ht_error err = {0};
     ht_put_result r;
     const char *triggers =
