@@ -89,12 +89,13 @@ static ht_status announce_row(const ht_incident_row *r, void *ud,
 }
 
 /* Announce the incidents @ids as the writer now holds them. */
-void ht__events_announce(ht_server *s, const int64_t *ids, size_t n) {
+void ht__events_announce(ht_server *s, ht_store *from, const int64_t *ids,
+                         size_t n) {
     pthread_mutex_lock(&s->emu);
     /* At most a ring's worth: listeners that fall behind refetch. */
     size_t first = n > EVENT_RING ? n - EVENT_RING : 0;
     announce a = {s, "incident"};
-    ht_store_each_incident(s->writer, ids + first, n - first, announce_row, &a,
+    ht_store_each_incident(from, ids + first, n - first, announce_row, &a,
                            NULL);
     ht__events_wake_listeners(s);
     pthread_mutex_unlock(&s->emu);

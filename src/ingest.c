@@ -76,8 +76,8 @@ enum MHD_Result ht__route_post_incidents(ht_server *s, struct MHD_Connection *c,
         ht_store_rollback(s->writer);
     }
     if (st == HT_OK && nids) {
-        ht__live_publish(s, ids, nids);
-        ht__events_announce(s, ids, nids);
+        ht__live_publish(s, s->writer, ids, nids);
+        ht__events_announce(s, s->writer, ids, nids);
     }
     pthread_mutex_unlock(&s->wmu);
     if (st != HT_OK) {
@@ -227,8 +227,8 @@ enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
     }
     if (st == HT_OK) {
         int64_t one = id;
-        ht__live_publish(s, &one, 1);
-        ht__events_announce(s, &one, 1);
+        ht__live_publish(s, s->writer, &one, 1);
+        ht__events_announce(s, s->writer, &one, 1);
     }
     pthread_mutex_unlock(&s->wmu);
     if (st != HT_OK) {

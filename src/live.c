@@ -75,7 +75,10 @@ worker *ht__live_worker_get(ht_server *s, ht_error *err) {
         ht_error_set(err, HT_ENOMEM, "out of memory");
         return NULL;
     }
-    if (ht_store_open(s->db, HT_STORE_READONLY, &w->store, err) != HT_OK ||
+    /* On a database server, a worker starts while it is away too: what it
+     * draws comes from the index in memory. */
+    if (ht_store_open(s->db, HT_STORE_READONLY | HT_STORE_LAZY, &w->store,
+                      err) != HT_OK ||
         ht_renderer_new(w->store, s->feat, &w->rend, err) != HT_OK) {
         ht_store_close(w->store);
         free(w);
@@ -262,15 +265,17 @@ unsigned long ht__live_neighbourhood_version(ht_server *s,
     return v;
 }
 
-/* After a commit: a new snapshot with the incidents @ids as the store now
- * holds them, for everyone from the next request on. Call with wmu held. */
-void ht__live_publish(ht_server *s, const int64_t *ids, size_t n) {
+/* After a commit: a new snapshot with the incidents @ids as the store
+ * @from now holds them, for everyone from the next request on. Call with
+ * wmu held. */
+void ht__live_publish(ht_server *s, ht_store *from, const int64_t *ids,
+                      size_t n) {
     ht_index *old = ht__live_index_ref(s), *nx = NULL;
     ht_error ierr = {0};
-    if (ht_index_apply(old, s->writer, ids, n, &nx, &ierr) != HT_OK) {
+    if (ht_index_apply(old, from, ids, n, &nx, &ierr) != HT_OK) {
         ht_log(HT_LOG_WARN, "server", "index update: %s; reloading", ierr.msg);
         nx = NULL;
-        ht_index_load(s->writer, &nx, &ierr);
+        ht_index_load(from, &nx, &ierr);
     }
     int64_t *copy = nx ? malloc((n ? n : 1) * sizeof *copy) : NULL;
     if (copy) {
@@ -299,6 +304,33 @@ void ht__live_publish(ht_server *s, const int64_t *ids, size_t n) {
         free(copy);
     }
     ht_index_unref(old);
+}
+
+/* The whole index again from @from (a follower that lost track of the
+ * changes): every worker starts its aggregates again and every tile gets
+ * a new key. Call with wmu held. */
+void ht__live_reload(ht_server *s, ht_store *from) {
+    ht_index *nx = NULL;
+    ht_error ierr = {0};
+    if (ht_index_load(from, &nx, &ierr) != HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "index reload: %s", ierr.msg);
+        return;
+    }
+    pthread_mutex_lock(&s->imu);
+    ht_index *prev = s->index;
+    s->index = nx;
+    unsigned long v = atomic_load(&s->version) + 1;
+    struct change *ch = &s->changes[v % CHANGE_LOG];
+    free(ch->ids);
+    *ch = (struct change){0, NULL, 0}; /* a gap in the log */
+    atomic_store(&s->version, v);
+    pthread_mutex_unlock(&s->imu);
+    ht_index_unref(prev);
+    unsigned long m = atomic_fetch_add(&s->marks, 1) + 1;
+    for (size_t i = 0; i < s->cnx * s->cny; i++) {
+        atomic_store_explicit(&s->cells[i], m, memory_order_relaxed);
+    }
+    atomic_store(&s->elsewhere, m);
 }
 
 /* The grid of the lowest level containing EPSG:3857 (@x, @y), through

@@ -198,6 +198,14 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     if (st == HT_OK) {
         st = ht_features_load(s->store, &s->feat, err);
     }
+    if (st == HT_OK && ht_store_is_url(o->db)) {
+        /* Several servers on one database: changes from the one read
+         * before the index on are the follower's. */
+        st = ht_store_open(o->db, HT_STORE_READONLY, &s->follow, err);
+        if (st == HT_OK) {
+            st = ht_store_last_change(s->follow, &s->follow_seq, err);
+        }
+    }
     if (st == HT_OK) {
         st = load_index(s, o->db, err);
     }
@@ -284,6 +292,8 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     s->overdue_checked = ht_clock_now() / 60 * 60 - 1;
     s->beat_started =
         pthread_create(&s->beat_thread, NULL, ht__events_beat_main, s) == 0;
+    s->follow_started = s->follow && pthread_create(&s->follow_thread, NULL,
+                                                    ht__follow_main, s) == 0;
     *out = s;
     return HT_OK;
 }
@@ -329,6 +339,10 @@ void ht_server_stop(ht_server *s) {
     if (s->beat_started) {
         pthread_join(s->beat_thread, NULL);
     }
+    atomic_store(&s->follow_stop, true);
+    if (s->follow_started) {
+        pthread_join(s->follow_thread, NULL);
+    }
     for (int k = 0; k < 200; k++) {
         pthread_mutex_lock(&s->emu);
         bool any = false;
@@ -373,6 +387,7 @@ void ht_server_stop(ht_server *s) {
         free(s->changes[k].ids);
     }
     ht_store_close(s->writer);
+    ht_store_close(s->follow);
     ht_store_close(s->beat_reader);
     ht_tokens_free(s->tokens);
     ht_index_unref(s->index);

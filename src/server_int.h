@@ -126,6 +126,13 @@ struct ht_server {
     int64_t index_data_version; /* the data version the loaded index
                                    holds; -1: not known */
     pthread_mutex_t wmu;        /* one write at a time */
+    /* On a database server: the follower's own connection, the last
+     * change of the log it applied, and whether it runs (follow.c). */
+    ht_store *follow;
+    int64_t follow_seq;
+    atomic_bool follow_stop;
+    bool follow_started;
+    pthread_t follow_thread;
     ht_tokens *tokens;
     bool private_reads;  /* reads need a token too */
     pthread_mutex_t emu; /* events and listeners */
@@ -262,7 +269,9 @@ size_t ht__live_index_count(ht_server *s, double *bytes);
 ht_index *ht__live_index_ref(ht_server *s);
 unsigned long ht__live_neighbourhood_version(ht_server *s,
                                              const ht_render_req *req);
-void ht__live_publish(ht_server *s, const int64_t *ids, size_t n);
+void ht__live_publish(ht_server *s, ht_store *from, const int64_t *ids,
+                      size_t n);
+void ht__live_reload(ht_server *s, ht_store *from);
 ht_status ht__live_stats(ht_server *s, ht_store *store, const ht_filter *f,
                          ht_stats_by by, ht_stats_row **rows, size_t *n,
                          ht_error *err);
@@ -335,7 +344,9 @@ enum MHD_Result ht__route_post_incidents(ht_server *s, struct MHD_Connection *c,
                                          request *rq, const char *const *args);
 
 /* events.c (each documented there) */
-void ht__events_announce(ht_server *s, const int64_t *ids, size_t n);
+void ht__events_announce(ht_server *s, ht_store *from, const int64_t *ids,
+                         size_t n);
+void *ht__follow_main(void *arg);
 void *ht__events_beat_main(void *arg);
 enum MHD_Result ht__route_events(ht_server *s, struct MHD_Connection *c,
                                  request *rq, const char *const *args);

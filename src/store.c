@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hutong/buf.h"
 #include "hutong/datetime.h"
@@ -1156,4 +1157,35 @@ void ht_store_set_cache_mb(ht_store *s, int mb) {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -1024 * mb);
     sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+/* ---- the change log (PostgreSQL's; store_pg.c) ---- */
+
+ht_status ht_store_last_change(ht_store *s, int64_t *out, ht_error *err) {
+    *out = 0;
+    return s->pg ? ht__pg_last_change(s, out, err) : HT_OK;
+}
+
+ht_status ht_store_changes_after(ht_store *s, int64_t after, int64_t *ids,
+                                 size_t max, size_t *n, int64_t *last,
+                                 bool *gap, ht_error *err) {
+    *n = 0;
+    *last = after;
+    *gap = false;
+    return s->pg ? ht__pg_changes_after(s, after, ids, max, n, last, gap, err)
+                 : HT_OK;
+}
+
+ht_status ht_store_wait_change(ht_store *s, int ms, bool *woke, ht_error *err) {
+    *woke = false;
+    if (s->pg) {
+        return ht__pg_wait_change(s, ms, woke, err);
+    }
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return HT_OK;
+}
+
+ht_status ht_store_prune_changes(ht_store *s, int64_t keep_s, ht_error *err) {
+    return s->pg ? ht__pg_prune_changes(s, keep_s, err) : HT_OK;
 }

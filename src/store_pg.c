@@ -8,9 +8,13 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hutong/buf.h"
 #include "hutong/datetime.h"
@@ -75,7 +79,10 @@ void ht__pg_blob(pg_params *p, const void *data, size_t len) {
 static ht_status pg_status(const PGresult *r) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!state) {
-        return HT_EDB;
+        return HT_EBUSY; /* no answer from the server: it is away */
+    }
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+        return HT_EBUSY; /* connection lost, server shutting down */
     }
     if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0) {
         return HT_EINVAL;
@@ -108,11 +115,37 @@ static bool changed_rows(PGresult *r) {
     return n && *n && strcmp(n, "0") != 0;
 }
 
-ht_status ht__pg_run(ht_store *s, int slot, const char *sql, const pg_params *p,
-                     PGresult **out, const char *what, ht_error *err) {
+static ht_status session_setup(ht_store *s, ht_error *err);
+
+/* A connection found lost is made again, outside a transaction (inside
+ * one, the transaction is gone: its statements fail until the rollback).
+ * HT_EBUSY while the database cannot be reached: the caller answers 503
+ * and the next call tries again. */
+static ht_status reconnect_if_lost(ht_store *s, ht_error *err) {
+    struct ht_pg *pg = s->pg;
+    if (PQstatus(pg->conn) == CONNECTION_OK) {
+        return HT_OK;
+    }
+    if (s->in_tx || pg->cursors) {
+        return ht_error_set(err, HT_EBUSY, "the database connection was lost");
+    }
+    PQreset(pg->conn);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        return ht_error_set(err, HT_EBUSY, "the database is unreachable");
+    }
+    return session_setup(s, err);
+}
+
+static ht_status run_once(ht_store *s, int slot, const char *sql,
+                          const pg_params *p, PGresult **out, const char *what,
+                          ht_error *err) {
     struct ht_pg *pg = s->pg;
     if (out) {
         *out = NULL;
+    }
+    ht_status rst = reconnect_if_lost(s, err);
+    if (rst != HT_OK) {
+        return rst;
     }
     int n = p ? p->n : 0;
     const char *const *v = p ? p->v : NULL;
@@ -156,7 +189,13 @@ ht_status ht__pg_run(ht_store *s, int slot, const char *sql, const pg_params *p,
     return HT_OK;
 }
 
-ht_status ht__pg_exec(ht_store *s, const char *sql, ht_error *err) {
+static ht_status exec_once(ht_store *s, const char *sql, ht_error *err) {
+    if (strncmp(sql, "SET ", 4) != 0) {
+        ht_status rst = reconnect_if_lost(s, err);
+        if (rst != HT_OK) {
+            return rst;
+        }
+    }
     PGresult *r = PQexec(s->pg->conn, sql);
     ExecStatusType es = PQresultStatus(r);
     ht_status st = HT_OK;
@@ -167,6 +206,27 @@ ht_status ht__pg_exec(ht_store *s, const char *sql, ht_error *err) {
     }
     PQclear(r);
     return st;
+}
+
+/* Whether a statement that failed with @st found the connection lost
+ * while nothing was open on it: then it is worth one more try, on a
+ * connection made again (a restarted database server). */
+static bool retry_lost(ht_store *s, ht_status st) {
+    return st == HT_EBUSY && PQstatus(s->pg->conn) != CONNECTION_OK &&
+           !s->in_tx && !s->pg->cursors;
+}
+
+ht_status ht__pg_run(ht_store *s, int slot, const char *sql, const pg_params *p,
+                     PGresult **out, const char *what, ht_error *err) {
+    ht_status st = run_once(s, slot, sql, p, out, what, err);
+    return retry_lost(s, st) ? run_once(s, slot, sql, p, out, what, err) : st;
+}
+
+ht_status ht__pg_exec(ht_store *s, const char *sql, ht_error *err) {
+    ht_status st = exec_once(s, sql, err);
+    return retry_lost(s, st) && strncmp(sql, "SET ", 4) != 0
+               ? exec_once(s, sql, err)
+               : st;
 }
 
 ht_status ht__pg_walk(ht_store *s, const char *sql, const pg_params *p,
@@ -393,6 +453,28 @@ static const char schema_v4[] =
 
 static const char *const migrations[] = {schema_v2, schema_v3, schema_v4};
 
+/* The change log, PostgreSQL's alone: every write to incidents, by hutong
+ * or by any other client of the database, leaves its incident's id, the
+ * writing process's origin (hutong.origin, unset for others) and a
+ * notification on channel hutong_changes at commit; servers read the log
+ * after the last change they saw. The trigger takes the writers' lock
+ * first, so changes are numbered in the order they commit. */
+static const char schema_changes[] =
+    "CREATE TABLE hutong_changes ("
+    " seq bigserial PRIMARY KEY, incident_id bigint NOT NULL,"
+    " origin text COLLATE \"C\", at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX hutong_changes_at ON hutong_changes (at);"
+    "CREATE FUNCTION hutong_note_change() RETURNS trigger LANGUAGE plpgsql"
+    " AS $f$ BEGIN"
+    " PERFORM pg_advisory_xact_lock(1752462446);"
+    " INSERT INTO hutong_changes (incident_id, origin) VALUES (CASE WHEN"
+    "  TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,"
+    "  nullif(current_setting('hutong.origin', true), ''));"
+    " PERFORM pg_notify('hutong_changes', '');"
+    " RETURN NULL; END $f$;"
+    "CREATE TRIGGER incidents_changes AFTER INSERT OR UPDATE OR DELETE ON"
+    " incidents FOR EACH ROW EXECUTE FUNCTION hutong_note_change();";
+
 /* hutong's schema version, 0 when the database has no hutong_meta, -1 when
  * it has one without a version. */
 static ht_status read_version(ht_store *s, int *version, ht_error *err) {
@@ -469,9 +551,10 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
     snprintf(meta, sizeof meta,
              "INSERT INTO hutong_meta VALUES ('schema_version', '%d');",
              HT_STORE_SCHEMA_VERSION);
-    ht_status st = sql ? ht_buf_appendf(sql, err, "%s%s%s%s%s", schema_v1,
-                                        schema_v2, schema_v3, schema_v4, meta)
-                       : ht_error_set(err, HT_ENOMEM, "out of memory");
+    ht_status st =
+        sql ? ht_buf_appendf(sql, err, "%s%s%s%s%s%s", schema_v1, schema_v2,
+                             schema_v3, schema_v4, schema_changes, meta)
+            : ht_error_set(err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
         st = in_tx(s, (const char *)sql->data, NULL, err);
     }
@@ -530,6 +613,33 @@ static void url_for_messages(const char *url, char *out, size_t n) {
     }
 }
 
+/* This process's origin in the change log: its own writes are not news
+ * to it. */
+static char origin[40];
+static pthread_once_t origin_once = PTHREAD_ONCE_INIT;
+
+static void make_origin(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(origin, sizeof origin, "%ld-%lx", (long)getpid(),
+             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
+}
+
+/* The session's settings, again after a reconnection. Times are numbers;
+ * messages and floats plain. */
+static ht_status session_setup(ht_store *s, ht_error *err) {
+    pthread_once(&origin_once, make_origin);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SET client_min_messages = warning; SET extra_float_digits = 1; "
+             "SET lock_timeout = '5s'; SET bytea_output = 'hex'; "
+             "SET hutong.origin = '%s'",
+             origin);
+    memset(s->pg->prepared, 0, sizeof s->pg->prepared);
+    s->pg->listening = false;
+    return ht__pg_exec(s, sql, err);
+}
+
 ht_status ht__pg_open(ht_store *s, const char *url, int flags, ht_error *err) {
     char shown[256];
     url_for_messages(url, shown, sizeof shown);
@@ -538,6 +648,10 @@ ht_status ht__pg_open(ht_store *s, const char *url, int flags, ht_error *err) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     s->pg->conn = PQconnectdb(url);
+    if (PQstatus(s->pg->conn) != CONNECTION_OK && (flags & HT_STORE_LAZY)) {
+        s->version = HT_STORE_SCHEMA_VERSION; /* as the caller knows */
+        return HT_OK; /* reconnect_if_lost makes it at the first use */
+    }
     if (PQstatus(s->pg->conn) != CONNECTION_OK) {
         char msg[200];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(s->pg->conn));
@@ -547,12 +661,7 @@ ht_status ht__pg_open(ht_store *s, const char *url, int flags, ht_error *err) {
         }
         return ht_error_set(err, HT_EIO, "%s: cannot connect: %s", shown, msg);
     }
-    /* Times are numbers; keep the session's messages and floats plain. */
-    ht_status st = ht__pg_exec(
-        s,
-        "SET client_min_messages = warning; SET extra_float_digits = 1; "
-        "SET lock_timeout = '5s'; SET bytea_output = 'hex'",
-        err);
+    ht_status st = session_setup(s, err);
     bool write = (flags & HT_STORE_WRITE) != 0;
     bool create = (flags & HT_STORE_CREATE) == HT_STORE_CREATE;
     if (st == HT_OK) {
@@ -747,4 +856,103 @@ ht_status ht__pg_count(ht_store *s, const char *table, int64_t *n,
         PQclear(r);
     }
     return st;
+}
+
+/* ---- the change log ---- */
+
+ht_status ht__pg_last_change(ht_store *s, int64_t *out, ht_error *err) {
+    PGresult *r = NULL;
+    ht_status st = ht__pg_run(s, -1,
+                              "SELECT coalesce(max(seq), 0) FROM "
+                              "hutong_changes",
+                              NULL, &r, "reading the change log", err);
+    if (st == HT_OK) {
+        *out = ht__pg_col_time(r, 0, 0);
+        PQclear(r);
+    }
+    return st;
+}
+
+ht_status ht__pg_changes_after(ht_store *s, int64_t after, int64_t *ids,
+                               size_t max, size_t *n, int64_t *last, bool *gap,
+                               ht_error *err) {
+    *n = 0;
+    *last = after;
+    *gap = false;
+    pg_params p = {0};
+    ht__pg_i64(&p, after);
+    ht__pg_text(&p, origin);
+    ht__pg_i64(&p, (int64_t)max);
+    PGresult *r = NULL;
+    /* Pruned past @after: what was in between is lost. */
+    ht_status st = ht__pg_run(
+        s, -1,
+        "SELECT seq, incident_id, origin IS NOT DISTINCT FROM $2, "
+        "coalesce((SELECT value::bigint FROM hutong_meta WHERE key = "
+        "'changes_pruned_to'), 0) > $1::bigint FROM hutong_changes WHERE "
+        "seq > $1 ORDER BY seq LIMIT $3",
+        &p, &r, "reading the change log", err);
+    if (st != HT_OK) {
+        return st;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        *last = ht__pg_col_time(r, i, 0);
+        if (strcmp(PQgetvalue(r, i, 3), "t") == 0) {
+            *gap = true;
+        }
+        if (strcmp(PQgetvalue(r, i, 2), "t") != 0) {
+            ids[(*n)++] = ht__pg_col_time(r, i, 1);
+        }
+    }
+    PQclear(r);
+    return HT_OK;
+}
+
+ht_status ht__pg_prune_changes(ht_store *s, int64_t keep_s, ht_error *err) {
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "WITH gone AS (DELETE FROM hutong_changes WHERE at < now() - "
+             "interval '%lld seconds' RETURNING seq) INSERT INTO hutong_meta "
+             "SELECT 'changes_pruned_to', max(seq)::text FROM gone HAVING "
+             "count(*) > 0 ON CONFLICT (key) DO UPDATE SET value = "
+             "excluded.value",
+             (long long)keep_s);
+    return ht__pg_exec(s, sql, err);
+}
+
+ht_status ht__pg_wait_change(ht_store *s, int ms, bool *woke, ht_error *err) {
+    *woke = false;
+    struct ht_pg *pg = s->pg;
+    if (!pg->listening) {
+        ht_status st = ht__pg_exec(s, "LISTEN hutong_changes", err);
+        if (st != HT_OK) {
+            return st;
+        }
+        pg->listening = true;
+    }
+    PGnotify *nf;
+    PQconsumeInput(pg->conn);
+    while ((nf = PQnotifies(pg->conn)) != NULL) {
+        *woke = true;
+        PQfreemem(nf);
+    }
+    if (*woke) {
+        return HT_OK;
+    }
+    struct pollfd fd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    if (fd.fd < 0) {
+        return ht_error_set(err, HT_EBUSY, "the database is unreachable");
+    }
+    if (poll(&fd, 1, ms) > 0) {
+        if (!PQconsumeInput(pg->conn)) {
+            return ht_error_set(err, HT_EBUSY,
+                                "the database is unreachable: %s",
+                                PQerrorMessage(pg->conn));
+        }
+        while ((nf = PQnotifies(pg->conn)) != NULL) {
+            *woke = true;
+            PQfreemem(nf);
+        }
+    }
+    return HT_OK;
 }

@@ -55,9 +55,10 @@ enum {
 
 struct ht_pg {
     PGconn *conn;
-    bool dirty;   /* a statement of the open transaction changed a row */
-    int cursors;  /* open walks (cursor names are by depth) */
-    bool walk_tx; /* a walk opened the read transaction it runs in */
+    bool dirty;     /* a statement of the open transaction changed a row */
+    int cursors;    /* open walks (cursor names are by depth) */
+    bool walk_tx;   /* a walk opened the read transaction it runs in */
+    bool listening; /* LISTEN hutong_changes was sent on this session */
     bool prepared[PQ_COUNT];
 };
 
@@ -101,6 +102,12 @@ ht_status ht__pg_number_params(const char *sql, int first, ht_buf *out,
                                ht_error *err);
 
 /* The operations of store.h, for a store on PostgreSQL. */
+ht_status ht__pg_last_change(ht_store *s, int64_t *out, ht_error *err);
+ht_status ht__pg_changes_after(ht_store *s, int64_t after, int64_t *ids,
+                               size_t max, size_t *n, int64_t *last, bool *gap,
+                               ht_error *err);
+ht_status ht__pg_wait_change(ht_store *s, int ms, bool *woke, ht_error *err);
+ht_status ht__pg_prune_changes(ht_store *s, int64_t keep_s, ht_error *err);
 ht_status ht__pg_data_version(ht_store *s, int64_t *out, ht_error *err);
 ht_status ht__pg_begin(ht_store *s, ht_error *err);
 ht_status ht__pg_commit(ht_store *s, ht_error *err);

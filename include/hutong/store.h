@@ -30,6 +30,10 @@ enum {
     HT_STORE_READONLY = 0,
     HT_STORE_WRITE = 1,  /**< open read-write (and migrate if old) */
     HT_STORE_CREATE = 3, /**< read-write, create file and schema if absent */
+    /** With a database URL whose schema is known to be current: open even
+     * while the database server is unreachable; the connection is made at
+     * the first statement, which fails with HT_EBUSY until it can be. */
+    HT_STORE_LAZY = 4,
 };
 
 /** What an upsert did. */
@@ -457,5 +461,32 @@ ht_status ht_store_relocate(ht_store *s, const ht_bbox *bbox,
 /** Number of rows in @table ("grids", "streets", "incidents", ...). */
 ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
                          ht_error *err);
+
+/* ---- several servers on one database (PostgreSQL) ---- */
+
+/** The newest change in the database's change log (every write to an
+ * incident, by any process; see store_pg.c), 0 when none; a SpatiaLite
+ * file has no log: 0. */
+ht_status ht_store_last_change(ht_store *s, int64_t *out, ht_error *err);
+
+/**
+ * The incidents written after change @after by other processes (this
+ * one's own writes are passed over), at most @max ids into @ids (*n of
+ * them, repeats possible), *last the newest change read (or @after). *gap:
+ * changes after @after were pruned unread, so the caller must reload.
+ * A SpatiaLite file: none. Reads only.
+ */
+ht_status ht_store_changes_after(ht_store *s, int64_t after, int64_t *ids,
+                                 size_t max, size_t *n, int64_t *last,
+                                 bool *gap, ht_error *err);
+
+/** Wait at most @ms for news of a change on this connection (LISTEN /
+ * NOTIFY); *woke tells whether some came. A SpatiaLite file: sleeps.
+ * HT_EBUSY when the database is unreachable. */
+ht_status ht_store_wait_change(ht_store *s, int ms, bool *woke, ht_error *err);
+
+/** Forget changes older than @keep_s seconds (noting how far, so a reader
+ * behind them learns it has a gap). A SpatiaLite file: nothing. */
+ht_status ht_store_prune_changes(ht_store *s, int64_t keep_s, ht_error *err);
 
 #endif
