@@ -273,6 +273,9 @@ static void touch(importer *im, const ht_bbox *b, double margin_deg) {
 }
 
 static void count(importer *im, ht_put_result r) {
+    if (r == HT_PUT_PENDING) {
+        return; /* counted when the store writes it (run) */
+    }
     if (r == HT_PUT_INSERTED) {
         im->stats->inserted++;
     } else if (r == HT_PUT_UPDATED) {
@@ -1168,6 +1171,13 @@ static ht_status run(ht_store *s, const char *name, const char *data,
     }
     if (st == HT_OK) {
         st = csv ? run_csv(&im, csv) : run_geojson(&im, data, len);
+    }
+    if (st == HT_OK && o->kind == HT_IMPORT_INCIDENTS) {
+        ht_import_counts held = {0};
+        st = ht_store_bulk_flush(s, &held, err);
+        local.inserted += (size_t)held.inserted;
+        local.updated += (size_t)held.updated;
+        local.unchanged += (size_t)held.unchanged;
     }
     if (st == HT_OK) {
         st = finish(&im);

@@ -625,6 +625,7 @@ static void bulk_forget(ht_store *s) {
 
 void ht_store_rollback(ht_store *s) {
     if (s->pg) {
+        ht__pg_bulk_forget(s);
         ht__pg_rollback(s);
         return;
     }
@@ -645,8 +646,8 @@ ht_status ht_store_bulk_begin(ht_store *s, size_t expected_rows,
                             "bulk mode needs an open transaction, once");
     }
     if (s->pg) {
-        (void)expected_rows;
-        return HT_OK; /* PostgreSQL keeps its indexes through a load */
+        (void)expected_rows; /* PostgreSQL keeps its indexes through it */
+        return ht__pg_bulk_begin(s, err);
     }
     int64_t existing = 0;
     ht_status st = ht_store_count(s, "incidents", &existing, err);
@@ -951,7 +952,11 @@ static ht_status bulk_flush_index(ht_store *s, ht_error *err) {
 
 ht_status ht_store_bulk_end(ht_store *s, ht_error *err) {
     if (s->pg) {
-        return HT_OK; /* nothing set aside */
+        ht_status pst = ht__pg_bulk_end(s, err);
+        if (pst != HT_OK) {
+            ht_store_rollback(s);
+        }
+        return pst;
     }
     if (!s->bulk) {
         return HT_OK;
@@ -1157,6 +1162,11 @@ void ht_store_set_cache_mb(ht_store *s, int mb) {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -1024 * mb);
     sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+ht_status ht_store_bulk_flush(ht_store *s, ht_import_counts *counts,
+                              ht_error *err) {
+    return s->pg ? ht__pg_bulk_flush(s, counts, err) : HT_OK;
 }
 
 /* ---- the change log (PostgreSQL's; store_pg.c) ---- */

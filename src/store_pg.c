@@ -464,16 +464,25 @@ static const char schema_changes[] =
     " seq bigserial PRIMARY KEY, incident_id bigint NOT NULL,"
     " origin text COLLATE \"C\", at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX hutong_changes_at ON hutong_changes (at);"
-    "CREATE FUNCTION hutong_note_change() RETURNS trigger LANGUAGE plpgsql"
+    /* One statement at a time (its rows as a transition table): a load
+     * of a million rows is one insert into the log, not a million. */
+    "CREATE FUNCTION hutong_note_changes() RETURNS trigger LANGUAGE plpgsql"
     " AS $f$ BEGIN"
     " PERFORM pg_advisory_xact_lock(1752462446);"
-    " INSERT INTO hutong_changes (incident_id, origin) VALUES (CASE WHEN"
-    "  TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,"
-    "  nullif(current_setting('hutong.origin', true), ''));"
-    " PERFORM pg_notify('hutong_changes', '');"
+    " INSERT INTO hutong_changes (incident_id, origin) SELECT id,"
+    "  nullif(current_setting('hutong.origin', true), '') FROM changed"
+    "  ORDER BY id;"
+    " IF FOUND THEN PERFORM pg_notify('hutong_changes', ''); END IF;"
     " RETURN NULL; END $f$;"
-    "CREATE TRIGGER incidents_changes AFTER INSERT OR UPDATE OR DELETE ON"
-    " incidents FOR EACH ROW EXECUTE FUNCTION hutong_note_change();";
+    "CREATE TRIGGER incidents_inserted AFTER INSERT ON incidents"
+    " REFERENCING NEW TABLE AS changed FOR EACH STATEMENT"
+    " EXECUTE FUNCTION hutong_note_changes();"
+    "CREATE TRIGGER incidents_updated AFTER UPDATE ON incidents"
+    " REFERENCING NEW TABLE AS changed FOR EACH STATEMENT"
+    " EXECUTE FUNCTION hutong_note_changes();"
+    "CREATE TRIGGER incidents_deleted AFTER DELETE ON incidents"
+    " REFERENCING OLD TABLE AS changed FOR EACH STATEMENT"
+    " EXECUTE FUNCTION hutong_note_changes();";
 
 /* hutong's schema version, 0 when the database has no hutong_meta, -1 when
  * it has one without a version. */
@@ -746,8 +755,8 @@ ht_status ht__pg_commit(ht_store *s, ht_error *err) {
     if (!s->in_tx) {
         return ht_error_set(err, HT_EINTERNAL, "no transaction open");
     }
-    ht_status st = HT_OK;
-    if (s->tree_stale) {
+    ht_status st = s->pg->bulk ? ht__pg_bulk_end(s, err) : HT_OK;
+    if (st == HT_OK && s->tree_stale) {
         st = ht__pg_rebuild_tree(s, err);
     }
     if (st == HT_OK && s->deadlines_stale) {
@@ -779,6 +788,7 @@ ht_status ht__pg_commit(ht_store *s, ht_error *err) {
 }
 
 void ht__pg_rollback(ht_store *s) {
+    ht__pg_bulk_forget(s);
     if (s->in_tx) {
         PQclear(PQexec(s->pg->conn, "ROLLBACK"));
     }

@@ -53,7 +53,10 @@ enum {
     PQ_COUNT
 };
 
+struct ht_pg_bulk;
+
 struct ht_pg {
+    struct ht_pg_bulk *bulk; /* a bulk load's batch (store_pg_bulk.c) */
     PGconn *conn;
     bool dirty;     /* a statement of the open transaction changed a row */
     int cursors;    /* open walks (cursor names are by depth) */
@@ -100,6 +103,18 @@ ht_status ht__pg_col_bytea(PGresult *r, int row, int col, ht_buf *out,
 /* ht__store_where_sql's "?" placeholders numbered $@first on. */
 ht_status ht__pg_number_params(const char *sql, int first, ht_buf *out,
                                ht_error *err);
+
+/* Bulk loads (store_pg_bulk.c): begin (in the caller's transaction),
+ * hold back an incident, write the batch and take the counts decided since
+ * the last call, end (the rest written), forget (a rollback). */
+ht_status ht__pg_bulk_begin(ht_store *s, ht_error *err);
+ht_status ht__pg_bulk_put_incident(ht_store *s, const ht_incident_rec *rec,
+                                   const char *grid_code, int64_t street_id,
+                                   int64_t state_at, ht_error *err);
+ht_status ht__pg_bulk_flush(ht_store *s, ht_import_counts *counts,
+                            ht_error *err);
+ht_status ht__pg_bulk_end(ht_store *s, ht_error *err);
+void ht__pg_bulk_forget(ht_store *s);
 
 /* The operations of store.h, for a store on PostgreSQL. */
 ht_status ht__pg_last_change(ht_store *s, int64_t *out, ht_error *err);

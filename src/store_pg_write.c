@@ -410,6 +410,12 @@ static void incident_params(pg_params *p, const ht_incident_rec *rec,
 ht_status ht__pg_put_incident(ht_store *s, const ht_incident_rec *rec,
                               const char *grid_code, int64_t street_id,
                               ht_put_result *res, int64_t *id, ht_error *err) {
+    if (s->pg->bulk) {
+        *res = HT_PUT_PENDING;
+        *id = 0;
+        return ht__pg_bulk_put_incident(s, rec, grid_code, street_id,
+                                        state_time(rec), err);
+    }
     pg_params p = {0};
     ht__pg_text(&p, rec->external_id);
     incident_params(&p, rec, grid_code, street_id);

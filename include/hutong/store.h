@@ -36,11 +36,19 @@ enum {
     HT_STORE_LAZY = 4,
 };
 
+/** Rows a bulk load wrote, by what became of them. */
+typedef struct ht_import_counts {
+    int64_t inserted, updated, unchanged;
+} ht_import_counts;
+
 /** What an upsert did. */
 typedef enum ht_put_result {
     HT_PUT_INSERTED = 0,
     HT_PUT_UPDATED,
-    HT_PUT_UNCHANGED
+    HT_PUT_UNCHANGED,
+    /** Held back by a bulk load (PostgreSQL's batches): decided, and
+     * counted, by ht_store_bulk_flush. */
+    HT_PUT_PENDING
 } ht_put_result;
 
 /** Whether @db names a PostgreSQL + PostGIS database (a postgresql:// or
@@ -96,6 +104,15 @@ ht_status ht_store_commit(ht_store *s, ht_error *err);
  * connections must notice.
  */
 ht_status ht_store_bulk_begin(ht_store *s, size_t expected_rows, ht_error *err);
+
+/**
+ * Write the incidents a bulk load holds back (on PostgreSQL, put_incident
+ * answers HT_PUT_PENDING and sends them in batches through COPY) and add
+ * how many of them were inserted, updated and left unchanged since the
+ * last call to the three counts. A SpatiaLite load holds nothing back.
+ */
+ht_status ht_store_bulk_flush(ht_store *s, ht_import_counts *counts,
+                              ht_error *err);
 
 /** End bulk mode (a no-op outside it). On error the transaction is rolled
  * back. */
