@@ -151,6 +151,14 @@ ht_status ht__store_changed(ht_store *s, int64_t id, ht_error *err);
  * (store_read.c). */
 ht_status ht__store_where_sql(const ht_filter *f, ht_buf *w, ht_error *err);
 
+/* An incident record's columns as both engines write them: when its
+ * state was reached, as far as the record tells (state_at, else closed_at
+ * for a closed state, else reported_at); its satisfaction and whistle kind
+ * as text, NULL for none (store_write.c). */
+int64_t ht__store_state_time(const ht_incident_rec *rec);
+const char *ht__store_sat_text(ht_satisfaction v);
+const char *ht__store_whistle_text(ht_whistle v);
+
 /* Rebuild grid_tree from the grids' parent links (store_write.c). */
 ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err);
 

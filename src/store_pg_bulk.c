@@ -259,16 +259,10 @@ ht_status ht__pg_bulk_put_incident(ht_store *s, const ht_incident_rec *rec,
         (st = field_i64(c, street_id, street_id < 0, err)) != HT_OK ||
         (st = field_f64(c, rec->lon, err)) != HT_OK ||
         (st = field_f64(c, rec->lat, err)) != HT_OK ||
-        (st = field(c,
-                    rec->satisfaction == HT_SAT_NONE
-                        ? NULL
-                        : ht_model_satisfaction_name(rec->satisfaction),
-                    false, err)) != HT_OK ||
-        (st = field(c,
-                    rec->whistle == HT_WHISTLE_NONE
-                        ? NULL
-                        : ht_model_whistle_name(rec->whistle),
-                    false, err)) != HT_OK) {
+        (st = field(c, ht__store_sat_text(rec->satisfaction), false, err)) !=
+            HT_OK ||
+        (st = field(c, ht__store_whistle_text(rec->whistle), false, err)) !=
+            HT_OK) {
         return st;
     }
     snprintf(n, sizeof n, "%lld", (long long)state_at);

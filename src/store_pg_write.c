@@ -365,25 +365,6 @@ ht_status ht__pg_step_incident(ht_store *s, int64_t id, ht_state to, int64_t at,
     return st == HT_OK ? ht__store_changed(s, id, err) : st;
 }
 
-/* When a state was reached, as far as the record tells (as store_write.c). */
-static int64_t state_time(const ht_incident_rec *rec) {
-    if (rec->state_at != HT_TIME_NONE) {
-        return rec->state_at;
-    }
-    if (rec->state >= HT_STATE_CLOSED && rec->closed_at != HT_TIME_NONE) {
-        return rec->closed_at;
-    }
-    return rec->reported_at;
-}
-
-static const char *sat_text(ht_satisfaction v) {
-    return v == HT_SAT_NONE ? NULL : ht_model_satisfaction_name(v);
-}
-
-static const char *whistle_text(ht_whistle v) {
-    return v == HT_WHISTLE_NONE ? NULL : ht_model_whistle_name(v);
-}
-
 /* $2..$14 of the insert and the update (the same for both). */
 static void incident_params(pg_params *p, const ht_incident_rec *rec,
                             const char *grid_code, int64_t street_id) {
@@ -397,9 +378,9 @@ static void incident_params(pg_params *p, const ht_incident_rec *rec,
     ht__pg_time(p, street_id < 0 ? HT_TIME_NONE : street_id);
     ht__pg_f64(p, rec->lon);
     ht__pg_f64(p, rec->lat);
-    ht__pg_text(p, sat_text(rec->satisfaction));
-    ht__pg_text(p, whistle_text(rec->whistle));
-    ht__pg_i64(p, state_time(rec));
+    ht__pg_text(p, ht__store_sat_text(rec->satisfaction));
+    ht__pg_text(p, ht__store_whistle_text(rec->whistle));
+    ht__pg_i64(p, ht__store_state_time(rec));
 }
 
 #define PG_DUE_SQL                                                    \
@@ -414,7 +395,7 @@ ht_status ht__pg_put_incident(ht_store *s, const ht_incident_rec *rec,
         *res = HT_PUT_PENDING;
         *id = 0;
         return ht__pg_bulk_put_incident(s, rec, grid_code, street_id,
-                                        state_time(rec), err);
+                                        ht__store_state_time(rec), err);
     }
     pg_params p = {0};
     ht__pg_text(&p, rec->external_id);
@@ -471,8 +452,9 @@ ht_status ht__pg_put_incident(ht_store *s, const ht_incident_rec *rec,
         ht__pg_col_text_eq(r, 0, 7, grid_code) &&
         ht__pg_col_time(r, 0, 8) ==
             (street_id < 0 ? HT_TIME_NONE : street_id) &&
-        ht__pg_col_text_eq(r, 0, 11, sat_text(rec->satisfaction)) &&
-        ht__pg_col_text_eq(r, 0, 12, whistle_text(rec->whistle)) && !moved;
+        ht__pg_col_text_eq(r, 0, 11, ht__store_sat_text(rec->satisfaction)) &&
+        ht__pg_col_text_eq(r, 0, 12, ht__store_whistle_text(rec->whistle)) &&
+        !moved;
     PQclear(r);
     *id = old_id;
     if (same) {
@@ -498,8 +480,8 @@ ht_status ht__pg_put_incident(ht_store *s, const ht_incident_rec *rec,
     }
     *res = HT_PUT_UPDATED;
     if (state_changed) {
-        st =
-            ht__pg_put_event(s, old_id, rec->state, state_time(rec), NULL, err);
+        st = ht__pg_put_event(s, old_id, rec->state, ht__store_state_time(rec),
+                              NULL, err);
     }
     return st == HT_OK ? ht__store_changed(s, old_id, err) : st;
 }

@@ -323,25 +323,6 @@ ht_status ht_store_step_incident(ht_store *s, int64_t id, ht_state to,
     return st == HT_OK ? ht__store_changed(s, id, err) : st;
 }
 
-/* When a state was reached, as far as the record tells. */
-static int64_t state_time(const ht_incident_rec *rec) {
-    if (rec->state_at != HT_TIME_NONE) {
-        return rec->state_at;
-    }
-    if (rec->state >= HT_STATE_CLOSED && rec->closed_at != HT_TIME_NONE) {
-        return rec->closed_at;
-    }
-    return rec->reported_at;
-}
-
-static const char *sat_text(ht_satisfaction v) {
-    return v == HT_SAT_NONE ? NULL : ht_model_satisfaction_name(v);
-}
-
-static const char *whistle_text(ht_whistle v) {
-    return v == HT_WHISTLE_NONE ? NULL : ht_model_whistle_name(v);
-}
-
 /* Bind ?2..?13 of ST_INC_INSERT / ST_INC_UPDATE (the same for both). */
 static void bind_incident(sqlite3_stmt *q, const ht_incident_rec *rec,
                           const char *grid_code, int64_t street_id,
@@ -355,9 +336,27 @@ static void bind_incident(sqlite3_stmt *q, const ht_incident_rec *rec,
     ht__store_bind_text(q, 8, grid_code);
     ht__store_bind_time(q, 9, street_id < 0 ? HT_TIME_NONE : street_id);
     sqlite3_bind_blob(q, 10, blob, 60, SQLITE_STATIC);
-    ht__store_bind_text(q, 11, sat_text(rec->satisfaction));
-    ht__store_bind_text(q, 12, whistle_text(rec->whistle));
-    sqlite3_bind_int64(q, 13, state_time(rec));
+    ht__store_bind_text(q, 11, ht__store_sat_text(rec->satisfaction));
+    ht__store_bind_text(q, 12, ht__store_whistle_text(rec->whistle));
+    sqlite3_bind_int64(q, 13, ht__store_state_time(rec));
+}
+
+int64_t ht__store_state_time(const ht_incident_rec *rec) {
+    if (rec->state_at != HT_TIME_NONE) {
+        return rec->state_at;
+    }
+    if (rec->state >= HT_STATE_CLOSED && rec->closed_at != HT_TIME_NONE) {
+        return rec->closed_at;
+    }
+    return rec->reported_at;
+}
+
+const char *ht__store_sat_text(ht_satisfaction v) {
+    return v == HT_SAT_NONE ? NULL : ht_model_satisfaction_name(v);
+}
+
+const char *ht__store_whistle_text(ht_whistle v) {
+    return v == HT_WHISTLE_NONE ? NULL : ht_model_whistle_name(v);
 }
 
 ht_status ht__store_bulk_remember(ht_store *s, int64_t id, double x, double y,
@@ -421,8 +420,9 @@ ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
         ht__store_col_text_eq(q, 7, grid_code) &&
         ht__store_col_time(q, 8) ==
             (street_id < 0 ? HT_TIME_NONE : street_id) &&
-        ht__store_col_text_eq(q, 11, sat_text(rec->satisfaction)) &&
-        ht__store_col_text_eq(q, 12, whistle_text(rec->whistle)) && !moved;
+        ht__store_col_text_eq(q, 11, ht__store_sat_text(rec->satisfaction)) &&
+        ht__store_col_text_eq(q, 12, ht__store_whistle_text(rec->whistle)) &&
+        !moved;
     sqlite3_reset(q);
     *id = old_id;
     if (same) {
@@ -444,8 +444,8 @@ ht_status ht_store_put_incident(ht_store *s, const ht_incident_rec *rec,
     /* The life-cycle log records the changes hutong sees; a new incident's
      * first state is its own row. */
     if (state_changed) {
-        st = ht_store_put_event(s, old_id, rec->state, state_time(rec), NULL,
-                                err);
+        st = ht_store_put_event(s, old_id, rec->state,
+                                ht__store_state_time(rec), NULL, err);
     }
     return st == HT_OK ? ht__store_changed(s, old_id, err) : st;
 }
