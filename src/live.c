@@ -265,6 +265,22 @@ unsigned long ht__live_neighbourhood_version(ht_server *s,
     return v;
 }
 
+/* Make @nx the current snapshot, with the change list @ids (@n of them,
+ * taken over; NULL: a gap in the log, and workers start their aggregates
+ * again), under one new version. */
+static void swap_index(ht_server *s, ht_index *nx, int64_t *ids, size_t n) {
+    pthread_mutex_lock(&s->imu);
+    ht_index *prev = s->index;
+    s->index = nx;
+    unsigned long v = atomic_load(&s->version) + 1;
+    struct change *ch = &s->changes[v % CHANGE_LOG];
+    free(ch->ids);
+    *ch = (struct change){ids ? v : 0, ids, ids ? n : 0};
+    atomic_store(&s->version, v);
+    pthread_mutex_unlock(&s->imu);
+    ht_index_unref(prev);
+}
+
 /* After a commit: a new snapshot with the incidents @ids as the store
  * @from now holds them, for everyone from the next request on. Call with
  * wmu held. */
@@ -285,16 +301,7 @@ void ht__live_publish(ht_server *s, ht_store *from, const int64_t *ids,
         /* Snapshot, version and its changes together: a worker catching
          * up sees all three or none. No change list (out of memory): the
          * log has a gap, and workers start their aggregates again. */
-        pthread_mutex_lock(&s->imu);
-        ht_index *prev = s->index;
-        s->index = nx;
-        unsigned long v = atomic_load(&s->version) + 1;
-        struct change *ch = &s->changes[v % CHANGE_LOG];
-        free(ch->ids);
-        *ch = (struct change){copy ? v : 0, copy, copy ? n : 0};
-        atomic_store(&s->version, v);
-        pthread_mutex_unlock(&s->imu);
-        ht_index_unref(prev);
+        swap_index(s, nx, copy, n);
         /* Then the neighbourhoods of the changes, where they were and
          * where they are: the tiles within reach get new keys. */
         unsigned long m = atomic_fetch_add(&s->marks, 1) + 1;
@@ -316,16 +323,7 @@ void ht__live_reload(ht_server *s, ht_store *from) {
         ht_log(HT_LOG_WARN, "server", "index reload: %s", ierr.msg);
         return;
     }
-    pthread_mutex_lock(&s->imu);
-    ht_index *prev = s->index;
-    s->index = nx;
-    unsigned long v = atomic_load(&s->version) + 1;
-    struct change *ch = &s->changes[v % CHANGE_LOG];
-    free(ch->ids);
-    *ch = (struct change){0, NULL, 0}; /* a gap in the log */
-    atomic_store(&s->version, v);
-    pthread_mutex_unlock(&s->imu);
-    ht_index_unref(prev);
+    swap_index(s, nx, NULL, 0); /* a gap in the log */
     unsigned long m = atomic_fetch_add(&s->marks, 1) + 1;
     for (size_t i = 0; i < s->cnx * s->cny; i++) {
         atomic_store_explicit(&s->cells[i], m, memory_order_relaxed);

@@ -159,6 +159,28 @@ int64_t ht__store_state_time(const ht_incident_rec *rec);
 const char *ht__store_sat_text(ht_satisfaction v);
 const char *ht__store_whistle_text(ht_whistle v);
 
+/* The deadlines every category and severity resolves to, rebuilt from the
+ * rules (the same SQL on both engines): each category with its ancestors
+ * (depth 0 itself); for each severity the rule of the nearest ancestor
+ * that has one, a rule for that severity before one for any (0). */
+#define HT__STORE_DEADLINES_SQL                                            \
+    "DELETE FROM deadlines;"                                               \
+    "INSERT INTO deadlines (category, severity, response_s, resolution_s)" \
+    " WITH RECURSIVE up(code, anc, depth) AS ("                            \
+    "  SELECT code, code, 0 FROM categories"                               \
+    "  UNION ALL SELECT up.code, c.parent_code, up.depth + 1"              \
+    "  FROM up JOIN categories c ON c.code = up.anc"                       \
+    "  WHERE c.parent_code IS NOT NULL AND up.depth < 16),"                \
+    " sev(v) AS (VALUES (1), (2), (3)),"                                   \
+    " pick AS (SELECT up.code AS code, sev.v AS severity,"                 \
+    "  r.response_h AS rh, r.resolution_h AS sh, row_number() OVER ("      \
+    "   PARTITION BY up.code, sev.v"                                       \
+    "   ORDER BY up.depth, r.severity = 0) AS k"                           \
+    "  FROM up CROSS JOIN sev JOIN deadline_rules r"                       \
+    "  ON r.category = up.anc AND r.severity IN (sev.v, 0))"               \
+    " SELECT code, severity, CAST(round(rh * 3600) AS INTEGER),"           \
+    "  CAST(round(sh * 3600) AS INTEGER) FROM pick WHERE k = 1;"
+
 /* Rebuild grid_tree from the grids' parent links (store_write.c). */
 ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err);
 

@@ -551,26 +551,7 @@ ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err) {
 }
 
 ht_status ht__store_rebuild_deadlines(ht_store *s, ht_error *err) {
-    /* Each category with its ancestors (depth 0 itself); for each
-     * severity the rule of the nearest ancestor that has one, a rule for
-     * that severity before one for any (0). */
-    static const char sql[] =
-        "DELETE FROM deadlines;"
-        "INSERT INTO deadlines (category, severity, response_s, resolution_s)"
-        " WITH RECURSIVE up(code, anc, depth) AS ("
-        "  SELECT code, code, 0 FROM categories"
-        "  UNION ALL SELECT up.code, c.parent_code, up.depth + 1"
-        "  FROM up JOIN categories c ON c.code = up.anc"
-        "  WHERE c.parent_code IS NOT NULL AND up.depth < 16),"
-        " sev(v) AS (VALUES (1), (2), (3)),"
-        " pick AS (SELECT up.code AS code, sev.v AS severity,"
-        "  r.response_h AS rh, r.resolution_h AS sh, row_number() OVER ("
-        "   PARTITION BY up.code, sev.v"
-        "   ORDER BY up.depth, r.severity = 0) AS k"
-        "  FROM up CROSS JOIN sev JOIN deadline_rules r"
-        "  ON r.category = up.anc AND r.severity IN (sev.v, 0))"
-        " SELECT code, severity, CAST(round(rh * 3600) AS INTEGER),"
-        "  CAST(round(sh * 3600) AS INTEGER) FROM pick WHERE k = 1;"
+    static const char sql[] = HT__STORE_DEADLINES_SQL
         "UPDATE incidents SET (response_due, resolution_due) = ("
         " SELECT incidents.reported_at + d.response_s,"
         "  incidents.reported_at + d.resolution_s FROM deadlines d"
