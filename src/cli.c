@@ -74,6 +74,7 @@ static const char usage_text[] =
     "                                       the month's rising problems\n"
     "  serve     [--listen ADDR:PORT | --host ADDR --port P] [--threads N]\n"
     "            [--cache-mb M] [--tokens FILE [--private]] [--db FILE]\n"
+    "            [--db URL [--read-db URL] [--private]]\n"
     "            [--public-url URL] [--request-timeout S]\n"
     "            [--max-connections N] [--max-connections-per-ip N]\n"
     "            [--max-listeners N] [--max-listeners-per-ip N]\n"
@@ -82,9 +83,11 @@ static const char usage_text[] =
     "                                       and scoped readers, --private\n"
     "                                       makes every read need a token\n"
     "  token     create --name N [--scope GRIDCODE] [--write]\n"
-    "            [--tokens FILE] [--db FILE]\n"
+    "            [--tokens FILE] [--db FILE|URL]\n"
     "                                       make a token (printed once; the\n"
-    "                                       file keeps its hash)\n"
+    "                                       file, or a PostgreSQL database,\n"
+    "                                       keeps its hash)\n"
+    "  token     list | revoke --name N [--tokens FILE] [--db FILE|URL]\n"
     "  print     (--grid CODE | --street CODE | --community CODE | --all)\n"
     "            [--level grid|community|street] [--paper A4|A3|A2|A1|A0]\n"
     "            [--orientation auto|portrait|landscape] [--dpi 150..600]\n"
@@ -144,6 +147,7 @@ static const struct {
     {"cellsize", offsetof(opts, cellsize)},
     {"listen", offsetof(opts, listen)},
     {"tokens", offsetof(opts, tokens)},
+    {"read-db", offsetof(opts, read_db)},
     {"name", offsetof(opts, name)},
     {"scope", offsetof(opts, scope)},
     {"host", offsetof(opts, host)},
@@ -625,7 +629,8 @@ ht_status cli_filter(const opts *o, ht_filter *f, ht_error *err) {
 static int cmd_serve(int argc, char **argv) {
     opts o;
     int rc = cli_parse(argc, argv, 2,
-                       " db host port listen threads cache-mb tokens private "
+                       " db read-db host port listen threads cache-mb tokens "
+                       "private "
                        "max-connections max-connections-per-ip max-listeners "
                        "max-listeners-per-ip request-timeout public-url ",
                        &o);
@@ -717,7 +722,14 @@ static int cmd_serve(int argc, char **argv) {
      * flat (bench/soak.sh). */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
+    if (o.read_db && (!ht_store_is_url(o.db) || !ht_store_is_url(o.read_db))) {
+        return cli_usage_error(
+            "--read-db %s: a replica of a PostgreSQL --db, both "
+            "postgresql:// URLs",
+            o.read_db);
+    }
     ht_server_opts so = {.db = o.db,
+                         .read_db = o.read_db,
                          .host = o.host,
                          .port = (uint16_t)port,
                          .threads = (unsigned)threads,
@@ -747,59 +759,6 @@ static int cmd_serve(int argc, char **argv) {
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     ht_server_stop(srv);
     fprintf(stderr, "hutong: stopped\n");
-    return 0;
-}
-
-/* ---- token ---- */
-
-static int cmd_token(int argc, char **argv) {
-    opts o;
-    int rc = cli_parse(argc, argv, 2, " name scope write tokens db ", &o);
-    if (rc) {
-        return rc;
-    }
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
-        return cli_usage_error("token: expected 'token create --name N'");
-    }
-    if (!o.name) {
-        return cli_usage_error("token create needs --name N");
-    }
-    const char *path = o.tokens ? o.tokens : "hutong.tokens";
-    char token[68];
-    ht_error err = {0};
-    /* A scope names a grid of the database the server will read. */
-    if (o.scope && strcmp(o.scope, "*") != 0) {
-        if (!cli_file_exists(o.db)) {
-            return cli_usage_error(
-                "--scope %s: no database %s to find the grid "
-                "in (give --db)",
-                o.scope, o.db);
-        }
-        ht_store *s;
-        bool exists = false;
-        ht_status st = ht_store_open(o.db, HT_STORE_READONLY, &s, &err);
-        if (st == HT_OK) {
-            st = ht_store_grid_exists(s, o.scope, &exists, &err);
-            ht_store_close(s);
-        }
-        if (st != HT_OK) {
-            return cli_fail(&err);
-        }
-        if (!exists) {
-            return cli_usage_error("--scope %s: no such grid in %s", o.scope,
-                                   o.db);
-        }
-    }
-    if (ht_tokens_create(path, o.scope ? o.scope : "*", o.write, o.name, token,
-                         &err) != HT_OK) {
-        return cli_fail(&err);
-    }
-    printf("%s\n", token);
-    fprintf(stderr,
-            "hutong: token \"%s\" (%s, %s) added to %s; it is shown only "
-            "this once\n",
-            o.name, o.scope ? o.scope : "everywhere",
-            o.write ? "read and write" : "read", path);
     return 0;
 }
 
@@ -862,7 +821,7 @@ int ht_cli_main(int argc, char **argv) {
         return cmd_serve(argc, argv);
     }
     if (strcmp(cmd, "token") == 0) {
-        return cmd_token(argc, argv);
+        return cli_cmd_token(argc, argv);
     }
     if (strcmp(cmd, "print") == 0) {
         return cli_cmd_print(argc, argv);

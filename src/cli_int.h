@@ -38,7 +38,7 @@ typedef struct opts {
     const char *radius, *kernel, *cellsize;
     const char *by, *format, *month, *limit, *min;
     const char *host, *port, *threads, *cache_mb;
-    const char *listen, *tokens, *name, *scope;
+    const char *listen, *tokens, *name, *scope, *read_db;
     const char *max_conns, *max_conns_ip, *max_listeners, *max_listeners_ip;
     const char *request_timeout, *public_url;
     const char *street, *community, *paper, *orientation, *dpi, *layer, *zoom;
@@ -101,6 +101,7 @@ int cli_cmd_render(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);
 int cli_cmd_print(int argc, char **argv);
 int cli_cmd_seed(int argc, char **argv);
+int cli_cmd_token(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
 
 #endif

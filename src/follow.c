@@ -19,22 +19,30 @@ enum { FOLLOW_BATCH = 4096, FOLLOW_WAIT_MS = 500 };
 /* Changes older than a day are pruned, by each server about hourly. */
 #define FOLLOW_KEEP_S (24 * 3600)
 
-/* Apply everything after s->follow_seq. */
+/* Apply everything after s->follow_seq. Reading a replica, this server's
+ * own writes are read back too (the replica may have shown an incident
+ * without one of them when another change to it was applied): they are
+ * applied again but not announced again. */
 static void follow_catch_up(ht_server *s) {
     int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
+    bool *own = NULL;
+    size_t n = 0, cap = 0, ocap = 0;
     int64_t last = s->follow_seq;
     bool gap = false;
     ht_error err = {0};
     for (;;) {
         if (ht_array_grow((void **)&ids, &cap, n + FOLLOW_BATCH, sizeof *ids,
-                          &err) != HT_OK) {
+                          &err) != HT_OK ||
+            (s->read_replica &&
+             ht_array_grow((void **)&own, &ocap, n + FOLLOW_BATCH, sizeof *own,
+                           &err) != HT_OK)) {
             break;
         }
         size_t got = 0;
         bool g = false;
         int64_t to = last;
-        if (ht_store_changes_after(s->follow, last, ids + n, FOLLOW_BATCH, &got,
+        if (ht_store_changes_after(s->follow, last, ids + n,
+                                   own ? own + n : NULL, FOLLOW_BATCH, &got,
                                    &to, &g, &err) != HT_OK) {
             ht_log(HT_LOG_WARN, "follow", "%s", err.msg);
             break;
@@ -51,6 +59,7 @@ static void follow_catch_up(ht_server *s) {
     }
     if (last == s->follow_seq && !gap) {
         free(ids);
+        free(own);
         return;
     }
     pthread_mutex_lock(&s->wmu);
@@ -60,11 +69,20 @@ static void follow_catch_up(ht_server *s) {
         ht__live_reload(s, s->follow);
     } else if (n) {
         ht__live_publish(s, s->follow, ids, n);
-        ht__events_announce(s, s->follow, ids, n);
+        size_t news = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (!own || !own[k]) {
+                ids[news++] = ids[k];
+            }
+        }
+        if (news) {
+            ht__events_announce(s, s->follow, ids, news);
+        }
     }
     s->follow_seq = last;
     pthread_mutex_unlock(&s->wmu);
     free(ids);
+    free(own);
 }
 
 void *ht__follow_main(void *arg) {
@@ -86,6 +104,7 @@ void *ht__follow_main(void *arg) {
             away = false;
         }
         follow_catch_up(s);
+        ht__server_refresh_tokens(s);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - last_prune.tv_sec >= 3600) {

@@ -670,14 +670,16 @@ enum MHD_Result ht__http_send_blank_png(struct MHD_Connection *c, request *rq,
 /* Tiles of a live window change as time passes: cache them briefly. */
 const char *ht__http_cache_control_of(const ht_server *s, const ht_filter *f) {
     /* A window that reaches the present (window=24h ends at this minute)
-     * moves and takes in new reports: a minute. With writes on, older
-     * incidents still change (life-cycle steps): five. Else an hour.
+     * moves and takes in new reports: a minute. With writes on (or on a
+     * database others write to), older incidents still change (life-cycle
+     * steps): five. Else an hour.
      * The incidents late now change as time passes: a minute. */
     if (f->overdue_at != 0 || f->to == INT64_MAX ||
         f->to >= ht_clock_now() - 120) {
         return "public, max-age=60";
     }
-    return s->writer ? "public, max-age=300" : "public, max-age=3600";
+    return s->writer || s->follow ? "public, max-age=300"
+                                  : "public, max-age=3600";
 }
 
 /* Parse an unsigned decimal of at most 10 digits ending at one of @ends. */

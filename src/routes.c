@@ -42,7 +42,7 @@ bool ht__routes_reader_scope(ht_server *s, struct MHD_Connection *c,
         return true;
     }
     ht_token_info who;
-    if (!s->tokens || !ht_tokens_check(s->tokens, tok, &who)) {
+    if (!ht__server_check_token(s, tok, &who)) {
         *answer = ht__http_send_error(c, rq, MHD_HTTP_UNAUTHORIZED,
                                       "unknown or revoked token");
         return false;
@@ -90,7 +90,7 @@ const ht_fgrid *ht__routes_area(ht_server *s, struct MHD_Connection *c,
  * it may not write. */
 static bool may_write(ht_server *s, struct MHD_Connection *c, request *rq,
                       ht_token_info *who, enum MHD_Result *answer) {
-    if (!s->tokens) {
+    if (!s->writer) {
         *answer = ht__http_send_error(
             c, rq, MHD_HTTP_FORBIDDEN,
             "writes are off: start the server with --tokens");
@@ -99,7 +99,7 @@ static bool may_write(ht_server *s, struct MHD_Connection *c, request *rq,
     const char *auth =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!auth || strncmp(auth, "Bearer ", 7) != 0 ||
-        !ht_tokens_check(s->tokens, auth + 7, who)) {
+        !ht__server_check_token(s, auth + 7, who)) {
         *answer =
             ht__http_send_error(c, rq, MHD_HTTP_UNAUTHORIZED,
                                 "a bearer token is needed (Authorization: "

@@ -147,8 +147,16 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     if (!o->db) {
         return ht_error_set(err, HT_EINVAL, "serve: no database");
     }
+    if (o->read_db &&
+        (!ht_store_is_url(o->db) || !ht_store_is_url(o->read_db))) {
+        return ht_error_set(err, HT_EINVAL,
+                            "serve: --read-db is a replica of a PostgreSQL "
+                            "--db (both postgresql:// URLs)");
+    }
     ht_server *s = calloc(1, sizeof *s);
-    if (!s || !(s->db = strdup(o->db)) ||
+    /* Everything but writes reads the replica when there is one. */
+    const char *rdb = o->read_db ? o->read_db : o->db;
+    if (!s || !(s->db = strdup(rdb)) ||
         !(s->host = strdup(o->host ? o->host : "127.0.0.1"))) {
         if (s) {
             free(s->db);
@@ -161,6 +169,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     pthread_mutex_init(&s->emu, NULL);
     pthread_cond_init(&s->beat_cv, NULL);
     pthread_mutex_init(&s->wmu, NULL);
+    pthread_mutex_init(&s->tmu, NULL);
     clock_gettime(CLOCK_MONOTONIC, &s->started);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->cmu, NULL);
@@ -194,14 +203,15 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
             s->public_url[--len] = '\0';
         }
     }
-    ht_status st = ht_store_open(o->db, HT_STORE_READONLY, &s->store, err);
+    s->read_replica = o->read_db != NULL;
+    ht_status st = ht_store_open(rdb, HT_STORE_READONLY, &s->store, err);
     if (st == HT_OK) {
         st = ht_features_load(s->store, &s->feat, err);
     }
     if (st == HT_OK && ht_store_is_url(o->db)) {
         /* Several servers on one database: changes from the one read
          * before the index on are the follower's. */
-        st = ht_store_open(o->db, HT_STORE_READONLY, &s->follow, err);
+        st = ht_store_open(rdb, HT_STORE_READONLY, &s->follow, err);
         if (st == HT_OK) {
             st = ht_store_last_change(s->follow, &s->follow_seq, err);
         }
@@ -209,16 +219,26 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     if (st == HT_OK) {
         st = load_index(s, o->db, err);
     }
-    if (st == HT_OK && o->private_reads && !o->tokens) {
+    bool on_db = ht_store_is_url(o->db);
+    if (st == HT_OK && on_db && o->tokens) {
+        st = ht_error_set(err, HT_EINVAL,
+                          "serve: on a PostgreSQL database the tokens live in "
+                          "it, shared by every server (hutong token create "
+                          "--db URL): no --tokens FILE");
+    }
+    if (st == HT_OK && o->private_reads && !o->tokens && !on_db) {
         st = ht_error_set(err, HT_EINVAL,
                           "serve: --private needs --tokens (who may read)");
     }
     s->private_reads = o->private_reads;
     if (st == HT_OK && o->tokens) {
         st = ht_tokens_load(o->tokens, &s->tokens, err);
-        if (st == HT_OK) {
-            st = ht_store_open(o->db, HT_STORE_WRITE, &s->writer, err);
-        }
+    } else if (st == HT_OK && on_db) {
+        st = ht_store_tokens_load(s->follow, &s->tokens, &s->tokens_version,
+                                  err);
+    }
+    if (st == HT_OK && s->tokens) {
+        st = ht_store_open(o->db, HT_STORE_WRITE, &s->writer, err);
         if (st == HT_OK) {
             /* Writes here are small: a 16 MB page cache, not the importer's
              * 64 MB, which an index rebuild (it reads every incident
@@ -296,6 +316,36 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
                                                     ht__follow_main, s) == 0;
     *out = s;
     return HT_OK;
+}
+
+bool ht__server_check_token(ht_server *s, const char *token,
+                            ht_token_info *who) {
+    pthread_mutex_lock(&s->tmu);
+    bool ok = s->tokens && ht_tokens_check(s->tokens, token, who);
+    pthread_mutex_unlock(&s->tmu);
+    return ok;
+}
+
+void ht__server_refresh_tokens(ht_server *s) {
+    int64_t v;
+    ht_tokens *t = NULL;
+    ht_error err = {0};
+    if (ht_store_tokens_version(s->follow, &v, &err) != HT_OK ||
+        v == s->tokens_version) {
+        return;
+    }
+    if (ht_store_tokens_load(s->follow, &t, &v, &err) != HT_OK) {
+        ht_log(HT_LOG_WARN, "tokens", "%s", err.msg);
+        return;
+    }
+    pthread_mutex_lock(&s->tmu);
+    ht_tokens *old = s->tokens;
+    s->tokens = t;
+    s->tokens_version = v;
+    pthread_mutex_unlock(&s->tmu);
+    ht_tokens_free(old);
+    ht_log(HT_LOG_INFO, "tokens", "%zu tokens (version %lld)",
+           ht_tokens_count(t), (long long)v);
 }
 
 const char *ht_server_index_note(const ht_server *s) {
@@ -400,6 +450,7 @@ void ht_server_stop(ht_server *s) {
     pthread_mutex_destroy(&s->emu);
     pthread_cond_destroy(&s->beat_cv);
     pthread_mutex_destroy(&s->wmu);
+    pthread_mutex_destroy(&s->tmu);
     free(s->db);
     free(s->host);
     free(s->public_url);

@@ -129,11 +129,17 @@ struct ht_server {
     /* On a database server: the follower's own connection, the last
      * change of the log it applied, and whether it runs (follow.c). */
     ht_store *follow;
+    bool read_replica; /* --read-db: reads (and the follower) on a replica */
     int64_t follow_seq;
     atomic_bool follow_stop;
     bool follow_started;
     pthread_t follow_thread;
+    /* Who may read and write: a tokens file, or the database's tokens
+     * (PostgreSQL), read again by the follower when their version changes;
+     * replaced under tmu (ht__server_check_token). */
     ht_tokens *tokens;
+    int64_t tokens_version;
+    pthread_mutex_t tmu;
     bool private_reads;  /* reads need a token too */
     pthread_mutex_t emu; /* events and listeners */
     char *events[EVENT_RING];
@@ -347,6 +353,14 @@ enum MHD_Result ht__route_post_incidents(ht_server *s, struct MHD_Connection *c,
 void ht__events_announce(ht_server *s, ht_store *from, const int64_t *ids,
                          size_t n);
 void *ht__follow_main(void *arg);
+
+/* Whether @token is one of the server's, with what it may do. */
+bool ht__server_check_token(ht_server *s, const char *token,
+                            ht_token_info *who);
+
+/* Read the database's tokens again when their version is not the one
+ * held (the follower, on a database server). */
+void ht__server_refresh_tokens(ht_server *s);
 void *ht__events_beat_main(void *arg);
 enum MHD_Result ht__route_events(ht_server *s, struct MHD_Connection *c,
                                  request *rq, const char *const *args);

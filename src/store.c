@@ -1177,12 +1177,13 @@ ht_status ht_store_last_change(ht_store *s, int64_t *out, ht_error *err) {
 }
 
 ht_status ht_store_changes_after(ht_store *s, int64_t after, int64_t *ids,
-                                 size_t max, size_t *n, int64_t *last,
-                                 bool *gap, ht_error *err) {
+                                 bool *own, size_t max, size_t *n,
+                                 int64_t *last, bool *gap, ht_error *err) {
     *n = 0;
     *last = after;
     *gap = false;
-    return s->pg ? ht__pg_changes_after(s, after, ids, max, n, last, gap, err)
+    return s->pg ? ht__pg_changes_after(s, after, ids, own, max, n, last, gap,
+                                        err)
                  : HT_OK;
 }
 
@@ -1196,6 +1197,47 @@ ht_status ht_store_wait_change(ht_store *s, int ms, bool *woke, ht_error *err) {
     return HT_OK;
 }
 
+ht_status ht_store_database_id(ht_store *s, int64_t *out, ht_error *err) {
+    *out = 0;
+    return s->pg ? ht__pg_database_id(s, out, err) : HT_OK;
+}
+
+ht_status ht_store_changes_reachable(ht_store *s, int64_t seq, bool *out,
+                                     ht_error *err) {
+    *out = false;
+    return s->pg ? ht__pg_changes_reachable(s, seq, out, err) : HT_OK;
+}
+
 ht_status ht_store_prune_changes(ht_store *s, int64_t keep_s, ht_error *err) {
     return s->pg ? ht__pg_prune_changes(s, keep_s, err) : HT_OK;
+}
+
+static ht_status no_tokens(ht_error *err) {
+    return ht_error_set(err, HT_EINVAL,
+                        "a SpatiaLite file keeps no tokens: they live in a "
+                        "tokens file (--tokens FILE)");
+}
+
+ht_status ht_store_tokens_version(ht_store *s, int64_t *out, ht_error *err) {
+    *out = 0;
+    return s->pg ? ht__pg_tokens_version(s, out, err) : no_tokens(err);
+}
+
+ht_status ht_store_tokens_load(ht_store *s, ht_tokens **out, int64_t *version,
+                               ht_error *err) {
+    *out = NULL;
+    *version = 0;
+    return s->pg ? ht__pg_tokens_load(s, out, version, err) : no_tokens(err);
+}
+
+ht_status ht_store_token_add(ht_store *s, const char *hash, const char *scope,
+                             bool write, const char *name, ht_error *err) {
+    return s->pg ? ht__pg_token_add(s, hash, scope, write, name, err)
+                 : no_tokens(err);
+}
+
+ht_status ht_store_token_revoke(ht_store *s, const char *name, size_t *removed,
+                                ht_error *err) {
+    *removed = 0;
+    return s->pg ? ht__pg_token_revoke(s, name, removed, err) : no_tokens(err);
 }

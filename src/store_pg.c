@@ -561,8 +561,9 @@ static ht_status create_schema(ht_store *s, ht_error *err) {
              "INSERT INTO hutong_meta VALUES ('schema_version', '%d');",
              HT_STORE_SCHEMA_VERSION);
     ht_status st =
-        sql ? ht_buf_appendf(sql, err, "%s%s%s%s%s%s", schema_v1, schema_v2,
-                             schema_v3, schema_v4, schema_changes, meta)
+        sql ? ht_buf_appendf(sql, err, "%s%s%s%s%s%s%s", schema_v1, schema_v2,
+                             schema_v3, schema_v4, schema_changes, meta,
+                             ht__pg_schema_tokens)
             : ht_error_set(err, HT_ENOMEM, "out of memory");
     if (st == HT_OK) {
         st = in_tx(s, (const char *)sql->data, NULL, err);
@@ -646,7 +647,62 @@ static ht_status session_setup(ht_store *s, ht_error *err) {
              origin);
     memset(s->pg->prepared, 0, sizeof s->pg->prepared);
     s->pg->listening = false;
-    return ht__pg_exec(s, sql, err);
+    ht_status st = ht__pg_exec(s, sql, err);
+    PGresult *r = NULL;
+    if (st == HT_OK) {
+        st = ht__pg_run(s, -1, "SELECT pg_is_in_recovery()", NULL, &r,
+                        "asking whether the database is a replica", err);
+    }
+    if (st == HT_OK) {
+        s->pg->standby = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+    }
+    return st;
+}
+
+/* A database made before tokens lived in it gets their table; one made
+ * before its index could be kept in a file gets its id (random, kept in
+ * hutong_meta: a replica has its primary's). */
+static ht_status ensure_extras(ht_store *s, ht_error *err) {
+    PGresult *r = NULL;
+    ht_status st = ht__pg_run(
+        s, -1,
+        "SELECT to_regclass('hutong_tokens') IS NOT NULL, EXISTS (SELECT 1 "
+        "FROM hutong_meta WHERE key = 'database_id')",
+        NULL, &r, "looking for the tokens' table", err);
+    if (st != HT_OK) {
+        return st;
+    }
+    bool tokens = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool id = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    if (s->pg->standby) {
+        return HT_OK;
+    }
+    if (!tokens) {
+        st = in_tx(s, ht__pg_schema_tokens, NULL, err);
+    }
+    if (st == HT_OK && !id) {
+        st = ht__pg_exec(s,
+                         "INSERT INTO hutong_meta VALUES ('database_id', "
+                         "(1 + floor(random() * 9.2e18))::bigint::text) ON "
+                         "CONFLICT (key) DO NOTHING",
+                         err);
+    }
+    return st;
+}
+
+ht_status ht__pg_database_id(ht_store *s, int64_t *out, ht_error *err) {
+    PGresult *r = NULL;
+    ht_status st = ht__pg_run(s, -1,
+                              "SELECT coalesce((SELECT value::bigint FROM "
+                              "hutong_meta WHERE key = 'database_id'), 0)",
+                              NULL, &r, "reading the database's id", err);
+    if (st == HT_OK) {
+        *out = ht__pg_col_time(r, 0, 0);
+        PQclear(r);
+    }
+    return st;
 }
 
 ht_status ht__pg_open(ht_store *s, const char *url, int flags, ht_error *err) {
@@ -696,6 +752,9 @@ ht_status ht__pg_open(ht_store *s, const char *url, int flags, ht_error *err) {
     (void)write; /* a reader migrates too: the server is one database */
     if (st == HT_OK && s->version < HT_STORE_SCHEMA_VERSION) {
         st = migrate(s, err);
+    }
+    if (st == HT_OK) {
+        st = ensure_extras(s, err);
     }
     if (st != HT_OK) {
         ht_error_prefix(err, "%s: ", shown);
@@ -868,8 +927,8 @@ ht_status ht__pg_last_change(ht_store *s, int64_t *out, ht_error *err) {
 }
 
 ht_status ht__pg_changes_after(ht_store *s, int64_t after, int64_t *ids,
-                               size_t max, size_t *n, int64_t *last, bool *gap,
-                               ht_error *err) {
+                               bool *own, size_t max, size_t *n, int64_t *last,
+                               bool *gap, ht_error *err) {
     *n = 0;
     *last = after;
     *gap = false;
@@ -894,12 +953,37 @@ ht_status ht__pg_changes_after(ht_store *s, int64_t after, int64_t *ids,
         if (strcmp(PQgetvalue(r, i, 3), "t") == 0) {
             *gap = true;
         }
-        if (strcmp(PQgetvalue(r, i, 2), "t") != 0) {
+        bool mine = strcmp(PQgetvalue(r, i, 2), "t") == 0;
+        if (own) {
+            own[*n] = mine;
+        }
+        if (!mine || own) {
             ids[(*n)++] = ht__pg_col_time(r, i, 1);
         }
     }
     PQclear(r);
     return HT_OK;
+}
+
+ht_status ht__pg_changes_reachable(ht_store *s, int64_t seq, bool *out,
+                                   ht_error *err) {
+    pg_params p = {0};
+    ht__pg_i64(&p, seq);
+    PGresult *r = NULL;
+    /* Nothing after @seq pruned, and @seq not past the log's end (a
+     * database restored from an older copy). */
+    ht_status st = ht__pg_run(
+        s, -1,
+        "WITH m AS (SELECT coalesce((SELECT value::bigint FROM hutong_meta "
+        "WHERE key = 'changes_pruned_to'), 0) AS pruned) SELECT pruned <= $1 "
+        "AND $1 <= greatest(pruned, (SELECT coalesce(max(seq), 0) FROM "
+        "hutong_changes)) FROM m",
+        &p, &r, "reading the change log", err);
+    if (st == HT_OK) {
+        *out = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+    }
+    return st;
 }
 
 ht_status ht__pg_prune_changes(ht_store *s, int64_t keep_s, ht_error *err) {
@@ -917,6 +1001,12 @@ ht_status ht__pg_prune_changes(ht_store *s, int64_t keep_s, ht_error *err) {
 ht_status ht__pg_wait_change(ht_store *s, int ms, bool *woke, ht_error *err) {
     *woke = false;
     struct ht_pg *pg = s->pg;
+    if (pg->standby) {
+        /* A replica cannot LISTEN: the caller reads the log each time. */
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        return HT_OK;
+    }
     if (!pg->listening) {
         ht_status st = ht__pg_exec(s, "LISTEN hutong_changes", err);
         if (st != HT_OK) {

@@ -62,6 +62,7 @@ struct ht_pg {
     int cursors;    /* open walks (cursor names are by depth) */
     bool walk_tx;   /* a walk opened the read transaction it runs in */
     bool listening; /* LISTEN hutong_changes was sent on this session */
+    bool standby;   /* a replica (in recovery): no LISTEN, no writes */
     bool prepared[PQ_COUNT];
 };
 
@@ -119,11 +120,24 @@ void ht__pg_bulk_forget(ht_store *s);
 /* The operations of store.h, for a store on PostgreSQL. */
 ht_status ht__pg_last_change(ht_store *s, int64_t *out, ht_error *err);
 ht_status ht__pg_changes_after(ht_store *s, int64_t after, int64_t *ids,
-                               size_t max, size_t *n, int64_t *last, bool *gap,
-                               ht_error *err);
+                               bool *own, size_t max, size_t *n, int64_t *last,
+                               bool *gap, ht_error *err);
 ht_status ht__pg_wait_change(ht_store *s, int ms, bool *woke, ht_error *err);
 ht_status ht__pg_prune_changes(ht_store *s, int64_t keep_s, ht_error *err);
+ht_status ht__pg_changes_reachable(ht_store *s, int64_t seq, bool *out,
+                                   ht_error *err);
+
+/* Tokens (store_pg_tokens.c): the table, its version, read, add, revoke. */
+extern const char ht__pg_schema_tokens[];
+ht_status ht__pg_tokens_version(ht_store *s, int64_t *out, ht_error *err);
+ht_status ht__pg_tokens_load(ht_store *s, ht_tokens **out, int64_t *version,
+                             ht_error *err);
+ht_status ht__pg_token_add(ht_store *s, const char *hash, const char *scope,
+                           bool write, const char *name, ht_error *err);
+ht_status ht__pg_token_revoke(ht_store *s, const char *name, size_t *removed,
+                              ht_error *err);
 ht_status ht__pg_data_version(ht_store *s, int64_t *out, ht_error *err);
+ht_status ht__pg_database_id(ht_store *s, int64_t *out, ht_error *err);
 ht_status ht__pg_begin(ht_store *s, ht_error *err);
 ht_status ht__pg_commit(ht_store *s, ht_error *err);
 void ht__pg_rollback(ht_store *s);

@@ -16,14 +16,14 @@
 
 typedef struct entry {
     uint8_t hash[32];
-    char scope[40];
+    char scope[32];
     char name[64];
     bool write;
 } entry;
 
 struct ht_tokens {
     entry *e;
-    size_t n;
+    size_t n, cap;
 };
 
 /* A scope or a name: printable ASCII without spaces, 1..max-1 bytes. */
@@ -61,9 +61,9 @@ ht_status ht_tokens_load(const char *path, ht_tokens **out, ht_error *err) {
                             "it",
                             path, (unsigned)(sb.st_mode & 07777));
     }
-    ht_tokens *t = calloc(1, sizeof *t);
+    ht_tokens *t = ht_tokens_new();
     char line[512];
-    size_t cap = 0, lineno = 0;
+    size_t lineno = 0;
     ht_status st = t ? HT_OK : ht_error_set(err, HT_ENOMEM, "out of memory");
     while (st == HT_OK && fgets(line, sizeof line, f)) {
         lineno++;
@@ -72,38 +72,20 @@ ht_status ht_tokens_load(const char *path, ht_tokens **out, ht_error *err) {
             continue;
         }
         char hex[80], scope[64], rights[16], name[80];
-        entry e;
         bool ok = sscanf(line, "sha256:%79s %63s %15s %79s", hex, scope, rights,
                          name) == 4 &&
-                  strlen(hex) == 64 && word_ok(scope, sizeof e.scope) &&
-                  word_ok(name, sizeof e.name) &&
                   (strcmp(rights, "read") == 0 || strcmp(rights, "write") == 0);
-        e.write = ok && strcmp(rights, "write") == 0;
-        for (int i = 0; ok && i < 32; i++) {
-            int hi = ht_hex_digit(hex[2 * i]),
-                lo = ht_hex_digit(hex[2 * i + 1]);
-            ok = hi >= 0 && lo >= 0;
-            e.hash[i] = (uint8_t)(hi << 4 | lo);
+        if (ok) {
+            st = ht_tokens_add(t, hex, scope, strcmp(rights, "write") == 0,
+                               name, err);
+            ok = st != HT_EINVAL;
         }
         if (!ok) {
             st = ht_error_set(err, HT_EINVAL,
                               "%s: line %zu: expected \"sha256:<64 hex> "
                               "<scope> <read|write> <name>\"",
                               path, lineno);
-            break;
         }
-        snprintf(e.scope, sizeof e.scope, "%s", scope);
-        snprintf(e.name, sizeof e.name, "%s", name);
-        if (t->n == cap) {
-            cap = cap ? cap * 2 : 8;
-            entry *ne = realloc(t->e, cap * sizeof *ne);
-            if (!ne) {
-                st = ht_error_set(err, HT_ENOMEM, "out of memory");
-                break;
-            }
-            t->e = ne;
-        }
-        t->e[t->n++] = e;
     }
     fclose(f);
     if (st != HT_OK) {
@@ -112,6 +94,48 @@ ht_status ht_tokens_load(const char *path, ht_tokens **out, ht_error *err) {
     }
     *out = t;
     return HT_OK;
+}
+
+ht_tokens *ht_tokens_new(void) {
+    return calloc(1, sizeof(ht_tokens));
+}
+
+ht_status ht_tokens_add(ht_tokens *t, const char *hash, const char *scope,
+                        bool write, const char *name, ht_error *err) {
+    entry e = {.write = write};
+    bool ok = strlen(hash) == 64 && word_ok(scope, sizeof e.scope) &&
+              word_ok(name, sizeof e.name);
+    for (int i = 0; ok && i < 32; i++) {
+        int hi = ht_hex_digit(hash[2 * i]), lo = ht_hex_digit(hash[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        e.hash[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (!ok) {
+        return ht_error_set(err, HT_EINVAL,
+                            "token \"%.63s\": a hash of 64 hex digits, a scope "
+                            "and a name of printable characters",
+                            name);
+    }
+    snprintf(e.scope, sizeof e.scope, "%s", scope);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        entry *ne = realloc(t->e, cap * sizeof *ne);
+        if (!ne) {
+            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        t->e = ne;
+        t->cap = cap;
+    }
+    t->e[t->n++] = e;
+    return HT_OK;
+}
+
+void ht_tokens_entry(const ht_tokens *t, size_t k, ht_token_info *info) {
+    const entry *e = &t->e[k];
+    *info = (ht_token_info){.write = e->write};
+    snprintf(info->scope, sizeof info->scope, "%s", e->scope);
+    snprintf(info->name, sizeof info->name, "%s", e->name);
 }
 
 void ht_tokens_free(ht_tokens *t) {
@@ -143,13 +167,13 @@ bool ht_tokens_check(const ht_tokens *t, const char *token,
         }
     }
     if (found) {
-        *info = (ht_token_info){found->scope, found->name, found->write};
+        ht_tokens_entry(t, (size_t)(found - t->e), info);
     }
     return found != NULL;
 }
 
-ht_status ht_tokens_create(const char *path, const char *scope, bool can_write,
-                           const char *name, char token[68], ht_error *err) {
+ht_status ht_token_make(const char *scope, const char *name, char token[68],
+                        char hash[65], ht_error *err) {
     if (!word_ok(scope, sizeof((entry *)0)->scope)) {
         return ht_error_set(err, HT_EINVAL,
                             "scope \"%s\": \"*\" or a grid code", scope);
@@ -173,13 +197,24 @@ ht_status ht_tokens_create(const char *path, const char *scope, bool can_write,
     token[67] = '\0';
     uint8_t h[32];
     ht_sha256(token, 67, h);
-    char line[200];
-    int n = snprintf(line, sizeof line, "sha256:");
     for (int i = 0; i < 32; i++) {
-        n += snprintf(line + n, sizeof line - (size_t)n, "%02x", h[i]);
+        hash[2 * i] = hexd[h[i] >> 4];
+        hash[2 * i + 1] = hexd[h[i] & 15];
     }
-    n += snprintf(line + n, sizeof line - (size_t)n, " %s %s %s\n", scope,
-                  can_write ? "write" : "read", name);
+    hash[64] = '\0';
+    return HT_OK;
+}
+
+ht_status ht_tokens_create(const char *path, const char *scope, bool can_write,
+                           const char *name, char token[68], ht_error *err) {
+    char hash[65];
+    ht_status st = ht_token_make(scope, name, token, hash, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    char line[200];
+    int n = snprintf(line, sizeof line, "sha256:%s %s %s %s\n", hash, scope,
+                     can_write ? "write" : "read", name);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
@@ -196,4 +231,67 @@ ht_status ht_tokens_create(const char *path, const char *scope, bool can_write,
         return ht_error_set(err, HT_EIO, "%s: cannot write", path);
     }
     return HT_OK;
+}
+
+ht_status ht_tokens_revoke(const char *path, const char *name, size_t *removed,
+                           ht_error *err) {
+    *removed = 0;
+    ht_tokens *t = NULL;
+    ht_status st = ht_tokens_load(path, &t, err); /* checks file and mode */
+    ht_tokens_free(t);
+    if (st != HT_OK) {
+        return st;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));
+    }
+    ht_buf *kept = ht_buf_new();
+    char line[512];
+    while (kept && fgets(line, sizeof line, f)) {
+        char hex[80], scope[64], rights[16], got[80];
+        if (line[0] != '#' &&
+            sscanf(line, "sha256:%79s %63s %15s %79s", hex, scope, rights,
+                   got) == 4 &&
+            strcmp(got, name) == 0) {
+            (*removed)++;
+            continue;
+        }
+        if (ht_buf_append(kept, line, strlen(line), err) != HT_OK) {
+            break;
+        }
+    }
+    fclose(f);
+    if (!kept) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (*removed == 0) {
+        ht_buf_free(kept);
+        return HT_OK;
+    }
+    /* Beside it, then renamed over it: a reader sees one or the other. */
+    size_t plen = strlen(path) + 8;
+    char *tmp = malloc(plen);
+    int fd = -1;
+    if (tmp) {
+        snprintf(tmp, plen, "%s.new", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    }
+    size_t n = kept->len;
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+              (n == 0 || write(fd, kept->data, n) == (ssize_t)n) &&
+              fsync(fd) == 0;
+    ok = fd >= 0 && close(fd) == 0 && ok && rename(tmp, path) == 0;
+    if (!ok) {
+        int e = errno;
+        if (tmp) {
+            unlink(tmp);
+        }
+        st = ht_error_set(err, HT_EIO, "%s: cannot rewrite: %s", path,
+                          strerror(e));
+        *removed = 0;
+    }
+    free(tmp);
+    ht_buf_free(kept);
+    return st;
 }

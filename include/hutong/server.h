@@ -12,14 +12,19 @@
 
 /** How to serve. Zero values take the defaults. */
 typedef struct ht_server_opts {
-    const char *db;     /**< the SpatiaLite file (required) */
+    const char *db; /**< the SpatiaLite file or PostgreSQL URL (required) */
+    /** a streaming replica of a PostgreSQL @db: the server reads from it
+     * (index, change log, pages), writes go to @db; NULL: @db */
+    const char *read_db;
     const char *host;   /**< address to bind; default 127.0.0.1 */
     uint16_t port;      /**< 0: any free port (see ht_server_port) */
     unsigned threads;   /**< worker threads; 0: one per CPU */
     size_t cache_bytes; /**< tile cache budget; 0: 256 MiB */
     bool no_cache;      /**< keep no rendered tiles (benchmarks) */
     FILE *access_log;   /**< one line per request; NULL: none */
-    const char *tokens; /**< tokens file; NULL: no writes */
+    /** tokens file; NULL: no writes (on a PostgreSQL database the tokens
+     * are its own, and this must be NULL) */
+    const char *tokens;
     /** reads need a token from the file too (else they are open, and a
      * token only narrows them to its area) */
     bool private_reads;

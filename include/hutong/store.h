@@ -13,6 +13,7 @@
 #include "hutong/filter.h"
 #include "hutong/geom.h"
 #include "hutong/model.h"
+#include "hutong/token.h"
 
 /** Schema version written by this build; older files are migrated (2
  * added grid_tree: every grid with each of its ancestors). */
@@ -487,23 +488,54 @@ ht_status ht_store_count(ht_store *s, const char *table, int64_t *n,
 ht_status ht_store_last_change(ht_store *s, int64_t *out, ht_error *err);
 
 /**
- * The incidents written after change @after by other processes (this
- * one's own writes are passed over), at most @max ids into @ids (*n of
- * them, repeats possible), *last the newest change read (or @after). *gap:
- * changes after @after were pruned unread, so the caller must reload.
- * A SpatiaLite file: none. Reads only.
+ * The incidents written after change @after, at most @max ids into @ids
+ * (*n of them, repeats possible), *last the newest change read (or
+ * @after). With @own NULL this process's own writes are passed over; else
+ * they are included and @own[k] tells which (a reader of a replica needs
+ * them: the replica may show a row older than the write this process
+ * made). *gap: changes after @after were pruned unread, so the caller must
+ * reload. A SpatiaLite file: none. Reads only.
  */
 ht_status ht_store_changes_after(ht_store *s, int64_t after, int64_t *ids,
-                                 size_t max, size_t *n, int64_t *last,
-                                 bool *gap, ht_error *err);
+                                 bool *own, size_t max, size_t *n,
+                                 int64_t *last, bool *gap, ht_error *err);
 
 /** Wait at most @ms for news of a change on this connection (LISTEN /
  * NOTIFY); *woke tells whether some came. A SpatiaLite file: sleeps.
  * HT_EBUSY when the database is unreachable. */
 ht_status ht_store_wait_change(ht_store *s, int ms, bool *woke, ht_error *err);
 
+/** The database's own id (random, made with it; a replica has its
+ * primary's), for an index snapshot kept elsewhere; a SpatiaLite file: 0. */
+ht_status ht_store_database_id(ht_store *s, int64_t *out, ht_error *err);
+
+/** Whether a reader that has applied changes up to @seq can still read
+ * every later one (none pruned); a SpatiaLite file: false. */
+ht_status ht_store_changes_reachable(ht_store *s, int64_t seq, bool *out,
+                                     ht_error *err);
+
 /** Forget changes older than @keep_s seconds (noting how far, so a reader
  * behind them learns it has a gap). A SpatiaLite file: nothing. */
 ht_status ht_store_prune_changes(ht_store *s, int64_t keep_s, ht_error *err);
+
+/* Tokens in the database (PostgreSQL: shared by every server on it; a
+ * SpatiaLite file keeps none, its server reads a tokens file: HT_EINVAL). */
+
+/** A number that changes whenever the tokens do. */
+ht_status ht_store_tokens_version(ht_store *s, int64_t *out, ht_error *err);
+
+/** Every token (hashes, scopes, rights, names), and the version read
+ * before them. */
+ht_status ht_store_tokens_load(ht_store *s, ht_tokens **out, int64_t *version,
+                               ht_error *err);
+
+/** Add one (@hash: 64 hex digits of its SHA-256). HT_EINVAL when a token
+ * of that name exists. */
+ht_status ht_store_token_add(ht_store *s, const char *hash, const char *scope,
+                             bool write, const char *name, ht_error *err);
+
+/** Remove the token named @name; *removed is 0 when there was none. */
+ht_status ht_store_token_revoke(ht_store *s, const char *name, size_t *removed,
+                                ht_error *err);
 
 #endif

@@ -7,9 +7,14 @@
  * from the database as it is; the database stopped and started under load:
  * reads go on from memory, writes answer 503 with Retry-After, and the
  * servers reconnect by themselves. */
+#include <libpq-fe.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,11 +254,356 @@ static void test_cluster_database_restart(void **state) {
     assert_int_equal(ts_serve_stop(b), 0);
 }
 
+/* Milliseconds since @t0. */
+static long since_ms(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* POST on @port with the token @tok until it answers @want, at most @ms:
+ * the status last answered. */
+static int post_with_until(int port, const char *tok, const char *id, int want,
+                           int ms) {
+    char hdr[160];
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", tok);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int st;
+    for (;;) {
+        char *csv = incident_csv(id, 600);
+        st =
+            ts_http(port, "POST", "/api/incidents", hdr, csv, NULL, NULL, NULL);
+        free(csv);
+        if (st == want || since_ms(&t0) > ms) {
+            return st;
+        }
+        struct timespec nap = {0, 50 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* Tokens live in the database: one made while the servers run writes
+ * through both within a second, and once revoked through neither. */
+static void test_cluster_tokens_shared(void **state) {
+    (void)state;
+    if (!ts_pg()) {
+        skip();
+    }
+    ts_server a = serve("ta.log"), b = serve("tb.log");
+    char *tok = ts_token_new(db, tokens, "late", NULL, true);
+    char *rd = ts_token_new(db, tokens, "late-reader", NULL, false);
+    assert_int_equal(post_with_until(b.port, tok, "tok-b", 201, 1500), 201);
+    assert_int_equal(post_with_until(a.port, tok, "tok-a", 201, 1500), 201);
+    assert_int_equal(post_with_until(a.port, rd, "tok-r", 403, 1500), 403);
+    char *err = NULL;
+    assert_int_equal(ts_hutong(NULL, &err, "token", "revoke", "--name", "late",
+                               "--db", db, (const char *)NULL),
+                     0);
+    assert_contains(err, "revoked");
+    free(err);
+    assert_int_equal(post_with_until(a.port, tok, "tok-gone", 401, 1500), 401);
+    assert_int_equal(post_with_until(b.port, tok, "tok-gone", 401, 1500), 401);
+    /* Revoking it again: nothing to revoke, said so. */
+    assert_int_equal(ts_hutong(NULL, &err, "token", "revoke", "--name", "late",
+                               "--db", db, (const char *)NULL),
+                     1);
+    assert_contains(err, "no token named");
+    free(err);
+    /* A tokens file is refused on a database (they live in it). */
+    assert_int_equal(ts_hutong(NULL, &err, "serve", "--db", db, "--tokens",
+                               tokens, "--port", "0", (const char *)NULL),
+                     2);
+    assert_contains(err, "the tokens live in it");
+    free(err);
+    /* --read-db names a replica of a database server, not a file. */
+    assert_int_equal(ts_hutong(NULL, &err, "serve", "--db", db, "--read-db",
+                               "replica.db", "--port", "0", (const char *)NULL),
+                     2);
+    assert_contains(err, "a replica of a PostgreSQL --db");
+    free(err);
+    free(tok);
+    free(rd);
+    assert_int_equal(ts_serve_stop(a), 0);
+    assert_int_equal(ts_serve_stop(b), 0);
+}
+
+/* @db's database on the replica of HUTONG_TEST_PG_REPLICA (caller frees). */
+static char *on_replica(void) {
+    const char *rep = getenv("HUTONG_TEST_PG_REPLICA");
+    const char *rq = strstr(rep, "/postgres?");
+    const char *q = strchr(db, '?');
+    const char *name = q;
+    while (name > db && name[-1] != '/') {
+        name--;
+    }
+    size_t len = strlen(rep) + strlen(db);
+    char *url = malloc(len);
+    snprintf(url, len, "%.*s/%.*s%s", (int)(rq - rep), rep, (int)(q - name),
+             name, rq + strlen("/postgres"));
+    return url;
+}
+
+/* @sql's one number on @url, -1 when it cannot be read (yet). */
+static long long pg_number(const char *url, const char *sql) {
+    PGconn *c = PQconnectdb(url);
+    long long v = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            v = atoll(PQgetvalue(r, 0, 0));
+        }
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+/* --read-db: a server reading a streaming replica sees every write (its
+ * own at once, others' once replayed) and sends its writes to the
+ * primary; its reads are the replica's, so they go on with the primary
+ * stopped. */
+static void test_cluster_read_replica(void **state) {
+    (void)state;
+    if (!ts_pg() || !getenv("HUTONG_TEST_PG_REPLICA")) {
+        skip();
+    }
+    char *rurl = on_replica();
+    const char *count = "SELECT count(*) FROM incidents";
+    long long want = pg_number(db, count);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (pg_number(rurl, count) != want && since_ms(&t0) < 10000) {
+        struct timespec nap = {0, 50 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+    assert_int_equal(pg_number(rurl, count), want);
+    const char *busy =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+        "current_database() AND pid <> pg_backend_pid()";
+    assert_int_equal(pg_number(rurl, busy), 0);
+    ts_server a = serve("pa.log");
+    char *log = ts_path(dir, "pr.log");
+    const char *extra[] = {"--read-db", rurl, NULL};
+    ts_server r = ts_serve_start_with(db, log, extra);
+    assert_true(r.port > 0);
+    assert_true(pg_number(rurl, busy) >= 1); /* it reads the replica */
+    assert_int_equal(post(a.port, "via-primary"), 201);
+    assert_true(sees(r.port, "via-primary", 1000));
+    int sse = ts_sse_open(r.port, "");
+    assert_int_equal(post(r.port, "via-replica-server"), 201);
+    assert_true(sees(r.port, "via-replica-server", 100));
+    assert_true(sees(a.port, "via-replica-server", 1000));
+    char *heard =
+        ts_sse_until(sse, "\"external_id\":\"via-replica-server\"", 1000);
+    assert_non_null(heard);
+    free(heard);
+    /* Its own write read back from the replica is not news twice. */
+    heard = ts_sse_until(sse, "\"external_id\":\"via-replica-server\"", 800);
+    assert_null(heard);
+    close(sse);
+    /* The primary stopped: the replica still answers the pages it reads
+     * through SQL; writes wait for the primary. */
+    if (getenv("HUTONG_TEST_PG_STOP")) {
+        assert_int_equal(system(getenv("HUTONG_TEST_PG_STOP")), 0);
+        char *body = NULL;
+        assert_int_equal(ts_http(r.port, "GET", "/api/incidents?limit=5", NULL,
+                                 NULL, NULL, &body, NULL),
+                         200);
+        free(body);
+        assert_int_equal(post(r.port, "while-primary-down"), 503);
+        assert_int_equal(system(getenv("HUTONG_TEST_PG_START")), 0);
+        int st = 0;
+        for (int k = 0; k < 50 && st != 201; k++) {
+            st = post(r.port, "after-primary-back");
+            if (st != 201) {
+                struct timespec nap = {0, 100 * 1000000L};
+                nanosleep(&nap, NULL);
+            }
+        }
+        assert_int_equal(st, 201);
+    }
+    free(rurl);
+    free(log);
+    assert_int_equal(ts_serve_stop(a), 0);
+    assert_int_equal(ts_serve_stop(r), 0);
+}
+
+/* A port free now (the kernel's choice for a socket bound and closed). */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* @text with every @from replaced by @to (caller frees). */
+static char *replace_all(const char *text, const char *from, const char *to) {
+    size_t n = 0, lf = strlen(from), lt = strlen(to);
+    for (const char *p = strstr(text, from); p; p = strstr(p + lf, from)) {
+        n++;
+    }
+    char *out = malloc(strlen(text) + n * lt + 1), *o = out;
+    for (const char *p = text;;) {
+        const char *q = strstr(p, from);
+        size_t k = q ? (size_t)(q - p) : strlen(p);
+        memcpy(o, p, k);
+        o += k;
+        if (!q) {
+            break;
+        }
+        memcpy(o, to, lt);
+        o += lt;
+        p = q + lf;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* How many lines of the server log @path request @uri. */
+static int requests_of(const char *path, const char *uri) {
+    char *text = ts_read(path), want[160];
+    snprintf(want, sizeof want, " GET %s ", uri);
+    int n = 0;
+    for (const char *p = strstr(text, want); p; p = strstr(p + 1, want)) {
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* The README's sample, deploy/nginx-cluster.conf, run as it is (its
+ * ports changed to free ones): each tile URL goes to one server, the
+ * tiles spread over both, a write through nginx reaches both servers, and
+ * with one server killed nginx sends its tiles to the other. */
+static void test_cluster_nginx_consistent_hash(void **state) {
+    (void)state;
+    const char *nginx = "/usr/sbin/nginx", *deploy = getenv("HUTONG_DEPLOY");
+    if (!ts_pg() || !deploy || access(nginx, X_OK) != 0) {
+        skip();
+    }
+    char *la = ts_path(dir, "na.log"), *lb = ts_path(dir, "nb.log");
+    ts_server a = ts_serve_start(db, la, tokens),
+              b = ts_serve_start(db, lb, tokens);
+    int port = free_port();
+    char pa[40], pb[40], pn[40],
+        *sample_path = ts_path(deploy, "nginx-cluster.conf");
+    snprintf(pa, sizeof pa, "127.0.0.1:%d ", a.port);
+    snprintf(pb, sizeof pb, "127.0.0.1:%d ", b.port);
+    snprintf(pn, sizeof pn, "127.0.0.1:%d;", port);
+    char *sample = ts_read(sample_path),
+         *s1 = replace_all(sample, "127.0.0.1:8081 ", pa),
+         *s2 = replace_all(s1, "127.0.0.1:8082 ", pb),
+         *site = replace_all(s2, "127.0.0.1:8080;", pn);
+    assert_non_null(strstr(site, pa));
+    assert_non_null(strstr(site, pb));
+    assert_non_null(strstr(site, pn));
+    char *ndir = ts_path(dir, "nginx"), *conf = ts_path(ndir, "nginx.conf"),
+         *sitef = ts_path(ndir, "site.conf");
+    assert_int_equal(mkdir(ndir, 0755), 0);
+    FILE *f = fopen(sitef, "w");
+    fputs(site, f);
+    fclose(f);
+    /* The main context a distribution's nginx.conf gives; workers as
+     * root here only because the test's folder is root's. */
+    f = fopen(conf, "w");
+    fprintf(f,
+            "%s daemon off; worker_processes 1; pid %s/nginx.pid;\n"
+            "events { worker_connections 256; }\n"
+            "http { access_log off; client_body_temp_path %s/body;\n"
+            " proxy_temp_path %s/proxy; fastcgi_temp_path %s/fcgi;\n"
+            " uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n"
+            " include %s; }\n",
+            geteuid() == 0 ? "user root;" : "", ndir, ndir, ndir, ndir, ndir,
+            ndir, sitef);
+    fclose(f);
+    char *elog = ts_path(ndir, "error.log");
+    pid_t ng = fork();
+    if (ng == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test leaves none */
+        execl(nginx, nginx, "-p", ndir, "-c", conf, "-e", elog, (char *)NULL);
+        _exit(127);
+    }
+    bool up = false;
+    for (int k = 0; k < 200 && !up; k++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        if (!up) {
+            struct timespec nap = {0, 50 * 1000000L};
+            nanosleep(&nap, NULL);
+        }
+    }
+    assert_true(up);
+    assert_int_equal(
+        ts_http(port, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL), 200);
+    enum { TILES = 24 };
+    char paths[TILES][64];
+    for (int k = 0; k < TILES; k++) {
+        snprintf(paths[k], sizeof paths[k], "/tiles/heat/14/%d/%d.png",
+                 13486 + k % 6, 6204 + k / 6);
+        for (int r = 0; r < 2; r++) {
+            assert_int_equal(
+                ts_http(port, "GET", paths[k], NULL, NULL, NULL, NULL, NULL),
+                200);
+        }
+    }
+    int on_a = 0, on_b = 0;
+    for (int k = 0; k < TILES; k++) {
+        int na = requests_of(la, paths[k]), nb = requests_of(lb, paths[k]);
+        assert_true((na == 2 && nb == 0) || (na == 0 && nb == 2));
+        on_a += na > 0;
+        on_b += nb > 0;
+    }
+    fprintf(stderr, "nginx: %d tiles on one server, %d on the other\n", on_a,
+            on_b);
+    assert_true(on_a > 0 && on_b > 0);
+    /* A write through nginx: on both servers. */
+    char *csv = incident_csv("via-nginx", 600);
+    assert_int_equal(
+        ts_http(port, "POST", "/api/incidents", auth, csv, NULL, NULL, NULL),
+        201);
+    free(csv);
+    assert_true(sees(a.port, "via-nginx", 1000));
+    assert_true(sees(b.port, "via-nginx", 1000));
+    /* One server gone: every tile still answered, by the other. */
+    kill(b.pid, SIGKILL);
+    waitpid(b.pid, NULL, 0);
+    for (int k = 0; k < TILES; k++) {
+        assert_int_equal(
+            ts_http(port, "GET", paths[k], NULL, NULL, NULL, NULL, NULL), 200);
+    }
+    kill(ng, SIGQUIT);
+    waitpid(ng, NULL, 0);
+    assert_int_equal(ts_serve_stop(a), 0);
+    free(sample);
+    free(s1);
+    free(s2);
+    free(site);
+    free(sample_path);
+    free(ndir);
+    free(conf);
+    free(sitef);
+    free(elog);
+    free(la);
+    free(lb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cluster_write_reaches_the_other_server),
         cmocka_unit_test(test_cluster_kill_and_late_start),
         cmocka_unit_test(test_cluster_database_restart),
+        cmocka_unit_test(test_cluster_tokens_shared),
+        cmocka_unit_test(test_cluster_read_replica),
+        cmocka_unit_test(test_cluster_nginx_consistent_hash),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

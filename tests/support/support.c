@@ -583,12 +583,14 @@ ts_server ts_serve_start_private(const char *db, const char *errpath,
                                  const char *tokens, bool private_reads) {
     const char *extra[4] = {NULL};
     int n = 0;
-    if (tokens) {
+    /* On PostgreSQL the tokens are the database's own. */
+    bool in_db = strncmp(db, "postgresql://", 13) == 0;
+    if (tokens && !in_db) {
         extra[n++] = "--tokens";
         extra[n++] = tokens;
-        if (private_reads) {
-            extra[n++] = "--private";
-        }
+    }
+    if (tokens && private_reads) {
+        extra[n++] = "--private";
     }
     return ts_serve_start_with(db, errpath, extra);
 }
@@ -909,9 +911,13 @@ int ts_sse_open(int port, const char *query) {
 char *ts_token_new(const char *db, const char *tokens, const char *name,
                    const char *scope, bool write) {
     char *t = NULL;
-    const char *args[12] = {"token",    "create", "--name", name,
-                            "--tokens", tokens,   "--db",   db};
-    int n = 8;
+    const char *args[12] = {"token", "create", "--name", name, "--db", db};
+    int n = 6;
+    /* On PostgreSQL the tokens are the database's own. */
+    if (strncmp(db, "postgresql://", 13) != 0) {
+        args[n++] = "--tokens";
+        args[n++] = tokens;
+    }
     if (scope) {
         args[n++] = "--scope";
         args[n++] = scope;
@@ -920,9 +926,9 @@ char *ts_token_new(const char *db, const char *tokens, const char *name,
         args[n++] = "--write";
     }
     if (ts_hutong(&t, NULL, args[0], args[1], args[2], args[3], args[4],
-                  args[5], args[6], args[7], n > 8 ? args[8] : NULL,
-                  n > 9 ? args[9] : NULL, n > 10 ? args[10] : NULL,
-                  (const char *)NULL) != 0) {
+                  args[5], n > 6 ? args[6] : NULL, n > 7 ? args[7] : NULL,
+                  n > 8 ? args[8] : NULL, n > 9 ? args[9] : NULL,
+                  n > 10 ? args[10] : NULL, (const char *)NULL) != 0) {
         fprintf(stderr, "test support: token create failed\n");
         abort();
     }

@@ -509,6 +509,72 @@ static void test_store_bulk_mode_keeps_the_spatial_index(void **state) {
     assert_int_equal(ts_db_int(f->db, triggers), ntrig);
 }
 
+/* Tokens live in a PostgreSQL database (every change bumps their version,
+ * a name is taken once, malformed rows are refused by the table); a
+ * SpatiaLite file keeps none and says where they are. */
+static void test_store_tokens(void **state) {
+    fixture *f = *state;
+    ht_error err = {0};
+    int64_t v0 = -1, v1 = -1, v2 = -1, v3 = -1;
+    ht_tokens *t = NULL;
+    if (!ts_pg()) {
+        assert_int_equal(ht_store_tokens_version(f->s, &v0, &err), HT_EINVAL);
+        assert_contains(err.msg, "tokens file");
+        assert_int_equal(ht_store_tokens_load(f->s, &t, &v0, &err), HT_EINVAL);
+        assert_null(t);
+        return;
+    }
+    char tok[68], hash[65], tok2[68], hash2[65];
+    assert_int_equal(ht_token_make("*", "ingest", tok, hash, &err), HT_OK);
+    assert_int_equal(ht_token_make("110101001", "office", tok2, hash2, &err),
+                     HT_OK);
+    assert_int_equal(ht_store_tokens_version(f->s, &v0, &err), HT_OK);
+    assert_int_equal(ht_store_token_add(f->s, hash, "*", true, "ingest", &err),
+                     HT_OK);
+    assert_int_equal(ht_store_tokens_version(f->s, &v1, &err), HT_OK);
+    assert_true(v1 > v0);
+    assert_int_equal(
+        ht_store_token_add(f->s, hash2, "110101001", false, "ingest", &err),
+        HT_EINVAL);
+    assert_contains(err.msg, "revoke it first");
+    assert_int_equal(
+        ht_store_token_add(f->s, "zz", "110101001", false, "office", &err),
+        HT_EINVAL);
+    assert_int_equal(
+        ht_store_token_add(f->s, hash2, "110101001", false, "office", &err),
+        HT_OK);
+    assert_int_equal(ht_store_tokens_load(f->s, &t, &v2, &err), HT_OK);
+    assert_true(v2 > v1);
+    assert_int_equal(ht_tokens_count(t), 2);
+    ht_token_info who;
+    assert_true(ht_tokens_check(t, tok2, &who));
+    assert_string_equal(who.scope, "110101001");
+    assert_false(who.write);
+    assert_true(ht_tokens_check(t, tok, &who));
+    assert_true(who.write);
+    ht_tokens_free(t);
+    size_t removed = 0;
+    assert_int_equal(ht_store_token_revoke(f->s, "ingest", &removed, &err),
+                     HT_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(ht_store_token_revoke(f->s, "ingest", &removed, &err),
+                     HT_OK);
+    assert_int_equal(removed, 0);
+    assert_int_equal(ht_store_tokens_load(f->s, &t, &v3, &err), HT_OK);
+    assert_true(v3 > v2);
+    assert_int_equal(ht_tokens_count(t), 1);
+    assert_false(ht_tokens_check(t, tok, &who));
+    ht_tokens_free(t);
+    /* By hand in the table: the version moves too. */
+    assert_int_equal(
+        ts_db_int(f->db,
+                  "WITH d AS (DELETE FROM hutong_tokens RETURNING 1) "
+                  "SELECT count(*) FROM d"),
+        1);
+    assert_int_equal(ht_store_tokens_version(f->s, &v0, &err), HT_OK);
+    assert_true(v0 > v3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_schema_and_reopen, setup,
@@ -524,6 +590,7 @@ int main(void) {
             test_store_relocate_uses_the_spatial_index, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_store_bulk_mode_keeps_the_spatial_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_tokens, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
