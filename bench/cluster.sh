@@ -5,7 +5,9 @@
 # write-to-visible delay, POST to one server and heard on its own and the
 # other's event stream (bench_visible). Run by hand, on a throwaway
 # cluster, with wrk and nginx installed:
-#   tests/pg/with-cluster bench/cluster.sh [INCIDENTS [ROUNDS [SECONDS]]]
+#   tests/pg/with-cluster bench/cluster.sh [INCIDENTS [ROUNDS [SECONDS [COPIES]]]]
+# COPIES > 1 adds COPIES - 1 copies of the demo's incidents before the
+# ready-time figures (in SQL: a day earlier each, scattered by up to 30 m).
 # Each server: --threads 1 --cache-mb 0 (every tile drawn: what a cache
 # miss costs) unless HT_SERVE_OPTS says otherwise.
 set -euo pipefail
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 incidents=${1:-200000}
 rounds=${2:-3}
 secs=${3:-10}
+copies=${4:-1}
 bin=${HUTONG_BIN:-build-rel/src/hutong}
 visible=${HUTONG_BENCH_VISIBLE:-build-rel/bench/bench_visible}
 [ -x "$bin" ] && [ -x "$visible" ] ||
@@ -96,3 +99,40 @@ printf "  median: one %.1f/s, two %.1f/s, ratio %.2f (cores here: %s)\n" \
   "$m1" "$m2" "$(awk -v a="$m1" -v b="$m2" 'BEGIN {print b / a}')" "$(nproc)"
 
 "$visible" --write "$pa" --listen "$pa,$pb" --token "$token" --n 200
+
+# Ready time: the index loaded from the database, against the snapshot
+# of --index-file (its first start writes it; the next reads it and the
+# change log after it).
+ready() { # ready LOG [OPTS...]: seconds until the server announces its port
+  local log=$1; shift
+  local t0; t0=$(date +%s.%N)
+  serve_db "$db" "$log" "${serve_opts[@]}" "$@"
+  local t1; t1=$(date +%s.%N)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}'
+}
+if [ "$copies" -gt 1 ]; then
+  psql -q "$db" -c "INSERT INTO incidents (external_id, category, severity,
+    source, status, reported_at, closed_at, grid_code, street_id, geom,
+    satisfaction, whistle_kind, dispatched_at, department, response_due,
+    resolution_due, handling_at)
+    SELECT external_id || '-' || g, category, severity, source, status,
+      reported_at - g * 86400, closed_at - g * 86400, grid_code, street_id,
+      ST_Translate(geom, (random() - 0.5) * 0.0007, (random() - 0.5) * 0.0005),
+      satisfaction, whistle_kind, dispatched_at - g * 86400, department,
+      response_due - g * 86400, resolution_due - g * 86400,
+      handling_at - g * 86400
+    FROM incidents, generate_series(1, $((copies - 1))) g"
+fi
+incidents_now=$(psql -tA "$db" -c "SELECT count(*) FROM incidents")
+echo "ready, $incidents_now incidents (median of 3 each):"
+cold=(); snap=()
+for r in 1 2 3; do
+  rm -f "$tmp/bench.index"
+  cold+=("$(ready "$tmp/c.log")")
+  ready "$tmp/w.log" --index-file "$tmp/bench.index" >/dev/null
+  snap+=("$(ready "$tmp/s.log" --index-file "$tmp/bench.index")")
+done
+mc=$(median "${cold[@]}"); ms=$(median "${snap[@]}")
+printf "  loaded from the database %.2f s, from --index-file %.2f s (%.1f times faster)\n" \
+  "$mc" "$ms" "$(awk -v a="$mc" -v b="$ms" 'BEGIN {print a / b}')"

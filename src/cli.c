@@ -74,7 +74,7 @@ static const char usage_text[] =
     "                                       the month's rising problems\n"
     "  serve     [--listen ADDR:PORT | --host ADDR --port P] [--threads N]\n"
     "            [--cache-mb M] [--tokens FILE [--private]] [--db FILE]\n"
-    "            [--db URL [--read-db URL] [--private]]\n"
+    "            [--db URL [--read-db URL] [--index-file FILE] [--private]]\n"
     "            [--public-url URL] [--request-timeout S]\n"
     "            [--max-connections N] [--max-connections-per-ip N]\n"
     "            [--max-listeners N] [--max-listeners-per-ip N]\n"
@@ -148,6 +148,7 @@ static const struct {
     {"listen", offsetof(opts, listen)},
     {"tokens", offsetof(opts, tokens)},
     {"read-db", offsetof(opts, read_db)},
+    {"index-file", offsetof(opts, index_file)},
     {"name", offsetof(opts, name)},
     {"scope", offsetof(opts, scope)},
     {"host", offsetof(opts, host)},
@@ -629,7 +630,8 @@ ht_status cli_filter(const opts *o, ht_filter *f, ht_error *err) {
 static int cmd_serve(int argc, char **argv) {
     opts o;
     int rc = cli_parse(argc, argv, 2,
-                       " db read-db host port listen threads cache-mb tokens "
+                       " db read-db index-file host port listen threads "
+                       "cache-mb tokens "
                        "private "
                        "max-connections max-connections-per-ip max-listeners "
                        "max-listeners-per-ip request-timeout public-url ",
@@ -728,8 +730,15 @@ static int cmd_serve(int argc, char **argv) {
             "postgresql:// URLs",
             o.read_db);
     }
+    if (o.index_file && !ht_store_is_url(o.db)) {
+        return cli_usage_error(
+            "--index-file: a SpatiaLite file's index snapshot is always "
+            "beside it (%s.index); --index-file is for a PostgreSQL --db",
+            o.db);
+    }
     ht_server_opts so = {.db = o.db,
                          .read_db = o.read_db,
+                         .index_file = o.index_file,
                          .host = o.host,
                          .port = (uint16_t)port,
                          .threads = (unsigned)threads,

@@ -108,6 +108,10 @@ void *ht__follow_main(void *arg) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - last_prune.tv_sec >= 3600) {
+            /* The snapshot first, so a restart reads it and the log after. */
+            if (last_prune.tv_sec != 0) {
+                ht__server_save_pg_index(s);
+            }
             last_prune = now;
             ht_store_prune_changes(s->follow, FOLLOW_KEEP_S, NULL);
         }

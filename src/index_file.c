@@ -10,7 +10,7 @@
 
 #include "index_int.h"
 
-static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 1};
+static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 2};
 static const char trailer[8] = {'H', 'T', 'I', 'D', 'X', 'E', 'N', 'D'};
 #define BOM 0x01020304u
 
@@ -84,6 +84,12 @@ static ht_status compact(const ht_index *ix, base **b, bool *own,
 
 ht_status ht_index_save(const ht_index *ix, const char *path,
                         int64_t data_version, ht_error *err) {
+    return ht_index_save_stamped(ix, path, 0, data_version, err);
+}
+
+ht_status ht_index_save_stamped(const ht_index *ix, const char *path,
+                                int64_t src_id, int64_t data_version,
+                                ht_error *err) {
     base *b;
     bool own;
     ht_status st = compact(ix, &b, &own, err);
@@ -107,6 +113,7 @@ ht_status ht_index_save(const ht_index *ix, const char *path,
         uint32_t bom = BOM;
         put(&o, magic, sizeof magic);
         put(&o, &bom, sizeof bom);
+        put(&o, &src_id, sizeof src_id);
         put(&o, &data_version, sizeof data_version);
         put_u64(&o, d->ncats);
         put_u64(&o, d->ngrids);
@@ -196,6 +203,13 @@ static char *get_str(source *i) {
 
 ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
                         ht_error *err) {
+    int64_t v = data_version;
+    return ht_index_read_stamped(path, 0, &v, out, err);
+}
+
+ht_status ht_index_read_stamped(const char *path, int64_t src_id,
+                                int64_t *data_version, ht_index **out,
+                                ht_error *err) {
     *out = NULL;
     source i = {fopen(path, "rb"), true};
     if (!i.f) {
@@ -203,22 +217,30 @@ ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
     }
     char m[8];
     uint32_t bom = 0;
-    int64_t version = -1;
+    int64_t version = -1, from = -1;
     get(&i, m, sizeof m);
     get(&i, &bom, sizeof bom);
+    get(&i, &from, sizeof from);
     get(&i, &version, sizeof version);
     if (!i.ok || memcmp(m, magic, sizeof m) != 0 || bom != BOM) {
         fclose(i.f);
         return ht_error_set(err, HT_ENOTFOUND, "%s: not an index snapshot",
                             path);
     }
-    if (version != data_version) {
+    if (from != src_id) {
+        fclose(i.f);
+        return ht_error_set(err, HT_ENOTFOUND, "%s: of another database", path);
+    }
+    /* A file's must be the store's; a database server's may be older
+     * (the change log brings it up to date). */
+    if (src_id == 0 && version != *data_version) {
         fclose(i.f);
         return ht_error_set(err, HT_ENOTFOUND,
                             "%s: of data version %lld, the database is at "
                             "%lld",
-                            path, (long long)version, (long long)data_version);
+                            path, (long long)version, (long long)*data_version);
     }
+    *data_version = version;
     uint64_t ncats = get_u64(&i), ngrids = get_u64(&i), ndepts = get_u64(&i),
              n = get_u64(&i);
     ht_index *ix = calloc(1, sizeof *ix);

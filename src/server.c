@@ -97,7 +97,47 @@ static unsigned fit_connections(unsigned want) {
 /* The index: from its snapshot beside the database (DB.index) when that
  * holds the store's data version, else from the store, then saved for the
  * next start when nothing was written meanwhile. */
-static ht_status load_index(ht_server *s, const char *db, ht_error *err) {
+/* A database server's index from @path, a snapshot of this database at a
+ * change its log still holds after: the follower applies the rest.
+ * HT_ENOTFOUND (the reason in @why) when there is none such: the index
+ * loads from the database, and is saved there. */
+static ht_status read_pg_index(ht_server *s, const char *path,
+                               const struct timespec *t0, ht_error *why,
+                               ht_error *err) {
+    if (!(s->index_path = strdup(path))) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    ht_status st = ht_store_database_id(s->follow, &s->database_id, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    int64_t seq = 0;
+    bool reachable = false;
+    if (ht_index_read_stamped(path, s->database_id, &seq, &s->index, why) !=
+        HT_OK) {
+        return HT_ENOTFOUND;
+    }
+    st = ht_store_changes_reachable(s->follow, seq, &reachable, err);
+    if (st != HT_OK || !reachable) {
+        HT_CLEAR(s->index, ht_index_unref);
+        if (st == HT_OK) {
+            ht_error_set(why, HT_ENOTFOUND,
+                         "%s: of change %lld, beyond the change log's reach",
+                         path, (long long)seq);
+        }
+        return st == HT_OK ? HT_ENOTFOUND : st;
+    }
+    s->follow_seq = seq;
+    snprintf(s->index_note, sizeof s->index_note,
+             "%zu incidents read from %s in %.0f ms (change %lld; the change "
+             "log brings it up to date)",
+             ht_index_count(s->index), path, ht__http_since_ms(t0),
+             (long long)seq);
+    return HT_OK;
+}
+
+static ht_status load_index(ht_server *s, const char *db,
+                            const char *index_file, ht_error *err) {
     size_t len = strlen(db) + 8;
     if (!(s->index_path = malloc(len))) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -113,9 +153,13 @@ static ht_status load_index(ht_server *s, const char *db, ht_error *err) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ht_error why = {0};
     if (ht_store_is_url(db)) {
-        /* No file beside a database server: loaded from it. */
+        /* No file beside a database server: --index-file, or loaded. */
         HT_CLEAR(s->index_path, free);
         snprintf(why.msg, sizeof why.msg, "a database server");
+        if (index_file && (st = read_pg_index(s, index_file, &t0, &why, err)) !=
+                              HT_ENOTFOUND) {
+            return st;
+        }
     } else if (ht_index_read(s->index_path, v0, &s->index, &why) == HT_OK) {
         s->index_data_version = v0;
         snprintf(s->index_note, sizeof s->index_note,
@@ -131,7 +175,9 @@ static ht_status load_index(ht_server *s, const char *db, ht_error *err) {
     snprintf(s->index_note, sizeof s->index_note,
              "%zu incidents loaded from the database in %.0f ms (%s)",
              ht_index_count(s->index), ht__http_since_ms(&t0), why.msg);
-    if (v1 == v0 && s->index_path) {
+    if (s->follow && s->index_path) {
+        ht__server_save_pg_index(s); /* the next start reads it */
+    } else if (v1 == v0 && s->index_path) {
         s->index_data_version = v0;
         ht_error serr = {0};
         if (ht_index_save(s->index, s->index_path, v0, &serr) != HT_OK) {
@@ -217,7 +263,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         }
     }
     if (st == HT_OK) {
-        st = load_index(s, o->db, err);
+        st = load_index(s, o->db, o->index_file, err);
     }
     bool on_db = ht_store_is_url(o->db);
     if (st == HT_OK && on_db && o->tokens) {
@@ -318,6 +364,24 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     return HT_OK;
 }
 
+void ht__server_save_pg_index(ht_server *s) {
+    if (!s->index_path || !s->index) {
+        return;
+    }
+    /* The index and the last change it holds, together: the follower
+     * applies changes under wmu. */
+    pthread_mutex_lock(&s->wmu);
+    ht_index *ix = ht__live_index_ref(s);
+    int64_t seq = s->follow_seq;
+    pthread_mutex_unlock(&s->wmu);
+    ht_error err = {0};
+    if (ht_index_save_stamped(ix, s->index_path, s->database_id, seq, &err) !=
+        HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "index snapshot: %s", err.msg);
+    }
+    ht_index_unref(ix);
+}
+
 bool ht__server_check_token(ht_server *s, const char *token,
                             ht_token_info *who) {
     pthread_mutex_lock(&s->tmu);
@@ -360,6 +424,10 @@ uint16_t ht_server_port(const ht_server *s) {
  * writes are the only ones since it was loaded (else the next start reads
  * the store). */
 static void save_index(ht_server *s) {
+    if (s->follow) {
+        ht__server_save_pg_index(s);
+        return;
+    }
     int64_t v;
     int64_t made = s->writer ? ht_store_versions_made(s->writer) : 0;
     if (!s->writer || !s->index || s->index_data_version < 0 || made == 0 ||

@@ -129,7 +129,8 @@ struct ht_server {
     /* On a database server: the follower's own connection, the last
      * change of the log it applied, and whether it runs (follow.c). */
     ht_store *follow;
-    bool read_replica; /* --read-db: reads (and the follower) on a replica */
+    bool read_replica;   /* --read-db: reads (and the follower) on a replica */
+    int64_t database_id; /* the database's id, stamped on --index-file */
     int64_t follow_seq;
     atomic_bool follow_stop;
     bool follow_started;
@@ -353,6 +354,10 @@ enum MHD_Result ht__route_post_incidents(ht_server *s, struct MHD_Connection *c,
 void ht__events_announce(ht_server *s, ht_store *from, const int64_t *ids,
                          size_t n);
 void *ht__follow_main(void *arg);
+
+/* A database server's index into --index-file (if any), stamped with the
+ * last change it holds: at a start that loaded it, hourly, at the stop. */
+void ht__server_save_pg_index(ht_server *s);
 
 /* Whether @token is one of the server's, with what it may do. */
 bool ht__server_check_token(ht_server *s, const char *token,

@@ -62,6 +62,18 @@ ht_status ht_index_save(const ht_index *ix, const char *path,
 ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
                         ht_error *err);
 
+/**
+ * The same for a database server's index: stamped with @source (the
+ * database's own id, not 0) and @version (the last change of its change
+ * log the index holds). Reading takes a snapshot of @source of any version
+ * and sets *@version to it: the caller applies the changes after it.
+ */
+ht_status ht_index_save_stamped(const ht_index *ix, const char *path,
+                                int64_t source, int64_t version, ht_error *err);
+ht_status ht_index_read_stamped(const char *path, int64_t source,
+                                int64_t *version, ht_index **out,
+                                ht_error *err);
+
 /** Take / drop a reference (thread-safe; NULL is a no-op for unref). */
 ht_index *ht_index_ref(ht_index *ix);
 void ht_index_unref(ht_index *ix);

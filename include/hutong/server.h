@@ -16,6 +16,11 @@ typedef struct ht_server_opts {
     /** a streaming replica of a PostgreSQL @db: the server reads from it
      * (index, change log, pages), writes go to @db; NULL: @db */
     const char *read_db;
+    /** a PostgreSQL server's index snapshot: read at the start when it is
+     * of this database and the change log still reaches back to it (then
+     * brought up to date from the log), written after a load, hourly and at
+     * the stop; NULL: none (a SpatiaLite file's is always DB.index) */
+    const char *index_file;
     const char *host;   /**< address to bind; default 127.0.0.1 */
     uint16_t port;      /**< 0: any free port (see ht_server_port) */
     unsigned threads;   /**< worker threads; 0: one per CPU */

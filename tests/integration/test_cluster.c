@@ -328,6 +328,99 @@ static void test_cluster_tokens_shared(void **state) {
     assert_int_equal(ts_serve_stop(b), 0);
 }
 
+/* An incident written straight into the table, then the change log
+ * pruned past it (as an hour's pruning of day-old changes would). */
+static int post_sql_insert_then_prune(void) {
+    ts_db_int(db,
+              "INSERT INTO incidents (external_id, category, severity, "
+              "source, status, reported_at, geom) VALUES ('after-prune', "
+              "'0101', 1, 'hotline', 'reported', extract(epoch FROM "
+              "now())::bigint - 900, ST_SetSRID(ST_MakePoint(116.40, "
+              "39.93), 4326)) RETURNING id");
+    ts_db_int(db,
+              "WITH m AS (INSERT INTO hutong_meta SELECT "
+              "'changes_pruned_to', max(seq)::text FROM hutong_changes "
+              "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+              "RETURNING 1) SELECT count(*) FROM m");
+    return 0;
+}
+
+/* A server with --index-file @file on @on, its log in @log. */
+static ts_server serve_indexed(const char *on, const char *log,
+                               const char *file) {
+    const char *extra[] = {"--index-file", file, NULL};
+    return ts_serve_start_with(on, log, extra);
+}
+
+/* Whether the server log @log says @what of its index. */
+static bool index_note_says(const char *log, const char *what) {
+    char *text = ts_read(log);
+    const char *note = strstr(text, "hutong: index: ");
+    bool yes =
+        note && strstr(note, what) && strstr(note, what) < strchr(note, '\n');
+    if (!yes) {
+        fprintf(stderr, "index note: %.300s\n", note ? note : text);
+    }
+    free(text);
+    return yes;
+}
+
+/* --index-file: a restart reads the snapshot saved at the stop and the
+ * change log after it (writes made while it was away included); a
+ * snapshot of another database, or one the pruned log no longer reaches
+ * back to, is passed over for the database. */
+static void test_cluster_index_file(void **state) {
+    (void)state;
+    if (!ts_pg()) {
+        skip();
+    }
+    char *file = ts_path(dir, "cluster.index"), *log = ts_path(dir, "ix.log");
+    ts_server a = serve_indexed(db, log, file);
+    assert_true(index_note_says(log, "loaded from the database"));
+    assert_int_equal(access(file, R_OK), 0); /* saved after the load */
+    assert_int_equal(post(a.port, "before-stop"), 201);
+    assert_int_equal(ts_serve_stop(a), 0);
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO incidents (external_id, category, severity, "
+             "source, status, reported_at, geom) VALUES ('while-away', "
+             "'0101', 1, 'hotline', 'reported', extract(epoch FROM "
+             "now())::bigint - 900, ST_SetSRID(ST_MakePoint(116.40, 39.93), "
+             "4326)) RETURNING id");
+    assert_true(ts_db_int(db, sql) > 0);
+    a = serve_indexed(db, log, file);
+    assert_true(index_note_says(log, "read from"));
+    assert_true(sees(a.port, "before-stop", 1000));
+    assert_true(sees(a.port, "while-away", 1000));
+    char *body = NULL;
+    assert_int_equal(
+        ts_http(a.port, "GET", "/healthz", NULL, NULL, NULL, &body, NULL), 200);
+    long long in_db = ts_db_int(db, "SELECT count(*) FROM incidents");
+    char want[64];
+    snprintf(want, sizeof want, "\"incidents\":%lld", in_db);
+    assert_contains(body, want);
+    free(body);
+    assert_int_equal(ts_serve_stop(a), 0);
+    /* The log pruned past the snapshot: loaded from the database. */
+    assert_int_equal(post_sql_insert_then_prune(), 0);
+    a = serve_indexed(db, log, file);
+    assert_true(index_note_says(log, "beyond the change log's reach"));
+    assert_true(sees(a.port, "after-prune", 1000));
+    assert_int_equal(ts_serve_stop(a), 0);
+    /* Another database's snapshot: passed over. */
+    char *other = ts_pg_new_db();
+    assert_int_equal(ts_hutong(NULL, NULL, "demo", "--db", other, "--incidents",
+                               "50", (const char *)NULL),
+                     0);
+    ts_server o = serve_indexed(other, log, file);
+    assert_true(index_note_says(log, "of another database"));
+    assert_int_equal(ts_serve_stop(o), 0);
+    ts_pg_drop_db(other);
+    free(other);
+    free(file);
+    free(log);
+}
+
 /* @db's database on the replica of HUTONG_TEST_PG_REPLICA (caller frees). */
 static char *on_replica(void) {
     const char *rep = getenv("HUTONG_TEST_PG_REPLICA");
@@ -603,6 +696,7 @@ int main(void) {
         cmocka_unit_test(test_cluster_database_restart),
         cmocka_unit_test(test_cluster_tokens_shared),
         cmocka_unit_test(test_cluster_read_replica),
+        cmocka_unit_test(test_cluster_index_file),
         cmocka_unit_test(test_cluster_nginx_consistent_hash),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -299,6 +299,25 @@ static void test_index_file(void **state) {
     ts_write(path, "not an index at all, just some text\n");
     assert_int_equal(ht_index_read(path, 43, &b, &err), HT_ENOTFOUND);
     assert_contains(err.msg, "not an index snapshot");
+    /* A database server's: of its database, at any change of its log;
+     * never taken for a file's, nor a file's for it. */
+    int64_t seq = 0;
+    assert_int_equal(ht_index_save_stamped(c, path, 7771, 912, &err), HT_OK);
+    assert_int_equal(ht_index_read_stamped(path, 7772, &seq, &b, &err),
+                     HT_ENOTFOUND);
+    assert_contains(err.msg, "of another database");
+    assert_null(b);
+    assert_int_equal(ht_index_read(path, 912, &b, &err), HT_ENOTFOUND);
+    assert_int_equal(ht_index_read_stamped(path, 7771, &seq, &b, &err), HT_OK);
+    assert_int_equal(seq, 912);
+    db = dump(b);
+    assert_string_equal(dc, db);
+    free(db);
+    ht_index_unref(b);
+    assert_int_equal(ht_index_save(c, path, 43, &err), HT_OK);
+    assert_int_equal(ht_index_read_stamped(path, 7771, &seq, &b, &err),
+                     HT_ENOTFOUND);
+    assert_null(b);
     free(bytes);
     free(da);
     free(dc);
