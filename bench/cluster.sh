@@ -55,7 +55,7 @@ start_nginx() {
   local d="$tmp/$name" lines=""
   mkdir -p "$d"
   for u in "$@"; do
-    lines+="    server 127.0.0.1:$u max_fails=1 fail_timeout=5s;\n"
+    lines+="    server 127.0.0.1:$u max_fails=3 fail_timeout=5s;\n"
   done
   awk -v lines="$lines" -v listen="127.0.0.1:$port;" '
     /^    server 127\.0\.0\.1:808[12] / { if (!done) printf "%s", lines; done = 1; next }

@@ -648,9 +648,27 @@ static void test_cluster_nginx_consistent_hash(void **state) {
                 200);
         }
     }
+    /* A server logs a request once its answer is sent: all of them in the
+     * logs first. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int logged = 0; logged < 2 * TILES && since_ms(&t0) < 5000;) {
+        logged = 0;
+        for (int k = 0; k < TILES; k++) {
+            logged += requests_of(la, paths[k]) + requests_of(lb, paths[k]);
+        }
+        if (logged < 2 * TILES) {
+            struct timespec nap = {0, 50 * 1000000L};
+            nanosleep(&nap, NULL);
+        }
+    }
     int on_a = 0, on_b = 0;
     for (int k = 0; k < TILES; k++) {
         int na = requests_of(la, paths[k]), nb = requests_of(lb, paths[k]);
+        if (!((na == 2 && nb == 0) || (na == 0 && nb == 2))) {
+            fprintf(stderr, "%s: %d on one server, %d on the other\n", paths[k],
+                    na, nb);
+        }
         assert_true((na == 2 && nb == 0) || (na == 0 && nb == 2));
         on_a += na > 0;
         on_b += nb > 0;
