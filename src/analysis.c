@@ -3,11 +3,15 @@
 #include "hutong/analysis.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hutong/buf.h"
 #include "hutong/heat.h"
+
+#include "analysis_int.h"
 
 /* ---- street heat ---- */
 
@@ -44,6 +48,79 @@ void ht_street_heat_free(ht_street_heat *h) {
     }
 }
 
+/* Counting by street id, a part of the index a thread, from this many
+ * incidents on. */
+#define STREET_PARTS 4
+static _Atomic size_t street_from = 400000, street_forced = 0;
+
+void ht__analysis_set_parts(size_t parts, size_t from) {
+    street_forced = parts > STREET_PARTS ? STREET_PARTS : parts;
+    street_from = from;
+}
+
+typedef struct street_part {
+    const ht_index *ix;
+    const ht_index_filter *q;
+    size_t part, parts, nids;
+    uint32_t *counts;
+} street_part;
+
+static void *count_street_part(void *arg) {
+    street_part *p = arg;
+    ht_index_street_counts(p->ix, p->q, p->part, p->parts, p->counts, p->nids);
+    return NULL;
+}
+
+/* The counts by street id, in threads, then by street: false when the
+ * ids are too sparse for a table of them (or out of memory), for the
+ * walk with a lookup per run of rows instead. */
+static bool count_streets_by_id(const ht_index *ix, const ht_index_filter *q,
+                                const ht_features *f, ht_street_heat *h) {
+    size_t n = ht_features_street_count(f);
+    int64_t top = n ? ht_features_street(f, n - 1)->id : 0; /* id order */
+    if (n == 0 || top < 0 || (size_t)top > 8 * n + 4096) {
+        return false;
+    }
+    size_t nids = (size_t)top + 1;
+    long cores =
+        street_forced ? (long)street_forced : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t parts = ht_index_count(ix) < street_from || cores < 2 ? 1
+                   : cores > STREET_PARTS                        ? STREET_PARTS
+                                          : (size_t)cores;
+    street_part sp[STREET_PARTS];
+    pthread_t tid[STREET_PARTS];
+    bool started[STREET_PARTS] = {false}, ok = true;
+    for (size_t p = 0; p < parts; p++) {
+        sp[p] = (street_part){ix,    q,    p,
+                              parts, nids, calloc(nids, sizeof(uint32_t))};
+        ok = ok && sp[p].counts;
+    }
+    for (size_t p = 1; ok && p < parts; p++) {
+        started[p] =
+            pthread_create(&tid[p], NULL, count_street_part, &sp[p]) == 0;
+    }
+    for (size_t p = 0; ok && p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            count_street_part(&sp[p]);
+        } else {
+            pthread_join(tid[p], NULL);
+        }
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        int64_t id = ht_features_street(f, i)->id;
+        uint64_t c = 0;
+        for (size_t p = 0; id >= 0 && p < parts; p++) {
+            c += sp[p].counts[id];
+        }
+        h->count[i] = (uint32_t)c;
+        h->total += c;
+    }
+    for (size_t p = 0; p < parts; p++) {
+        free(sp[p].counts);
+    }
+    return ok;
+}
+
 ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
                                   const ht_features *f, ht_street_heat **out,
                                   ht_error *err) {
@@ -59,8 +136,10 @@ ht_status ht_analysis_street_heat(const ht_index *ix, const ht_index_filter *q,
         ht_street_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    street_ctx c = {f, h, -1, (size_t)-1};
-    ht_index_each_street(ix, q, count_street, &c);
+    if (!count_streets_by_id(ix, q, f, h)) {
+        street_ctx c = {f, h, -1, (size_t)-1};
+        ht_index_each_street(ix, q, count_street, &c);
+    }
     for (size_t i = 0; i < n; i++) {
         double len =
             fmax(ht_features_street(f, i)->length_m, HT_STREET_MIN_LENGTH_M);

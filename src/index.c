@@ -1360,6 +1360,25 @@ static void street_row(void *ud, const cols *c, size_t i) {
     }
 }
 
+typedef struct street_count_ctx {
+    uint32_t *counts;
+    size_t nids;
+} street_count_ctx;
+
+static void street_count_row(void *ud, const cols *c, size_t i) {
+    const street_count_ctx *x = ud;
+    if (c->street[i] < x->nids) { /* NONE32 is past every id */
+        x->counts[c->street[i]]++;
+    }
+}
+
+void ht_index_street_counts(const ht_index *ix, const ht_index_filter *q,
+                            size_t part, size_t parts, uint32_t *counts,
+                            size_t nids) {
+    street_count_ctx x = {counts, nids < NONE32 ? nids : NONE32};
+    walk_rows(ix, q, NULL, part, parts ? parts : 1, street_count_row, &x);
+}
+
 void ht_index_each_street(const ht_index *ix, const ht_index_filter *q,
                           void (*fn)(void *ud, int64_t street_id), void *ud) {
     street_ctx x = {fn, ud};

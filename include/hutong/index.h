@@ -160,8 +160,15 @@ void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
 void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
                            ht_group by, int64_t *counts);
 
-/** The street of every incident passing @q that lies on one: the fast
- * path of street heat. */
+/** Part @part of @parts (0-based) of the incidents passing @q, counted
+ * by street id into @counts (@nids entries, zeroed by the caller; ids
+ * from @nids on and incidents on no street are not counted): the fast path
+ * of street heat, a thread a part. */
+void ht_index_street_counts(const ht_index *ix, const ht_index_filter *q,
+                            size_t part, size_t parts, uint32_t *counts,
+                            size_t nids);
+
+/** The street of every incident passing @q that lies on one. */
 void ht_index_each_street(const ht_index *ix, const ht_index_filter *q,
                           void (*fn)(void *ud, int64_t street_id), void *ud);
 

@@ -5,6 +5,7 @@
 
 #include "hutong/analysis.h"
 
+#include "analysis_int.h"
 #include "ht_test.h"
 
 static bool near(double a, double b, double tol) {
@@ -213,6 +214,32 @@ static void test_analysis_on_the_demo(void **state) {
     }
     assert_true(checked > 10);
     assert_true(sh->auto_scale > 0);
+    /* Counted in three threads: the same, filtered or not. */
+    ht_index_filter *ql;
+    ht_filter flt = ht_filter_all();
+    assert_int_equal(ht_filter_set(&flt, "severity", "3", 0, NULL), HT_OK);
+    assert_int_equal(ht_index_filter_new(ix, &flt, &ql, NULL), HT_OK);
+    ht_street_heat *one_f;
+    assert_int_equal(ht_analysis_street_heat(ix, ql, d->feat, &one_f, NULL),
+                     HT_OK);
+    ht__analysis_set_parts(3, 0);
+    ht_street_heat *three, *three_f;
+    assert_int_equal(ht_analysis_street_heat(ix, NULL, d->feat, &three, NULL),
+                     HT_OK);
+    assert_int_equal(ht_analysis_street_heat(ix, ql, d->feat, &three_f, NULL),
+                     HT_OK);
+    ht__analysis_set_parts(0, 400000);
+    assert_int_equal(three->total, sh->total);
+    assert_memory_equal(three->count, sh->count, sh->n * sizeof *sh->count);
+    assert_true(three_f->total > 0 && three_f->total < sh->total);
+    assert_int_equal(three_f->total, one_f->total);
+    assert_memory_equal(three_f->count, one_f->count,
+                        sh->n * sizeof *sh->count);
+    assert_true(three->auto_scale == sh->auto_scale);
+    ht_street_heat_free(three);
+    ht_street_heat_free(three_f);
+    ht_street_heat_free(one_f);
+    ht_index_filter_free(ql);
     ht_street_heat_free(sh);
     ht_index_unref(ix);
     ts_demo_free(d);
