@@ -3,10 +3,12 @@
 #include "hutong/index.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hutong/buf.h"
 #include "hutong/datetime.h"
@@ -1043,37 +1045,86 @@ static int cmp_newest(const void *a, const void *b) {
                                                 : 0;
 }
 
+/* The newest in parts of the index, a thread a part, from this many
+ * incidents on. */
+#define NEWEST_PARTS 4
+static _Atomic size_t newest_from = 400000, newest_forced = 0;
+
+void ht__index_set_parts(size_t parts, size_t from) {
+    newest_forced = parts > NEWEST_PARTS ? NEWEST_PARTS : parts;
+    newest_from = from;
+}
+
+typedef struct newest_part {
+    const ht_index *ix;
+    const ht_index_filter *q;
+    const ht_bbox *box;
+    size_t part, parts;
+    newest_ctx h;
+} newest_part;
+
+static void *newest_walk(void *arg) {
+    newest_part *p = arg;
+    walk_rows(p->ix, p->q, p->box, p->part, p->parts, newest_row, &p->h);
+    return NULL;
+}
+
 ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
                           const ht_bbox *box, int64_t before_t,
                           int64_t before_id, size_t k, int64_t *ids, size_t *n,
                           size_t *matched, ht_error *err) {
-    newest_ctx h = {malloc((k + 1) * sizeof *h.t),
-                    malloc((k + 1) * sizeof *h.id),
-                    0,
-                    k,
-                    0,
-                    before_t,
-                    before_id};
-    int64_t *pairs = malloc((k + 1) * 2 * sizeof *pairs);
-    if (!h.t || !h.id || !pairs) {
-        free(h.t);
-        free(h.id);
+    long cores =
+        newest_forced ? (long)newest_forced : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t parts = ht_index_count(ix) < newest_from || cores < 2 ? 1
+                   : cores > NEWEST_PARTS                        ? NEWEST_PARTS
+                                          : (size_t)cores;
+    newest_part np[NEWEST_PARTS];
+    pthread_t tid[NEWEST_PARTS];
+    bool started[NEWEST_PARTS] = {false}, ok = true;
+    for (size_t p = 0; p < parts; p++) {
+        np[p] = (newest_part){
+            ix,
+            q,
+            box,
+            p,
+            parts,
+            {malloc((k + 1) * sizeof(int64_t)),
+             malloc((k + 1) * sizeof(int64_t)), 0, k, 0, before_t, before_id}};
+        ok = ok && np[p].h.t && np[p].h.id;
+    }
+    /* Each part's newest k, then the newest k of them all. */
+    int64_t *pairs = ok ? malloc((parts * k + 1) * 2 * sizeof *pairs) : NULL;
+    ok = ok && pairs;
+    for (size_t p = 1; ok && p < parts; p++) {
+        started[p] = pthread_create(&tid[p], NULL, newest_walk, &np[p]) == 0;
+    }
+    size_t m = 0, all = 0;
+    for (size_t p = 0; ok && p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            newest_walk(&np[p]);
+        } else {
+            pthread_join(tid[p], NULL);
+        }
+        for (size_t j = 0; j < np[p].h.n; j++, m++) {
+            pairs[2 * m] = np[p].h.t[j];
+            pairs[2 * m + 1] = np[p].h.id[j];
+        }
+        all += np[p].h.matched;
+    }
+    for (size_t p = 0; p < parts; p++) {
+        free(np[p].h.t);
+        free(np[p].h.id);
+    }
+    if (!ok) {
         free(pairs);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    walk_rows(ix, q, box, 0, 1, newest_row, &h);
-    for (size_t j = 0; j < h.n; j++) {
-        pairs[2 * j] = h.t[j];
-        pairs[2 * j + 1] = h.id[j];
-    }
-    qsort(pairs, h.n, 2 * sizeof *pairs, cmp_newest);
-    for (size_t j = 0; j < h.n; j++) {
+    qsort(pairs, m, 2 * sizeof *pairs, cmp_newest);
+    *n = m < k ? m : k;
+    for (size_t j = 0; j < *n; j++) {
         ids[j] = pairs[2 * j + 1];
     }
-    *n = h.n;
-    *matched = h.matched;
-    free(h.t);
-    free(h.id);
+    *matched = all;
     free(pairs);
     return HT_OK;
 }

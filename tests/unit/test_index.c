@@ -8,6 +8,7 @@
 #include "hutong/tile.h"
 
 #include "ht_test.h"
+#include "index_int.h"
 
 static ts_store *fx;
 
@@ -326,11 +327,75 @@ static void test_index_file(void **state) {
     ht_index_unref(a);
 }
 
+/* The newest incidents (the incident pages): looked for in three threads,
+ * the same page and count as in one, for every page size, cursor, filter
+ * and box. */
+static void test_index_newest_in_parts(void **state) {
+    (void)state;
+    ht_index *ix;
+    ht_error err = {0};
+    assert_int_equal(ht_index_load(fx->s, &ix, &err), HT_OK);
+    ht_filter all = ht_filter_all(), sev = ht_filter_all();
+    assert_int_equal(ht_filter_set(&sev, "severity", "1", 0, NULL), HT_OK);
+    ht_index_filter *qs[2];
+    assert_int_equal(ht_index_filter_new(ix, &all, &qs[0], &err), HT_OK);
+    assert_int_equal(ht_index_filter_new(ix, &sev, &qs[1], &err), HT_OK);
+    ht_bbox box;
+    ht_tile_lonlat_to_merc(116.305, 39.805, &box.minx, &box.miny);
+    ht_tile_lonlat_to_merc(116.375, 39.845, &box.maxx, &box.maxy);
+    const ht_bbox *boxes[2] = {NULL, &box};
+    int64_t cursors[][2] = {{INT64_MAX, INT64_MAX}, {1772323200, 4}};
+    size_t checked = 0;
+    for (int f = 0; f < 2; f++) {
+        for (int b = 0; b < 2; b++) {
+            for (int cu = 0; cu < 2; cu++) {
+                for (size_t k = 0; k <= 7; k++) {
+                    int64_t one[8], three[8];
+                    size_t n1 = 0, n3 = 0, m1 = 0, m3 = 0;
+                    ht__index_set_parts(1, 0);
+                    assert_int_equal(
+                        ht_index_newest(ix, qs[f], boxes[b], cursors[cu][0],
+                                        cursors[cu][1], k, one, &n1, &m1, &err),
+                        HT_OK);
+                    ht__index_set_parts(3, 0);
+                    assert_int_equal(
+                        ht_index_newest(ix, qs[f], boxes[b], cursors[cu][0],
+                                        cursors[cu][1], k, three, &n3, &m3,
+                                        &err),
+                        HT_OK);
+                    assert_int_equal(n1, n3);
+                    assert_int_equal(m1, m3);
+                    assert_true(n1 <= k && n1 <= m1);
+                    if (n1) {
+                        assert_memory_equal(one, three, n1 * sizeof *one);
+                    }
+                    checked += n1;
+                }
+            }
+        }
+    }
+    ht__index_set_parts(0, 400000);
+    assert_true(checked > 20);
+    /* Newest first, every incident counted. */
+    int64_t top[3];
+    size_t n = 0, m = 0;
+    assert_int_equal(ht_index_newest(ix, qs[0], NULL, INT64_MAX, INT64_MAX, 3,
+                                     top, &n, &m, &err),
+                     HT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(m, ht_index_count(ix));
+    assert_true(top[0] > top[1] && top[1] > top[2]);
+    ht_index_filter_free(qs[0]);
+    ht_index_filter_free(qs[1]);
+    ht_index_unref(ix);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
         cmocka_unit_test(test_index_snapshots),
         cmocka_unit_test(test_index_file),
+        cmocka_unit_test(test_index_newest_in_parts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
