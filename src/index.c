@@ -890,6 +890,24 @@ typedef void (*row_fn)(void *ud, const cols *c, size_t i);
 /* The rows of part @part of @parts (of the base: a slice everywhere, cell
  * rows in a box; the delta with part 0) in @box (NULL: everywhere) passing
  * @q: @fn(ud, cols, i). */
+/* Walks that split the index in parts, a thread a part (the newest
+ * incidents, counts by group), from this many incidents on. */
+#define INDEX_PARTS 4
+static _Atomic size_t parts_from = 400000, parts_forced = 0;
+
+void ht__index_set_parts(size_t parts, size_t from) {
+    parts_forced = parts > INDEX_PARTS ? INDEX_PARTS : parts;
+    parts_from = from;
+}
+
+static size_t index_parts(const ht_index *ix) {
+    long cores =
+        parts_forced ? (long)parts_forced : sysconf(_SC_NPROCESSORS_ONLN);
+    return ht_index_count(ix) < parts_from || cores < 2 ? 1
+           : cores > INDEX_PARTS                        ? INDEX_PARTS
+                                                        : (size_t)cores;
+}
+
 static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                              const ht_bbox *box, size_t part, size_t parts,
                              row_fn fn, void *ud) {
@@ -1045,16 +1063,6 @@ static int cmp_newest(const void *a, const void *b) {
                                                 : 0;
 }
 
-/* The newest in parts of the index, a thread a part, from this many
- * incidents on. */
-#define NEWEST_PARTS 4
-static _Atomic size_t newest_from = 400000, newest_forced = 0;
-
-void ht__index_set_parts(size_t parts, size_t from) {
-    newest_forced = parts > NEWEST_PARTS ? NEWEST_PARTS : parts;
-    newest_from = from;
-}
-
 typedef struct newest_part {
     const ht_index *ix;
     const ht_index_filter *q;
@@ -1073,14 +1081,10 @@ ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
                           const ht_bbox *box, int64_t before_t,
                           int64_t before_id, size_t k, int64_t *ids, size_t *n,
                           size_t *matched, ht_error *err) {
-    long cores =
-        newest_forced ? (long)newest_forced : sysconf(_SC_NPROCESSORS_ONLN);
-    size_t parts = ht_index_count(ix) < newest_from || cores < 2 ? 1
-                   : cores > NEWEST_PARTS                        ? NEWEST_PARTS
-                                          : (size_t)cores;
-    newest_part np[NEWEST_PARTS];
-    pthread_t tid[NEWEST_PARTS];
-    bool started[NEWEST_PARTS] = {false}, ok = true;
+    size_t parts = index_parts(ix);
+    newest_part np[INDEX_PARTS];
+    pthread_t tid[INDEX_PARTS];
+    bool started[INDEX_PARTS] = {false}, ok = true;
     for (size_t p = 0; p < parts; p++) {
         np[p] = (newest_part){
             ix,
@@ -1361,10 +1365,51 @@ static void count_row(void *ud, const cols *c, size_t i) {
     x->counts[group_of_row(x->ix, c, i, x->by)]++;
 }
 
+typedef struct counts_part {
+    const ht_index_filter *q;
+    size_t part, parts;
+    facts_ctx x;
+} counts_part;
+
+static void *count_part(void *arg) {
+    counts_part *p = arg;
+    walk_rows(p->x.ix, p->q, NULL, p->part, p->parts, count_row, &p->x);
+    return NULL;
+}
+
 void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
                            ht_group by, int64_t *counts) {
-    facts_ctx x = {ix, by, 0, NULL, NULL, counts};
-    each_row(ix, q, count_row, &x);
+    /* A part of the index a thread, each with counts of its own, summed;
+     * here alone when a thread or its counts cannot be had. */
+    size_t parts = index_parts(ix), ng = ht_index_groups(ix, by);
+    counts_part cp[INDEX_PARTS];
+    pthread_t tid[INDEX_PARTS];
+    bool started[INDEX_PARTS] = {false};
+    for (size_t p = 0; p < parts; p++) {
+        cp[p] = (counts_part){q,
+                              p,
+                              parts,
+                              {ix, by, 0, NULL, NULL,
+                               p ? calloc(ng + 1, sizeof *counts) : counts}};
+        if (p && cp[p].x.counts) {
+            started[p] = pthread_create(&tid[p], NULL, count_part, &cp[p]) == 0;
+        }
+    }
+    for (size_t p = 0; p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            /* a part no thread took, into the caller's counts */
+            facts_ctx x = cp[0].x;
+            walk_rows(ix, q, NULL, p, parts, count_row, &x);
+            continue;
+        }
+        pthread_join(tid[p], NULL);
+        for (size_t g = 0; g < ng; g++) {
+            counts[g] += cp[p].x.counts[g];
+        }
+    }
+    for (size_t p = 1; p < parts; p++) {
+        free(cp[p].x.counts);
+    }
 }
 
 size_t ht_index_categories(const ht_index *ix) {

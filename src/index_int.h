@@ -98,8 +98,8 @@ void ht__index_base_unref(base *b);
  * the caller. */
 ht_status ht__index_base_build(cols *raw, base **out, ht_error *err);
 
-/* The newest incidents (ht_index_newest) looked for with @parts threads
- * (0: the cores) from @from incidents on; for tests. */
+/* The newest incidents (ht_index_newest) and counts by group looked for
+ * with @parts threads (0: the cores) from @from incidents on; for tests. */
 void ht__index_set_parts(size_t parts, size_t from);
 
 #endif

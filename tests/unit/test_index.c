@@ -374,6 +374,26 @@ static void test_index_newest_in_parts(void **state) {
             }
         }
     }
+    /* Counts by group too. */
+    for (int f = 0; f < 2; f++) {
+        ht_group by[] = {HT_GROUP_GRID, HT_GROUP_STREET, HT_GROUP_CATEGORY};
+        for (size_t b = 0; b < sizeof by / sizeof *by; b++) {
+            size_t ng = ht_index_groups(ix, by[b]);
+            int64_t *c1 = calloc(ng + 1, sizeof *c1),
+                    *c3 = calloc(ng + 1, sizeof *c3), sum = 0;
+            ht__index_set_parts(1, 0);
+            ht_index_group_counts(ix, qs[f], by[b], c1);
+            ht__index_set_parts(3, 0);
+            ht_index_group_counts(ix, qs[f], by[b], c3);
+            assert_memory_equal(c1, c3, ng * sizeof *c1);
+            for (size_t g = 0; g < ng; g++) {
+                sum += c1[g];
+            }
+            assert_true(sum > 0);
+            free(c1);
+            free(c3);
+        }
+    }
     ht__index_set_parts(0, 400000);
     assert_true(checked > 20);
     /* Newest first, every incident counted. */
