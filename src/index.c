@@ -908,6 +908,27 @@ static size_t index_parts(const ht_index *ix) {
                                                         : (size_t)cores;
 }
 
+/* Run @fn on each of @parts arguments, @size bytes apart from @arg0: the
+ * first here, the others in threads (here too when a thread cannot be
+ * had). */
+static void run_parts(void *(*fn)(void *), void *arg0, size_t size,
+                      size_t parts) {
+    pthread_t tid[INDEX_PARTS];
+    bool started[INDEX_PARTS] = {false};
+    char *a = arg0;
+    for (size_t p = 1; p < parts; p++) {
+        started[p] = pthread_create(&tid[p], NULL, fn, a + p * size) == 0;
+    }
+    fn(a);
+    for (size_t p = 1; p < parts; p++) {
+        if (started[p]) {
+            pthread_join(tid[p], NULL);
+        } else {
+            fn(a + p * size);
+        }
+    }
+}
+
 static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                              const ht_bbox *box, size_t part, size_t parts,
                              row_fn fn, void *ud) {
@@ -1083,8 +1104,7 @@ ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
                           size_t *matched, ht_error *err) {
     size_t parts = index_parts(ix);
     newest_part np[INDEX_PARTS];
-    pthread_t tid[INDEX_PARTS];
-    bool started[INDEX_PARTS] = {false}, ok = true;
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         np[p] = (newest_part){
             ix,
@@ -1099,16 +1119,11 @@ ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
     /* Each part's newest k, then the newest k of them all. */
     int64_t *pairs = ok ? malloc((parts * k + 1) * 2 * sizeof *pairs) : NULL;
     ok = ok && pairs;
-    for (size_t p = 1; ok && p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, newest_walk, &np[p]) == 0;
+    if (ok) {
+        run_parts(newest_walk, np, sizeof *np, parts);
     }
     size_t m = 0, all = 0;
     for (size_t p = 0; ok && p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            newest_walk(&np[p]);
-        } else {
-            pthread_join(tid[p], NULL);
-        }
         for (size_t j = 0; j < np[p].h.n; j++, m++) {
             pairs[2 * m] = np[p].h.t[j];
             pairs[2 * m + 1] = np[p].h.id[j];
@@ -1380,34 +1395,30 @@ static void *count_part(void *arg) {
 void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
                            ht_group by, int64_t *counts) {
     /* A part of the index a thread, each with counts of its own, summed;
-     * here alone when a thread or its counts cannot be had. */
+     * in one part when those cannot be had. */
     size_t parts = index_parts(ix), ng = ht_index_groups(ix, by);
     counts_part cp[INDEX_PARTS];
-    pthread_t tid[INDEX_PARTS];
-    bool started[INDEX_PARTS] = {false};
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         cp[p] = (counts_part){q,
                               p,
                               parts,
                               {ix, by, 0, NULL, NULL,
                                p ? calloc(ng + 1, sizeof *counts) : counts}};
-        if (p && cp[p].x.counts) {
-            started[p] = pthread_create(&tid[p], NULL, count_part, &cp[p]) == 0;
-        }
+        ok = ok && cp[p].x.counts;
     }
-    for (size_t p = 0; p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            /* a part no thread took, into the caller's counts */
-            facts_ctx x = cp[0].x;
-            walk_rows(ix, q, NULL, p, parts, count_row, &x);
-            continue;
+    if (!ok) {
+        for (size_t p = 1; p < parts; p++) {
+            free(cp[p].x.counts);
         }
-        pthread_join(tid[p], NULL);
+        parts = 1;
+        cp[0].parts = 1;
+    }
+    run_parts(count_part, cp, sizeof *cp, parts);
+    for (size_t p = 1; p < parts; p++) {
         for (size_t g = 0; g < ng; g++) {
             counts[g] += cp[p].x.counts[g];
         }
-    }
-    for (size_t p = 1; p < parts; p++) {
         free(cp[p].x.counts);
     }
 }

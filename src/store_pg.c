@@ -692,17 +692,25 @@ static ht_status ensure_extras(ht_store *s, ht_error *err) {
     return st;
 }
 
-ht_status ht__pg_database_id(ht_store *s, int64_t *out, ht_error *err) {
+ht_status ht__pg_number(ht_store *s, const char *sql, const char *what,
+                        int64_t *out, ht_error *err) {
+    *out = 0;
     PGresult *r = NULL;
-    ht_status st = ht__pg_run(s, -1,
-                              "SELECT coalesce((SELECT value::bigint FROM "
-                              "hutong_meta WHERE key = 'database_id'), 0)",
-                              NULL, &r, "reading the database's id", err);
+    ht_status st = ht__pg_run(s, -1, sql, NULL, &r, what, err);
     if (st == HT_OK) {
-        *out = ht__pg_col_time(r, 0, 0);
+        if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+            *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        }
         PQclear(r);
     }
     return st;
+}
+
+ht_status ht__pg_database_id(ht_store *s, int64_t *out, ht_error *err) {
+    return ht__pg_number(s,
+                         "SELECT value FROM hutong_meta WHERE key = "
+                         "'database_id'",
+                         "reading the database's id", out, err);
 }
 
 ht_status ht__pg_open(ht_store *s, const char *url, int flags, ht_error *err) {
@@ -774,18 +782,10 @@ void ht__pg_close(ht_store *s) {
 /* ---- transactions ---- */
 
 ht_status ht__pg_data_version(ht_store *s, int64_t *out, ht_error *err) {
-    *out = 0;
-    PGresult *r = NULL;
-    ht_status st = ht__pg_run(
-        s, -1, "SELECT value FROM hutong_meta WHERE key = 'data_version'", NULL,
-        &r, "reading the data version", err);
-    if (st == HT_OK) {
-        if (PQntuples(r) == 1) {
-            *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        }
-        PQclear(r);
-    }
-    return st;
+    return ht__pg_number(s,
+                         "SELECT value FROM hutong_meta WHERE key = "
+                         "'data_version'",
+                         "reading the data version", out, err);
 }
 
 ht_status ht__pg_begin(ht_store *s, ht_error *err) {
@@ -902,28 +902,14 @@ ht_status ht__pg_count(ht_store *s, const char *table, int64_t *n,
                        ht_error *err) {
     char sql[64];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    PGresult *r = NULL;
-    ht_status st = ht__pg_run(s, -1, sql, NULL, &r, "counting", err);
-    if (st == HT_OK) {
-        *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
-    }
-    return st;
+    return ht__pg_number(s, sql, "counting", n, err);
 }
 
 /* ---- the change log ---- */
 
 ht_status ht__pg_last_change(ht_store *s, int64_t *out, ht_error *err) {
-    PGresult *r = NULL;
-    ht_status st = ht__pg_run(s, -1,
-                              "SELECT coalesce(max(seq), 0) FROM "
-                              "hutong_changes",
-                              NULL, &r, "reading the change log", err);
-    if (st == HT_OK) {
-        *out = ht__pg_col_time(r, 0, 0);
-        PQclear(r);
-    }
-    return st;
+    return ht__pg_number(s, "SELECT max(seq) FROM hutong_changes",
+                         "reading the change log", out, err);
 }
 
 ht_status ht__pg_changes_after(ht_store *s, int64_t after, int64_t *ids,

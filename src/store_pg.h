@@ -79,6 +79,10 @@ void ht__pg_close(ht_store *s);
 ht_status ht__pg_run(ht_store *s, int slot, const char *sql, const pg_params *p,
                      PGresult **out, const char *what, ht_error *err);
 
+/* The one number @sql answers (0 for no row or NULL). */
+ht_status ht__pg_number(ht_store *s, const char *sql, const char *what,
+                        int64_t *out, ht_error *err);
+
 /* Run SQL text of one or more statements without parameters. */
 ht_status ht__pg_exec(ht_store *s, const char *sql, ht_error *err);
 

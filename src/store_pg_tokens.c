@@ -30,16 +30,10 @@ const char ht__pg_schema_tokens[] =
     " FOR EACH STATEMENT EXECUTE FUNCTION hutong_note_tokens();";
 
 ht_status ht__pg_tokens_version(ht_store *s, int64_t *out, ht_error *err) {
-    PGresult *r = NULL;
-    ht_status st = ht__pg_run(s, -1,
-                              "SELECT coalesce((SELECT value::bigint FROM "
-                              "hutong_meta WHERE key = 'tokens_version'), 0)",
-                              NULL, &r, "reading the tokens' version", err);
-    if (st == HT_OK) {
-        *out = ht__pg_col_time(r, 0, 0);
-        PQclear(r);
-    }
-    return st;
+    return ht__pg_number(s,
+                         "SELECT value FROM hutong_meta WHERE key = "
+                         "'tokens_version'",
+                         "reading the tokens' version", out, err);
 }
 
 ht_status ht__pg_tokens_load(ht_store *s, ht_tokens **out, int64_t *version,
