@@ -108,7 +108,7 @@ ht_status ht_tokens_add(ht_tokens *t, const char *hash, const char *scope,
     for (int i = 0; ok && i < 32; i++) {
         int hi = ht_hex_digit(hash[2 * i]), lo = ht_hex_digit(hash[2 * i + 1]);
         ok = hi >= 0 && lo >= 0;
-        e.hash[i] = (uint8_t)(hi << 4 | lo);
+        e.hash[i] = ok ? (uint8_t)(hi << 4 | lo) : 0;
     }
     if (!ok) {
         return ht_error_set(err, HT_EINVAL,
