@@ -518,16 +518,13 @@ static ht_status read_version(ht_store *s, int *version, ht_error *err) {
 /* Whether the database holds no table of its own (PostGIS's may be
  * there). */
 static ht_status db_is_empty(ht_store *s, bool *empty, ht_error *err) {
-    PGresult *r = NULL;
-    ht_status st = ht__pg_run(
-        s, -1,
+    int64_t n = 0;
+    ht_status st = ht__pg_number(
+        s,
         "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
         "AND tablename <> 'spatial_ref_sys'",
-        NULL, &r, "inspecting the database", err);
-    if (st == HT_OK) {
-        *empty = strcmp(PQgetvalue(r, 0, 0), "0") == 0;
-        PQclear(r);
-    }
+        "inspecting the database", &n, err);
+    *empty = st == HT_OK && n == 0;
     return st;
 }
 
