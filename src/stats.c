@@ -17,7 +17,6 @@
 #include "hutong/index.h"
 #include "hutong/model.h"
 
-#include "select_int.h"
 #include "stats_int.h"
 
 static const char *const by_names[HT_STATS_BY_COUNT] = {
@@ -189,16 +188,20 @@ static ht_status group_add(group *g, const ht_stats_fact *f, ht_error *err) {
         r->whistles_on_time += resp == HT_DUE_ON_TIME;
     }
     if (f->arrive != HT_STATS_NO_DURATION) {
-        ht_status st = ht_array_grow((void **)&g->arr, &g->cap_a, g->na + 1,
-                                     sizeof *g->arr, err);
+        ht_status st = g->na < g->cap_a
+                           ? HT_OK
+                           : ht_array_grow((void **)&g->arr, &g->cap_a,
+                                           g->na + 1, sizeof *g->arr, err);
         if (st != HT_OK) {
             return st;
         }
         g->arr[g->na++] = f->arrive;
     }
     if (f->close != HT_STATS_NO_DURATION) {
-        ht_status st = ht_array_grow((void **)&g->dur, &g->cap_d, g->nd + 1,
-                                     sizeof *g->dur, err);
+        ht_status st = g->nd < g->cap_d
+                           ? HT_OK
+                           : ht_array_grow((void **)&g->dur, &g->cap_d,
+                                           g->nd + 1, sizeof *g->dur, err);
         if (st != HT_OK) {
             return st;
         }
@@ -207,26 +210,69 @@ static ht_status group_add(group *g, const ht_stats_fact *f, ht_error *err) {
     return HT_OK;
 }
 
-HT__DEFINE_KTH(kth_u16, uint16_t)
-
-uint16_t ht__stats_kth(uint16_t *v, size_t n, size_t k) {
-    return kth_u16(v, n, k);
+void ht__stats_ranks(const uint16_t *v, size_t n, const size_t *ks, size_t m,
+                     uint16_t *out) {
+    /* A radix select in two passes, @v untouched: the high bytes' counts
+     * give each rank's high byte and its rank among the values with it;
+     * one more pass counts the low bytes of those values. Linear, with no
+     * branch on the data, where Hoare's select swaps. */
+    enum { RANKS = 4 };
+    uint32_t hi[256] = {0};
+    uint32_t lo[RANKS][256];
+    unsigned bin[RANKS];
+    size_t within[RANKS];
+    m = m < RANKS ? m : RANKS;
+    for (size_t i = 0; i < n; i++) {
+        hi[v[i] >> 8]++;
+    }
+    for (size_t r = 0; r < m; r++) {
+        size_t below = 0;
+        unsigned b = 0;
+        while (below + hi[b] <= ks[r]) {
+            below += hi[b++];
+        }
+        bin[r] = b;
+        within[r] = ks[r] - below;
+        memset(lo[r], 0, sizeof lo[r]);
+    }
+    /* Ranks in one high byte share its counts: the first of them counts. */
+    size_t first[RANKS];
+    for (size_t r = 0; r < m; r++) {
+        first[r] = r;
+        for (size_t q = 0; q < r; q++) {
+            if (bin[q] == bin[r]) {
+                first[r] = first[q];
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned h = v[i] >> 8, l = v[i] & 0xff;
+        for (size_t r = 0; r < m; r++) {
+            lo[r][l] += first[r] == r && bin[r] == h;
+        }
+    }
+    for (size_t r = 0; r < m; r++) {
+        const uint32_t *c = lo[first[r]];
+        size_t below = 0;
+        unsigned l = 0;
+        while (below + c[l] <= within[r]) {
+            below += c[l++];
+        }
+        out[r] = (uint16_t)(bin[r] << 8 | l);
+    }
 }
 
 /* The median hours of @n codes (the mean of the middle two when even). */
-double ht__stats_median(uint16_t *v, size_t n) {
+double ht__stats_median(const uint16_t *v, size_t n) {
     if (n == 0) {
         return NAN;
     }
-    uint16_t a = ht__stats_kth(v, n, (n - 1) / 2);
-    if (n % 2) {
-        return ht_stats_hours(a);
-    }
-    uint16_t b = v[n / 2];
-    for (size_t i = n / 2 + 1; i < n; i++) {
-        b = v[i] < b ? v[i] : b;
-    }
-    return (ht_stats_hours(a) + ht_stats_hours(b)) / 2;
+    size_t ks[2] = {(n - 1) / 2, n / 2};
+    uint16_t got[2];
+    ht__stats_ranks(v, n, ks, n % 2 ? 1 : 2, got);
+    return n % 2 ? ht_stats_hours(got[0])
+                 : (ht_stats_hours(got[0]) + ht_stats_hours(got[1])) / 2;
 }
 
 /* A group's rates and medians; its durations freed. */
@@ -237,12 +283,18 @@ static void group_close(group *g) {
     r->satisfaction = ratio(r->satisfied, r->rated);
     r->evaluated = r->count ? (double)g->evaluated / (double)r->count : NAN;
     r->median_close_h = ht__stats_median(g->dur, g->nd);
-    r->median_arrive_h = ht__stats_median(g->arr, g->na); /* sorts them */
-    /* The nearest-rank 90th percentile. */
-    r->p90_arrive_h =
-        g->na ? ht_stats_hours(ht__stats_kth(
-                    g->arr, g->na, (size_t)ceil(0.9 * (double)g->na) - 1))
-              : NAN;
+    r->median_arrive_h = r->p90_arrive_h = NAN;
+    if (g->na) {
+        /* The median and the nearest-rank 90th percentile in one go. */
+        size_t n = g->na,
+               ks[3] = {(n - 1) / 2, n / 2, (size_t)ceil(0.9 * (double)n) - 1};
+        uint16_t got[3];
+        ht__stats_ranks(g->arr, n, ks, 3, got);
+        r->median_arrive_h =
+            n % 2 ? ht_stats_hours(got[0])
+                  : (ht_stats_hours(got[0]) + ht_stats_hours(got[1])) / 2;
+        r->p90_arrive_h = ht_stats_hours(got[2]);
+    }
     free(g->dur);
     free(g->arr);
     g->dur = g->arr = NULL;
@@ -511,6 +563,53 @@ static ht_status index_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
     return st;
 }
 
+/* Groups @g0..@g1 of every part merged into the first part's and
+ * closed, into @out[g] (@has[g] set); the parts' groups freed whatever
+ * happens. */
+typedef struct closer {
+    index_src *x;
+    size_t parts, g0, g1;
+    group *out; /* NULL: only free */
+    bool *has;
+    ht_status st; /* HT_OK to work; else only free */
+    ht_error err;
+} closer;
+
+static void *close_part(void *arg) {
+    closer *c = arg;
+    for (size_t g = c->g0; g < c->g1; g++) {
+        group *first = NULL;
+        for (size_t p = 0; p < c->parts; p++) {
+            group *gp = c->x[p].slot ? c->x[p].slot[g] : NULL;
+            if (!gp) {
+                continue;
+            }
+            if (!first) {
+                first = gp;
+                continue;
+            }
+            if (c->st == HT_OK && c->out) {
+                c->st = group_merge(first, gp, &c->err);
+            }
+            free(gp->dur);
+            free(gp->arr);
+            free(gp);
+        }
+        if (first) {
+            if (c->st == HT_OK && c->out) {
+                group_close(first);
+                c->out[g] = *first;
+                c->has[g] = true;
+            } else {
+                free(first->dur);
+                free(first->arr);
+            }
+            free(first);
+        }
+    }
+    return NULL;
+}
+
 static int cmp_group_key(const void *a, const void *b) {
     return strcmp(((const group *)a)->row.key, ((const group *)b)->row.key);
 }
@@ -576,38 +675,44 @@ ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
             *err = x[p].err;
         }
     }
-    /* Every part's groups into the first's. */
-    group *groups = st == HT_OK ? malloc((ng + 1) * sizeof *groups) : NULL;
-    if (st == HT_OK && !groups) {
+    /* Every part's groups into the first's and closed, a range of groups
+     * a thread. */
+    group *groups = st == HT_OK ? calloc(ng + 1, sizeof *groups) : NULL;
+    bool *has = st == HT_OK ? calloc(ng + 1, sizeof *has) : NULL;
+    if (st == HT_OK && (!groups || !has)) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    size_t m = 0;
-    for (size_t g = 0; g < ng; g++) {
-        group *first = NULL;
-        for (size_t p = 0; p < parts; p++) {
-            group *gp = x[p].slot ? x[p].slot[g] : NULL;
-            if (!gp) {
-                continue;
-            }
-            if (!first) {
-                first = gp;
-            } else {
-                if (st == HT_OK) {
-                    st = group_merge(first, gp, err);
-                }
-                free(gp->dur);
-                free(gp->arr);
-                free(gp);
-            }
+    closer c[MAX_PARTS];
+    for (size_t p = 0; p < parts; p++) {
+        c[p] = (closer){.x = x,
+                        .parts = parts,
+                        .g0 = ng * p / parts,
+                        .g1 = ng * (p + 1) / parts,
+                        .out = groups,
+                        .has = has,
+                        .st = st};
+    }
+    for (size_t p = 1; p < parts; p++) {
+        started[p] = pthread_create(&tid[p], NULL, close_part, &c[p]) == 0;
+    }
+    for (size_t p = 0; p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            close_part(&c[p]);
+        } else {
+            pthread_join(tid[p], NULL);
         }
-        if (first) {
-            group_close(first);
-            if (groups) {
-                groups[m++] = *first;
-            }
-            free(first);
+        if (st == HT_OK && c[p].st != HT_OK) {
+            st = c[p].st;
+            *err = c[p].err;
         }
     }
+    size_t m = 0;
+    for (size_t g = 0; groups && g < ng; g++) {
+        if (has[g]) {
+            groups[m++] = groups[g];
+        }
+    }
+    free(has);
     for (size_t p = 0; p < parts; p++) {
         free(x[p].slot);
     }

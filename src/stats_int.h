@@ -13,10 +13,12 @@
 json_t *ht__stats_rows_object(const ht_stats_row *r, size_t n, size_t limit,
                               ht_stats_by by, const ht_filter *f);
 
-/* The @k-th smallest of the @n duration codes @v (0-based; reorders @v),
- * and their median in hours (NAN for none). */
-uint16_t ht__stats_kth(uint16_t *v, size_t n, size_t k);
-double ht__stats_median(uint16_t *v, size_t n);
+/* The median in hours of the @n duration codes @v (NAN for none). */
+double ht__stats_median(const uint16_t *v, size_t n);
+/* The @ks[r]-th smallest (0-based, each below @n) of the @n codes @v into
+ * @out[r], for @m ranks (at most 4), @v untouched. */
+void ht__stats_ranks(const uint16_t *v, size_t n, const size_t *ks, size_t m,
+                     uint16_t *out);
 
 /* Count with @parts threads (0: the cores) from @from incidents on; for
  * tests. */

@@ -798,26 +798,34 @@ static int cmp_u16(const void *a, const void *b) {
 }
 
 /* Selection against sorting: every rank of random arrays, with many
- * repeats and none, and the median of odd and even counts. */
+ * repeats and none, values in one high byte or spread, several ranks at
+ * once in one byte or in several, and the median of odd and even counts;
+ * the array is left as it was. */
 static void test_stats_selection(void **state) {
     (void)state;
     uint64_t r = 12345;
-    for (size_t n = 1; n < 300; n += 7) {
-        uint16_t v[300], w[300], sorted[300];
+    static uint16_t v[3000], w[3000], sorted[3000];
+    for (size_t n = 1; n < 3000; n += n < 300 ? 7 : 331) {
         for (size_t i = 0; i < n; i++) {
             r = r * 6364136223846793005ull + 1442695040888963407ull;
-            v[i] = (uint16_t)(n % 3 == 0 ? r >> 61 : r >> 48);
+            v[i] = (uint16_t)(n % 3 == 0   ? r >> 61
+                              : n % 3 == 1 ? 0x1200 | r >> 60
+                                           : r >> 48);
         }
         memcpy(sorted, v, n * sizeof *v);
         qsort(sorted, n, sizeof *sorted, cmp_u16);
-        for (size_t k = 0; k < n; k++) {
-            memcpy(w, v, n * sizeof *v);
-            assert_int_equal(ht__stats_kth(w, n, k), sorted[k]);
-            for (size_t i = k + 1; i < n; i++) {
-                assert_true(w[i] >= w[k]);
-            }
-        }
         memcpy(w, v, n * sizeof *v);
+        for (size_t k = 0; k < n; k += n < 300 ? 1 : 17) {
+            size_t ks[4] = {k, n - 1 - k, k / 2, (k + n) / 2};
+            uint16_t got[4];
+            ht__stats_ranks(w, n, ks, 4, got);
+            for (int q = 0; q < 4; q++) {
+                assert_int_equal(got[q], sorted[ks[q]]);
+            }
+            ht__stats_ranks(w, n, &k, 1, got);
+            assert_int_equal(got[0], sorted[k]);
+        }
+        assert_memory_equal(w, v, n * sizeof *v);
         double want = n % 2 ? ht_stats_hours(sorted[n / 2])
                             : (ht_stats_hours(sorted[n / 2 - 1]) +
                                ht_stats_hours(sorted[n / 2])) /
