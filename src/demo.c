@@ -1692,8 +1692,12 @@ static ht_status store_incidents(demo *d, const ht_locator *loc, inc *list,
         /* The full synthetic history, with the department that handled
          * each step after the report. */
         for (int q = 0; st == HT_OK && q <= state; q++) {
-            st = ht_store_put_event(d->s, id, (ht_state)q, times[q],
-                                    q ? x->dept : NULL, d->err);
+            st = res == HT_PUT_PENDING
+                     ? ht_store_put_event_pending(d->s, r.external_id,
+                                                  (ht_state)q, times[q],
+                                                  q ? x->dept : NULL, d->err)
+                     : ht_store_put_event(d->s, id, (ht_state)q, times[q],
+                                          q ? x->dept : NULL, d->err);
             d->stats->events++;
         }
         d->stats->incidents++;
@@ -1821,8 +1825,17 @@ ht_status ht_demo_build(ht_store *s, const ht_demo_opts *o,
         stage(d, "streets");
         st = make_streets(d);
     }
+    /* On PostgreSQL, incidents and their events in batches (COPY): a
+     * statement an event would take a round trip each. */
+    bool bulk = ht_store_bulk_batches(s);
+    if (st == HT_OK && bulk) {
+        st = ht_store_bulk_begin(s, o->incidents ? o->incidents : 200000, err);
+    }
     if (st == HT_OK) {
         st = make_incidents(d);
+    }
+    if (st == HT_OK && bulk) {
+        st = ht_store_bulk_end(s, err);
     }
     if (st == HT_OK) {
         st = ht_store_commit(s, err);

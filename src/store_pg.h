@@ -118,6 +118,9 @@ ht_status ht__pg_bulk_put_incident(ht_store *s, const ht_incident_rec *rec,
                                    int64_t state_at, ht_error *err);
 ht_status ht__pg_bulk_flush(ht_store *s, ht_import_counts *counts,
                             ht_error *err);
+ht_status ht__pg_bulk_put_event(ht_store *s, const char *external_id,
+                                ht_state state, int64_t at,
+                                const char *department, ht_error *err);
 ht_status ht__pg_bulk_end(ht_store *s, ht_error *err);
 void ht__pg_bulk_forget(ht_store *s);
 

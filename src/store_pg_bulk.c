@@ -24,6 +24,8 @@ enum { BATCH_ROWS = 4000, BATCH_SLOTS = 8192 };
 struct ht_pg_bulk {
     ht_buf *copy;               /* the batch as COPY text */
     size_t rows;                /* in the batch */
+    ht_buf *events;             /* events by external id, as COPY text */
+    size_t nevents;             /* in it */
     uint64_t seen[BATCH_SLOTS]; /* hashes of its external ids (0: free) */
     int64_t inserted, updated, unchanged; /* decided so far */
 };
@@ -31,7 +33,8 @@ struct ht_pg_bulk {
 ht_status ht__pg_bulk_begin(ht_store *s, ht_error *err) {
     struct ht_pg *pg = s->pg;
     if (!(pg->bulk = calloc(1, sizeof *pg->bulk)) ||
-        !(pg->bulk->copy = ht_buf_new())) {
+        !(pg->bulk->copy = ht_buf_new()) ||
+        !(pg->bulk->events = ht_buf_new())) {
         ht__pg_bulk_forget(s);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
@@ -46,7 +49,10 @@ ht_status ht__pg_bulk_begin(ht_store *s, ht_error *err) {
         " satisfaction text COLLATE \"C\", whistle_kind text COLLATE \"C\","
         " state_at bigint, old_id bigint, new_id bigint, same boolean,"
         " state_changed boolean);"
-        "TRUNCATE hutong_batch",
+        "CREATE TEMP TABLE IF NOT EXISTS hutong_event_batch ("
+        " n integer, external_id text COLLATE \"C\", status text COLLATE"
+        " \"C\", at bigint, department text COLLATE \"C\");"
+        "TRUNCATE hutong_batch, hutong_event_batch",
         err);
     if (st != HT_OK) {
         ht__pg_bulk_forget(s);
@@ -57,6 +63,7 @@ ht_status ht__pg_bulk_begin(ht_store *s, ht_error *err) {
 void ht__pg_bulk_forget(ht_store *s) {
     if (s->pg && s->pg->bulk) {
         ht_buf_free(s->pg->bulk->copy);
+        ht_buf_free(s->pg->bulk->events);
         free(s->pg->bulk);
         s->pg->bulk = NULL;
     }
@@ -106,34 +113,41 @@ static ht_status field_f64(ht_buf *b, double v, ht_error *err) {
 
 /* Write the batch: COPY, then match, insert, update, log; the results
  * counted and the changes noted. */
-static ht_status flush(ht_store *s, ht_error *err) {
-    struct ht_pg_bulk *b = s->pg->bulk;
-    if (!b || b->rows == 0) {
-        return HT_OK;
-    }
+/* COPY @data into @table (@cols); @what names the rows in errors. */
+static ht_status copy_in(ht_store *s, const char *table_cols,
+                         const ht_buf *data, const char *what, ht_error *err) {
     PGconn *conn = s->pg->conn;
-    PGresult *r = PQexec(conn,
-                         "COPY hutong_batch (n, external_id, category, "
-                         "severity, source, status, reported_at, closed_at, "
-                         "grid_code, street_id, lon, lat, satisfaction, "
-                         "whistle_kind, state_at) FROM STDIN");
+    char sql[512];
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table_cols);
+    PGresult *r = PQexec(conn, sql);
     bool in_copy = PQresultStatus(r) == PGRES_COPY_IN;
     PQclear(r);
     if (!in_copy ||
-        PQputCopyData(conn, (const char *)b->copy->data, (int)b->copy->len) !=
-            1 ||
+        PQputCopyData(conn, (const char *)data->data, (int)data->len) != 1 ||
         PQputCopyEnd(conn, NULL) != 1) {
-        return ht_error_set(err, HT_EDB, "writing incidents: %s",
+        return ht_error_set(err, HT_EDB, "writing %s: %s", what,
                             PQerrorMessage(conn));
     }
     ht_status st = HT_OK;
     while ((r = PQgetResult(conn)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && st == HT_OK) {
-            st = ht_error_set(err, HT_EINVAL, "writing incidents: %s",
+            st = ht_error_set(err, HT_EINVAL, "writing %s: %s", what,
                               PQresultErrorMessage(r));
         }
         PQclear(r);
     }
+    return st;
+}
+
+static ht_status flush_incidents(ht_store *s, ht_error *err) {
+    struct ht_pg_bulk *b = s->pg->bulk;
+    PGresult *r = NULL;
+    ht_status st = copy_in(s,
+                           "hutong_batch (n, external_id, category, "
+                           "severity, source, status, reported_at, closed_at, "
+                           "grid_code, street_id, lon, lat, satisfaction, "
+                           "whistle_kind, state_at)",
+                           b->copy, "incidents", err);
     static const char *const steps[] = {
         /* What each row finds: its incident, and whether it would change. */
         "UPDATE hutong_batch b SET old_id = i.id, state_changed = i.status "
@@ -215,6 +229,75 @@ static ht_status flush(ht_store *s, ht_error *err) {
     return st;
 }
 
+/* The events held back, after the incidents they name (this batch's or an
+ * earlier one's): each one as ht__pg_put_event writes it, the incident's
+ * dispatch (its earliest, and the last department named) and first
+ * report from the scene (its earliest) set as those events in their order
+ * set them. */
+static ht_status flush_events(ht_store *s, ht_error *err) {
+    struct ht_pg_bulk *b = s->pg->bulk;
+    ht_status st = copy_in(s,
+                           "hutong_event_batch (n, external_id, status, at, "
+                           "department)",
+                           b->events, "events", err);
+    static const char *const steps[] = {
+        "UPDATE incidents i SET dispatched_at = least(coalesce("
+        "i.dispatched_at, e.at), e.at), department = coalesce(e.department, "
+        "i.department) FROM (SELECT external_id, min(at) AS at, (array_agg("
+        "department ORDER BY n DESC) FILTER (WHERE department IS NOT "
+        "NULL))[1] AS department FROM hutong_event_batch WHERE status = "
+        "'dispatched' GROUP BY external_id) e WHERE i.external_id = "
+        "e.external_id",
+        "UPDATE incidents i SET handling_at = least(coalesce(i.handling_at, "
+        "e.at), e.at) FROM (SELECT external_id, min(at) AS at FROM "
+        "hutong_event_batch WHERE status = 'handling' GROUP BY external_id) "
+        "e WHERE i.external_id = e.external_id",
+    };
+    PGresult *r = NULL;
+    if (st == HT_OK) {
+        st = ht__pg_run(s, -1,
+                        "WITH w AS (INSERT INTO incident_events (incident_id, "
+                        "status, at, department) SELECT i.id, e.status, e.at, "
+                        "e.department FROM hutong_event_batch e JOIN "
+                        "incidents i ON i.external_id = e.external_id ORDER "
+                        "BY e.n RETURNING 1) SELECT count(*) FROM w",
+                        NULL, &r, "writing events", err);
+    }
+    if (st == HT_OK) {
+        long long got = atoll(PQgetvalue(r, 0, 0));
+        if (got != (long long)b->nevents) {
+            st = ht_error_set(err, HT_EINVAL,
+                              "writing events: %lld of %zu name an incident "
+                              "written",
+                              got, b->nevents);
+        }
+    }
+    if (r) {
+        PQclear(r);
+    }
+    for (size_t k = 0; st == HT_OK && k < sizeof steps / sizeof *steps; k++) {
+        st = ht__pg_run(s, -1, steps[k], NULL, NULL, "writing events", err);
+    }
+    if (st == HT_OK) {
+        st = ht__pg_exec(s, "TRUNCATE hutong_event_batch", err);
+    }
+    ht_buf_clear(b->events);
+    b->nevents = 0;
+    return st;
+}
+
+static ht_status flush(ht_store *s, ht_error *err) {
+    struct ht_pg_bulk *b = s->pg->bulk;
+    ht_status st = HT_OK;
+    if (b && b->rows) {
+        st = flush_incidents(s, err);
+    }
+    if (st == HT_OK && b && b->nevents) {
+        st = flush_events(s, err);
+    }
+    return st;
+}
+
 /* Whether the batch holds external id @eid already (0 hashes mean free;
  * a hash seen is a repeat, or rarely another id with the same hash: either
  * way the batch goes first). Records it otherwise. */
@@ -270,6 +353,24 @@ ht_status ht__pg_bulk_put_incident(ht_store *s, const ht_incident_rec *rec,
         return st;
     }
     return ++b->rows >= BATCH_ROWS ? flush(s, err) : HT_OK;
+}
+
+ht_status ht__pg_bulk_put_event(ht_store *s, const char *external_id,
+                                ht_state state, int64_t at,
+                                const char *department, ht_error *err) {
+    struct ht_pg_bulk *b = s->pg->bulk;
+    ht_buf *c = b->events;
+    char n[24];
+    snprintf(n, sizeof n, "%zu", b->nevents);
+    ht_status st;
+    if ((st = field(c, n, false, err)) != HT_OK ||
+        (st = field(c, external_id, false, err)) != HT_OK ||
+        (st = field(c, ht_model_state_name(state), false, err)) != HT_OK ||
+        (st = field_i64(c, at, false, err)) != HT_OK ||
+        (st = field(c, department, true, err)) != HT_OK) {
+        return st;
+    }
+    return ++b->nevents >= 4 * BATCH_ROWS ? flush(s, err) : HT_OK;
 }
 
 ht_status ht__pg_bulk_end(ht_store *s, ht_error *err) {

@@ -269,6 +269,21 @@ ht_status ht_store_put_street(ht_store *s, const ht_street_rec *rec,
     return st;
 }
 
+ht_status ht_store_put_event_pending(ht_store *s, const char *external_id,
+                                     ht_state state, int64_t at,
+                                     const char *department, ht_error *err) {
+    if (!s->pg || !s->pg->bulk || !external_id) {
+        return ht_error_set(err, HT_EINVAL,
+                            "an event by external id needs a bulk load on "
+                            "PostgreSQL that holds its incident back");
+    }
+    return ht__pg_bulk_put_event(s, external_id, state, at, department, err);
+}
+
+bool ht_store_bulk_batches(const ht_store *s) {
+    return s->pg != NULL;
+}
+
 ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
                              int64_t at, const char *department,
                              ht_error *err) {

@@ -222,6 +222,19 @@ ht_status ht_store_category_orphan(ht_store *s, char code[64], ht_error *err);
 ht_status ht_store_put_event(ht_store *s, int64_t incident_id, ht_state state,
                              int64_t at, const char *department, ht_error *err);
 
+/**
+ * Append a life-cycle event to the incident of @external_id whose put was
+ * held back (HT_PUT_PENDING) by this bulk load: the event is held back with
+ * it and written after it, as ht_store_put_event would. HT_EINVAL outside a
+ * bulk load that holds incidents back.
+ */
+ht_status ht_store_put_event_pending(ht_store *s, const char *external_id,
+                                     ht_state state, int64_t at,
+                                     const char *department, ht_error *err);
+
+/** Whether a bulk load here holds incidents back (PostgreSQL's batches). */
+bool ht_store_bulk_batches(const ht_store *s);
+
 /** What the store holds of an incident's place and life cycle. */
 typedef struct ht_incident_head {
     int64_t id;
