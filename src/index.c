@@ -430,6 +430,10 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
         maxx = raw->x[i] > maxx ? raw->x[i] : maxx;
         maxy = raw->y[i] > maxy ? raw->y[i] : maxy;
     }
+    b->qx0 = minx;
+    b->qy0 = miny;
+    b->qx1 = maxx;
+    b->qy1 = maxy;
     if (n == 0) {
         minx = miny = maxx = maxy = 0;
     }
@@ -700,13 +704,32 @@ bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
     return any;
 }
 
+void ht__index_base_extent(base *b) {
+    const cols *c = &b->c;
+    uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        minx = c->x[i] < minx ? c->x[i] : minx;
+        miny = c->y[i] < miny ? c->y[i] : miny;
+        maxx = c->x[i] > maxx ? c->x[i] : maxx;
+        maxy = c->y[i] > maxy ? c->y[i] : maxy;
+    }
+    b->qx0 = minx;
+    b->qy0 = miny;
+    b->qx1 = maxx;
+    b->qy1 = maxy;
+}
+
 ht_bbox ht_index_bbox(const ht_index *ix) {
+    /* The base's extent, kept with it, and the delta's rows. */
     ht_bbox b = ht_bbox_empty();
-    const cols *c[2] = {&ix->b->c, &ix->delta};
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; i < c[k]->n; i++) {
-            ht_bbox_add(&b, dequantise(c[k]->x[i]), dequantise(c[k]->y[i]));
-        }
+    const base *bs = ix->b;
+    if (bs->qx0 <= bs->qx1) {
+        ht_bbox_add(&b, dequantise(bs->qx0), dequantise(bs->qy0));
+        ht_bbox_add(&b, dequantise(bs->qx1), dequantise(bs->qy1));
+    }
+    const cols *c = &ix->delta;
+    for (size_t i = 0; i < c->n; i++) {
+        ht_bbox_add(&b, dequantise(c->x[i]), dequantise(c->y[i]));
     }
     return b;
 }

@@ -66,6 +66,9 @@ typedef struct base {
     int shift;       /* cell = quantised coordinate >> shift */
     uint32_t cx0, cy0, nx, ny;
     uint32_t *start; /* nx * ny + 1 */
+    /* the rows' extent in quantised steps (dead ones too); qx0 > qx1 when
+     * there are none */
+    uint32_t qx0, qy0, qx1, qy1;
 } base;
 
 struct ht_index {
@@ -97,6 +100,9 @@ void ht__index_base_unref(base *b);
 /* Sort @raw's rows into a new base (cells, by-id order); @raw is left to
  * the caller. */
 ht_status ht__index_base_build(cols *raw, base **out, ht_error *err);
+
+/* Set @b's extent from its rows. */
+void ht__index_base_extent(base *b);
 
 /* The newest incidents (ht_index_newest) and counts by group looked for
  * with @parts threads (0: the cores) from @from incidents on; for tests. */

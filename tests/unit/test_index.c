@@ -60,6 +60,19 @@ static char *ids(const ht_index *ix, const char *const *kv, size_t n) {
     return out;
 }
 
+/* The extent of the incidents, point by point. */
+static void extend(void *ud, double x, double y, int severity) {
+    (void)severity;
+    ht_bbox_add(ud, x, y);
+}
+
+static void assert_extent(const ht_index *ix) {
+    ht_bbox want = ht_bbox_empty(), got = ht_index_bbox(ix);
+    ht_index_points(ix, NULL, NULL, extend, &want);
+    assert_true(got.minx == want.minx && got.miny == want.miny &&
+                got.maxx == want.maxx && got.maxy == want.maxy);
+}
+
 static void test_index_filters(void **state) {
     (void)state;
     ht_index *ix;
@@ -139,6 +152,9 @@ static void test_index_snapshots(void **state) {
     assert_string_equal(after, want);
     assert_int_equal(ht_index_count(v1), 6);
     assert_int_equal(ht_index_count(v2), 7);
+    /* The extent kept with the base, and the new one's added. */
+    assert_extent(v1);
+    assert_extent(v2);
     /* One incident as each snapshot holds it. */
     double x, y;
     ht_incident_view v;
@@ -254,6 +270,7 @@ static void test_index_file(void **state) {
     assert_true(strlen(da) > 100);
     assert_string_equal(da, db);
     assert_int_equal(ht_index_count(a), ht_index_count(b));
+    assert_extent(b);
     free(db);
     ht_index_unref(b);
     /* With changes on top of its base: folded into the saved one. */
