@@ -88,9 +88,9 @@ typedef struct splat {
 } splat;
 
 /* A row of quartic kernel values added to @n nodes from @at, the first
- * @dx0 projected metres east of the point: vectors of the widest kind the
- * processor has (an int counter, which they convert to doubles). */
-__attribute__((target_clones("avx2", "default"))) static void quartic_row(
+ * @dx0 projected metres east of the point, in vectors (an int counter,
+ * which they convert to doubles). */
+static inline __attribute__((always_inline)) void quartic_row_body(
     double *restrict at, int n, double dx0, double step, double mkx, double dy2,
     double inv_r2, double cq) {
     for (int k = 0; k < n; k++) {
@@ -100,6 +100,20 @@ __attribute__((target_clones("avx2", "default"))) static void quartic_row(
         u = u > 0 ? u : 0;
         at[k] += cq * u * u;
     }
+}
+
+/* The same in AVX2 vectors, chosen where the processor has them (by a
+ * test, not an ifunc: sanitizers' runtimes cannot start under those). */
+__attribute__((target("avx2"))) static void quartic_row_avx2(
+    double *restrict at, int n, double dx0, double step, double mkx, double dy2,
+    double inv_r2, double cq) {
+    quartic_row_body(at, n, dx0, step, mkx, dy2, inv_r2, cq);
+}
+
+static void quartic_row_plain(double *restrict at, int n, double dx0,
+                              double step, double mkx, double dy2,
+                              double inv_r2, double cq) {
+    quartic_row_body(at, n, dx0, step, mkx, dy2, inv_r2, cq);
 }
 
 static void add_point(splat *s, double x, double y, double w) {
@@ -131,6 +145,9 @@ static void add_point(splat *s, double x, double y, double w) {
     const double inv_r2 = 1 / r2, cq = w * 3 / (HT_PI * r2);
     const double inv_2s2 = 9 / (2 * r2), cg = w * 9 / (2 * HT_PI * r2);
     const bool quartic = s->o->kernel == HT_KERNEL_QUARTIC;
+    void (*quartic_row)(double *restrict, int, double, double, double, double,
+                        double, double) =
+        __builtin_cpu_supports("avx2") ? quartic_row_avx2 : quartic_row_plain;
     for (long j = j0; j <= j1; j++) {
         double half = (s->row_lat[j] - phi) / 2;
         double mkx = kx + dkx * half, mky = ky + dky * half;
