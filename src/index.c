@@ -415,6 +415,20 @@ static ht_status order_by_id(uint32_t *order, const uint32_t *ids, size_t n,
     return HT_OK;
 }
 
+void ht__index_extent(const cols *c, base *b) {
+    uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        minx = c->x[i] < minx ? c->x[i] : minx;
+        miny = c->y[i] < miny ? c->y[i] : miny;
+        maxx = c->x[i] > maxx ? c->x[i] : maxx;
+        maxy = c->y[i] > maxy ? c->y[i] : maxy;
+    }
+    b->qx0 = minx;
+    b->qy0 = miny;
+    b->qx1 = maxx;
+    b->qy1 = maxy;
+}
+
 /* Sort @raw into cell order (a counting sort) and index the cells. */
 ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
     base *b = calloc(1, sizeof *b);
@@ -423,17 +437,8 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
     }
     atomic_init(&b->refs, 1);
     size_t n = raw->n;
-    uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
-    for (size_t i = 0; i < n; i++) {
-        minx = raw->x[i] < minx ? raw->x[i] : minx;
-        miny = raw->y[i] < miny ? raw->y[i] : miny;
-        maxx = raw->x[i] > maxx ? raw->x[i] : maxx;
-        maxy = raw->y[i] > maxy ? raw->y[i] : maxy;
-    }
-    b->qx0 = minx;
-    b->qy0 = miny;
-    b->qx1 = maxx;
-    b->qy1 = maxy;
+    ht__index_extent(raw, b);
+    uint32_t minx = b->qx0, miny = b->qy0, maxx = b->qx1, maxy = b->qy1;
     if (n == 0) {
         minx = miny = maxx = maxy = 0;
     }
@@ -702,21 +707,6 @@ bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
     *first = lo;
     *last = hi;
     return any;
-}
-
-void ht__index_base_extent(base *b) {
-    const cols *c = &b->c;
-    uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        minx = c->x[i] < minx ? c->x[i] : minx;
-        miny = c->y[i] < miny ? c->y[i] : miny;
-        maxx = c->x[i] > maxx ? c->x[i] : maxx;
-        maxy = c->y[i] > maxy ? c->y[i] : maxy;
-    }
-    b->qx0 = minx;
-    b->qy0 = miny;
-    b->qx1 = maxx;
-    b->qy1 = maxy;
 }
 
 ht_bbox ht_index_bbox(const ht_index *ix) {

@@ -330,7 +330,7 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
         b->by_id = malloc((n ? n : 1) * sizeof *b->by_id);
         i.ok = i.ok && b->by_id;
         get(&i, b->by_id, n * 4);
-        ht__index_base_extent(b);
+        ht__index_extent(&b->c, b);
     }
     char end[8];
     get(&i, end, sizeof end);

@@ -101,8 +101,8 @@ void ht__index_base_unref(base *b);
  * the caller. */
 ht_status ht__index_base_build(cols *raw, base **out, ht_error *err);
 
-/* Set @b's extent from its rows. */
-void ht__index_base_extent(base *b);
+/* Set @b's extent (qx0 ... qy1) from the rows of @c. */
+void ht__index_extent(const cols *c, base *b);
 
 /* The newest incidents (ht_index_newest) and counts by group looked for
  * with @parts threads (0: the cores) from @from incidents on; for tests. */
