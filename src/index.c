@@ -429,6 +429,11 @@ void ht__index_extent(const cols *c, base *b) {
     b->qy1 = maxy;
 }
 
+uint64_t ht__index_next_serial(void) {
+    static _Atomic uint64_t serial;
+    return atomic_fetch_add(&serial, 1) + 1;
+}
+
 /* Sort @raw into cell order (a counting sort) and index the cells. */
 ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
     base *b = calloc(1, sizeof *b);
@@ -436,6 +441,7 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     atomic_init(&b->refs, 1);
+    b->serial = ht__index_next_serial();
     size_t n = raw->n;
     ht__index_extent(raw, b);
     uint32_t minx = b->qx0, miny = b->qy0, maxx = b->qx1, maxy = b->qy1;
@@ -1503,4 +1509,72 @@ void ht_index_each_street(const ht_index *ix, const ht_index_filter *q,
                           void (*fn)(void *ud, int64_t street_id), void *ud) {
     street_ctx x = {fn, ud};
     each_row(ix, q, street_row, &x);
+}
+
+/* ---- for sums kept over the base ---- */
+
+uint64_t ht_index_base_serial(const ht_index *ix) {
+    return ix->b->serial;
+}
+
+void ht_index_base_rows(const ht_index *ix, size_t part, size_t parts,
+                        ht_index_class_fn fn, void *ud) {
+    const base *b = ix->b;
+    const dict *d = ix->d;
+    parts = parts ? parts : 1;
+    size_t i0 = b->c.n / parts * part;
+    size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
+    for (size_t i = i0; i < i1; i++) {
+        fn(ud, dequantise(b->c.x[i]), dequantise(b->c.y[i]),
+           (int)(b->c.flags[i] & 3), d->cats[b->c.cat[i]].major);
+    }
+}
+
+void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
+                      ht_index_change_fn fn, void *ud) {
+    const base *b = ix->b;
+    size_t words = (b->c.n + 63) / 64;
+    for (size_t w = 0; ix->ndead && w < words; w++) {
+        for (uint64_t bits = ix->dead[w]; bits; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            if (match(q, &b->c, i)) {
+                fn(ud, dequantise(b->c.x[i]), dequantise(b->c.y[i]), -1,
+                   (int)(b->c.flags[i] & 3), ix->d->cats[b->c.cat[i]].major);
+            }
+        }
+    }
+    const cols *dl = &ix->delta;
+    for (size_t i = 0; i < dl->n; i++) {
+        if (match(q, dl, i)) {
+            fn(ud, dequantise(dl->x[i]), dequantise(dl->y[i]), 1,
+               (int)(dl->flags[i] & 3), ix->d->cats[dl->cat[i]].major);
+        }
+    }
+}
+
+bool ht_index_filter_classes(const ht_index_filter *q, unsigned *sev) {
+    *sev = q ? q->sev & 0xe : 0xe;
+    if (!q) {
+        return true;
+    }
+    const unsigned states = (1u << HT_STATE_COUNT) - 1,
+                   sources = (1u << HT_SOURCE_COUNT) - 1,
+                   sats = (1u << HT_SAT_COUNT) - 1;
+    if (q->t0 != 0 || q->t1 != NONE32 || (q->state & states) != states ||
+        (q->source & sources) != sources || q->grids || q->depts ||
+        (q->sat & sats) != sats || q->overdue_at) {
+        return false;
+    }
+    const dict *d = q->ix->d;
+    for (size_t i = 0; q->cats && i < d->ncats; i++) {
+        if (ht_index_filter_category(q, i) !=
+            ht_index_filter_category(q, d->cats[i].major)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ht_index_filter_category(const ht_index_filter *q, size_t cat) {
+    return !q || !q->cats || (q->cats[cat / 64] >> (cat % 64) & 1);
 }

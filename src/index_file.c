@@ -257,6 +257,7 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
         atomic_init(&ix->refs, 1);
         atomic_init(&d->refs, 1);
         atomic_init(&b->refs, 1);
+        b->serial = ht__index_next_serial();
         ix->d = d;
         ix->b = b;
         d->cats = calloc(ncats + 1, sizeof *d->cats);

@@ -69,6 +69,7 @@ typedef struct base {
     /* the rows' extent in quantised steps (dead ones too); qx0 > qx1 when
      * there are none */
     uint32_t qx0, qy0, qx1, qy1;
+    uint64_t serial; /* ht_index_base_serial: never reused in a process */
 } base;
 
 struct ht_index {
@@ -100,6 +101,9 @@ void ht__index_base_unref(base *b);
 /* Sort @raw's rows into a new base (cells, by-id order); @raw is left to
  * the caller. */
 ht_status ht__index_base_build(cols *raw, base **out, ht_error *err);
+
+/* A new base's serial. */
+uint64_t ht__index_next_serial(void);
 
 /* Set @b's extent (qx0 ... qy1) from the rows of @c. */
 void ht__index_extent(const cols *c, base *b);

@@ -221,4 +221,40 @@ void ht_index_points_part(const ht_index *ix, const ht_index_filter *q,
                           size_t part, size_t parts, ht_index_point_fn fn,
                           void *ud);
 
+/* ---- for sums kept over the base (partial density grids) ---- */
+
+/**
+ * The serial of @ix's base: the sorted bulk that the snapshots made from
+ * it by ht_index_apply share until the changes pile up. Equal serials,
+ * the same base rows. Never reused within a process.
+ */
+uint64_t ht_index_base_serial(const ht_index *ix);
+
+/** Each row of the base, replaced and deleted ones too, as the base holds
+ * it: @fn(ud, x, y, severity, major), @major the category index of its
+ * major class (ht_index_category_code). Part @part of @parts (slices of
+ * about as many rows). */
+typedef void (*ht_index_class_fn)(void *ud, double x, double y, int severity,
+                                  unsigned major);
+void ht_index_base_rows(const ht_index *ix, size_t part, size_t parts,
+                        ht_index_class_fn fn, void *ud);
+
+/** What @ix changed since its base, under @q (NULL: all): the base rows
+ * replaced or deleted that pass @q as the base holds them, @fn(ud, x, y,
+ * -1, severity, major), and the rows added or changed since that pass @q
+ * as they are now, with +1. A sum over the base plus these is the sum
+ * over @ix. */
+typedef void (*ht_index_change_fn)(void *ud, double x, double y, int sign,
+                                   int severity, unsigned major);
+void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
+                      ht_index_change_fn fn, void *ud);
+
+/** Whether @q restricts nothing but the severity and whole major classes
+ * (each major it passes with all of its minors); then *@sev holds the
+ * severities it passes (bit s for severity s). */
+bool ht_index_filter_classes(const ht_index_filter *q, unsigned *sev);
+
+/** Whether @q passes category index @cat (true when it names none). */
+bool ht_index_filter_category(const ht_index_filter *q, size_t cat);
+
 #endif
