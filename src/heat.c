@@ -19,20 +19,6 @@
 /* Grid nodes at most; beyond it the spacing grows. */
 #define MAX_NODES (16u << 20)
 
-struct ht_heat {
-    double x0, y0; /* EPSG:3857 position of node (0, 0) */
-    double step;   /* node spacing, projected metres */
-    size_t nx, ny;
-    double *v;    /* densities, row-major from the south */
-    double scale; /* auto scale (p99 of non-zero nodes, on the R10 steps) */
-    double max;
-    size_t count;
-    double spacing_m;
-    ht_heat_opts o;  /* how it was made, for updates */
-    double *row_lat; /* latitude of each node row, radians */
-    double floor_v;  /* below this a node is empty: sums' rounding */
-};
-
 ht_status ht_heat_kernel_parse(const char *s, ht_kernel *out, ht_error *err) {
     if (s && strcmp(s, "quartic") == 0) {
         *out = HT_KERNEL_QUARTIC;
@@ -293,8 +279,8 @@ static bool summarise(ht_heat *h) {
     return true;
 }
 
-ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
-                        const ht_heat_opts *o, ht_heat **out, ht_error *err) {
+ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,
+                       ht_error *err) {
     *out = NULL;
     if (!(o->radius_m >= 1 && o->radius_m <= 5000)) {
         return ht_error_set(err, HT_EINVAL, "radius %g m outside 1..5000",
@@ -343,6 +329,26 @@ ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
     }
     /* Sums are per km2 (the kernel is per m2). */
     h->floor_v = kernel(o->kernel, o->radius_m, 0) * 1e6 * 1e-9;
+    *out = h;
+    return HT_OK;
+}
+
+void ht__heat_add(ht_heat *h, double *acc, double x, double y, double w) {
+    splat s = {.h = h, .acc = acc, .o = &h->o, .row_lat = h->row_lat};
+    add_point(&s, x, y, w * 1e6); /* per km2 */
+}
+
+bool ht__heat_finish(ht_heat *h) {
+    return summarise(h);
+}
+
+ht_status ht_heat_build(const ht_index *ix, const ht_index_filter *q,
+                        const ht_heat_opts *o, ht_heat **out, ht_error *err) {
+    ht_heat *h;
+    ht_status st = ht__heat_new(ix, o, &h, err);
+    if (st != HT_OK) {
+        return st;
+    }
     if (!splat_all(h, ix, q, o) || !summarise(h)) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory");

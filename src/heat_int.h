@@ -1,12 +1,63 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A knob of the heat engine for tests (heat.c). */
+/* The density grid's insides, shared by heat.c (building, sampling) and
+ * heat_atlas.c (grids kept per class and summed); a knob for tests. */
 #ifndef HUTONG_HEAT_INT_H
 #define HUTONG_HEAT_INT_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "hutong/heat.h"
+
+struct ht_heat {
+    double x0, y0; /* EPSG:3857 position of node (0, 0) */
+    double step;   /* node spacing, projected metres */
+    size_t nx, ny;
+    double *v;    /* densities, row-major from the south */
+    double scale; /* auto scale (p99 of non-zero nodes, on the R10 steps) */
+    double max;
+    size_t count;
+    double spacing_m;
+    ht_heat_opts o;  /* how it was made, for updates */
+    double *row_lat; /* latitude of each node row, radians */
+    double floor_v;  /* below this a node is empty: sums' rounding */
+};
+
+/* A grid of @ix's extent and @o's spacing, its nodes 0. */
+ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,
+                       ht_error *err);
+
+/* Add the kernel of an incident at (@x, @y) of weight @w to the nodes
+ * @acc laid out as @h's (its own or another array of as many). */
+void ht__heat_add(ht_heat *h, double *acc, double x, double y, double w);
+
+/* Round the nodes near 0 to 0, and set the max and the auto scale; false
+ * when out of memory. */
+bool ht__heat_finish(ht_heat *h);
+
+#define SEVERITIES 3
+
+struct ht_heat_atlas {
+    atomic_int refs;
+    uint64_t base; /* ht_index_base_serial of the rows it holds */
+    ht_heat *geo;  /* the nodes' geometry (no values) */
+    size_t nclass; /* category indexes the classes run over */
+    float **v;     /* per class (severity - 1) * nclass + major; NULL: none */
+    size_t *count; /* base rows per class */
+    size_t bytes;
+};
+
+/* Class of severity @severity (clamped to 1..3) and major index @major. */
+size_t ht__heat_atlas_class(const ht_heat_atlas *a, int severity,
+                            unsigned major);
 
 /* Splat with @parts threads (0: the cores) from indexes of @from
  * incidents on. */
 void ht__heat_set_parts(size_t parts, size_t from);
+
+/* Build density grids per class with @parts threads (0: the cores). */
+void ht__heat_atlas_set_parts(size_t parts);
 
 #endif

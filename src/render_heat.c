@@ -220,7 +220,30 @@ void ht__render_agg_key(const ht_style *style, const ht_style_layer *l,
     snprintf(out, size, "%s|%s|%s", ht_style_name(style), l->id, fkey);
 }
 
-/* The layer's density grid under @filter: from the cache, else built. */
+ht_status ht_render_heat_opts(const ht_style_layer *l, ht_heat_opts *o,
+                              ht_error *err) {
+    char kbuf[16];
+    *o = (ht_heat_opts){
+        .radius_m = ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL)};
+    ht_status st =
+        ht_heat_kernel_parse(ht_style_string(l, HT_P_HEATMAP_KERNEL, 0, NULL,
+                                             NULL, kbuf, sizeof kbuf),
+                             &o->kernel, err);
+    if (st == HT_OK && l->props[HT_P_HEATMAP_WEIGHT] &&
+        !(l->zoom_only[HT_P_HEATMAP_WEIGHT] &&
+          ht_style_number(l, HT_P_HEATMAP_WEIGHT, 0, NULL, NULL) == 1)) {
+        o->weight = style_weight;
+        o->weight_ud = (void *)l;
+    }
+    return st;
+}
+
+void ht_renderer_set_atlases(ht_renderer *r, ht_heat_atlases *atlases) {
+    r->atlases = atlases;
+}
+
+/* The layer's density grid under @filter: from the cache, else summed
+ * from the grids per class, else built. */
 static ht_status heat_for(ht_renderer *r, const ht_style *style,
                           const ht_style_layer *l, const ht_filter *filter,
                           const ht_heat **out, ht_error *err) {
@@ -248,20 +271,28 @@ static ht_status heat_for(ht_renderer *r, const ht_style *style,
     if ((st = ht_index_filter_new(r->index, f, &q, err)) != HT_OK) {
         return st;
     }
-    char kbuf[16];
-    ht_heat_opts o = {
-        .radius_m = ht_style_number(l, HT_P_HEATMAP_RADIUS, 0, NULL, NULL)};
-    st = ht_heat_kernel_parse(ht_style_string(l, HT_P_HEATMAP_KERNEL, 0, NULL,
-                                              NULL, kbuf, sizeof kbuf),
-                              &o.kernel, err);
-    if (st == HT_OK && l->props[HT_P_HEATMAP_WEIGHT] &&
-        !(l->zoom_only[HT_P_HEATMAP_WEIGHT] &&
-          ht_style_number(l, HT_P_HEATMAP_WEIGHT, 0, NULL, NULL) == 1)) {
-        o.weight = style_weight;
-        o.weight_ud = (void *)l;
-    }
+    ht_heat_opts o;
+    st = ht_render_heat_opts(l, &o, err);
     ht_heat *h = NULL;
-    if (st == HT_OK) {
+    /* Summed from the grids per class when they serve the filter (for
+     * the whole, waited for while they are built: a build costs as much). */
+    unsigned sev;
+    bool whole =
+        f->ncategory == 0 && ht_index_filter_classes(q, &sev) && sev == 0xe;
+    ht_heat_atlas *a =
+        st == HT_OK && r->atlases
+            ? ht_heat_atlases_get(r->atlases, r->index, &o, whole)
+            : NULL;
+    if (a && ht_heat_atlas_serves(a, r->index, q, &o)) {
+        ht_error aerr = {0};
+        st = ht_heat_from_atlas(a, r->index, q, &o, &h, &aerr);
+        if (st != HT_OK && st != HT_ENOTFOUND) {
+            ht_error_set(err, st, "%s", aerr.msg);
+        }
+        st = st == HT_ENOTFOUND ? HT_OK : st;
+    }
+    ht_heat_atlas_unref(a);
+    if (st == HT_OK && !h) {
         st = ht_heat_build(r->index, q, &o, &h, err);
     }
     ht_index_filter_free(q);

@@ -43,8 +43,9 @@ struct ht_renderer {
     uint32_t *ids;     /* query results */
     size_t cap_ids;
     ht_index *index;
-    int times_known;     /* 0 unknown, 1 none, 2 first/last hold */
-    int64_t first, last; /* report times of the index */
+    ht_heat_atlases *atlases; /* shared, borrowed; NULL: none */
+    int times_known;          /* 0 unknown, 1 none, 2 first/last hold */
+    int64_t first, last;      /* report times of the index */
     struct heat_slot {
         char *key;
         ht_heat *heat;

@@ -3,7 +3,9 @@
 #ifndef HUTONG_HEAT_H
 #define HUTONG_HEAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hutong/error.h"
 #include "hutong/geom.h"
@@ -87,6 +89,126 @@ double ht_heat_spacing_m(const ht_heat *h);
  */
 double ht_heat_exact(const ht_index *ix, const ht_index_filter *q,
                      const ht_heat_opts *o, double lon, double lat);
+
+/**
+ * Density grids kept per class: one for each severity and major category
+ * of the rows of an index's base (replaced and deleted ones too), on the
+ * nodes ht_heat_build would use. The grid of a filter that restricts
+ * nothing but severities and whole major classes is then a sum of a few
+ * of them and of the changes since the base (ht_heat_from_atlas): a few
+ * milliseconds, where a build splats every incident again. Immutable and
+ * reference-counted: share it between threads.
+ */
+typedef struct ht_heat_atlas ht_heat_atlas;
+
+/** Build the grids of @ix's base with @o (no weight). HT_ENOMEM when they
+ * would take more than @max_bytes (the message says how much). */
+ht_status ht_heat_atlas_build(const ht_index *ix, const ht_heat_opts *o,
+                              size_t max_bytes, ht_heat_atlas **out,
+                              ht_error *err);
+ht_heat_atlas *ht_heat_atlas_ref(ht_heat_atlas *a);
+void ht_heat_atlas_unref(ht_heat_atlas *a);
+
+/** Bytes of its grids; the base it holds (ht_index_base_serial); its
+ * radius and kernel. */
+size_t ht_heat_atlas_bytes(const ht_heat_atlas *a);
+uint64_t ht_heat_atlas_base(const ht_heat_atlas *a);
+double ht_heat_atlas_radius(const ht_heat_atlas *a);
+ht_kernel ht_heat_atlas_kernel(const ht_heat_atlas *a);
+
+/** Whether @a gives the grid of @ix under @q with @o: the same base, radius
+ * and kernel, no weight, a filter of severities and classes only. */
+bool ht_heat_atlas_serves(const ht_heat_atlas *a, const ht_index *ix,
+                          const ht_index_filter *q, const ht_heat_opts *o);
+
+/**
+ * The density grid of @ix under @q with @o, summed from @a: the same
+ * nodes and values as ht_heat_build gives (to the sums' rounding).
+ * HT_ENOTFOUND when @a does not serve it (ht_heat_atlas_serves) or the
+ * changes since the base widened the extent: build it then.
+ */
+ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
+                             const ht_index_filter *q, const ht_heat_opts *o,
+                             ht_heat **out, ht_error *err);
+
+/**
+ * Save @a, built from @ix's base, into @path (written beside, then renamed
+ * over it), stamped as the index's snapshot is (@source, @version: see
+ * ht_index_save_stamped); @ix's base must be what that snapshot holds.
+ */
+ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
+                             const char *path, int64_t source, int64_t version,
+                             ht_error *err);
+
+/**
+ * Read what ht_heat_atlas_save wrote, for @ix just read from the snapshot
+ * stamped (@source, @version), with @o's radius and kernel. HT_ENOTFOUND
+ * (with the reason) when the file is absent, of another snapshot, radius,
+ * kernel, nodes or categories, damaged or truncated: build it then.
+ */
+ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
+                             const ht_heat_opts *o, int64_t source,
+                             int64_t version, ht_heat_atlas **out,
+                             ht_error *err);
+
+/**
+ * @from carried past the changes @ix made since its base (the same base):
+ * the grids of the rows @ix holds, as a snapshot saved from @ix folds them
+ * into a new base. HT_ENOTFOUND when the changes widened the grid, HT_EINVAL
+ * for another base.
+ */
+ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
+                                ht_heat_atlas **out, ht_error *err);
+
+/**
+ * The atlases of a process, shared by its renderers: one per radius and
+ * kernel (four at most), for the newest base asked for, built in threads
+ * of their own for indexes of @from incidents or more, each within
+ * @max_bytes. Thread-safe.
+ */
+typedef struct ht_heat_atlases ht_heat_atlases;
+ht_status ht_heat_atlases_new(size_t from, size_t max_bytes,
+                              ht_heat_atlases **out, ht_error *err);
+/** The number of incidents from which @s keeps atlases. */
+size_t ht_heat_atlases_from(const ht_heat_atlases *s);
+
+/** Wait for the builds under way; none starts after (the atlases built
+ * stay). NULL is a no-op. */
+void ht_heat_atlases_wait(ht_heat_atlases *s);
+
+/** Waits for the builds under way. NULL is a no-op. */
+void ht_heat_atlases_free(ht_heat_atlases *s);
+
+/** Start building the atlas of @ix with @o (no weight) if it is not there
+ * or under way. */
+void ht_heat_atlases_prepare(ht_heat_atlases *s, const ht_index *ix,
+                             const ht_heat_opts *o);
+
+/** Hand @a (a reference is taken) to @s, as if built there. */
+void ht_heat_atlases_put(ht_heat_atlases *s, ht_heat_atlas *a);
+
+/** Call @fn(ud, a, ix) in the builder's thread after each atlas built from
+ * @ix (to save it); set before any is asked for. */
+void ht_heat_atlases_on_built(ht_heat_atlases *s,
+                              void (*fn)(void *ud, const ht_heat_atlas *a,
+                                         const ht_index *ix),
+                              void *ud);
+
+/** @fn(ud, a) on every atlas built, under the set's lock. */
+void ht_heat_atlases_each(ht_heat_atlases *s,
+                          void (*fn)(void *ud, const ht_heat_atlas *a),
+                          void *ud);
+
+/** Start building every atlas again for @ix's base when it is a new one. */
+void ht_heat_atlases_follow(ht_heat_atlases *s, const ht_index *ix);
+
+/**
+ * The atlas of @ix's base with @o (a reference: unref it), started when
+ * missing; NULL until it is built (or when it cannot be: too large, an
+ * index too small, a weight). @wait: until it is built, when it is being.
+ */
+ht_heat_atlas *ht_heat_atlases_get(ht_heat_atlases *s, const ht_index *ix,
+                                   const ht_heat_opts *o, bool wait);
 
 /** Parse "quartic" / "gaussian". */
 ht_status ht_heat_kernel_parse(const char *s, ht_kernel *out, ht_error *err);

@@ -11,6 +11,7 @@
 #include "hutong/features.h"
 #include "hutong/filter.h"
 #include "hutong/geom.h"
+#include "hutong/heat.h"
 #include "hutong/index.h"
 #include "hutong/store.h"
 #include "hutong/style.h"
@@ -75,6 +76,20 @@ void ht_renderer_advance(ht_renderer *r, ht_index *ix, const int64_t *ids,
  * first time it needs it. Cached heat grids are dropped.
  */
 void ht_renderer_set_index(ht_renderer *r, ht_index *ix);
+
+/**
+ * Density grids per class for @r to sum its heat maps from, shared with
+ * the process's other renderers (borrowed: it must outlive @r; NULL: none,
+ * every grid built). The filters they do not serve are built as before.
+ */
+void ht_renderer_set_atlases(ht_renderer *r, ht_heat_atlases *atlases);
+
+/**
+ * The heatmap options (radius, kernel, weight) of layer @l: for a caller
+ * preparing atlases. HT_EINVAL for a bad kernel.
+ */
+ht_status ht_render_heat_opts(const ht_style_layer *l, ht_heat_opts *o,
+                              ht_error *err);
 
 /**
  * The snapshot @r draws incidents from (loaded from its store the first

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Density grids per class in a file beside the index's snapshot, so a
+ * restart sums heat maps at once instead of splatting every incident:
+ * stamped as the snapshot is, and checked against the index read from it
+ * (rows, node geometry, category codes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hutong/heat.h"
+
+#include "heat_int.h"
+
+static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 2};
+static const char trailer[8] = {'H', 'T', 'H', 'E', 'A', 'T', 'E', 'N'};
+
+typedef struct io {
+    FILE *f;
+    bool ok;
+} io;
+
+static void put(io *o, const void *p, size_t n) {
+    if (o->ok && n && fwrite(p, 1, n, o->f) != n) {
+        o->ok = false;
+    }
+}
+
+static void get(io *i, void *p, size_t n) {
+    if (i->ok && n && fread(p, 1, n, i->f) != n) {
+        i->ok = false;
+    }
+}
+
+/* The fields that place the nodes, in the file's order. */
+typedef struct head {
+    int64_t source, version;
+    double radius_m;
+    uint64_t kernel;
+    double x0, y0, step;
+    uint64_t nx, ny, classes;
+} head;
+
+ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
+                             const char *path, int64_t source, int64_t version,
+                             ht_error *err) {
+    const ht_heat *g = a->geo;
+    size_t nc = SEVERITIES * a->nclass, nodes = g->nx * g->ny, present = 0;
+    for (size_t c = 0; c < nc; c++) {
+        present += a->v[c] != NULL;
+    }
+    head h = {
+        source,  version, g->o.radius_m, (uint64_t)g->o.kernel, g->x0, g->y0,
+        g->step, g->nx,   g->ny,         (uint64_t)present};
+    size_t len = strlen(path) + 8;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    snprintf(tmp, len, "%s.tmp", path);
+    io o = {fopen(tmp, "wb"), true};
+    ht_status st = HT_OK;
+    if (!o.f) {
+        st = ht_error_set(err, HT_EIO, "%s: cannot write", tmp);
+        free(tmp);
+        return st;
+    }
+    put(&o, magic, sizeof magic);
+    put(&o, &h, sizeof h);
+    for (size_t c = 0; c < nc; c++) {
+        if (!a->v[c]) {
+            continue;
+        }
+        /* A class by its severity and its major's code: category indexes
+         * are the index's own. */
+        uint64_t sev = c / a->nclass + 1, count = a->count[c];
+        char code[16] = {0};
+        snprintf(code, sizeof code, "%s",
+                 ht_index_category_code(ix, c % a->nclass));
+        put(&o, &sev, sizeof sev);
+        put(&o, code, sizeof code);
+        put(&o, &count, sizeof count);
+        put(&o, a->v[c], nodes * sizeof *a->v[c]);
+    }
+    put(&o, trailer, sizeof trailer);
+    bool flushed = fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
+    bool closed = fclose(o.f) == 0;
+    if (!o.ok || !flushed || !closed) {
+        st = ht_error_set(err, HT_EIO, "%s: cannot write", tmp);
+    } else if (rename(tmp, path) != 0) {
+        st = ht_error_set(err, HT_EIO, "%s: cannot rename to %s", tmp, path);
+    }
+    if (st != HT_OK) {
+        unlink(tmp);
+    }
+    free(tmp);
+    return st;
+}
+
+/* The category index of code @code in @ix, or (size_t)-1. */
+static size_t category_index(const ht_index *ix, const char *code) {
+    for (size_t k = 0; k < ht_index_categories(ix); k++) {
+        if (strcmp(ht_index_category_code(ix, k), code) == 0) {
+            return k;
+        }
+    }
+    return (size_t)-1;
+}
+
+ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
+                             const ht_heat_opts *o, int64_t source,
+                             int64_t version, ht_heat_atlas **out,
+                             ht_error *err) {
+    *out = NULL;
+    io in = {fopen(path, "rb"), true};
+    if (!in.f) {
+        return ht_error_set(err, HT_ENOTFOUND, "%s: none", path);
+    }
+    char m[8];
+    head h;
+    get(&in, m, sizeof m);
+    get(&in, &h, sizeof h);
+    const char *why = NULL;
+    if (!in.ok || memcmp(m, magic, sizeof m) != 0) {
+        why = "not density grids of this version";
+    } else if (h.source != source || h.version != version) {
+        why = "of another snapshot of the index";
+    } else if (h.radius_m != o->radius_m || h.kernel != (uint64_t)o->kernel) {
+        why = "of another radius or kernel";
+    }
+    ht_heat_atlas *a = NULL;
+    if (!why) {
+        a = calloc(1, sizeof *a);
+        if (!a) {
+            fclose(in.f);
+            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+        atomic_init(&a->refs, 1);
+        a->base = ht_index_base_serial(ix);
+        a->nclass = ht_index_categories(ix);
+        ht_heat_opts plain = {.radius_m = o->radius_m, .kernel = o->kernel};
+        if (ht__heat_new(ix, &plain, &a->geo, err) != HT_OK) {
+            why = "no grid";
+        } else {
+            free(a->geo->v);
+            a->geo->v = NULL;
+            const ht_heat *g = a->geo;
+            if (g->x0 != h.x0 || g->y0 != h.y0 || g->step != h.step ||
+                g->nx != h.nx || g->ny != h.ny) {
+                why = "of other nodes than the index's";
+            }
+        }
+    }
+    size_t nc = a ? SEVERITIES * a->nclass : 0;
+    if (!why) {
+        a->v = calloc(nc ? nc : 1, sizeof *a->v);
+        a->count = calloc(nc ? nc : 1, sizeof *a->count);
+        if (!a->v || !a->count || h.classes > nc) {
+            why = !a->v || !a->count ? "out of memory" : "damaged";
+        }
+    }
+    size_t nodes = a && a->geo ? a->geo->nx * a->geo->ny : 0, rows = 0;
+    for (uint64_t k = 0; !why && k < h.classes; k++) {
+        uint64_t sev = 0, count = 0;
+        char code[16];
+        get(&in, &sev, sizeof sev);
+        get(&in, code, sizeof code);
+        get(&in, &count, sizeof count);
+        code[15] = '\0';
+        size_t major = in.ok ? category_index(ix, code) : (size_t)-1;
+        if (!in.ok || sev < 1 || sev > SEVERITIES || major == (size_t)-1) {
+            why = in.ok ? "of other categories than the index's" : "truncated";
+            break;
+        }
+        size_t c = ht__heat_atlas_class(a, (int)sev, (unsigned)major);
+        if (a->v[c] || !(a->v[c] = malloc(nodes * sizeof *a->v[c]))) {
+            why = a->v[c] ? "damaged" : "out of memory";
+            break;
+        }
+        get(&in, a->v[c], nodes * sizeof *a->v[c]);
+        a->count[c] = count;
+        rows += count;
+        a->bytes += nodes * sizeof *a->v[c];
+    }
+    if (!why) {
+        get(&in, m, sizeof m);
+        if (!in.ok || memcmp(m, trailer, sizeof m) != 0) {
+            why = "truncated";
+        } else if (rows != ht_index_count(ix)) {
+            why = "of another number of incidents than the index";
+        }
+    }
+    fclose(in.f);
+    if (why) {
+        if (a) {
+            ht_heat_atlas_unref(a);
+        }
+        return ht_error_set(err, HT_ENOTFOUND, "%s: %s", path, why);
+    }
+    *out = a;
+    return HT_OK;
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests: density grids kept per class (severity x major category)
+ * and summed: the same grid as a build for every filter they serve, after
+ * changes too; the filters, options and bases they do not serve refused;
+ * a size budget kept. */
+#include <math.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "hutong/heat.h"
+#include "hutong/import.h"
+#include "hutong/render.h"
+#include "hutong/style.h"
+#include "hutong/tile.h"
+
+#include "heat_int.h"
+#include "ht_test.h"
+
+static ts_demo *demo;
+static ht_index *ix;
+static ht_heat_atlas *atlas;
+static const ht_heat_opts opts = {.radius_m = 150};
+
+static double weight_one(void *ud, const ht_incident_view *v) {
+    (void)ud;
+    (void)v;
+    return 1;
+}
+
+static int setup(void **state) {
+    (void)state;
+    demo = ts_demo_new(20000);
+    ht_error err = {0};
+    if (ht_index_load(demo->fx->s, &ix, &err) != HT_OK ||
+        ht_heat_atlas_build(ix, &opts, 1u << 30, &atlas, &err) != HT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ht_heat_atlas_unref(atlas);
+    ht_index_unref(ix);
+    ts_demo_free(demo);
+    return 0;
+}
+
+static ht_filter filter_of(const char *key, const char *value, const char *key2,
+                           const char *value2) {
+    ht_filter f = ht_filter_all();
+    ht_error err = {0};
+    if ((key && ht_filter_set(&f, key, value, 1800000000, &err) != HT_OK) ||
+        (key2 && ht_filter_set(&f, key2, value2, 1800000000, &err) != HT_OK)) {
+        fail_msg("%s", err.msg);
+    }
+    return f;
+}
+
+/* Two grids alike: count, scale, top, and the density over the district
+ * to 1e-6 of the top (the grids per class keep floats: 6e-8 of a node). */
+static void assert_same_grid(const ht_heat *a, const ht_heat *b) {
+    assert_int_equal(ht_heat_count(a), ht_heat_count(b));
+    double top = ht_heat_max(b);
+    assert_true(fabs(ht_heat_max(a) - top) <= 1e-6 * top);
+    assert_true(ht_heat_auto_scale(a) == ht_heat_auto_scale(b));
+    ht_bbox d = ht_index_bbox(ix);
+    for (int j = 0; j <= 60; j++) {
+        for (int i = 0; i <= 60; i++) {
+            double x = d.minx + (d.maxx - d.minx) * i / 60.0;
+            double y = d.miny + (d.maxy - d.miny) * j / 60.0;
+            assert_true(fabs(ht_heat_sample(a, x, y) -
+                             ht_heat_sample(b, x, y)) <= 1e-6 * top);
+        }
+    }
+}
+
+/* The grid of @f on @at summed and built: alike. */
+static void check_filter(const ht_heat_atlas *a, const ht_index *at,
+                         const ht_filter *f) {
+    ht_index_filter *q;
+    assert_int_equal(ht_index_filter_new(at, f, &q, NULL), HT_OK);
+    assert_true(ht_heat_atlas_serves(a, at, q, &opts));
+    ht_heat *summed, *built;
+    ht_error err = {0};
+    assert_int_equal(ht_heat_from_atlas(a, at, q, &opts, &summed, &err), HT_OK);
+    assert_int_equal(ht_heat_build(at, q, &opts, &built, NULL), HT_OK);
+    assert_same_grid(summed, built);
+    ht_heat_free(summed);
+    ht_heat_free(built);
+    ht_index_filter_free(q);
+}
+
+static void test_atlas_sums_equal_builds(void **state) {
+    (void)state;
+    ht_filter all = ht_filter_all();
+    check_filter(atlas, ix, &all);
+    ht_filter f = filter_of("severity", "3", NULL, NULL);
+    check_filter(atlas, ix, &f);
+    f = filter_of("severity", "1,3", NULL, NULL);
+    check_filter(atlas, ix, &f);
+    f = filter_of("category", "01", NULL, NULL);
+    check_filter(atlas, ix, &f);
+    f = filter_of("category", "01,03", "severity", "2");
+    check_filter(atlas, ix, &f);
+    /* A major and its own minor: the major's class still. */
+    f = filter_of("category", "01,0101", NULL, NULL);
+    check_filter(atlas, ix, &f);
+    /* Every state, source and verdict named: no restriction. */
+    f = filter_of("status", "reported,dispatched,handling,closed,evaluated",
+                  "source", "hotline,patrol,app,whistle,other");
+    check_filter(atlas, ix, &f);
+    /* Not much of the district is counted twice: the sum of the classes of
+     * each severity is the whole. */
+    ht_index_filter *q;
+    size_t total = 0;
+    for (int s = 1; s <= 3; s++) {
+        char v[4];
+        snprintf(v, sizeof v, "%d", s);
+        ht_filter fs = filter_of("severity", v, NULL, NULL);
+        fs.severity = 1u << s;
+        assert_int_equal(ht_index_filter_new(ix, &fs, &q, NULL), HT_OK);
+        ht_heat *h;
+        assert_int_equal(ht_heat_from_atlas(atlas, ix, q, &opts, &h, NULL),
+                         HT_OK);
+        total += ht_heat_count(h);
+        ht_heat_free(h);
+        ht_index_filter_free(q);
+    }
+    assert_int_equal(total, ht_index_count(ix));
+}
+
+/* Filters beyond severity and whole classes, other options, a weight:
+ * refused with HT_ENOTFOUND, nothing made. */
+static void test_atlas_refuses_what_it_does_not_hold(void **state) {
+    (void)state;
+    ht_filter fs[] = {
+        filter_of("category", "0101", NULL, NULL),
+        filter_of("status", "open", NULL, NULL),
+        filter_of("source", "hotline", NULL, NULL),
+        filter_of("from", "2025-01-01", NULL, NULL),
+        filter_of("window", "30d", NULL, NULL),
+        filter_of("grid", "110101001", NULL, NULL),
+        filter_of("overdue", "1", NULL, NULL),
+        filter_of("satisfaction", "unsatisfied", NULL, NULL),
+        filter_of("severity", "3", "category", "0101"),
+    };
+    for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
+        ht_index_filter *q;
+        assert_int_equal(ht_index_filter_new(ix, &fs[k], &q, NULL), HT_OK);
+        assert_false(ht_heat_atlas_serves(atlas, ix, q, &opts));
+        ht_heat *h = (ht_heat *)1;
+        ht_error err = {0};
+        assert_int_equal(ht_heat_from_atlas(atlas, ix, q, &opts, &h, &err),
+                         HT_ENOTFOUND);
+        assert_null(h);
+        assert_contains(err.msg, "do not hold");
+        ht_index_filter_free(q);
+    }
+    ht_heat_opts other[] = {{.radius_m = 200},
+                            {.radius_m = 150, .kernel = HT_KERNEL_GAUSSIAN}};
+    for (size_t k = 0; k < 2; k++) {
+        ht_heat *h;
+        assert_false(ht_heat_atlas_serves(atlas, ix, NULL, &other[k]));
+        assert_int_equal(
+            ht_heat_from_atlas(atlas, ix, NULL, &other[k], &h, NULL),
+            HT_ENOTFOUND);
+    }
+    ht_heat_atlas *w;
+    ht_heat_opts weighted = {.radius_m = 150, .weight = weight_one};
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_build(ix, &weighted, 1u << 30, &w, &err),
+                     HT_EINVAL);
+    assert_null(w);
+    /* A new load: another base. */
+    ht_index *again;
+    assert_int_equal(ht_index_load(demo->fx->s, &again, NULL), HT_OK);
+    assert_true(ht_index_base_serial(again) != ht_index_base_serial(ix));
+    assert_true(ht_heat_atlas_base(atlas) == ht_index_base_serial(ix));
+    assert_false(ht_heat_atlas_serves(atlas, again, NULL, &opts));
+    ht_index_unref(again);
+}
+
+/* A budget: grids that would take more are not built, and say so. */
+static void test_atlas_keeps_to_its_budget(void **state) {
+    (void)state;
+    size_t bytes = ht_heat_atlas_bytes(atlas);
+    assert_true(bytes > 0);
+    ht_heat_atlas *a = (ht_heat_atlas *)1;
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, bytes - 1, &a, &err),
+                     HT_ENOMEM);
+    assert_null(a);
+    assert_contains(err.msg, "density grids per class");
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, bytes, &a, &err), HT_OK);
+    ht_heat_atlas_unref(a);
+}
+
+/* Built in one part and in three: the same grids. */
+static void test_atlas_threads_build_the_same(void **state) {
+    (void)state;
+    ht_heat_atlas *one, *three;
+    ht__heat_atlas_set_parts(1);
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, 1u << 30, &one, NULL),
+                     HT_OK);
+    ht__heat_atlas_set_parts(3);
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, 1u << 30, &three, NULL),
+                     HT_OK);
+    ht__heat_atlas_set_parts(0);
+    ht_heat *a, *b;
+    assert_int_equal(ht_heat_from_atlas(one, ix, NULL, &opts, &a, NULL), HT_OK);
+    assert_int_equal(ht_heat_from_atlas(three, ix, NULL, &opts, &b, NULL),
+                     HT_OK);
+    assert_same_grid(a, b);
+    ht_heat_free(a);
+    ht_heat_free(b);
+    ht_heat_atlas_unref(one);
+    ht_heat_atlas_unref(three);
+}
+
+/* A heat tile at zoom 14 over the district's first grid, drawn by @r. */
+static void render_tile(ht_renderer *r, const ht_style *st, const ht_filter *f,
+                        uint32_t *px) {
+    const ht_fgrid *d = ht_features_find_grid(demo->feat, "110101");
+    ht_tile_id t = ht_tile_at(d->label.x, d->label.y, 14);
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+    cairo_t *cr = cairo_create(surf);
+    ht_render_req req = {.style = st,
+                         .bbox = ht_tile_bbox(t),
+                         .width = 256,
+                         .height = 256,
+                         .scale = 1,
+                         .filter = f};
+    ht_error err = {0};
+    if (ht_render(r, &req, cr, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(surf);
+    memcpy(px, cairo_image_surface_get_data(surf), 256 * 256 * 4);
+    cairo_surface_destroy(surf);
+}
+
+/* A renderer summing from shared atlases draws the tiles one building
+ * every grid draws, for filters they serve and for others; the atlas it
+ * waited for is the one asked for. */
+static void test_atlas_renderer_draws_the_same(void **state) {
+    (void)state;
+    ht_heat_atlases *set;
+    assert_int_equal(ht_heat_atlases_new(0, 1u << 30, &set, NULL), HT_OK);
+    ht_renderer *plain, *summing;
+    assert_int_equal(ht_renderer_new(demo->fx->s, demo->feat, &plain, NULL),
+                     HT_OK);
+    assert_int_equal(ht_renderer_new(demo->fx->s, demo->feat, &summing, NULL),
+                     HT_OK);
+    ht_renderer_set_index(plain, ix);
+    ht_renderer_set_index(summing, ix);
+    ht_renderer_set_atlases(summing, set);
+    ht_style *st;
+    ht_error err = {0};
+    if (ht_style_load("heat", &st, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    ht_filter fs[] = {ht_filter_all(), filter_of("category", "01", NULL, NULL),
+                      filter_of("severity", "3", NULL, NULL),
+                      filter_of("window", "30d", NULL, NULL)};
+    uint32_t *a = malloc(256 * 256 * 4), *b = malloc(256 * 256 * 4);
+    for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
+        render_tile(plain, st, &fs[k], a);
+        render_tile(summing, st, &fs[k], b);
+        size_t differ = 0, lit = 0;
+        for (size_t i = 0; i < 256 * 256; i++) {
+            differ += a[i] != b[i];
+            lit += a[i] != 0;
+        }
+        assert_true(lit > 1000 || k == 3);
+        /* Only where a sum's last bits tip a colour step. */
+        assert_true(differ <= 256 * 256 / 1000);
+    }
+    /* The whole waited for: the atlas is there, of this base. */
+    ht_heat_opts o;
+    assert_int_equal(ht_render_heat_opts(ht_style_layer_at(st, 0), &o, NULL),
+                     HT_OK);
+    ht_heat_atlas *got = ht_heat_atlases_get(set, ix, &o, true);
+    assert_non_null(got);
+    assert_true(ht_heat_atlas_base(got) == ht_index_base_serial(ix));
+    ht_heat_atlas_unref(got);
+    /* Another radius: started, not waited for, then there. */
+    ht_heat_opts wide = {.radius_m = 400};
+    ht_heat_atlases_prepare(set, ix, &wide);
+    got = ht_heat_atlases_get(set, ix, &wide, true);
+    assert_non_null(got);
+    ht_heat_atlas_unref(got);
+    /* Closed (a server stopping): no more builds, the built ones stay. */
+    ht_heat_atlases_wait(set);
+    ht_heat_opts other = {.radius_m = 250};
+    ht_heat_atlases_prepare(set, ix, &other);
+    assert_null(ht_heat_atlases_get(set, ix, &other, true));
+    got = ht_heat_atlases_get(set, ix, &o, true);
+    assert_non_null(got);
+    ht_heat_atlas_unref(got);
+    /* Small indexes are left to builds. */
+    ht_heat_atlases *none;
+    assert_int_equal(
+        ht_heat_atlases_new(ht_index_count(ix) + 1, 1u << 30, &none, NULL),
+        HT_OK);
+    assert_null(ht_heat_atlases_get(none, ix, &o, true));
+    ht_heat_atlases_free(none);
+    free(a);
+    free(b);
+    ht_style_unref(st);
+    ht_renderer_free(plain);
+    ht_renderer_free(summing);
+    ht_heat_atlases_free(set);
+}
+
+/* Saved and read back: the same sums; a file of another snapshot, radius
+ * or kind, truncated or absent, refused with its reason. */
+static void test_atlas_saved_and_read(void **state) {
+    (void)state;
+    char *path = ts_path(demo->fx->dir, "hutong.db.index.heat-150-quartic");
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_save(atlas, ix, path, 7, 42, &err), HT_OK);
+    ht_heat_atlas *back;
+    assert_int_equal(ht_heat_atlas_read(path, ix, &opts, 7, 42, &back, &err),
+                     HT_OK);
+    assert_int_equal(ht_heat_atlas_bytes(back), ht_heat_atlas_bytes(atlas));
+    ht_filter fs[] = {ht_filter_all(), filter_of("category", "01", NULL, NULL)};
+    for (size_t k = 0; k < 2; k++) {
+        ht_index_filter *q;
+        assert_int_equal(ht_index_filter_new(ix, &fs[k], &q, NULL), HT_OK);
+        ht_heat *a, *b;
+        assert_int_equal(ht_heat_from_atlas(atlas, ix, q, &opts, &a, NULL),
+                         HT_OK);
+        assert_int_equal(ht_heat_from_atlas(back, ix, q, &opts, &b, NULL),
+                         HT_OK);
+        assert_same_grid(a, b);
+        ht_heat_free(a);
+        ht_heat_free(b);
+        ht_index_filter_free(q);
+    }
+    ht_heat_atlas_unref(back);
+    ht_heat_atlas *none = (ht_heat_atlas *)1;
+    assert_int_equal(ht_heat_atlas_read(path, ix, &opts, 7, 43, &none, &err),
+                     HT_ENOTFOUND);
+    assert_null(none);
+    assert_contains(err.msg, "another snapshot");
+    ht_heat_opts wide = {.radius_m = 400};
+    assert_int_equal(ht_heat_atlas_read(path, ix, &wide, 7, 42, &none, &err),
+                     HT_ENOTFOUND);
+    assert_contains(err.msg, "another radius");
+    /* Cut in the middle of a grid. */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    assert_int_equal(truncate(path, size / 2), 0);
+    assert_int_equal(ht_heat_atlas_read(path, ix, &opts, 7, 42, &none, &err),
+                     HT_ENOTFOUND);
+    assert_contains(err.msg, "truncated");
+    ts_write(path,
+             "not a grid at all, but long enough to read a head from it "
+             "and then some more words to be sure of it");
+    assert_int_equal(ht_heat_atlas_read(path, ix, &opts, 7, 42, &none, &err),
+                     HT_ENOTFOUND);
+    assert_contains(err.msg, "not density grids");
+    unlink(path);
+    assert_int_equal(ht_heat_atlas_read(path, ix, &opts, 7, 42, &none, &err),
+                     HT_ENOTFOUND);
+    assert_null(none);
+    free(path);
+}
+
+static void import_text(const char *name, const char *csv_text) {
+    char *p = ts_path(demo->fx->dir, name);
+    ts_write(p, csv_text);
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    ht_error err = {0};
+    if (ht_import_file(demo->fx->s, p, &io, NULL, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    free(p);
+}
+
+static int64_t id_of(const char *external) {
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM incidents WHERE external_id = '%s'", external);
+    return ts_db_int(demo->fx->db, sql);
+}
+
+/* Incidents added, moved to another severity and class, and deleted since
+ * the base: the sums plus the changes equal a build of the new snapshot;
+ * one beyond the extent widens the grid, which the sums refuse. */
+static void test_atlas_follows_the_changes(void **state) {
+    (void)state;
+    const char *head = "id,lon,lat,category,severity,reported_at\n";
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "%sa0,116.40,39.93,0101,2,2026-11-01\n"
+             "a1,116.401,39.93,0301,3,2026-11-01\n"
+             "a2,116.402,39.93,0101,2,2026-11-01\n",
+             head);
+    import_text("a.csv", buf);
+    ht_index *v1;
+    assert_int_equal(ht_index_load(demo->fx->s, &v1, NULL), HT_OK);
+    ht_heat_atlas *a;
+    assert_int_equal(ht_heat_atlas_build(v1, &opts, 1u << 30, &a, NULL), HT_OK);
+    /* a0 moved and made severity 1 of class 03, a1 made class 01; 30 new
+     * in one place; a2 deleted. */
+    snprintf(buf, sizeof buf,
+             "%sa0,116.42,39.90,0301,1,2026-11-01\n"
+             "a1,116.421,39.90,0102,3,2026-11-01\n",
+             head);
+    for (int k = 0; k < 30; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used,
+                 "b%d,%.5f,39.915,%s,%d,2026-11-01\n", k, 116.41 + k * 0.00002,
+                 k % 2 ? "0101" : "0302", 1 + k % 3);
+    }
+    import_text("b.csv", buf);
+    int64_t ids[33];
+    char ext[16];
+    for (int k = 0; k < 3; k++) {
+        snprintf(ext, sizeof ext, "a%d", k);
+        ids[k] = id_of(ext);
+    }
+    for (int k = 0; k < 30; k++) {
+        snprintf(ext, sizeof ext, "b%d", k);
+        ids[3 + k] = id_of(ext);
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM incidents WHERE id = %lld",
+             (long long)ids[2]);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(demo->fx->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    ht_index *v2;
+    ht_error err = {0};
+    assert_int_equal(ht_index_apply(v1, demo->fx->s, ids, 33, &v2, &err),
+                     HT_OK);
+    assert_true(ht_index_base_serial(v2) == ht_index_base_serial(v1));
+    assert_int_equal(ht_index_count(v2), ht_index_count(v1) + 29);
+    const char *fs[][4] = {{NULL, NULL, NULL, NULL},
+                           {"severity", "1", NULL, NULL},
+                           {"severity", "3", "category", "01"},
+                           {"category", "03", NULL, NULL}};
+    for (size_t k = 0; k < 4; k++) {
+        ht_filter f = filter_of(fs[k][0], fs[k][1], fs[k][2], fs[k][3]);
+        check_filter(a, v2, &f);
+    }
+    /* Carried past the changes, saved beside a snapshot that folds them
+     * in, and read with it: a new base, the same sums as its builds. */
+    ht_heat_atlas *adv;
+    assert_int_equal(ht_heat_atlas_advance(a, v2, &adv, &err), HT_OK);
+    char *ipath = ts_path(demo->fx->dir, "folded.index");
+    char *apath = ts_path(demo->fx->dir, "folded.index.heat-150-quartic");
+    assert_int_equal(ht_index_save(v2, ipath, 5, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_save(adv, v2, apath, 0, 5, &err), HT_OK);
+    ht_heat_atlas_unref(adv);
+    ht_index *folded;
+    assert_int_equal(ht_index_read(ipath, 5, &folded, &err), HT_OK);
+    assert_true(ht_index_base_serial(folded) != ht_index_base_serial(v2));
+    assert_int_equal(ht_heat_atlas_read(apath, folded, &opts, 0, 5, &adv, &err),
+                     HT_OK);
+    for (size_t k = 0; k < 4; k++) {
+        ht_filter f = filter_of(fs[k][0], fs[k][1], fs[k][2], fs[k][3]);
+        check_filter(adv, folded, &f);
+    }
+    /* The first atlas does not fit the folded base. */
+    ht_heat_atlas *misfit;
+    assert_int_equal(ht_heat_atlas_advance(a, folded, &misfit, &err),
+                     HT_EINVAL);
+    assert_null(misfit);
+    ht_heat_atlas_unref(adv);
+    ht_index_unref(folded);
+    free(ipath);
+    free(apath);
+    /* One far beyond the data. */
+    snprintf(buf, sizeof buf, "%sfar,117.5,40.5,0101,2,2026-11-01\n", head);
+    import_text("far.csv", buf);
+    int64_t far = id_of("far");
+    ht_index *v3;
+    assert_int_equal(ht_index_apply(v2, demo->fx->s, &far, 1, &v3, &err),
+                     HT_OK);
+    ht_heat *h = (ht_heat *)1;
+    assert_int_equal(ht_heat_from_atlas(a, v3, NULL, &opts, &h, &err),
+                     HT_ENOTFOUND);
+    assert_null(h);
+    assert_contains(err.msg, "moved the grid");
+    assert_int_equal(ht_heat_atlas_advance(a, v3, &adv, &err), HT_ENOTFOUND);
+    assert_null(adv);
+    ht_index_unref(v3);
+    ht_index_unref(v2);
+    ht_index_unref(v1);
+    ht_heat_atlas_unref(a);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_atlas_sums_equal_builds),
+        cmocka_unit_test(test_atlas_refuses_what_it_does_not_hold),
+        cmocka_unit_test(test_atlas_keeps_to_its_budget),
+        cmocka_unit_test(test_atlas_threads_build_the_same),
+        cmocka_unit_test(test_atlas_renderer_draws_the_same),
+        cmocka_unit_test(test_atlas_saved_and_read),
+        cmocka_unit_test(test_atlas_follows_the_changes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
