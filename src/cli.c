@@ -78,6 +78,7 @@ static const char usage_text[] =
     "            [--public-url URL] [--request-timeout S]\n"
     "            [--max-connections N] [--max-connections-per-ip N]\n"
     "            [--max-listeners N] [--max-listeners-per-ip N]\n"
+    "            [--heat-grids-from N]\n"
     "                                       serve over HTTP until SIGINT or\n"
     "                                       SIGTERM; --tokens allows writes\n"
     "                                       and scoped readers, --private\n"
@@ -165,6 +166,7 @@ static const struct {
     {"max-listeners", offsetof(opts, max_listeners)},
     {"max-listeners-per-ip", offsetof(opts, max_listeners_ip)},
     {"request-timeout", offsetof(opts, request_timeout)},
+    {"heat-grids-from", offsetof(opts, heat_grids_from)},
     {"public-url", offsetof(opts, public_url)},
     {"street", offsetof(opts, street)},
     {"community", offsetof(opts, community)},
@@ -634,7 +636,8 @@ static int cmd_serve(int argc, char **argv) {
                        "cache-mb tokens "
                        "private "
                        "max-connections max-connections-per-ip max-listeners "
-                       "max-listeners-per-ip request-timeout public-url ",
+                       "max-listeners-per-ip request-timeout public-url "
+                       "heat-grids-from ",
                        &o);
     if (rc) {
         return rc;
@@ -687,6 +690,7 @@ static int cmd_serve(int argc, char **argv) {
         {"--max-listeners", o.max_listeners, 1, 1000000, 0},
         {"--max-listeners-per-ip", o.max_listeners_ip, 1, 1000000, 0},
         {"--request-timeout", o.request_timeout, 1, 3600, 0},
+        {"--heat-grids-from", o.heat_grids_from, 1, 1000000000, 0},
     };
     for (size_t k = 0; k < sizeof lim / sizeof *lim; k++) {
         if (lim[k].text &&
@@ -752,13 +756,15 @@ static int cmd_serve(int argc, char **argv) {
                          .max_listeners = (unsigned)lim[2].value,
                          .max_listeners_per_ip = (unsigned)lim[3].value,
                          .request_timeout_s = (unsigned)lim[4].value,
-                         .public_url = o.public_url};
+                         .public_url = o.public_url,
+                         .heat_grids_from = (size_t)lim[5].value};
     ht_server *srv;
     ht_error err = {0};
     if (ht_server_start(&so, &srv, &err) != HT_OK) {
         return cli_fail(&err);
     }
     fprintf(stderr, "hutong: index: %s\n", ht_server_index_note(srv));
+    fprintf(stderr, "hutong: heat: %s\n", ht_server_heat_note(srv));
     printf("hutong: serving %s on http://%s:%u/ (Ctrl-C stops)\n", o.db,
            o.host ? o.host : "127.0.0.1", (unsigned)ht_server_port(srv));
     fflush(stdout);

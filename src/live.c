@@ -84,6 +84,7 @@ worker *ht__live_worker_get(ht_server *s, ht_error *err) {
         free(w);
         return NULL;
     }
+    ht_renderer_set_atlases(w->rend, s->atlases);
     pthread_mutex_lock(&s->imu);
     w->version = atomic_load(&s->version);
     ht_index *ix = ht_index_ref(s->index);
@@ -158,6 +159,129 @@ size_t ht__live_style_names(char **names, size_t max) {
     }
     qsort(names, n, sizeof *names, cmp_str);
     return n;
+}
+
+/* The file of the density grids per class with @o beside the index's. */
+static char *atlas_path(const ht_server *s, const ht_heat_opts *o) {
+    if (!s->index_path) {
+        return NULL;
+    }
+    size_t len = strlen(s->index_path) + 48;
+    char *p = malloc(len);
+    if (p) {
+        snprintf(p, len, "%s.heat-%g-%s", s->index_path, o->radius_m,
+                 o->kernel == HT_KERNEL_QUARTIC ? "quartic" : "gaussian");
+    }
+    return p;
+}
+
+/* Save the grids built from the base the snapshot file holds. */
+static void save_atlas(void *ud, const ht_heat_atlas *a, const ht_index *ix) {
+    ht_server *s = ud;
+    if (!s->stamped_base || ht_heat_atlas_base(a) != s->stamped_base) {
+        return;
+    }
+    ht_heat_opts o = {.radius_m = ht_heat_atlas_radius(a),
+                      .kernel = ht_heat_atlas_kernel(a)};
+    char *path = atlas_path(s, &o);
+    ht_error err = {0};
+    if (path && ht_heat_atlas_save(a, ix, path, s->stamp_source,
+                                   s->stamp_version, &err) != HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "density grids: %s", err.msg);
+    }
+    free(path);
+}
+
+/* The grids with @o: read from their file when it holds the index's base,
+ * else built in a thread. */
+static void prepare_atlas(ht_server *s, const ht_index *ix,
+                          const ht_heat_opts *o, char *note, size_t size) {
+    char *path =
+        s->stamped_base == ht_index_base_serial(ix) ? atlas_path(s, o) : NULL;
+    ht_heat_atlas *a = NULL;
+    ht_error why = {0};
+    if (path && ht_heat_atlas_read(path, ix, o, s->stamp_source,
+                                   s->stamp_version, &a, &why) == HT_OK) {
+        ht_heat_atlases_put(s->atlases, a);
+        ht_heat_atlas_unref(a);
+        size_t used = strlen(note);
+        snprintf(note + used, size - used, "%s%g m %s read from %s",
+                 used ? "; " : "", o->radius_m,
+                 o->kernel == HT_KERNEL_QUARTIC ? "quartic" : "gaussian", path);
+    } else {
+        ht_heat_atlases_prepare(s->atlases, ix, o);
+        size_t used = strlen(note);
+        snprintf(note + used, size - used,
+                 "%s%g m %s built in the background%s%s%s", used ? "; " : "",
+                 o->radius_m,
+                 o->kernel == HT_KERNEL_QUARTIC ? "quartic" : "gaussian",
+                 why.msg[0] ? " (" : "", why.msg, why.msg[0] ? ")" : "");
+    }
+    free(path);
+}
+
+typedef struct fold_ctx {
+    ht_server *s;
+    const ht_index *ix;
+    int64_t source, version;
+} fold_ctx;
+
+static void save_folded(void *ud, const ht_heat_atlas *a) {
+    fold_ctx *c = ud;
+    ht_heat_atlas *adv = NULL;
+    ht_heat_opts o = {.radius_m = ht_heat_atlas_radius(a),
+                      .kernel = ht_heat_atlas_kernel(a)};
+    char *path = atlas_path(c->s, &o);
+    ht_error err = {0};
+    if (path && ht_heat_atlas_base(a) == ht_index_base_serial(c->ix) &&
+        (ht_heat_atlas_advance(a, c->ix, &adv, &err) != HT_OK ||
+         ht_heat_atlas_save(adv, c->ix, path, c->source, c->version, &err) !=
+             HT_OK)) {
+        ht_log(HT_LOG_WARN, "server", "density grids: %s", err.msg);
+    }
+    ht_heat_atlas_unref(adv);
+    free(path);
+}
+
+void ht__live_save_atlases(ht_server *s, const ht_index *ix, int64_t source,
+                           int64_t version) {
+    fold_ctx c = {s, ix, source, version};
+    ht_heat_atlases_each(s->atlases, save_folded, &c);
+}
+
+void ht__live_prepare_atlases(ht_server *s) {
+    ht_heat_atlases_on_built(s->atlases, save_atlas, s);
+    char *names[MAX_STYLES];
+    size_t n = ht__live_style_names(names, MAX_STYLES);
+    ht_index *ix = ht__live_index_ref(s);
+    char note[320] = "";
+    bool large = ix && ht_index_count(ix) >= ht_heat_atlases_from(s->atlases);
+    for (size_t k = 0; k < n; k++) {
+        const ht_style *st =
+            large ? ht__live_style_get(s, names[k], NULL) : NULL;
+        for (size_t i = 0;
+             st && !ht_style_has_filter(st) && i < ht_style_layer_count(st);
+             i++) {
+            const ht_style_layer *l = ht_style_layer_at(st, i);
+            ht_heat_opts o;
+            if (l->type == HT_LAYER_HEATMAP &&
+                ht_render_heat_opts(l, &o, NULL) == HT_OK && !o.weight) {
+                prepare_atlas(s, ix, &o, note, sizeof note);
+            }
+        }
+        free(names[k]);
+    }
+    if (!large) {
+        snprintf(s->heat_note, sizeof s->heat_note,
+                 "density grids built per filter (%zu incidents, grids per "
+                 "class from %zu)",
+                 ix ? ht_index_count(ix) : 0, ht_heat_atlases_from(s->atlases));
+    } else {
+        snprintf(s->heat_note, sizeof s->heat_note,
+                 "density grids per class: %s",
+                 note[0] ? note : "no heat layer");
+    }
+    ht_index_unref(ix);
 }
 
 /* Whether grid @code is @area or lies in its subtree. */
@@ -279,6 +403,8 @@ static void swap_index(ht_server *s, ht_index *nx, int64_t *ids, size_t n) {
     atomic_store(&s->version, v);
     pthread_mutex_unlock(&s->imu);
     ht_index_unref(prev);
+    /* A new base (the changes piled up): its density grids per class. */
+    ht_heat_atlases_follow(s->atlases, nx);
 }
 
 /* After a commit: a new snapshot with the incidents @ids as the store

@@ -17,6 +17,11 @@
 
 #include "server_int.h"
 
+/* Density grids per class from this many incidents on (below, a build
+ * takes a few tens of milliseconds), within this many bytes a radius. */
+#define ATLAS_FROM 200000
+#define ATLAS_MAX_BYTES ((size_t)256 << 20)
+
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
                       enum MHD_RequestTerminationCode toe) {
     ht_server *s = cls;
@@ -101,6 +106,13 @@ static unsigned fit_connections(unsigned want) {
  * change its log still holds after: the follower applies the rest.
  * HT_ENOTFOUND (the reason in @why) when there is none such: the index
  * loads from the database, and is saved there. */
+/* The index's base is the snapshot file's, stamped (@source, @version). */
+static void stamp(ht_server *s, int64_t source, int64_t version) {
+    s->stamped_base = ht_index_base_serial(s->index);
+    s->stamp_source = source;
+    s->stamp_version = version;
+}
+
 static ht_status read_pg_index(ht_server *s, const char *path,
                                const struct timespec *t0, ht_error *why,
                                ht_error *err) {
@@ -128,6 +140,7 @@ static ht_status read_pg_index(ht_server *s, const char *path,
         return st == HT_OK ? HT_ENOTFOUND : st;
     }
     s->follow_seq = seq;
+    stamp(s, s->database_id, seq);
     snprintf(s->index_note, sizeof s->index_note,
              "%zu incidents read from %s in %.0f ms (change %lld; the change "
              "log brings it up to date)",
@@ -162,6 +175,7 @@ static ht_status load_index(ht_server *s, const char *db,
         }
     } else if (ht_index_read(s->index_path, v0, &s->index, &why) == HT_OK) {
         s->index_data_version = v0;
+        stamp(s, 0, v0);
         snprintf(s->index_note, sizeof s->index_note,
                  "%zu incidents read from %s in %.0f ms",
                  ht_index_count(s->index), s->index_path,
@@ -182,6 +196,8 @@ static ht_status load_index(ht_server *s, const char *db,
         ht_error serr = {0};
         if (ht_index_save(s->index, s->index_path, v0, &serr) != HT_OK) {
             ht_log(HT_LOG_WARN, "server", "index snapshot: %s", serr.msg);
+        } else {
+            stamp(s, 0, v0);
         }
     }
     return HT_OK;
@@ -264,6 +280,11 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     }
     if (st == HT_OK) {
         st = load_index(s, o->db, o->index_file, err);
+    }
+    if (st == HT_OK) {
+        st = ht_heat_atlases_new(
+            o->heat_grids_from ? o->heat_grids_from : ATLAS_FROM,
+            ATLAS_MAX_BYTES, &s->atlases, err);
     }
     bool on_db = ht_store_is_url(o->db);
     if (st == HT_OK && on_db && o->tokens) {
@@ -354,6 +375,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
+    ht__live_prepare_atlases(s);
     /* Incidents already late when the server starts are not news. */
     s->overdue_checked = ht_clock_now() / 60 * 60 - 1;
     s->beat_started =
@@ -378,6 +400,8 @@ void ht__server_save_pg_index(ht_server *s) {
     if (ht_index_save_stamped(ix, s->index_path, s->database_id, seq, &err) !=
         HT_OK) {
         ht_log(HT_LOG_WARN, "server", "index snapshot: %s", err.msg);
+    } else {
+        ht__live_save_atlases(s, ix, s->database_id, seq);
     }
     ht_index_unref(ix);
 }
@@ -412,6 +436,10 @@ void ht__server_refresh_tokens(ht_server *s) {
            ht_tokens_count(t), (long long)v);
 }
 
+const char *ht_server_heat_note(const ht_server *s) {
+    return s->heat_note;
+}
+
 const char *ht_server_index_note(const ht_server *s) {
     return s->index_note;
 }
@@ -439,6 +467,8 @@ static void save_index(ht_server *s) {
     ht_index *ix = ht__live_index_ref(s);
     if (ht_index_save(ix, s->index_path, v, &err) != HT_OK) {
         ht_log(HT_LOG_WARN, "server", "index snapshot: %s", err.msg);
+    } else {
+        ht__live_save_atlases(s, ix, 0, v);
     }
     ht_index_unref(ix);
 }
@@ -481,6 +511,9 @@ void ht_server_stop(ht_server *s) {
     if (s->d) {
         MHD_stop_daemon(s->d); /* joins the workers after their requests */
     }
+    /* The density grids being built are done (and saved) before the
+     * snapshot is, which may fold changes into a base of its own. */
+    ht_heat_atlases_wait(s->atlases);
     save_index(s);
     free(s->index_path);
     for (int k = 0; k < EVENT_RING; k++) {
@@ -496,6 +529,7 @@ void ht_server_stop(ht_server *s) {
         free(w);
         w = next;
     }
+    ht_heat_atlases_free(s->atlases); /* after the renderers borrowing it */
     for (int k = 0; k < s->nstyles; k++) {
         ht_style_unref(s->styles[k].style);
     }

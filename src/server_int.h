@@ -23,6 +23,7 @@
 #include "hutong/crs.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
+#include "hutong/heat.h"
 #include "hutong/index.h"
 #include "hutong/render.h"
 #include "hutong/server.h"
@@ -104,7 +105,13 @@ struct ht_server {
     uint16_t port;
     ht_store *store;
     ht_features *feat;
-    ht_index *index;      /* the current snapshot: take it with index_ref */
+    ht_index *index;          /* the current snapshot: take it with index_ref */
+    ht_heat_atlases *atlases; /* density grids per class, for every worker */
+    /* The base the index's snapshot file holds (0: none) and its stamp:
+     * the density grids of that base are saved beside it. */
+    uint64_t stamped_base;
+    char heat_note[400]; /* how the grids were had at the start */
+    int64_t stamp_source, stamp_version;
     pthread_mutex_t imu;  /* guards index and changes */
     atomic_ulong version; /* bumped by every write */
     struct change {
@@ -288,6 +295,15 @@ bool ht__live_scope_filter(ht_server *s, const request *rq, ht_filter *f);
 const ht_style *ht__live_style_get(ht_server *s, const char *name,
                                    ht_error *err);
 size_t ht__live_style_names(char **names, size_t max);
+
+/* Start building the density grids per class of every heatmap layer the
+ * styles draw (without a weight or a filter of their own). */
+void ht__live_prepare_atlases(ht_server *s);
+
+/* Save the density grids of @ix's base carried past its changes, beside
+ * the snapshot just saved from @ix stamped (@source, @version). */
+void ht__live_save_atlases(ht_server *s, const ht_index *ix, int64_t source,
+                           int64_t version);
 worker *ht__live_worker_get(ht_server *s, ht_error *err);
 
 /* routes.c (each documented there) */

@@ -50,6 +50,10 @@ typedef struct ht_server_opts {
      * used for absolute URLs (TileJSON); NULL: the request's validated
      * Host, with Vary: Host */
     const char *public_url;
+    /** density grids per class (ht_heat_atlas) are kept for heat maps from
+     * this many incidents on, read from beside the index's snapshot or
+     * built in the background; 0: 200,000 */
+    size_t heat_grids_from;
 } ht_server_opts;
 
 typedef struct ht_server ht_server;
@@ -75,6 +79,10 @@ uint16_t ht_server_port(const ht_server *s);
 
 /** How the index came to be at start: read from its snapshot, or loaded
  * from the database (and why), with the time it took. */
+/** How the density grids per class were had at the start (read, being
+ * built, or none and why), for the log. */
+const char *ht_server_heat_note(const ht_server *s);
+
 const char *ht_server_index_note(const ht_server *s);
 
 /** Stop accepting, let requests in flight finish, close everything. */

@@ -1119,6 +1119,91 @@ static char *body_of(int port, const char *path) {
     return body;
 }
 
+/* Density grids per class (--heat-grids-from 1 keeps them for the small
+ * demo): built in the background at the start, saved beside the index's
+ * snapshot, read at the next start (the same tiles); after a write, saved
+ * carried past it as the snapshot folds it in, and read again. */
+static char *png_of(int port, const char *path, size_t *len) {
+    char *body;
+    assert_int_equal(ts_http(port, "GET", path, NULL, NULL, NULL, &body, len),
+                     200);
+    assert_true(*len > 100 && memcmp(body, "\x89PNG", 4) == 0);
+    return body;
+}
+
+static void test_server_heat_grids(void **state) {
+    (void)state;
+    if (ts_pg()) {
+        skip(); /* the files lie beside a SpatiaLite database */
+    }
+    char *sdb = demo_db("grids.db", "2000"), *tokens = ts_path(dir, "gtokens");
+    char *log = ts_path(dir, "grids.log"), heat[600];
+    snprintf(heat, sizeof heat, "%s.index.heat-150-quartic", sdb);
+    char *tw = ts_token_new(sdb, tokens, "ingest", NULL, true);
+    const char *extra[] = {"--heat-grids-from", "1", "--tokens", tokens, NULL};
+    const char *tile = "/tiles/heat/14/13490/6206.png",
+               *cat = "/tiles/heat/14/13490/6206.png?category=01";
+    /* Without the option the demo is too small for them. */
+    ts_server p = ts_serve_start(sdb, log, NULL);
+    assert_int_equal(ts_serve_stop(p), 0);
+    char *text = ts_read(log);
+    assert_contains(text, "density grids built per filter (2000 incidents");
+    free(text);
+    assert_int_not_equal(access(heat, F_OK), 0);
+    ts_server a = ts_serve_start_with(sdb, log, extra);
+    size_t nt0, nc0, nt1, nc1, nt2;
+    char *t0 = png_of(a.port, tile, &nt0), *c0 = png_of(a.port, cat, &nc0);
+    assert_int_equal(ts_serve_stop(a), 0);
+    text = ts_read(log);
+    assert_contains(text, "150 m quartic built in the background");
+    free(text);
+    assert_int_equal(access(heat, R_OK), 0);
+    ts_server b = ts_serve_start_with(sdb, log, extra);
+    text = ts_read(log);
+    assert_contains(text, "150 m quartic read from");
+    free(text);
+    char *t1 = png_of(b.port, tile, &nt1), *c1 = png_of(b.port, cat, &nc1);
+    assert_int_equal(nt0, nt1);
+    assert_int_equal(nc0, nc1);
+    assert_memory_equal(t0, t1, nt0);
+    assert_memory_equal(c0, c1, nc0);
+    /* A write: the snapshot folds it in at the stop, the grids too. */
+    char hdr[300];
+    snprintf(hdr, sizeof hdr,
+             "Content-Type: text/csv\r\nAuthorization: Bearer %s\r\n", tw);
+    const char *csv =
+        "id,lon,lat,category,severity,source,status,"
+        "reported_at\ngrid-1,116.4105,39.9152,0101,2,app,"
+        "reported,2026-03-01T08:00:00Z\n";
+    assert_int_equal(
+        ts_http(b.port, "POST", "/api/incidents", hdr, csv, NULL, NULL, NULL),
+        201);
+    assert_int_equal(ts_serve_stop(b), 0);
+    ts_server c = ts_serve_start_with(sdb, log, extra);
+    text = ts_read(log);
+    assert_contains(text, "150 m quartic read from");
+    free(text);
+    char *t2 = png_of(c.port, tile, &nt2);
+    assert_int_equal(ts_serve_stop(c), 0);
+    /* Damaged: built again. */
+    ts_write(heat, "HTHEAT garbage");
+    ts_server d = ts_serve_start_with(sdb, log, extra);
+    text = ts_read(log);
+    assert_contains(text, "built in the background (");
+    assert_contains(text, "not density grids");
+    free(text);
+    assert_int_equal(ts_serve_stop(d), 0);
+    free(t0);
+    free(t1);
+    free(t2);
+    free(c0);
+    free(c1);
+    free(tw);
+    free(log);
+    free(tokens);
+    free(sdb);
+}
+
 /* The index is saved beside the database (DB.index) and read back at the
  * next start when it holds the file's data version: after a start that
  * loaded it, after writes through the server (saved as it stops), and
@@ -1825,6 +1910,7 @@ int main(void) {
         cmocka_unit_test(test_server_expiry_by_neighbourhood),
         cmocka_unit_test(test_server_overdue_timer),
         cmocka_unit_test(test_server_index_snapshot),
+        cmocka_unit_test(test_server_heat_grids),
         cmocka_unit_test(test_server_scoped_readers),
         cmocka_unit_test(test_server_gzip),
         cmocka_unit_test(test_server_bad_requests),
