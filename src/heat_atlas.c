@@ -560,6 +560,9 @@ void ht_heat_atlases_put(ht_heat_atlases *s, ht_heat_atlas *a) {
 void ht_heat_atlases_each(ht_heat_atlases *s,
                           void (*fn)(void *ud, const ht_heat_atlas *a),
                           void *ud) {
+    if (!s) {
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     for (int k = 0; k < SHELF_KEYS; k++) {
         if (s->keys[k].a) {

@@ -194,7 +194,8 @@ void ht_heat_atlases_on_built(ht_heat_atlases *s,
                                          const ht_index *ix),
                               void *ud);
 
-/** @fn(ud, a) on every atlas built, under the set's lock. */
+/** @fn(ud, a) on every atlas built, under the set's lock; none for a NULL
+ * set. */
 void ht_heat_atlases_each(ht_heat_atlases *s,
                           void (*fn)(void *ud, const ht_heat_atlas *a),
                           void *ud);
