@@ -286,6 +286,10 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
             o->heat_grids_from ? o->heat_grids_from : ATLAS_FROM,
             ATLAS_MAX_BYTES, &s->atlases, err);
     }
+    if (st == HT_OK) {
+        /* Before any worker can ask for them. */
+        ht__live_prepare_atlases(s);
+    }
     bool on_db = ht_store_is_url(o->db);
     if (st == HT_OK && on_db && o->tokens) {
         st = ht_error_set(err, HT_EINVAL,
@@ -375,7 +379,6 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
-    ht__live_prepare_atlases(s);
     /* Incidents already late when the server starts are not news. */
     s->overdue_checked = ht_clock_now() / 60 * 60 - 1;
     s->beat_started =
