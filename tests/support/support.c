@@ -26,6 +26,7 @@
 #include "hutong/hash.h"
 #include "hutong/import.h"
 #include "hutong/render.h"
+#include "hutong/tile.h"
 
 /* SpatiaLite's header needs sqlite3.h before it. */
 /* clang-format off */
@@ -525,6 +526,25 @@ void ts_store_free(ts_store *f) {
     free(f);
 }
 
+void ts_store_import(ts_store *f, const char *name, const char *csv_text) {
+    char *p = ts_path(f->dir, name);
+    ts_write(p, csv_text);
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    ht_error err = {0};
+    if (ht_import_file(f->s, p, &io, NULL, &err) != HT_OK) {
+        fprintf(stderr, "import %s: %s\n", name, err.msg);
+        abort();
+    }
+    free(p);
+}
+
+int64_t ts_incident_id(const char *db, const char *external) {
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM incidents WHERE external_id = '%s'", external);
+    return ts_db_int(db, sql);
+}
+
 void ts_store_reopen(ts_store *f) {
     ht_store_close(f->s);
     ht_error err = {0};
@@ -572,6 +592,30 @@ void ts_demo_free(ts_demo *d) {
     ht_features_free(d->feat);
     ts_store_free(d->fx);
     free(d);
+}
+
+void ts_demo_tile(ts_demo *d, ht_renderer *r, const ht_style *s,
+                  const ht_filter *f, uint32_t *px) {
+    const ht_fgrid *g = ht_features_find_grid(d->feat, "110101");
+    ht_tile_id t = ht_tile_at(g->label.x, g->label.y, 14);
+    cairo_surface_t *surf =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+    cairo_t *cr = cairo_create(surf);
+    ht_render_req req = {.style = s,
+                         .bbox = ht_tile_bbox(t),
+                         .width = 256,
+                         .height = 256,
+                         .scale = 1,
+                         .filter = f};
+    ht_error err = {0};
+    if (ht_render(r ? r : d->rend, &req, cr, &err) != HT_OK) {
+        fprintf(stderr, "render: %s\n", err.msg);
+        abort();
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(surf);
+    memcpy(px, cairo_image_surface_get_data(surf), 256 * 256 * 4);
+    cairo_surface_destroy(surf);
 }
 
 ts_server ts_serve_start(const char *db, const char *errpath,

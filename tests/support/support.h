@@ -92,6 +92,14 @@ ts_store *ts_store_new(void);
 /* Close the store, remove the folder, free. */
 void ts_store_free(ts_store *f);
 
+/* Import the incidents CSV @csv_text into @f's store (through a file
+ * @name in its folder); aborts on failure. */
+void ts_store_import(ts_store *f, const char *name, const char *csv_text);
+
+/* The row id of the incident with external id @external in the store at
+ * @db (0 when there is none). */
+int64_t ts_incident_id(const char *db, const char *external);
+
 /* Close and reopen the store for writing (so the file is complete). */
 void ts_store_reopen(ts_store *f);
 
@@ -105,6 +113,15 @@ typedef struct ts_demo {
 
 ts_demo *ts_demo_new(size_t incidents);
 void ts_demo_free(ts_demo *d);
+
+struct ht_style;
+struct ht_filter;
+
+/* The 256 px tile at zoom 14 over grid 110101 of @d's district drawn by
+ * @r (NULL: @d's renderer) in @s under @f, as premultiplied ARGB into @px
+ * (256 * 256); aborts when it cannot be drawn. */
+void ts_demo_tile(ts_demo *d, struct ht_renderer *r, const struct ht_style *s,
+                  const struct ht_filter *f, uint32_t *px);
 
 /* SQL that turns a file of the current schema back into one of schema 1
  * (what hutong 0.1 wrote): no grid_tree, no closed-loop columns or rules. */

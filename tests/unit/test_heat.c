@@ -447,25 +447,6 @@ static double by_severity(void *ud, const ht_incident_view *v) {
     return v->severity;
 }
 
-/* Import @csv_text into the demo store. */
-static void import_text(const char *name, const char *csv_text) {
-    char *p = ts_path(demo->fx->dir, name);
-    ts_write(p, csv_text);
-    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
-    ht_error err = {0};
-    if (ht_import_file(demo->fx->s, p, &io, NULL, &err) != HT_OK) {
-        fail_msg("%s", err.msg);
-    }
-    free(p);
-}
-
-static int64_t id_of(const char *external) {
-    char sql[128];
-    snprintf(sql, sizeof sql,
-             "SELECT id FROM incidents WHERE external_id = '%s'", external);
-    return ts_db_int(demo->fx->db, sql);
-}
-
 static void test_heat_update_matches_a_fresh_build(void **state) {
     (void)state;
     /* A snapshot with 40 incidents added in one place and 3 moved; the
@@ -478,7 +459,7 @@ static void test_heat_update_matches_a_fresh_build(void **state) {
              "m1,116.401,39.93,0101,3,2026-11-01\n"
              "m2,116.402,39.93,0101,2,2026-11-01\n",
              head);
-    import_text("m.csv", buf);
+    ts_store_import(demo->fx, "m.csv", buf);
     ht_index *v1;
     assert_int_equal(ht_index_load(demo->fx->s, &v1, NULL), HT_OK);
     snprintf(buf, sizeof buf,
@@ -492,16 +473,16 @@ static void test_heat_update_matches_a_fresh_build(void **state) {
                  "u%d,%.5f,39.915,0101,%d,2026-11-01\n", k,
                  116.41 + k * 0.00002, 1 + k % 3);
     }
-    import_text("u.csv", buf);
+    ts_store_import(demo->fx, "u.csv", buf);
     int64_t ids[43];
     char ext[16];
     for (int k = 0; k < 3; k++) {
         snprintf(ext, sizeof ext, "m%d", k);
-        ids[k] = id_of(ext);
+        ids[k] = ts_incident_id(demo->fx->db, ext);
     }
     for (int k = 0; k < 40; k++) {
         snprintf(ext, sizeof ext, "u%d", k);
-        ids[3 + k] = id_of(ext);
+        ids[3 + k] = ts_incident_id(demo->fx->db, ext);
     }
     ht_error err = {0};
     ht_index *v2;
@@ -551,8 +532,8 @@ static void test_heat_update_matches_a_fresh_build(void **state) {
     }
     /* An incident far beyond the data: the grid cannot hold it. */
     snprintf(buf, sizeof buf, "%sfar,117.5,40.5,0101,2,2026-11-01\n", head);
-    import_text("far.csv", buf);
-    int64_t far = id_of("far");
+    ts_store_import(demo->fx, "far.csv", buf);
+    int64_t far = ts_incident_id(demo->fx->db, "far");
     ht_index *v3;
     assert_int_equal(ht_index_apply(v2, demo->fx->s, &far, 1, &v3, &err),
                      HT_OK);
@@ -586,28 +567,6 @@ static ht_style *heat_style(const char *paint_extra) {
         fail_msg("%s", err.msg);
     }
     return s;
-}
-
-static void render_tile(ht_style *s, const ht_filter *f, uint32_t *px) {
-    const ht_fgrid *d = ht_features_find_grid(demo->feat, "110101");
-    ht_tile_id t = ht_tile_at(d->label.x, d->label.y, 14);
-    cairo_surface_t *surf =
-        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
-    cairo_t *cr = cairo_create(surf);
-    ht_render_req req = {.style = s,
-                         .bbox = ht_tile_bbox(t),
-                         .width = 256,
-                         .height = 256,
-                         .scale = 1,
-                         .filter = f};
-    ht_error err = {0};
-    if (ht_render(demo->rend, &req, cr, &err) != HT_OK) {
-        fail_msg("%s", err.msg);
-    }
-    cairo_destroy(cr);
-    cairo_surface_flush(surf);
-    memcpy(px, cairo_image_surface_get_data(surf), 256 * 256 * 4);
-    cairo_surface_destroy(surf);
 }
 
 static void test_heat_per_day_shares_one_scale(void **state) {
@@ -655,8 +614,8 @@ static void test_heat_per_day_shares_one_scale(void **state) {
     rate = heat_style(",\"heatmap-unit\":\"per-day\",\"heatmap-scale\":5");
     total = heat_style(",\"heatmap-scale\":35");
     uint32_t *a = malloc(256 * 256 * 4), *b = malloc(256 * 256 * 4);
-    render_tile(rate, &week, a);
-    render_tile(total, &week, b);
+    ts_demo_tile(demo, NULL, rate, &week, a);
+    ts_demo_tile(demo, NULL, total, &week, b);
     size_t inked = 0;
     for (int i = 0; i < 256 * 256; i++) {
         inked += a[i] != 0;

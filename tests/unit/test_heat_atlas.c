@@ -219,30 +219,6 @@ static void test_atlas_threads_build_the_same(void **state) {
     ht_heat_atlas_unref(three);
 }
 
-/* A heat tile at zoom 14 over the district's first grid, drawn by @r. */
-static void render_tile(ht_renderer *r, const ht_style *st, const ht_filter *f,
-                        uint32_t *px) {
-    const ht_fgrid *d = ht_features_find_grid(demo->feat, "110101");
-    ht_tile_id t = ht_tile_at(d->label.x, d->label.y, 14);
-    cairo_surface_t *surf =
-        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
-    cairo_t *cr = cairo_create(surf);
-    ht_render_req req = {.style = st,
-                         .bbox = ht_tile_bbox(t),
-                         .width = 256,
-                         .height = 256,
-                         .scale = 1,
-                         .filter = f};
-    ht_error err = {0};
-    if (ht_render(r, &req, cr, &err) != HT_OK) {
-        fail_msg("%s", err.msg);
-    }
-    cairo_destroy(cr);
-    cairo_surface_flush(surf);
-    memcpy(px, cairo_image_surface_get_data(surf), 256 * 256 * 4);
-    cairo_surface_destroy(surf);
-}
-
 /* A renderer summing from shared atlases draws the tiles one building
  * every grid draws, for filters they serve and for others; the atlas it
  * waited for is the one asked for. */
@@ -268,8 +244,8 @@ static void test_atlas_renderer_draws_the_same(void **state) {
                       filter_of("window", "30d", NULL, NULL)};
     uint32_t *a = malloc(256 * 256 * 4), *b = malloc(256 * 256 * 4);
     for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
-        render_tile(plain, st, &fs[k], a);
-        render_tile(summing, st, &fs[k], b);
+        ts_demo_tile(demo, plain, st, &fs[k], a);
+        ts_demo_tile(demo, summing, st, &fs[k], b);
         size_t differ = 0, lit = 0;
         for (size_t i = 0; i < 256 * 256; i++) {
             differ += a[i] != b[i];
@@ -374,24 +350,6 @@ static void test_atlas_saved_and_read(void **state) {
     free(path);
 }
 
-static void import_text(const char *name, const char *csv_text) {
-    char *p = ts_path(demo->fx->dir, name);
-    ts_write(p, csv_text);
-    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
-    ht_error err = {0};
-    if (ht_import_file(demo->fx->s, p, &io, NULL, &err) != HT_OK) {
-        fail_msg("%s", err.msg);
-    }
-    free(p);
-}
-
-static int64_t id_of(const char *external) {
-    char sql[128];
-    snprintf(sql, sizeof sql,
-             "SELECT id FROM incidents WHERE external_id = '%s'", external);
-    return ts_db_int(demo->fx->db, sql);
-}
-
 /* Incidents added, moved to another severity and class, and deleted since
  * the base: the sums plus the changes equal a build of the new snapshot;
  * one beyond the extent widens the grid, which the sums refuse. */
@@ -404,7 +362,7 @@ static void test_atlas_follows_the_changes(void **state) {
              "a1,116.401,39.93,0301,3,2026-11-01\n"
              "a2,116.402,39.93,0101,2,2026-11-01\n",
              head);
-    import_text("a.csv", buf);
+    ts_store_import(demo->fx, "a.csv", buf);
     ht_index *v1;
     assert_int_equal(ht_index_load(demo->fx->s, &v1, NULL), HT_OK);
     ht_heat_atlas *a;
@@ -421,16 +379,16 @@ static void test_atlas_follows_the_changes(void **state) {
                  "b%d,%.5f,39.915,%s,%d,2026-11-01\n", k, 116.41 + k * 0.00002,
                  k % 2 ? "0101" : "0302", 1 + k % 3);
     }
-    import_text("b.csv", buf);
+    ts_store_import(demo->fx, "b.csv", buf);
     int64_t ids[33];
     char ext[16];
     for (int k = 0; k < 3; k++) {
         snprintf(ext, sizeof ext, "a%d", k);
-        ids[k] = id_of(ext);
+        ids[k] = ts_incident_id(demo->fx->db, ext);
     }
     for (int k = 0; k < 30; k++) {
         snprintf(ext, sizeof ext, "b%d", k);
-        ids[3 + k] = id_of(ext);
+        ids[3 + k] = ts_incident_id(demo->fx->db, ext);
     }
     char sql[128];
     snprintf(sql, sizeof sql, "DELETE FROM incidents WHERE id = %lld",
@@ -483,8 +441,8 @@ static void test_atlas_follows_the_changes(void **state) {
     free(apath);
     /* One far beyond the data. */
     snprintf(buf, sizeof buf, "%sfar,117.5,40.5,0101,2,2026-11-01\n", head);
-    import_text("far.csv", buf);
-    int64_t far = id_of("far");
+    ts_store_import(demo->fx, "far.csv", buf);
+    int64_t far = ts_incident_id(demo->fx->db, "far");
     ht_index *v3;
     assert_int_equal(ht_index_apply(v2, demo->fx->s, &far, 1, &v3, &err),
                      HT_OK);
