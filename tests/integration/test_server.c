@@ -1710,7 +1710,9 @@ static void test_server_scoped_readers(void **state) {
 /* JSON is gzipped for clients that take it, and only then. */
 static void test_server_gzip(void **state) {
     (void)state;
-    const char *path = "/api/incidents?limit=300";
+    /* Closed incidents: an open one's hours over its deadline grow with the
+     * clock between the two requests. */
+    const char *path = "/api/incidents?limit=300&status=closed";
     char *head, *plain, *packed;
     size_t nplain, npacked;
     assert_int_equal(
