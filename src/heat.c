@@ -33,6 +33,10 @@ ht_status ht_heat_kernel_parse(const char *s, ht_kernel *out, ht_error *err) {
                         s ? s : "");
 }
 
+const char *ht_heat_kernel_name(ht_kernel k) {
+    return k == HT_KERNEL_GAUSSIAN ? "gaussian" : "quartic";
+}
+
 /* Metres on the ground per projected metre, east-west and north-south, at
  * latitude @phi (radians): the ellipsoid's radii of curvature against
  * Web Mercator's sphere. */

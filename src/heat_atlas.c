@@ -39,9 +39,8 @@ static void count_row(void *ud, double x, double y, int severity,
     (void)x;
     (void)y;
     ht_heat_atlas *a = ud;
-    size_t c = ht__heat_atlas_class(a, severity, major);
     if (major < a->nclass) {
-        a->count[c]++;
+        a->count[ht__heat_atlas_class(a, severity, major)]++;
     }
 }
 
@@ -84,6 +83,42 @@ void ht_heat_atlas_unref(ht_heat_atlas *a) {
 ht_heat_atlas *ht_heat_atlas_ref(ht_heat_atlas *a) {
     atomic_fetch_add(&a->refs, 1);
     return a;
+}
+
+ht_status ht__heat_atlas_new(const ht_index *ix, const ht_heat_opts *o,
+                             ht_heat_atlas **out, ht_error *err) {
+    *out = NULL;
+    ht_heat_atlas *a = calloc(1, sizeof *a);
+    if (!a) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    atomic_init(&a->refs, 1);
+    a->base = ht_index_base_serial(ix);
+    a->nclass = ht_index_categories(ix);
+    ht_heat_opts plain = {.radius_m = o->radius_m, .kernel = o->kernel};
+    ht_status st = ht__heat_new(ix, &plain, &a->geo, err);
+    if (st != HT_OK) {
+        ht_heat_atlas_unref(a);
+        return st;
+    }
+    /* The geometry is all it keeps of that grid. */
+    free(a->geo->v);
+    a->geo->v = NULL;
+    size_t nc = SEVERITIES * a->nclass;
+    a->v = calloc(nc ? nc : 1, sizeof *a->v);
+    a->count = calloc(nc ? nc : 1, sizeof *a->count);
+    if (!a->v || !a->count) {
+        ht_heat_atlas_unref(a);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    *out = a;
+    return HT_OK;
+}
+
+/* Whether grids @a and @b have the same nodes. */
+static bool same_nodes(const ht_heat *a, const ht_heat *b) {
+    return a->nx == b->nx && a->ny == b->ny && a->x0 == b->x0 &&
+           a->y0 == b->y0 && a->step == b->step;
 }
 
 /* Splat the base in parts, a thread each, each into its own classes, and
@@ -157,28 +192,12 @@ ht_status ht_heat_atlas_build(const ht_index *ix, const ht_heat_opts *o,
                             "density grids per class count incidents: no "
                             "weight");
     }
-    ht_heat_atlas *a = calloc(1, sizeof *a);
-    if (!a) {
-        return ht_error_set(err, HT_ENOMEM, "out of memory");
-    }
-    atomic_init(&a->refs, 1);
-    a->base = ht_index_base_serial(ix);
-    a->nclass = ht_index_categories(ix);
-    ht_status st = ht__heat_new(ix, o, &a->geo, err);
+    ht_heat_atlas *a;
+    ht_status st = ht__heat_atlas_new(ix, o, &a, err);
     if (st != HT_OK) {
-        ht_heat_atlas_unref(a);
         return st;
     }
-    /* The geometry is all it keeps of that grid. */
-    free(a->geo->v);
-    a->geo->v = NULL;
     size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
-    a->v = calloc(nc ? nc : 1, sizeof *a->v);
-    a->count = calloc(nc ? nc : 1, sizeof *a->count);
-    if (!a->v || !a->count) {
-        ht_heat_atlas_unref(a);
-        return ht_error_set(err, HT_ENOMEM, "out of memory");
-    }
     /* The classes present, to know the size before taking it. */
     ht_index_base_rows(ix, 0, 1, count_row, a);
     size_t used = 0;
@@ -218,12 +237,19 @@ ht_kernel ht_heat_atlas_kernel(const ht_heat_atlas *a) {
     return a->geo->o.kernel;
 }
 
+/* ht_heat_atlas_serves, with the severities @q passes into *@sev. */
+static bool serves(const ht_heat_atlas *a, const ht_index *ix,
+                   const ht_index_filter *q, const ht_heat_opts *o,
+                   unsigned *sev) {
+    return a->base == ht_index_base_serial(ix) && !o->weight &&
+           o->radius_m == a->geo->o.radius_m && o->kernel == a->geo->o.kernel &&
+           ht_index_filter_classes(q, sev);
+}
+
 bool ht_heat_atlas_serves(const ht_heat_atlas *a, const ht_index *ix,
                           const ht_index_filter *q, const ht_heat_opts *o) {
     unsigned sev;
-    return a->base == ht_index_base_serial(ix) && !o->weight &&
-           o->radius_m == a->geo->o.radius_m && o->kernel == a->geo->o.kernel &&
-           ht_index_filter_classes(q, &sev);
+    return serves(a, ix, q, o, &sev);
 }
 
 typedef struct change_ctx {
@@ -245,8 +271,7 @@ ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
                              ht_heat **out, ht_error *err) {
     *out = NULL;
     unsigned sev;
-    if (!ht_heat_atlas_serves(a, ix, q, o) ||
-        !ht_index_filter_classes(q, &sev)) {
+    if (!serves(a, ix, q, o, &sev)) {
         return ht_error_set(err, HT_ENOTFOUND,
                             "the density grids per class do not hold it");
     }
@@ -257,9 +282,7 @@ ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
     }
     /* The same nodes as the base's: the changes lie within its extent (an
      * incident beyond it widens the grid, which is built whole then). */
-    const ht_heat *g = a->geo;
-    if (h->nx != g->nx || h->ny != g->ny || h->x0 != g->x0 || h->y0 != g->y0 ||
-        h->step != g->step) {
+    if (!same_nodes(h, a->geo)) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOTFOUND,
                             "the changes since the base moved the grid");
@@ -301,8 +324,7 @@ static void advance_change(void *ud, double x, double y, int sign, int severity,
                            unsigned major) {
     advance_ctx *c = ud;
     ht_heat_atlas *a = c->a;
-    if (!c->ok || major >= a->nclass) {
-        c->ok = c->ok && major < a->nclass;
+    if (!c->ok) {
         return;
     }
     size_t k = ht__heat_atlas_class(a, severity, major);
@@ -322,39 +344,34 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
         return ht_error_set(err, HT_EINVAL,
                             "density grids of another base than the index's");
     }
-    ht_heat_atlas *a = calloc(1, sizeof *a);
-    size_t nc = SEVERITIES * from->nclass;
-    size_t nodes = from->geo->nx * from->geo->ny;
-    ht_heat_opts o = from->geo->o;
-    bool ok = a && ht__heat_new(ix, &o, &a->geo, NULL) == HT_OK;
-    if (a) {
-        atomic_init(&a->refs, 1);
-        a->base = from->base;
-        a->nclass = from->nclass;
-        a->v = calloc(nc ? nc : 1, sizeof *a->v);
-        a->count = calloc(nc ? nc : 1, sizeof *a->count);
-        ok = ok && a->v && a->count;
+    ht_heat_atlas *a;
+    ht_status st = ht__heat_atlas_new(ix, &from->geo->o, &a, err);
+    if (st != HT_OK) {
+        return st;
     }
     /* The changes may widen the grid: then it is built whole. */
-    const ht_heat *g = ok ? a->geo : NULL;
-    if (g && (g->nx != from->geo->nx || g->ny != from->geo->ny ||
-              g->x0 != from->geo->x0 || g->y0 != from->geo->y0)) {
+    if (!same_nodes(a->geo, from->geo)) {
         ht_heat_atlas_unref(a);
         return ht_error_set(err, HT_ENOTFOUND,
                             "the changes since the base moved the grid");
     }
-    if (ok) {
-        free(a->geo->v);
-        a->geo->v = NULL;
-        memcpy(a->count, from->count, nc * sizeof *a->count);
+    /* @ix's dictionary holds @from's categories first, and any the
+     * changes brought after them. */
+    size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
+    const float **was = calloc(nc ? nc : 1, sizeof *was);
+    advance_ctx c = {a, calloc(nc ? nc : 1, sizeof(double *)), true};
+    c.ok = c.acc && was;
+    for (size_t k = 0; c.ok && k < SEVERITIES * from->nclass; k++) {
+        size_t to = ht__heat_atlas_class(a, (int)(k / from->nclass) + 1,
+                                         (unsigned)(k % from->nclass));
+        was[to] = from->v[k];
+        a->count[to] = from->count[k];
     }
-    advance_ctx c = {a, ok ? calloc(nc ? nc : 1, sizeof(double *)) : NULL, ok};
-    c.ok = c.ok && c.acc;
     if (c.ok) {
         ht_index_changes(ix, NULL, advance_change, &c);
     }
     for (size_t k = 0; c.ok && k < nc; k++) {
-        if (!from->v[k] && !c.acc[k]) {
+        if (!was[k] && !c.acc[k]) {
             continue;
         }
         if (!(a->v[k] = malloc(nodes * sizeof *a->v[k]))) {
@@ -362,11 +379,12 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
             break;
         }
         for (size_t i = 0; i < nodes; i++) {
-            a->v[k][i] = (float)((from->v[k] ? from->v[k][i] : 0) +
+            a->v[k][i] = (float)((was[k] ? was[k][i] : 0) +
                                  (c.acc[k] ? c.acc[k][i] : 0));
         }
         a->bytes += nodes * sizeof *a->v[k];
     }
+    free(was);
     for (size_t k = 0; c.acc && k < nc; k++) {
         free(c.acc[k]);
     }
@@ -483,9 +501,10 @@ static void *shelf_build(void *arg) {
  * refused. Call with mu held. */
 static void shelf_start(struct shelf_key *e, const ht_index *ix) {
     uint64_t base = ht_index_base_serial(ix);
-    if (e->set->closed || (e->a && ht_heat_atlas_base(e->a) == base) ||
-        (e->building && e->want == base) || e->failed == base || e->building) {
-        return; /* a builder for an older base finishes first */
+    /* Under way (for an older base: it finishes first), there, refused. */
+    if (e->set->closed || e->building || e->failed == base ||
+        (e->a && ht_heat_atlas_base(e->a) == base)) {
+        return;
     }
     if (!e->joined) {
         pthread_join(e->tid, NULL); /* done: it cleared building */

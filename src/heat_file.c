@@ -129,37 +129,23 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
         why = "of another radius or kernel";
     }
     ht_heat_atlas *a = NULL;
-    if (!why) {
-        a = calloc(1, sizeof *a);
-        if (!a) {
-            fclose(in.f);
-            return ht_error_set(err, HT_ENOMEM, "out of memory");
-        }
-        atomic_init(&a->refs, 1);
-        a->base = ht_index_base_serial(ix);
-        a->nclass = ht_index_categories(ix);
-        ht_heat_opts plain = {.radius_m = o->radius_m, .kernel = o->kernel};
-        if (ht__heat_new(ix, &plain, &a->geo, err) != HT_OK) {
-            why = "no grid";
-        } else {
-            free(a->geo->v);
-            a->geo->v = NULL;
-            const ht_heat *g = a->geo;
-            if (g->x0 != h.x0 || g->y0 != h.y0 || g->step != h.step ||
-                g->nx != h.nx || g->ny != h.ny) {
-                why = "of other nodes than the index's";
-            }
+    ht_status st = why ? HT_OK : ht__heat_atlas_new(ix, o, &a, err);
+    if (st != HT_OK) {
+        fclose(in.f);
+        return st;
+    }
+    size_t nc = 0, nodes = 0, rows = 0;
+    if (a) {
+        const ht_heat *g = a->geo;
+        nc = SEVERITIES * a->nclass;
+        nodes = g->nx * g->ny;
+        if (g->x0 != h.x0 || g->y0 != h.y0 || g->step != h.step ||
+            g->nx != h.nx || g->ny != h.ny) {
+            why = "of other nodes than the index's";
+        } else if (h.classes > nc) {
+            why = "damaged";
         }
     }
-    size_t nc = a ? SEVERITIES * a->nclass : 0;
-    if (!why) {
-        a->v = calloc(nc ? nc : 1, sizeof *a->v);
-        a->count = calloc(nc ? nc : 1, sizeof *a->count);
-        if (!a->v || !a->count || h.classes > nc) {
-            why = !a->v || !a->count ? "out of memory" : "damaged";
-        }
-    }
-    size_t nodes = a && a->geo ? a->geo->nx * a->geo->ny : 0, rows = 0;
     for (uint64_t k = 0; !why && k < h.classes; k++) {
         uint64_t sev = 0, count = 0;
         char code[16];

@@ -49,6 +49,11 @@ struct ht_heat_atlas {
     size_t bytes;
 };
 
+/* An atlas of @ix's base with @o's radius and kernel: its nodes' geometry,
+ * no grids yet (the class arrays all NULL). */
+ht_status ht__heat_atlas_new(const ht_index *ix, const ht_heat_opts *o,
+                             ht_heat_atlas **out, ht_error *err);
+
 /* Class of severity @severity (clamped to 1..3) and major index @major. */
 size_t ht__heat_atlas_class(const ht_heat_atlas *a, int severity,
                             unsigned major);

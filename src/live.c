@@ -170,26 +170,32 @@ static char *atlas_path(const ht_server *s, const ht_heat_opts *o) {
     char *p = malloc(len);
     if (p) {
         snprintf(p, len, "%s.heat-%g-%s", s->index_path, o->radius_m,
-                 o->kernel == HT_KERNEL_QUARTIC ? "quartic" : "gaussian");
+                 ht_heat_kernel_name(o->kernel));
     }
     return p;
+}
+
+/* Save @a (of @ix's categories) beside the snapshot stamped (@source,
+ * @version). */
+static void save_beside(const ht_server *s, const ht_heat_atlas *a,
+                        const ht_index *ix, int64_t source, int64_t version) {
+    ht_heat_opts o = {.radius_m = ht_heat_atlas_radius(a),
+                      .kernel = ht_heat_atlas_kernel(a)};
+    char *path = atlas_path(s, &o);
+    ht_error err = {0};
+    if (path &&
+        ht_heat_atlas_save(a, ix, path, source, version, &err) != HT_OK) {
+        ht_log(HT_LOG_WARN, "server", "density grids: %s", err.msg);
+    }
+    free(path);
 }
 
 /* Save the grids built from the base the snapshot file holds. */
 static void save_atlas(void *ud, const ht_heat_atlas *a, const ht_index *ix) {
     ht_server *s = ud;
-    if (!s->stamped_base || ht_heat_atlas_base(a) != s->stamped_base) {
-        return;
+    if (s->stamped_base && ht_heat_atlas_base(a) == s->stamped_base) {
+        save_beside(s, a, ix, s->stamp_source, s->stamp_version);
     }
-    ht_heat_opts o = {.radius_m = ht_heat_atlas_radius(a),
-                      .kernel = ht_heat_atlas_kernel(a)};
-    char *path = atlas_path(s, &o);
-    ht_error err = {0};
-    if (path && ht_heat_atlas_save(a, ix, path, s->stamp_source,
-                                   s->stamp_version, &err) != HT_OK) {
-        ht_log(HT_LOG_WARN, "server", "density grids: %s", err.msg);
-    }
-    free(path);
 }
 
 /* The grids with @o: read from their file when it holds the index's base,
@@ -206,15 +212,14 @@ static void prepare_atlas(ht_server *s, const ht_index *ix,
         ht_heat_atlas_unref(a);
         size_t used = strlen(note);
         snprintf(note + used, size - used, "%s%g m %s read from %s",
-                 used ? "; " : "", o->radius_m,
-                 o->kernel == HT_KERNEL_QUARTIC ? "quartic" : "gaussian", path);
+                 used ? "; " : "", o->radius_m, ht_heat_kernel_name(o->kernel),
+                 path);
     } else {
         ht_heat_atlases_prepare(s->atlases, ix, o);
         size_t used = strlen(note);
         snprintf(note + used, size - used,
                  "%s%g m %s built in the background%s%s%s", used ? "; " : "",
-                 o->radius_m,
-                 o->kernel == HT_KERNEL_QUARTIC ? "quartic" : "gaussian",
+                 o->radius_m, ht_heat_kernel_name(o->kernel),
                  why.msg[0] ? " (" : "", why.msg, why.msg[0] ? ")" : "");
     }
     free(path);
@@ -226,21 +231,20 @@ typedef struct fold_ctx {
     int64_t source, version;
 } fold_ctx;
 
+/* Save @a carried past the changes the snapshot folded in. */
 static void save_folded(void *ud, const ht_heat_atlas *a) {
     fold_ctx *c = ud;
     ht_heat_atlas *adv = NULL;
-    ht_heat_opts o = {.radius_m = ht_heat_atlas_radius(a),
-                      .kernel = ht_heat_atlas_kernel(a)};
-    char *path = atlas_path(c->s, &o);
     ht_error err = {0};
-    if (path && ht_heat_atlas_base(a) == ht_index_base_serial(c->ix) &&
-        (ht_heat_atlas_advance(a, c->ix, &adv, &err) != HT_OK ||
-         ht_heat_atlas_save(adv, c->ix, path, c->source, c->version, &err) !=
-             HT_OK)) {
+    if (ht_heat_atlas_base(a) != ht_index_base_serial(c->ix)) {
+        return;
+    }
+    if (ht_heat_atlas_advance(a, c->ix, &adv, &err) == HT_OK) {
+        save_beside(c->s, adv, c->ix, c->source, c->version);
+    } else {
         ht_log(HT_LOG_WARN, "server", "density grids: %s", err.msg);
     }
     ht_heat_atlas_unref(adv);
-    free(path);
 }
 
 void ht__live_save_atlases(ht_server *s, const ht_index *ix, int64_t source,

@@ -283,7 +283,7 @@ static ht_status heat_for(ht_renderer *r, const ht_style *style,
         st == HT_OK && r->atlases
             ? ht_heat_atlases_get(r->atlases, r->index, &o, whole)
             : NULL;
-    if (a && ht_heat_atlas_serves(a, r->index, q, &o)) {
+    if (a) {
         ht_error aerr = {0};
         st = ht_heat_from_atlas(a, r->index, q, &o, &h, &aerr);
         if (st != HT_OK && st != HT_ENOTFOUND) {

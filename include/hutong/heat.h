@@ -214,4 +214,7 @@ ht_heat_atlas *ht_heat_atlases_get(ht_heat_atlases *s, const ht_index *ix,
 /** Parse "quartic" / "gaussian". */
 ht_status ht_heat_kernel_parse(const char *s, ht_kernel *out, ht_error *err);
 
+/** The name ht_heat_kernel_parse reads for @k. */
+const char *ht_heat_kernel_name(ht_kernel k);
+
 #endif

@@ -79,11 +79,11 @@ uint16_t ht_server_port(const ht_server *s);
 
 /** How the index came to be at start: read from its snapshot, or loaded
  * from the database (and why), with the time it took. */
+const char *ht_server_index_note(const ht_server *s);
+
 /** How the density grids per class were had at the start (read, being
  * built, or none and why), for the log. */
 const char *ht_server_heat_note(const ht_server *s);
-
-const char *ht_server_index_note(const ht_server *s);
 
 /** Stop accepting, let requests in flight finish, close everything. */
 void ht_server_stop(ht_server *s);
