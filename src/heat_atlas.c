@@ -35,9 +35,8 @@ size_t ht__heat_atlas_class(const ht_heat_atlas *a, int severity,
 }
 
 static void count_row(void *ud, double x, double y, int severity,
-                      unsigned major) {
-    (void)x;
-    (void)y;
+                      unsigned major, int64_t t) {
+    (void)x, (void)y, (void)t;
     ht_heat_atlas *a = ud;
     if (major < a->nclass) {
         a->count[ht__heat_atlas_class(a, severity, major)]++;
@@ -45,7 +44,8 @@ static void count_row(void *ud, double x, double y, int severity,
 }
 
 static void splat_row(void *ud, double x, double y, int severity,
-                      unsigned major) {
+                      unsigned major, int64_t t) {
+    (void)t;
     atlas_part *p = ud;
     if (!p->ok || major >= p->a->nclass) {
         return;
@@ -76,6 +76,7 @@ void ht_heat_atlas_unref(ht_heat_atlas *a) {
     }
     free(a->v);
     free(a->count);
+    ht__heat_slices_free(atomic_load(&a->slices));
     ht_heat_free(a->geo);
     free(a);
 }
@@ -115,20 +116,21 @@ ht_status ht__heat_atlas_new(const ht_index *ix, const ht_heat_opts *o,
     return HT_OK;
 }
 
-/* Whether grids @a and @b have the same nodes. */
-static bool same_nodes(const ht_heat *a, const ht_heat *b) {
+bool ht__heat_same_nodes(const ht_heat *a, const ht_heat *b) {
     return a->nx == b->nx && a->ny == b->ny && a->x0 == b->x0 &&
            a->y0 == b->y0 && a->step == b->step;
+}
+
+size_t ht__heat_atlas_parts(void) {
+    long cores =
+        atlas_parts ? (long)atlas_parts : sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 2 ? 1 : cores > MAX_PARTS ? MAX_PARTS : (size_t)cores;
 }
 
 /* Splat the base in parts, a thread each, each into its own classes, and
  * add them up into @a's. */
 static bool splat_parts(ht_heat_atlas *a, const ht_index *ix) {
-    long cores =
-        atlas_parts ? (long)atlas_parts : sysconf(_SC_NPROCESSORS_ONLN);
-    size_t parts = cores < 2           ? 1
-                   : cores > MAX_PARTS ? MAX_PARTS
-                                       : (size_t)cores;
+    size_t parts = ht__heat_atlas_parts();
     size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
     atlas_part ps[MAX_PARTS];
     pthread_t tid[MAX_PARTS];
@@ -222,7 +224,8 @@ ht_status ht_heat_atlas_build(const ht_index *ix, const ht_heat_opts *o,
 }
 
 size_t ht_heat_atlas_bytes(const ht_heat_atlas *a) {
-    return a->bytes;
+    const heat_slices *sl = ht__heat_atlas_slices(a);
+    return a->bytes + (sl ? sl->bytes : 0);
 }
 
 uint64_t ht_heat_atlas_base(const ht_heat_atlas *a) {
@@ -237,19 +240,33 @@ ht_kernel ht_heat_atlas_kernel(const ht_heat_atlas *a) {
     return a->geo->o.kernel;
 }
 
-/* ht_heat_atlas_serves, with the severities @q passes into *@sev. */
-static bool serves(const ht_heat_atlas *a, const ht_index *ix,
-                   const ht_index_filter *q, const ht_heat_opts *o,
-                   unsigned *sev) {
-    return a->base == ht_index_base_serial(ix) && !o->weight &&
-           o->radius_m == a->geo->o.radius_m && o->kernel == a->geo->o.kernel &&
-           ht_index_filter_classes(q, sev);
+/* How @a gives the grid of @ix under @q with @o. */
+typedef enum served { NOT_SERVED, BY_CLASS, BY_TIME } served;
+
+/* ht_heat_atlas_serves: by class with the severities @q passes in *@sev,
+ * or by time, with its slices in *@sl and the window in @t. */
+static served serves(const ht_heat_atlas *a, const ht_index *ix,
+                     const ht_index_filter *q, const ht_heat_opts *o,
+                     unsigned *sev, const heat_slices **sl, int64_t t[2]) {
+    if (a->base != ht_index_base_serial(ix) || o->weight ||
+        o->radius_m != a->geo->o.radius_m || o->kernel != a->geo->o.kernel) {
+        return NOT_SERVED;
+    }
+    if (ht_index_filter_classes(q, sev)) {
+        return BY_CLASS;
+    }
+    return (*sl = ht__heat_atlas_slices(a)) &&
+                   ht_index_filter_window(q, &t[0], &t[1])
+               ? BY_TIME
+               : NOT_SERVED;
 }
 
 bool ht_heat_atlas_serves(const ht_heat_atlas *a, const ht_index *ix,
                           const ht_index_filter *q, const ht_heat_opts *o) {
     unsigned sev;
-    return serves(a, ix, q, o, &sev);
+    const heat_slices *sl;
+    int64_t t[2];
+    return serves(a, ix, q, o, &sev, &sl, t) != NOT_SERVED;
 }
 
 typedef struct change_ctx {
@@ -258,9 +275,8 @@ typedef struct change_ctx {
 } change_ctx;
 
 static void add_change(void *ud, double x, double y, int sign, int severity,
-                       unsigned major) {
-    (void)severity;
-    (void)major;
+                       unsigned major, int64_t t) {
+    (void)severity, (void)major, (void)t;
     change_ctx *c = ud;
     ht__heat_add(c->h, c->h->v, x, y, sign);
     c->count += sign;
@@ -271,7 +287,10 @@ ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
                              ht_heat **out, ht_error *err) {
     *out = NULL;
     unsigned sev;
-    if (!serves(a, ix, q, o, &sev)) {
+    const heat_slices *sl = NULL;
+    int64_t t[2];
+    served by = serves(a, ix, q, o, &sev, &sl, t);
+    if (by == NOT_SERVED) {
         return ht_error_set(err, HT_ENOTFOUND,
                             "the density grids per class do not hold it");
     }
@@ -282,14 +301,19 @@ ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
     }
     /* The same nodes as the base's: the changes lie within its extent (an
      * incident beyond it widens the grid, which is built whole then). */
-    if (!same_nodes(h, a->geo)) {
+    if (!ht__heat_same_nodes(h, a->geo)) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOTFOUND,
                             "the changes since the base moved the grid");
     }
     size_t nodes = h->nx * h->ny;
     long count = 0;
-    for (int s = 1; s <= SEVERITIES; s++) {
+    if (by == BY_TIME &&
+        !ht__heat_slices_sum(a, sl, ix, t[0], t[1], h, &count)) {
+        ht_heat_free(h);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    for (int s = 1; by == BY_CLASS && s <= SEVERITIES; s++) {
         for (size_t m = 0; (sev >> s & 1) && m < a->nclass; m++) {
             const float *v = a->v[ht__heat_atlas_class(a, s, (unsigned)m)];
             if (!v || !ht_index_filter_category(q, m)) {
@@ -321,7 +345,8 @@ typedef struct advance_ctx {
 } advance_ctx;
 
 static void advance_change(void *ud, double x, double y, int sign, int severity,
-                           unsigned major) {
+                           unsigned major, int64_t t) {
+    (void)t;
     advance_ctx *c = ud;
     ht_heat_atlas *a = c->a;
     if (!c->ok) {
@@ -350,7 +375,7 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
         return st;
     }
     /* The changes may widen the grid: then it is built whole. */
-    if (!same_nodes(a->geo, from->geo)) {
+    if (!ht__heat_same_nodes(a->geo, from->geo)) {
         ht_heat_atlas_unref(a);
         return ht_error_set(err, HT_ENOTFOUND,
                             "the changes since the base moved the grid");
@@ -389,6 +414,12 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
         free(c.acc[k]);
     }
     free(c.acc);
+    const heat_slices *sl = ht__heat_atlas_slices(from);
+    heat_slices *moved = NULL;
+    if (c.ok && sl) {
+        c.ok = ht__heat_slices_advance(sl, a, ix, &moved);
+        atomic_store_explicit(&a->slices, moved, memory_order_release);
+    }
     if (!c.ok) {
         ht_heat_atlas_unref(a);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -478,16 +509,29 @@ static void *shelf_build(void *arg) {
     ht_heat_atlas *a = NULL;
     ht_error err = {0};
     ht_status st = ht_heat_atlas_build(e->ix, &o, s->max_bytes, &a, &err);
-    if (st == HT_OK && s->on_built) {
-        s->on_built(s->on_built_ud, a, e->ix);
-    }
+    /* Served by class at once; by time when its slices are added. */
     pthread_mutex_lock(&s->mu);
     if (st == HT_OK) {
         ht_heat_atlas_unref(e->a);
-        e->a = a;
+        e->a = ht_heat_atlas_ref(a);
     } else {
         e->failed = e->want;
     }
+    pthread_cond_broadcast(&s->done);
+    pthread_mutex_unlock(&s->mu);
+    if (st == HT_OK) {
+        /* A few MB at least: a small index gets its few spans (of
+         * HT_HEAT_SLICE_ROWS at the shortest). */
+        size_t budget = ht_index_count(e->ix) * HT_HEAT_SLICE_BYTES;
+        budget = budget < (8u << 20) ? 8u << 20 : budget;
+        size_t left = s->max_bytes > a->bytes ? s->max_bytes - a->bytes : 0;
+        ht_heat_atlas_add_slices(a, e->ix, budget < left ? budget : left, &err);
+        if (s->on_built) {
+            s->on_built(s->on_built_ud, a, e->ix);
+        }
+        ht_heat_atlas_unref(a);
+    }
+    pthread_mutex_lock(&s->mu);
     e->building = false;
     const ht_index *ix = e->ix;
     e->ix = NULL;

@@ -2,7 +2,8 @@
 /* Density grids per class in a file beside the index's snapshot, so a
  * restart sums heat maps at once instead of splatting every incident:
  * stamped as the snapshot is, and checked against the index read from it
- * (rows, node geometry, category codes). */
+ * (rows, node geometry, category codes). The grids per span of time
+ * follow those per class. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 
 #include "heat_int.h"
 
-static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 2};
+static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 4};
 static const char trailer[8] = {'H', 'T', 'H', 'E', 'A', 'T', 'E', 'N'};
 
 typedef struct io {
@@ -31,6 +32,12 @@ static void get(io *i, void *p, size_t n) {
         i->ok = false;
     }
 }
+
+/* The slices' fields, after the classes; none: all 0. */
+typedef struct slices_head {
+    int64_t span, first;
+    uint64_t n, present;
+} slices_head;
 
 /* The fields that place the nodes, in the file's order. */
 typedef struct head {
@@ -82,6 +89,24 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
         put(&o, &count, sizeof count);
         put(&o, a->v[c], nodes * sizeof *a->v[c]);
     }
+    const heat_slices *sl = ht__heat_atlas_slices(a);
+    slices_head sh = {0};
+    for (size_t k = 0; sl && k < sl->n; k++) {
+        sh.present += sl->v[k] != NULL;
+    }
+    if (sl) {
+        sh = (slices_head){sl->span, sl->first, sl->n, sh.present};
+    }
+    put(&o, &sh, sizeof sh);
+    for (size_t k = 0; sl && k < sl->n; k++) {
+        if (sl->v[k]) {
+            uint64_t at = k, count = sl->count[k];
+            put(&o, &at, sizeof at);
+            put(&o, &count, sizeof count);
+            put(&o, sl->times[k], sizeof *sl->times);
+            put(&o, sl->v[k], nodes * sizeof *sl->v[k]);
+        }
+    }
     put(&o, trailer, sizeof trailer);
     bool flushed = fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
     bool closed = fclose(o.f) == 0;
@@ -105,6 +130,65 @@ static size_t category_index(const ht_index *ix, const char *code) {
         }
     }
     return (size_t)-1;
+}
+
+static size_t slice_rows(const heat_slices *s) {
+    size_t rows = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        rows += s->count[k];
+    }
+    return rows;
+}
+
+/* The slices after the classes into *@out (NULL: none); why not. */
+static const char *read_slices(io *in, size_t nodes, heat_slices **out) {
+    slices_head sh;
+    get(in, &sh, sizeof sh);
+    if (!in->ok) {
+        return "truncated";
+    }
+    if (sh.span == 0) {
+        return NULL;
+    }
+    /* At most a slice an hour over the 32-bit times. */
+    if (sh.span < 0 || sh.n > ((uint64_t)1 << 32) / 3600 + 2 ||
+        sh.present > sh.n) {
+        return "damaged";
+    }
+    heat_slices *s = calloc(1, sizeof *s);
+    if (!s || !(s->v = calloc(sh.n ? sh.n : 1, sizeof *s->v)) ||
+        !(s->count = calloc(sh.n ? sh.n : 1, sizeof *s->count)) ||
+        !(s->times = calloc(sh.n ? sh.n : 1, sizeof *s->times))) {
+        ht__heat_slices_free(s);
+        return "out of memory";
+    }
+    *s = (heat_slices){sh.span, sh.first, sh.n, s->v, s->count, s->times, 0};
+    for (uint64_t p = 0; p < sh.present; p++) {
+        uint64_t at = 0, count = 0;
+        int64_t times[2] = {0, 0};
+        get(in, &at, sizeof at);
+        get(in, &count, sizeof count);
+        get(in, times, sizeof times);
+        if (!in->ok || at >= sh.n || s->v[at] || count == 0 ||
+            times[0] > times[1]) {
+            ht__heat_slices_free(s);
+            return in->ok ? "damaged" : "truncated";
+        }
+        if (!(s->v[at] = malloc(nodes * sizeof *s->v[at]))) {
+            ht__heat_slices_free(s);
+            return "out of memory";
+        }
+        get(in, s->v[at], nodes * sizeof *s->v[at]);
+        s->count[at] = count;
+        memcpy(s->times[at], times, sizeof times);
+        s->bytes += nodes * sizeof *s->v[at];
+    }
+    if (!in->ok) {
+        ht__heat_slices_free(s);
+        return "truncated";
+    }
+    *out = s;
+    return NULL;
 }
 
 ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
@@ -168,21 +252,28 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
         rows += count;
         a->bytes += nodes * sizeof *a->v[c];
     }
+    heat_slices *sl = NULL;
+    if (!why) {
+        why = read_slices(&in, nodes, &sl);
+    }
     if (!why) {
         get(&in, m, sizeof m);
         if (!in.ok || memcmp(m, trailer, sizeof m) != 0) {
             why = "truncated";
-        } else if (rows != ht_index_count(ix)) {
+        } else if (rows != ht_index_count(ix) ||
+                   (sl && slice_rows(sl) != rows)) {
             why = "of another number of incidents than the index";
         }
     }
     fclose(in.f);
     if (why) {
+        ht__heat_slices_free(sl);
         if (a) {
             ht_heat_atlas_unref(a);
         }
         return ht_error_set(err, HT_ENOTFOUND, "%s: %s", path, why);
     }
+    atomic_store_explicit(&a->slices, sl, memory_order_release);
     *out = a;
     return HT_OK;
 }

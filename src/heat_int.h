@@ -39,6 +39,20 @@ bool ht__heat_finish(ht_heat *h);
 
 #define SEVERITIES 3
 
+/* Density grids per span of report time: slice k holds the base rows
+ * reported from (first + k) * span to the second before the next. */
+typedef struct heat_slices {
+    int64_t span, first; /* seconds a slice covers; number of slice 0 */
+    size_t n;
+    float **v;           /* per slice; NULL: no rows */
+    size_t *count;       /* base rows per slice */
+    int64_t (*times)[2]; /* per slice: its rows' first and last time, or
+                            bounds around them */
+    size_t bytes;
+} heat_slices;
+
+void ht__heat_slices_free(heat_slices *s);
+
 struct ht_heat_atlas {
     atomic_int refs;
     uint64_t base; /* ht_index_base_serial of the rows it holds */
@@ -47,7 +61,32 @@ struct ht_heat_atlas {
     float **v;     /* per class (severity - 1) * nclass + major; NULL: none */
     size_t *count; /* base rows per class */
     size_t bytes;
+    /* Set once (ht_heat_atlas_add_slices), read by many. */
+    _Atomic(heat_slices *) slices;
 };
+
+/* The slices of @a, NULL while they are not made. */
+const heat_slices *ht__heat_atlas_slices(const ht_heat_atlas *a);
+
+/* Whether grids @a and @b have the same nodes. */
+bool ht__heat_same_nodes(const ht_heat *a, const ht_heat *b);
+
+/* Add to @h (of @a's nodes) the rows of @ix's base reported from @t0 to
+ * @t1 (both in), from @s; *@count: how many. */
+bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
+                         const ht_index *ix, int64_t t0, int64_t t1, ht_heat *h,
+                         long *count);
+
+/* @from's slices carried past @ix's changes, on @a's nodes. */
+bool ht__heat_slices_advance(const heat_slices *from, const ht_heat_atlas *a,
+                             const ht_index *ix, heat_slices **out);
+
+/* Slices of @span seconds (0: by the budget), of @rows rows at the
+ * fewest (0: HT_HEAT_SLICE_ROWS), for tests. */
+void ht__heat_atlas_set_slice_span(int64_t span, size_t rows);
+
+/* The threads a build splats with (1 to 4). */
+size_t ht__heat_atlas_parts(void);
 
 /* An atlas of @ix's base with @o's radius and kernel: its nodes' geometry,
  * no grids yet (the class arrays all NULL). */

@@ -1517,17 +1517,79 @@ uint64_t ht_index_base_serial(const ht_index *ix) {
     return ix->b->serial;
 }
 
-void ht_index_base_rows(const ht_index *ix, size_t part, size_t parts,
-                        ht_index_class_fn fn, void *ud) {
+void ht_index_base_rows_in(const ht_index *ix, const int64_t (*ranges)[2],
+                           size_t nranges, size_t part, size_t parts,
+                           ht_index_range_fn fn, void *ud) {
     const base *b = ix->b;
     const dict *d = ix->d;
+    enum { MAX_RANGES = 8, BLOCK = 1024 };
     parts = parts ? parts : 1;
     size_t i0 = b->c.n / parts * part;
     size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
-    for (size_t i = i0; i < i1; i++) {
-        fn(ud, dequantise(b->c.x[i]), dequantise(b->c.y[i]),
-           (int)(b->c.flags[i] & 3), d->cats[b->c.cat[i]].major);
+    /* Each range as its start and width in 32 bits: t - lo <= w (unsigned)
+     * is one comparison. */
+    uint32_t lo[MAX_RANGES], w[MAX_RANGES];
+    size_t n = 0;
+    for (size_t r = 0; r < nranges && n < MAX_RANGES; r++) {
+        int64_t a = ranges[r][0] < 0 ? 0 : ranges[r][0];
+        int64_t z = ranges[r][1] > (int64_t)UINT32_MAX ? (int64_t)UINT32_MAX
+                                                       : ranges[r][1];
+        if (a <= z) {
+            lo[n] = (uint32_t)a;
+            w[n++] = (uint32_t)(z - a);
+        }
     }
+    /* In blocks: which rows match, in a loop without calls, then those. */
+    uint8_t in[BLOCK];
+    for (size_t s0 = i0; n && s0 < i1; s0 += BLOCK) {
+        size_t m = i1 - s0 < BLOCK ? i1 - s0 : BLOCK;
+        const uint32_t *t = b->c.t + s0;
+        memset(in, 0, m);
+        for (size_t r = 0; r < n; r++) {
+            for (size_t i = 0; i < m; i++) {
+                in[i] |= (uint8_t)((uint32_t)(t[i] - lo[r]) <= w[r]) << r;
+            }
+        }
+        memset(in + m, 0, BLOCK - m);
+        /* Eight rows at a time: most match nothing. */
+        for (size_t i8 = 0; i8 < m; i8 += 8) {
+            uint64_t word;
+            memcpy(&word, in + i8, sizeof word);
+            for (size_t i = i8; word && i < i8 + 8; i++, word >>= 8) {
+                if (word & 0xff) {
+                    size_t j = s0 + i;
+                    fn(ud, dequantise(b->c.x[j]), dequantise(b->c.y[j]),
+                       (int)(b->c.flags[j] & 3), d->cats[b->c.cat[j]].major,
+                       t[i], (size_t)__builtin_ctz(in[i]));
+                }
+            }
+        }
+    }
+}
+
+typedef struct one_range {
+    ht_index_class_fn fn;
+    void *ud;
+} one_range;
+
+static void row_of_range(void *ud, double x, double y, int severity,
+                         unsigned major, int64_t t, size_t range) {
+    (void)range;
+    one_range *o = ud;
+    o->fn(o->ud, x, y, severity, major, t);
+}
+
+void ht_index_base_rows_between(const ht_index *ix, int64_t t0, int64_t t1,
+                                size_t part, size_t parts, ht_index_class_fn fn,
+                                void *ud) {
+    const int64_t r[1][2] = {{t0, t1}};
+    one_range o = {fn, ud};
+    ht_index_base_rows_in(ix, r, 1, part, parts, row_of_range, &o);
+}
+
+void ht_index_base_rows(const ht_index *ix, size_t part, size_t parts,
+                        ht_index_class_fn fn, void *ud) {
+    ht_index_base_rows_between(ix, 0, UINT32_MAX, part, parts, fn, ud);
 }
 
 void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
@@ -1539,7 +1601,8 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
             size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
             if (match(q, &b->c, i)) {
                 fn(ud, dequantise(b->c.x[i]), dequantise(b->c.y[i]), -1,
-                   (int)(b->c.flags[i] & 3), ix->d->cats[b->c.cat[i]].major);
+                   (int)(b->c.flags[i] & 3), ix->d->cats[b->c.cat[i]].major,
+                   b->c.t[i]);
             }
         }
     }
@@ -1547,28 +1610,49 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
     for (size_t i = 0; i < dl->n; i++) {
         if (match(q, dl, i)) {
             fn(ud, dequantise(dl->x[i]), dequantise(dl->y[i]), 1,
-               (int)(dl->flags[i] & 3), ix->d->cats[dl->cat[i]].major);
+               (int)(dl->flags[i] & 3), ix->d->cats[dl->cat[i]].major,
+               dl->t[i]);
         }
     }
 }
 
-bool ht_index_filter_classes(const ht_index_filter *q, unsigned *sev) {
-    *sev = q ? q->sev & 0xe : 0xe;
-    if (!q) {
-        return true;
-    }
+/* Whether @q restricts nothing but the time, the severity and whole major
+ * classes. */
+static bool only_time_and_classes(const ht_index_filter *q) {
     const unsigned states = (1u << HT_STATE_COUNT) - 1,
                    sources = (1u << HT_SOURCE_COUNT) - 1,
                    sats = (1u << HT_SAT_COUNT) - 1;
-    if (q->t0 != 0 || q->t1 != NONE32 || (q->state & states) != states ||
-        (q->source & sources) != sources || q->grids || q->depts ||
-        (q->sat & sats) != sats || q->overdue_at) {
+    if ((q->state & states) != states || (q->source & sources) != sources ||
+        q->grids || q->depts || (q->sat & sats) != sats || q->overdue_at) {
         return false;
     }
     const dict *d = q->ix->d;
     for (size_t i = 0; q->cats && i < d->ncats; i++) {
         if (ht_index_filter_category(q, i) !=
             ht_index_filter_category(q, d->cats[i].major)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ht_index_filter_classes(const ht_index_filter *q, unsigned *sev) {
+    *sev = q ? q->sev & 0xe : 0xe;
+    return !q || (q->t0 == 0 && q->t1 == NONE32 && only_time_and_classes(q));
+}
+
+bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0,
+                            int64_t *t1) {
+    *t0 = q ? q->t0 : 0;
+    *t1 = q ? q->t1 : NONE32;
+    if (!q) {
+        return true;
+    }
+    if ((q->sev & 0xe) != 0xe || !only_time_and_classes(q)) {
+        return false;
+    }
+    for (size_t i = 0; q->cats && i < q->ix->d->ncats; i++) {
+        if (!ht_index_filter_category(q, i)) {
             return false;
         }
     }

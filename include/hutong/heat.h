@@ -107,6 +107,27 @@ ht_status ht_heat_atlas_build(const ht_index *ix, const ht_heat_opts *o,
                               size_t max_bytes, ht_heat_atlas **out,
                               ht_error *err);
 ht_heat_atlas *ht_heat_atlas_ref(ht_heat_atlas *a);
+
+/** What the grids per span of report time take at most, in bytes an
+ * incident of the index (ht_heat_atlases). */
+#define HT_HEAT_SLICE_BYTES 5
+
+/** The fewest incidents a span of report time holds on the whole: fewer
+ * cost less to splat than to keep. */
+#define HT_HEAT_SLICE_ROWS 50000
+
+/**
+ * Add to @a grids per span of report time over its base (@ix's), within
+ * @max_bytes: whole hours, as short as the budget allows (spans of
+ * HT_HEAT_SLICE_ROWS incidents at the shortest). The grid of a
+ * filter that restricts nothing but the time is then the sum of the spans
+ * its window covers, of the rows of the (at most two) spans it cuts, and
+ * of the changes since the base. Once per atlas: others may read @a
+ * meanwhile, and see them when they are made. HT_ENOMEM when two spans
+ * do not fit.
+ */
+ht_status ht_heat_atlas_add_slices(ht_heat_atlas *a, const ht_index *ix,
+                                   size_t max_bytes, ht_error *err);
 void ht_heat_atlas_unref(ht_heat_atlas *a);
 
 /** Bytes of its grids; the base it holds (ht_index_base_serial); its
@@ -116,8 +137,12 @@ uint64_t ht_heat_atlas_base(const ht_heat_atlas *a);
 double ht_heat_atlas_radius(const ht_heat_atlas *a);
 ht_kernel ht_heat_atlas_kernel(const ht_heat_atlas *a);
 
+/** Seconds each of its grids per span of time covers; 0 without them. */
+int64_t ht_heat_atlas_slice_span(const ht_heat_atlas *a);
+
 /** Whether @a gives the grid of @ix under @q with @o: the same base, radius
- * and kernel, no weight, a filter of severities and classes only. */
+ * and kernel, no weight, a filter of severities and classes only, or (once
+ * its slices are added) of report times only. */
 bool ht_heat_atlas_serves(const ht_heat_atlas *a, const ht_index *ix,
                           const ht_index_filter *q, const ht_heat_opts *o);
 

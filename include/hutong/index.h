@@ -231,21 +231,37 @@ void ht_index_points_part(const ht_index *ix, const ht_index_filter *q,
 uint64_t ht_index_base_serial(const ht_index *ix);
 
 /** Each row of the base, replaced and deleted ones too, as the base holds
- * it: @fn(ud, x, y, severity, major), @major the category index of its
- * major class (ht_index_category_code). Part @part of @parts (slices of
- * about as many rows). */
+ * it: @fn(ud, x, y, severity, major, t), @major the category index of its
+ * major class (ht_index_category_code), @t its report time. Part @part of
+ * @parts (slices of about as many rows). */
 typedef void (*ht_index_class_fn)(void *ud, double x, double y, int severity,
-                                  unsigned major);
+                                  unsigned major, int64_t t);
 void ht_index_base_rows(const ht_index *ix, size_t part, size_t parts,
                         ht_index_class_fn fn, void *ud);
 
+/** Those rows of ht_index_base_rows reported from @t0 to @t1 (both in,
+ * Unix seconds). */
+void ht_index_base_rows_between(const ht_index *ix, int64_t t0, int64_t t1,
+                                size_t part, size_t parts, ht_index_class_fn fn,
+                                void *ud);
+
+/** Those rows of ht_index_base_rows reported within one of @nranges
+ * (at most 8) disjoint ranges of times, [from, to] both in, in one walk:
+ * @fn(ud, x, y, severity, major, t, range), @range the index of the range
+ * the row lies in. */
+typedef void (*ht_index_range_fn)(void *ud, double x, double y, int severity,
+                                  unsigned major, int64_t t, size_t range);
+void ht_index_base_rows_in(const ht_index *ix, const int64_t (*ranges)[2],
+                           size_t nranges, size_t part, size_t parts,
+                           ht_index_range_fn fn, void *ud);
+
 /** What @ix changed since its base, under @q (NULL: all): the base rows
  * replaced or deleted that pass @q as the base holds them, @fn(ud, x, y,
- * -1, severity, major), and the rows added or changed since that pass @q
- * as they are now, with +1. A sum over the base plus these is the sum
+ * -1, severity, major, t), and the rows added or changed since that pass
+ * @q as they are now, with +1. A sum over the base plus these is the sum
  * over @ix. */
 typedef void (*ht_index_change_fn)(void *ud, double x, double y, int sign,
-                                   int severity, unsigned major);
+                                   int severity, unsigned major, int64_t t);
 void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
                       ht_index_change_fn fn, void *ud);
 
@@ -253,6 +269,10 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
  * (each major it passes with all of its minors); then *@sev holds the
  * severities it passes (bit s for severity s). */
 bool ht_index_filter_classes(const ht_index_filter *q, unsigned *sev);
+
+/** Whether @q restricts nothing but the report time (*@t0 to *@t1, both
+ * in, Unix seconds; 0 to UINT32_MAX: any). */
+bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0, int64_t *t1);
 
 /** Whether @q passes category index @cat (true when it names none). */
 bool ht_index_filter_category(const ht_index_filter *q, size_t cat);

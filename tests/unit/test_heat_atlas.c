@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "hutong/datetime.h"
 #include "hutong/heat.h"
 #include "hutong/import.h"
 #include "hutong/render.h"
@@ -18,6 +19,7 @@
 
 static ts_demo *demo;
 static ht_index *ix;
+static const ht_index *over; /* the extent grids are compared over; NULL: ix */
 static ht_heat_atlas *atlas;
 static const ht_heat_opts opts = {.radius_m = 150};
 
@@ -65,7 +67,7 @@ static void assert_same_grid(const ht_heat *a, const ht_heat *b) {
     double top = ht_heat_max(b);
     assert_true(fabs(ht_heat_max(a) - top) <= 1e-6 * top);
     assert_true(ht_heat_auto_scale(a) == ht_heat_auto_scale(b));
-    ht_bbox d = ht_index_bbox(ix);
+    ht_bbox d = ht_index_bbox(over ? over : ix);
     for (int j = 0; j <= 60; j++) {
         for (int i = 0; i <= 60; i++) {
             double x = d.minx + (d.maxx - d.minx) * i / 60.0;
@@ -459,6 +461,238 @@ static void test_atlas_follows_the_changes(void **state) {
     ht_heat_atlas_unref(a);
 }
 
+/* A window [@from, @to) of report times. */
+static ht_filter window_of(int64_t from, int64_t to) {
+    ht_filter f = ht_filter_all();
+    f.from = from;
+    f.to = to;
+    return f;
+}
+
+/* An atlas of @at with slices of @span seconds (0: by @max_bytes, of
+ * @rows rows at the fewest). */
+static ht_heat_atlas *sliced(const ht_index *at, int64_t span, size_t max_bytes,
+                             size_t rows) {
+    ht_heat_atlas *a;
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_build(at, &opts, 1u << 30, &a, &err), HT_OK);
+    ht__heat_atlas_set_slice_span(span, rows);
+    ht_status st = ht_heat_atlas_add_slices(a, at, max_bytes, &err);
+    ht__heat_atlas_set_slice_span(0, 0);
+    if (st != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    return a;
+}
+
+/* Windows over @at's times: whole slices, cut ones (mostly out: their
+ * rows in added; mostly in: the slice added and its rows out taken out),
+ * within one slice, an hour, a second, before and after the data, from
+ * the start, to the end, none. */
+static void check_windows(const ht_heat_atlas *a, const ht_index *at) {
+    const heat_slices *sl = ht__heat_atlas_slices(a);
+    assert_non_null(sl);
+    int64_t first, last, span = sl->span;
+    assert_true(ht_index_time_range(at, &first, &last));
+    int64_t mid = first + (last - first) / 2, s0 = (mid / span) * span;
+    ht_filter fs[] = {
+        window_of(s0, s0 + 3 * span),                /* whole slices */
+        window_of(s0 - span / 3, s0 + 2 * span + 7), /* cut at both ends */
+        window_of(s0 + 60, s0 + span - 60),          /* within one */
+        window_of(s0 + span / 4, s0 + 2 * span + span * 3 / 4), /* mostly */
+        window_of(mid, mid + 3600),
+        window_of(mid, mid + 1),
+        window_of(first - 86400 * 30, first + span / 2),
+        window_of(INT64_MIN, mid),
+        window_of(mid, INT64_MAX),
+        window_of(last + 1, last + 86400),
+        window_of(first - 86400, first),
+        window_of(last - 30 * 86400, last + 1), /* the wall's month */
+    };
+    for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
+        check_filter(a, at, &fs[k]);
+    }
+}
+
+/* Grids per span of time: a window's sum equals its build, with slices
+ * of a day, of a week, and of the budget's span (whole hours, within it,
+ * of a least number of rows); in one part and in three. */
+static void test_slices_sum_equal_builds(void **state) {
+    (void)state;
+    int64_t spans[] = {86400, 7 * 86400};
+    for (size_t k = 0; k < 2; k++) {
+        ht_heat_atlas *a = sliced(ix, spans[k], 1u << 30, 0);
+        assert_int_equal(ht__heat_atlas_slices(a)->span, spans[k]);
+        check_windows(a, ix);
+        ht_heat_atlas_unref(a);
+    }
+    const ht_heat *g = atlas->geo;
+    size_t per = g->nx * g->ny * sizeof(float), budget = 40 * per;
+    /* Spans of HT_HEAT_SLICE_ROWS at the shortest: two or three here. */
+    ht_heat_atlas *a = sliced(ix, 0, budget, 0);
+    assert_true(ht__heat_atlas_slices(a)->n <= 3);
+    check_windows(a, ix);
+    ht_heat_atlas_unref(a);
+    ht__heat_atlas_set_parts(3);
+    a = sliced(ix, 0, budget, 100);
+    ht__heat_atlas_set_parts(0);
+    const heat_slices *sl = ht__heat_atlas_slices(a);
+    assert_int_equal(sl->span % 3600, 0);
+    assert_true(sl->n <= 40 && sl->n >= 20);
+    assert_true(sl->bytes <= budget);
+    assert_int_equal(ht_heat_atlas_bytes(a),
+                     ht_heat_atlas_bytes(atlas) + sl->bytes);
+    size_t rows = 0;
+    for (size_t k = 0; k < sl->n; k++) {
+        rows += sl->count[k];
+    }
+    assert_int_equal(rows, ht_index_count(ix));
+    check_windows(a, ix);
+    /* The classes still, and a window with a class is built. */
+    ht_filter f = filter_of("severity", "3", NULL, NULL);
+    check_filter(a, ix, &f);
+    f = filter_of("window", "30d", "category", "01");
+    ht_index_filter *q;
+    assert_int_equal(ht_index_filter_new(ix, &f, &q, NULL), HT_OK);
+    assert_false(ht_heat_atlas_serves(a, ix, q, &opts));
+    ht_index_filter_free(q);
+    ht_heat_atlas_unref(a);
+}
+
+/* Slices over a budget of less than two grids are refused, and so is
+ * adding them twice or to another base; the atlas serves classes still. */
+static void test_slices_budget_and_misuse(void **state) {
+    (void)state;
+    ht_heat_atlas *a;
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, 1u << 30, &a, NULL), HT_OK);
+    const ht_heat *g = a->geo;
+    size_t per = g->nx * g->ny * sizeof(float);
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_add_slices(a, ix, 2 * per - 1, &err),
+                     HT_ENOMEM);
+    assert_contains(err.msg, "per span of time");
+    assert_null(ht__heat_atlas_slices(a));
+    ht_filter f = window_of(0, 1800000000);
+    ht_index_filter *q;
+    assert_int_equal(ht_index_filter_new(ix, &f, &q, NULL), HT_OK);
+    assert_false(ht_heat_atlas_serves(a, ix, q, &opts));
+    assert_int_equal(ht_heat_atlas_add_slices(a, ix, 1u << 30, &err), HT_OK);
+    assert_true(ht_heat_atlas_serves(a, ix, q, &opts));
+    assert_int_equal(ht_heat_atlas_add_slices(a, ix, 1u << 30, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "already");
+    ht_index_filter_free(q);
+    ht_index *again;
+    assert_int_equal(ht_index_load(demo->fx->s, &again, NULL), HT_OK);
+    ht_heat_atlas *b;
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, 1u << 30, &b, NULL), HT_OK);
+    assert_int_equal(ht_heat_atlas_add_slices(b, again, 1u << 30, &err),
+                     HT_EINVAL);
+    assert_contains(err.msg, "another base");
+    ht_index_unref(again);
+    ht_heat_atlas_unref(b);
+    ht_heat_atlas_unref(a);
+}
+
+/* Incidents added before and after the slices' times, moved in time and
+ * deleted: windows sum as builds on the new snapshot; carried past the
+ * changes (more slices), saved, read, and refused when cut in them. */
+static void test_slices_follow_the_changes(void **state) {
+    (void)state;
+    ts_demo *d = ts_demo_new(3000);
+    ht_index *v1;
+    assert_int_equal(ht_index_load(d->fx->s, &v1, NULL), HT_OK);
+    int64_t first, last;
+    assert_true(ht_index_time_range(v1, &first, &last));
+    ht_heat_atlas *a = sliced(v1, 86400, 1u << 30, 0);
+    const char *head = "id,lon,lat,category,severity,reported_at\n";
+    char buf[4096], early[32], late[32];
+    ht_datetime_format(first - 40 * 86400, early, sizeof early);
+    ht_datetime_format(last + 10 * 86400 + 5, late, sizeof late);
+    snprintf(buf, sizeof buf,
+             "%sc0,116.40,39.93,0101,2,%s\n"
+             "c1,116.401,39.93,0301,3,%s\n"
+             "c2,116.402,39.931,0101,1,%s\n",
+             head, early, late, late);
+    ts_store_import(d->fx, "c.csv", buf);
+    int64_t ids[4];
+    for (int k = 0; k < 3; k++) {
+        char ext[8];
+        snprintf(ext, sizeof ext, "c%d", k);
+        ids[k] = ts_incident_id(d->fx->db, ext);
+    }
+    /* The newest of the demo moved a year on, then deleted c2. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(d->fx->db, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT id FROM incidents WHERE "
+                                        "reported_at <= ? ORDER BY "
+                                        "reported_at DESC LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, last);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    ids[3] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE incidents SET reported_at = reported_at + 365 * 86400 "
+             "WHERE id = %lld",
+             (long long)ids[3]);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "DELETE FROM incidents WHERE id = %lld",
+             (long long)ids[2]);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ht_index *v2;
+    ht_error err = {0};
+    assert_int_equal(ht_index_apply(v1, d->fx->s, ids, 4, &v2, &err), HT_OK);
+    assert_true(ht_index_base_serial(v2) == ht_index_base_serial(v1));
+    over = v2;
+    check_windows(a, v2);
+    ht_filter f = window_of(first - 41 * 86400, first - 39 * 86400);
+    check_filter(a, v2, &f);
+    f = window_of(last + 300 * 86400, INT64_MAX);
+    check_filter(a, v2, &f);
+    ht_heat_atlas *adv;
+    assert_int_equal(ht_heat_atlas_advance(a, v2, &adv, &err), HT_OK);
+    const heat_slices *sl = ht__heat_atlas_slices(adv);
+    assert_non_null(sl);
+    assert_true(sl->n > ht__heat_atlas_slices(a)->n + 365);
+    char *ipath = ts_path(d->fx->dir, "sliced.index");
+    char *apath = ts_path(d->fx->dir, "sliced.index.heat-150-quartic");
+    assert_int_equal(ht_index_save(v2, ipath, 9, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_save(adv, v2, apath, 0, 9, &err), HT_OK);
+    ht_heat_atlas_unref(adv);
+    ht_index *folded;
+    assert_int_equal(ht_index_read(ipath, 9, &folded, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_read(apath, folded, &opts, 0, 9, &adv, &err),
+                     HT_OK);
+    over = folded;
+    check_windows(adv, folded);
+    check_filter(adv, folded, &f);
+    ht_heat_atlas_unref(adv);
+    /* Cut within the slices (past the classes): truncated. */
+    FILE *fp = fopen(apath, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    assert_int_equal(truncate(apath, size - 100), 0);
+    assert_int_equal(ht_heat_atlas_read(apath, folded, &opts, 0, 9, &adv, &err),
+                     HT_ENOTFOUND);
+    assert_contains(err.msg, "truncated");
+    over = NULL;
+    free(ipath);
+    free(apath);
+    ht_index_unref(folded);
+    ht_index_unref(v2);
+    ht_index_unref(v1);
+    ht_heat_atlas_unref(a);
+    ts_demo_free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_atlas_sums_equal_builds),
@@ -468,6 +702,9 @@ int main(void) {
         cmocka_unit_test(test_atlas_renderer_draws_the_same),
         cmocka_unit_test(test_atlas_saved_and_read),
         cmocka_unit_test(test_atlas_follows_the_changes),
+        cmocka_unit_test(test_slices_sum_equal_builds),
+        cmocka_unit_test(test_slices_budget_and_misuse),
+        cmocka_unit_test(test_slices_follow_the_changes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
