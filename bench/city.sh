@@ -69,6 +69,9 @@ for db in "$@"; do
   measure "heat tile z$z category=03" "$base/tiles/heat/$z/$x/$y.png?category=03"
   measure "heat tile z$z severity=3" "$base/tiles/heat/$z/$x/$y.png?severity=3"
   measure "heat tile z$z month=$month" "$base/tiles/heat/$z/$x/$y.png?from=$month-01&to=$month-28"
+  measure "heat tile z$z window=7d" "$base/tiles/heat/$z/$x/$y.png?window=7d"
+  # The wall's rate: its scale from a 365-day reference, the window's own.
+  measure "heatrate tile z$z window=30d" "$base/tiles/heatrate/$z/$x/$y.png?window=30d"
   measure "choropleth tile z$z" "$base/tiles/choropleth/$z/$x/$y.png"
   measure "street heat tile z15" "$base/tiles/streetheat/15/$((2 * x))/$((2 * y)).png"
   measure "stats by=street window=30d" "$base/api/stats?by=street&window=30d"

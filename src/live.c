@@ -209,11 +209,18 @@ static void prepare_atlas(ht_server *s, const ht_index *ix,
     if (path && ht_heat_atlas_read(path, ix, o, s->stamp_source,
                                    s->stamp_version, &a, &why) == HT_OK) {
         ht_heat_atlases_put(s->atlases, a);
-        ht_heat_atlas_unref(a);
         size_t used = strlen(note);
-        snprintf(note + used, size - used, "%s%g m %s read from %s",
+        int64_t span = ht_heat_atlas_slice_span(a);
+        char by_time[64] = "";
+        if (span > 0) {
+            snprintf(by_time, sizeof by_time,
+                     " (and per %lld h of report time)",
+                     (long long)(span / 3600));
+        }
+        snprintf(note + used, size - used, "%s%g m %s%s read from %s",
                  used ? "; " : "", o->radius_m, ht_heat_kernel_name(o->kernel),
-                 path);
+                 by_time, path);
+        ht_heat_atlas_unref(a);
     } else {
         ht_heat_atlases_prepare(s->atlases, ix, o);
         size_t used = strlen(note);
@@ -260,6 +267,8 @@ void ht__live_prepare_atlases(ht_server *s) {
     ht_index *ix = ht__live_index_ref(s);
     char note[320] = "";
     bool large = ix && ht_index_count(ix) >= ht_heat_atlases_from(s->atlases);
+    ht_heat_opts done[8];
+    size_t ndone = 0;
     for (size_t k = 0; k < n; k++) {
         const ht_style *st =
             large ? ht__live_style_get(s, names[k], NULL) : NULL;
@@ -268,8 +277,18 @@ void ht__live_prepare_atlases(ht_server *s) {
              i++) {
             const ht_style_layer *l = ht_style_layer_at(st, i);
             ht_heat_opts o;
-            if (l->type == HT_LAYER_HEATMAP &&
-                ht_render_heat_opts(l, &o, NULL) == HT_OK && !o.weight) {
+            if (l->type != HT_LAYER_HEATMAP ||
+                ht_render_heat_opts(l, &o, NULL) != HT_OK || o.weight) {
+                continue;
+            }
+            /* Once for each radius and kernel the styles share. */
+            bool seen = false;
+            for (size_t d = 0; d < ndone; d++) {
+                seen = seen || (done[d].radius_m == o.radius_m &&
+                                done[d].kernel == o.kernel);
+            }
+            if (!seen && ndone < sizeof done / sizeof *done) {
+                done[ndone++] = o;
                 prepare_atlas(s, ix, &o, note, sizeof note);
             }
         }

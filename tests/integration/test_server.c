@@ -1160,8 +1160,14 @@ static void test_server_heat_grids(void **state) {
     assert_int_equal(access(heat, R_OK), 0);
     ts_server b = ts_serve_start_with(sdb, log, extra);
     text = ts_read(log);
-    assert_contains(text, "150 m quartic read from");
+    assert_contains(text, "150 m quartic (and per ");
+    assert_contains(text, " h of report time) read from");
     free(text);
+    /* A window: summed from the grids per span of time. */
+    size_t nw;
+    char *w1 = png_of(b.port, "/tiles/heat/14/13490/6206.png?window=30d", &nw);
+    assert_true(nw > 100);
+    free(w1);
     char *t1 = png_of(b.port, tile, &nt1), *c1 = png_of(b.port, cat, &nc1);
     assert_int_equal(nt0, nt1);
     assert_int_equal(nc0, nc1);
@@ -1181,7 +1187,7 @@ static void test_server_heat_grids(void **state) {
     assert_int_equal(ts_serve_stop(b), 0);
     ts_server c = ts_serve_start_with(sdb, log, extra);
     text = ts_read(log);
-    assert_contains(text, "150 m quartic read from");
+    assert_contains(text, " h of report time) read from");
     free(text);
     char *t2 = png_of(c.port, tile, &nt2);
     assert_int_equal(ts_serve_stop(c), 0);
