@@ -80,15 +80,6 @@ void ht__index_cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
     dst->arrive[di] = src->arrive[si];
 }
 
-static uint32_t quantise(double m) {
-    double q = floor((m + HT_MERC_HALF) / QSTEP);
-    return q <= 0 ? 0 : q >= 4294967295.0 ? 4294967295u : (uint32_t)q;
-}
-
-static double dequantise(uint32_t q) {
-    return ((double)q + 0.5) * QSTEP - HT_MERC_HALF;
-}
-
 /* ---- dictionaries ---- */
 
 void ht__index_dict_unref(dict *d) {
@@ -320,8 +311,8 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
     ht_tile_lonlat_to_merc(r->lon, r->lat, &mx, &my);
     int64_t t = r->reported_at;
     size_t i = c->n++;
-    c->x[i] = quantise(mx);
-    c->y[i] = quantise(my);
+    c->x[i] = ht__quantise(mx);
+    c->y[i] = ht__quantise(my);
     c->t[i] = t < 0 ? 0 : t > (int64_t)NONE32 ? NONE32 : (uint32_t)t;
     c->cat[i] = (uint16_t)ci;
     c->flags[i] = (uint8_t)((r->severity & 3) | (unsigned)r->source << 2 |
@@ -720,12 +711,12 @@ ht_bbox ht_index_bbox(const ht_index *ix) {
     ht_bbox b = ht_bbox_empty();
     const base *bs = ix->b;
     if (bs->qx0 <= bs->qx1) {
-        ht_bbox_add(&b, dequantise(bs->qx0), dequantise(bs->qy0));
-        ht_bbox_add(&b, dequantise(bs->qx1), dequantise(bs->qy1));
+        ht_bbox_add(&b, ht__dequantise(bs->qx0), ht__dequantise(bs->qy0));
+        ht_bbox_add(&b, ht__dequantise(bs->qx1), ht__dequantise(bs->qy1));
     }
     const cols *c = &ix->delta;
     for (size_t i = 0; i < c->n; i++) {
-        ht_bbox_add(&b, dequantise(c->x[i]), dequantise(c->y[i]));
+        ht_bbox_add(&b, ht__dequantise(c->x[i]), ht__dequantise(c->y[i]));
     }
     return b;
 }
@@ -836,55 +827,6 @@ ht_status ht_index_filter_new(const ht_index *ix, const ht_filter *f,
 
 /* An incident's deadline of @k (0 response, 1 resolution) from its rule,
  * or NONE32. */
-static uint32_t due_of(const dict *d, const cols *c, size_t i, int k) {
-    int32_t s = d->due[c->cat[i]][c->flags[i] & 3][k];
-    int64_t t = (int64_t)c->t[i] + s;
-    return s < 0 ? NONE32 : t >= (int64_t)NONE32 ? NONE32 - 1 : (uint32_t)t;
-}
-
-/* When it is overdue if still open as it is: the response deadline while
- * "reported" (never after the resolution one: the rules say so), the
- * resolution deadline while dispatched or handling; NONE32: never. */
-static uint32_t late_of(const dict *d, const cols *c, size_t i) {
-    ht_state st = (ht_state)(c->flags[i] >> 5);
-    return st == HT_STATE_REPORTED ? due_of(d, c, i, 0)
-           : st < HT_STATE_CLOSED  ? due_of(d, c, i, 1)
-                                   : NONE32;
-}
-
-static bool match(const ht_index_filter *q, const cols *c, size_t i) {
-    if (!q) {
-        return true;
-    }
-    uint32_t t = c->t[i];
-    unsigned fl = c->flags[i];
-    if (t < q->t0 || t > q->t1 || !(q->sev >> (fl & 3) & 1) ||
-        !(q->source >> (fl >> 2 & 7) & 1) || !(q->state >> (fl >> 5) & 1)) {
-        return false;
-    }
-    if (q->cats && !(q->cats[c->cat[i] / 64] >> (c->cat[i] % 64) & 1)) {
-        return false;
-    }
-    if (q->grids && (c->grid[i] == NONE32 ||
-                     !(q->grids[c->grid[i] / 64] >> (c->grid[i] % 64) & 1))) {
-        return false;
-    }
-    if (q->depts && (c->dept[i] == NONE16 ||
-                     !(q->depts[c->dept[i] / 64] >> (c->dept[i] % 64) & 1))) {
-        return false;
-    }
-    if (!(q->sat >> (c->extra[i] & 3) & 1)) {
-        return false;
-    }
-    /* Overdue: past the deadline of its state (strictly, as the stats). */
-    if (q->overdue_at) {
-        uint32_t late = late_of(q->ix->d, c, i);
-        if (!(late != NONE32 && q->overdue_at > late)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
     const dict *d = ix->d;
@@ -899,8 +841,9 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
         .major = d->cats[d->cats[c->cat[i]].major].code,
         .grid_code = c->grid[i] == NONE32 ? NULL : d->grids[c->grid[i]].code,
         .street_id = c->street[i] == NONE32 ? -1 : (int64_t)c->street[i],
-        .late_at = late_of(d, c, i) == NONE32 ? HT_TIME_NONE
-                                              : (int64_t)late_of(d, c, i)};
+        .late_at = ht__late_of(d, c, i) == NONE32
+                       ? HT_TIME_NONE
+                       : (int64_t)ht__late_of(d, c, i)};
 }
 
 /* What a walk calls for each row it passes. */
@@ -919,7 +862,7 @@ void ht__index_set_parts(size_t parts, size_t from) {
     parts_from = from;
 }
 
-static size_t index_parts(const ht_index *ix) {
+size_t ht__index_parts(const ht_index *ix) {
     long cores =
         parts_forced ? (long)parts_forced : sysconf(_SC_NPROCESSORS_ONLN);
     return ht_index_count(ix) < parts_from || cores < 2 ? 1
@@ -930,8 +873,8 @@ static size_t index_parts(const ht_index *ix) {
 /* Run @fn on each of @parts arguments, @size bytes apart from @arg0: the
  * first here, the others in threads (here too when a thread cannot be
  * had). */
-static void run_parts(void *(*fn)(void *), void *arg0, size_t size,
-                      size_t parts) {
+void ht__index_run_parts(void *(*fn)(void *), void *arg0, size_t size,
+                         size_t parts) {
     pthread_t tid[INDEX_PARTS];
     bool started[INDEX_PARTS] = {false};
     char *a = arg0;
@@ -953,10 +896,10 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                              row_fn fn, void *ud) {
     uint32_t qx0 = 0, qy0 = 0, qx1 = NONE32, qy1 = NONE32;
     if (box) {
-        qx0 = quantise(box->minx);
-        qy0 = quantise(box->miny);
-        qx1 = quantise(box->maxx);
-        qy1 = quantise(box->maxy);
+        qx0 = ht__quantise(box->minx);
+        qy0 = ht__quantise(box->miny);
+        qx1 = ht__quantise(box->maxx);
+        qy1 = ht__quantise(box->maxy);
     }
     const base *b = ix->b;
     if (!box) {
@@ -965,7 +908,7 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
         size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
         for (size_t i = i0; i < i1; i++) {
             if ((q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) ||
-                (ix->dead[i / 64] >> (i % 64) & 1) || !match(q, &b->c, i)) {
+                (ix->dead[i / 64] >> (i % 64) & 1) || !ht__match(q, &b->c, i)) {
                 continue;
             }
             fn(ud, &b->c, i);
@@ -994,7 +937,7 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                 if ((q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) ||
                     b->c.x[i] < qx0 || b->c.x[i] > qx1 || b->c.y[i] < qy0 ||
                     b->c.y[i] > qy1 || (ix->dead[i / 64] >> (i % 64) & 1) ||
-                    !match(q, &b->c, i)) {
+                    !ht__match(q, &b->c, i)) {
                     continue;
                 }
                 fn(ud, &b->c, i);
@@ -1004,7 +947,7 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
     const cols *dl = &ix->delta;
     for (size_t i = 0; part == 0 && i < dl->n; i++) {
         if (dl->x[i] < qx0 || dl->x[i] > qx1 || dl->y[i] < qy0 ||
-            dl->y[i] > qy1 || !match(q, dl, i)) {
+            dl->y[i] > qy1 || !ht__match(q, dl, i)) {
             continue;
         }
         fn(ud, dl, i);
@@ -1020,7 +963,7 @@ typedef struct walk_ctx {
 
 static void walk_row(void *ud, const cols *c, size_t i) {
     const walk_ctx *w = ud;
-    double x = dequantise(c->x[i]), y = dequantise(c->y[i]);
+    double x = ht__dequantise(c->x[i]), y = ht__dequantise(c->y[i]);
     if (w->pf) {
         w->pf(w->ud, x, y, (int)(c->flags[i] & 3));
     } else {
@@ -1121,7 +1064,7 @@ ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
                           const ht_bbox *box, int64_t before_t,
                           int64_t before_id, size_t k, int64_t *ids, size_t *n,
                           size_t *matched, ht_error *err) {
-    size_t parts = index_parts(ix);
+    size_t parts = ht__index_parts(ix);
     newest_part np[INDEX_PARTS];
     bool ok = true;
     for (size_t p = 0; p < parts; p++) {
@@ -1139,7 +1082,7 @@ ht_status ht_index_newest(const ht_index *ix, const ht_index_filter *q,
     int64_t *pairs = ok ? malloc((parts * k + 1) * 2 * sizeof *pairs) : NULL;
     ok = ok && pairs;
     if (ok) {
-        run_parts(newest_walk, np, sizeof *np, parts);
+        ht__index_run_parts(newest_walk, np, sizeof *np, parts);
     }
     size_t m = 0, all = 0;
     for (size_t p = 0; ok && p < parts; p++) {
@@ -1192,11 +1135,11 @@ bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
             i = pos;
         }
     }
-    if (!c || !match(q, c, i)) {
+    if (!c || !ht__match(q, c, i)) {
         return false;
     }
-    *x = dequantise(c->x[i]);
-    *y = dequantise(c->y[i]);
+    *x = ht__dequantise(c->x[i]);
+    *y = ht__dequantise(c->y[i]);
     if (v) {
         *v = view_of(ix, c, i);
     }
@@ -1236,7 +1179,7 @@ ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
     const cols *c[2] = {&ix->b->c, &ix->delta};
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < c[k]->n; i++) {
-            uint32_t late = late_of(ix->d, c[k], i);
+            uint32_t late = ht__late_of(ix->d, c[k], i);
             if (late == NONE32 || (int64_t)late <= after ||
                 (k == 0 && (ix->dead[i / 64] >> (i % 64) & 1))) {
                 continue;
@@ -1265,7 +1208,6 @@ ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
 /* ---- statistics ---- */
 
 /* Months from 1970 to 2106 (the reach of 32-bit seconds). */
-#define NMONTHS (137 * 12)
 
 size_t ht_index_groups(const ht_index *ix, ht_group by) {
     const dict *d = ix->d;
@@ -1307,55 +1249,6 @@ const char *ht_index_group_key(const ht_index *ix, ht_group by, size_t gid,
     }
 }
 
-/* The month of UTC seconds @t since 1970-01. */
-static size_t month_of(uint32_t t) {
-    /* days to civil (Howard Hinnant's algorithm) */
-    int64_t z = (int64_t)(t / 86400) + 719468;
-    int64_t era = z / 146097, doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    return (size_t)((y - 1970) * 12 + (m - 1));
-}
-
-static size_t group_of_row(const ht_index *ix, const cols *c, size_t i,
-                           ht_group by) {
-    const dict *d = ix->d;
-    uint32_t g = c->grid[i];
-    switch (by) {
-    case HT_GROUP_STREET:
-        g = g == NONE32 ? NONE32 : d->grids[g].street;
-        return g == NONE32 ? d->ngrids : g;
-    case HT_GROUP_COMMUNITY:
-        g = g == NONE32 ? NONE32 : d->grids[g].community;
-        return g == NONE32 ? d->ngrids : g;
-    case HT_GROUP_GRID:
-        return g == NONE32 ? d->ngrids : g;
-    case HT_GROUP_CATEGORY:
-        return d->cats[c->cat[i]].major;
-    case HT_GROUP_MONTH: {
-        size_t m = month_of(c->t[i]);
-        return m < NMONTHS ? m : NMONTHS;
-    }
-    case HT_GROUP_DEPARTMENT:
-    default:
-        return c->dept[i] == NONE16 ? d->ndepts : c->dept[i];
-    }
-}
-
-/* Where a deadline stands at @now: decided, or pending until it passes. */
-static ht_due_state due_state(const dict *d, const cols *c, size_t i, int k,
-                              int64_t now) {
-    ht_due_state s = (ht_due_state)(c->outc[i] >> (2 * k) & 3);
-    if (s != HT_DUE_PENDING) {
-        return s;
-    }
-    uint32_t due = due_of(d, c, i, k);
-    return due != NONE32 && now > (int64_t)due ? HT_DUE_LATE : HT_DUE_PENDING;
-}
-
 /* Every row of @ix passing @q. */
 static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
                      void *ud) {
@@ -1365,38 +1258,12 @@ static void each_row(const ht_index *ix, const ht_index_filter *q, row_fn fn,
 typedef struct facts_ctx {
     const ht_index *ix;
     ht_group by;
-    int64_t now;
-    ht_index_fact_fn fn;
-    void *ud;
     int64_t *counts;
 } facts_ctx;
 
-static void fact_row(void *ud, const cols *c, size_t i) {
-    const facts_ctx *x = ud;
-    const dict *d = x->ix->d;
-    unsigned fl = c->flags[i];
-    ht_stats_fact f = {.state = (ht_state)(fl >> 5),
-                       .response = due_state(d, c, i, 0, x->now),
-                       .resolution = due_state(d, c, i, 1, x->now),
-                       .satisfaction = (ht_satisfaction)(c->extra[i] & 3),
-                       .whistle = (ht_whistle)(c->extra[i] >> 2 & 3),
-                       .close = c->close[i],
-                       .arrive = x->by == HT_GROUP_DEPARTMENT
-                                     ? c->arrive[i]
-                                     : HT_STATS_NO_DURATION};
-    x->fn(x->ud, group_of_row(x->ix, c, i, x->by), &f);
-}
-
-void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
-                    int64_t now, size_t part, size_t parts, ht_index_fact_fn fn,
-                    void *ud) {
-    facts_ctx x = {ix, by, now, fn, ud, NULL};
-    walk_rows(ix, q, NULL, part, parts ? parts : 1, fact_row, &x);
-}
-
 static void count_row(void *ud, const cols *c, size_t i) {
     const facts_ctx *x = ud;
-    x->counts[group_of_row(x->ix, c, i, x->by)]++;
+    x->counts[ht__group_of_row(x->ix, c, i, x->by)]++;
 }
 
 typedef struct counts_part {
@@ -1415,15 +1282,12 @@ void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
                            ht_group by, int64_t *counts) {
     /* A part of the index a thread, each with counts of its own, summed;
      * in one part when those cannot be had. */
-    size_t parts = index_parts(ix), ng = ht_index_groups(ix, by);
+    size_t parts = ht__index_parts(ix), ng = ht_index_groups(ix, by);
     counts_part cp[INDEX_PARTS];
     bool ok = true;
     for (size_t p = 0; p < parts; p++) {
-        cp[p] = (counts_part){q,
-                              p,
-                              parts,
-                              {ix, by, 0, NULL, NULL,
-                               p ? calloc(ng + 1, sizeof *counts) : counts}};
+        cp[p] = (counts_part){
+            q, p, parts, {ix, by, p ? calloc(ng + 1, sizeof *counts) : counts}};
         ok = ok && cp[p].x.counts;
     }
     if (!ok) {
@@ -1433,7 +1297,7 @@ void ht_index_group_counts(const ht_index *ix, const ht_index_filter *q,
         parts = 1;
         cp[0].parts = 1;
     }
-    run_parts(count_part, cp, sizeof *cp, parts);
+    ht__index_run_parts(count_part, cp, sizeof *cp, parts);
     for (size_t p = 1; p < parts; p++) {
         for (size_t g = 0; g < ng; g++) {
             counts[g] += cp[p].x.counts[g];
@@ -1460,7 +1324,7 @@ typedef struct pairs_ctx {
 
 static void pair_row(void *ud, const cols *c, size_t i) {
     const pairs_ctx *x = ud;
-    size_t g = group_of_row(x->ix, c, i, x->by);
+    size_t g = ht__group_of_row(x->ix, c, i, x->by);
     x->counts[((size_t)c->cat[i] * x->ng + g) * 2 + (c->t[i] >= x->split)]++;
 }
 
@@ -1558,7 +1422,7 @@ void ht_index_base_rows_in(const ht_index *ix, const int64_t (*ranges)[2],
             for (size_t i = i8; word && i < i8 + 8; i++, word >>= 8) {
                 if (word & 0xff) {
                     size_t j = s0 + i;
-                    fn(ud, dequantise(b->c.x[j]), dequantise(b->c.y[j]),
+                    fn(ud, ht__dequantise(b->c.x[j]), ht__dequantise(b->c.y[j]),
                        (int)(b->c.flags[j] & 3), d->cats[b->c.cat[j]].major,
                        t[i], (size_t)__builtin_ctz(in[i]));
                 }
@@ -1599,8 +1463,8 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
     for (size_t w = 0; ix->ndead && w < words; w++) {
         for (uint64_t bits = ix->dead[w]; bits; bits &= bits - 1) {
             size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-            if (match(q, &b->c, i)) {
-                fn(ud, dequantise(b->c.x[i]), dequantise(b->c.y[i]), -1,
+            if (ht__match(q, &b->c, i)) {
+                fn(ud, ht__dequantise(b->c.x[i]), ht__dequantise(b->c.y[i]), -1,
                    (int)(b->c.flags[i] & 3), ix->d->cats[b->c.cat[i]].major,
                    b->c.t[i]);
             }
@@ -1608,8 +1472,8 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
     }
     const cols *dl = &ix->delta;
     for (size_t i = 0; i < dl->n; i++) {
-        if (match(q, dl, i)) {
-            fn(ud, dequantise(dl->x[i]), dequantise(dl->y[i]), 1,
+        if (ht__match(q, dl, i)) {
+            fn(ud, ht__dequantise(dl->x[i]), ht__dequantise(dl->y[i]), 1,
                (int)(dl->flags[i] & 3), ix->d->cats[dl->cat[i]].major,
                dl->t[i]);
         }

@@ -4,10 +4,13 @@
 #ifndef HUTONG_INDEX_INT_H
 #define HUTONG_INDEX_INT_H
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "hutong/index.h"
+#include "hutong/stats.h"
+#include "hutong/tile.h"
 
 #define NONE32 UINT32_MAX
 #define NONE16 UINT16_MAX
@@ -92,6 +95,137 @@ struct ht_index_filter {
     unsigned sat;                /* bit per satisfaction; all ones: any */
     uint32_t overdue_at;         /* 0: any; else overdue at that time */
 };
+
+/* ---- rows: positions, deadlines, filters and groups ---- */
+
+#define NMONTHS (137 * 12)
+
+static inline uint32_t ht__quantise(double m) {
+    double q = floor((m + HT_MERC_HALF) / QSTEP);
+    return q <= 0 ? 0 : q >= 4294967295.0 ? 4294967295u : (uint32_t)q;
+}
+
+static inline double ht__dequantise(uint32_t q) {
+    return ((double)q + 0.5) * QSTEP - HT_MERC_HALF;
+}
+
+static inline uint32_t ht__due_of(const dict *d, const cols *c, size_t i,
+                                  int k) {
+    int32_t s = d->due[c->cat[i]][c->flags[i] & 3][k];
+    int64_t t = (int64_t)c->t[i] + s;
+    return s < 0 ? NONE32 : t >= (int64_t)NONE32 ? NONE32 - 1 : (uint32_t)t;
+}
+
+/* When it is overdue if still open as it is: the response deadline while
+ * "reported" (never after the resolution one: the rules say so), the
+ * resolution deadline while dispatched or handling; NONE32: never. */
+static inline uint32_t ht__late_of(const dict *d, const cols *c, size_t i) {
+    ht_state st = (ht_state)(c->flags[i] >> 5);
+    return st == HT_STATE_REPORTED ? ht__due_of(d, c, i, 0)
+           : st < HT_STATE_CLOSED  ? ht__due_of(d, c, i, 1)
+                                   : NONE32;
+}
+
+static inline __attribute__((always_inline)) bool ht__match(
+    const ht_index_filter *q, const cols *c, size_t i) {
+    if (!q) {
+        return true;
+    }
+    uint32_t t = c->t[i];
+    unsigned fl = c->flags[i];
+    if (t < q->t0 || t > q->t1 || !(q->sev >> (fl & 3) & 1) ||
+        !(q->source >> (fl >> 2 & 7) & 1) || !(q->state >> (fl >> 5) & 1)) {
+        return false;
+    }
+    if (q->cats && !(q->cats[c->cat[i] / 64] >> (c->cat[i] % 64) & 1)) {
+        return false;
+    }
+    if (q->grids && (c->grid[i] == NONE32 ||
+                     !(q->grids[c->grid[i] / 64] >> (c->grid[i] % 64) & 1))) {
+        return false;
+    }
+    if (q->depts && (c->dept[i] == NONE16 ||
+                     !(q->depts[c->dept[i] / 64] >> (c->dept[i] % 64) & 1))) {
+        return false;
+    }
+    if (!(q->sat >> (c->extra[i] & 3) & 1)) {
+        return false;
+    }
+    /* Overdue: past the deadline of its state (strictly, as the stats). */
+    if (q->overdue_at) {
+        uint32_t late = ht__late_of(q->ix->d, c, i);
+        if (!(late != NONE32 && q->overdue_at > late)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The month of UTC seconds @t since 1970-01. */
+static inline size_t ht__month_of(uint32_t t) {
+    /* days to civil (Howard Hinnant's algorithm) */
+    int64_t z = (int64_t)(t / 86400) + 719468;
+    int64_t era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    return (size_t)((y - 1970) * 12 + (m - 1));
+}
+
+static inline size_t ht__group_of_row(const ht_index *ix, const cols *c,
+                                      size_t i, ht_group by) {
+    const dict *d = ix->d;
+    uint32_t g = c->grid[i];
+    switch (by) {
+    case HT_GROUP_STREET:
+        g = g == NONE32 ? NONE32 : d->grids[g].street;
+        return g == NONE32 ? d->ngrids : g;
+    case HT_GROUP_COMMUNITY:
+        g = g == NONE32 ? NONE32 : d->grids[g].community;
+        return g == NONE32 ? d->ngrids : g;
+    case HT_GROUP_GRID:
+        return g == NONE32 ? d->ngrids : g;
+    case HT_GROUP_CATEGORY:
+        return d->cats[c->cat[i]].major;
+    case HT_GROUP_MONTH: {
+        size_t m = ht__month_of(c->t[i]);
+        return m < NMONTHS ? m : NMONTHS;
+    }
+    case HT_GROUP_DEPARTMENT:
+    default:
+        return c->dept[i] == NONE16 ? d->ndepts : c->dept[i];
+    }
+}
+
+/* Where a deadline stands at @now: decided, or pending until it passes. */
+static inline ht_due_state ht__due_state(const dict *d, const cols *c, size_t i,
+                                         int k, int64_t now) {
+    ht_due_state s = (ht_due_state)(c->outc[i] >> (2 * k) & 3);
+    if (s != HT_DUE_PENDING) {
+        return s;
+    }
+    uint32_t due = ht__due_of(d, c, i, k);
+    return due != NONE32 && now > (int64_t)due ? HT_DUE_LATE : HT_DUE_PENDING;
+}
+
+/* Whether @q passes every incident (NULL does). */
+static inline bool ht__index_filter_all(const ht_index_filter *q) {
+    /* (every value the flags' bits can hold: 2 of severity, 3 of source
+     * and of state, 2 of satisfaction) */
+    return !q || (q->t0 == 0 && q->t1 == NONE32 && (q->sev & 0xf) == 0xf &&
+                  (q->source & 0xff) == 0xff && (q->state & 0xff) == 0xff &&
+                  (q->sat & 0xf) == 0xf && !q->cats && !q->grids && !q->depts &&
+                  !q->overdue_at);
+}
+
+/* The parts a walk over @ix is split in, a thread each (the cores, from
+ * ht__index_set_parts' size on), and running @fn on @parts arguments
+ * @size bytes apart from @arg0, the first here. */
+size_t ht__index_parts(const ht_index *ix);
+void ht__index_run_parts(void *(*fn)(void *), void *arg0, size_t size,
+                         size_t parts);
 
 void ht__index_cols_free(cols *c);
 ht_status ht__index_cols_reserve(cols *c, size_t need, ht_error *err);

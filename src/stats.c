@@ -67,35 +67,53 @@ static ht_status take_prev(const char *key, int64_t count, void *ud,
     return HT_OK;
 }
 
-/* Name, and for grids the density and rate, of @r's key. */
+/* Name, and for grids the density and rate, of the keys of @r (@n rows). */
 static ht_status describe(ht_store *s, ht_stats_by by, ht_stats_row *r,
-                          ht_error *err) {
-    r->name[0] = '\0';
-    r->per_km2 = r->per_1000 = NAN;
-    if (by == HT_STATS_BY_MONTH) {
-        return HT_OK;
+                          size_t n, ht_error *err) {
+    const char **keys = malloc((n + 1) * sizeof *keys);
+    bool *found = malloc((n + 1) * sizeof *found);
+    ht_group_info *info = malloc((n + 1) * sizeof *info);
+    ht_status st = keys && found && info
+                       ? HT_OK
+                       : ht_error_set(err, HT_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t k = 0; st == HT_OK && k < n; k++) {
+        r[k].name[0] = '\0';
+        r[k].per_km2 = r[k].per_1000 = NAN;
+        if (by == HT_STATS_BY_MONTH) {
+            continue;
+        }
+        if (strcmp(r[k].key, "-") == 0) {
+            snprintf(r[k].name, sizeof r[k].name, "%s",
+                     by == HT_STATS_BY_DEPARTMENT ? "(not dispatched)"
+                                                  : "(no grid)");
+            continue;
+        }
+        keys[m++] = r[k].key;
     }
-    if (strcmp(r->key, "-") == 0) {
-        snprintf(
-            r->name, sizeof r->name, "%s",
-            by == HT_STATS_BY_DEPARTMENT ? "(not dispatched)" : "(no grid)");
-        return HT_OK;
+    if (st == HT_OK && m) {
+        st = ht_store_group_infos(s, group_of(by), keys, m, found, info, err);
     }
-    bool found;
-    ht_group_info info;
-    ht_status st =
-        ht_store_group_info(s, group_of(by), r->key, &found, &info, err);
-    if (st != HT_OK || !found) {
-        return st;
+    for (size_t k = 0, j = 0; st == HT_OK && k < n && j < m; k++) {
+        if (r[k].key != keys[j]) {
+            continue;
+        }
+        if (found[j]) {
+            snprintf(r[k].name, sizeof r[k].name, "%s", info[j].name);
+            if (info[j].area_m2 > 0) {
+                r[k].per_km2 = (double)r[k].count / (info[j].area_m2 / 1e6);
+            }
+            if (info[j].population > 0) {
+                r[k].per_1000 =
+                    (double)r[k].count / (double)info[j].population * 1000;
+            }
+        }
+        j++;
     }
-    snprintf(r->name, sizeof r->name, "%s", info.name);
-    if (info.area_m2 > 0) {
-        r->per_km2 = (double)r->count / (info.area_m2 / 1e6);
-    }
-    if (info.population > 0) {
-        r->per_1000 = (double)r->count / (double)info.population * 1000;
-    }
-    return HT_OK;
+    free(keys);
+    free(found);
+    free(info);
+    return st;
 }
 
 static int cmp_rank(const void *a, const void *b) {
@@ -263,6 +281,10 @@ void ht__stats_ranks(const uint16_t *v, size_t n, const size_t *ks, size_t m,
     }
 }
 
+int64_t ht_stats_p90_rank(int64_t n) {
+    return n > 0 ? (9 * n + 9) / 10 - 1 : 0;
+}
+
 /* The median hours of @n codes (the mean of the middle two when even). */
 double ht__stats_median(const uint16_t *v, size_t n) {
     if (n == 0) {
@@ -275,24 +297,33 @@ double ht__stats_median(const uint16_t *v, size_t n) {
                  : (ht_stats_hours(got[0]) + ht_stats_hours(got[1])) / 2;
 }
 
-/* A group's rates and medians; its durations freed. */
-static void group_close(group *g) {
-    ht_stats_row *r = &g->row;
+/* @r's rates and share evaluated, from its counts. */
+static void row_rates(ht_stats_row *r, int64_t evaluated) {
     r->response = ratio(r->response_on_time, r->response_decided);
     r->resolution = ratio(r->resolution_on_time, r->resolution_decided);
     r->satisfaction = ratio(r->satisfied, r->rated);
-    r->evaluated = r->count ? (double)g->evaluated / (double)r->count : NAN;
+    r->evaluated = r->count ? (double)evaluated / (double)r->count : NAN;
+}
+
+/* The median hours of the codes of ranks (n-1)/2 and n/2 of @n. */
+static double median_of(int64_t n, uint16_t lo, uint16_t hi) {
+    return n % 2 ? ht_stats_hours(lo)
+                 : (ht_stats_hours(lo) + ht_stats_hours(hi)) / 2;
+}
+
+/* A group's rates and medians; its durations freed. */
+static void group_close(group *g) {
+    ht_stats_row *r = &g->row;
+    row_rates(r, g->evaluated);
     r->median_close_h = ht__stats_median(g->dur, g->nd);
     r->median_arrive_h = r->p90_arrive_h = NAN;
     if (g->na) {
         /* The median and the nearest-rank 90th percentile in one go. */
-        size_t n = g->na,
-               ks[3] = {(n - 1) / 2, n / 2, (size_t)ceil(0.9 * (double)n) - 1};
+        size_t n = g->na, ks[3] = {(n - 1) / 2, n / 2,
+                                   (size_t)ht_stats_p90_rank((int64_t)n)};
         uint16_t got[3];
         ht__stats_ranks(g->arr, n, ks, 3, got);
-        r->median_arrive_h =
-            n % 2 ? ht_stats_hours(got[0])
-                  : (ht_stats_hours(got[0]) + ht_stats_hours(got[1])) / 2;
+        r->median_arrive_h = median_of((int64_t)n, got[0], got[1]);
         r->p90_arrive_h = ht_stats_hours(got[2]);
     }
     free(g->dur);
@@ -362,7 +393,9 @@ static ht_status finish(ht_store *s, const ht_filter *f, ht_stats_by by,
     free(groups);
     for (size_t k = 0; st == HT_OK && k < m; k++) {
         out[k].share = (double)out[k].count / (double)total;
-        st = describe(s, by, &out[k], err);
+    }
+    if (st == HT_OK) {
+        st = describe(s, by, out, m, err);
     }
     if (st == HT_OK && by != HT_STATS_BY_MONTH && f->from != INT64_MIN &&
         f->to != INT64_MAX) {
@@ -460,81 +493,36 @@ ht_status ht_stats_compute(ht_store *s, const ht_filter *f, ht_stats_by by,
     return finish(s, f, by, g.out, g.m, store_prev, &src, rows, n, err);
 }
 
-/* The index's side: a group per id, made when first met; one set of
- * groups per part of the index, each counted by its own thread. */
+/* The index's side: what ht_index_tally_groups counted of each group. */
 typedef struct index_src {
     const ht_index *ix;
     ht_group by;
-    const ht_index_filter *q;
-    int64_t now;
-    size_t part, parts;
-    group **slot; /* by group id */
-    ht_status st;
-    ht_error err;
 } index_src;
 
-static void take_index_fact(void *ud, size_t gid, const ht_stats_fact *f) {
-    index_src *x = ud;
-    if (x->st != HT_OK) {
-        return;
+/* Group @g, started, from its tally @t. */
+static void group_of_tally(group *g, const ht_index_tally *t) {
+    ht_stats_row *r = &g->row;
+    r->count = t->count;
+    r->response_on_time = t->response_on_time;
+    r->response_decided = t->response_decided;
+    r->resolution_on_time = t->resolution_on_time;
+    r->resolution_decided = t->resolution_decided;
+    r->satisfied = t->satisfied;
+    r->rated = t->rated;
+    r->overdue = t->overdue;
+    r->open = t->open;
+    memcpy(r->whistles, t->whistles, sizeof r->whistles);
+    r->whistles_on_time = t->whistles_on_time;
+    r->whistles_decided = t->whistles_decided;
+    g->evaluated = t->evaluated;
+    row_rates(r, t->evaluated);
+    r->median_close_h =
+        t->nclose ? median_of(t->nclose, t->close[0], t->close[1]) : NAN;
+    r->median_arrive_h = r->p90_arrive_h = NAN;
+    if (t->narrive) {
+        r->median_arrive_h = median_of(t->narrive, t->arrive[0], t->arrive[1]);
+        r->p90_arrive_h = ht_stats_hours(t->arrive[2]);
     }
-    if (!x->slot[gid]) {
-        char buf[16];
-        if (!(x->slot[gid] = malloc(sizeof **x->slot))) {
-            x->st = ht_error_set(&x->err, HT_ENOMEM, "out of memory");
-            return;
-        }
-        group_start(x->slot[gid], ht_index_group_key(x->ix, x->by, gid, buf));
-    }
-    x->st = group_add(x->slot[gid], f, &x->err);
-}
-
-static void *count_part(void *arg) {
-    index_src *x = arg;
-    ht_index_facts(x->ix, x->q, x->by, x->now, x->part, x->parts,
-                   take_index_fact, x);
-    return NULL;
-}
-
-/* Add @b's counts and durations to @a (b's durations freed). */
-static ht_status group_merge(group *a, group *b, ht_error *err) {
-    ht_stats_row *r = &a->row;
-    const ht_stats_row *o = &b->row;
-    r->count += o->count;
-    r->response_on_time += o->response_on_time;
-    r->response_decided += o->response_decided;
-    r->resolution_on_time += o->resolution_on_time;
-    r->resolution_decided += o->resolution_decided;
-    r->satisfied += o->satisfied;
-    r->rated += o->rated;
-    r->overdue += o->overdue;
-    r->open += o->open;
-    for (int k = 0; k < HT_WHISTLE_COUNT; k++) {
-        r->whistles[k] += o->whistles[k];
-    }
-    r->whistles_on_time += o->whistles_on_time;
-    r->whistles_decided += o->whistles_decided;
-    a->evaluated += b->evaluated;
-    ht_status st = ht_array_grow((void **)&a->dur, &a->cap_d, a->nd + b->nd + 1,
-                                 sizeof *a->dur, err);
-    if (st == HT_OK) {
-        st = ht_array_grow((void **)&a->arr, &a->cap_a, a->na + b->na + 1,
-                           sizeof *a->arr, err);
-    }
-    if (st == HT_OK) {
-        if (b->nd) {
-            memcpy(a->dur + a->nd, b->dur, b->nd * sizeof *b->dur);
-        }
-        a->nd += b->nd;
-        if (b->na) {
-            memcpy(a->arr + a->na, b->arr, b->na * sizeof *b->arr);
-        }
-        a->na += b->na;
-    }
-    free(b->dur);
-    free(b->arr);
-    b->dur = b->arr = NULL;
-    return st;
 }
 
 static ht_status index_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
@@ -561,53 +549,6 @@ static ht_status index_prev(void *ud, const ht_filter *p, ht_stats_row *rows,
     free(counts);
     ht_index_filter_free(q);
     return st;
-}
-
-/* Groups @g0..@g1 of every part merged into the first part's and
- * closed, into @out[g] (@has[g] set); the parts' groups freed whatever
- * happens. */
-typedef struct closer {
-    index_src *x;
-    size_t parts, g0, g1;
-    group *out; /* NULL: only free */
-    bool *has;
-    ht_status st; /* HT_OK to work; else only free */
-    ht_error err;
-} closer;
-
-static void *close_part(void *arg) {
-    closer *c = arg;
-    for (size_t g = c->g0; g < c->g1; g++) {
-        group *first = NULL;
-        for (size_t p = 0; p < c->parts; p++) {
-            group *gp = c->x[p].slot ? c->x[p].slot[g] : NULL;
-            if (!gp) {
-                continue;
-            }
-            if (!first) {
-                first = gp;
-                continue;
-            }
-            if (c->st == HT_OK && c->out) {
-                c->st = group_merge(first, gp, &c->err);
-            }
-            free(gp->dur);
-            free(gp->arr);
-            free(gp);
-        }
-        if (first) {
-            if (c->st == HT_OK && c->out) {
-                group_close(first);
-                c->out[g] = *first;
-                c->has[g] = true;
-            } else {
-                free(first->dur);
-                free(first->arr);
-            }
-            free(first);
-        }
-    }
-    return NULL;
 }
 
 static int cmp_group_key(const void *a, const void *b) {
@@ -638,84 +579,24 @@ ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
     size_t parts = ht_index_count(ix) < parallel_from || cores < 2 ? 1
                    : cores > MAX_PARTS                             ? MAX_PARTS
                                        : (size_t)cores;
-    size_t ng = ht_index_groups(ix, group_of(by));
-    int64_t now = ht_clock_now();
-    index_src x[MAX_PARTS];
-    for (size_t p = 0; p < parts; p++) {
-        x[p] = (index_src){.ix = ix,
-                           .by = group_of(by),
-                           .q = q,
-                           .now = now,
-                           .part = p,
-                           .parts = parts,
-                           .slot = calloc(ng, sizeof *x[p].slot)};
-        if (!x[p].slot) {
-            x[p].st = ht_error_set(&x[p].err, HT_ENOMEM, "out of memory");
-        }
-    }
-    pthread_t tid[MAX_PARTS];
-    bool started[MAX_PARTS] = {false};
-    for (size_t p = 1; p < parts; p++) {
-        started[p] =
-            x[p].slot && pthread_create(&tid[p], NULL, count_part, &x[p]) == 0;
-    }
-    for (size_t p = 0; p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            if (x[p].slot) {
-                count_part(&x[p]); /* here, when no thread took it */
-            }
-        } else {
-            pthread_join(tid[p], NULL);
-        }
-    }
+    index_src x = {ix, group_of(by)};
+    size_t ng = ht_index_groups(ix, x.by);
+    ht_index_tally *t = malloc(ng * sizeof *t);
+    group *groups = calloc(ng, sizeof *groups);
+    st = t && groups ? ht_index_tally_groups(ix, q, x.by, ht_clock_now(),
+                                             by == HT_STATS_BY_DEPARTMENT,
+                                             parts, t, err)
+                     : ht_error_set(err, HT_ENOMEM, "out of memory");
     ht_index_filter_free(q);
-    for (size_t p = 0; p < parts; p++) {
-        if (st == HT_OK && x[p].st != HT_OK) {
-            st = x[p].st;
-            *err = x[p].err;
-        }
-    }
-    /* Every part's groups into the first's and closed, a range of groups
-     * a thread. */
-    group *groups = st == HT_OK ? calloc(ng + 1, sizeof *groups) : NULL;
-    bool *has = st == HT_OK ? calloc(ng + 1, sizeof *has) : NULL;
-    if (st == HT_OK && (!groups || !has)) {
-        st = ht_error_set(err, HT_ENOMEM, "out of memory");
-    }
-    closer c[MAX_PARTS];
-    for (size_t p = 0; p < parts; p++) {
-        c[p] = (closer){.x = x,
-                        .parts = parts,
-                        .g0 = ng * p / parts,
-                        .g1 = ng * (p + 1) / parts,
-                        .out = groups,
-                        .has = has,
-                        .st = st};
-    }
-    for (size_t p = 1; p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, close_part, &c[p]) == 0;
-    }
-    for (size_t p = 0; p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            close_part(&c[p]);
-        } else {
-            pthread_join(tid[p], NULL);
-        }
-        if (st == HT_OK && c[p].st != HT_OK) {
-            st = c[p].st;
-            *err = c[p].err;
-        }
-    }
     size_t m = 0;
-    for (size_t g = 0; groups && g < ng; g++) {
-        if (has[g]) {
-            groups[m++] = groups[g];
+    for (size_t g = 0; st == HT_OK && g < ng; g++) {
+        if (t[g].count) {
+            char buf[16];
+            group_start(&groups[m], ht_index_group_key(ix, x.by, g, buf));
+            group_of_tally(&groups[m++], &t[g]);
         }
     }
-    free(has);
-    for (size_t p = 0; p < parts; p++) {
-        free(x[p].slot);
-    }
+    free(t);
     if (st != HT_OK) {
         free(groups);
         return st;
@@ -724,7 +605,7 @@ ht_status ht_stats_compute_ix(ht_store *s, const ht_index *ix,
     if (m > 1) {
         qsort(groups, m, sizeof *groups, cmp_group_key);
     }
-    return finish(s, f, by, groups, m, index_prev, &x[0], rows, n, err);
+    return finish(s, f, by, groups, m, index_prev, &x, rows, n, err);
 }
 
 static int cmp_topic(const void *a, const void *b) {

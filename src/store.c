@@ -514,6 +514,7 @@ void ht_store_close(ht_store *s) {
         spatialite_cleanup_ex(s->splite);
     }
     ht_buf_free(s->wkb);
+    ht__store_names_free(s->names);
     free(s->changed);
     free(s->path);
     free(s);

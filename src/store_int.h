@@ -93,7 +93,21 @@ struct ht_store {
     bool track;
     int64_t *changed;
     size_t nchanged, cap_changed;
+    /* Groups' names remembered (store_names.c). */
+    struct ht__store_names *names;
 };
+
+/* Forget what store_names.c remembered; NULL is a no-op. */
+void ht__store_names_free(struct ht__store_names *m);
+
+/* Move the names' version (grids or categories changed), in the
+ * transaction that changes them: SQLite, then PostgreSQL. */
+#define HT__STORE_NAMES_MOVED                                            \
+    "INSERT INTO hutong_meta VALUES ('names_version', '1') ON CONFLICT " \
+    "(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;"
+#define HT__PG_NAMES_MOVED                                               \
+    "INSERT INTO hutong_meta VALUES ('names_version', '1') ON CONFLICT " \
+    "(key) DO UPDATE SET value = (hutong_meta.value::bigint + 1)::text;"
 
 /* The statements, in ST_ order (store.c). */
 extern const char *const ht__store_stmt_sql[ST_COUNT];

@@ -865,7 +865,7 @@ ht_status ht__pg_rebuild_tree(ht_store *s, ht_error *err) {
         " ON g.code = up.ancestor WHERE g.parent_code IS NOT NULL AND"
         " up.depth < 16)"
         " SELECT up.code, up.ancestor, a.level, up.depth FROM up JOIN grids a"
-        " ON a.code = up.ancestor ON CONFLICT DO NOTHING;",
+        " ON a.code = up.ancestor ON CONFLICT DO NOTHING;" HT__PG_NAMES_MOVED,
         err);
     if (st != HT_OK) {
         ht_error_prefix(err, "rebuilding the grid tree: ");
@@ -887,7 +887,8 @@ ht_status ht__pg_rebuild_deadlines(ht_store *s, ht_error *err) {
         "UPDATE incidents SET response_due = NULL, resolution_due = NULL"
         " WHERE (response_due IS NOT NULL OR resolution_due IS NOT NULL)"
         " AND NOT EXISTS (SELECT 1 FROM deadlines d WHERE d.category ="
-        " incidents.category AND d.severity = incidents.severity);";
+        " incidents.category AND d.severity = "
+        "incidents.severity);" HT__PG_NAMES_MOVED;
     ht_status st = ht__pg_exec(s, sql, err);
     if (st == HT_OK) {
         s->deadlines_stale = false;

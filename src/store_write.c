@@ -555,7 +555,7 @@ ht_status ht__store_rebuild_tree(ht_store *s, ht_error *err) {
         " ON g.code = up.ancestor WHERE g.parent_code IS NOT NULL AND"
         " up.depth < 16)"
         " SELECT up.code, up.ancestor, a.level, up.depth FROM up JOIN grids a"
-        " ON a.code = up.ancestor;",
+        " ON a.code = up.ancestor;" HT__STORE_NAMES_MOVED,
         err);
     if (st != HT_OK) {
         ht_error_prefix(err, "rebuilding the grid tree: ");
@@ -571,7 +571,7 @@ ht_status ht__store_rebuild_deadlines(ht_store *s, ht_error *err) {
         " SELECT incidents.reported_at + d.response_s,"
         "  incidents.reported_at + d.resolution_s FROM deadlines d"
         " WHERE d.category = incidents.category"
-        "  AND d.severity = incidents.severity);";
+        "  AND d.severity = incidents.severity);" HT__STORE_NAMES_MOVED;
     return ht__store_exec(s, sql, err);
 }
 

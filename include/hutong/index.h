@@ -142,18 +142,36 @@ size_t ht_index_groups(const ht_index *ix, ht_group by);
 const char *ht_index_group_key(const ht_index *ix, ht_group by, size_t gid,
                                char buf[16]);
 
-/** Called for each incident the statistics count, with its group. */
-typedef void (*ht_index_fact_fn)(void *ud, size_t gid, const ht_stats_fact *f);
+/** What the statistics count of one group (ht_index_tally): the
+ * counters of ht_stats_row, and the duration codes at the ranks its
+ * medians need. */
+typedef struct ht_index_tally {
+    int64_t count;
+    int64_t response_on_time, response_decided;
+    int64_t resolution_on_time, resolution_decided;
+    int64_t satisfied, rated, overdue, open, evaluated;
+    int64_t whistles[HT_WHISTLE_COUNT];
+    int64_t whistles_on_time, whistles_decided;
+    /** Durations known: to close, and (when asked) to arrive. */
+    int64_t nclose, narrive;
+    /** The codes (ht_stats_duration_code) to close of ranks (n-1)/2 and
+     * n/2 (0-based, of nclose); to arrive of ranks (n-1)/2, n/2 and
+     * ceil(0.9 n) - 1 (of narrive). Unset when there are none. */
+    uint16_t close[2], arrive[3];
+} ht_index_tally;
 
 /**
- * Every incident passing @q (NULL: all) with its group of @by and what the
- * statistics count of it at @now (hours to arrive by department only): of
- * part @part of @parts (0 of 1: all), so threads may share the work; each
- * incident is in one part. Thread-safe.
+ * Tally the incidents passing @q (NULL: all) by group of @by, as the
+ * statistics count them at @now (hours to arrive when @arrive): out[gid] for
+ * each of ht_index_groups(@by) groups, zeroed first. Counted in @parts parts
+ * (0: as many as the index's walks take), a thread each, in one walk for the
+ * counters and the durations' high bytes and one more for the low bytes of the
+ * ranks' (exact, @v untouched). HT_ENOMEM when the histograms cannot be had.
  */
-void ht_index_facts(const ht_index *ix, const ht_index_filter *q, ht_group by,
-                    int64_t now, size_t part, size_t parts, ht_index_fact_fn fn,
-                    void *ud);
+ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
+                                ht_group by, int64_t now, bool arrive,
+                                size_t parts, ht_index_tally *out,
+                                ht_error *err);
 
 /** counts[gid] += 1 for every incident passing @q (counts holds
  * ht_index_groups entries). */

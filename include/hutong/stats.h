@@ -105,6 +105,11 @@ typedef struct ht_stats_fact {
 uint16_t ht_stats_duration_code(int64_t seconds);
 double ht_stats_hours(uint16_t code);
 
+/** The 0-based nearest rank of the 90th percentile of @n values:
+ * ceil(0.9 n) - 1, counted in integers (0.9 n in floating point is above
+ * the whole number it should be for some n, 110 among them). */
+int64_t ht_stats_p90_rank(int64_t n);
+
 /**
  * Group the incidents of @s passing @f. Rows are ranked by count (ties by
  * key), months in calendar order; rates as of ht_clock_now(). *rows is

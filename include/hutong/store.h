@@ -416,6 +416,16 @@ typedef struct ht_group_info {
 ht_status ht_store_group_info(ht_store *s, ht_group by, const char *key,
                               bool *found, ht_group_info *out, ht_error *err);
 
+/**
+ * The same for @n keys at once (@found and @out have room for @n),
+ * remembered by the connection until grids or categories change (the
+ * store moves a version with them; a batch reads it once), so that naming
+ * thousands of groups costs a lookup each.
+ */
+ht_status ht_store_group_infos(ht_store *s, ht_group by,
+                               const char *const *keys, size_t n, bool *found,
+                               ht_group_info *out, ht_error *err);
+
 /** A (category, area) pair of two months. Strings are borrowed. */
 typedef struct ht_store_topic {
     const char *category, *category_name; /**< the minor category */

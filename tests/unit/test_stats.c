@@ -129,6 +129,73 @@ static void test_stats_groupings(void **state) {
     free(r);
 }
 
+/* Names, areas and residents are remembered by a connection, and follow
+ * grids and categories changed through another one. */
+static void test_stats_names_follow_changes(void **state) {
+    (void)state;
+    ts_store *g = ts_store_new();
+    assert_int_equal(ts_load_office(g,
+                                    "id,lon,lat,category,severity,source,"
+                                    "status,reported_at\n"
+                                    "a,116.31,39.81,0101,1,hotline,"
+                                    "reported,2026-01-10\n"),
+                     0);
+    ht_filter f = ht_filter_all();
+    ht_error err = {0};
+    ht_stats_row *r = NULL;
+    size_t n = 0;
+    const char *const keys[] = {"S1", "C1", "nowhere"};
+    bool found[3];
+    ht_group_info info[3];
+    assert_int_equal(
+        ht_store_group_infos(g->s, HT_GROUP_GRID, keys, 3, found, info, &err),
+        HT_OK);
+    assert_true(found[0] && found[1] && !found[2]);
+    assert_string_equal(info[0].name, "一街道");
+    assert_int_equal(info[0].population, 10000);
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
+    assert_string_equal(r[0].name, "一街道");
+    double per_km2 = r[0].per_km2, per_1000 = r[0].per_1000;
+    free(r);
+    /* Another connection renames the office, halves it and counts more
+     * residents; then renames a major category. */
+    ht_store *w = NULL;
+    assert_int_equal(ht_store_open(g->db, HT_STORE_WRITE, &w, &err), HT_OK);
+    char *gp = ts_path(g->dir, "renamed.geojson");
+    ts_write(gp,
+             "{\"type\":\"FeatureCollection\",\"features\":["
+             "{\"type\":\"Feature\",\"properties\":{\"code\":\"S1\","
+             "\"name\":\"新街道\",\"level\":\"street\",\"population\":"
+             "20000},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+             "[[[116.3,39.8],[116.35,39.8],[116.35,39.9],[116.3,39.9],"
+             "[116.3,39.8]]]}}]}");
+    ht_import_opts go = {.kind = HT_IMPORT_GRIDS};
+    assert_int_equal(ht_import_file(w, gp, &go, NULL, &err), HT_OK);
+    ht_store_close(w);
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_STREET, &r, &n, &err), HT_OK);
+    assert_string_equal(r[0].name, "新街道");
+    assert_true(near(r[0].per_km2, 2 * per_km2, per_km2 * 1e-6));
+    assert_true(near(r[0].per_1000, per_1000 / 2, 1e-12));
+    free(r);
+    assert_int_equal(ht_store_open(g->db, HT_STORE_WRITE, &w, &err), HT_OK);
+    char *cp = ts_path(g->dir, "renamed.csv");
+    ts_write(cp, "code,parent,name\n01,,城市环境\n");
+    ht_import_opts co = {.kind = HT_IMPORT_CATEGORIES};
+    if (ht_import_file(w, cp, &co, NULL, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    ht_store_close(w);
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_CATEGORY, &r, &n, &err), HT_OK);
+    assert_string_equal(r[0].name, "城市环境");
+    free(r);
+    free(gp);
+    free(cp);
+    ts_store_free(g);
+}
+
 static void test_stats_filters_and_change(void **state) {
     (void)state;
     /* March against the 31 days before it. */
@@ -854,6 +921,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_by_street),
         cmocka_unit_test(test_stats_groupings),
+        cmocka_unit_test(test_stats_names_follow_changes),
         cmocka_unit_test(test_stats_filters_and_change),
         cmocka_unit_test(test_stats_three_rates),
         cmocka_unit_test(test_stats_migration_from_v1),
