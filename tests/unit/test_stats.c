@@ -917,6 +917,74 @@ static void test_stats_duration_codes(void **state) {
     assert_int_equal(ht_stats_duration_code(INT64_MAX / 2), 0xfffe);
 }
 
+/* The ranks the medians need, from the index's two walks: the middle two
+ * of an even count in different high bytes of the codes, a count whose
+ * 90th percentile is a whole rank (110), one, two and three threads, all
+ * equal to the store's. */
+static void test_stats_ranks_from_the_index(void **state) {
+    (void)state;
+    assert_int_equal(ht_stats_p90_rank(0), 0);
+    assert_int_equal(ht_stats_p90_rank(1), 0);
+    assert_int_equal(ht_stats_p90_rank(10), 8);
+    assert_int_equal(ht_stats_p90_rank(11), 9);
+    assert_int_equal(ht_stats_p90_rank(110), 98);
+    ts_store *g = ts_store_new();
+    /* Office S1: closed after 255 and 256 minutes (codes 0x00ff and
+     * 0x0100). Community C2 (through S1 too): 110 incidents closed after
+     * 1..110 hours. */
+    size_t cap = 1 << 16, len = 0;
+    char *csv = malloc(cap);
+    len += (size_t)snprintf(csv + len, cap - len,
+                            "id,lon,lat,category,severity,source,status,"
+                            "reported_at,closed_at\n"
+                            "a,116.31,39.81,0101,1,hotline,closed,"
+                            "2026-01-10T00:00:00Z,2026-01-10T04:15:00Z\n"
+                            "b,116.32,39.82,0101,1,hotline,closed,"
+                            "2026-01-10T00:00:00Z,2026-01-10T04:16:00Z\n");
+    for (int k = 1; k <= 110; k++) {
+        len +=
+            (size_t)snprintf(csv + len, cap - len,
+                             "h%d,116.37,39.84,0503,2,patrol,closed,"
+                             "2026-02-01T00:00:00Z,2026-02-%02dT%02d:00:00Z\n",
+                             k, 1 + k / 24, k % 24);
+    }
+    assert_int_equal(ts_load_office(g, csv), 0);
+    free(csv);
+    ht_index *ix = NULL;
+    ht_error err = {0};
+    assert_int_equal(ht_index_load(g->s, &ix, &err), HT_OK);
+    ht_filter f = ht_filter_all();
+    ht_stats_row *a = NULL;
+    size_t na = 0;
+    assert_int_equal(
+        ht_stats_compute(g->s, &f, HT_STATS_BY_COMMUNITY, &a, &na, &err),
+        HT_OK);
+    assert_int_equal(na, 2);
+    assert_string_equal(a[0].key, "C2");
+    assert_true(near(a[0].median_close_h, 55.5, 1e-9));
+    assert_string_equal(a[1].key, "C1");
+    assert_true(near(a[1].median_close_h, 255.5 / 60, 1e-9));
+    for (size_t parts = 1; parts <= 3; parts++) {
+        ht__stats_set_parts(parts, 0);
+        ht_stats_row *b = NULL;
+        size_t nb = 0;
+        assert_int_equal(
+            ht_stats_compute_ix(g->s, ix, &f, HT_STATS_BY_COMMUNITY, &b, &nb,
+                                &err),
+            HT_OK);
+        assert_int_equal(nb, na);
+        for (size_t k = 0; k < na; k++) {
+            assert_string_equal(a[k].key, b[k].key);
+            assert_true(a[k].median_close_h == b[k].median_close_h);
+        }
+        free(b);
+    }
+    ht__stats_set_parts(0, 400000);
+    free(a);
+    ht_index_unref(ix);
+    ts_store_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_by_street),
@@ -930,6 +998,7 @@ int main(void) {
         cmocka_unit_test(test_stats_filters_mean_the_same_in_sql_and_in_memory),
         cmocka_unit_test(test_stats_from_the_index_equal_the_stores),
         cmocka_unit_test(test_stats_duration_codes),
+        cmocka_unit_test(test_stats_ranks_from_the_index),
         cmocka_unit_test(test_stats_selection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
