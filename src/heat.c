@@ -69,50 +69,117 @@ typedef struct splat {
     ht_heat *h; /* its nodes' geometry (read only while splatting) */
     double *acc;
     const ht_heat_opts *o;
-    const double *row_lat; /* latitude of each node row, radians */
-    size_t count;          /* incidents splatted */
+    size_t count; /* incidents splatted */
     /* a part of the index, for a thread */
     const ht_index *ix;
     const ht_index_filter *q;
     size_t part, parts;
 } splat;
 
-/* A row of quartic kernel values added to @n nodes from @at, the first
- * @dx0 projected metres east of the point, in vectors (an int counter,
- * which they convert to doubles). */
-static inline __attribute__((always_inline)) void quartic_row_body(
-    double *restrict at, int n, double dx0, double step, double mkx, double dy2,
-    double inv_r2, double cq) {
-    for (int k = 0; k < n; k++) {
-        double dx = (dx0 + (double)k * step) * mkx;
-        /* 1 - d2/r2 clamped at 0: the kernel is 0 from the radius on. */
-        double u = 1 - (dx * dx + dy2) * inv_r2;
-        u = u > 0 ? u : 0;
-        at[k] += cq * u * u;
+/* Four nodes at a time (and the masks their comparisons give). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+
+/* The quartic kernel of one incident added to its nodes: @rows rows from
+ * @j0, nodes @i0 to @i0 + @n - 1 of each (the square around the disk: a
+ * chord's bounds cost more than the nodes they spare), the point @dx0
+ * projected metres west of node @i0, its ground factors @kxp, @kyp. Four
+ * nodes a vector (those past the radius add 0) where the rows have room
+ * for whole vectors: AVX2 where the processor has it (chosen by a test,
+ * not an ifunc: sanitizers' runtimes cannot start under those), two halves
+ * elsewhere. */
+static inline __attribute__((always_inline)) void quartic_body(
+    const ht_heat *h, double *restrict acc, long j0, long rows, long i0, long n,
+    double dx0, double y, double kxp, double kyp, double r2, double cq) {
+    const double step = h->step, inv_r2 = 1 / r2;
+    const v4d lane = {0, 1, 2, 3};
+    /* Whole vectors where the rows have room for them. */
+    long n4 = (n + 3) / 4 * 4;
+    n4 = i0 + n4 > (long)h->nx ? n / 4 * 4 : n4;
+    for (long r = 0; r < rows; r++) {
+        long j = j0 + r;
+        /* The factors at the pair's mid latitude: the mean of the point's
+         * and the row's (their second-order term is below 1e-9 of them). */
+        double mkx = (kxp + h->row_kx[j]) * 0.5;
+        double mky = (kyp + h->row_ky[j]) * 0.5;
+        double dy = (h->y0 + (double)j * step - y) * mky;
+        double c0 = 1 - dy * dy * inv_r2;
+        if (c0 <= 0) {
+            continue;
+        }
+        double sx = step * mkx, e0 = dx0 * mkx;
+        double *restrict at = acc + (size_t)j * h->nx + (size_t)i0;
+        v4d dx = e0 + lane * sx;
+        const v4d dstep = (v4d){4, 4, 4, 4} * sx;
+        long k = 0;
+        for (; k < n4; k += 4) {
+            v4d u = c0 - dx * dx * inv_r2;
+            /* clamped at 0: the kernel is 0 from the radius on */
+            u = (v4d)((v4l)u & (u > 0));
+            v4d a;
+            memcpy(&a, at + k, sizeof a);
+            a += cq * u * u;
+            memcpy(at + k, &a, sizeof a);
+            dx += dstep;
+        }
+        for (; k < n; k++) {
+            double d = e0 + (double)k * sx;
+            double u = c0 - d * d * inv_r2;
+            at[k] += u > 0 ? cq * u * u : 0;
+        }
     }
 }
 
-/* The same in AVX2 vectors, chosen where the processor has them (by a
- * test, not an ifunc: sanitizers' runtimes cannot start under those). */
-__attribute__((target("avx2"))) static void quartic_row_avx2(
-    double *restrict at, int n, double dx0, double step, double mkx, double dy2,
-    double inv_r2, double cq) {
-    quartic_row_body(at, n, dx0, step, mkx, dy2, inv_r2, cq);
+__attribute__((target("avx2,fma"))) static void quartic_avx2(
+    const ht_heat *h, double *restrict acc, long j0, long rows, long i0, long n,
+    double dx0, double y, double kxp, double kyp, double r2, double cq) {
+    quartic_body(h, acc, j0, rows, i0, n, dx0, y, kxp, kyp, r2, cq);
 }
 
-static void quartic_row_plain(double *restrict at, int n, double dx0,
-                              double step, double mkx, double dy2,
-                              double inv_r2, double cq) {
-    quartic_row_body(at, n, dx0, step, mkx, dy2, inv_r2, cq);
+static void quartic_plain(const ht_heat *h, double *restrict acc, long j0,
+                          long rows, long i0, long n, double dx0, double y,
+                          double kxp, double kyp, double r2, double cq) {
+    quartic_body(h, acc, j0, rows, i0, n, dx0, y, kxp, kyp, r2, cq);
+}
+
+typedef void (*quartic_fn)(const ht_heat *, double *restrict, long, long, long,
+                           long, double, double, double, double, double,
+                           double);
+
+static quartic_fn quartic_rows(void) {
+    static _Atomic(quartic_fn) fn = NULL;
+    quartic_fn f = atomic_load_explicit(&fn, memory_order_relaxed);
+    if (!f) {
+        f = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                ? quartic_avx2
+                : quartic_plain;
+        atomic_store_explicit(&fn, f, memory_order_relaxed);
+    }
+    return f;
+}
+
+/* The ground factors at EPSG:3857 @y, from the node rows' (linear between
+ * two rows: within 1e-11 of the factor over a spacing of metres). */
+static void factors_at(const ht_heat *h, double y, double *kx, double *ky) {
+    double f = (y - h->y0) / h->step;
+    long j = (long)floor(f);
+    j = j < 0 ? 0 : j > (long)h->ny - 2 ? (long)h->ny - 2 : j;
+    if (h->ny < 2) {
+        *kx = h->row_kx[0];
+        *ky = h->row_ky[0];
+        return;
+    }
+    double t = f - (double)j;
+    *kx = h->row_kx[j] + t * (h->row_kx[j + 1] - h->row_kx[j]);
+    *ky = h->row_ky[j] + t * (h->row_ky[j + 1] - h->row_ky[j]);
 }
 
 static void add_point(splat *s, double x, double y, double w) {
     ht_heat *h = s->h;
-    double r = s->o->radius_m;
-    double phi = lat_of(y), kx, ky;
-    ground_factors(phi, &kx, &ky);
+    double r = s->o->radius_m, kx, ky;
+    factors_at(h, y, &kx, &ky);
     /* Node range within the radius, with a node of slack. */
-    double rx = r / kx, ry = r / ky * 1.01;
+    double rx = r / kx * 1.01, ry = r / ky * 1.01;
     long i0 = (long)ceil((x - rx - h->x0) / h->step);
     long i1 = (long)floor((x + rx - h->x0) / h->step);
     long j0 = (long)ceil((y - ry - h->y0) / h->step);
@@ -121,39 +188,26 @@ static void add_point(splat *s, double x, double y, double w) {
     j0 = j0 < 0 ? 0 : j0;
     i1 = i1 >= (long)h->nx ? (long)h->nx - 1 : i1;
     j1 = j1 >= (long)h->ny ? (long)h->ny - 1 : j1;
-    /* Factors at the pair's mid latitude, to first order about the
-     * point's (the rows lie within r of it: the second-order term is below
-     * 1e-9 of the factor), rather than sines and roots for every row. */
-    const double dphi = 1e-4;
-    double kxp, kyp, kxm, kym;
-    ground_factors(phi + dphi, &kxp, &kyp);
-    ground_factors(phi - dphi, &kxm, &kym);
-    double dkx = (kxp - kxm) / (2 * dphi), dky = (kyp - kym) / (2 * dphi);
-    /* Everything the loop reads in locals: the stores into the nodes may
-     * not alias them, and the kernel is a product, not a quotient. */
-    const double x0 = h->x0, y0 = h->y0, step = h->step, r2 = r * r;
-    const double inv_r2 = 1 / r2, cq = w * 3 / (HT_PI * r2);
+    if (i0 > i1 || j0 > j1) {
+        return;
+    }
+    const double r2 = r * r;
+    if (s->o->kernel == HT_KERNEL_QUARTIC) {
+        quartic_rows()(h, s->acc, j0, j1 - j0 + 1, i0, i1 - i0 + 1,
+                       h->x0 + (double)i0 * h->step - x, y, kx, ky, r2,
+                       w * 3 / (HT_PI * r2));
+        return;
+    }
     const double inv_2s2 = 9 / (2 * r2), cg = w * 9 / (2 * HT_PI * r2);
-    const bool quartic = s->o->kernel == HT_KERNEL_QUARTIC;
-    void (*quartic_row)(double *restrict, int, double, double, double, double,
-                        double, double) =
-        __builtin_cpu_supports("avx2") ? quartic_row_avx2 : quartic_row_plain;
     for (long j = j0; j <= j1; j++) {
-        double half = (s->row_lat[j] - phi) / 2;
-        double mkx = kx + dkx * half, mky = ky + dky * half;
-        double dy = (y0 + (double)j * step - y) * mky;
-        double dy2 = dy * dy;
+        double mkx = (kx + h->row_kx[j]) * 0.5, mky = (ky + h->row_ky[j]) * 0.5;
+        double dy = (h->y0 + (double)j * h->step - y) * mky, dy2 = dy * dy;
         double *restrict row = s->acc + (size_t)j * h->nx;
-        if (quartic) {
-            quartic_row(row + i0, (int)(i1 - i0 + 1),
-                        x0 + (double)i0 * step - x, step, mkx, dy2, inv_r2, cq);
-        } else {
-            for (long i = i0; i <= i1; i++) {
-                double dx = (x0 + (double)i * step - x) * mkx;
-                double d2 = dx * dx + dy2;
-                if (d2 < r2) {
-                    row[i] += cg * exp(-d2 * inv_2s2);
-                }
+        for (long i = i0; i <= i1; i++) {
+            double dx = (h->x0 + (double)i * h->step - x) * mkx;
+            double d2 = dx * dx + dy2;
+            if (d2 < r2) {
+                row[i] += cg * exp(-d2 * inv_2s2);
             }
         }
     }
@@ -207,11 +261,8 @@ static bool splat_all(ht_heat *h, const ht_index *ix, const ht_index_filter *q,
     pthread_t tid[MAX_PARTS];
     bool started[MAX_PARTS] = {false}, ok = true;
     for (size_t p = 0; p < parts; p++) {
-        s[p] = (splat){h,    p ? calloc(nodes, sizeof *h->v) : h->v,
-                       o,    h->row_lat,
-                       0,    ix,
-                       q,    p,
-                       parts};
+        s[p] = (splat){
+            h, p ? calloc(nodes, sizeof *h->v) : h->v, o, 0, ix, q, p, parts};
         ok = ok && s[p].acc;
     }
     for (size_t p = 1; ok && p < parts; p++) {
@@ -322,14 +373,17 @@ ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,
     size_t nodes = h->nx * h->ny;
     h->o = *o;
     h->row_lat = malloc(h->ny * sizeof *h->row_lat);
+    h->row_kx = malloc(h->ny * sizeof *h->row_kx);
+    h->row_ky = malloc(h->ny * sizeof *h->row_ky);
     h->v = calloc(nodes, sizeof *h->v);
-    if (!h->row_lat || !h->v) {
+    if (!h->row_lat || !h->row_kx || !h->row_ky || !h->v) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory for %zu nodes",
                             nodes);
     }
     for (size_t j = 0; j < h->ny; j++) {
         h->row_lat[j] = lat_of(h->y0 + (double)j * h->step);
+        ground_factors(h->row_lat[j], &h->row_kx[j], &h->row_ky[j]);
     }
     /* Sums are per km2 (the kernel is per m2). */
     h->floor_v = kernel(o->kernel, o->radius_m, 0) * 1e6 * 1e-9;
@@ -338,7 +392,7 @@ ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,
 }
 
 void ht__heat_add(ht_heat *h, double *acc, double x, double y, double w) {
-    splat s = {.h = h, .acc = acc, .o = &h->o, .row_lat = h->row_lat};
+    splat s = {.h = h, .acc = acc, .o = &h->o};
     add_point(&s, x, y, w * 1e6); /* per km2 */
 }
 
@@ -394,7 +448,7 @@ ht_status ht_heat_update(ht_heat *h, const ht_index *old,
                                 (long long)ids[k]);
         }
     }
-    splat s = {.h = h, .acc = h->v, .o = &h->o, .row_lat = h->row_lat};
+    splat s = {.h = h, .acc = h->v, .o = &h->o};
     for (size_t k = 0; k < n; k++) {
         /* Kernels are per m2, the nodes per km2. */
         if (ht_index_find(old, qold, ids[k], &x, &y, &v)) {
@@ -413,6 +467,8 @@ void ht_heat_free(ht_heat *h) {
     if (h) {
         free(h->v);
         free(h->row_lat);
+        free(h->row_kx);
+        free(h->row_ky);
         free(h);
     }
 }

@@ -22,7 +22,10 @@ struct ht_heat {
     double spacing_m;
     ht_heat_opts o;  /* how it was made, for updates */
     double *row_lat; /* latitude of each node row, radians */
-    double floor_v;  /* below this a node is empty: sums' rounding */
+    /* ground metres per projected metre east-west and north-south at
+     * each node row */
+    double *row_kx, *row_ky;
+    double floor_v; /* below this a node is empty: sums' rounding */
 };
 
 /* A grid of @ix's extent and @o's spacing, its nodes 0. */
