@@ -269,6 +269,26 @@ bool ht_heat_atlas_serves(const ht_heat_atlas *a, const ht_index *ix,
     return serves(a, ix, q, o, &sev, &sl, t) != NOT_SERVED;
 }
 
+long ht__heat_atlas_sum_classes(const ht_heat_atlas *a,
+                                const ht_index_filter *q, unsigned sev,
+                                ht_heat *h) {
+    size_t nodes = h->nx * h->ny;
+    long count = 0;
+    for (int s = 1; s <= SEVERITIES; s++) {
+        for (size_t m = 0; (sev >> s & 1) && m < a->nclass; m++) {
+            const float *v = a->v[ht__heat_atlas_class(a, s, (unsigned)m)];
+            if (!v || !ht_index_filter_category(q, m)) {
+                continue;
+            }
+            for (size_t k = 0; k < nodes; k++) {
+                h->v[k] += v[k];
+            }
+            count += (long)a->count[ht__heat_atlas_class(a, s, (unsigned)m)];
+        }
+    }
+    return count;
+}
+
 typedef struct change_ctx {
     ht_heat *h;
     long count;
@@ -290,6 +310,11 @@ ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
     const heat_slices *sl = NULL;
     int64_t t[2];
     served by = serves(a, ix, q, o, &sev, &sl, t);
+    if (by == NOT_SERVED &&
+        serves(a, ix, NULL, o, &sev, &sl, t) != NOT_SERVED) {
+        /* The classes around it, less what they hold that it does not. */
+        return ht__heat_from_residue(a, ix, q, o, out, err);
+    }
     if (by == NOT_SERVED) {
         return ht_error_set(err, HT_ENOTFOUND,
                             "the density grids per class do not hold it");
@@ -306,24 +331,14 @@ ht_status ht_heat_from_atlas(const ht_heat_atlas *a, const ht_index *ix,
         return ht_error_set(err, HT_ENOTFOUND,
                             "the changes since the base moved the grid");
     }
-    size_t nodes = h->nx * h->ny;
     long count = 0;
     if (by == BY_TIME &&
         !ht__heat_slices_sum(a, sl, ix, t[0], t[1], h, &count)) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    for (int s = 1; by == BY_CLASS && s <= SEVERITIES; s++) {
-        for (size_t m = 0; (sev >> s & 1) && m < a->nclass; m++) {
-            const float *v = a->v[ht__heat_atlas_class(a, s, (unsigned)m)];
-            if (!v || !ht_index_filter_category(q, m)) {
-                continue;
-            }
-            for (size_t k = 0; k < nodes; k++) {
-                h->v[k] += v[k];
-            }
-            count += (long)a->count[ht__heat_atlas_class(a, s, (unsigned)m)];
-        }
+    if (by == BY_CLASS) {
+        count += ht__heat_atlas_sum_classes(a, q, sev, h);
     }
     change_ctx c = {h, 0};
     ht_index_changes(ix, q, add_change, &c);

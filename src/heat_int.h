@@ -100,6 +100,20 @@ ht_status ht__heat_atlas_new(const ht_index *ix, const ht_heat_opts *o,
 size_t ht__heat_atlas_class(const ht_heat_atlas *a, int severity,
                             unsigned major);
 
+/* Add to @h (of @a's nodes) the grids of the classes of severities @sev
+ * (bit s for severity s) and of the major classes @q passes; the base rows
+ * they hold. */
+long ht__heat_atlas_sum_classes(const ht_heat_atlas *a,
+                                const ht_index_filter *q, unsigned sev,
+                                ht_heat *h);
+
+/* The grid of @q from the classes around it (@a serves those) less the
+ * incidents they hold that @q does not pass, when those are fewer than
+ * the ones it does (heat_residue.c); HT_ENOTFOUND otherwise: build it. */
+ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
+                                const ht_index_filter *q, const ht_heat_opts *o,
+                                ht_heat **out, ht_error *err);
+
 /* Splat with @parts threads (0: the cores) from indexes of @from
  * incidents on. */
 void ht__heat_set_parts(size_t parts, size_t from);

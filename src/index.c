@@ -846,6 +846,36 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
                        : (int64_t)ht__late_of(d, c, i)};
 }
 
+bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q) {
+    size_t ncats = ix->d->ncats;
+    *t = (ht__qtab){.q = q, .t0 = q ? q->t0 : 0, .tw = NONE32};
+    if (!(t->cat_ok = malloc(ncats + 1))) {
+        return false;
+    }
+    if (q) {
+        t->none = q->t1 < q->t0;
+        t->tw = t->none ? 0 : q->t1 - q->t0;
+        t->rest = q->grids || q->depts || q->overdue_at;
+    }
+    for (unsigned v = 0; v < 256; v++) {
+        t->flag_ok[v] =
+            !q || ((q->sev >> (v & 3) & 1) && (q->source >> (v >> 2 & 7) & 1) &&
+                   (q->state >> (v >> 5) & 1));
+    }
+    for (unsigned v = 0; v < 4; v++) {
+        t->sat_ok[v] = !q || (q->sat >> v & 1);
+    }
+    for (size_t k = 0; k <= ncats; k++) {
+        t->cat_ok[k] = k == ncats || ht_index_filter_category(q, k);
+    }
+    return true;
+}
+
+void ht__qtab_free(ht__qtab *t) {
+    free(t->cat_ok);
+    t->cat_ok = NULL;
+}
+
 /* What a walk calls for each row it passes. */
 typedef void (*row_fn)(void *ud, const cols *c, size_t i);
 
@@ -902,8 +932,23 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
         qy1 = ht__quantise(box->maxy);
     }
     const base *b = ix->b;
-    if (!box) {
-        /* everywhere: a slice of the base, in storage order */
+    ht__qtab tab;
+    if (!box && ht__qtab_init(&tab, ix, q)) {
+        /* everywhere: a slice of the base, in storage order, 64 rows at a
+         * time */
+        size_t i0 = b->c.n / parts * part;
+        size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
+        for (size_t w0 = i0 / 64 * 64; !tab.none && w0 < i1; w0 += 64) {
+            size_t a = w0 < i0 ? i0 - w0 : 0, e = i1 - w0 < 64 ? i1 - w0 : 64;
+            uint64_t m =
+                ht__qtab_block(&tab, &b->c, w0, a, e) & ~ix->dead[w0 / 64];
+            for (m = ht__qtab_rest(&tab, &b->c, w0, m); m; m &= m - 1) {
+                fn(ud, &b->c, w0 + (size_t)__builtin_ctzll(m));
+            }
+        }
+        ht__qtab_free(&tab);
+    } else if (!box) {
+        /* (the same, row by row, when the tables cannot be had) */
         size_t i0 = b->c.n / parts * part;
         size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
         for (size_t i = i0; i < i1; i++) {
@@ -1521,6 +1566,161 @@ bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0,
         }
     }
     return true;
+}
+
+ht_status ht_index_filter_class_superset(const ht_index_filter *q,
+                                         ht_index_filter **out, ht_error *err) {
+    *out = NULL;
+    ht_index_filter *s = calloc(1, sizeof *s);
+    const dict *d = q->ix->d;
+    if (s && q->cats &&
+        !(s->cats = calloc(d->ncats / 64 + 1, sizeof *s->cats))) {
+        ht_index_filter_free(s);
+        s = NULL;
+    }
+    if (!s) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    s->ix = q->ix;
+    s->t0 = 0;
+    s->t1 = NONE32;
+    s->sev = q->sev;
+    s->state = s->source = s->sat = ~0u;
+    /* Every category of a major class one of @q's categories is in. */
+    for (size_t i = 0; q->cats && i < d->ncats; i++) {
+        if (ht_index_filter_category(q, i)) {
+            size_t m = d->cats[i].major;
+            s->cats[m / 64] |= 1ull << (m % 64);
+        }
+    }
+    for (size_t i = 0; q->cats && i < d->ncats; i++) {
+        size_t m = d->cats[i].major;
+        if (s->cats[m / 64] >> (m % 64) & 1) {
+            s->cats[i / 64] |= 1ull << (i % 64);
+        }
+    }
+    *out = s;
+    return HT_OK;
+}
+
+/* The rows of part @part of @parts passing @outer, and of those @inner:
+ * 64 of the base at a time, then the changes (part 0). @fn(ud, c, i) for
+ * each passing @outer but not @inner, when set; the counts otherwise. */
+typedef struct within_part {
+    const ht_index *ix;
+    const ht_index_filter *outer, *inner;
+    size_t part, parts;
+    size_t n_outer, n_inner;
+    ht_index_point_fn fn;
+    void *ud;
+    bool ok;
+} within_part;
+
+static void *within_walk(void *arg) {
+    within_part *w = arg;
+    const ht_index *ix = w->ix;
+    const cols *c = &ix->b->c;
+    ht__qtab to, ti;
+    bool t1 = ht__qtab_init(&to, ix, w->outer);
+    bool t2 = t1 && ht__qtab_init(&ti, ix, w->inner);
+    if (!t2) {
+        if (t1) {
+            ht__qtab_free(&to);
+        }
+        w->ok = false;
+        return NULL;
+    }
+    size_t n = c->n, parts = w->parts, part = w->part;
+    size_t i0 = n / parts * part;
+    size_t i1 = part + 1 == parts ? n : n / parts * (part + 1);
+    for (size_t w0 = i0 / 64 * 64; !to.none && w0 < i1; w0 += 64) {
+        size_t a = w0 < i0 ? i0 - w0 : 0, e = i1 - w0 < 64 ? i1 - w0 : 64;
+        uint64_t mo = ht__qtab_block(&to, c, w0, a, e) & ~ix->dead[w0 / 64];
+        mo = ht__qtab_rest(&to, c, w0, mo);
+        uint64_t mi = ti.none ? 0 : ht__qtab_block(&ti, c, w0, a, e) & mo;
+        mi = ht__qtab_rest(&ti, c, w0, mi);
+        if (w->fn) {
+            for (uint64_t m = mo & ~mi; m; m &= m - 1) {
+                size_t i = w0 + (size_t)__builtin_ctzll(m);
+                w->fn(w->ud, ht__dequantise(c->x[i]), ht__dequantise(c->y[i]),
+                      (int)(c->flags[i] & 3));
+            }
+        } else {
+            w->n_outer += (size_t)__builtin_popcountll(mo);
+            w->n_inner += (size_t)__builtin_popcountll(mi);
+        }
+    }
+    ht__qtab_free(&to);
+    ht__qtab_free(&ti);
+    const cols *dl = &ix->delta;
+    for (size_t i = 0; part == 0 && i < dl->n; i++) {
+        if (!ht__match(w->outer, dl, i)) {
+            continue;
+        }
+        bool in = ht__match(w->inner, dl, i);
+        if (w->fn && !in) {
+            w->fn(w->ud, ht__dequantise(dl->x[i]), ht__dequantise(dl->y[i]),
+                  (int)(dl->flags[i] & 3));
+        }
+        w->n_outer++;
+        w->n_inner += in;
+    }
+    return NULL;
+}
+
+/* (row by row, when the tables cannot be had) */
+typedef struct outside_ctx {
+    const ht_index_filter *inner;
+    within_part *w;
+} outside_ctx;
+
+static void outside_row(void *ud, const cols *c, size_t i) {
+    const outside_ctx *o = ud;
+    bool in = ht__match(o->inner, c, i);
+    if (o->w->fn && !in) {
+        o->w->fn(o->w->ud, ht__dequantise(c->x[i]), ht__dequantise(c->y[i]),
+                 (int)(c->flags[i] & 3));
+    }
+    o->w->n_outer++;
+    o->w->n_inner += in;
+}
+
+static void *within_part_run(void *arg) {
+    within_part *w = arg;
+    within_walk(w);
+    if (!w->ok) {
+        outside_ctx o = {w->inner, w};
+        w->n_outer = w->n_inner = 0;
+        walk_rows(w->ix, w->outer, NULL, w->part, w->parts, outside_row, &o);
+    }
+    return NULL;
+}
+
+void ht_index_count_within(const ht_index *ix, const ht_index_filter *outer,
+                           const ht_index_filter *inner, size_t *n_outer,
+                           size_t *n_inner) {
+    size_t parts = ht__index_parts(ix);
+    within_part w[INDEX_PARTS];
+    for (size_t p = 0; p < parts; p++) {
+        w[p] =
+            (within_part){ix, outer, inner, p, parts, 0, 0, NULL, NULL, true};
+    }
+    ht__index_run_parts(within_part_run, w, sizeof *w, parts);
+    *n_outer = *n_inner = 0;
+    for (size_t p = 0; p < parts; p++) {
+        *n_outer += w[p].n_outer;
+        *n_inner += w[p].n_inner;
+    }
+}
+
+void ht_index_points_outside_part(const ht_index *ix,
+                                  const ht_index_filter *outer,
+                                  const ht_index_filter *inner, size_t part,
+                                  size_t parts, ht_index_point_fn fn,
+                                  void *ud) {
+    within_part w = {ix, outer, inner, part, parts ? parts : 1,
+                     0,  0,     fn,    ud,   true};
+    within_part_run(&w);
 }
 
 bool ht_index_filter_category(const ht_index_filter *q, size_t cat) {

@@ -220,6 +220,51 @@ static inline bool ht__index_filter_all(const ht_index_filter *q) {
                   !q->overdue_at);
 }
 
+/* A filter's simple parts as tables, for walks that test 64 rows at a
+ * time without a branch a row: the time, the flags (severity, source,
+ * state), the category and the satisfaction; the rest (grids,
+ * departments, lateness) asked of ht__match for the rows those pass. */
+typedef struct ht__qtab {
+    const ht_index_filter *q;
+    uint32_t t0, tw; /* t - t0 <= tw (unsigned): within the times */
+    bool none;       /* an empty time range: nothing passes */
+    bool rest;       /* ht__match decides for the rows the tables pass */
+    uint8_t flag_ok[256], sat_ok[4];
+    uint8_t *cat_ok; /* per category index */
+} ht__qtab;
+
+/* Tables of @q (NULL: everything) of @ix; false when out of memory. */
+bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q);
+void ht__qtab_free(ht__qtab *t);
+
+/* Rows @w0 + @a to @w0 + @e - 1 of @c (within one word of 64) that the
+ * tables pass, as bits from bit @a. */
+static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
+    const ht__qtab *t, const cols *c, size_t w0, size_t a, size_t e) {
+    uint64_t m = 0;
+    const uint32_t *tt = c->t + w0;
+    const uint8_t *fl = c->flags + w0, *ex = c->extra + w0;
+    const uint16_t *ct = c->cat + w0;
+    for (size_t k = a; k < e; k++) {
+        unsigned h = (tt[k] - t->t0 <= t->tw) & t->flag_ok[fl[k]] &
+                     t->sat_ok[ex[k] & 3] & t->cat_ok[ct[k]];
+        m |= (uint64_t)h << k;
+    }
+    return m;
+}
+
+/* Those of the rows @m (bits from @w0) that pass the whole filter. */
+static inline __attribute__((always_inline)) uint64_t ht__qtab_rest(
+    const ht__qtab *t, const cols *c, size_t w0, uint64_t m) {
+    for (uint64_t b = t->rest ? m : 0; b; b &= b - 1) {
+        int k = __builtin_ctzll(b);
+        if (!ht__match(t->q, c, w0 + (size_t)k)) {
+            m &= ~(1ull << k);
+        }
+    }
+    return m;
+}
+
 /* The parts a walk over @ix is split in, a thread each (the cores, from
  * ht__index_set_parts' size on), and running @fn on @parts arguments
  * @size bytes apart from @arg0, the first here. */

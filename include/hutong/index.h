@@ -292,6 +292,29 @@ bool ht_index_filter_classes(const ht_index_filter *q, unsigned *sev);
  * in, Unix seconds; 0 to UINT32_MAX: any). */
 bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0, int64_t *t1);
 
+/**
+ * The classes around @q: a filter passing every incident of the
+ * severities @q passes and of the major classes of the categories it
+ * names (all of each), whatever else @q asks (time, state, source, grid,
+ * department, satisfaction, lateness). ht_index_filter_classes holds for
+ * it. Free it with ht_index_filter_free, before @q's index.
+ */
+ht_status ht_index_filter_class_superset(const ht_index_filter *q,
+                                         ht_index_filter **out, ht_error *err);
+
+/** The live incidents passing @outer (*@n_outer), and of those the ones
+ * passing @inner too (*@n_inner), counted a part of the index a thread. */
+void ht_index_count_within(const ht_index *ix, const ht_index_filter *outer,
+                           const ht_index_filter *inner, size_t *n_outer,
+                           size_t *n_inner);
+
+/** The positions and severities of the live incidents passing @outer but
+ * not @inner, of part @part of @parts. */
+void ht_index_points_outside_part(const ht_index *ix,
+                                  const ht_index_filter *outer,
+                                  const ht_index_filter *inner, size_t part,
+                                  size_t parts, ht_index_point_fn fn, void *ud);
+
 /** Whether @q passes category index @cat (true when it names none). */
 bool ht_index_filter_category(const ht_index_filter *q, size_t cat);
 

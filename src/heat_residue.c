@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The density grid of a filter the grids per class do not hold (a state,
+ * a source, a minor category, a department, a grid...) from the classes
+ * around it: their sum, less the incidents they hold that the filter does
+ * not pass. `status=closed` at ten million incidents splats the open ones,
+ * not the closed. Taken when those are fewer than the ones it passes; the
+ * grid is then built. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "hutong/heat.h"
+
+#include "heat_int.h"
+
+#define MAX_PARTS 4
+
+/* A part of the residue, splatted by a thread into its own nodes. */
+typedef struct residue_part {
+    ht_heat *h; /* the nodes' geometry */
+    double *acc;
+    const ht_index *ix;
+    const ht_index_filter *around, *q;
+    size_t part, parts;
+} residue_part;
+
+static void splat_one(void *ud, double x, double y, int severity) {
+    (void)severity;
+    residue_part *p = ud;
+    ht__heat_add(p->h, p->acc, x, y, 1);
+}
+
+static void *residue_run(void *arg) {
+    residue_part *p = arg;
+    ht_index_points_outside_part(p->ix, p->around, p->q, p->part, p->parts,
+                                 splat_one, p);
+    return NULL;
+}
+
+/* The incidents passing @around but not @q, splatted into *@acc (new);
+ * false when out of memory. */
+static bool splat_residue(ht_heat *h, const ht_index *ix,
+                          const ht_index_filter *around,
+                          const ht_index_filter *q, double **acc) {
+    size_t nodes = h->nx * h->ny, parts = ht__heat_atlas_parts();
+    parts = parts > MAX_PARTS ? MAX_PARTS : parts;
+    residue_part ps[MAX_PARTS];
+    pthread_t tid[MAX_PARTS];
+    bool started[MAX_PARTS] = {false}, ok = true;
+    for (size_t p = 0; p < parts; p++) {
+        ps[p] = (residue_part){
+            h, calloc(nodes, sizeof(double)), ix, around, q, p, parts};
+        ok = ok && ps[p].acc;
+    }
+    for (size_t p = 1; ok && p < parts; p++) {
+        started[p] = pthread_create(&tid[p], NULL, residue_run, &ps[p]) == 0;
+    }
+    for (size_t p = 0; ok && p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            residue_run(&ps[p]);
+        } else {
+            pthread_join(tid[p], NULL);
+        }
+    }
+    for (size_t p = 1; p < parts; p++) {
+        for (size_t k = 0; ok && k < nodes; k++) {
+            ps[0].acc[k] += ps[p].acc[k];
+        }
+        free(ps[p].acc);
+    }
+    *acc = ps[0].acc;
+    if (!ok) {
+        free(*acc);
+        *acc = NULL;
+    }
+    return ok;
+}
+
+typedef struct change_sum {
+    ht_heat *h;
+} change_sum;
+
+static void add_change(void *ud, double x, double y, int sign, int severity,
+                       unsigned major, int64_t t) {
+    (void)severity, (void)major, (void)t;
+    change_sum *c = ud;
+    ht__heat_add(c->h, c->h->v, x, y, sign);
+}
+
+/* What is left of a node after the residue is taken from the classes'
+ * sum, when it is within the floats' rounding of the sum (the grids per
+ * class are floats: 6e-8 of each): none, as a build finds it. */
+#define CANCELLED 1e-6
+
+ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
+                                const ht_index_filter *q, const ht_heat_opts *o,
+                                ht_heat **out, ht_error *err) {
+    *out = NULL;
+    ht_index_filter *around;
+    ht_status st = ht_index_filter_class_superset(q, &around, err);
+    unsigned sev;
+    if (st != HT_OK) {
+        return st;
+    }
+    if (!ht_heat_atlas_serves(a, ix, around, o) ||
+        !ht_index_filter_classes(around, &sev)) {
+        ht_index_filter_free(around);
+        return ht_error_set(err, HT_ENOTFOUND,
+                            "the density grids per class do not hold the "
+                            "classes around it");
+    }
+    size_t n_around, n_q;
+    ht_index_count_within(ix, around, q, &n_around, &n_q);
+    if (n_around - n_q >= n_q) {
+        ht_index_filter_free(around);
+        return ht_error_set(err, HT_ENOTFOUND,
+                            "the classes around it hold more that it does "
+                            "not pass than it passes");
+    }
+    ht_heat *h;
+    st = ht__heat_new(ix, o, &h, err);
+    if (st == HT_OK && !ht__heat_same_nodes(h, a->geo)) {
+        st = ht_error_set(err, HT_ENOTFOUND,
+                          "the changes since the base moved the grid");
+    }
+    double *residue = NULL;
+    if (st == HT_OK && !splat_residue(h, ix, around, q, &residue)) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st == HT_OK) {
+        ht__heat_atlas_sum_classes(a, around, sev, h);
+        change_sum c = {h};
+        ht_index_changes(ix, around, add_change, &c);
+        for (size_t k = 0, nodes = h->nx * h->ny; k < nodes; k++) {
+            double v = h->v[k] - residue[k];
+            h->v[k] = v > h->v[k] * CANCELLED ? v : 0;
+        }
+        h->count = n_q;
+        if (!ht__heat_finish(h)) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+    }
+    free(residue);
+    ht_index_filter_free(around);
+    if (st != HT_OK) {
+        ht_heat_free(h);
+        return st;
+    }
+    *out = h;
+    return HT_OK;
+}
