@@ -371,6 +371,7 @@ void ht__index_base_unref(base *b) {
     ht__index_cols_free(&b->c);
     free(b->by_id);
     free(b->start);
+    free(b->gbox);
     free(b);
 }
 
@@ -406,18 +407,41 @@ static ht_status order_by_id(uint32_t *order, const uint32_t *ids, size_t n,
     return HT_OK;
 }
 
-void ht__index_extent(const cols *c, base *b) {
+bool ht__index_extent(const cols *c, base *b) {
     uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
+    size_t ng = 0;
     for (size_t i = 0; i < c->n; i++) {
         minx = c->x[i] < minx ? c->x[i] : minx;
         miny = c->y[i] < miny ? c->y[i] : miny;
         maxx = c->x[i] > maxx ? c->x[i] : maxx;
         maxy = c->y[i] > maxy ? c->y[i] : maxy;
+        ng = c->grid[i] != NONE32 && c->grid[i] >= ng ? c->grid[i] + 1 : ng;
     }
     b->qx0 = minx;
     b->qy0 = miny;
     b->qx1 = maxx;
     b->qy1 = maxy;
+    free(b->gbox);
+    b->ngbox = 0;
+    if (!(b->gbox = malloc((ng ? ng : 1) * sizeof *b->gbox))) {
+        return false;
+    }
+    b->ngbox = ng;
+    for (size_t g = 0; g < ng; g++) {
+        b->gbox[g][0] = b->gbox[g][1] = NONE32;
+        b->gbox[g][2] = b->gbox[g][3] = 0;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        uint32_t g = c->grid[i], x = c->x[i], y = c->y[i];
+        if (g != NONE32) {
+            uint32_t *e = b->gbox[g];
+            e[0] = x < e[0] ? x : e[0];
+            e[1] = y < e[1] ? y : e[1];
+            e[2] = x > e[2] ? x : e[2];
+            e[3] = y > e[3] ? y : e[3];
+        }
+    }
+    return true;
 }
 
 uint64_t ht__index_next_serial(void) {
@@ -434,7 +458,10 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
     atomic_init(&b->refs, 1);
     b->serial = ht__index_next_serial();
     size_t n = raw->n;
-    ht__index_extent(raw, b);
+    if (!ht__index_extent(raw, b)) {
+        ht__index_base_unref(b);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
     uint32_t minx = b->qx0, miny = b->qy0, maxx = b->qx1, maxy = b->qy1;
     if (n == 0) {
         minx = miny = maxx = maxy = 0;
@@ -932,8 +959,29 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
         qy1 = ht__quantise(box->maxy);
     }
     const base *b = ix->b;
+    /* A filter of grids: the cells of their rows only (the changes as
+     * any box would cut them). */
+    bool grids = !box && q && q->grids;
+    for (size_t g = 0, any = 0; grids && g <= b->ngbox; g++) {
+        if (g == b->ngbox) {
+            if (!any) { /* none of its grids has a row */
+                qx0 = qy0 = 1;
+                qx1 = qy1 = 0;
+            }
+            break;
+        }
+        const uint32_t *e = b->gbox[g];
+        if (!(q->grids[g / 64] >> (g % 64) & 1) || e[0] > e[2]) {
+            continue;
+        }
+        qx0 = any && qx0 < e[0] ? qx0 : e[0];
+        qy0 = any && qy0 < e[1] ? qy0 : e[1];
+        qx1 = any && qx1 > e[2] ? qx1 : e[2];
+        qy1 = any && qy1 > e[3] ? qy1 : e[3];
+        any = 1;
+    }
     ht__qtab tab;
-    if (!box && ht__qtab_init(&tab, ix, q)) {
+    if (!box && !grids && ht__qtab_init(&tab, ix, q)) {
         /* everywhere: a slice of the base, in storage order, 64 rows at a
          * time */
         size_t i0 = b->c.n / parts * part;
@@ -947,7 +995,7 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
             }
         }
         ht__qtab_free(&tab);
-    } else if (!box) {
+    } else if (!box && !grids) {
         /* (the same, row by row, when the tables cannot be had) */
         size_t i0 = b->c.n / parts * part;
         size_t i1 = part + 1 == parts ? b->c.n : b->c.n / parts * (part + 1);
@@ -991,8 +1039,9 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
     }
     const cols *dl = &ix->delta;
     for (size_t i = 0; part == 0 && i < dl->n; i++) {
-        if (dl->x[i] < qx0 || dl->x[i] > qx1 || dl->y[i] < qy0 ||
-            dl->y[i] > qy1 || !ht__match(q, dl, i)) {
+        if ((box && (dl->x[i] < qx0 || dl->x[i] > qx1 || dl->y[i] < qy0 ||
+                     dl->y[i] > qy1)) ||
+            !ht__match(q, dl, i)) {
             continue;
         }
         fn(ud, dl, i);

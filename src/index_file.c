@@ -331,7 +331,6 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
         b->by_id = malloc((n ? n : 1) * sizeof *b->by_id);
         i.ok = i.ok && b->by_id;
         get(&i, b->by_id, n * 4);
-        ht__index_extent(&b->c, b);
     }
     char end[8];
     get(&i, end, sizeof end);
@@ -352,7 +351,8 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
     fclose(i.f);
     if (i.ok) {
         ix->dead = calloc(n / 64 + 1, sizeof *ix->dead);
-        i.ok = ix->dead != NULL;
+        /* (the rows' grids known to be the dictionary's) */
+        i.ok = ix->dead != NULL && ht__index_extent(&b->c, b);
     }
     if (!i.ok) {
         if (ix && ix->d) {

@@ -72,6 +72,10 @@ typedef struct base {
     /* the rows' extent in quantised steps (dead ones too); qx0 > qx1 when
      * there are none */
     uint32_t qx0, qy0, qx1, qy1;
+    /* the same per grid index (its rows': a grid filter walks only the
+     * cells of its grids), ngbox of them */
+    uint32_t (*gbox)[4];
+    size_t ngbox;
     uint64_t serial; /* ht_index_base_serial: never reused in a process */
 } base;
 
@@ -284,8 +288,9 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err);
 /* A new base's serial. */
 uint64_t ht__index_next_serial(void);
 
-/* Set @b's extent (qx0 ... qy1) from the rows of @c. */
-void ht__index_extent(const cols *c, base *b);
+/* Set @b's extent (qx0 ... qy1) and its grids' from the rows of @c;
+ * false when out of memory. */
+bool ht__index_extent(const cols *c, base *b);
 
 /* The newest incidents (ht_index_newest) and counts by group looked for
  * with @parts threads (0: the cores) from @from incidents on; for tests. */

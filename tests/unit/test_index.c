@@ -120,6 +120,45 @@ static void test_index_filters(void **state) {
     ht_index_unref(ix);
 }
 
+/* A grid filter walks the cells of its grids' rows only: an incident
+ * moved into a grid from beyond them is found there, and one moved out is
+ * not. */
+static void test_index_grid_filters_follow_moves(void **state) {
+    (void)state;
+    ts_store *g = ts_store_new();
+    assert_int_equal(
+        ts_load_office(g,
+                       "id,lon,lat,category,severity,source,status,"
+                       "reported_at\n"
+                       "a,116.31,39.81,0101,1,hotline,reported,2026-01-10\n"
+                       "b,116.32,39.82,0105,2,patrol,closed,2026-01-20\n"
+                       "e,116.38,39.85,0503,2,whistle,handling,2026-03-01\n"
+                       "f,116.50,39.86,01,1,other,reported,2026-03-05\n"),
+        0);
+    ht_index *v1, *v2;
+    assert_int_equal(ht_index_load(g->s, &v1, NULL), HT_OK);
+    const char *c1[] = {"grid", "C1"}, *c2[] = {"grid", "C2"};
+    assert_string_equal(ids(v1, c1, 2), "1,2,");
+    assert_string_equal(ids(v1, c2, 2), "3,");
+    /* f (in no grid) and e (in C2) moved to C1's far corner. */
+    char *ip = ts_path(g->dir, "moved.csv");
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "e,116.349,39.899,0503,2,whistle,handling,2026-03-01\n"
+             "f,116.301,39.899,01,1,other,reported,2026-03-05\n");
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    ht_error err = {0};
+    assert_int_equal(ht_import_file(g->s, ip, &io, NULL, &err), HT_OK);
+    free(ip);
+    int64_t moved[] = {3, 4};
+    assert_int_equal(ht_index_apply(v1, g->s, moved, 2, &v2, &err), HT_OK);
+    assert_string_equal(ids(v2, c1, 2), "1,2,3,4,");
+    assert_string_equal(ids(v2, c2, 2), "");
+    ht_index_unref(v2);
+    ht_index_unref(v1);
+    ts_store_free(g);
+}
+
 static void test_index_snapshots(void **state) {
     (void)state;
     ht_index *v1;
@@ -430,6 +469,7 @@ static void test_index_newest_in_parts(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
+        cmocka_unit_test(test_index_grid_filters_follow_moves),
         cmocka_unit_test(test_index_snapshots),
         cmocka_unit_test(test_index_file),
         cmocka_unit_test(test_index_newest_in_parts),
