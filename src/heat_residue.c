@@ -108,6 +108,21 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                             "the density grids per class do not hold the "
                             "classes around it");
     }
+    /* Not worth a count when it passes fewer than half of them anyway. */
+    size_t est = 0;
+    for (int s = 1; s <= SEVERITIES; s++) {
+        for (size_t m = 0; (sev >> s & 1) && m < a->nclass; m++) {
+            est += ht_index_filter_category(around, m)
+                       ? a->count[ht__heat_atlas_class(a, s, (unsigned)m)]
+                       : 0;
+        }
+    }
+    if (2 * ht_index_passes_at_most(ix, q) < est) {
+        ht_index_filter_free(around);
+        return ht_error_set(err, HT_ENOTFOUND,
+                            "the classes around it hold more that it does "
+                            "not pass than it passes");
+    }
     size_t n_around, n_q;
     ht_index_count_within(ix, around, q, &n_around, &n_q);
     if (n_around - n_q >= n_q) {

@@ -1016,11 +1016,9 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
         ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
         cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
         for (int64_t j = cj0; j <= cj1 && ci0 <= ci1; j++) {
-            /* a row of cells is in the part its first incident's position
-             * falls in: parts of about as many incidents */
-            if (parts > 1 &&
-                (uint64_t)b->start[(size_t)j * b->nx] * parts / (b->c.n + 1) !=
-                    part) {
+            /* rows of cells dealt to the parts in turn: parts of about as
+             * many incidents over any box */
+            if (parts > 1 && (size_t)j % parts != part) {
                 continue;
             }
             size_t a = b->start[(size_t)j * b->nx + (size_t)ci0];
@@ -1650,6 +1648,33 @@ ht_status ht_index_filter_class_superset(const ht_index_filter *q,
     }
     *out = s;
     return HT_OK;
+}
+
+size_t ht_index_passes_at_most(const ht_index *ix, const ht_index_filter *q) {
+    const base *b = ix->b;
+    if (!q || !q->grids || !b->c.n) {
+        return ht_index_count(ix);
+    }
+    uint32_t e[4] = {NONE32, NONE32, 0, 0};
+    for (size_t g = 0; g < b->ngbox; g++) {
+        const uint32_t *r = b->gbox[g];
+        if ((q->grids[g / 64] >> (g % 64) & 1) && r[0] <= r[2]) {
+            e[0] = r[0] < e[0] ? r[0] : e[0];
+            e[1] = r[1] < e[1] ? r[1] : e[1];
+            e[2] = r[2] > e[2] ? r[2] : e[2];
+            e[3] = r[3] > e[3] ? r[3] : e[3];
+        }
+    }
+    size_t n = ix->delta.n;
+    if (e[0] > e[2]) {
+        return n;
+    }
+    size_t ci0 = (e[0] >> b->shift) - b->cx0, ci1 = (e[2] >> b->shift) - b->cx0;
+    size_t cj0 = (e[1] >> b->shift) - b->cy0, cj1 = (e[3] >> b->shift) - b->cy0;
+    for (size_t j = cj0; j <= cj1; j++) {
+        n += b->start[j * b->nx + ci1 + 1] - b->start[j * b->nx + ci0];
+    }
+    return n;
 }
 
 /* The rows of part @part of @parts passing @outer, and of those @inner:

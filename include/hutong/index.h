@@ -302,6 +302,11 @@ bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0, int64_t *t1);
 ht_status ht_index_filter_class_superset(const ht_index_filter *q,
                                          ht_index_filter **out, ht_error *err);
 
+/** At least as many as the live incidents @q passes, cheaply: the rows in
+ * the cells of its grids' rows when it names grids (and the changes),
+ * else every live incident. */
+size_t ht_index_passes_at_most(const ht_index *ix, const ht_index_filter *q);
+
 /** The live incidents passing @outer (*@n_outer), and of those the ones
  * passing @inner too (*@n_inner), counted a part of the index a thread. */
 void ht_index_count_within(const ht_index *ix, const ht_index_filter *outer,
