@@ -555,7 +555,12 @@ ht_status ht_index_load(ht_store *s, ht_index **out, ht_error *err) {
     }
     ht__index_cols_free(&raw);
     if (st == HT_OK) {
-        ix->dead = calloc(ix->b->c.n / 64 + 1, sizeof *ix->dead);
+        ix->dead = malloc((ix->b->c.n / 64 + 1) * sizeof *ix->dead);
+        /* written now, not at the first walk: a fresh page costs its
+         * fault there (on some machines a millisecond for a few) */
+        if (ix->dead) {
+            memset(ix->dead, 0, (ix->b->c.n / 64 + 1) * sizeof *ix->dead);
+        }
         if (!ix->dead) {
             st = ht_error_set(err, HT_ENOMEM, "out of memory");
         }

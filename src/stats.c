@@ -715,6 +715,48 @@ ht_status ht_stats_topics_ix(ht_store *s, const ht_index *ix, const char *month,
     }
     ht_index_pair_counts(ix, q, g, start, counts);
     ht_index_filter_free(q);
+    /* The names of the categories and areas met, in two batches. */
+    const char **ckeys = calloc(nc + 1, sizeof *ckeys);
+    const char **akeys = calloc(ng + 1, sizeof *akeys);
+    char(*abuf)[16] = calloc(ng + 1, sizeof *abuf);
+    bool *cfound = calloc(nc + 1, sizeof *cfound);
+    bool *afound = calloc(ng + 1, sizeof *afound);
+    ht_group_info *cinfo = calloc(nc + 1, sizeof *cinfo);
+    ht_group_info *ainfo = calloc(ng + 1, sizeof *ainfo);
+    size_t *cat_at = calloc(nc + 1, sizeof *cat_at);
+    size_t *area_at = calloc(ng + 1, sizeof *area_at);
+    if (!ckeys || !akeys || !abuf || !cfound || !afound || !cinfo || !ainfo ||
+        !cat_at || !area_at) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    size_t ncat = 0, narea = 0;
+    for (size_t c = 0; st == HT_OK && c < nc; c++) {
+        cat_at[c] = (size_t)-1;
+        for (size_t a = 0; a < ng; a++) {
+            const int64_t *k = counts + (c * ng + a) * 2;
+            if (k[1] < min_count || k[0] + k[1] == 0) {
+                continue;
+            }
+            if (cat_at[c] == (size_t)-1) {
+                cat_at[c] = ncat;
+                ckeys[ncat++] = ht_index_category_code(ix, c);
+            }
+            if (!area_at[a]) {
+                const char *key = ht_index_group_key(ix, g, a, abuf[a]);
+                area_at[a] = strcmp(key, "-") == 0 ? (size_t)-1 : ++narea;
+                if (area_at[a] != (size_t)-1) {
+                    akeys[narea - 1] = key;
+                }
+            }
+        }
+    }
+    if (st == HT_OK && ncat) {
+        st = ht_store_group_infos(s, HT_GROUP_CATEGORY, ckeys, ncat, cfound,
+                                  cinfo, err);
+    }
+    if (st == HT_OK && narea) {
+        st = ht_store_group_infos(s, g, akeys, narea, afound, ainfo, err);
+    }
     topics_ctx ctx = {0};
     for (size_t c = 0; st == HT_OK && c < nc; c++) {
         for (size_t a = 0; st == HT_OK && a < ng; a++) {
@@ -723,25 +765,28 @@ ht_status ht_stats_topics_ix(ht_store *s, const ht_index *ix, const char *month,
                 continue;
             }
             char buf[16];
-            ht_store_topic t = {.category = ht_index_category_code(ix, c),
-                                .area = ht_index_group_key(ix, g, a, buf),
-                                .count = k[1],
-                                .prev = k[0]};
-            /* names, as the store gives them */
-            bool found;
-            ht_group_info ci, ai;
-            st = ht_store_group_info(s, HT_GROUP_CATEGORY, t.category, &found,
-                                     &ci, err);
-            t.category_name = st == HT_OK && found ? ci.name : NULL;
-            if (st == HT_OK && strcmp(t.area, "-") != 0) {
-                st = ht_store_group_info(s, g, t.area, &found, &ai, err);
-                t.area_name = st == HT_OK && found ? ai.name : NULL;
-            }
-            if (st == HT_OK) {
-                st = take_topic(&t, &ctx, err);
-            }
+            size_t ci = cat_at[c], ai = area_at[a];
+            ht_store_topic t = {
+                .category = ht_index_category_code(ix, c),
+                .category_name = cfound[ci] ? cinfo[ci].name : NULL,
+                .area = ht_index_group_key(ix, g, a, buf),
+                .area_name = ai != (size_t)-1 && afound[ai - 1]
+                                 ? ainfo[ai - 1].name
+                                 : NULL,
+                .count = k[1],
+                .prev = k[0]};
+            st = take_topic(&t, &ctx, err);
         }
     }
+    free(ckeys);
+    free(akeys);
+    free(abuf);
+    free(cfound);
+    free(afound);
+    free(cinfo);
+    free(ainfo);
+    free(cat_at);
+    free(area_at);
     free(counts);
     if (st != HT_OK) {
         free(ctx.out);
