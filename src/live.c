@@ -273,7 +273,8 @@ void ht__live_prepare_atlases(ht_server *s) {
         const ht_style *st =
             large ? ht__live_style_get(s, names[k], NULL) : NULL;
         for (size_t i = 0;
-             st && !ht_style_has_filter(st) && i < ht_style_layer_count(st);
+             st && !ht_style_has_filter(st) && !ht_style_grids_on_demand(st) &&
+             i < ht_style_layer_count(st);
              i++) {
             const ht_style_layer *l = ht_style_layer_at(st, i);
             ht_heat_opts o;

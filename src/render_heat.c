@@ -279,8 +279,9 @@ static ht_status heat_for(ht_renderer *r, const ht_style *style,
     unsigned sev;
     bool whole =
         f->ncategory == 0 && ht_index_filter_classes(q, &sev) && sev == 0xe;
+    /* (a style with a filter of its own never asks what they hold) */
     ht_heat_atlas *a =
-        st == HT_OK && r->atlases
+        st == HT_OK && r->atlases && !ht_style_has_filter(style)
             ? ht_heat_atlases_get(r->atlases, r->index, &o, whole)
             : NULL;
     if (a) {

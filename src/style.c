@@ -1262,6 +1262,9 @@ struct ht_style {
      * adds to the request's filter */
     size_t nfilter;
     char fkey[STYLE_FILTERS][24], fval[STYLE_FILTERS][80];
+    /* metadata "hutong:density-grids": "on-demand": a server keeps its
+     * heat layers' grids per class once asked for, not from the start */
+    bool grids_on_demand;
 };
 
 /* Read metadata "hutong:filter" ({"overdue": "1"}): each a filter
@@ -1300,6 +1303,30 @@ static ht_status style_filter(const char *name, json_t *root, ht_style *s,
         s->nfilter++;
     }
     return HT_OK;
+}
+
+/* Read metadata "hutong:density-grids": "at-start" (the default) or
+ * "on-demand". */
+static ht_status style_grids(const char *name, json_t *root, ht_style *s,
+                             ht_error *err) {
+    json_t *g = json_object_get(json_object_get(root, "metadata"),
+                                "hutong:density-grids");
+    const char *v = json_string_value(g);
+    if (!g) {
+        return HT_OK;
+    }
+    if (!v || (strcmp(v, "at-start") != 0 && strcmp(v, "on-demand") != 0)) {
+        return ht_error_set(err, HT_EINVAL,
+                            "%s: metadata.hutong:density-grids: \"at-start\" "
+                            "or \"on-demand\"",
+                            name);
+    }
+    s->grids_on_demand = strcmp(v, "on-demand") == 0;
+    return HT_OK;
+}
+
+bool ht_style_grids_on_demand(const ht_style *s) {
+    return s && s->grids_on_demand;
 }
 
 bool ht_style_has_filter(const ht_style *s) {
@@ -1752,6 +1779,9 @@ ht_status ht_style_load_json(const char *name, const char *json, size_t len,
     }
     if (st == HT_OK) {
         st = style_filter(name, root, s, err);
+        if (st == HT_OK) {
+            st = style_grids(name, root, s, err);
+        }
     }
     json_t *layers = json_object_get(root, "layers");
     if (st == HT_OK && (!json_is_object(root) || !json_is_array(layers) ||

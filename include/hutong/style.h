@@ -195,6 +195,11 @@ const char *ht_style_name(const ht_style *s);
  * {"overdue": "1"} for a picture of the incidents late now). */
 bool ht_style_has_filter(const ht_style *s);
 
+/** Whether @s's metadata asks a server to keep its heat layers' density
+ * grids per class only once they are asked for ("hutong:density-grids":
+ * "on-demand"; "at-start" by default). */
+bool ht_style_grids_on_demand(const ht_style *s);
+
 /** Add @s's filter parameters to @f (at @now, for "overdue", unless @f
  * already has an "overdue" time: applying twice is applying once). */
 ht_status ht_style_apply_filter(const ht_style *s, ht_filter *f, int64_t now,

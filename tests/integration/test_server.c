@@ -1156,6 +1156,8 @@ static void test_server_heat_grids(void **state) {
     assert_int_equal(ts_serve_stop(a), 0);
     text = ts_read(log);
     assert_contains(text, "150 m quartic built in the background");
+    /* not the monthly report's 400 m: on demand */
+    assert_null(strstr(text, "400 m"));
     free(text);
     assert_int_equal(access(heat, R_OK), 0);
     ts_server b = ts_serve_start_with(sdb, log, extra);

@@ -231,6 +231,9 @@ static void test_style_rejects_bad_styles(void **state) {
          "\"metadata\":{\"hutong:legend\":{\"title\":\"t\",\"stops\":[0,1]}}}]"
          "}",
          "a layer other than a circle layer takes only {\"title\": text}"},
+        {"{\"metadata\":{\"hutong:density-grids\":\"later\"},\"layers\":"
+         "[{\"id\":\"h\",\"type\":\"heatmap\",\"source\":\"incidents\"}]}",
+         "metadata.hutong:density-grids: \"at-start\" or \"on-demand\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ht_style *s = (ht_style *)1;
@@ -260,8 +263,16 @@ static void test_style_shipped_styles_load(void **state) {
         }
         assert_string_equal(ht_style_name(s), names[i]);
         assert_true(ht_style_layer_count(s) > 0);
+        assert_false(ht_style_grids_on_demand(s));
         ht_style_unref(s);
     }
+    /* The monthly report's 400 m heat: its grids per class on demand. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/report-heat.json", dir);
+    ht_style *s = NULL;
+    assert_int_equal(ht_style_load_file(path, &s, NULL), HT_OK);
+    assert_true(ht_style_grids_on_demand(s));
+    ht_style_unref(s);
 }
 
 /* A labels style takes the symbol layers of its base, nothing else; a
