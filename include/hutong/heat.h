@@ -110,7 +110,7 @@ ht_heat_atlas *ht_heat_atlas_ref(ht_heat_atlas *a);
 
 /** What the grids per span of report time take at most, in bytes an
  * incident of the index (ht_heat_atlases). */
-#define HT_HEAT_SLICE_BYTES 5
+#define HT_HEAT_SLICE_BYTES 3
 
 /** The fewest incidents a span of report time holds on the whole: fewer
  * cost less to splat than to keep. */
