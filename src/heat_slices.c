@@ -330,6 +330,13 @@ bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
     const float *whole[2]; /* cut slices added whole, their rest taken out */
     size_t nwhole = 0;
     *count = 0;
+    /* The slices added whole, summed at the end a block of nodes at a
+     * time (the sum in cache, each slice read once). */
+    const float **add = malloc((s->n + 1) * sizeof *add);
+    size_t nadd = 0;
+    if (!add) {
+        return false;
+    }
     for (size_t k = 0; k < s->n && t0 <= t1; k++) {
         /* A slice's rows lie between its first and last time. */
         int64_t lo = s->times[k][0], hi = s->times[k][1];
@@ -344,10 +351,7 @@ bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
         bool mostly = !full && nwhole < 2 &&
                       (double)(in_hi - in_lo + 1) > 0.5 * (double)(hi - lo + 1);
         if (full || mostly) {
-            const float *v = s->v[k];
-            for (size_t i = 0; i < nodes; i++) {
-                h->v[i] += v[i];
-            }
+            add[nadd++] = s->v[k];
             *count += (long)s->count[k];
         }
         if (mostly) {
@@ -358,6 +362,20 @@ bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
             edge_range(&e, in_lo, in_hi, 1);
         }
     }
+    enum { BLOCK = 2048 };
+    double sum[BLOCK];
+    for (size_t b0 = 0; nadd && b0 < nodes; b0 += BLOCK) {
+        size_t m = nodes - b0 < BLOCK ? nodes - b0 : BLOCK;
+        memcpy(sum, h->v + b0, m * sizeof *sum);
+        for (size_t k = 0; k < nadd; k++) {
+            const float *v = add[k] + b0;
+            for (size_t i = 0; i < m; i++) {
+                sum[i] += v[i];
+            }
+        }
+        memcpy(h->v + b0, sum, m * sizeof *sum);
+    }
+    free(add);
     if (!e.nr) {
         return true;
     }

@@ -409,8 +409,11 @@ static ht_status order_by_id(uint32_t *order, const uint32_t *ids, size_t n,
 
 bool ht__index_extent(const cols *c, base *b) {
     uint32_t minx = NONE32, miny = NONE32, maxx = 0, maxy = 0;
+    uint32_t tlo = NONE32, thi = 0;
     size_t ng = 0;
     for (size_t i = 0; i < c->n; i++) {
+        tlo = c->t[i] < tlo ? c->t[i] : tlo;
+        thi = c->t[i] > thi ? c->t[i] : thi;
         minx = c->x[i] < minx ? c->x[i] : minx;
         miny = c->y[i] < miny ? c->y[i] : miny;
         maxx = c->x[i] > maxx ? c->x[i] : maxx;
@@ -421,6 +424,8 @@ bool ht__index_extent(const cols *c, base *b) {
     b->qy0 = miny;
     b->qx1 = maxx;
     b->qy1 = maxy;
+    b->t_lo = tlo;
+    b->t_hi = thi;
     free(b->gbox);
     b->ngbox = 0;
     if (!(b->gbox = malloc((ng ? ng : 1) * sizeof *b->gbox))) {
@@ -720,12 +725,28 @@ double ht_index_bytes_per_incident(const ht_index *ix) {
 }
 
 bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
+    const base *b = ix->b;
     uint32_t lo = UINT32_MAX, hi = 0;
     bool any = false;
-    const cols *c[2] = {&ix->b->c, &ix->delta};
-    for (int k = 0; k < 2; k++) {
+    /* The base's, kept with it, unless a dead row held one of them (then
+     * every live row is asked). */
+    bool walk = false;
+    size_t words = (b->c.n + 63) / 64;
+    for (size_t w = 0; ix->ndead && !walk && w < words; w++) {
+        for (uint64_t bits = ix->dead[w]; bits && !walk; bits &= bits - 1) {
+            uint32_t t = b->c.t[w * 64 + (size_t)__builtin_ctzll(bits)];
+            walk = t == b->t_lo || t == b->t_hi;
+        }
+    }
+    if (!walk && b->c.n > ix->ndead) {
+        lo = b->t_lo;
+        hi = b->t_hi;
+        any = true;
+    }
+    const cols *c[2] = {&b->c, &ix->delta};
+    for (int k = walk ? 0 : 1; k < 2; k++) {
         for (size_t i = 0; i < c[k]->n; i++) {
-            if (k == 0 && ix->dead && (ix->dead[i / 64] >> (i % 64) & 1)) {
+            if (k == 0 && (ix->dead[i / 64] >> (i % 64) & 1)) {
                 continue;
             }
             lo = c[k]->t[i] < lo ? c[k]->t[i] : lo;

@@ -76,6 +76,8 @@ typedef struct base {
      * cells of its grids), ngbox of them */
     uint32_t (*gbox)[4];
     size_t ngbox;
+    /* the rows' earliest and latest report time (dead ones too) */
+    uint32_t t_lo, t_hi;
     uint64_t serial; /* ht_index_base_serial: never reused in a process */
 } base;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: index. */
 #include <math.h>
+#include <sqlite3.h>
 
 #include "hutong/demo.h"
 #include "hutong/import.h"
@@ -156,6 +157,72 @@ static void test_index_grid_filters_follow_moves(void **state) {
     assert_string_equal(ids(v2, c2, 2), "");
     ht_index_unref(v2);
     ht_index_unref(v1);
+    ts_store_free(g);
+}
+
+/* The earliest and latest report times, kept with the base: asked of
+ * every row again only when the earliest or latest of the base is gone. */
+static void test_index_time_range(void **state) {
+    (void)state;
+    ts_store *g = ts_store_new();
+    assert_int_equal(
+        ts_load_office(g,
+                       "id,lon,lat,category,severity,source,status,"
+                       "reported_at\n"
+                       "a,116.31,39.81,0101,1,hotline,reported,2026-01-10\n"
+                       "b,116.32,39.82,0105,2,patrol,closed,2026-01-20\n"
+                       "c,116.36,39.83,05,3,app,dispatched,2026-02-10\n"),
+        0);
+    ht_index *v[4];
+    assert_int_equal(ht_index_load(g->s, &v[0], NULL), HT_OK);
+    int64_t first, last, day = 86400;
+    int64_t jan10 = 1768003200; /* 2026-01-10 */
+    assert_true(ht_index_time_range(v[0], &first, &last));
+    assert_int_equal(first, jan10);
+    assert_int_equal(last, jan10 + 31 * day);
+    /* b moved a day on (a dead row, not at either end); then a, the
+     * earliest, deleted; then a later one added. */
+    ht_error err = {0};
+    char *ip = ts_path(g->dir, "more.csv");
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "b,116.32,39.82,0105,2,patrol,closed,2026-01-21\n");
+    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    assert_int_equal(ht_import_file(g->s, ip, &io, NULL, &err), HT_OK);
+    int64_t b = ts_incident_id(g->db, "b"), a = ts_incident_id(g->db, "a");
+    assert_int_equal(ht_index_apply(v[0], g->s, &b, 1, &v[1], &err), HT_OK);
+    assert_true(ht_index_time_range(v[1], &first, &last));
+    assert_int_equal(first, jan10);
+    assert_int_equal(last, jan10 + 31 * day);
+    /* (deleted by hand: another system's write, on the file) */
+    sqlite3 *raw = NULL;
+    if (!ts_pg()) {
+        assert_int_equal(sqlite3_open(g->db, &raw), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(raw, "DELETE FROM incidents WHERE external_id = 'a'",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(raw);
+        ts_store_reopen(g);
+        assert_int_equal(ht_index_apply(v[1], g->s, &a, 1, &v[2], &err), HT_OK);
+        assert_true(ht_index_time_range(v[2], &first, &last));
+        assert_int_equal(first, jan10 + 11 * day); /* b's, moved */
+        assert_int_equal(last, jan10 + 31 * day);
+        ht_index_unref(v[2]);
+    }
+    ts_write(ip,
+             "id,lon,lat,category,severity,source,status,reported_at\n"
+             "d,116.33,39.83,0101,1,app,reported,2026-03-01\n");
+    assert_int_equal(ht_import_file(g->s, ip, &io, NULL, &err), HT_OK);
+    int64_t d = ts_incident_id(g->db, "d");
+    assert_int_equal(ht_index_apply(v[1], g->s, &d, 1, &v[3], &err), HT_OK);
+    assert_true(ht_index_time_range(v[3], &first, &last));
+    assert_int_equal(first, jan10);
+    assert_int_equal(last, jan10 + 50 * day);
+    free(ip);
+    ht_index_unref(v[3]);
+    ht_index_unref(v[1]);
+    ht_index_unref(v[0]);
     ts_store_free(g);
 }
 
@@ -470,6 +537,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
         cmocka_unit_test(test_index_grid_filters_follow_moves),
+        cmocka_unit_test(test_index_time_range),
         cmocka_unit_test(test_index_snapshots),
         cmocka_unit_test(test_index_file),
         cmocka_unit_test(test_index_newest_in_parts),
