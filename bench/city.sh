@@ -7,7 +7,9 @@
 #   bench/city.sh [RUNS] DB...
 # e.g. a 1 M demo and its 10-fold copy (build-rel/bench/bench_city).
 # Heat and classed tiles are built lazily per filter: "first" is the cost of
-# a filter nobody asked for yet.
+# a filter nobody asked for yet. Each "first" follows the others of the
+# run, so a server's first request after its start is only the first
+# line's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=9
@@ -72,13 +74,33 @@ for db in "$@"; do
   measure "heat tile z$z window=7d" "$base/tiles/heat/$z/$x/$y.png?window=7d"
   # The wall's rate: its scale from a 365-day reference, the window's own.
   measure "heatrate tile z$z window=30d" "$base/tiles/heatrate/$z/$x/$y.png?window=30d"
+  # Any other filter: the classes around it less the rest, or a build.
+  dept=$(sqlite3 "$db" "SELECT department FROM incidents WHERE department IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 1" | python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read().strip()))')
+  office=$(sqlite3 "$db" "SELECT code FROM grids WHERE level = 'street' ORDER BY code LIMIT 1 OFFSET 1")
+  minor=$(sqlite3 "$db" "SELECT category FROM incidents GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 1")
+  measure "heat tile z$z status=closed" "$base/tiles/heat/$z/$x/$y.png?status=closed"
+  measure "heat tile z$z status=open" "$base/tiles/heat/$z/$x/$y.png?status=open"
+  measure "heat tile z$z overdue=1" "$base/tiles/heat/$z/$x/$y.png?overdue=1"
+  measure "heat tile z$z category=$minor" "$base/tiles/heat/$z/$x/$y.png?category=$minor"
+  measure "heat tile z$z grid=$office" "$base/tiles/heat/$z/$x/$y.png?grid=$office"
+  measure "heat tile z$z department (2nd)" "$base/tiles/heat/$z/$x/$y.png?department=$dept"
+  measure "heat tile z$z source=patrol" "$base/tiles/heat/$z/$x/$y.png?source=patrol"
+  measure "heat tile z$z window=30d&category=01" "$base/tiles/heat/$z/$x/$y.png?window=30d&category=01"
   measure "choropleth tile z$z" "$base/tiles/choropleth/$z/$x/$y.png"
   measure "street heat tile z15" "$base/tiles/streetheat/15/$((2 * x))/$((2 * y)).png"
   measure "stats by=street window=30d" "$base/api/stats?by=street&window=30d"
   measure "stats by=grid" "$base/api/stats?by=grid"
+  measure "stats by=community" "$base/api/stats?by=community"
+  measure "stats by=month" "$base/api/stats?by=month"
+  measure "stats by=department" "$base/api/stats?by=department"
+  measure "stats by=grid category=01" "$base/api/stats?by=grid&category=01"
   measure "stats by=department window=month" "$base/api/stats?by=department&window=month"
   measure "topics month=$month" "$base/api/topics?month=$month"
+  measure "topics month=$month by=community" "$base/api/topics?month=$month&by=community"
   measure "incidents limit=30" "$base/api/incidents?limit=30"
+  measure "incidents limit=1000 status=closed" "$base/api/incidents?limit=1000&status=closed"
+  measure "grid $office with its figures" "$base/api/grids/$office"
+  measure "overdue tile z$z (every late dot)" "$base/tiles/overdue/$z/$x/$y.png"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   pid=""
 done

@@ -147,15 +147,9 @@ typedef void (*quartic_fn)(const ht_heat *, double *restrict, long, long, long,
                            double);
 
 static quartic_fn quartic_rows(void) {
-    static _Atomic(quartic_fn) fn = NULL;
-    quartic_fn f = atomic_load_explicit(&fn, memory_order_relaxed);
-    if (!f) {
-        f = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                ? quartic_avx2
-                : quartic_plain;
-        atomic_store_explicit(&fn, f, memory_order_relaxed);
-    }
-    return f;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+               ? quartic_avx2
+               : quartic_plain;
 }
 
 /* The ground factors at EPSG:3857 @y, from the node rows' (linear between

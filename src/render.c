@@ -564,129 +564,6 @@ static ht_status draw_line(frame *f, const ht_style_layer *l) {
     return HT_OK;
 }
 
-/* An incident kept for drawing: the row's strings are copied (codes are
- * short), since SQLite's go with the row. */
-typedef struct circle {
-    int64_t id;
-    double severity;
-    const char *category, *major, *source, *status; /* static or the
-                                                        snapshot's */
-    double hours_over;
-    double x, y;
-} circle;
-
-static int cmp_circle(const void *a, const void *b) {
-    const circle *p = a, *q = b;
-    if (p->severity != q->severity) {
-        return p->severity < q->severity ? -1 : 1;
-    }
-    return (p->id > q->id) - (p->id < q->id);
-}
-
-static incident_view circle_view(const circle *c) {
-    return (incident_view){c->id,     c->category, c->major,     c->severity,
-                           c->source, c->status,   c->hours_over};
-}
-
-/* The incidents of a circle layer inside the frame, from the index. */
-typedef struct circles {
-    frame *f;
-    const ht_style_layer *l;
-    circle *cs;
-    size_t n, cap;
-    bool failed;
-    int64_t now; /* for hours_over */
-} circles;
-
-static void collect_circle(void *ud, double x, double y,
-                           const ht_incident_view *iv) {
-    circles *c = ud;
-    circle e = {.id = iv->id,
-                .severity = iv->severity,
-                .category = iv->category,
-                .major = iv->major,
-                .source = ht_model_source_name(iv->source),
-                .status = ht_model_state_name(iv->state),
-                .hours_over = ht__render_hours_over(iv->late_at, c->now)};
-    incident_view v = circle_view(&e);
-    if (c->failed ||
-        !ht_style_filter(c->l, c->f->zoom, ht__render_get_incident, &v)) {
-        return;
-    }
-    if (ht_array_grow((void **)&c->cs, &c->cap, c->n + 1, sizeof *c->cs,
-                      NULL) != HT_OK) {
-        c->failed = true;
-        return;
-    }
-    ht__render_to_px(c->f, x, y, &e.x, &e.y);
-    c->cs[c->n++] = e;
-}
-
-static ht_status draw_circles(frame *f, const ht_style_layer *l) {
-    if ((!f->r->store && !f->r->index) || l->source != HT_SOURCE_INCIDENTS) {
-        return HT_OK;
-    }
-    ht_status st = ht__render_ensure_index(f->r, f->err);
-    ht_index_filter *q = NULL;
-    if (st == HT_OK && f->req->filter) {
-        st = ht_index_filter_new(f->r->index, f->req->filter, &q, f->err);
-    }
-    if (st != HT_OK) {
-        return st;
-    }
-    /* The request's filter, like the heat: the dots are the incidents the
-     * rest of the picture counts. */
-    circles c = {.f = f, .l = l, .now = ht_clock_now()};
-    ht_index_visit(f->r->index, q, &f->query, collect_circle, &c);
-    ht_index_filter_free(q);
-    if (c.failed) {
-        free(c.cs);
-        return ht_error_set(f->err, HT_ENOMEM, "out of memory");
-    }
-    circle *cs = c.cs;
-    size_t n = c.n;
-    /* The most severe on top. */
-    if (n > 1) { /* qsort(NULL, 0) is undefined */
-        qsort(cs, n, sizeof *cs, cmp_circle);
-    }
-    double s = f->req->scale;
-    for (size_t i = 0; st == HT_OK && i < n; i++) {
-        incident_view view = circle_view(&cs[i]);
-        const incident_view *v = &view;
-        double rad = ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom,
-                                     ht__render_get_incident, v) *
-                     s;
-        double op = ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom,
-                                    ht__render_get_incident, v);
-        double sw = ht_style_number(l, HT_P_CIRCLE_STROKE_WIDTH, f->zoom,
-                                    ht__render_get_incident, v) *
-                    s;
-        if (!isfinite(cs[i].x) || rad <= 0) {
-            continue;
-        }
-        cairo_new_path(f->cr);
-        cairo_arc(f->cr, cs[i].x, cs[i].y, rad, 0, 2 * HT_PI);
-        ht__render_set_color(f->cr,
-                             ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom,
-                                            ht__render_get_incident, v),
-                             op);
-        if (sw > 0) {
-            cairo_fill_preserve(f->cr);
-            cairo_set_line_width(f->cr, sw);
-            ht__render_set_color(
-                f->cr,
-                ht_style_color(l, HT_P_CIRCLE_STROKE_COLOR, f->zoom,
-                               ht__render_get_incident, v),
-                op);
-            cairo_stroke(f->cr);
-        } else {
-            cairo_fill(f->cr);
-        }
-    }
-    free(cs);
-    return st;
-}
-
 /* ---- extents ---- */
 
 ht_status ht_render_fit_grid(const ht_features *features, const char *code,
@@ -808,7 +685,7 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
             st = draw_line(&f, l);
             break;
         case HT_LAYER_CIRCLE:
-            st = draw_circles(&f, l);
+            st = ht__render_dots(&f, l);
             break;
         case HT_LAYER_SYMBOL:
             st = ht__render_draw_symbols(&f, l);

@@ -154,6 +154,12 @@ bool ht__render_item_at(frame *f, const ht_style_layer *l, size_t i, item *it,
                         ht_style_get_fn *get);
 ht_status ht__render_query(frame *f, ht_fkind kind, size_t *n);
 void ht__render_set_color(cairo_t *cr, ht_rgba c, double opacity);
+
+/* Draw circle layer @l: its incidents as dots (render_dots.c). */
+ht_status ht__render_dots(frame *f, const ht_style_layer *l);
+
+/* Dots from masks from @n dots in a picture on (1000); for tests. */
+void ht__render_set_dot_masks_from(size_t n);
 ht_status ht__render_street_heat_for(ht_renderer *r, const ht_style_layer *l,
                                      const ht_filter *filter,
                                      const ht_street_heat **out, double *top,

@@ -10,6 +10,7 @@
 #include "hutong/tile.h"
 
 #include "ht_test.h"
+#include "render_int.h"
 
 static ts_demo *demo;
 static ht_features *feat;
@@ -467,6 +468,46 @@ static void test_render_style_filter(void **state) {
     }
 }
 
+/* Dots drawn from masks cut at quarter pixels look as the paths do: the
+ * pixels at their edges a little apart, none by much. */
+static void test_render_dots_from_masks(void **state) {
+    (void)state;
+    ht_style *s = style(
+        "{\"layers\":[{\"id\":\"bg\",\"type\":\"background\","
+        "\"paint\":{\"background-color\":\"#fafafa\"}},"
+        "{\"id\":\"dots\",\"type\":\"circle\",\"source\":"
+        "\"incidents\",\"paint\":{\"circle-color\":[\"match\","
+        "[\"get\",\"severity\"],3,\"#a63603\",2,\"#e6550d\","
+        "\"#fd8d3c\"],\"circle-radius\":[\"match\",[\"get\","
+        "\"severity\"],3,5.5,2,4,3],\"circle-stroke-width\":0.8,"
+        "\"circle-stroke-color\":\"#ffffff\",\"circle-opacity\":0.9}}]}");
+    static uint32_t paths[256 * 256], masked[256 * 256];
+    ht__render_set_dot_masks_from(SIZE_MAX);
+    ts_demo_tile(demo, NULL, s, NULL, paths);
+    ht__render_set_dot_masks_from(1);
+    ts_demo_tile(demo, NULL, s, NULL, masked);
+    ht__render_set_dot_masks_from(1000);
+    size_t over8 = 0, dots = 0;
+    int worst = 0;
+    for (size_t k = 0; k < 256 * 256; k++) {
+        int d = 0;
+        for (int c = 0; c < 32; c += 8) {
+            int a = (int)(paths[k] >> c & 255), b = (int)(masked[k] >> c & 255);
+            d = abs(a - b) > d ? abs(a - b) : d;
+        }
+        over8 += d > 8;
+        worst = d > worst ? d : worst;
+        dots += paths[k] != 0xfffafafa;
+    }
+    /* A dot moves by an eighth of a pixel at most: its thin ring's edge
+     * pixels change (about a fifth of the dots' pixels, by 47 of 255 at
+     * most, on this demo), nothing else. */
+    assert_true(dots > 2000);
+    assert_true(over8 * 4 <= dots);
+    assert_true(worst <= 64);
+    ht_style_unref(s);
+}
+
 static void test_render_threads_share_nothing(void **state) {
     (void)state;
     ht_style *st;
@@ -509,6 +550,7 @@ int main(void) {
         cmocka_unit_test(test_render_shipped_styles_everywhere),
         cmocka_unit_test(test_render_legends_in_real_units),
         cmocka_unit_test(test_render_style_filter),
+        cmocka_unit_test(test_render_dots_from_masks),
         cmocka_unit_test(test_render_threads_share_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
