@@ -905,10 +905,27 @@ bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q) {
     if (!(t->cat_ok = malloc(ncats + 1))) {
         return false;
     }
+    const dict *d = ix->d;
+    t->ngrids = (uint32_t)d->ngrids;
+    t->ndepts = (uint32_t)d->ndepts;
     if (q) {
         t->none = q->t1 < q->t0;
         t->tw = t->none ? 0 : q->t1 - q->t0;
-        t->rest = q->grids || q->depts || q->overdue_at;
+        t->rest = q->overdue_at != 0;
+    }
+    if (q && q->grids && !(t->grid_ok = malloc((size_t)t->ngrids + 1))) {
+        ht__qtab_free(t);
+        return false;
+    }
+    if (q && q->depts && !(t->dept_ok = malloc((size_t)t->ndepts + 1))) {
+        ht__qtab_free(t);
+        return false;
+    }
+    for (size_t k = 0; t->grid_ok && k <= t->ngrids; k++) {
+        t->grid_ok[k] = k < t->ngrids && (q->grids[k / 64] >> (k % 64) & 1);
+    }
+    for (size_t k = 0; t->dept_ok && k <= t->ndepts; k++) {
+        t->dept_ok[k] = k < t->ndepts && (q->depts[k / 64] >> (k % 64) & 1);
     }
     for (unsigned v = 0; v < 256; v++) {
         t->flag_ok[v] =
@@ -926,7 +943,9 @@ bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q) {
 
 void ht__qtab_free(ht__qtab *t) {
     free(t->cat_ok);
-    t->cat_ok = NULL;
+    free(t->grid_ok);
+    free(t->dept_ok);
+    t->cat_ok = t->grid_ok = t->dept_ok = NULL;
 }
 
 /* What a walk calls for each row it passes. */

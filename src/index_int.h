@@ -237,6 +237,9 @@ typedef struct ht__qtab {
     bool rest;       /* ht__match decides for the rows the tables pass */
     uint8_t flag_ok[256], sat_ok[4];
     uint8_t *cat_ok; /* per category index */
+    /* per grid index and department (the last for none); NULL: any */
+    uint8_t *grid_ok, *dept_ok;
+    uint32_t ngrids, ndepts;
 } ht__qtab;
 
 /* Tables of @q (NULL: everything) of @ix; false when out of memory. */
@@ -255,6 +258,24 @@ static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
         unsigned h = (tt[k] - t->t0 <= t->tw) & t->flag_ok[fl[k]] &
                      t->sat_ok[ex[k] & 3] & t->cat_ok[ct[k]];
         m |= (uint64_t)h << k;
+    }
+    if (t->grid_ok) {
+        const uint32_t *g = c->grid + w0;
+        uint64_t keep = 0;
+        for (size_t k = a; k < e; k++) {
+            uint32_t v = g[k] == NONE32 ? t->ngrids : g[k];
+            keep |= (uint64_t)t->grid_ok[v] << k;
+        }
+        m &= keep;
+    }
+    if (t->dept_ok) {
+        const uint16_t *dp = c->dept + w0;
+        uint64_t keep = 0;
+        for (size_t k = a; k < e; k++) {
+            uint32_t v = dp[k] == NONE16 ? t->ndepts : dp[k];
+            keep |= (uint64_t)t->dept_ok[v] << k;
+        }
+        m &= keep;
     }
     return m;
 }
