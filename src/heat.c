@@ -234,6 +234,24 @@ static void *splat_part(void *arg) {
     return NULL;
 }
 
+void ht__heat_run_parts(void *(*fn)(void *), void *arg0, size_t size,
+                        size_t parts) {
+    pthread_t tid[HT__HEAT_MAX_PARTS];
+    bool started[HT__HEAT_MAX_PARTS] = {false};
+    char *a = arg0;
+    parts = parts > HT__HEAT_MAX_PARTS ? HT__HEAT_MAX_PARTS : parts;
+    for (size_t p = 1; p < parts; p++) {
+        started[p] = pthread_create(&tid[p], NULL, fn, a + p * size) == 0;
+    }
+    for (size_t p = 0; p < parts; p++) {
+        if (p == 0 || !started[p]) {
+            fn(a + p * size); /* here, when no thread took it */
+        } else {
+            pthread_join(tid[p], NULL);
+        }
+    }
+}
+
 /* Threads for a large index, a part and its own nodes each, summed. */
 #define MAX_PARTS 4
 static _Atomic size_t splat_from = 200000, forced_parts = 0;
@@ -252,22 +270,14 @@ static bool splat_all(ht_heat *h, const ht_index *ix, const ht_index_filter *q,
                                                                 : (size_t)cores;
     size_t nodes = h->nx * h->ny;
     splat s[MAX_PARTS];
-    pthread_t tid[MAX_PARTS];
-    bool started[MAX_PARTS] = {false}, ok = true;
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         s[p] = (splat){
             h, p ? calloc(nodes, sizeof *h->v) : h->v, o, 0, ix, q, p, parts};
         ok = ok && s[p].acc;
     }
-    for (size_t p = 1; ok && p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, splat_part, &s[p]) == 0;
-    }
-    for (size_t p = 0; ok && p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            splat_part(&s[p]); /* here, when no thread took it */
-        } else {
-            pthread_join(tid[p], NULL);
-        }
+    if (ok) {
+        ht__heat_run_parts(splat_part, s, sizeof *s, parts);
     }
     h->count = 0;
     for (size_t p = 0; p < parts; p++) {

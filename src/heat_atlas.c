@@ -133,23 +133,15 @@ static bool splat_parts(ht_heat_atlas *a, const ht_index *ix) {
     size_t parts = ht__heat_atlas_parts();
     size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
     atlas_part ps[MAX_PARTS];
-    pthread_t tid[MAX_PARTS];
-    bool started[MAX_PARTS] = {false}, ok = true;
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         ps[p] =
             (atlas_part){a, ix, p, parts, calloc(nc, sizeof(double *)), true};
         ps[p].ok = ps[p].v != NULL;
         ok = ok && ps[p].ok;
     }
-    for (size_t p = 1; ok && p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, splat_part, &ps[p]) == 0;
-    }
-    for (size_t p = 0; ok && p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            splat_part(&ps[p]);
-        } else {
-            pthread_join(tid[p], NULL);
-        }
+    if (ok) {
+        ht__heat_run_parts(splat_part, ps, sizeof *ps, parts);
     }
     for (size_t p = 0; p < parts; p++) {
         ok = ok && ps[p].ok;

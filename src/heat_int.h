@@ -114,6 +114,13 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                                 const ht_index_filter *q, const ht_heat_opts *o,
                                 ht_heat **out, ht_error *err);
 
+/* Run @fn on each of @parts (at most HT__HEAT_MAX_PARTS) arguments @size
+ * bytes apart from @arg0: the first here, the others in threads (here too
+ * when a thread cannot be had); back when all are done. */
+#define HT__HEAT_MAX_PARTS 4
+void ht__heat_run_parts(void *(*fn)(void *), void *arg0, size_t size,
+                        size_t parts);
+
 /* Splat with @parts threads (0: the cores) from indexes of @from
  * incidents on. */
 void ht__heat_set_parts(size_t parts, size_t from);

@@ -5,7 +5,6 @@
  * not pass. `status=closed` at ten million incidents splats the open ones,
  * not the closed. Taken when those are fewer than the ones it passes; the
  * grid is then built. */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "hutong/heat.h"
@@ -44,22 +43,14 @@ static bool splat_residue(ht_heat *h, const ht_index *ix,
     size_t nodes = h->nx * h->ny, parts = ht__heat_atlas_parts();
     parts = parts > MAX_PARTS ? MAX_PARTS : parts;
     residue_part ps[MAX_PARTS];
-    pthread_t tid[MAX_PARTS];
-    bool started[MAX_PARTS] = {false}, ok = true;
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         ps[p] = (residue_part){
             h, calloc(nodes, sizeof(double)), ix, around, q, p, parts};
         ok = ok && ps[p].acc;
     }
-    for (size_t p = 1; ok && p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, residue_run, &ps[p]) == 0;
-    }
-    for (size_t p = 0; ok && p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            residue_run(&ps[p]);
-        } else {
-            pthread_join(tid[p], NULL);
-        }
+    if (ok) {
+        ht__heat_run_parts(residue_run, ps, sizeof *ps, parts);
     }
     for (size_t p = 1; p < parts; p++) {
         for (size_t k = 0; ok && k < nodes; k++) {

@@ -3,7 +3,6 @@
  * that the grid of a time window is the sum of the slices it covers and
  * of the rows of at most two slices it cuts. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,22 +219,12 @@ ht_status ht_heat_atlas_add_slices(ht_heat_atlas *a, const ht_index *ix,
     }
     size_t parts = ht__heat_atlas_parts();
     build_part ps[MAX_PARTS];
-    pthread_t tid[MAX_PARTS];
-    bool started[MAX_PARTS] = {false}, ok = true;
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         ps[p] = (build_part){
             .a = a, .ix = ix, .s = s, .part = p, .parts = parts, .ok = true};
     }
-    for (size_t p = 1; p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, build_run, &ps[p]) == 0;
-    }
-    for (size_t p = 0; p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            build_run(&ps[p]);
-        } else {
-            pthread_join(tid[p], NULL);
-        }
-    }
+    ht__heat_run_parts(build_run, ps, sizeof *ps, parts);
     for (size_t p = 0; p < parts; p++) {
         ok = ok && ps[p].ok;
     }
@@ -289,8 +278,7 @@ static void edge_range(edge_part *e, int64_t lo, int64_t hi, int sign) {
 static bool splat_edges(const edge_part *e, ht_heat *h, long *count) {
     size_t nodes = h->nx * h->ny, parts = ht__heat_atlas_parts();
     edge_part ps[MAX_PARTS];
-    pthread_t tid[MAX_PARTS];
-    bool started[MAX_PARTS] = {false}, ok = true;
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         ps[p] = *e;
         ps[p].part = p;
@@ -298,15 +286,8 @@ static bool splat_edges(const edge_part *e, ht_heat *h, long *count) {
         ps[p].acc = p == 0 ? h->v : calloc(nodes, sizeof(double));
         ok = ok && ps[p].acc;
     }
-    for (size_t p = 1; ok && p < parts; p++) {
-        started[p] = pthread_create(&tid[p], NULL, edge_run, &ps[p]) == 0;
-    }
-    for (size_t p = 0; ok && p < parts; p++) {
-        if (p == 0 || !started[p]) {
-            edge_run(&ps[p]);
-        } else {
-            pthread_join(tid[p], NULL);
-        }
+    if (ok) {
+        ht__heat_run_parts(edge_run, ps, sizeof *ps, parts);
     }
     for (size_t p = 0; p < parts; p++) {
         if (p > 0 && ok) {

@@ -532,17 +532,19 @@ int64_t ht_store_versions_made(const ht_store *s) {
     return s->versions_made;
 }
 
-ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err) {
-    if (s->pg) {
-        return ht__pg_data_version(s, out, err);
-    }
+ht_status ht__store_meta_number(ht_store *s, const char *key, int64_t *out,
+                                ht_error *err) {
     *out = 0;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(
-            s->db, "SELECT value FROM hutong_meta WHERE key = 'data_version'",
-            -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "reading the data version", err);
+    if (s->pg) {
+        return ht__pg_meta_number(s, key, out, err);
     }
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT value FROM hutong_meta WHERE key = ?1", -1,
+                           &q, NULL) != SQLITE_OK) {
+        return ht__store_dberr(s, "reading hutong_meta", err);
+    }
+    ht__store_bind_text(q, 1, key);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         *out = sqlite3_column_int64(q, 0);
@@ -550,7 +552,11 @@ ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err) {
     sqlite3_finalize(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE
                ? HT_OK
-               : ht__store_dberr(s, "reading the data version", err);
+               : ht__store_dberr(s, "reading hutong_meta", err);
+}
+
+ht_status ht_store_data_version(ht_store *s, int64_t *out, ht_error *err) {
+    return ht__store_meta_number(s, "data_version", out, err);
 }
 
 ht_status ht_store_begin(ht_store *s, ht_error *err) {

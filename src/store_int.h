@@ -97,6 +97,10 @@ struct ht_store {
     struct ht__store_names *names;
 };
 
+/* The number hutong_meta holds under @key (0 when none), either engine. */
+ht_status ht__store_meta_number(ht_store *s, const char *key, int64_t *out,
+                                ht_error *err);
+
 /* Forget what store_names.c remembered; NULL is a no-op. */
 void ht__store_names_free(struct ht__store_names *m);
 

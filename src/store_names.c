@@ -36,30 +36,6 @@ void ht__store_names_free(struct ht__store_names *m) {
     free(m);
 }
 
-static ht_status names_version(ht_store *s, int64_t *out, ht_error *err) {
-    static const char sql[] =
-        "SELECT value FROM hutong_meta WHERE key = 'names_version'";
-    *out = 0;
-    if (s->pg) {
-        return ht__pg_number(s,
-                             "SELECT coalesce((SELECT value::bigint FROM "
-                             "hutong_meta WHERE key = 'names_version'), 0)",
-                             "reading the names' version", out, err);
-    }
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        return ht__store_dberr(s, "reading the names' version", err);
-    }
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(q, 0);
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
-               ? HT_OK
-               : ht__store_dberr(s, "reading the names' version", err);
-}
-
 ht_status ht_store_group_infos(ht_store *s, ht_group by,
                                const char *const *keys, size_t n, bool *found,
                                ht_group_info *out, ht_error *err) {
@@ -76,7 +52,7 @@ ht_status ht_store_group_infos(ht_store *s, ht_group by,
         return HT_OK;
     }
     int64_t version;
-    ht_status st = names_version(s, &version, err);
+    ht_status st = ht__store_meta_number(s, "names_version", &version, err);
     if (st != HT_OK) {
         return st;
     }

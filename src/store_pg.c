@@ -778,11 +778,15 @@ void ht__pg_close(ht_store *s) {
 
 /* ---- transactions ---- */
 
-ht_status ht__pg_data_version(ht_store *s, int64_t *out, ht_error *err) {
-    return ht__pg_number(s,
-                         "SELECT value FROM hutong_meta WHERE key = "
-                         "'data_version'",
-                         "reading the data version", out, err);
+ht_status ht__pg_meta_number(ht_store *s, const char *key, int64_t *out,
+                             ht_error *err) {
+    /* (keys are the store's own words: no quote in them) */
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT value::bigint FROM hutong_meta WHERE "
+             "key = '%s'), 0)",
+             key);
+    return ht__pg_number(s, sql, "reading hutong_meta", out, err);
 }
 
 ht_status ht__pg_begin(ht_store *s, ht_error *err) {

@@ -143,7 +143,8 @@ ht_status ht__pg_token_add(ht_store *s, const char *hash, const char *scope,
                            bool write, const char *name, ht_error *err);
 ht_status ht__pg_token_revoke(ht_store *s, const char *name, size_t *removed,
                               ht_error *err);
-ht_status ht__pg_data_version(ht_store *s, int64_t *out, ht_error *err);
+ht_status ht__pg_meta_number(ht_store *s, const char *key, int64_t *out,
+                             ht_error *err);
 ht_status ht__pg_database_id(ht_store *s, int64_t *out, ht_error *err);
 ht_status ht__pg_begin(ht_store *s, ht_error *err);
 ht_status ht__pg_commit(ht_store *s, ht_error *err);

@@ -142,16 +142,12 @@ static void test_index_grid_filters_follow_moves(void **state) {
     assert_string_equal(ids(v1, c1, 2), "1,2,");
     assert_string_equal(ids(v1, c2, 2), "3,");
     /* f (in no grid) and e (in C2) moved to C1's far corner. */
-    char *ip = ts_path(g->dir, "moved.csv");
-    ts_write(ip,
-             "id,lon,lat,category,severity,source,status,reported_at\n"
-             "e,116.349,39.899,0503,2,whistle,handling,2026-03-01\n"
-             "f,116.301,39.899,01,1,other,reported,2026-03-05\n");
-    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
+    ts_store_import(g, "moved.csv",
+                    "id,lon,lat,category,severity,source,status,reported_at\n"
+                    "e,116.349,39.899,0503,2,whistle,handling,2026-03-01\n"
+                    "f,116.301,39.899,01,1,other,reported,2026-03-05\n");
     ht_error err = {0};
-    assert_int_equal(ht_import_file(g->s, ip, &io, NULL, &err), HT_OK);
-    free(ip);
-    int64_t moved[] = {3, 4};
+    int64_t moved[] = {ts_incident_id(g->db, "e"), ts_incident_id(g->db, "f")};
     assert_int_equal(ht_index_apply(v1, g->s, moved, 2, &v2, &err), HT_OK);
     assert_string_equal(ids(v2, c1, 2), "1,2,3,4,");
     assert_string_equal(ids(v2, c2, 2), "");
@@ -183,12 +179,9 @@ static void test_index_time_range(void **state) {
     /* b moved a day on (a dead row, not at either end); then a, the
      * earliest, deleted; then a later one added. */
     ht_error err = {0};
-    char *ip = ts_path(g->dir, "more.csv");
-    ts_write(ip,
-             "id,lon,lat,category,severity,source,status,reported_at\n"
-             "b,116.32,39.82,0105,2,patrol,closed,2026-01-21\n");
-    ht_import_opts io = {.kind = HT_IMPORT_INCIDENTS};
-    assert_int_equal(ht_import_file(g->s, ip, &io, NULL, &err), HT_OK);
+    ts_store_import(g, "moved.csv",
+                    "id,lon,lat,category,severity,source,status,reported_at\n"
+                    "b,116.32,39.82,0105,2,patrol,closed,2026-01-21\n");
     int64_t b = ts_incident_id(g->db, "b"), a = ts_incident_id(g->db, "a");
     assert_int_equal(ht_index_apply(v[0], g->s, &b, 1, &v[1], &err), HT_OK);
     assert_true(ht_index_time_range(v[1], &first, &last));
@@ -210,16 +203,14 @@ static void test_index_time_range(void **state) {
         assert_int_equal(last, jan10 + 31 * day);
         ht_index_unref(v[2]);
     }
-    ts_write(ip,
-             "id,lon,lat,category,severity,source,status,reported_at\n"
-             "d,116.33,39.83,0101,1,app,reported,2026-03-01\n");
-    assert_int_equal(ht_import_file(g->s, ip, &io, NULL, &err), HT_OK);
+    ts_store_import(g, "later.csv",
+                    "id,lon,lat,category,severity,source,status,reported_at\n"
+                    "d,116.33,39.83,0101,1,app,reported,2026-03-01\n");
     int64_t d = ts_incident_id(g->db, "d");
     assert_int_equal(ht_index_apply(v[1], g->s, &d, 1, &v[3], &err), HT_OK);
     assert_true(ht_index_time_range(v[3], &first, &last));
     assert_int_equal(first, jan10);
     assert_int_equal(last, jan10 + 50 * day);
-    free(ip);
     ht_index_unref(v[3]);
     ht_index_unref(v[1]);
     ht_index_unref(v[0]);
