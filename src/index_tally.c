@@ -18,13 +18,7 @@
  * at the time, 4 x 4) and the life cycle (open, closed, evaluated); B by
  * satisfaction and whistle kind (the extra column's four bits) and the
  * response state; then the durations known (to close, to arrive). */
-enum {
-    A_N = 4 * 4 * 3,
-    B_N = 16 * 4,
-    C_CLOSE = A_N + B_N,
-    C_ARRIVE,
-    NF = 128 /* (padded) */
-};
+enum { A_N = 4 * 4 * 3, B_N = 16 * 4, C_CLOSE = A_N + B_N, C_ARRIVE, NF };
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -41,7 +35,7 @@ typedef struct tally_part {
     int pass;
     bool oom; /* a histogram could not be had */
     /* pass 1 */
-    uint32_t *cnt; /* ng * NF */
+    uint32_t **cnt; /* per group, NF: made when first needed */
     /* the high bytes' counts (256) of each group's durations to close,
      * then to arrive: made when first needed */
     uint32_t **hi; /* ng * 2 */
@@ -51,10 +45,36 @@ typedef struct tally_part {
     uint32_t **lo;        /* ng * SLOTS */
     /* per high byte: 1 when a group wants it to close, 2 to arrive */
     const uint8_t *hot;
-    /* whether the filter passes each value of the flags (severity, source,
-     * state), of the category, and of the satisfaction */
-    const uint8_t *flag_ok, *cat_ok, *sat_ok;
+    /* the filter's tables */
+    const ht__qtab *tab;
+    /* the rows the first walk counted, while they are few (a window):
+     * the second walk reads those, not every row again */
+    uint32_t *rows;
+    size_t nrows, caprows;
+    bool listed;
 } tally_part;
+
+/* Rows a part lists at the most. */
+#define LIST_ROWS (1u << 18)
+
+/* Row @i in @p's list, while it holds them all. */
+INLINE void list_row(tally_part *p, size_t i) {
+    if (!p->listed) {
+        return;
+    }
+    if (p->nrows == p->caprows) {
+        size_t cap = p->caprows ? 2 * p->caprows : 4096;
+        uint32_t *r =
+            cap <= LIST_ROWS ? realloc(p->rows, cap * sizeof *r) : NULL;
+        if (!r) {
+            p->listed = false; /* too many (or no memory): walk again */
+            return;
+        }
+        p->rows = r;
+        p->caprows = cap;
+    }
+    p->rows[p->nrows++] = (uint32_t)i;
+}
 
 /* The month (ht__month_of) of each day since 1970, for the years the
  * index's times reach: a lookup where the calendar takes divisions. */
@@ -80,18 +100,25 @@ INLINE size_t group_of(const tally_part *p, const cols *c, size_t i,
     return ht__group_of_row(p->ix, c, i, by);
 }
 
-/* The counts at @at (256 of them), made zero when first needed; NULL (and
- * @p's oom set) when out of memory. */
-static inline uint32_t *counts_at(tally_part *p, uint32_t **at) {
-    if (!*at && !(*at = calloc(256, sizeof **at))) {
+/* The @n counts at @at, made zero when first needed; NULL (and @p's oom
+ * set) when out of memory. */
+static inline uint32_t *block_at(tally_part *p, uint32_t **at, size_t n) {
+    if (!*at && !(*at = calloc(n, sizeof **at))) {
         p->oom = true;
     }
     return *at;
 }
 
+/* (256 of them: a histogram of bytes) */
+static inline uint32_t *counts_at(tally_part *p, uint32_t **at) {
+    return block_at(p, at, 256);
+}
 INLINE void count_row(tally_part *p, const cols *c, size_t i, ht_group by) {
     size_t g = group_of(p, c, i, by);
-    uint32_t *a = p->cnt + g * NF;
+    uint32_t *a = block_at(p, &p->cnt[g], NF);
+    if (!a) {
+        return;
+    }
     unsigned st = c->flags[i] >> 5, oc = c->outc[i];
     unsigned r0 = oc & 3, r1 = oc >> 2 & 3;
     if (r0 == HT_DUE_PENDING) {
@@ -220,40 +247,40 @@ INLINE void walk_base(tally_part *p, size_t i0, size_t i1, int pass,
     const ht_index *ix = p->ix;
     const cols *c = &ix->b->c;
     const uint8_t *hot = p->hot;
-    const ht_index_filter *q = p->q;
-    /* t - t0 <= tw (unsigned): within the filter's times */
-    uint32_t t0 = q ? q->t0 : 0;
-    uint32_t tw = !q ? NONE32 : q->t1 >= t0 ? q->t1 - t0 : 0;
-    if (q && q->t1 < q->t0) {
+    const ht__qtab *t = p->tab;
+    if (pass == 2 && p->listed) {
+        /* the rows the first walk counted, when they were few */
+        for (size_t k = 0; k < p->nrows; k++) {
+            size_t g = wanted(p, c, p->rows[k], by);
+            if (g != (size_t)-1) {
+                rank_row(p, c, p->rows[k], g);
+            }
+        }
         return;
     }
-    for (size_t w0 = i0 / 64 * 64; w0 < i1; w0 += 64) {
+    for (size_t w0 = i0 / 64 * 64; !t->none && w0 < i1; w0 += 64) {
         size_t a = w0 < i0 ? i0 - w0 : 0, e = i1 - w0 < 64 ? i1 - w0 : 64;
-        uint64_t m = 0;
-        const uint8_t *fok = p->flag_ok, *cok = p->cat_ok, *sok = p->sat_ok;
-        for (size_t k = a; k < e; k++) {
-            size_t i = w0 + k;
-            unsigned h = (c->t[i] - t0 <= tw) & fok[c->flags[i]] &
-                         cok[c->cat[i]] & sok[c->extra[i] & 3];
-            if (pass == 2) {
-                unsigned d = hot[c->close[i] >> 8] & 1;
+        uint64_t m = ht__qtab_block(t, c, w0, a, e);
+        if (pass == 2) {
+            uint64_t d = 0;
+            for (size_t k = a; k < e; k++) {
+                unsigned h = hot[c->close[w0 + k] >> 8] & 1;
                 if (p->arrive) {
-                    d |= hot[c->arrive[i] >> 8] >> 1 & 1;
+                    h |= hot[c->arrive[w0 + k] >> 8] >> 1 & 1;
                 }
-                h &= d;
+                d |= (uint64_t)h << k;
             }
-            m |= (uint64_t)h << k;
+            m &= d;
         }
-        m &= ~ix->dead[w0 / 64];
+        m = ht__qtab_rest(t, c, w0, m & ~ix->dead[w0 / 64]);
         for (; m; m &= m - 1) {
             size_t i = w0 + (size_t)__builtin_ctzll(m);
             if (pass == 1) {
-                if (ht__match(q, c, i)) {
-                    count_row(p, c, i, by);
-                }
+                count_row(p, c, i, by);
+                list_row(p, i);
             } else {
                 size_t g = wanted(p, c, i, by);
-                if (g != (size_t)-1 && ht__match(q, c, i)) {
+                if (g != (size_t)-1) {
                     rank_row(p, c, i, g);
                 }
             }
@@ -361,11 +388,13 @@ static void free_counts(uint32_t **c, size_t n) {
 
 static void free_parts(tally_part *tp, size_t parts) {
     for (size_t p = 0; p < parts; p++) {
-        free(tp[p].cnt);
+        free_counts(tp[p].cnt, tp[p].ng);
         free_counts(tp[p].hi, tp[p].ng * 2);
         free_counts(tp[p].lo, tp[p].ng * SLOTS);
+        free(tp[p].rows);
         tp[p].cnt = NULL;
         tp[p].hi = tp[p].lo = NULL;
+        tp[p].rows = NULL;
     }
 }
 
@@ -401,22 +430,9 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
     /* A filter that passes everything is not asked, row by row; the
      * others' simple parts are tables. */
     q = ht__index_filter_all(q) ? NULL : q;
-    size_t ncats = ix->d->ncats;
-    uint8_t flag_ok[256], sat_ok[4];
-    uint8_t *cat_ok = malloc(ncats + 1);
-    if (!cat_ok) {
+    ht__qtab tab;
+    if (!ht__qtab_init(&tab, ix, q)) {
         return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
-    }
-    for (unsigned v = 0; v < 256; v++) {
-        flag_ok[v] =
-            !q || ((q->sev >> (v & 3) & 1) && (q->source >> (v >> 2 & 7) & 1) &&
-                   (q->state >> (v >> 5) & 1));
-    }
-    for (unsigned v = 0; v < 4; v++) {
-        sat_ok[v] = !q || (q->sat >> v & 1);
-    }
-    for (size_t k = 0; k < ncats; k++) {
-        cat_ok[k] = !q || !q->cats || (q->cats[k / 64] >> (k % 64) & 1);
     }
     if (by == HT_GROUP_MONTH) {
         pthread_once(&months_once, make_months);
@@ -431,10 +447,9 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
                              .parts = parts,
                              .ng = ng,
                              .pass = 1,
-                             .flag_ok = flag_ok,
-                             .cat_ok = cat_ok,
-                             .sat_ok = sat_ok,
-                             .cnt = calloc(ng * NF, sizeof(uint32_t)),
+                             .tab = &tab,
+                             .listed = q != NULL,
+                             .cnt = calloc(ng, sizeof(uint32_t *)),
                              .hi = calloc(ng * 2, sizeof(uint32_t *))};
         ok = ok && tp[p].cnt && tp[p].hi;
     }
@@ -446,7 +461,7 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
     }
     if (!ok) {
         free_parts(tp, parts);
-        free(cat_ok);
+        ht__qtab_free(&tab);
         return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
     }
     /* The parts' counts summed into the first's (64 bits from here). */
@@ -459,20 +474,20 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
         ht_index_tally *t = &out[g];
         int64_t v[NF] = {0};
         for (size_t p = 0; p < parts; p++) {
-            for (int f = 0; f < NF; f++) {
-                v[f] += tp[p].cnt[g * NF + (size_t)f];
+            for (int f = 0; tp[p].cnt[g] && f < NF; f++) {
+                v[f] += tp[p].cnt[g][f];
             }
         }
         figures(t, v);
         ranks = ranks || t->nclose || t->narrive;
     }
     for (size_t p = 0; p < parts; p++) {
-        free(tp[p].cnt);
+        free_counts(tp[p].cnt, ng);
         tp[p].cnt = NULL;
     }
     if (!ranks) {
         free_parts(tp, parts);
-        free(cat_ok);
+        ht__qtab_free(&tab);
         return HT_OK;
     }
     /* Each rank's high byte and its rank within it. */
@@ -529,7 +544,7 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
         free(within);
         free(from);
         free_parts(tp, parts);
-        free(cat_ok);
+        ht__qtab_free(&tab);
         return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
     }
     uint32_t **lo = tp[0].lo;
@@ -562,6 +577,6 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
     free(within);
     free(from);
     free_parts(tp, parts);
-    free(cat_ok);
+    ht__qtab_free(&tab);
     return HT_OK;
 }
