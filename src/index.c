@@ -22,15 +22,21 @@
 void ht__index_cols_free(cols *c) {
     free(c->x);
     free(c->y);
+    free(c->ox);
+    free(c->oy);
+    free(c->bo);
+    free(c->bw);
+    free(c->whi);
     free(c->t);
     free(c->cat);
     free(c->flags);
     free(c->grid);
     free(c->street);
+    free(c->street3);
+    free(c->sids);
     free(c->id);
     free(c->dept);
     free(c->extra);
-    free(c->outc);
     free(c->close);
     free(c->arrive);
     memset(c, 0, sizeof *c);
@@ -44,17 +50,17 @@ ht_status ht__index_cols_reserve(cols *c, size_t need, ht_error *err) {
     while (cap < need) {
         cap *= 2;
     }
-    void **arrays[13] = {
+    void **arrays[12] = {
         (void **)&c->x,      (void **)&c->y,     (void **)&c->t,
         (void **)&c->cat,    (void **)&c->flags, (void **)&c->grid,
         (void **)&c->street, (void **)&c->id,    (void **)&c->dept,
-        (void **)&c->extra,  (void **)&c->outc,  (void **)&c->close,
-        (void **)&c->arrive};
-    const size_t size[13] = {4, 4, 4, 2, 1, 4, 4, 4, 2, 1, 1, 2, 2};
+        (void **)&c->extra,  (void **)&c->close, (void **)&c->arrive};
+    const size_t size[12] = {4, 4, 4, 2, 1, 3, 4, 4, 2, 1, 2, 2};
     /* Each array keeps whatever moved, even if a later one fails, so
-     * nothing leaks; the capacity grows only when all did. */
-    for (int k = 0; k < 13; k++) {
-        void *p = realloc(*arrays[k], cap * size[k]);
+     * nothing leaks; the capacity grows only when all did (the grids' one
+     * byte more: a row's 3 are read as 4). */
+    for (int k = 0; k < 12; k++) {
+        void *p = realloc(*arrays[k], cap * size[k] + (k == 5));
         if (!p) {
             return ht_error_set(err, HT_ENOMEM, "out of memory");
         }
@@ -65,19 +71,165 @@ ht_status ht__index_cols_reserve(cols *c, size_t need, ht_error *err) {
 }
 
 void ht__index_cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
-    dst->x[di] = src->x[si];
-    dst->y[di] = src->y[si];
+    ht__row_q(src, si, &dst->x[di], &dst->y[di]);
     dst->t[di] = src->t[si];
     dst->cat[di] = src->cat[si];
     dst->flags[di] = src->flags[si];
-    dst->grid[di] = src->grid[si];
-    dst->street[di] = src->street[si];
+    ht__set_grid(dst, di, ht__row_grid(src, si));
+    dst->street[di] = ht__row_street(src, si);
     dst->id[di] = src->id[si];
     dst->dept[di] = src->dept[si];
     dst->extra[di] = src->extra[si];
-    dst->outc[di] = src->outc[si];
     dst->close[di] = src->close[si];
     dst->arrive[di] = src->arrive[si];
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The streets in 3 bytes a row: the ids themselves when all are under
+ * NONE24, else their places in a sorted table of them (kept whole when
+ * even those do not fit). */
+static bool pack_streets(cols *c) {
+    if (!c->street) {
+        return true;
+    }
+    size_t n = c->n, nsids = 0;
+    uint32_t *sids = NULL;
+    bool big = false;
+    for (size_t i = 0; i < n && !big; i++) {
+        big = c->street[i] != NONE32 && c->street[i] >= NONE24;
+    }
+    if (big) {
+        if (!(sids = malloc(n * sizeof *sids))) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (c->street[i] != NONE32) {
+                sids[nsids++] = c->street[i];
+            }
+        }
+        qsort(sids, nsids, sizeof *sids, cmp_u32);
+        size_t m = 0;
+        for (size_t k = 0; k < nsids; k++) {
+            if (m == 0 || sids[m - 1] != sids[k]) {
+                sids[m++] = sids[k];
+            }
+        }
+        nsids = m;
+        if (nsids >= NONE24) {
+            free(sids);
+            return true;
+        }
+        uint32_t *fit = realloc(sids, (nsids ? nsids : 1) * sizeof *sids);
+        sids = fit ? fit : sids;
+    }
+    uint8_t *s3 = malloc(3 * n + 1);
+    if (!s3) {
+        free(sids);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = c->street[i];
+        if (v == NONE32) {
+            v = NONE24;
+        } else if (sids) {
+            const uint32_t *at =
+                bsearch(&v, sids, nsids, sizeof *sids, cmp_u32);
+            v = (uint32_t)(at - sids);
+        }
+        s3[3 * i] = (uint8_t)v;
+        s3[3 * i + 1] = (uint8_t)(v >> 8);
+        s3[3 * i + 2] = (uint8_t)(v >> 16);
+    }
+    free(c->street);
+    c->street = NULL;
+    c->street3 = s3;
+    c->sids = sids;
+    c->nsids = nsids;
+    return true;
+}
+
+bool ht__index_cols_pack(cols *c) {
+    if (!pack_streets(c)) {
+        return false;
+    }
+    if (!c->x) {
+        return true;
+    }
+    size_t n = c->n, nb = (n + 63) / 64, nwide = 0;
+    uint16_t *ox = malloc((n ? n : 1) * sizeof *ox);
+    uint16_t *oy = malloc((n ? n : 1) * sizeof *oy);
+    uint32_t(*bo)[2] = malloc((nb ? nb : 1) * sizeof *bo);
+    uint32_t *bw = malloc((nb ? nb : 1) * sizeof *bw);
+    bool ok = ox && oy && bo && bw;
+    for (size_t k = 0; ok && k < nb; k++) {
+        size_t e = n - k * 64 < 64 ? n - k * 64 : 64;
+        uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;
+        for (size_t i = k * 64; i < k * 64 + e; i++) {
+            x0 = c->x[i] < x0 ? c->x[i] : x0;
+            y0 = c->y[i] < y0 ? c->y[i] : y0;
+            x1 = c->x[i] > x1 ? c->x[i] : x1;
+            y1 = c->y[i] > y1 ? c->y[i] : y1;
+        }
+        bo[k][0] = x0;
+        bo[k][1] = y0;
+        bw[k] = x1 - x0 > UINT16_MAX || y1 - y0 > UINT16_MAX ? (uint32_t)nwide++
+                                                             : UINT32_MAX;
+    }
+    uint16_t(*whi)[2] =
+        ok ? malloc((nwide ? nwide : 1) * 64 * sizeof *whi) : NULL;
+    if (!ok || !whi) {
+        free(ox);
+        free(oy);
+        free(bo);
+        free(bw);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i / 64;
+        if (bw[k] == UINT32_MAX) {
+            ox[i] = (uint16_t)(c->x[i] - bo[k][0]);
+            oy[i] = (uint16_t)(c->y[i] - bo[k][1]);
+        } else {
+            ox[i] = (uint16_t)c->x[i];
+            oy[i] = (uint16_t)c->y[i];
+            whi[(size_t)bw[k] * 64 + i % 64][0] = (uint16_t)(c->x[i] >> 16);
+            whi[(size_t)bw[k] * 64 + i % 64][1] = (uint16_t)(c->y[i] >> 16);
+        }
+    }
+    free(c->x);
+    free(c->y);
+    c->x = c->y = NULL;
+    c->ox = ox;
+    c->oy = oy;
+    c->bo = bo;
+    c->bw = bw;
+    c->whi = whi;
+    c->nwide = nwide;
+    return true;
+}
+
+bool ht__index_pack_by_id(base *b) {
+    size_t n = b->c.n;
+    if (!b->by_id || n >= NONE24) {
+        return true;
+    }
+    uint8_t *p = malloc(3 * n + 1);
+    if (!p) {
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        p[3 * k] = (uint8_t)b->by_id[k];
+        p[3 * k + 1] = (uint8_t)(b->by_id[k] >> 8);
+        p[3 * k + 2] = (uint8_t)(b->by_id[k] >> 16);
+    }
+    free(b->by_id);
+    b->by_id = NULL;
+    b->by_id3 = p;
+    return true;
 }
 
 /* ---- dictionaries ---- */
@@ -235,7 +387,7 @@ static ht_status dict_load(ht_store *s, dict **out, ht_error *err) {
         qsort(d->depts, d->ndepts, sizeof *d->depts, cmp_str);
     }
     if (st == HT_OK &&
-        (d->ncats >= NONE16 || d->ngrids >= NONE32 || d->ndepts >= NONE16)) {
+        (d->ncats >= NONE16 || d->ngrids >= NONE24 || d->ndepts >= NONE16)) {
         st = ht_error_set(err, HT_EINVAL, "too many categories or grids");
     }
     for (size_t i = 0; st == HT_OK && i < d->ncats; i++) {
@@ -317,7 +469,7 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
     c->cat[i] = (uint16_t)ci;
     c->flags[i] = (uint8_t)((r->severity & 3) | (unsigned)r->source << 2 |
                             (unsigned)r->state << 5);
-    c->grid[i] = (uint32_t)gi;
+    ht__set_grid(c, i, (uint32_t)gi);
     c->street[i] = r->street_id < 0 ? NONE32 : (uint32_t)r->street_id;
     c->id[i] = (uint32_t)r->id;
     c->dept[i] = (uint16_t)di;
@@ -334,7 +486,7 @@ static ht_status read_row(const ht_incident_row *r, const dict *d, cols *c,
                        .resolution_due = r->resolution_due};
     ht_due_state resp, resol;
     ht_stats_due(&f, INT64_MIN, &resp, &resol);
-    c->outc[i] = (uint8_t)((unsigned)resp | (unsigned)resol << 2);
+    c->extra[i] |= (uint8_t)((unsigned)resp << 4 | (unsigned)resol << 6);
     c->close[i] = r->state >= HT_STATE_CLOSED && r->closed_at != HT_TIME_NONE
                       ? ht_stats_duration_code(r->closed_at - r->reported_at)
                       : HT_STATS_NO_DURATION;
@@ -370,6 +522,7 @@ void ht__index_base_unref(base *b) {
     }
     ht__index_cols_free(&b->c);
     free(b->by_id);
+    free(b->by_id3);
     free(b->start);
     free(b->gbox);
     free(b);
@@ -412,13 +565,16 @@ bool ht__index_extent(const cols *c, base *b) {
     uint32_t tlo = NONE32, thi = 0;
     size_t ng = 0;
     for (size_t i = 0; i < c->n; i++) {
+        uint32_t x, y;
+        ht__row_q(c, i, &x, &y);
         tlo = c->t[i] < tlo ? c->t[i] : tlo;
         thi = c->t[i] > thi ? c->t[i] : thi;
-        minx = c->x[i] < minx ? c->x[i] : minx;
-        miny = c->y[i] < miny ? c->y[i] : miny;
-        maxx = c->x[i] > maxx ? c->x[i] : maxx;
-        maxy = c->y[i] > maxy ? c->y[i] : maxy;
-        ng = c->grid[i] != NONE32 && c->grid[i] >= ng ? c->grid[i] + 1 : ng;
+        minx = x < minx ? x : minx;
+        miny = y < miny ? y : miny;
+        maxx = x > maxx ? x : maxx;
+        maxy = y > maxy ? y : maxy;
+        uint32_t g = ht__row_grid(c, i);
+        ng = g != NONE32 && g >= ng ? g + 1 : ng;
     }
     b->qx0 = minx;
     b->qy0 = miny;
@@ -437,7 +593,8 @@ bool ht__index_extent(const cols *c, base *b) {
         b->gbox[g][2] = b->gbox[g][3] = 0;
     }
     for (size_t i = 0; i < c->n; i++) {
-        uint32_t g = c->grid[i], x = c->x[i], y = c->y[i];
+        uint32_t g = ht__row_grid(c, i), x, y;
+        ht__row_q(c, i, &x, &y);
         if (g != NONE32) {
             uint32_t *e = b->gbox[g];
             e[0] = x < e[0] ? x : e[0];
@@ -513,6 +670,12 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err) {
     if (st == HT_OK) {
         st = order_by_id(b->by_id, b->c.id, n, err);
     }
+    if (st == HT_OK && !ht__index_pack_by_id(b)) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    if (st == HT_OK && !ht__index_cols_pack(&b->c)) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
     free(cell);
     if (st != HT_OK) {
         ht__index_base_unref(b);
@@ -582,9 +745,10 @@ static size_t base_find(const base *b, uint32_t id) {
     size_t lo = 0, hi = b->c.n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        uint32_t v = b->c.id[b->by_id[mid]];
+        size_t at = ht__base_by_id(b, mid);
+        uint32_t v = b->c.id[at];
         if (v == id) {
-            return b->by_id[mid];
+            return at;
         }
         if (v < id) {
             lo = mid + 1;
@@ -718,10 +882,18 @@ size_t ht_index_count(const ht_index *ix) {
 }
 
 double ht_index_bytes_per_incident(const ht_index *ix) {
-    (void)ix;
-    /* x, y, t, cat, flags, grid, street, id, dept, extra, outcomes, hours
-     * to close and to arrive, and the by-id order */
-    return 4 + 4 + 4 + 2 + 1 + 4 + 4 + 4 + 2 + 1 + 1 + 2 + 2 + 4;
+    /* the base's: packed x and y (and a block's least position, its place
+     * among the wide ones, and their high halves), t, cat, flags, grid (3
+     * bytes), street (3, and the table of large ids), id, dept, extra (with
+     * the outcomes), hours to close and to arrive, and the by-id order (3
+     * bytes under 16.7 million rows) */
+    const cols *c = &ix->b->c;
+    size_t n = c->n ? c->n : 1, nb = (c->n + 63) / 64;
+    double xy =
+        c->x ? 8 : 4 + (double)(nb * 12 + c->nwide * 64 * 4) / (double)n;
+    double street = c->street ? 4 : 3 + (double)(c->nsids * 4) / (double)n;
+    return xy + 4 + 2 + 1 + 3 + street + 4 + 2 + 1 + 2 + 2 +
+           (ix->b->by_id ? 4 : 3);
 }
 
 bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
@@ -892,8 +1064,11 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
         .state = (ht_state)(fl >> 5),
         .category = d->cats[c->cat[i]].code,
         .major = d->cats[d->cats[c->cat[i]].major].code,
-        .grid_code = c->grid[i] == NONE32 ? NULL : d->grids[c->grid[i]].code,
-        .street_id = c->street[i] == NONE32 ? -1 : (int64_t)c->street[i],
+        .grid_code = ht__row_grid(c, i) == NONE32
+                         ? NULL
+                         : d->grids[ht__row_grid(c, i)].code,
+        .street_id =
+            ht__row_street(c, i) == NONE32 ? -1 : (int64_t)ht__row_street(c, i),
         .late_at = ht__late_of(d, c, i) == NONE32
                        ? HT_TIME_NONE
                        : (int64_t)ht__late_of(d, c, i)};
@@ -1070,9 +1245,13 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
             size_t e = b->start[(size_t)j * b->nx + (size_t)ci1 + 1];
             for (size_t i = a; i < e; i++) {
                 /* the time first: a window passes few rows */
-                if ((q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) ||
-                    b->c.x[i] < qx0 || b->c.x[i] > qx1 || b->c.y[i] < qy0 ||
-                    b->c.y[i] > qy1 || (ix->dead[i / 64] >> (i % 64) & 1) ||
+                if (q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) {
+                    continue;
+                }
+                uint32_t x, y;
+                ht__row_q(&b->c, i, &x, &y);
+                if (x < qx0 || x > qx1 || y < qy0 || y > qy1 ||
+                    (ix->dead[i / 64] >> (i % 64) & 1) ||
                     !ht__match(q, &b->c, i)) {
                     continue;
                 }
@@ -1100,7 +1279,8 @@ typedef struct walk_ctx {
 
 static void walk_row(void *ud, const cols *c, size_t i) {
     const walk_ctx *w = ud;
-    double x = ht__dequantise(c->x[i]), y = ht__dequantise(c->y[i]);
+    double x, y;
+    ht__row_m(c, i, &x, &y);
     if (w->pf) {
         w->pf(w->ud, x, y, (int)(c->flags[i] & 3));
     } else {
@@ -1275,8 +1455,7 @@ bool ht_index_find(const ht_index *ix, const ht_index_filter *q, int64_t id,
     if (!c || !ht__match(q, c, i)) {
         return false;
     }
-    *x = ht__dequantise(c->x[i]);
-    *y = ht__dequantise(c->y[i]);
+    ht__row_m(c, i, x, y);
     if (v) {
         *v = view_of(ix, c, i);
     }
@@ -1482,8 +1661,9 @@ typedef struct street_ctx {
 
 static void street_row(void *ud, const cols *c, size_t i) {
     const street_ctx *x = ud;
-    if (c->street[i] != NONE32) {
-        x->fn(x->ud, (int64_t)c->street[i]);
+    uint32_t s = ht__row_street(c, i);
+    if (s != NONE32) {
+        x->fn(x->ud, (int64_t)s);
     }
 }
 
@@ -1494,8 +1674,9 @@ typedef struct street_count_ctx {
 
 static void street_count_row(void *ud, const cols *c, size_t i) {
     const street_count_ctx *x = ud;
-    if (c->street[i] < x->nids) { /* NONE32 is past every id */
-        x->counts[c->street[i]]++;
+    uint32_t s = ht__row_street(c, i);
+    if (s < x->nids) { /* NONE32 is past every id */
+        x->counts[s]++;
     }
 }
 
@@ -1559,9 +1740,11 @@ void ht_index_base_rows_in(const ht_index *ix, const int64_t (*ranges)[2],
             for (size_t i = i8; word && i < i8 + 8; i++, word >>= 8) {
                 if (word & 0xff) {
                     size_t j = s0 + i;
-                    fn(ud, ht__dequantise(b->c.x[j]), ht__dequantise(b->c.y[j]),
-                       (int)(b->c.flags[j] & 3), d->cats[b->c.cat[j]].major,
-                       t[i], (size_t)__builtin_ctz(in[i]));
+                    double x, y;
+                    ht__row_m(&b->c, j, &x, &y);
+                    fn(ud, x, y, (int)(b->c.flags[j] & 3),
+                       d->cats[b->c.cat[j]].major, t[i],
+                       (size_t)__builtin_ctz(in[i]));
                 }
             }
         }
@@ -1601,9 +1784,10 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
         for (uint64_t bits = ix->dead[w]; bits; bits &= bits - 1) {
             size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
             if (ht__match(q, &b->c, i)) {
-                fn(ud, ht__dequantise(b->c.x[i]), ht__dequantise(b->c.y[i]), -1,
-                   (int)(b->c.flags[i] & 3), ix->d->cats[b->c.cat[i]].major,
-                   b->c.t[i]);
+                double x, y;
+                ht__row_m(&b->c, i, &x, &y);
+                fn(ud, x, y, -1, (int)(b->c.flags[i] & 3),
+                   ix->d->cats[b->c.cat[i]].major, b->c.t[i]);
             }
         }
     }
@@ -1761,8 +1945,9 @@ static void *within_walk(void *arg) {
         if (w->fn) {
             for (uint64_t m = mo & ~mi; m; m &= m - 1) {
                 size_t i = w0 + (size_t)__builtin_ctzll(m);
-                w->fn(w->ud, ht__dequantise(c->x[i]), ht__dequantise(c->y[i]),
-                      (int)(c->flags[i] & 3));
+                double x, y;
+                ht__row_m(c, i, &x, &y);
+                w->fn(w->ud, x, y, (int)(c->flags[i] & 3));
             }
         } else {
             w->n_outer += (size_t)__builtin_popcountll(mo);
@@ -1797,8 +1982,9 @@ static void outside_row(void *ud, const cols *c, size_t i) {
     const outside_ctx *o = ud;
     bool in = ht__match(o->inner, c, i);
     if (o->w->fn && !in) {
-        o->w->fn(o->w->ud, ht__dequantise(c->x[i]), ht__dequantise(c->y[i]),
-                 (int)(c->flags[i] & 3));
+        double x, y;
+        ht__row_m(c, i, &x, &y);
+        o->w->fn(o->w->ud, x, y, (int)(c->flags[i] & 3));
     }
     o->w->n_outer++;
     o->w->n_inner += in;

@@ -10,7 +10,7 @@
 
 #include "index_int.h"
 
-static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 2};
+static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 3};
 static const char trailer[8] = {'H', 'T', 'I', 'D', 'X', 'E', 'N', 'D'};
 #define BOM 0x01020304u
 
@@ -38,21 +38,45 @@ static void put_str(sink *o, const char *s) {
     put(o, s, len);
 }
 
-static void put_cols(sink *o, const cols *c) {
-    size_t n = c->n;
-    put(o, c->x, n * 4);
-    put(o, c->y, n * 4);
+/* A base's columns as they are in memory, packed or whole (a byte says
+ * which), then its by-id order. */
+static void put_base(sink *o, const base *b) {
+    const cols *c = &b->c;
+    size_t n = c->n, nb = (n + 63) / 64;
+    uint8_t packed = c->x == NULL;
+    put(o, &packed, 1);
+    if (packed) {
+        put(o, c->ox, n * 2);
+        put(o, c->oy, n * 2);
+        put(o, c->bo, nb * 8);
+        put(o, c->bw, nb * 4);
+        put_u64(o, c->nwide);
+        put(o, c->whi, c->nwide * 64 * 4);
+    } else {
+        put(o, c->x, n * 4);
+        put(o, c->y, n * 4);
+    }
     put(o, c->t, n * 4);
     put(o, c->cat, n * 2);
     put(o, c->flags, n);
-    put(o, c->grid, n * 4);
-    put(o, c->street, n * 4);
+    put(o, c->grid, n * 3);
+    packed = c->street == NULL;
+    put(o, &packed, 1);
+    if (packed) {
+        put_u64(o, c->sids ? c->nsids : UINT64_MAX);
+        put(o, c->sids, c->sids ? c->nsids * 4 : 0);
+        put(o, c->street3, n * 3);
+    } else {
+        put(o, c->street, n * 4);
+    }
     put(o, c->id, n * 4);
     put(o, c->dept, n * 2);
     put(o, c->extra, n);
-    put(o, c->outc, n);
     put(o, c->close, n * 2);
     put(o, c->arrive, n * 2);
+    uint8_t width = b->by_id ? 4 : 3;
+    put(o, &width, 1);
+    put(o, b->by_id ? (const void *)b->by_id : b->by_id3, n * width);
 }
 
 /* The live rows of @ix as one base: @ix's own when it has no changes. */
@@ -143,8 +167,7 @@ ht_status ht_index_save_stamped(const ht_index *ix, const char *path,
         put(&o, &b->nx, 4);
         put(&o, &b->ny, 4);
         put(&o, b->start, ((size_t)b->nx * b->ny + 1) * 4);
-        put_cols(&o, &b->c);
-        put(&o, b->by_id, b->c.n * 4);
+        put_base(&o, b);
         put(&o, trailer, sizeof trailer);
         bool flushed = fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
         bool closed = fclose(o.f) == 0;
@@ -205,11 +228,13 @@ static char *get_str(source *i) {
  * first read of a page the kernel filled costs the reader more than the
  * page's copy did (a walk over ten million rows took 60 ms more the first
  * time), so that the first request would pay it. */
-static void touch_pages(const cols *c, const uint32_t *by_id) {
-    const void *arrays[] = {c->x,    c->y,      c->t,      c->cat,  c->flags,
-                            c->grid, c->street, c->id,     c->dept, c->extra,
-                            c->outc, c->close,  c->arrive, by_id};
-    const size_t size[] = {4, 4, 4, 2, 1, 4, 4, 4, 2, 1, 1, 2, 2, 4};
+static void touch_pages(const base *b) {
+    const cols *c = &b->c;
+    const void *arrays[] = {c->x,     c->y,     c->ox,    c->oy,     c->t,
+                            c->cat,   c->flags, c->grid,  c->street, c->street3,
+                            c->id,    c->dept,  c->extra, c->close,  c->arrive,
+                            b->by_id, b->by_id3};
+    const size_t size[] = {4, 4, 2, 2, 4, 2, 1, 3, 4, 3, 4, 2, 1, 2, 2, 4, 3};
     volatile unsigned char seen = 0;
     for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) {
         const unsigned char *p = arrays[k];
@@ -218,6 +243,69 @@ static void touch_pages(const cols *c, const uint32_t *by_id) {
         }
     }
     (void)seen;
+}
+
+/* An array of @n elements of @size bytes (and @pad more) read whole; NULL
+ * (and @i not ok) when it cannot be. */
+static void *get_array(source *i, size_t n, size_t size, size_t pad) {
+    void *p = i->ok ? malloc(n * size + pad + 1) : NULL;
+    i->ok = i->ok && p;
+    get(i, p, n * size);
+    return p;
+}
+
+/* The columns and by-id order put_base wrote, of @n rows. */
+static void get_base(source *i, base *b, size_t n) {
+    cols *c = &b->c;
+    size_t nb = (n + 63) / 64;
+    c->n = c->cap = n;
+    uint8_t packed = 2;
+    get(i, &packed, 1);
+    i->ok = i->ok && packed <= 1;
+    if (packed == 1) {
+        c->ox = get_array(i, n, 2, 0);
+        c->oy = get_array(i, n, 2, 0);
+        c->bo = get_array(i, nb, 8, 0);
+        c->bw = get_array(i, nb, 4, 0);
+        uint64_t nwide = get_u64(i);
+        i->ok = i->ok && nwide <= nb;
+        c->nwide = i->ok ? (size_t)nwide : 0;
+        c->whi = get_array(i, c->nwide * 64, 4, 0);
+    } else {
+        c->x = get_array(i, n, 4, 0);
+        c->y = get_array(i, n, 4, 0);
+    }
+    c->t = get_array(i, n, 4, 0);
+    c->cat = get_array(i, n, 2, 0);
+    c->flags = get_array(i, n, 1, 0);
+    c->grid = get_array(i, n, 3, 1);
+    packed = 2;
+    get(i, &packed, 1);
+    i->ok = i->ok && packed <= 1;
+    if (packed == 1) {
+        uint64_t nsids = get_u64(i);
+        i->ok = i->ok && (nsids == UINT64_MAX || nsids < NONE24);
+        if (i->ok && nsids != UINT64_MAX) {
+            c->nsids = (size_t)nsids;
+            c->sids = get_array(i, c->nsids, 4, 0);
+        }
+        c->street3 = get_array(i, n, 3, 1);
+    } else {
+        c->street = get_array(i, n, 4, 0);
+    }
+    c->id = get_array(i, n, 4, 0);
+    c->dept = get_array(i, n, 2, 0);
+    c->extra = get_array(i, n, 1, 0);
+    c->close = get_array(i, n, 2, 0);
+    c->arrive = get_array(i, n, 2, 0);
+    uint8_t width = 0;
+    get(i, &width, 1);
+    i->ok = i->ok && (width == 4 || (width == 3 && n < NONE24));
+    if (width == 4) {
+        b->by_id = get_array(i, n, 4, 0);
+    } else if (width == 3) {
+        b->by_id3 = get_array(i, n, 3, 1);
+    }
 }
 
 ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,
@@ -268,7 +356,7 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
     if (!ix || !d || !b) {
         i.ok = false;
     }
-    if (i.ok && (ncats > MAX_DICT || ngrids > MAX_DICT || ndepts > MAX_DICT ||
+    if (i.ok && (ncats > MAX_DICT || ngrids >= NONE24 || ndepts > MAX_DICT ||
                  n >= MAX_ROWS)) {
         i.ok = false;
     }
@@ -327,29 +415,11 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
     i.ok = i.ok && shift >= 0 && shift < 32 && ncell <= (1u << 22) && ncell > 0;
     if (i.ok) {
         b->start = malloc((ncell + 1) * sizeof *b->start);
-        i.ok =
-            b->start && ht__index_cols_reserve(&b->c, n ? n : 1, NULL) == HT_OK;
+        i.ok = b->start != NULL;
     }
     if (i.ok) {
         get(&i, b->start, (ncell + 1) * 4);
-        cols *c = &b->c;
-        c->n = (size_t)n;
-        get(&i, c->x, n * 4);
-        get(&i, c->y, n * 4);
-        get(&i, c->t, n * 4);
-        get(&i, c->cat, n * 2);
-        get(&i, c->flags, n);
-        get(&i, c->grid, n * 4);
-        get(&i, c->street, n * 4);
-        get(&i, c->id, n * 4);
-        get(&i, c->dept, n * 2);
-        get(&i, c->extra, n);
-        get(&i, c->outc, n);
-        get(&i, c->close, n * 2);
-        get(&i, c->arrive, n * 2);
-        b->by_id = malloc((n ? n : 1) * sizeof *b->by_id);
-        i.ok = i.ok && b->by_id;
-        get(&i, b->by_id, n * 4);
+        get_base(&i, b, (size_t)n);
     }
     char end[8];
     get(&i, end, sizeof end);
@@ -364,8 +434,14 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
         i.ok = c->cat[k] < ncats && (c->flags[k] & 3) >= 1 &&
                (c->flags[k] >> 2 & 7) < HT_SOURCE_COUNT &&
                (c->flags[k] >> 5) < HT_STATE_COUNT &&
-               (c->grid[k] == NONE32 || c->grid[k] < ngrids) &&
-               (c->dept[k] == NONE16 || c->dept[k] < ndepts) && b->by_id[k] < n;
+               (ht__row_grid(c, k) == NONE32 || ht__row_grid(c, k) < ngrids) &&
+               (c->dept[k] == NONE16 || c->dept[k] < ndepts) &&
+               ht__base_by_id(b, k) < n &&
+               (!c->sids || ht__row_street3(c, k) == NONE24 ||
+                ht__row_street3(c, k) < c->nsids);
+    }
+    for (size_t k = 0; i.ok && !b->c.x && k < (n + 63) / 64; k++) {
+        i.ok = b->c.bw[k] == NONE32 || b->c.bw[k] < b->c.nwide;
     }
     fclose(i.f);
     if (i.ok) {
@@ -377,7 +453,7 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
         }
         /* (the rows' grids known to be the dictionary's) */
         i.ok = ix->dead != NULL && ht__index_extent(&b->c, b);
-        touch_pages(&b->c, b->by_id);
+        touch_pages(b);
     }
     if (!i.ok) {
         if (ix && ix->d) {

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hutong/index.h"
 #include "hutong/stats.h"
@@ -14,6 +15,7 @@
 
 #define NONE32 UINT32_MAX
 #define NONE16 UINT16_MAX
+#define NONE24 0xFFFFFFu
 /* Positions are EPSG:3857 metres quantised to 2^32 steps over the world:
  * 0.93 cm each. */
 #define QSTEP (2 * HT_MERC_HALF / 4294967296.0)
@@ -47,15 +49,37 @@ typedef struct dict {
 
 /* Columns of incidents. */
 typedef struct cols {
-    uint32_t *x, *y, *t;
+    /* Positions: quantised steps (x, y); or, in a base, packed (x and y
+     * NULL): a block of 64 rows keeps its least position (bo) and each row
+     * its 16-bit offsets from it (ox, oy); a block too wide for them (its
+     * rows in cells far apart) keeps its rows' low 16 bits there and their
+     * high ones in whi (bw: the block's place among the wide ones, or
+     * NONE32). ht__row_q reads either. */
+    uint32_t *x, *y;
+    uint16_t *ox, *oy;
+    uint32_t (*bo)[2];
+    uint32_t *bw;
+    uint16_t (*whi)[2];
+    size_t nwide;
+    uint32_t *t;
     uint16_t *cat;
     uint8_t *flags; /* severity | source << 2 | state << 5 */
-    uint32_t *grid, *street, *id;
+    uint8_t *grid;  /* 3 bytes a row (and one more at the end): the grid's
+                       index, NONE24 for none; ht__row_grid */
+    /* Street segments' ids (NONE32: none); or, in a base, packed (street
+     * NULL): 3 bytes a row (and one more), the id itself, or its place in
+     * sids when an id is too large for them; NONE24 for none;
+     * ht__row_street reads either. */
+    uint32_t *street;
+    uint8_t *street3;
+    uint32_t *sids;
+    size_t nsids;
+    uint32_t *id;
     uint16_t *dept; /* NONE16: not dispatched to a department */
-    uint8_t *extra; /* satisfaction | whistle kind << 2 */
-    uint8_t *outc;  /* response | resolution << 2: an ht_due_state when
-                       done (on time, late, unknown), else pending: its
-                       deadline is the report + the rule (dict) */
+    /* satisfaction | whistle kind << 2 | response << 4 | resolution << 6:
+       those two an ht_due_state when done (on time, late, unknown), else
+       pending: its deadline is the report + the rule (dict) */
+    uint8_t *extra;
     uint16_t *close, *arrive; /* hours to close, dispatch to "handling"
                                  (ht_stats_duration_code) */
     size_t n, cap;
@@ -65,8 +89,11 @@ typedef struct cols {
 typedef struct base {
     atomic_int refs;
     cols c;
-    uint32_t *by_id; /* positions sorted by id */
-    int shift;       /* cell = quantised coordinate >> shift */
+    /* positions sorted by id: whole, or (by_id NULL) in 3 bytes each (and
+     * one more) when there are fewer than NONE24 rows; ht__base_by_id */
+    uint32_t *by_id;
+    uint8_t *by_id3;
+    int shift; /* cell = quantised coordinate >> shift */
     uint32_t cx0, cy0, nx, ny;
     uint32_t *start; /* nx * ny + 1 */
     /* the rows' extent in quantised steps (dead ones too); qx0 > qx1 when
@@ -80,6 +107,20 @@ typedef struct base {
     uint32_t t_lo, t_hi;
     uint64_t serial; /* ht_index_base_serial: never reused in a process */
 } base;
+
+/* The position of the base's row @k in id order. */
+static inline size_t ht__base_by_id(const base *b, size_t k) {
+    if (b->by_id) {
+        return b->by_id[k];
+    }
+    uint32_t v;
+    memcpy(&v, b->by_id3 + 3 * k, sizeof v);
+    return v & NONE24;
+}
+
+/* by_id in 3 bytes a position when they fit; false when out of memory
+ * (@b as it was). */
+bool ht__index_pack_by_id(base *b);
 
 struct ht_index {
     atomic_int refs;
@@ -104,6 +145,60 @@ struct ht_index_filter {
 
 /* ---- rows: positions, deadlines, filters and groups ---- */
 
+/* Row @i's grid index, or NONE32. */
+static inline __attribute__((always_inline)) uint32_t ht__row_grid(
+    const cols *c, size_t i) {
+    uint32_t v;
+    memcpy(&v, c->grid + 3 * i, sizeof v);
+    v &= NONE24;
+    return v == NONE24 ? NONE32 : v;
+}
+
+static inline void ht__set_grid(cols *c, size_t i, uint32_t g) {
+    g = g == NONE32 ? NONE24 : g;
+    c->grid[3 * i] = (uint8_t)g;
+    c->grid[3 * i + 1] = (uint8_t)(g >> 8);
+    c->grid[3 * i + 2] = (uint8_t)(g >> 16);
+}
+
+/* Row @i's 3 bytes of a packed street column. */
+static inline uint32_t ht__row_street3(const cols *c, size_t i) {
+    uint32_t v;
+    memcpy(&v, c->street3 + 3 * i, sizeof v);
+    return v & NONE24;
+}
+
+/* Row @i's street segment's id, or NONE32. */
+static inline uint32_t ht__row_street(const cols *c, size_t i) {
+    if (c->street) {
+        return c->street[i];
+    }
+    uint32_t v = ht__row_street3(c, i);
+    return v == NONE24 ? NONE32 : c->sids ? c->sids[v] : v;
+}
+
+/* Row @i's position in quantised steps. */
+static inline __attribute__((always_inline)) void ht__row_q(const cols *c,
+                                                            size_t i,
+                                                            uint32_t *x,
+                                                            uint32_t *y) {
+    if (c->x) {
+        *x = c->x[i];
+        *y = c->y[i];
+        return;
+    }
+    size_t k = i / 64;
+    uint32_t w = c->bw[k];
+    if (w == UINT32_MAX) {
+        *x = c->bo[k][0] + c->ox[i];
+        *y = c->bo[k][1] + c->oy[i];
+    } else {
+        const uint16_t *hi = c->whi[(size_t)w * 64 + i % 64];
+        *x = (uint32_t)hi[0] << 16 | c->ox[i];
+        *y = (uint32_t)hi[1] << 16 | c->oy[i];
+    }
+}
+
 #define NMONTHS (137 * 12)
 
 static inline uint32_t ht__quantise(double m) {
@@ -113,6 +208,14 @@ static inline uint32_t ht__quantise(double m) {
 
 static inline double ht__dequantise(uint32_t q) {
     return ((double)q + 0.5) * QSTEP - HT_MERC_HALF;
+}
+
+/* Row @i's position in EPSG:3857 metres. */
+static inline void ht__row_m(const cols *c, size_t i, double *x, double *y) {
+    uint32_t qx, qy;
+    ht__row_q(c, i, &qx, &qy);
+    *x = ht__dequantise(qx);
+    *y = ht__dequantise(qy);
 }
 
 static inline uint32_t ht__due_of(const dict *d, const cols *c, size_t i,
@@ -146,8 +249,8 @@ static inline __attribute__((always_inline)) bool ht__match(
     if (q->cats && !(q->cats[c->cat[i] / 64] >> (c->cat[i] % 64) & 1)) {
         return false;
     }
-    if (q->grids && (c->grid[i] == NONE32 ||
-                     !(q->grids[c->grid[i] / 64] >> (c->grid[i] % 64) & 1))) {
+    uint32_t g = q->grids ? ht__row_grid(c, i) : 0;
+    if (q->grids && (g == NONE32 || !(q->grids[g / 64] >> (g % 64) & 1))) {
         return false;
     }
     if (q->depts && (c->dept[i] == NONE16 ||
@@ -183,7 +286,7 @@ static inline size_t ht__month_of(uint32_t t) {
 static inline size_t ht__group_of_row(const ht_index *ix, const cols *c,
                                       size_t i, ht_group by) {
     const dict *d = ix->d;
-    uint32_t g = c->grid[i];
+    uint32_t g = ht__row_grid(c, i);
     switch (by) {
     case HT_GROUP_STREET:
         g = g == NONE32 ? NONE32 : d->grids[g].street;
@@ -208,7 +311,7 @@ static inline size_t ht__group_of_row(const ht_index *ix, const cols *c,
 /* Where a deadline stands at @now: decided, or pending until it passes. */
 static inline ht_due_state ht__due_state(const dict *d, const cols *c, size_t i,
                                          int k, int64_t now) {
-    ht_due_state s = (ht_due_state)(c->outc[i] >> (2 * k) & 3);
+    ht_due_state s = (ht_due_state)(c->extra[i] >> (4 + 2 * k) & 3);
     if (s != HT_DUE_PENDING) {
         return s;
     }
@@ -260,10 +363,10 @@ static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
         m |= (uint64_t)h << k;
     }
     if (t->grid_ok) {
-        const uint32_t *g = c->grid + w0;
         uint64_t keep = 0;
         for (size_t k = a; k < e; k++) {
-            uint32_t v = g[k] == NONE32 ? t->ngrids : g[k];
+            uint32_t v = ht__row_grid(c, w0 + k);
+            v = v == NONE32 ? t->ngrids : v;
             keep |= (uint64_t)t->grid_ok[v] << k;
         }
         m &= keep;
@@ -310,6 +413,10 @@ ht_status ht__index_base_build(cols *raw, base **out, ht_error *err);
 
 /* A new base's serial. */
 uint64_t ht__index_next_serial(void);
+
+/* Pack @c's positions and streets (see cols); false when out of memory
+ * (@c readable still, packed or not). */
+bool ht__index_cols_pack(cols *c);
 
 /* Set @b's extent (qx0 ... qy1) and its grids' from the rows of @c;
  * false when out of memory. */

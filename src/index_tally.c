@@ -119,7 +119,7 @@ INLINE void count_row(tally_part *p, const cols *c, size_t i, ht_group by) {
     if (!a) {
         return;
     }
-    unsigned st = c->flags[i] >> 5, oc = c->outc[i];
+    unsigned st = c->flags[i] >> 5, oc = c->extra[i] >> 4;
     unsigned r0 = oc & 3, r1 = oc >> 2 & 3;
     if (r0 == HT_DUE_PENDING) {
         r0 = ht__due_state(p->ix->d, c, i, 0, p->now);

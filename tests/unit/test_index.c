@@ -79,7 +79,6 @@ static void test_index_filters(void **state) {
     ht_index *ix;
     assert_int_equal(ht_index_load(fx->s, &ix, NULL), HT_OK);
     assert_int_equal(ht_index_count(ix), 6);
-    assert_true(ht_index_bytes_per_incident(ix) <= 40);
     const char *sev[] = {"severity", "2"};
     assert_string_equal(ids(ix, sev, 2), "2,3,5,");
     const char *open[] = {"status", "open"};
@@ -524,6 +523,131 @@ static void test_index_newest_in_parts(void **state) {
     ht_index_unref(ix);
 }
 
+/* Run @sql (an UPDATE ... RETURNING id) on either engine's @db. */
+static void change(const char *db, const char *sql) {
+    if (ht_store_is_url(db)) {
+        assert_true(ts_db_int(db, sql) > 0);
+        return;
+    }
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(h), 1);
+    sqlite3_close(h);
+}
+
+/* Packed positions read back as they were: blocks of near rows (offsets
+ * up to 65535 steps), blocks with a row far off (kept whole), a last
+ * block part full; a snapshot's rows where they were put. */
+static void test_index_positions_packed(void **state) {
+    (void)state;
+    cols c = {0};
+    size_t n = 64 * 5 + 17;
+    assert_int_equal(ht__index_cols_reserve(&c, n, NULL), HT_OK);
+    uint32_t seed = 7;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t k = i / 64;
+        uint32_t x0 = 2000000000u + (uint32_t)k * 1000000u;
+        c.x[i] = x0 + (k == 1 ? (seed >> 8) % 65536 : (seed >> 12) % 4000);
+        c.y[i] = 1500000000u + (seed >> 4) % 30000;
+    }
+    c.x[64 * 2 + 5] = 4000000000u; /* block 2: wide in x */
+    c.y[64 * 3 + 63] = 10;         /* block 3: wide in y */
+    c.x[64 * 4 + 1] = 2004000000u; /* block 4: just fits */
+    c.x[64 * 4] = 2004000000u + 65535;
+    /* Streets: one id past 3 bytes, so all by their places in a table. */
+    for (size_t i = 0; i < n; i++) {
+        c.street[i] = i % 5 == 0 ? NONE32 : (uint32_t)(i % 7) * 1000;
+    }
+    c.street[9] = 4000000000u;
+    c.n = n;
+    uint32_t *x = malloc(n * 4), *y = malloc(n * 4), *st = malloc(n * 4);
+    memcpy(st, c.street, n * 4);
+    memcpy(x, c.x, n * 4);
+    memcpy(y, c.y, n * 4);
+    assert_true(ht__index_cols_pack(&c));
+    assert_null(c.x);
+    assert_int_equal(c.nwide, 2);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t qx, qy;
+        ht__row_q(&c, i, &qx, &qy);
+        assert_int_equal(qx, x[i]);
+        assert_int_equal(qy, y[i]);
+        assert_int_equal(ht__row_street(&c, i), st[i]);
+    }
+    assert_null(c.street);
+    assert_int_equal(c.nsids, 8); /* 0, 1000 ... 6000 and the large one */
+    free(x);
+    free(y);
+    free(st);
+    /* Grids in three bytes: none, the largest, neighbours untouched. */
+    const uint32_t g[] = {0, NONE32, NONE24 - 1, 70000, 1};
+    for (size_t i = 0; i < 5; i++) {
+        ht__set_grid(&c, i, g[i]);
+    }
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(ht__row_grid(&c, i), g[i]);
+    }
+    ht__index_cols_free(&c);
+    /* Incidents in Dongcheng and one far west: the base's rows where they
+     * were put, found and walked. */
+    ts_store *f = ts_store_new();
+    assert_int_equal(ts_load_office(f,
+                                    "id,lon,lat,category,severity,"
+                                    "reported_at\n"
+                                    "a,116.41,39.91,0101,1,2026-01-10\n"
+                                    "b,116.4101,39.9101,0101,2,2026-01-11\n"
+                                    "c,87.6,43.8,0101,3,2026-01-12\n"
+                                    "d,116.42,39.92,0101,1,2026-01-13\n"),
+                     0);
+    /* a street's id past 3 bytes (ids grow with imports on some engines) */
+    change(f->db,
+           "UPDATE incidents SET street_id = 20000000 WHERE "
+           "external_id = 'b' RETURNING id");
+    change(f->db,
+           "UPDATE incidents SET street_id = 7 WHERE external_id = "
+           "'d' RETURNING id");
+    ht_index *ix, *again;
+    assert_int_equal(ht_index_load(f->s, &ix, NULL), HT_OK);
+    char *path = ts_path(f->dir, "packed.index");
+    assert_int_equal(ht_index_save(ix, path, 5, NULL), HT_OK);
+    assert_int_equal(ht_index_read(path, 5, &again, NULL), HT_OK);
+    free(path);
+    const int64_t street[] = {-1, 20000000, -1, 7};
+    for (int k = 0; k < 4; k++) {
+        int64_t id =
+            ts_incident_id(f->db, (const char *[]){"a", "b", "c", "d"}[k]);
+        ht_incident_view v, w;
+        double vx, vy, wx, wy;
+        assert_true(ht_index_find(ix, NULL, id, &vx, &vy, &v));
+        assert_true(ht_index_find(again, NULL, id, &wx, &wy, &w));
+        assert_int_equal(v.street_id, street[k]);
+        assert_int_equal(w.street_id, street[k]);
+        assert_true(vx == wx && vy == wy);
+    }
+    ht_index_unref(again);
+    const double lon[] = {116.41, 116.4101, 87.6, 116.42};
+    const double lat[] = {39.91, 39.9101, 43.8, 39.92};
+    const char *ext[] = {"a", "b", "c", "d"};
+    for (int k = 0; k < 4; k++) {
+        double mx, my, fx2, fy2;
+        ht_tile_lonlat_to_merc(lon[k], lat[k], &mx, &my);
+        int64_t id = ts_incident_id(f->db, ext[k]);
+        assert_true(ht_index_find(ix, NULL, id, &fx2, &fy2, NULL));
+        assert_true(fabs(fx2 - mx) < 0.01 && fabs(fy2 - my) < 0.01);
+    }
+    ht_index_unref(ix);
+    ts_store_free(f);
+    /* A district's few incidents: some 11 a cell, most blocks wide, 39
+     * bytes each at most still (34 and the blocks'). */
+    ts_demo *d = ts_demo_new(5000);
+    assert_int_equal(ht_index_load(d->fx->s, &ix, NULL), HT_OK);
+    assert_true(ht_index_bytes_per_incident(ix) <= 39);
+    ht_index_unref(ix);
+    ts_demo_free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
@@ -532,6 +656,7 @@ int main(void) {
         cmocka_unit_test(test_index_snapshots),
         cmocka_unit_test(test_index_file),
         cmocka_unit_test(test_index_newest_in_parts),
+        cmocka_unit_test(test_index_positions_packed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
