@@ -77,6 +77,7 @@ void ht_heat_atlas_unref(ht_heat_atlas *a) {
     free(a->v);
     free(a->count);
     ht__heat_slices_free(atomic_load(&a->slices));
+    ht__heat_margins_free(atomic_load(&a->margins));
     ht_heat_free(a->geo);
     free(a);
 }
@@ -217,7 +218,8 @@ ht_status ht_heat_atlas_build(const ht_index *ix, const ht_heat_opts *o,
 
 size_t ht_heat_atlas_bytes(const ht_heat_atlas *a) {
     const heat_slices *sl = ht__heat_atlas_slices(a);
-    return a->bytes + (sl ? sl->bytes : 0);
+    const heat_margins *ms = ht__heat_atlas_margins(a);
+    return a->bytes + (sl ? sl->bytes : 0) + (ms ? ms->bytes : 0);
 }
 
 uint64_t ht_heat_atlas_base(const ht_heat_atlas *a) {
@@ -427,6 +429,12 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
         c.ok = ht__heat_slices_advance(sl, a, ix, &moved);
         atomic_store_explicit(&a->slices, moved, memory_order_release);
     }
+    const heat_margins *ms = ht__heat_atlas_margins(from);
+    heat_margins *carried = NULL;
+    if (c.ok && ms) {
+        c.ok = ht__heat_margins_advance(ms, a, ix, &carried);
+        atomic_store_explicit(&a->margins, carried, memory_order_release);
+    }
     if (!c.ok) {
         ht_heat_atlas_unref(a);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
@@ -533,6 +541,12 @@ static void *shelf_build(void *arg) {
         budget = budget < (8u << 20) ? 8u << 20 : budget;
         size_t left = s->max_bytes > a->bytes ? s->max_bytes - a->bytes : 0;
         ht_heat_atlas_add_slices(a, e->ix, budget < left ? budget : left, &err);
+        budget = ht_index_count(e->ix) * HT_HEAT_MARGIN_BYTES;
+        budget = budget < (8u << 20) ? 8u << 20 : budget;
+        size_t used = ht_heat_atlas_bytes(a);
+        left = s->max_bytes > used ? s->max_bytes - used : 0;
+        ht_heat_atlas_add_margins(a, e->ix, budget < left ? budget : left,
+                                  &err);
         if (s->on_built) {
             s->on_built(s->on_built_ud, a, e->ix);
         }

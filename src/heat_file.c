@@ -3,17 +3,18 @@
  * restart sums heat maps at once instead of splatting every incident:
  * stamped as the snapshot is, and checked against the index read from it
  * (rows, node geometry, category codes). The grids per span of time
- * follow those per class. */
+ * follow those per class, and those per value of a dimension follow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hutong/heat.h"
+#include "hutong/model.h"
 
 #include "heat_int.h"
 
-static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 4};
+static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 5};
 static const char trailer[8] = {'H', 'T', 'H', 'E', 'A', 'T', 'E', 'N'};
 
 typedef struct io {
@@ -47,6 +48,13 @@ typedef struct slices_head {
     int64_t span, first;
     uint64_t n, present;
 } slices_head;
+
+/* A margin's fields before its nodes. */
+typedef struct margin_head {
+    uint64_t dim, value, count;
+    char dept[65];
+    char pad[7];
+} margin_head;
 
 /* The fields that place the nodes, in the file's order. */
 typedef struct head {
@@ -115,6 +123,16 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
             put(&o, sl->times[k], sizeof *sl->times);
             put(&o, sl->v[k], nodes * sizeof *sl->v[k]);
         }
+    }
+    const heat_margins *ms = ht__heat_atlas_margins(a);
+    uint64_t nm = ms ? ms->n : 0;
+    put(&o, &nm, sizeof nm);
+    for (size_t k = 0; k < nm; k++) {
+        const heat_margin *m = &ms->m[k];
+        margin_head mh = {(uint64_t)m->dim, m->value, m->count, {0}, {0}};
+        memcpy(mh.dept, m->dept, sizeof mh.dept);
+        put(&o, &mh, sizeof mh);
+        put(&o, m->v, nodes * sizeof *m->v);
     }
     put(&o, trailer, sizeof trailer);
     bool flushed = fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
@@ -200,6 +218,68 @@ static const char *read_slices(io *in, size_t nodes, heat_slices **out) {
     return NULL;
 }
 
+/* The margins after the slices into *@out (NULL: none); why not. */
+static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
+                                size_t rows, heat_margins **out) {
+    uint64_t n = 0;
+    get(in, &n, sizeof n);
+    if (!in->ok) {
+        return "truncated";
+    }
+    size_t ndepts;
+    const char *const *depts = ht_index_departments(ix, &ndepts);
+    if (n > 8 + 8 + 4 + (uint64_t)ndepts) {
+        return "damaged";
+    }
+    if (n == 0) {
+        return NULL;
+    }
+    heat_margins *ms = calloc(1, sizeof *ms);
+    if (!ms || !(ms->m = calloc(n, sizeof *ms->m))) {
+        free(ms);
+        return "out of memory";
+    }
+    const char *why = NULL;
+    for (uint64_t k = 0; !why && k < n; k++) {
+        margin_head mh;
+        get(in, &mh, sizeof mh);
+        mh.dept[sizeof mh.dept - 1] = '\0';
+        bool known = mh.dim != MARGIN_DEPARTMENT;
+        for (size_t d = 0; !known && d < ndepts; d++) {
+            known = strcmp(depts[d], mh.dept) == 0;
+        }
+        if (!in->ok) {
+            why = "truncated";
+        } else if (mh.dim >= MARGIN_DIMS || mh.count > rows ||
+                   mh.value >= (mh.dim == MARGIN_STATE    ? HT_STATE_COUNT
+                                : mh.dim == MARGIN_SOURCE ? HT_SOURCE_COUNT
+                                : mh.dim == MARGIN_SATISFACTION ? HT_SAT_COUNT
+                                                                : 1)) {
+            why = "damaged";
+        } else if (!known) {
+            why = "of other departments than the index's";
+        } else {
+            heat_margin *m = &ms->m[ms->n++];
+            *m = (heat_margin){(margin_dim)mh.dim, (uint32_t)mh.value, "",
+                               (size_t)mh.count, malloc(nodes * sizeof(float))};
+            memcpy(m->dept, mh.dept, sizeof m->dept);
+            if (!m->v) {
+                why = "out of memory";
+                break;
+            }
+            get(in, m->v, nodes * sizeof *m->v);
+            ms->bytes += nodes * sizeof *m->v;
+            why = in->ok ? NULL : "truncated";
+        }
+    }
+    if (why) {
+        ht__heat_margins_free(ms);
+        return why;
+    }
+    *out = ms;
+    return NULL;
+}
+
 ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
                              const ht_heat_opts *o, int64_t source,
                              int64_t version, ht_heat_atlas **out,
@@ -262,8 +342,12 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
         a->bytes += nodes * sizeof *a->v[c];
     }
     heat_slices *sl = NULL;
+    heat_margins *ms = NULL;
     if (!why) {
         why = read_slices(&in, nodes, &sl);
+    }
+    if (!why) {
+        why = read_margins(&in, ix, nodes, rows, &ms);
     }
     if (!why) {
         get(&in, m, sizeof m);
@@ -277,12 +361,14 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
     fclose(in.f);
     if (why) {
         ht__heat_slices_free(sl);
+        ht__heat_margins_free(ms);
         if (a) {
             ht_heat_atlas_unref(a);
         }
         return ht_error_set(err, HT_ENOTFOUND, "%s: %s", path, why);
     }
     atomic_store_explicit(&a->slices, sl, memory_order_release);
+    atomic_store_explicit(&a->margins, ms, memory_order_release);
     *out = a;
     return HT_OK;
 }

@@ -56,6 +56,40 @@ typedef struct heat_slices {
 
 void ht__heat_slices_free(heat_slices *s);
 
+/* Grids per value of a dimension the classes do not hold (heat_margins.c):
+ * each of the base rows of one state, source, department or verdict. */
+typedef enum margin_dim {
+    MARGIN_STATE,
+    MARGIN_SOURCE,
+    MARGIN_DEPARTMENT,
+    MARGIN_SATISFACTION,
+    MARGIN_DIMS
+} margin_dim;
+
+typedef struct heat_margin {
+    margin_dim dim;
+    uint32_t value; /* the state, source or verdict */
+    char dept[65];  /* the department */
+    size_t count;   /* base rows */
+    float *v;
+} heat_margin;
+
+typedef struct heat_margins {
+    size_t n;
+    heat_margin *m;
+    size_t bytes;
+} heat_margins;
+
+void ht__heat_margins_free(heat_margins *m);
+
+/* The filter of margin @m on @ix. */
+ht_status ht__heat_margin_filter(const heat_margin *m, const ht_index *ix,
+                                 ht_index_filter **out, ht_error *err);
+
+/* @from's margins carried past @ix's changes, on @a's nodes. */
+bool ht__heat_margins_advance(const heat_margins *from, const ht_heat_atlas *a,
+                              const ht_index *ix, heat_margins **out);
+
 struct ht_heat_atlas {
     atomic_int refs;
     uint64_t base; /* ht_index_base_serial of the rows it holds */
@@ -66,7 +100,12 @@ struct ht_heat_atlas {
     size_t bytes;
     /* Set once (ht_heat_atlas_add_slices), read by many. */
     _Atomic(heat_slices *) slices;
+    /* Set once (ht_heat_atlas_add_margins), read by many. */
+    _Atomic(heat_margins *) margins;
 };
+
+/* The margins of @a, NULL while they are not made. */
+const heat_margins *ht__heat_atlas_margins(const ht_heat_atlas *a);
 
 /* The slices of @a, NULL while they are not made. */
 const heat_slices *ht__heat_atlas_slices(const ht_heat_atlas *a);

@@ -3,8 +3,10 @@
  * a source, a minor category, a department, a grid...) from the classes
  * around it: their sum, less the incidents they hold that the filter does
  * not pass. `status=closed` at ten million incidents splats the open ones,
- * not the closed. Taken when those are fewer than the ones it passes; the
- * grid is then built. */
+ * not the closed. Or from the grid of one value of a dimension it passes
+ * no more than (heat_margins.c), when that holds fewer. Taken when what is
+ * left to take out is less than the filter passes; the grid is then
+ * built. */
 #include <stdlib.h>
 
 #include "hutong/heat.h"
@@ -99,7 +101,6 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                             "the density grids per class do not hold the "
                             "classes around it");
     }
-    /* Not worth a count when it passes fewer than half of them anyway. */
     size_t est = 0;
     for (int s = 1; s <= SEVERITIES; s++) {
         for (size_t m = 0; (sev >> s & 1) && m < a->nclass; m++) {
@@ -108,6 +109,25 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                        : 0;
         }
     }
+    /* A value's grid holding fewer, of a value @q passes alone. */
+    const heat_margins *ms = ht__heat_atlas_margins(a);
+    const heat_margin *margin = NULL;
+    for (size_t k = 0; ms && k < ms->n; k++) {
+        ht_index_filter *qm;
+        if (ms->m[k].count >= est ||
+            ht__heat_margin_filter(&ms->m[k], ix, &qm, NULL) != HT_OK) {
+            continue;
+        }
+        if (!ht_index_filter_implies(q, qm)) {
+            ht_index_filter_free(qm);
+            continue;
+        }
+        ht_index_filter_free(around);
+        around = qm;
+        margin = &ms->m[k];
+        est = margin->count;
+    }
+    /* Not worth a count when it passes fewer than half of them anyway. */
     if (2 * ht_index_passes_at_most(ix, q) < est) {
         ht_index_filter_free(around);
         return ht_error_set(err, HT_ENOTFOUND,
@@ -132,8 +152,14 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
     if (st == HT_OK && !splat_residue(h, ix, around, q, &residue)) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    if (st == HT_OK) {
+    if (st == HT_OK && margin) {
+        for (size_t k = 0, nodes = h->nx * h->ny; k < nodes; k++) {
+            h->v[k] += margin->v[k];
+        }
+    } else if (st == HT_OK) {
         ht__heat_atlas_sum_classes(a, around, sev, h);
+    }
+    if (st == HT_OK) {
         change_sum c = {h};
         ht_index_changes(ix, around, add_change, &c);
         for (size_t k = 0, nodes = h->nx * h->ny; k < nodes; k++) {

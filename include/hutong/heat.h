@@ -128,6 +128,26 @@ ht_heat_atlas *ht_heat_atlas_ref(ht_heat_atlas *a);
  */
 ht_status ht_heat_atlas_add_slices(ht_heat_atlas *a, const ht_index *ix,
                                    size_t max_bytes, ht_error *err);
+
+/** What the grids per value of a dimension take at most, in bytes an
+ * incident of the index (ht_heat_atlases; 8 MB at the least). */
+#define HT_HEAT_MARGIN_BYTES 1
+
+/** The least share of the base, in percent, a value holds to get a grid
+ * of its own: fewer incidents cost less to splat than to keep. */
+#define HT_HEAT_MARGIN_PERCENT 8
+
+/**
+ * Add to @a a grid per value of a dimension the classes do not hold (a
+ * state, a source, a department, a verdict) that holds HT_HEAT_MARGIN_PERCENT
+ * of its base (@ix's) or more, and not all of it, the largest first within
+ * @max_bytes. A filter of such a value (and whatever else) is then that
+ * grid less the incidents it holds that the filter does not pass, when
+ * those are fewer than the classes around it would leave (source=patrol:
+ * that grid alone). Once per atlas, as ht_heat_atlas_add_slices.
+ */
+ht_status ht_heat_atlas_add_margins(ht_heat_atlas *a, const ht_index *ix,
+                                    size_t max_bytes, ht_error *err);
 void ht_heat_atlas_unref(ht_heat_atlas *a);
 
 /** Bytes of its grids; the base it holds (ht_index_base_serial); its

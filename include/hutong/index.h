@@ -320,6 +320,23 @@ void ht_index_points_outside_part(const ht_index *ix,
                                   const ht_index_filter *inner, size_t part,
                                   size_t parts, ht_index_point_fn fn, void *ud);
 
+/** How many of the base's rows (dead ones too) are of each state, source,
+ * satisfaction and department (@dept: ht_index_departments' count of
+ * them), added to the arrays. */
+void ht_index_base_value_counts(const ht_index *ix, size_t state[8],
+                                size_t source[8], size_t sat[4], size_t *dept);
+
+/** The positions of the base's rows (dead ones too, as the grids per class
+ * hold them) passing @q, of part @part of @parts. */
+void ht_index_base_rows_matching(const ht_index *ix, const ht_index_filter *q,
+                                 size_t part, size_t parts,
+                                 ht_index_point_fn fn, void *ud);
+
+/** Whether every incident @q passes, @m passes (judged by their terms,
+ * of one dictionary: false when unsure); @m NULL passes all. */
+bool ht_index_filter_implies(const ht_index_filter *q,
+                             const ht_index_filter *m);
+
 /** Whether @q passes category index @cat (true when it names none). */
 bool ht_index_filter_category(const ht_index_filter *q, size_t cat);
 

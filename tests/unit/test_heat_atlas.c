@@ -751,6 +751,129 @@ static void test_slices_follow_the_changes(void **state) {
     ts_demo_free(d);
 }
 
+/* Grids per value of a dimension: the values of a large share have one,
+ * and a filter of one of them (with others or not) sums as its build,
+ * where the classes around it refuse it; carried past changes, saved and
+ * read; small values, a budget of none: no grids, refused as before. */
+static void test_margins_equal_builds(void **state) {
+    (void)state;
+    ht_heat_atlas *a;
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, 1u << 30, &a, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_add_margins(a, ix, 1u << 30, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_add_margins(a, ix, 1u << 30, &err),
+                     HT_EINVAL);
+    const heat_margins *ms = ht__heat_atlas_margins(a);
+    assert_non_null(ms);
+    /* The department of the most incidents, and the shares' rule. */
+    size_t ndepts, st[8] = {0}, src[8] = {0}, sat[4] = {0};
+    const char *const *depts = ht_index_departments(ix, &ndepts);
+    size_t *dc = calloc(ndepts + 1, sizeof *dc), top = 0;
+    ht_index_base_value_counts(ix, st, src, sat, dc);
+    for (size_t d = 1; d < ndepts; d++) {
+        top = dc[d] > dc[top] ? d : top;
+    }
+    size_t total = ht_index_count(ix);
+    bool patrol = false, dept = false;
+    for (size_t k = 0; k < ms->n; k++) {
+        const heat_margin *m = &ms->m[k];
+        assert_true(m->count * 100 >= total * HT_HEAT_MARGIN_PERCENT);
+        assert_true(k == 0 || m->count <= ms->m[k - 1].count);
+        patrol =
+            patrol || (m->dim == MARGIN_SOURCE && m->value == HT_SOURCE_PATROL);
+        dept = dept || (m->dim == MARGIN_DEPARTMENT &&
+                        strcmp(m->dept, depts[top]) == 0);
+        assert_false(m->dim == MARGIN_SOURCE &&
+                     src[m->value] * 100 < total * HT_HEAT_MARGIN_PERCENT);
+    }
+    assert_true(patrol && dept);
+    free(dc);
+    char dname[80];
+    snprintf(dname, sizeof dname, "%s", depts[top]);
+    /* (a value with the rest of it mostly: patrols not reported) */
+    ht_filter fs[] = {
+        filter_of("source", "patrol", NULL, NULL),
+        filter_of("department", dname, NULL, NULL),
+        filter_of("source", "patrol", "status",
+                  "dispatched,handling,closed,evaluated"),
+        filter_of("department", dname, "severity", "1,2"),
+    };
+    for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
+        if (!check_residue(a, ix, &fs[k])) {
+            fail_msg("filter %zu refused", k);
+        }
+    }
+    /* Without them: the classes around leave too much. */
+    assert_false(check_residue(atlas, ix, &fs[0]));
+    assert_false(check_residue(atlas, ix, &fs[1]));
+    ht_filter small = filter_of("source", "whistle", NULL, NULL);
+    assert_false(check_residue(a, ix, &small));
+    /* Changes: patrols added, moved and deleted. */
+    const char *head =
+        "id,lon,lat,category,severity,source,status,"
+        "reported_at\n";
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "%sm0,116.40,39.93,0101,2,patrol,closed,2026-11-01\n"
+             "m1,116.401,39.93,0301,3,patrol,reported,2026-11-01\n"
+             "m2,116.402,39.93,0101,2,hotline,closed,2026-11-01\n",
+             head);
+    ts_store_import(demo->fx, "m.csv", buf);
+    int64_t ids[3];
+    for (int k = 0; k < 3; k++) {
+        char ext[8];
+        snprintf(ext, sizeof ext, "m%d", k);
+        ids[k] = ts_incident_id(demo->fx->db, ext);
+    }
+    ht_index *v2;
+    assert_int_equal(ht_index_apply(ix, demo->fx->s, ids, 3, &v2, &err), HT_OK);
+    assert_true(ht_index_base_serial(v2) == ht_index_base_serial(ix));
+    over = v2;
+    for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
+        assert_true(check_residue(a, v2, &fs[k]));
+    }
+    ht_heat_atlas *adv;
+    assert_int_equal(ht_heat_atlas_advance(a, v2, &adv, &err), HT_OK);
+    char *ipath = ts_path(demo->fx->dir, "margins.index");
+    char *apath = ts_path(demo->fx->dir, "margins.index.heat-150-quartic");
+    assert_int_equal(ht_index_save(v2, ipath, 7, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_save(adv, v2, apath, 0, 7, &err), HT_OK);
+    ht_heat_atlas_unref(adv);
+    ht_index *folded;
+    assert_int_equal(ht_index_read(ipath, 7, &folded, &err), HT_OK);
+    if (ht_heat_atlas_read(apath, folded, &opts, 0, 7, &adv, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(ht__heat_atlas_margins(adv)->n, ms->n);
+    over = folded;
+    for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
+        assert_true(check_residue(adv, folded, &fs[k]));
+    }
+    over = NULL;
+    ht_heat_atlas_unref(adv);
+    /* Cut within the margins: truncated. */
+    FILE *fp = fopen(apath, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    assert_int_equal(truncate(apath, size - 100), 0);
+    assert_int_equal(ht_heat_atlas_read(apath, folded, &opts, 0, 7, &adv, &err),
+                     HT_ENOTFOUND);
+    assert_contains(err.msg, "truncated");
+    ht_index_unref(folded);
+    ht_index_unref(v2);
+    free(ipath);
+    free(apath);
+    ht_heat_atlas_unref(a);
+    /* A budget of none: no grids. */
+    assert_int_equal(ht_heat_atlas_build(ix, &opts, 1u << 30, &a, &err), HT_OK);
+    assert_int_equal(ht_heat_atlas_add_margins(a, ix, 0, &err), HT_OK);
+    assert_int_equal(ht__heat_atlas_margins(a)->n, 0);
+    assert_false(check_residue(a, ix, &fs[0]));
+    ht_heat_atlas_unref(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_atlas_sums_equal_builds),
@@ -764,6 +887,7 @@ int main(void) {
         cmocka_unit_test(test_slices_sum_equal_builds),
         cmocka_unit_test(test_slices_budget_and_misuse),
         cmocka_unit_test(test_slices_follow_the_changes),
+        cmocka_unit_test(test_margins_equal_builds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -648,6 +648,58 @@ static void test_index_positions_packed(void **state) {
     ts_demo_free(d);
 }
 
+/* A filter implies another when each of its terms is within the other's:
+ * values, times, categories, grids; not the other way round. */
+static void test_index_filter_implies(void **state) {
+    (void)state;
+    ht_index *ix;
+    assert_int_equal(ht_index_load(fx->s, &ix, NULL), HT_OK);
+    const char *fs[][4] = {
+        {"source", "patrol", NULL, NULL},           /* 0 */
+        {"source", "patrol,hotline", NULL, NULL},   /* 1 */
+        {"source", "patrol", "severity", "3"},      /* 2 */
+        {"status", "closed", "source", "patrol"},   /* 3 */
+        {"category", "0105", "source", "patrol"},   /* 4 */
+        {"category", "01", NULL, NULL},             /* 5 */
+        {"from", "2026-02-01", "source", "patrol"}, /* 6 */
+        {"grid", "C1", NULL, NULL},                 /* 7 */
+        {"grid", "S1", NULL, NULL},                 /* 8 */
+        {"satisfaction", "satisfied", NULL, NULL},  /* 9 */
+    };
+    size_t n = sizeof fs / sizeof *fs;
+    ht_index_filter *q[10];
+    for (size_t k = 0; k < n; k++) {
+        ht_filter f = ht_filter_all();
+        assert_int_equal(ht_filter_set(&f, fs[k][0], fs[k][1], 0, NULL), HT_OK);
+        if (fs[k][2]) {
+            assert_int_equal(ht_filter_set(&f, fs[k][2], fs[k][3], 0, NULL),
+                             HT_OK);
+        }
+        assert_int_equal(ht_index_filter_new(ix, &f, &q[k], NULL), HT_OK);
+    }
+    /* [a][b]: a implies b */
+    const int yes[][2] = {{0, 1}, {2, 0}, {2, 1}, {3, 0}, {4, 0},
+                          {4, 5}, {6, 0}, {7, 8}, {0, 0}};
+    const int no[][2] = {{1, 0}, {0, 2}, {0, 3}, {0, 5}, {5, 4},
+                         {0, 6}, {8, 7}, {9, 0}, {0, 9}};
+    for (size_t k = 0; k < sizeof yes / sizeof *yes; k++) {
+        if (!ht_index_filter_implies(q[yes[k][0]], q[yes[k][1]])) {
+            fail_msg("%d does not imply %d", yes[k][0], yes[k][1]);
+        }
+    }
+    for (size_t k = 0; k < sizeof no / sizeof *no; k++) {
+        if (ht_index_filter_implies(q[no[k][0]], q[no[k][1]])) {
+            fail_msg("%d implies %d", no[k][0], no[k][1]);
+        }
+    }
+    assert_true(ht_index_filter_implies(q[0], NULL));
+    assert_false(ht_index_filter_implies(NULL, q[0]));
+    for (size_t k = 0; k < n; k++) {
+        ht_index_filter_free(q[k]);
+    }
+    ht_index_unref(ix);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
@@ -657,6 +709,7 @@ int main(void) {
         cmocka_unit_test(test_index_file),
         cmocka_unit_test(test_index_newest_in_parts),
         cmocka_unit_test(test_index_positions_packed),
+        cmocka_unit_test(test_index_filter_implies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
