@@ -52,7 +52,7 @@ typedef struct slices_head {
 /* A margin's fields before its nodes. */
 typedef struct margin_head {
     uint64_t dim, value, count;
-    char dept[65];
+    char name[65];
     char pad[7];
 } margin_head;
 
@@ -130,7 +130,7 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
     for (size_t k = 0; k < nm; k++) {
         const heat_margin *m = &ms->m[k];
         margin_head mh = {(uint64_t)m->dim, m->value, m->count, {0}, {0}};
-        memcpy(mh.dept, m->dept, sizeof mh.dept);
+        memcpy(mh.name, m->name, sizeof mh.name);
         put(&o, &mh, sizeof mh);
         put(&o, m->v, nodes * sizeof *m->v);
     }
@@ -228,7 +228,7 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
     }
     size_t ndepts;
     const char *const *depts = ht_index_departments(ix, &ndepts);
-    if (n > 8 + 8 + 4 + (uint64_t)ndepts) {
+    if (n > 8 + 8 + 4 + (uint64_t)ndepts + ht_index_categories(ix)) {
         return "damaged";
     }
     if (n == 0) {
@@ -243,10 +243,16 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
     for (uint64_t k = 0; !why && k < n; k++) {
         margin_head mh;
         get(in, &mh, sizeof mh);
-        mh.dept[sizeof mh.dept - 1] = '\0';
-        bool known = mh.dim != MARGIN_DEPARTMENT;
-        for (size_t d = 0; !known && d < ndepts; d++) {
-            known = strcmp(depts[d], mh.dept) == 0;
+        mh.name[sizeof mh.name - 1] = '\0';
+        bool known = mh.dim != MARGIN_DEPARTMENT && mh.dim != MARGIN_CATEGORY;
+        for (size_t d = 0; !known && mh.dim == MARGIN_DEPARTMENT && d < ndepts;
+             d++) {
+            known = strcmp(depts[d], mh.name) == 0;
+        }
+        for (size_t c = 0;
+             !known && mh.dim == MARGIN_CATEGORY && c < ht_index_categories(ix);
+             c++) {
+            known = strcmp(ht_index_category_code(ix, c), mh.name) == 0;
         }
         if (!in->ok) {
             why = "truncated";
@@ -257,12 +263,12 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
                                                                 : 1)) {
             why = "damaged";
         } else if (!known) {
-            why = "of other departments than the index's";
+            why = "of other departments or categories than the index's";
         } else {
             heat_margin *m = &ms->m[ms->n++];
             *m = (heat_margin){(margin_dim)mh.dim, (uint32_t)mh.value, "",
                                (size_t)mh.count, malloc(nodes * sizeof(float))};
-            memcpy(m->dept, mh.dept, sizeof m->dept);
+            memcpy(m->name, mh.name, sizeof m->name);
             if (!m->v) {
                 why = "out of memory";
                 break;

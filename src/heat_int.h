@@ -57,19 +57,21 @@ typedef struct heat_slices {
 void ht__heat_slices_free(heat_slices *s);
 
 /* Grids per value of a dimension the classes do not hold (heat_margins.c):
- * each of the base rows of one state, source, department or verdict. */
+ * each of the base rows of one state, source, department, verdict or
+ * minor category. */
 typedef enum margin_dim {
     MARGIN_STATE,
     MARGIN_SOURCE,
     MARGIN_DEPARTMENT,
     MARGIN_SATISFACTION,
+    MARGIN_CATEGORY, /* a minor category */
     MARGIN_DIMS
 } margin_dim;
 
 typedef struct heat_margin {
     margin_dim dim;
     uint32_t value; /* the state, source or verdict */
-    char dept[65];  /* the department */
+    char name[65];  /* the department, or the category's code */
     size_t count;   /* base rows */
     float *v;
 } heat_margin;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Density grids per value of a dimension the grids per class do not hold
- * (a state, a source, a department, a verdict), for the values that hold
- * a large share of the base: a filter of one of them is that grid less
- * the few incidents it holds that the filter does not pass, where the
+ * (a state, a source, a department, a verdict, a minor category), for the
+ * values that hold a large share of the base: a filter of one of them is that
+ * grid less the few incidents it holds that the filter does not pass, where the
  * classes around it would leave most of the district to splat
  * (source=patrol, a department, status=closed). */
 #include <stdio.h>
@@ -43,10 +43,14 @@ ht_status ht__heat_margin_filter(const heat_margin *m, const ht_index *ix,
     case MARGIN_SATISFACTION:
         f.satisfaction = 1u << m->value;
         break;
+    case MARGIN_CATEGORY:
+        f.ncategory = 1;
+        snprintf(f.category[0], sizeof f.category[0], "%.15s", m->name);
+        break;
     case MARGIN_DEPARTMENT:
     default:
         f.ndepartment = 1;
-        snprintf(f.department[0], sizeof f.department[0], "%s", m->dept);
+        snprintf(f.department[0], sizeof f.department[0], "%s", m->name);
         break;
     }
     return ht_index_filter_new(ix, &f, out, err);
@@ -126,18 +130,21 @@ ht_status ht_heat_atlas_add_margins(ht_heat_atlas *a, const ht_index *ix,
     size_t ndepts;
     const char *const *depts = ht_index_departments(ix, &ndepts);
     size_t state[8] = {0}, source[8] = {0}, sat[4] = {0};
+    size_t ncats = ht_index_categories(ix);
     size_t *dept = calloc(ndepts + 1, sizeof *dept);
+    size_t *cat = calloc(ncats + 1, sizeof *cat);
     heat_margins *ms = calloc(1, sizeof *ms);
-    size_t cap = 8 + 8 + 4 + ndepts;
+    size_t cap = 8 + 8 + 4 + ndepts + ncats;
     if (ms) {
         ms->m = calloc(cap, sizeof *ms->m);
     }
-    if (!dept || !ms || !ms->m) {
+    if (!dept || !cat || !ms || !ms->m) {
         free(dept);
+        free(cat);
         ht__heat_margins_free(ms);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    ht_index_base_value_counts(ix, state, source, sat, dept);
+    ht_index_base_value_counts(ix, state, source, sat, dept, cat);
     size_t total = 0;
     for (size_t v = 0; v < 8; v++) {
         total += state[v];
@@ -150,23 +157,31 @@ ht_status ht_heat_atlas_add_margins(ht_heat_atlas *a, const ht_index *ix,
     } dims[] = {{MARGIN_STATE, state, HT_STATE_COUNT},
                 {MARGIN_SOURCE, source, HT_SOURCE_COUNT},
                 {MARGIN_SATISFACTION, sat, HT_SAT_COUNT},
-                {MARGIN_DEPARTMENT, dept, ndepts}};
+                {MARGIN_DEPARTMENT, dept, ndepts},
+                {MARGIN_CATEGORY, cat, ncats}};
     for (size_t d = 0; d < sizeof dims / sizeof *dims; d++) {
         for (size_t v = 0; v < dims[d].n; v++) {
             size_t c = dims[d].counts[v];
-            if (c * 100 < total * HT_HEAT_MARGIN_PERCENT || c >= total) {
+            /* (a major class is the classes' own) */
+            if (c * 100 < total * HT_HEAT_MARGIN_PERCENT || c >= total ||
+                (dims[d].dim == MARGIN_CATEGORY &&
+                 ht_index_category_is_major(ix, v))) {
                 continue;
             }
             heat_margin *m = &ms->m[ms->n++];
             m->dim = dims[d].dim;
-            m->value = m->dim == MARGIN_DEPARTMENT ? 0 : (uint32_t)v;
+            m->value = m->dim < MARGIN_DEPARTMENT ? (uint32_t)v : 0;
             m->count = c;
             if (m->dim == MARGIN_DEPARTMENT) {
-                snprintf(m->dept, sizeof m->dept, "%s", depts[v]);
+                snprintf(m->name, sizeof m->name, "%s", depts[v]);
+            } else if (m->dim == MARGIN_CATEGORY) {
+                snprintf(m->name, sizeof m->name, "%s",
+                         ht_index_category_code(ix, v));
             }
         }
     }
     free(dept);
+    free(cat);
     qsort(ms->m, ms->n, sizeof *ms->m, by_count);
     size_t per = a->geo->nx * a->geo->ny * sizeof(float), kept = 0;
     for (size_t k = 0; k < ms->n && ms->bytes + per <= max_bytes; k++) {

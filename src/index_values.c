@@ -8,7 +8,8 @@
 #include "index_int.h"
 
 void ht_index_base_value_counts(const ht_index *ix, size_t state[8],
-                                size_t source[8], size_t sat[4], size_t *dept) {
+                                size_t source[8], size_t sat[4], size_t *dept,
+                                size_t *cat) {
     const cols *c = &ix->b->c;
     size_t ndepts = ix->d->ndepts;
     for (size_t i = 0; i < c->n; i++) {
@@ -19,7 +20,12 @@ void ht_index_base_value_counts(const ht_index *ix, size_t state[8],
         if (c->dept[i] != NONE16 && c->dept[i] < ndepts) {
             dept[c->dept[i]]++;
         }
+        cat[c->cat[i]]++;
     }
+}
+
+bool ht_index_category_is_major(const ht_index *ix, size_t cat) {
+    return cat < ix->d->ncats && ix->d->cats[cat].major == cat;
 }
 
 void ht_index_base_rows_matching(const ht_index *ix, const ht_index_filter *q,

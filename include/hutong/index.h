@@ -321,10 +321,15 @@ void ht_index_points_outside_part(const ht_index *ix,
                                   size_t parts, ht_index_point_fn fn, void *ud);
 
 /** How many of the base's rows (dead ones too) are of each state, source,
- * satisfaction and department (@dept: ht_index_departments' count of
- * them), added to the arrays. */
+ * satisfaction, department (@dept: ht_index_departments' count of them)
+ * and category (@cat: ht_index_categories' count, each its own, a minor
+ * not its major's), added to the arrays. */
 void ht_index_base_value_counts(const ht_index *ix, size_t state[8],
-                                size_t source[8], size_t sat[4], size_t *dept);
+                                size_t source[8], size_t sat[4], size_t *dept,
+                                size_t *cat);
+
+/** Whether category index @cat is a major class. */
+bool ht_index_category_is_major(const ht_index *ix, size_t cat);
 
 /** The positions of the base's rows (dead ones too, as the grids per class
  * hold them) passing @q, of part @part of @parts. */

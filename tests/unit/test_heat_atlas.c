@@ -769,12 +769,14 @@ static void test_margins_equal_builds(void **state) {
     size_t ndepts, st[8] = {0}, src[8] = {0}, sat[4] = {0};
     const char *const *depts = ht_index_departments(ix, &ndepts);
     size_t *dc = calloc(ndepts + 1, sizeof *dc), top = 0;
-    ht_index_base_value_counts(ix, st, src, sat, dc);
+    size_t *cc = calloc(ht_index_categories(ix) + 1, sizeof *cc);
+    ht_index_base_value_counts(ix, st, src, sat, dc, cc);
     for (size_t d = 1; d < ndepts; d++) {
         top = dc[d] > dc[top] ? d : top;
     }
     size_t total = ht_index_count(ix);
     bool patrol = false, dept = false;
+    char minor[16] = "";
     for (size_t k = 0; k < ms->n; k++) {
         const heat_margin *m = &ms->m[k];
         assert_true(m->count * 100 >= total * HT_HEAT_MARGIN_PERCENT);
@@ -782,12 +784,29 @@ static void test_margins_equal_builds(void **state) {
         patrol =
             patrol || (m->dim == MARGIN_SOURCE && m->value == HT_SOURCE_PATROL);
         dept = dept || (m->dim == MARGIN_DEPARTMENT &&
-                        strcmp(m->dept, depts[top]) == 0);
+                        strcmp(m->name, depts[top]) == 0);
         assert_false(m->dim == MARGIN_SOURCE &&
                      src[m->value] * 100 < total * HT_HEAT_MARGIN_PERCENT);
+        if (m->dim == MARGIN_CATEGORY) {
+            snprintf(minor, sizeof minor, "%.15s", m->name);
+        }
     }
     assert_true(patrol && dept);
+    /* a minor category of the demo's (0102, H02: a tenth each), none of
+     * the majors */
+    assert_true(minor[0] != '\0');
+    for (size_t c = 0; c < ht_index_categories(ix); c++) {
+        if (cc[c] * 100 >= total * HT_HEAT_MARGIN_PERCENT &&
+            ht_index_category_is_major(ix, c)) {
+            for (size_t k = 0; k < ms->n; k++) {
+                assert_false(
+                    ms->m[k].dim == MARGIN_CATEGORY &&
+                    strcmp(ms->m[k].name, ht_index_category_code(ix, c)) == 0);
+            }
+        }
+    }
     free(dc);
+    free(cc);
     char dname[80];
     snprintf(dname, sizeof dname, "%s", depts[top]);
     /* (a value with the rest of it mostly: patrols not reported) */
@@ -797,6 +816,7 @@ static void test_margins_equal_builds(void **state) {
         filter_of("source", "patrol", "status",
                   "dispatched,handling,closed,evaluated"),
         filter_of("department", dname, "severity", "1,2"),
+        filter_of("category", minor, NULL, NULL),
     };
     for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
         if (!check_residue(a, ix, &fs[k])) {
@@ -806,6 +826,7 @@ static void test_margins_equal_builds(void **state) {
     /* Without them: the classes around leave too much. */
     assert_false(check_residue(atlas, ix, &fs[0]));
     assert_false(check_residue(atlas, ix, &fs[1]));
+    assert_false(check_residue(atlas, ix, &fs[4]));
     ht_filter small = filter_of("source", "whistle", NULL, NULL);
     assert_false(check_residue(a, ix, &small));
     /* Changes: patrols added, moved and deleted. */
