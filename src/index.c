@@ -1102,10 +1102,12 @@ bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q) {
     for (size_t k = 0; t->dept_ok && k <= t->ndepts; k++) {
         t->dept_ok[k] = k < t->ndepts && (q->depts[k / 64] >> (k % 64) & 1);
     }
+    /* (lateness is of open incidents only: the rest asks the open ones) */
     for (unsigned v = 0; v < 256; v++) {
         t->flag_ok[v] =
             !q || ((q->sev >> (v & 3) & 1) && (q->source >> (v >> 2 & 7) & 1) &&
-                   (q->state >> (v >> 5) & 1));
+                   (q->state >> (v >> 5) & 1) &&
+                   (!q->overdue_at || (v >> 5) < HT_STATE_CLOSED));
     }
     for (unsigned v = 0; v < 4; v++) {
         t->sat_ok[v] = !q || (q->sat >> v & 1);
