@@ -140,9 +140,7 @@ static bool pack_streets(cols *c) {
                 bsearch(&v, sids, nsids, sizeof *sids, cmp_u32);
             v = (uint32_t)(at - sids);
         }
-        s3[3 * i] = (uint8_t)v;
-        s3[3 * i + 1] = (uint8_t)(v >> 8);
-        s3[3 * i + 2] = (uint8_t)(v >> 16);
+        ht__put3(s3, i, v);
     }
     free(c->street);
     c->street = NULL;
@@ -222,9 +220,7 @@ bool ht__index_pack_by_id(base *b) {
         return false;
     }
     for (size_t k = 0; k < n; k++) {
-        p[3 * k] = (uint8_t)b->by_id[k];
-        p[3 * k + 1] = (uint8_t)(b->by_id[k] >> 8);
-        p[3 * k + 2] = (uint8_t)(b->by_id[k] >> 16);
+        ht__put3(p, k, b->by_id[k]);
     }
     free(b->by_id);
     b->by_id = NULL;

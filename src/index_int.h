@@ -16,6 +16,21 @@
 #define NONE32 UINT32_MAX
 #define NONE16 UINT16_MAX
 #define NONE24 0xFFFFFFu
+
+/* Value @i of an array of 3-byte values (read as 4: the array has a
+ * byte more), and its setting. */
+static inline __attribute__((always_inline)) uint32_t ht__get3(const uint8_t *p,
+                                                               size_t i) {
+    uint32_t v;
+    memcpy(&v, p + 3 * i, sizeof v);
+    return v & NONE24;
+}
+
+static inline void ht__put3(uint8_t *p, size_t i, uint32_t v) {
+    p[3 * i] = (uint8_t)v;
+    p[3 * i + 1] = (uint8_t)(v >> 8);
+    p[3 * i + 2] = (uint8_t)(v >> 16);
+}
 /* Positions are EPSG:3857 metres quantised to 2^32 steps over the world:
  * 0.93 cm each. */
 #define QSTEP (2 * HT_MERC_HALF / 4294967296.0)
@@ -110,12 +125,7 @@ typedef struct base {
 
 /* The position of the base's row @k in id order. */
 static inline size_t ht__base_by_id(const base *b, size_t k) {
-    if (b->by_id) {
-        return b->by_id[k];
-    }
-    uint32_t v;
-    memcpy(&v, b->by_id3 + 3 * k, sizeof v);
-    return v & NONE24;
+    return b->by_id ? b->by_id[k] : ht__get3(b->by_id3, k);
 }
 
 /* by_id in 3 bytes a position when they fit; false when out of memory
@@ -148,24 +158,17 @@ struct ht_index_filter {
 /* Row @i's grid index, or NONE32. */
 static inline __attribute__((always_inline)) uint32_t ht__row_grid(
     const cols *c, size_t i) {
-    uint32_t v;
-    memcpy(&v, c->grid + 3 * i, sizeof v);
-    v &= NONE24;
+    uint32_t v = ht__get3(c->grid, i);
     return v == NONE24 ? NONE32 : v;
 }
 
 static inline void ht__set_grid(cols *c, size_t i, uint32_t g) {
-    g = g == NONE32 ? NONE24 : g;
-    c->grid[3 * i] = (uint8_t)g;
-    c->grid[3 * i + 1] = (uint8_t)(g >> 8);
-    c->grid[3 * i + 2] = (uint8_t)(g >> 16);
+    ht__put3(c->grid, i, g == NONE32 ? NONE24 : g);
 }
 
 /* Row @i's 3 bytes of a packed street column. */
 static inline uint32_t ht__row_street3(const cols *c, size_t i) {
-    uint32_t v;
-    memcpy(&v, c->street3 + 3 * i, sizeof v);
-    return v & NONE24;
+    return ht__get3(c->street3, i);
 }
 
 /* Row @i's street segment's id, or NONE32. */

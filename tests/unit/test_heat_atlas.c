@@ -651,6 +651,24 @@ static void test_slices_budget_and_misuse(void **state) {
     ht_heat_atlas_unref(a);
 }
 
+/* The grids' file @path cut by its last 100 bytes: refused as truncated
+ * when read for @at of data version @version. */
+static void assert_truncated(const char *path, const ht_index *at,
+                             int64_t version) {
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    assert_int_equal(truncate(path, size - 100), 0);
+    ht_heat_atlas *a = (ht_heat_atlas *)1;
+    ht_error err = {0};
+    assert_int_equal(ht_heat_atlas_read(path, at, &opts, 0, version, &a, &err),
+                     HT_ENOTFOUND);
+    assert_null(a);
+    assert_contains(err.msg, "truncated");
+}
+
 /* Incidents added before and after the slices' times, moved in time and
  * deleted: windows sum as builds on the new snapshot; carried past the
  * changes (more slices), saved, read, and refused when cut in them. */
@@ -732,15 +750,7 @@ static void test_slices_follow_the_changes(void **state) {
     check_filter(adv, folded, &f);
     ht_heat_atlas_unref(adv);
     /* Cut within the slices (past the classes): truncated. */
-    FILE *fp = fopen(apath, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fclose(fp);
-    assert_int_equal(truncate(apath, size - 100), 0);
-    assert_int_equal(ht_heat_atlas_read(apath, folded, &opts, 0, 9, &adv, &err),
-                     HT_ENOTFOUND);
-    assert_contains(err.msg, "truncated");
+    assert_truncated(apath, folded, 9);
     over = NULL;
     free(ipath);
     free(apath);
@@ -873,15 +883,7 @@ static void test_margins_equal_builds(void **state) {
     over = NULL;
     ht_heat_atlas_unref(adv);
     /* Cut within the margins: truncated. */
-    FILE *fp = fopen(apath, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fclose(fp);
-    assert_int_equal(truncate(apath, size - 100), 0);
-    assert_int_equal(ht_heat_atlas_read(apath, folded, &opts, 0, 7, &adv, &err),
-                     HT_ENOTFOUND);
-    assert_contains(err.msg, "truncated");
+    assert_truncated(apath, folded, 7);
     ht_index_unref(folded);
     ht_index_unref(v2);
     free(ipath);
