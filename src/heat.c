@@ -252,6 +252,54 @@ void ht__heat_run_parts(void *(*fn)(void *), void *arg0, size_t size,
     }
 }
 
+typedef struct walk_part {
+    const ht_heat *geo;
+    ht__heat_walk_fn walk;
+    const void *ctx;
+    size_t part, parts;
+    double *acc;
+} walk_part;
+
+static void walk_point(void *ud, double x, double y, int severity) {
+    (void)severity;
+    walk_part *p = ud;
+    ht__heat_add((ht_heat *)p->geo, p->acc, x, y, 1);
+}
+
+static void *walk_run(void *arg) {
+    walk_part *p = arg;
+    p->walk(p->ctx, p->part, p->parts, walk_point, p);
+    return NULL;
+}
+
+bool ht__heat_splat_walk(const ht_heat *geo, ht__heat_walk_fn walk,
+                         const void *ctx, double **out) {
+    size_t nodes = geo->nx * geo->ny, parts = ht__heat_atlas_parts();
+    parts = parts > HT__HEAT_MAX_PARTS ? HT__HEAT_MAX_PARTS : parts;
+    walk_part ps[HT__HEAT_MAX_PARTS];
+    bool ok = true;
+    for (size_t p = 0; p < parts; p++) {
+        ps[p] = (walk_part){geo, walk,  ctx,
+                            p,   parts, calloc(nodes, sizeof(double))};
+        ok = ok && ps[p].acc;
+    }
+    if (ok) {
+        ht__heat_run_parts(walk_run, ps, sizeof *ps, parts);
+    }
+    for (size_t p = 1; p < parts; p++) {
+        for (size_t k = 0; ok && k < nodes; k++) {
+            ps[0].acc[k] += ps[p].acc[k];
+        }
+        free(ps[p].acc);
+    }
+    if (!ok) {
+        free(ps[0].acc);
+        ps[0].acc = NULL;
+    }
+    *out = ps[0].acc;
+    return ok;
+}
+
 /* Threads for a large index, a part and its own nodes each, summed. */
 #define MAX_PARTS 4
 static _Atomic size_t splat_from = 200000, forced_parts = 0;

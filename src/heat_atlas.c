@@ -517,6 +517,16 @@ void ht_heat_atlases_free(ht_heat_atlases *s) {
     free(s);
 }
 
+/* What grids added to @a may take: @per bytes an incident of @ix (8 MB at
+ * the least: a small index gets its few), within what the set has left. */
+static size_t grow_budget(const ht_heat_atlases *s, const ht_heat_atlas *a,
+                          const ht_index *ix, size_t per) {
+    size_t budget = ht_index_count(ix) * per, used = ht_heat_atlas_bytes(a);
+    budget = budget < (8u << 20) ? 8u << 20 : budget;
+    size_t left = s->max_bytes > used ? s->max_bytes - used : 0;
+    return budget < left ? budget : left;
+}
+
 static void *shelf_build(void *arg) {
     struct shelf_key *e = arg;
     ht_heat_atlases *s = e->set;
@@ -535,18 +545,12 @@ static void *shelf_build(void *arg) {
     pthread_cond_broadcast(&s->done);
     pthread_mutex_unlock(&s->mu);
     if (st == HT_OK) {
-        /* A few MB at least: a small index gets its few spans (of
-         * HT_HEAT_SLICE_ROWS at the shortest). */
-        size_t budget = ht_index_count(e->ix) * HT_HEAT_SLICE_BYTES;
-        budget = budget < (8u << 20) ? 8u << 20 : budget;
-        size_t left = s->max_bytes > a->bytes ? s->max_bytes - a->bytes : 0;
-        ht_heat_atlas_add_slices(a, e->ix, budget < left ? budget : left, &err);
-        budget = ht_index_count(e->ix) * HT_HEAT_MARGIN_BYTES;
-        budget = budget < (8u << 20) ? 8u << 20 : budget;
-        size_t used = ht_heat_atlas_bytes(a);
-        left = s->max_bytes > used ? s->max_bytes - used : 0;
-        ht_heat_atlas_add_margins(a, e->ix, budget < left ? budget : left,
-                                  &err);
+        /* (a small index gets its few spans, of HT_HEAT_SLICE_ROWS at the
+         * shortest) */
+        ht_heat_atlas_add_slices(
+            a, e->ix, grow_budget(s, a, e->ix, HT_HEAT_SLICE_BYTES), &err);
+        ht_heat_atlas_add_margins(
+            a, e->ix, grow_budget(s, a, e->ix, HT_HEAT_MARGIN_BYTES), &err);
         if (s->on_built) {
             s->on_built(s->on_built_ud, a, e->ix);
         }

@@ -162,6 +162,17 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
 void ht__heat_run_parts(void *(*fn)(void *), void *arg0, size_t size,
                         size_t parts);
 
+/* A walk over part @part of @parts of some incidents, @fn(ud, x, y,
+ * severity) for each. */
+typedef void (*ht__heat_walk_fn)(const void *ctx, size_t part, size_t parts,
+                                 ht_index_point_fn fn, void *ud);
+
+/* The incidents @walk gives, in ht__heat_atlas_parts() threads, each
+ * splatted (weight 1) into nodes laid out as @geo's, summed into *@out
+ * (new); false when out of memory. */
+bool ht__heat_splat_walk(const ht_heat *geo, ht__heat_walk_fn walk,
+                         const void *ctx, double **out);
+
 /* Splat with @parts threads (0: the cores) from indexes of @from
  * incidents on. */
 void ht__heat_set_parts(size_t parts, size_t from);

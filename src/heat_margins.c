@@ -56,25 +56,16 @@ ht_status ht__heat_margin_filter(const heat_margin *m, const ht_index *ix,
     return ht_index_filter_new(ix, &f, out, err);
 }
 
-/* A part of a margin's rows, splatted by a thread into its own nodes. */
-typedef struct margin_part {
-    ht_heat *geo;
+/* The base rows of a margin's filter. */
+typedef struct margin_rows {
     const ht_index *ix;
     const ht_index_filter *q;
-    size_t part, parts;
-    double *acc;
-} margin_part;
+} margin_rows;
 
-static void splat_point(void *ud, double x, double y, int severity) {
-    (void)severity;
-    margin_part *p = ud;
-    ht__heat_add(p->geo, p->acc, x, y, 1);
-}
-
-static void *margin_run(void *arg) {
-    margin_part *p = arg;
-    ht_index_base_rows_matching(p->ix, p->q, p->part, p->parts, splat_point, p);
-    return NULL;
+static void walk_margin(const void *ctx, size_t part, size_t parts,
+                        ht_index_point_fn fn, void *ud) {
+    const margin_rows *r = ctx;
+    ht_index_base_rows_matching(r->ix, r->q, part, parts, fn, ud);
 }
 
 /* The grid of @m's base rows into m->v; false when out of memory. */
@@ -84,30 +75,15 @@ static bool splat_margin(const ht_heat_atlas *a, const ht_index *ix,
     if (ht__heat_margin_filter(m, ix, &q, NULL) != HT_OK) {
         return false;
     }
-    size_t nodes = a->geo->nx * a->geo->ny, parts = ht__heat_atlas_parts();
-    parts = parts > HT__HEAT_MAX_PARTS ? HT__HEAT_MAX_PARTS : parts;
-    margin_part ps[HT__HEAT_MAX_PARTS];
-    bool ok = true;
-    for (size_t p = 0; p < parts; p++) {
-        ps[p] = (margin_part){a->geo, ix,    q,
-                              p,      parts, calloc(nodes, sizeof(double))};
-        ok = ok && ps[p].acc;
-    }
-    if (ok) {
-        ht__heat_run_parts(margin_run, ps, sizeof *ps, parts);
-    }
-    m->v = ok ? malloc(nodes * sizeof *m->v) : NULL;
-    ok = ok && m->v;
+    size_t nodes = a->geo->nx * a->geo->ny;
+    margin_rows r = {ix, q};
+    double *acc = NULL;
+    bool ok = ht__heat_splat_walk(a->geo, walk_margin, &r, &acc) &&
+              (m->v = malloc(nodes * sizeof *m->v)) != NULL;
     for (size_t k = 0; ok && k < nodes; k++) {
-        double sum = 0;
-        for (size_t p = 0; p < parts; p++) {
-            sum += ps[p].acc[k];
-        }
-        m->v[k] = (float)sum;
+        m->v[k] = (float)acc[k];
     }
-    for (size_t p = 0; p < parts; p++) {
-        free(ps[p].acc);
-    }
+    free(acc);
     ht_index_filter_free(q);
     return ok;
 }

@@ -13,59 +13,16 @@
 
 #include "heat_int.h"
 
-#define MAX_PARTS 4
-
-/* A part of the residue, splatted by a thread into its own nodes. */
-typedef struct residue_part {
-    ht_heat *h; /* the nodes' geometry */
-    double *acc;
+/* The incidents passing @around but not @q. */
+typedef struct residue {
     const ht_index *ix;
     const ht_index_filter *around, *q;
-    size_t part, parts;
-} residue_part;
+} residue;
 
-static void splat_one(void *ud, double x, double y, int severity) {
-    (void)severity;
-    residue_part *p = ud;
-    ht__heat_add(p->h, p->acc, x, y, 1);
-}
-
-static void *residue_run(void *arg) {
-    residue_part *p = arg;
-    ht_index_points_outside_part(p->ix, p->around, p->q, p->part, p->parts,
-                                 splat_one, p);
-    return NULL;
-}
-
-/* The incidents passing @around but not @q, splatted into *@acc (new);
- * false when out of memory. */
-static bool splat_residue(ht_heat *h, const ht_index *ix,
-                          const ht_index_filter *around,
-                          const ht_index_filter *q, double **acc) {
-    size_t nodes = h->nx * h->ny, parts = ht__heat_atlas_parts();
-    parts = parts > MAX_PARTS ? MAX_PARTS : parts;
-    residue_part ps[MAX_PARTS];
-    bool ok = true;
-    for (size_t p = 0; p < parts; p++) {
-        ps[p] = (residue_part){
-            h, calloc(nodes, sizeof(double)), ix, around, q, p, parts};
-        ok = ok && ps[p].acc;
-    }
-    if (ok) {
-        ht__heat_run_parts(residue_run, ps, sizeof *ps, parts);
-    }
-    for (size_t p = 1; p < parts; p++) {
-        for (size_t k = 0; ok && k < nodes; k++) {
-            ps[0].acc[k] += ps[p].acc[k];
-        }
-        free(ps[p].acc);
-    }
-    *acc = ps[0].acc;
-    if (!ok) {
-        free(*acc);
-        *acc = NULL;
-    }
-    return ok;
+static void walk_residue(const void *ctx, size_t part, size_t parts,
+                         ht_index_point_fn fn, void *ud) {
+    const residue *r = ctx;
+    ht_index_points_outside_part(r->ix, r->around, r->q, part, parts, fn, ud);
 }
 
 typedef struct change_sum {
@@ -148,8 +105,9 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
         st = ht_error_set(err, HT_ENOTFOUND,
                           "the changes since the base moved the grid");
     }
-    double *residue = NULL;
-    if (st == HT_OK && !splat_residue(h, ix, around, q, &residue)) {
+    double *rest = NULL;
+    residue r = {ix, around, q};
+    if (st == HT_OK && !ht__heat_splat_walk(h, walk_residue, &r, &rest)) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     if (st == HT_OK && margin) {
@@ -163,7 +121,7 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
         change_sum c = {h};
         ht_index_changes(ix, around, add_change, &c);
         for (size_t k = 0, nodes = h->nx * h->ny; k < nodes; k++) {
-            double v = h->v[k] - residue[k];
+            double v = h->v[k] - rest[k];
             h->v[k] = v > h->v[k] * CANCELLED ? v : 0;
         }
         h->count = n_q;
@@ -171,7 +129,7 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
             st = ht_error_set(err, HT_ENOMEM, "out of memory");
         }
     }
-    free(residue);
+    free(rest);
     ht_index_filter_free(around);
     if (st != HT_OK) {
         ht_heat_free(h);
