@@ -16,6 +16,7 @@
 #include "hutong/tile.h"
 
 #include "index_int.h"
+#include "index_tally_int.h"
 
 /* ---- columns ---- */
 
@@ -521,6 +522,7 @@ void ht__index_base_unref(base *b) {
     free(b->by_id3);
     free(b->start);
     free(b->gbox);
+    ht__tally_memos_free(atomic_load(&b->memos));
     free(b);
 }
 

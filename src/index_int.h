@@ -121,6 +121,9 @@ typedef struct base {
     /* the rows' earliest and latest report time (dead ones too) */
     uint32_t t_lo, t_hi;
     uint64_t serial; /* ht_index_base_serial: never reused in a process */
+    /* the statistics' tallies of it kept between requests
+     * (index_tally_memo.c), made when first asked */
+    _Atomic(struct ht__tally_memos *) memos;
 } base;
 
 /* The position of the base's row @k in id order. */

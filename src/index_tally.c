@@ -11,19 +11,16 @@
 #include "hutong/index.h"
 
 #include "index_int.h"
+#include "index_tally_int.h"
 
-/* Counters per group, 32 bits within a part: two histograms of what a
- * row is, from which every figure is summed at the end, so that a row
- * costs two increments: A by response and resolution state (ht_due_state
- * at the time, 4 x 4) and the life cycle (open, closed, evaluated); B by
- * satisfaction and whistle kind (the extra column's four bits) and the
- * response state; then the durations known (to close, to arrive). */
-enum { A_N = 4 * 4 * 3, B_N = 16 * 4, C_CLOSE = A_N + B_N, C_ARRIVE, NF };
+/* Counters per group (index_tally_int.h), 32 bits within a part. */
+enum { A_N = TALLY_A, C_CLOSE = TALLY_CLOSE, C_ARRIVE = TALLY_ARRIVE };
+enum { NF = TALLY_NF };
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Rank slots per group: two to close, three to arrive. */
-enum { CLOSE_SLOTS = 2, ARRIVE_SLOTS = 3, SLOTS = 5, NO_BIN = 0xffff };
+enum { CLOSE_SLOTS = TALLY_CLOSE_SLOTS, ARRIVE_SLOTS = 3 };
+enum { SLOTS = TALLY_SLOTS, NO_BIN = TALLY_NO_BIN };
 
 typedef struct tally_part {
     const ht_index *ix;
@@ -33,6 +30,12 @@ typedef struct tally_part {
     bool arrive;
     size_t part, parts, ng;
     int pass;
+    bool base_only; /* the base's rows alone (not the changes) */
+    /* the base's tally to keep: rows with a deadline pending are listed in
+     * pend, their counters left to the time of the figures */
+    bool keep;
+    uint32_t *pend;
+    size_t npend, cappend;
     bool oom; /* a histogram could not be had */
     /* pass 1 */
     uint32_t **cnt; /* per group, NF: made when first needed */
@@ -113,23 +116,35 @@ static inline uint32_t *block_at(tally_part *p, uint32_t **at, size_t n) {
 static inline uint32_t *counts_at(tally_part *p, uint32_t **at) {
     return block_at(p, at, 256);
 }
+/* Row @i in @p's list of rows with a deadline pending. */
+static void pend_row(tally_part *p, size_t i) {
+    if (p->npend == p->cappend) {
+        size_t cap = p->cappend ? 2 * p->cappend : 4096;
+        uint32_t *r = realloc(p->pend, cap * sizeof *r);
+        if (!r) {
+            p->oom = true;
+            return;
+        }
+        p->pend = r;
+        p->cappend = cap;
+    }
+    p->pend[p->npend++] = (uint32_t)i;
+}
+
 INLINE void count_row(tally_part *p, const cols *c, size_t i, ht_group by) {
     size_t g = group_of(p, c, i, by);
     uint32_t *a = block_at(p, &p->cnt[g], NF);
     if (!a) {
         return;
     }
-    unsigned st = c->flags[i] >> 5, oc = c->extra[i] >> 4;
-    unsigned r0 = oc & 3, r1 = oc >> 2 & 3;
-    if (r0 == HT_DUE_PENDING) {
-        r0 = ht__due_state(p->ix->d, c, i, 0, p->now);
+    if (p->keep && ht__tally_pending(c, i)) {
+        pend_row(p, i);
+    } else {
+        size_t ka, kb;
+        ht__tally_ab(p->ix->d, c, i, p->now, &ka, &kb);
+        a[ka]++;
+        a[kb]++;
     }
-    if (r1 == HT_DUE_PENDING) {
-        r1 = ht__due_state(p->ix->d, c, i, 1, p->now);
-    }
-    unsigned life = st < HT_STATE_CLOSED ? 0 : st == HT_STATE_CLOSED ? 1 : 2;
-    a[(r0 * 4 + r1) * 3 + life]++;
-    a[A_N + (c->extra[i] & 15) * 4 + r0]++;
     uint16_t cl = c->close[i];
     uint32_t *h;
     if (cl != HT_STATS_NO_DURATION && (h = counts_at(p, &p->hi[g * 2]))) {
@@ -143,8 +158,7 @@ INLINE void count_row(tally_part *p, const cols *c, size_t i, ht_group by) {
     }
 }
 
-/* Group @g's figures from @v, its counters summed over the parts. */
-static void figures(ht_index_tally *t, const int64_t *v) {
+void ht__tally_figures(ht_index_tally *t, const int64_t *v) {
     for (unsigned r0 = 0; r0 < 4; r0++) {
         for (unsigned r1 = 0; r1 < 4; r1++) {
             for (unsigned life = 0; life < 3; life++) {
@@ -306,7 +320,7 @@ INLINE void walk(tally_part *p, int pass, ht_group by) {
         walk_base(p, i0, i1, pass, by);
     }
     const cols *dl = &ix->delta;
-    for (size_t i = 0; p->part == 0 && i < dl->n; i++) {
+    for (size_t i = 0; p->part == 0 && !p->base_only && i < dl->n; i++) {
         size_t g = 0;
         if ((pass == 2 && (g = wanted(p, dl, i, by)) == (size_t)-1) ||
             !ht__match(q, dl, i)) {
@@ -355,9 +369,7 @@ static void *run_part(void *arg) {
     return NULL;
 }
 
-/* The high byte of rank @k among the counts @h (256 of them), and the
- * rank within it. */
-static uint16_t rank_bin(const uint32_t *h, int64_t k, int64_t *within) {
+uint16_t ht__tally_rank_bin(const uint32_t *h, int64_t k, int64_t *within) {
     int64_t below = 0;
     unsigned b = 0;
     while (b < 255 && below + h[b] <= k) {
@@ -367,7 +379,7 @@ static uint16_t rank_bin(const uint32_t *h, int64_t k, int64_t *within) {
     return (uint16_t)b;
 }
 
-static uint16_t rank_low(const uint32_t *h, int64_t within) {
+uint16_t ht__tally_rank_low(const uint32_t *h, int64_t within) {
     if (!h) {
         return 0; /* (none: the rank lies elsewhere) */
     }
@@ -392,6 +404,8 @@ static void free_parts(tally_part *tp, size_t parts) {
         free_counts(tp[p].hi, tp[p].ng * 2);
         free_counts(tp[p].lo, tp[p].ng * SLOTS);
         free(tp[p].rows);
+        free(tp[p].pend);
+        tp[p].pend = NULL;
         tp[p].cnt = NULL;
         tp[p].hi = tp[p].lo = NULL;
         tp[p].rows = NULL;
@@ -416,53 +430,233 @@ static void add_counts(uint32_t **c, uint32_t **d, size_t n) {
     }
 }
 
-ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
-                                ht_group by, int64_t now, bool arrive,
-                                size_t parts, ht_index_tally *out,
-                                ht_error *err) {
-    enum { MAX_PARTS = 4 };
+void ht__tally_ranks(const ht_index_tally *t, int64_t ks[TALLY_SLOTS]) {
+    int64_t n[2] = {t->nclose, t->narrive};
+    ks[0] = (n[0] - 1) / 2;
+    ks[1] = n[0] / 2;
+    ks[2] = (n[1] - 1) / 2;
+    ks[3] = n[1] / 2;
+    ks[4] = ht_stats_p90_rank(n[1]);
+}
+
+enum { MAX_PARTS = 4 };
+
+/* The parts of a tally of @by in @parts threads (at most MAX_PARTS; 0:
+ * as the index's walks take), set up for a first walk; false when out of
+ * memory (the parts freed). */
+static bool parts_init(tally_part *tp, size_t *parts, const ht_index *ix,
+                       const ht_index_filter *q, const ht__qtab *tab,
+                       ht_group by, int64_t now, bool arrive) {
     size_t ng = ht_index_groups(ix, by);
-    memset(out, 0, ng * sizeof *out);
-    parts = parts ? parts : ht__index_parts(ix);
-    parts = parts > MAX_PARTS ? MAX_PARTS : parts;
-    tally_part tp[MAX_PARTS];
+    size_t n = *parts ? *parts : ht__index_parts(ix);
+    n = n > MAX_PARTS ? MAX_PARTS : n;
+    *parts = n;
     bool ok = true;
-    /* A filter that passes everything is not asked, row by row; the
-     * others' simple parts are tables. */
-    q = ht__index_filter_all(q) ? NULL : q;
-    ht__qtab tab;
-    if (!ht__qtab_init(&tab, ix, q)) {
-        return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
-    }
-    if (by == HT_GROUP_MONTH) {
-        pthread_once(&months_once, make_months);
-    }
-    for (size_t p = 0; p < parts; p++) {
+    for (size_t p = 0; p < n; p++) {
         tp[p] = (tally_part){.ix = ix,
                              .q = q,
                              .by = by,
                              .now = now,
                              .arrive = arrive,
                              .part = p,
-                             .parts = parts,
+                             .parts = n,
                              .ng = ng,
                              .pass = 1,
-                             .tab = &tab,
+                             .tab = tab,
                              .listed = q != NULL,
                              .cnt = calloc(ng, sizeof(uint32_t *)),
                              .hi = calloc(ng * 2, sizeof(uint32_t *))};
         ok = ok && tp[p].cnt && tp[p].hi;
     }
-    if (ok) {
-        ht__index_run_parts(run_part, tp, sizeof *tp, parts);
+    if (by == HT_GROUP_MONTH) {
+        pthread_once(&months_once, make_months);
     }
+    if (!ok) {
+        free_parts(tp, n);
+    }
+    return ok;
+}
+
+/* Runs pass @pass of the parts; false (the parts freed) when one ran out
+ * of memory. */
+static bool parts_run(tally_part *tp, size_t parts, int pass) {
+    for (size_t p = 0; p < parts; p++) {
+        tp[p].pass = pass;
+    }
+    ht__index_run_parts(run_part, tp, sizeof *tp, parts);
+    bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         ok = ok && !tp[p].oom;
     }
     if (!ok) {
         free_parts(tp, parts);
+    }
+    return ok;
+}
+
+/* The high bytes the slots of @want ask for: 1 to close, 2 to arrive. */
+static void hot_bytes(const uint16_t *want, size_t ng, uint8_t hot[256]) {
+    memset(hot, 0, 256);
+    for (size_t k = 0; k < ng * SLOTS; k++) {
+        if (want[k] != NO_BIN) {
+            hot[want[k]] |= k % SLOTS < CLOSE_SLOTS ? 1 : 2;
+        }
+    }
+}
+
+/* A second walk of the parts for the low bytes @want asks, summed into
+ * the first part's (its lo: ng * SLOTS); false when out of memory (the
+ * parts freed). */
+static bool parts_lows(tally_part *tp, size_t parts, const uint16_t *want,
+                       const uint8_t *hot) {
+    size_t ng = tp[0].ng;
+    bool ok = true;
+    for (size_t p = 0; p < parts; p++) {
+        tp[p].want = want;
+        tp[p].hot = hot;
+        ok = ok && (tp[p].lo = calloc(ng * SLOTS, sizeof(uint32_t *)));
+    }
+    if (!ok) {
+        free_parts(tp, parts);
+        return false;
+    }
+    if (!parts_run(tp, parts, 2)) {
+        return false;
+    }
+    for (size_t p = 1; p < parts; p++) {
+        add_counts(tp[0].lo, tp[p].lo, ng * SLOTS);
+    }
+    return true;
+}
+
+static ht_status no_memory(ht_error *err) {
+    return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
+}
+
+ht_status ht__tally_base_counts(const ht_index *ix, const ht_index_filter *q,
+                                ht_group by, bool arrive, size_t parts,
+                                ht__tally_base *out, ht_error *err) {
+    memset(out, 0, sizeof *out);
+    q = ht__index_filter_all(q) ? NULL : q;
+    ht__qtab tab;
+    tally_part tp[MAX_PARTS];
+    if (!ht__qtab_init(&tab, ix, q)) {
+        return no_memory(err);
+    }
+    if (!parts_init(tp, &parts, ix, q, &tab, by, 0, arrive)) {
         ht__qtab_free(&tab);
-        return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
+        return no_memory(err);
+    }
+    for (size_t p = 0; p < parts; p++) {
+        tp[p].base_only = tp[p].keep = true;
+        tp[p].listed = false;
+    }
+    bool ok = parts_run(tp, parts, 1);
+    ht__qtab_free(&tab);
+    if (!ok) {
+        return no_memory(err);
+    }
+    size_t ng = tp[0].ng, npend = 0;
+    for (size_t p = 0; p < parts; p++) {
+        npend += tp[p].npend;
+    }
+    uint32_t *pend = malloc((npend ? npend : 1) * sizeof *pend);
+    if (!pend) {
+        free_parts(tp, parts);
+        return no_memory(err);
+    }
+    /* the parts are runs of rows in order: their lists, one after the
+     * other, are in order */
+    npend = 0;
+    for (size_t p = 0; p < parts; p++) {
+        if (tp[p].npend) {
+            memcpy(pend + npend, tp[p].pend, tp[p].npend * sizeof *pend);
+        }
+        npend += tp[p].npend;
+    }
+    for (size_t p = 1; p < parts; p++) {
+        add_counts(tp[0].hi, tp[p].hi, ng * 2);
+        for (size_t g = 0; g < ng; g++) {
+            uint32_t *a = tp[0].cnt[g], *b = tp[p].cnt[g];
+            if (!b) {
+                continue;
+            }
+            if (!a) {
+                tp[0].cnt[g] = b;
+                tp[p].cnt[g] = NULL;
+                continue;
+            }
+            for (int f = 0; f < NF; f++) {
+                a[f] += b[f];
+            }
+        }
+    }
+    *out = (ht__tally_base){ng, tp[0].cnt, tp[0].hi, pend, npend};
+    tp[0].cnt = tp[0].hi = NULL;
+    free_parts(tp, parts);
+    return HT_OK;
+}
+
+void ht__tally_base_free(ht__tally_base *b) {
+    free_counts(b->cnt, b->ng);
+    free_counts(b->hi, b->ng * 2);
+    free(b->pend);
+    memset(b, 0, sizeof *b);
+}
+
+ht_status ht__tally_base_lows(const ht_index *ix, const ht_index_filter *q,
+                              ht_group by, bool arrive, size_t parts,
+                              const uint16_t *want, uint32_t **lo,
+                              ht_error *err) {
+    q = ht__index_filter_all(q) ? NULL : q;
+    ht__qtab tab;
+    tally_part tp[MAX_PARTS];
+    if (!ht__qtab_init(&tab, ix, q)) {
+        return no_memory(err);
+    }
+    if (!parts_init(tp, &parts, ix, q, &tab, by, 0, arrive)) {
+        ht__qtab_free(&tab);
+        return no_memory(err);
+    }
+    size_t ng = tp[0].ng;
+    uint8_t hot[256];
+    hot_bytes(want, ng, hot);
+    for (size_t p = 0; p < parts; p++) {
+        tp[p].base_only = true;
+        tp[p].listed = false;
+    }
+    bool ok = parts_lows(tp, parts, want, hot);
+    ht__qtab_free(&tab);
+    if (!ok) {
+        return no_memory(err);
+    }
+    add_counts(lo, tp[0].lo, ng * SLOTS);
+    free_parts(tp, parts);
+    return HT_OK;
+}
+
+ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
+                                ht_group by, int64_t now, bool arrive,
+                                size_t parts, ht_index_tally *out,
+                                ht_error *err) {
+    size_t ng = ht_index_groups(ix, by);
+    memset(out, 0, ng * sizeof *out);
+    /* A filter that passes everything is not asked, row by row; the
+     * others' simple parts are tables. */
+    q = ht__index_filter_all(q) ? NULL : q;
+    ht_status st;
+    if (ht__tally_memo(ix, q, by, now, arrive, parts, out, &st, err)) {
+        return st;
+    }
+    ht__qtab tab;
+    tally_part tp[MAX_PARTS];
+    if (!ht__qtab_init(&tab, ix, q)) {
+        return no_memory(err);
+    }
+    if (!parts_init(tp, &parts, ix, q, &tab, by, now, arrive) ||
+        !parts_run(tp, parts, 1)) {
+        ht__qtab_free(&tab);
+        return no_memory(err);
     }
     /* The parts' counts summed into the first's (64 bits from here). */
     uint32_t **hi = tp[0].hi;
@@ -478,7 +672,7 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
                 v[f] += tp[p].cnt[g][f];
             }
         }
-        figures(t, v);
+        ht__tally_figures(t, v);
         ranks = ranks || t->nclose || t->narrive;
     }
     for (size_t p = 0; p < parts; p++) {
@@ -494,13 +688,12 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
     uint16_t *want = malloc(ng * SLOTS * sizeof *want);
     int64_t *within = malloc(ng * SLOTS * sizeof *within);
     uint8_t *from = malloc(ng * SLOTS);
-    ok = want && within && from;
+    bool ok = want && within && from;
     for (size_t g = 0; ok && g < ng; g++) {
         const ht_index_tally *t = &out[g];
         int64_t n[2] = {t->nclose, t->narrive};
-        int64_t ks[SLOTS] = {(n[0] - 1) / 2, n[0] / 2, (n[1] - 1) / 2, n[1] / 2,
-                             0};
-        ks[4] = ht_stats_p90_rank(n[1]);
+        int64_t ks[SLOTS];
+        ht__tally_ranks(t, ks);
         for (int s = 0; s < SLOTS; s++) {
             int kind = s < CLOSE_SLOTS ? 0 : 1;
             size_t at = g * SLOTS + (size_t)s;
@@ -509,7 +702,8 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
             if (n[kind] == 0) {
                 continue;
             }
-            want[at] = rank_bin(hi[g * 2 + (size_t)kind], ks[s], &within[at]);
+            want[at] = ht__tally_rank_bin(hi[g * 2 + (size_t)kind], ks[s],
+                                          &within[at]);
             /* a high byte an earlier slot of its kind wants is counted
              * there (count_low takes the first) */
             for (int e = kind ? CLOSE_SLOTS : 0; e < s; e++) {
@@ -520,37 +714,20 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
             }
         }
     }
-    uint8_t hot[256] = {0};
-    for (size_t k = 0; ok && k < ng * SLOTS; k++) {
-        if (want[k] != NO_BIN) {
-            hot[want[k]] |= k % SLOTS < CLOSE_SLOTS ? 1 : 2;
-        }
-    }
-    for (size_t p = 0; ok && p < parts; p++) {
-        tp[p].pass = 2;
-        tp[p].want = want;
-        tp[p].hot = hot;
-        tp[p].lo = calloc(ng * SLOTS, sizeof(uint32_t *));
-        ok = tp[p].lo != NULL;
-    }
+    uint8_t hot[256];
     if (ok) {
-        ht__index_run_parts(run_part, tp, sizeof *tp, parts);
+        hot_bytes(want, ng, hot);
+    } else {
+        free_parts(tp, parts);
     }
-    for (size_t p = 0; p < parts; p++) {
-        ok = ok && !tp[p].oom;
-    }
-    if (!ok) {
+    if (!ok || !parts_lows(tp, parts, want, hot)) {
         free(want);
         free(within);
         free(from);
-        free_parts(tp, parts);
         ht__qtab_free(&tab);
-        return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
+        return no_memory(err);
     }
     uint32_t **lo = tp[0].lo;
-    for (size_t p = 1; p < parts; p++) {
-        add_counts(lo, tp[p].lo, ng * SLOTS);
-    }
     for (size_t g = 0; g < ng; g++) {
         ht_index_tally *t = &out[g];
         uint16_t got[SLOTS];
@@ -561,7 +738,8 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
                 continue;
             }
             size_t src = g * SLOTS + from[at];
-            got[s] = (uint16_t)(want[at] << 8 | rank_low(lo[src], within[at]));
+            got[s] = (uint16_t)(want[at] << 8 |
+                                ht__tally_rank_low(lo[src], within[at]));
         }
         if (t->nclose) {
             t->close[0] = got[0];

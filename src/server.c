@@ -203,6 +203,37 @@ static ht_status load_index(ht_server *s, const char *db,
     return HT_OK;
 }
 
+/* Incidents from which the tallies of all time are made at the start. */
+#define TALLY_WARM_FROM 400000
+
+/* The tallies of all time a ranking asks first (index_tally_memo.c keeps
+ * them), made while the first requests are few: by grid last, so that a
+ * tight budget lets the others go first. */
+static void *warm_tallies(void *arg) {
+    ht_server *s = arg;
+    ht_index *ix = ht__live_index_ref(s);
+    static const ht_group order[] = {HT_GROUP_CATEGORY,   HT_GROUP_MONTH,
+                                     HT_GROUP_DEPARTMENT, HT_GROUP_STREET,
+                                     HT_GROUP_COMMUNITY,  HT_GROUP_GRID};
+    for (size_t k = 0; ix && k < sizeof order / sizeof *order; k++) {
+        pthread_mutex_lock(&s->emu);
+        bool closing = s->closing;
+        pthread_mutex_unlock(&s->emu);
+        ht_index_tally *t = malloc(ht_index_groups(ix, order[k]) * sizeof *t);
+        ht_error err = {0};
+        if (closing || !t ||
+            ht_index_tally_groups(ix, NULL, order[k], ht_clock_now(),
+                                  order[k] == HT_GROUP_DEPARTMENT, 0, t,
+                                  &err) != HT_OK) {
+            free(t);
+            break;
+        }
+        free(t);
+    }
+    ht_index_unref(ix);
+    return NULL;
+}
+
 ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
                           ht_error *err) {
     *out = NULL;
@@ -385,6 +416,11 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
         pthread_create(&s->beat_thread, NULL, ht__events_beat_main, s) == 0;
     s->follow_started = s->follow && pthread_create(&s->follow_thread, NULL,
                                                     ht__follow_main, s) == 0;
+    ht_index *ix = ht__live_index_ref(s);
+    s->tally_started =
+        ix && ht_index_count(ix) >= TALLY_WARM_FROM &&
+        pthread_create(&s->tally_thread, NULL, warm_tallies, s) == 0;
+    ht_index_unref(ix);
     *out = s;
     return HT_OK;
 }
@@ -489,6 +525,9 @@ void ht_server_stop(ht_server *s) {
     pthread_mutex_unlock(&s->emu);
     if (s->beat_started) {
         pthread_join(s->beat_thread, NULL);
+    }
+    if (s->tally_started) {
+        pthread_join(s->tally_thread, NULL);
     }
     atomic_store(&s->follow_stop, true);
     if (s->follow_started) {

@@ -166,6 +166,9 @@ struct ht_server {
     pthread_t beat_thread;
     pthread_cond_t beat_cv;
     bool beat_started;
+    /* the statistics' tallies of all time made after the start */
+    pthread_t tally_thread;
+    bool tally_started;
     ht_cache *cache;
     ht_bbox extent; /* EPSG:3857, of the district */
     uint64_t etag_seed;

@@ -24,4 +24,11 @@ void ht__stats_ranks(const uint16_t *v, size_t n, const size_t *ks, size_t m,
  * tests. */
 void ht__stats_set_parts(size_t parts, size_t from);
 
+/* Bytes the tallies of all time kept of an index's base take at most
+ * (index_tally_memo.c): 0 keeps none, SIZE_MAX (the default) one byte an
+ * incident and 8 MiB at least. For tests and benches. */
+void ht__tally_memo_set_budget(size_t bytes);
+/* How many tallies a kept one answered. */
+uint64_t ht__tally_memo_hits(void);
+
 #endif

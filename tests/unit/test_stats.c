@@ -713,6 +713,53 @@ static bool same(double a, double b) {
     return (isnan(a) && isnan(b)) || a == b;
 }
 
+/* The same figures, row for row and field for field (@by, @k: what is
+ * compared, for the message). */
+static void assert_same_stats(const ht_stats_row *a, size_t na,
+                              const ht_stats_row *b, size_t nb, int by,
+                              size_t k) {
+    if (na != nb) {
+        fail_msg(
+            "by %d case %zu: %zu rows from SQL, %zu from the "
+            "index",
+            by, k, na, nb);
+    }
+    for (size_t r = 0; r < na; r++) {
+        const ht_stats_row *p = &a[r], *q = &b[r];
+        bool ok = strcmp(p->key, q->key) == 0 &&
+                  strcmp(p->name, q->name) == 0 && p->rank == q->rank &&
+                  p->count == q->count && same(p->share, q->share) &&
+                  p->prev == q->prev && same(p->change_pct, q->change_pct) &&
+                  same(p->per_km2, q->per_km2) &&
+                  same(p->per_1000, q->per_1000) &&
+                  same(p->median_close_h, q->median_close_h) &&
+                  same(p->response, q->response) &&
+                  same(p->resolution, q->resolution) &&
+                  same(p->satisfaction, q->satisfaction) &&
+                  p->response_on_time == q->response_on_time &&
+                  p->response_decided == q->response_decided &&
+                  p->resolution_on_time == q->resolution_on_time &&
+                  p->resolution_decided == q->resolution_decided &&
+                  p->satisfied == q->satisfied && p->rated == q->rated &&
+                  p->overdue == q->overdue && p->open == q->open &&
+                  same(p->median_arrive_h, q->median_arrive_h) &&
+                  same(p->p90_arrive_h, q->p90_arrive_h) &&
+                  memcmp(p->whistles, q->whistles, sizeof p->whistles) == 0 &&
+                  p->whistles_on_time == q->whistles_on_time &&
+                  p->whistles_decided == q->whistles_decided &&
+                  same(p->evaluated, q->evaluated);
+        if (!ok) {
+            fail_msg(
+                "by %d case %zu row %zu: SQL %s count %lld "
+                "overdue %lld median %g, index %s count %lld "
+                "overdue %lld median %g",
+                by, k, r, p->key, (long long)p->count, (long long)p->overdue,
+                p->median_close_h, q->key, (long long)q->count,
+                (long long)q->overdue, q->median_close_h);
+        }
+    }
+}
+
 /* The figures from the index are the store's, row for row and field for
  * field, for every grouping and kind of filter (the clock set, so open
  * incidents are judged at one time). */
@@ -758,48 +805,7 @@ static void test_stats_from_the_index_equal_the_stores(void **state) {
                                     &err) != HT_OK) {
                 fail_msg("by %d case %zu: %s", by, k, err.msg);
             }
-            if (na != nb) {
-                fail_msg(
-                    "by %d case %zu: %zu rows from SQL, %zu from the "
-                    "index",
-                    by, k, na, nb);
-            }
-            for (size_t r = 0; r < na; r++) {
-                const ht_stats_row *p = &a[r], *q = &b[r];
-                bool ok =
-                    strcmp(p->key, q->key) == 0 &&
-                    strcmp(p->name, q->name) == 0 && p->rank == q->rank &&
-                    p->count == q->count && same(p->share, q->share) &&
-                    p->prev == q->prev && same(p->change_pct, q->change_pct) &&
-                    same(p->per_km2, q->per_km2) &&
-                    same(p->per_1000, q->per_1000) &&
-                    same(p->median_close_h, q->median_close_h) &&
-                    same(p->response, q->response) &&
-                    same(p->resolution, q->resolution) &&
-                    same(p->satisfaction, q->satisfaction) &&
-                    p->response_on_time == q->response_on_time &&
-                    p->response_decided == q->response_decided &&
-                    p->resolution_on_time == q->resolution_on_time &&
-                    p->resolution_decided == q->resolution_decided &&
-                    p->satisfied == q->satisfied && p->rated == q->rated &&
-                    p->overdue == q->overdue && p->open == q->open &&
-                    same(p->median_arrive_h, q->median_arrive_h) &&
-                    same(p->p90_arrive_h, q->p90_arrive_h) &&
-                    memcmp(p->whistles, q->whistles, sizeof p->whistles) == 0 &&
-                    p->whistles_on_time == q->whistles_on_time &&
-                    p->whistles_decided == q->whistles_decided &&
-                    same(p->evaluated, q->evaluated);
-                if (!ok) {
-                    fail_msg(
-                        "by %d case %zu row %zu: SQL %s count %lld "
-                        "overdue %lld median %g, index %s count %lld "
-                        "overdue %lld median %g",
-                        by, k, r, p->key, (long long)p->count,
-                        (long long)p->overdue, p->median_close_h, q->key,
-                        (long long)q->count, (long long)q->overdue,
-                        q->median_close_h);
-                }
-            }
+            assert_same_stats(a, na, b, nb, by, k);
             rows_seen += na;
             free(a);
             free(b);
@@ -857,6 +863,185 @@ static void test_stats_from_the_index_equal_the_stores(void **state) {
                      HT_EINVAL);
     assert_contains(err.msg, "999");
     ht_index_unref(ix);
+    ts_demo_free(d);
+}
+
+/* Every grouping of each filter @cases holds (@n of them), from the store
+ * and from @ix at the clock's time, the same. */
+static void check_stats(ht_store *s, const ht_index *ix,
+                        const char *const (*cases)[4], size_t n) {
+    ht_error err = {0};
+    for (int by = 0; by < HT_STATS_BY_COUNT; by++) {
+        for (size_t k = 0; k < n; k++) {
+            ht_filter f = ht_filter_all();
+            for (int i = 0; i < 4 && cases[k][i]; i += 2) {
+                assert_int_equal(
+                    ht_filter_set(&f, cases[k][i], cases[k][i + 1], 0, &err),
+                    HT_OK);
+            }
+            ht_stats_row *a = NULL, *b = NULL;
+            size_t na = 0, nb = 0;
+            assert_int_equal(
+                ht_stats_compute(s, &f, (ht_stats_by)by, &a, &na, &err), HT_OK);
+            if (ht_stats_compute_ix(s, ix, &f, (ht_stats_by)by, &b, &nb,
+                                    &err) != HT_OK) {
+                fail_msg("by %d case %zu: %s", by, k, err.msg);
+            }
+            assert_same_stats(a, na, b, nb, by, k);
+            free(a);
+            free(b);
+        }
+    }
+}
+
+/* The figures of two indexes' stats the same (@ix with the base's kept
+ * tallies and without). */
+static void check_kept_against_walks(ht_store *s, const ht_index *ix,
+                                     const char *const (*cases)[4], size_t n) {
+    ht_error err = {0};
+    for (int by = 0; by < HT_STATS_BY_COUNT; by++) {
+        for (size_t k = 0; k < n; k++) {
+            ht_filter f = ht_filter_all();
+            for (int i = 0; i < 4 && cases[k][i]; i += 2) {
+                assert_int_equal(
+                    ht_filter_set(&f, cases[k][i], cases[k][i + 1], 0, &err),
+                    HT_OK);
+            }
+            ht_stats_row *a = NULL, *b = NULL;
+            size_t na = 0, nb = 0;
+            ht__tally_memo_set_budget(0);
+            assert_int_equal(
+                ht_stats_compute_ix(s, ix, &f, (ht_stats_by)by, &a, &na, &err),
+                HT_OK);
+            ht__tally_memo_set_budget((size_t)256 << 20);
+            assert_int_equal(
+                ht_stats_compute_ix(s, ix, &f, (ht_stats_by)by, &b, &nb, &err),
+                HT_OK);
+            assert_same_stats(a, na, b, nb, by, k);
+            free(a);
+            free(b);
+        }
+    }
+}
+
+/* The tallies of all time kept between requests: asked again, after
+ * incidents closed (new durations, other medians), deleted and added,
+ * with the clock on (deadlines pending become late), for an older index
+ * than they have seen, and within a budget too small to keep them: the
+ * store's figures every time. */
+static void test_stats_kept_tallies_follow_changes(void **state) {
+    (void)state;
+    ts_demo *d = ts_demo_new(3000);
+    const char *db = d->fx->db;
+    ht_index *v1 = NULL, *v2 = NULL;
+    ht_error err = {0};
+    assert_int_equal(ht_index_load(d->fx->s, &v1, &err), HT_OK);
+    int64_t now = 1795824000 - 5 * 3600;
+    ht_clock_set(now);
+    ht__stats_set_parts(2, 0);
+    static const char *const cases[][4] = {
+        {NULL},
+        {"category", "01", "severity", "2"},
+        {"status", "open"},
+        {"source", "whistle"},
+        {"department", "城管执法队"},
+    };
+    size_t nc = sizeof cases / sizeof *cases;
+    ht__tally_memo_set_budget((size_t)256 << 20); /* every one kept */
+    uint64_t hits = ht__tally_memo_hits();
+    check_stats(d->fx->s, v1, cases, nc);
+    assert_true(ht__tally_memo_hits() == hits); /* (made) */
+    check_stats(d->fx->s, v1, cases, nc);
+    /* every grouping of every filter answered by the kept tallies */
+    assert_true(ht__tally_memo_hits() == hits + HT_STATS_BY_COUNT * nc);
+    /* 30 open incidents closed (hours apart), 30 closed ones closed days
+     * later, 20 deleted, 40 added. */
+    size_t n1, n2, n3;
+    double *open = ts_db_doubles(db,
+                                 "SELECT id FROM incidents WHERE status IN "
+                                 "('reported', 'dispatched', 'handling') "
+                                 "ORDER BY id LIMIT 30",
+                                 &n1);
+    double *closed = ts_db_doubles(db,
+                                   "SELECT id FROM incidents WHERE status = "
+                                   "'closed' ORDER BY id LIMIT 30 OFFSET 50",
+                                   &n2);
+    double *gone = ts_db_doubles(db,
+                                 "SELECT id FROM incidents WHERE status = "
+                                 "'evaluated' ORDER BY id LIMIT 20 OFFSET 90",
+                                 &n3);
+    assert_true(n1 >= 10 && n2 == 30 && n3 == 20);
+    int64_t ids[200];
+    size_t n = 0;
+    char sql[256];
+    for (size_t k = 0; k < n1; k++, n++) {
+        ids[n] = (int64_t)open[k];
+        snprintf(sql, sizeof sql,
+                 "UPDATE incidents SET status = 'closed', closed_at = "
+                 "reported_at + %zu * 3600 WHERE id = %lld",
+                 1 + k * 7, (long long)ids[n]);
+        ts_db_int(db, sql);
+    }
+    for (size_t k = 0; k < n2; k++, n++) {
+        ids[n] = (int64_t)closed[k];
+        snprintf(sql, sizeof sql,
+                 "UPDATE incidents SET closed_at = closed_at + %zu * 86400 "
+                 "WHERE id = %lld",
+                 1 + k % 5, (long long)ids[n]);
+        ts_db_int(db, sql);
+    }
+    for (size_t k = 0; k < n3; k++, n++) {
+        ids[n] = (int64_t)gone[k];
+        snprintf(sql, sizeof sql, "DELETE FROM incidents WHERE id = %lld",
+                 (long long)ids[n]);
+        ts_db_int(db, sql);
+    }
+    free(open);
+    free(closed);
+    free(gone);
+    char csv[8192];
+    size_t used = (size_t)snprintf(
+        csv, sizeof csv,
+        "id,lon,lat,category,severity,source,status,reported_at,closed_at\n");
+    for (int k = 0; k < 40; k++) {
+        used += (size_t)snprintf(
+            csv + used, sizeof csv - used,
+            "kept%d,%.5f,39.915,0101,%d,hotline,%s,2026-11-0%dT08:00:00Z,%s\n",
+            k, 116.40 + k * 0.0002, 1 + k % 3, k % 2 ? "closed" : "reported",
+            1 + k % 9, k % 2 ? "2026-11-20T08:00:00Z" : "");
+    }
+    ts_store_import(d->fx, "kept.csv", csv);
+    for (int k = 0; k < 40; k++, n++) {
+        char ext[16];
+        snprintf(ext, sizeof ext, "kept%d", k);
+        ids[n] = ts_incident_id(db, ext);
+    }
+    assert_int_equal(ht_index_apply(v1, d->fx->s, ids, n, &v2, &err), HT_OK);
+    assert_true(ht_index_base_serial(v2) == ht_index_base_serial(v1));
+    hits = ht__tally_memo_hits();
+    check_stats(d->fx->s, v2, cases, nc);
+    /* Three days on: what was pending is late now. */
+    now += 3 * 86400;
+    ht_clock_set(now);
+    check_stats(d->fx->s, v2, cases, nc);
+    assert_true(ht__tally_memo_hits() == hits + 2 * HT_STATS_BY_COUNT * nc);
+    /* The older index, which the kept tallies are past: the walks'. */
+    hits = ht__tally_memo_hits();
+    check_kept_against_walks(d->fx->s, v1, cases, nc);
+    assert_true(ht__tally_memo_hits() == hits);
+    check_kept_against_walks(d->fx->s, v2, cases, nc);
+    assert_true(ht__tally_memo_hits() == hits + HT_STATS_BY_COUNT * nc);
+    /* Kept within too small a budget: none kept (but the one the first
+     * request finds), the same figures. */
+    ht__tally_memo_set_budget(1);
+    hits = ht__tally_memo_hits();
+    check_stats(d->fx->s, v2, cases, nc);
+    assert_true(ht__tally_memo_hits() == hits + 1);
+    ht__tally_memo_set_budget(SIZE_MAX);
+    ht_clock_set(0);
+    ht__stats_set_parts(0, 400000);
+    ht_index_unref(v1);
+    ht_index_unref(v2);
     ts_demo_free(d);
 }
 
@@ -997,6 +1182,7 @@ int main(void) {
         cmocka_unit_test(test_stats_topics),
         cmocka_unit_test(test_stats_filters_mean_the_same_in_sql_and_in_memory),
         cmocka_unit_test(test_stats_from_the_index_equal_the_stores),
+        cmocka_unit_test(test_stats_kept_tallies_follow_changes),
         cmocka_unit_test(test_stats_duration_codes),
         cmocka_unit_test(test_stats_ranks_from_the_index),
         cmocka_unit_test(test_stats_selection),
