@@ -33,6 +33,13 @@ static _Atomic size_t budget = SIZE_MAX;
 /* Answers from a tally kept from an earlier request. */
 static _Atomic uint64_t hits;
 
+/* Every other group's counts in 32 bits (a test's). */
+static _Atomic bool wide;
+
+void ht__tally_memo_set_wide(bool on) {
+    wide = on;
+}
+
 void ht__tally_memo_set_budget(size_t bytes) {
     budget = bytes;
 }
@@ -46,10 +53,17 @@ typedef struct memo {
     ht_group by;
     bool arrive;
     ht_index_filter *q; /* a copy; NULL: every incident */
+    /* the base's tally (its counters and high bytes moved to cnt, hi) */
     ht__tally_base b;
-    uint16_t *lokey; /* ng * LOS: kind << 8 | high byte; NO_BIN: none */
-    uint32_t **lo;   /* ng * LOS */
-    uint8_t *lonext; /* ng: where the next goes when all are taken */
+    /* Per group (NULL: none) the TALLY_NF counters, the high bytes (to
+     * close, to arrive), the low bytes of LOS bytes: in 16 bits when
+     * every count of the group is below 2^16 (narrow[g]: they only fall,
+     * as rows die), else 32 */
+    uint8_t *narrow;
+    void **cnt, **hi; /* ng, ng * 2 */
+    uint16_t *lokey;  /* ng * LOS: kind << 8 | high byte; NO_BIN: none */
+    void **lo;        /* ng * LOS */
+    uint8_t *lonext;  /* ng: where the next goes when all are taken */
     size_t bytes;
     uint64_t used;
 } memo;
@@ -62,15 +76,22 @@ struct ht__tally_memos {
     uint64_t tick;
 };
 
+static void free_all(void **a, size_t n) {
+    for (size_t k = 0; a && k < n; k++) {
+        free(a[k]);
+    }
+    free(a);
+}
+
 static void memo_free(memo *m) {
     if (!m) {
         return;
     }
     ht_index_filter_free(m->q);
-    for (size_t k = 0; m->lo && k < m->b.ng * LOS; k++) {
-        free(m->lo[k]);
-    }
-    free(m->lo);
+    free_all(m->lo, m->b.ng * LOS);
+    free_all(m->cnt, m->b.ng);
+    free_all(m->hi, m->b.ng * 2);
+    free(m->narrow);
     free(m->lokey);
     free(m->lonext);
     ht__tally_base_free(&m->b);
@@ -175,8 +196,45 @@ static struct ht__tally_memos *memos_of(const ht_index *ix) {
     return s;
 }
 
+/* Value @k of group @g's kept array @a, and one less of it. */
+static inline uint32_t get(const memo *m, size_t g, const void *a, size_t k) {
+    return m->narrow[g] ? ((const uint16_t *)a)[k] : ((const uint32_t *)a)[k];
+}
+
+static inline void take_one(const memo *m, size_t g, void *a, size_t k) {
+    if (m->narrow[g]) {
+        ((uint16_t *)a)[k]--;
+    } else {
+        ((uint32_t *)a)[k]--;
+    }
+}
+
+/* The @n counts @a (taken) as @m keeps group @g's: themselves, or in 16
+ * bits (NULL when out of memory). */
+static void *keep(const memo *m, size_t g, uint32_t *a, size_t n) {
+    if (!m->narrow[g] || !a) {
+        return a;
+    }
+    uint16_t *c = malloc(n * sizeof *c);
+    for (size_t k = 0; c && k < n; k++) {
+        c[k] = (uint16_t)a[k];
+    }
+    free(a);
+    return c;
+}
+
+/* Whether the @n counts of @a (NULL: none) are below 2^16. */
+static bool fits16(const uint32_t *a, size_t n) {
+    for (size_t j = 0; a && j < n; j++) {
+        if (a[j] > UINT16_MAX) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Group @g's kept low bytes of @key (kind << 8 | high byte), or NULL. */
-static uint32_t *lo_of(const memo *m, size_t g, uint16_t key) {
+static void *lo_of(const memo *m, size_t g, uint16_t key) {
     for (size_t k = g * LOS; k < (g + 1) * LOS; k++) {
         if (m->lokey[k] == key) {
             return m->lo[k];
@@ -192,15 +250,15 @@ static void memo_drop(memo *m, const ht_index *ix, size_t i) {
         return;
     }
     size_t g = ht__group_of_row(ix, c, i, m->by);
-    uint32_t *a = m->b.cnt[g];
+    void *a = m->cnt[g];
     if (!a) {
         return; /* (never: the row was counted) */
     }
     if (!ht__tally_pending(c, i)) {
         size_t ka, kb;
         ht__tally_ab(ix->d, c, i, 0, &ka, &kb);
-        a[ka]--;
-        a[kb]--;
+        take_one(m, g, a, ka);
+        take_one(m, g, a, kb);
     }
     uint16_t code[2] = {c->close[i],
                         m->arrive ? c->arrive[i] : HT_STATS_NO_DURATION};
@@ -208,11 +266,11 @@ static void memo_drop(memo *m, const ht_index *ix, size_t i) {
         if (code[kind] == HT_STATS_NO_DURATION) {
             continue;
         }
-        a[TALLY_CLOSE + kind]--;
-        m->b.hi[g * 2 + (size_t)kind][code[kind] >> 8]--;
-        uint32_t *lo = lo_of(m, g, (uint16_t)(kind << 8 | code[kind] >> 8));
+        take_one(m, g, a, TALLY_CLOSE + (size_t)kind);
+        take_one(m, g, m->hi[g * 2 + (size_t)kind], code[kind] >> 8);
+        void *lo = lo_of(m, g, (uint16_t)(kind << 8 | code[kind] >> 8));
         if (lo) {
-            lo[code[kind] & 0xff]--;
+            take_one(m, g, lo, code[kind] & 0xff);
         }
     }
 }
@@ -245,12 +303,13 @@ static size_t memo_bytes(const memo *m) {
     n += ng * LOS * (sizeof(uint16_t) + sizeof(void *)) + ng;
     n += m->b.npend * sizeof(uint32_t);
     for (size_t g = 0; g < ng; g++) {
-        n += m->b.cnt[g] ? NF * sizeof(uint32_t) : 0;
-        n += m->b.hi[2 * g] ? 256 * sizeof(uint32_t) : 0;
-        n += m->b.hi[2 * g + 1] ? 256 * sizeof(uint32_t) : 0;
+        size_t w = m->narrow[g] ? sizeof(uint16_t) : sizeof(uint32_t);
+        n += m->cnt[g] ? NF * w : 0;
+        n += m->hi[2 * g] ? 256 * w : 0;
+        n += m->hi[2 * g + 1] ? 256 * w : 0;
     }
     for (size_t k = 0; k < ng * LOS; k++) {
-        n += m->lo[k] ? 256 * sizeof(uint32_t) : 0;
+        n += m->lo[k] ? (m->narrow[k / LOS] ? 512 : 1024) : 0;
     }
     return n;
 }
@@ -277,10 +336,26 @@ static memo *memo_new(const ht_index *ix, const ht_index_filter *q, ht_group by,
         return NULL;
     }
     size_t ng = m->b.ng;
+    m->narrow = calloc(ng ? ng : 1, 1);
+    m->cnt = calloc(ng ? ng : 1, sizeof *m->cnt);
+    m->hi = calloc(ng ? 2 * ng : 1, sizeof *m->hi);
+    ok = m->narrow && m->cnt && m->hi;
+    for (size_t g = 0; ok && g < ng; g++) {
+        m->narrow[g] = !(wide && g % 2) && fits16(m->b.cnt[g], NF) &&
+                       fits16(m->b.hi[2 * g], 256) &&
+                       fits16(m->b.hi[2 * g + 1], 256);
+        for (size_t k = 2 * g; k < 2 * g + 2; k++) {
+            ok =
+                ok && ((m->hi[k] = keep(m, g, m->b.hi[k], 256)) || !m->b.hi[k]);
+            m->b.hi[k] = NULL;
+        }
+        ok = ok && ((m->cnt[g] = keep(m, g, m->b.cnt[g], NF)) || !m->b.cnt[g]);
+        m->b.cnt[g] = NULL;
+    }
     m->lokey = malloc(ng * LOS * sizeof *m->lokey);
     m->lo = calloc(ng * LOS, sizeof *m->lo);
     m->lonext = calloc(ng ? ng : 1, 1);
-    if (!m->lokey || !m->lo || !m->lonext) {
+    if (!ok || !m->lokey || !m->lo || !m->lonext) {
         memo_free(m);
         ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
         return NULL;
@@ -293,7 +368,7 @@ static memo *memo_new(const ht_index *ix, const ht_index_filter *q, ht_group by,
 
 /* Keeps @h (taken) as group @g's low bytes of @key, in a free place or in
  * place of one @keys (the request's, SLOTS) does not hold. */
-static void lo_put(memo *m, size_t g, uint16_t key, uint32_t *h,
+static void lo_put(memo *m, size_t g, uint16_t key, void *h,
                    const uint16_t *keys) {
     size_t at = (size_t)-1;
     for (size_t k = g * LOS; k < (g + 1) * LOS && at == (size_t)-1; k++) {
@@ -333,8 +408,8 @@ static ht_status answer(memo *m, const ht_index *ix, int64_t now, size_t parts,
             ? HT_OK
             : ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
     for (size_t g = 0; st == HT_OK && g < ng; g++) {
-        for (int f = 0; m->b.cnt[g] && f < NF; f++) {
-            v[g * NF + (size_t)f] = m->b.cnt[g][f];
+        for (size_t f = 0; m->cnt[g] && f < NF; f++) {
+            v[g * NF + f] = get(m, g, m->cnt[g], f);
         }
     }
     for (size_t k = 0; st == HT_OK && k < m->b.npend; k++) {
@@ -385,10 +460,10 @@ static ht_status answer(memo *m, const ht_index *ix, int64_t now, size_t parts,
                 continue;
             }
             uint32_t h[256] = {0};
-            const uint32_t *kept = m->b.hi[g * 2 + kind],
-                           *more = dhi[g * 2 + kind];
-            for (int b = 0; b < 256; b++) {
-                h[b] = (kept ? kept[b] : 0) + (more ? more[b] : 0);
+            const void *kept = m->hi[g * 2 + kind];
+            const uint32_t *more = dhi[g * 2 + kind];
+            for (size_t b = 0; b < 256; b++) {
+                h[b] = (kept ? get(m, g, kept, b) : 0) + (more ? more[b] : 0);
             }
             want[at] = ht__tally_rank_bin(h, ks[s], &within[at]);
             if (!lo_of(m, g, (uint16_t)(kind << 8 | want[at]))) {
@@ -417,7 +492,8 @@ static ht_status answer(memo *m, const ht_index *ix, int64_t now, size_t parts,
                 if (miss[at] == NO_BIN || lo_of(m, g, keys[s])) {
                     continue; /* (an earlier slot's byte: kept there) */
                 }
-                uint32_t *h = lo[at] ? lo[at] : calloc(256, sizeof *h);
+                void *h = keep(
+                    m, g, lo[at] ? lo[at] : calloc(256, sizeof *lo[at]), 256);
                 lo[at] = NULL;
                 if (!h) {
                     st = ht_error_set(err, HT_ENOMEM,
@@ -475,10 +551,10 @@ static ht_status answer(memo *m, const ht_index *ix, int64_t now, size_t parts,
                 }
             }
             uint32_t h[256];
-            const uint32_t *kept =
-                lo_of(m, g, (uint16_t)(kind << 8 | want[at]));
-            for (int b = 0; b < 256; b++) {
-                h[b] = (kept ? kept[b] : 0) + (dlo[first] ? dlo[first][b] : 0);
+            const void *kept = lo_of(m, g, (uint16_t)(kind << 8 | want[at]));
+            for (size_t b = 0; b < 256; b++) {
+                h[b] = (kept ? get(m, g, kept, b) : 0) +
+                       (dlo[first] ? dlo[first][b] : 0);
             }
             code[s] =
                 (uint16_t)(want[at] << 8 | ht__tally_rank_low(h, within[at]));

@@ -5,6 +5,7 @@
 #define HUTONG_STATS_INT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "hutong/stats.h"
 
@@ -30,5 +31,7 @@ void ht__stats_set_parts(size_t parts, size_t from);
 void ht__tally_memo_set_budget(size_t bytes);
 /* How many tallies a kept one answered. */
 uint64_t ht__tally_memo_hits(void);
+/* Every other group's kept counts in 32 bits even when 16 hold them. */
+void ht__tally_memo_set_wide(bool on);
 
 #endif

@@ -928,9 +928,10 @@ static void check_kept_against_walks(ht_store *s, const ht_index *ix,
  * incidents closed (new durations, other medians), deleted and added,
  * with the clock on (deadlines pending become late), for an older index
  * than they have seen, and within a budget too small to keep them: the
- * store's figures every time. */
-static void test_stats_kept_tallies_follow_changes(void **state) {
-    (void)state;
+ * store's figures every time. Counts kept in 16 bits, or every other
+ * group's in 32 when @wide. */
+static void kept_tallies(bool wide) {
+    ht__tally_memo_set_wide(wide);
     ts_demo *d = ts_demo_new(3000);
     const char *db = d->fx->db;
     ht_index *v1 = NULL, *v2 = NULL;
@@ -1038,11 +1039,18 @@ static void test_stats_kept_tallies_follow_changes(void **state) {
     check_stats(d->fx->s, v2, cases, nc);
     assert_true(ht__tally_memo_hits() == hits + 1);
     ht__tally_memo_set_budget(SIZE_MAX);
+    ht__tally_memo_set_wide(false);
     ht_clock_set(0);
     ht__stats_set_parts(0, 400000);
     ht_index_unref(v1);
     ht_index_unref(v2);
     ts_demo_free(d);
+}
+
+static void test_stats_kept_tallies_follow_changes(void **state) {
+    (void)state;
+    kept_tallies(false);
+    kept_tallies(true);
 }
 
 static int cmp_u16(const void *a, const void *b) {
