@@ -68,8 +68,18 @@ typedef struct memo {
     uint64_t used;
 } memo;
 
+/* Filters asked once, remembered (not kept) so that a second asking keeps
+ * its tally: a one-off filter costs no more than its walks. */
+#define SEEN 64
+
 struct ht__tally_memos {
     pthread_mutex_t mu;
+    struct {
+        ht_index_filter *q;
+        ht_group by;
+        bool arrive;
+    } seen[SEEN];
+    size_t nseen;
     uint64_t *dead; /* the dead rows every memo leaves out */
     size_t words;
     memo *list;
@@ -106,6 +116,9 @@ void ht__tally_memos_free(struct ht__tally_memos *s) {
         memo *m = s->list;
         s->list = m->next;
         memo_free(m);
+    }
+    for (size_t k = 0; k < s->nseen; k++) {
+        ht_index_filter_free(s->seen[k].q);
     }
     free(s->dead);
     pthread_mutex_destroy(&s->mu);
@@ -584,6 +597,34 @@ static ht_status answer(memo *m, const ht_index *ix, int64_t now, size_t parts,
     return st;
 }
 
+/* Whether @q (not NULL) was asked before of @by; if not, it is
+ * remembered (the oldest forgotten). */
+static bool seen_before(struct ht__tally_memos *s, const ht_index_filter *q,
+                        ht_group by, bool arrive, const dict *d) {
+    for (size_t k = 0; k < s->nseen; k++) {
+        if (s->seen[k].by == by && s->seen[k].arrive == arrive &&
+            same_filter(s->seen[k].q, q, d)) {
+            return true;
+        }
+    }
+    bool ok = true;
+    ht_index_filter *c = copy_filter(q, d, &ok);
+    if (!ok) {
+        ht_index_filter_free(c);
+        return false;
+    }
+    if (s->nseen == SEEN) {
+        ht_index_filter_free(s->seen[0].q);
+        memmove(s->seen, s->seen + 1, (SEEN - 1) * sizeof *s->seen);
+        s->nseen--;
+    }
+    s->seen[s->nseen].q = c;
+    s->seen[s->nseen].by = by;
+    s->seen[s->nseen].arrive = arrive;
+    s->nseen++;
+    return false;
+}
+
 bool ht__tally_memo(const ht_index *ix, const ht_index_filter *q, ht_group by,
                     int64_t now, bool arrive, size_t parts, ht_index_tally *out,
                     ht_status *st, ht_error *err) {
@@ -611,6 +652,9 @@ bool ht__tally_memo(const ht_index *ix, const ht_index_filter *q, ht_group by,
     }
     if (m) {
         hits++;
+    } else if (q && !seen_before(s, q, by, arrive, ix->d)) {
+        pthread_mutex_unlock(&s->mu);
+        return false; /* a filter asked first: its walks */
     } else {
         if (!(m = memo_new(ix, q, by, arrive, parts, err))) {
             pthread_mutex_unlock(&s->mu);

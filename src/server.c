@@ -208,8 +208,9 @@ static ht_status load_index(ht_server *s, const char *db,
 #define TALLY_WARM_FROM 400000
 
 /* The tallies of all time a ranking asks first (index_tally_memo.c keeps
- * them), made while the first requests are few: by grid last, so that a
- * tight budget lets the others go first. */
+ * them), made while the first requests are few, in one thread (the other
+ * core answers them): by grid last, so that a tight budget lets the
+ * others go first. */
 static void *warm_tallies(void *arg) {
     ht_server *s = arg;
     ht_index *ix = ht__live_index_ref(s);
@@ -224,7 +225,7 @@ static void *warm_tallies(void *arg) {
         ht_error err = {0};
         if (closing || !t ||
             ht_index_tally_groups(ix, NULL, order[k], ht_clock_now(),
-                                  order[k] == HT_GROUP_DEPARTMENT, 0, t,
+                                  order[k] == HT_GROUP_DEPARTMENT, 1, t,
                                   &err) != HT_OK) {
             free(t);
             break;
