@@ -51,8 +51,9 @@ static ht_status render_to_file(cli_env *e, const ht_render_req *req,
                                 const char *path, ht_error *err) {
     ht_image_format fmt;
     if (ht_image_format_parse(extension(path), &fmt, NULL) != HT_OK) {
-        return ht_error_set(err, HT_EINVAL,
-                            "%s: output must end in .png, .svg or .pdf", path);
+        return ht_error_set(
+            err, HT_EINVAL,
+            "%s: output must end in .png, .jpg, .webp, .svg or .pdf", path);
     }
     ht_buf *b = ht_buf_new();
     ht_status st = b ? ht_render_to_buf(e->renderer, req, 1, NULL, fmt, b, err)

@@ -651,20 +651,22 @@ void ht__http_redact_tokens(char *uri) {
     }
 }
 
-enum MHD_Result ht__http_send_blank_png(struct MHD_Connection *c, request *rq,
-                                        int w, int h, const char *cc) {
+enum MHD_Result ht__http_send_blank(struct MHD_Connection *c, request *rq,
+                                    int w, int h, ht_image_format fmt,
+                                    const char *cc) {
     cairo_surface_t *blank =
         cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-    ht_buf *png = ht_buf_new();
+    ht_buf *img = ht_buf_new();
     ht_error err = {0};
-    ht_status st = png ? ht_png_encode(blank, png, &err)
+    ht_status st = img ? ht_image_encode(blank, fmt, NULL, img, &err)
                        : ht_error_set(&err, HT_ENOMEM, "out of memory");
     cairo_surface_destroy(blank);
     if (st != HT_OK) {
-        ht_buf_free(png);
+        ht_buf_free(img);
         return ht__http_send_failure(c, rq, st, err.msg);
     }
-    return ht__http_send_ht_buf(c, rq, "image/png", png, NULL, cc);
+    return ht__http_send_ht_buf(c, rq, ht_image_format_mime(fmt), img, NULL,
+                                cc);
 }
 
 /* Tiles of a live window change as time passes: cache them briefly. */

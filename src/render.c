@@ -9,14 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hutong/analysis.h"
 #include "hutong/buf.h"
 #include "hutong/clock.h"
 #include "hutong/datetime.h"
 #include "hutong/hash.h"
+#include "hutong/jpeg.h"
 #include "hutong/png.h"
 #include "hutong/tile.h"
+#include "hutong/webp.h"
 
 #include "render_int.h"
 
@@ -719,15 +722,79 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
 
 ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
                                 ht_error *err) {
-    static const char *const names[] = {"png", "pdf", "svg"};
-    for (int k = 0; k < 3; k++) {
-        if (ext && strcmp(ext, names[k]) == 0) {
-            *out = (ht_image_format)k;
+    static const struct {
+        const char *name;
+        ht_image_format fmt;
+    } names[] = {{"png", HT_IMAGE_PNG},   {"pdf", HT_IMAGE_PDF},
+                 {"svg", HT_IMAGE_SVG},   {"jpg", HT_IMAGE_JPEG},
+                 {"jpeg", HT_IMAGE_JPEG}, {"webp", HT_IMAGE_WEBP}};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        if (ext && strcasecmp(ext, names[k].name) == 0) {
+            *out = names[k].fmt;
             return HT_OK;
         }
     }
-    return ht_error_set(err, HT_EINVAL, "\"%s\": an image is png, pdf or svg",
+    return ht_error_set(err, HT_EINVAL,
+                        "\"%s\": an image is png, jpg, webp, pdf or svg",
                         ext ? ext : "");
+}
+
+const char *ht_image_format_mime(ht_image_format fmt) {
+    switch (fmt) {
+    case HT_IMAGE_PDF:
+        return "application/pdf";
+    case HT_IMAGE_SVG:
+        return "image/svg+xml";
+    case HT_IMAGE_JPEG:
+        return "image/jpeg";
+    case HT_IMAGE_WEBP:
+        return "image/webp";
+    case HT_IMAGE_PNG:
+    default:
+        return "image/png";
+    }
+}
+
+bool ht_image_format_is_raster(ht_image_format fmt) {
+    return fmt == HT_IMAGE_PNG || fmt == HT_IMAGE_JPEG || fmt == HT_IMAGE_WEBP;
+}
+
+/* Quality of the lossy formats: what base maps and heat keep sharp. */
+#define JPEG_QUALITY 88
+#define WEBP_QUALITY 85
+
+ht_status ht_image_encode(cairo_surface_t *surf, ht_image_format fmt,
+                          const ht_rgba *background, ht_buf *out,
+                          ht_error *err) {
+    if (!ht_image_format_is_raster(fmt)) {
+        return ht_error_set(err, HT_EINVAL, "%s is not a raster format",
+                            ht_image_format_mime(fmt));
+    }
+    if (fmt == HT_IMAGE_PNG) {
+        return ht_png_encode(surf, out, err);
+    }
+    if (fmt == HT_IMAGE_WEBP) {
+        return ht_webp_encode(surf, WEBP_QUALITY, out, err);
+    }
+    int w = cairo_image_surface_get_width(surf);
+    int h = cairo_image_surface_get_height(surf);
+    cairo_surface_t *flat =
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(flat);
+    if (background) {
+        cairo_set_source_rgb(cr, background->r, background->g, background->b);
+    } else {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+    }
+    cairo_paint(cr);
+    cairo_set_source_surface(cr, surf, 0, 0);
+    cairo_paint(cr);
+    ht_status st = cairo_status(cr) == CAIRO_STATUS_SUCCESS
+                       ? ht_jpeg_encode(flat, JPEG_QUALITY, out, err)
+                       : ht_error_set(err, HT_ENOMEM, "out of memory");
+    cairo_destroy(cr);
+    cairo_surface_destroy(flat);
+    return st;
 }
 
 cairo_status_t ht_render_cairo_writer(void *closure, const unsigned char *data,
@@ -750,8 +817,9 @@ ht_status ht_render_to_buf(ht_renderer *r, const ht_render_req *reqs, size_t n,
     }
     /* Vector output streams into a buffer of its own, so that @out only
      * ever receives a whole image. */
-    ht_buf *vec = fmt == HT_IMAGE_PNG ? NULL : ht_buf_new();
-    if (fmt != HT_IMAGE_PNG && !vec) {
+    bool raster = ht_image_format_is_raster(fmt);
+    ht_buf *vec = raster ? NULL : ht_buf_new();
+    if (!raster && !vec) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
     cairo_surface_t *surf =
@@ -778,8 +846,8 @@ ht_status ht_render_to_buf(ht_renderer *r, const ht_render_req *reqs, size_t n,
         cairo_restore(cr);
     }
     cairo_destroy(cr);
-    if (st == HT_OK && fmt == HT_IMAGE_PNG) {
-        st = ht_png_encode(surf, out, err);
+    if (st == HT_OK && raster) {
+        st = ht_image_encode(surf, fmt, background, out, err);
     } else if (st == HT_OK) {
         cairo_surface_finish(surf); /* the last bytes reach @vec */
         if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {

@@ -77,27 +77,39 @@ static bool tile_number(const char *text, uint32_t *out) {
     return ht__http_parse_u32(&p, out) && *p == '\0';
 }
 
-/* GET /tiles/{style}/{z}/{x}/{y}.png and {y}@2x.png + filters. */
+/* The {y}[@2x].{png|jpg|webp} of a tile's path: @ytext cut to {y} (empty
+ * when the rest is not one of those), the scale and the format. */
+static void tile_suffix(char *ytext, int *scale, ht_image_format *fmt) {
+    char *dot = strrchr(ytext, '.');
+    if (!dot || ht_image_format_parse(dot + 1, fmt, NULL) != HT_OK ||
+        !ht_image_format_is_raster(*fmt) || strcmp(dot + 1, "jpeg") == 0) {
+        ytext[0] = '\0';
+        return;
+    }
+    *dot = '\0';
+    size_t yl = (size_t)(dot - ytext);
+    if (yl > 3 && strcmp(ytext + yl - 3, "@2x") == 0) {
+        *scale = 2;
+        ytext[yl - 3] = '\0';
+    }
+}
+
+/* GET /tiles/{style}/{z}/{x}/{y}.png, .jpg, .webp and {y}@2x.png... +
+ * filters. */
 enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
                                request *rq, const char *const *args) {
     const char *name = args[0];
     uint32_t z, x, y;
     int scale = 1;
+    ht_image_format fmt = HT_IMAGE_PNG;
     char ytext[HT__ROUTE_ARG_SIZE];
     snprintf(ytext, sizeof ytext, "%s", args[3]);
-    size_t yl = strlen(ytext);
-    if (yl > 7 && strcmp(ytext + yl - 7, "@2x.png") == 0) {
-        scale = 2;
-        ytext[yl - 7] = '\0';
-    } else if (yl > 4 && strcmp(ytext + yl - 4, ".png") == 0) {
-        ytext[yl - 4] = '\0';
-    } else {
-        ytext[0] = '\0';
-    }
+    tile_suffix(ytext, &scale, &fmt);
     if (!tile_number(args[1], &z) || !tile_number(args[2], &x) ||
         !tile_number(ytext, &y)) {
         return ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND,
-                                   "expected /tiles/{style}/{z}/{x}/{y}.png");
+                                   "expected /tiles/{style}/{z}/{x}/{y}.png "
+                                   "(or @2x.png, .jpg, .webp)");
     }
     ht_tile_id t = {(int)(z > 99 ? 99 : z), x, y};
     ht_error err = {0};
@@ -132,7 +144,7 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
                          .clip_grid = rq->scope[0] ? rq->scope : NULL};
     const char *cc = ht__http_cache_control_of(s, &q.filter);
     if (outside) {
-        return ht__http_send_blank_png(c, rq, px, px, cc);
+        return ht__http_send_blank(c, rq, px, px, fmt, cc);
     }
     /* The key holds what the tile depends on: the last write within its
      * reach (read first: a write publishes its snapshot before it marks
@@ -159,8 +171,9 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
     }
     char fkey[1024], key[1400], etag[40];
     ht_filter_key(&keyed, fkey, sizeof fkey);
-    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d|%s|n%lu|%016llx|%s", name, z,
-             x, y, scale, fkey, near, (unsigned long long)fp, rq->scope);
+    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d.%d|%s|n%lu|%016llx|%s", name,
+             z, x, y, scale, (int)fmt, fkey, near, (unsigned long long)fp,
+             rq->scope);
     snprintf(etag, sizeof etag, "\"%016llx\"",
              (unsigned long long)ht_hash64(s->etag_seed, key, strlen(key)));
     if (ht__http_etag_matches(c, etag)) {
@@ -169,21 +182,22 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
     void *data;
     size_t len;
     if (ht_cache_get(s->cache, key, &data, &len)) {
-        return ht__http_send_buf(c, rq, MHD_HTTP_OK, "image/png", data, len,
-                                 etag, cc);
+        return ht__http_send_buf(c, rq, MHD_HTTP_OK, ht_image_format_mime(fmt),
+                                 data, len, etag, cc);
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    ht_buf *png = ht_buf_new();
-    st = png ? ht_render_to_buf(w->rend, &req, 1, NULL, HT_IMAGE_PNG, png, &err)
+    ht_buf *img = ht_buf_new();
+    st = img ? ht_render_to_buf(w->rend, &req, 1, NULL, fmt, img, &err)
              : ht_error_set(&err, HT_ENOMEM, "out of memory");
     if (st != HT_OK) {
-        ht_buf_free(png);
+        ht_buf_free(img);
         return ht__http_send_failure(c, rq, st, err.msg);
     }
     ht__routes_observe_render(s, ht__http_since_ms(&t0) / 1e3);
-    ht_cache_put(s->cache, key, png->data, png->len);
-    return ht__http_send_ht_buf(c, rq, "image/png", png, etag, cc);
+    ht_cache_put(s->cache, key, img->data, img->len);
+    return ht__http_send_ht_buf(c, rq, ht_image_format_mime(fmt), img, etag,
+                                cc);
 }
 
 enum MHD_Result ht__route_tilejson(ht_server *s, struct MHD_Connection *c,

@@ -159,21 +159,22 @@ static enum MHD_Result wms_map(ht_server *s, struct MHD_Connection *c,
     }
     ht_rgba bg = {w->bgcolor.r, w->bgcolor.g, w->bgcolor.b, 1};
     worker *wk = ht__live_worker_get(s, &err);
-    ht_buf *png = wk ? ht_buf_new() : NULL;
+    ht_buf *img = wk ? ht_buf_new() : NULL;
+    /* (JPEG has no transparency: over the background) */
+    bool clear = (w->transparent || rq->scope[0]) && w->format != HT_IMAGE_JPEG;
     ht_status st =
         !wk    ? err.code
-        : !png ? ht_error_set(&err, HT_ENOMEM, "out of memory")
+        : !img ? ht_error_set(&err, HT_ENOMEM, "out of memory")
                : ht_render_to_buf(wk->rend, reqs, (size_t)w->nlayers,
-                                  w->transparent || rq->scope[0] ? NULL : &bg,
-                                  HT_IMAGE_PNG, png, &err);
+                                  clear ? NULL : &bg, w->format, img, &err);
     if (st != HT_OK) {
-        ht_buf_free(png);
+        ht_buf_free(img);
         return st == HT_EINVAL ? wms_error(c, rq, w->version,
                                            "InvalidParameterValue", err.msg)
                                : ht__http_send_failure(c, rq, st, err.msg);
     }
-    return ht__http_send_ht_buf(c, rq, "image/png", png, NULL,
-                                ht__http_cache_control_of(s, &w->filter));
+    return ht__http_send_ht_buf(c, rq, ht_image_format_mime(w->format), img,
+                                NULL, ht__http_cache_control_of(s, &w->filter));
 }
 
 static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,

@@ -403,9 +403,10 @@ enum MHD_Result ht__maps_send_legend(ht_server *s, struct MHD_Connection *c,
                                      request *rq, const ht_style *style,
                                      const ht_filter *f, double scale,
                                      bool empty_ok, const char *cc);
-/* http.c: a transparent PNG of @w x @h. */
-enum MHD_Result ht__http_send_blank_png(struct MHD_Connection *c, request *rq,
-                                        int w, int h, const char *cc);
+/* http.c: a blank image of @w x @h in @fmt (transparent, JPEG white). */
+enum MHD_Result ht__http_send_blank(struct MHD_Connection *c, request *rq,
+                                    int w, int h, ht_image_format fmt,
+                                    const char *cc);
 
 /* http.c: a query parsed from key/value pairs (what ht__http_parse_query
  * does with a connection's): begin, one call a parameter (false, with

@@ -82,6 +82,25 @@ static const char *const known[] = {"service",
                                     "dpi",
                                     "format_options"};
 
+/* The image format a GetMap FORMAT names (its media type, or the short
+ * name some clients send); false for none or another. */
+static bool map_format(const char *format, ht_image_format *out) {
+    static const struct {
+        const char *name;
+        ht_image_format fmt;
+    } names[] = {{"image/png", HT_IMAGE_PNG},   {"png", HT_IMAGE_PNG},
+                 {"image/jpeg", HT_IMAGE_JPEG}, {"image/jpg", HT_IMAGE_JPEG},
+                 {"jpeg", HT_IMAGE_JPEG},       {"jpg", HT_IMAGE_JPEG},
+                 {"image/webp", HT_IMAGE_WEBP}, {"webp", HT_IMAGE_WEBP}};
+    for (size_t k = 0; format && k < sizeof names / sizeof *names; k++) {
+        if (strcasecmp(format, names[k].name) == 0) {
+            *out = names[k].fmt;
+            return true;
+        }
+    }
+    return false;
+}
+
 ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                        size_t n, int64_t now, ht_wms_req *out, char code[40],
                        ht_error *err) {
@@ -238,10 +257,10 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                     err, "WIDTH and HEIGHT: 1..%s pixels", "4096");
     }
     const char *format = find(keys, values, n, "FORMAT");
-    if (map && (!format || (strcasecmp(format, "image/png") != 0 &&
-                            strcasecmp(format, "png") != 0))) {
+    if (map && !map_format(format, &out->format)) {
         return fail(code, format ? "InvalidFormat" : "MissingParameterValue",
-                    err, "FORMAT \"%s\": image/png", format ? format : "");
+                    err, "FORMAT \"%s\": image/png, image/jpeg or image/webp",
+                    format ? format : "");
     }
     const char *tr = find(keys, values, n, "TRANSPARENT");
     out->transparent = tr && strcasecmp(tr, "TRUE") == 0;
@@ -418,9 +437,10 @@ char *ht_wms_capabilities(int version, const char *base_url,
     ht_buf_appendf(b, NULL, "  </Service>\n  <Capability>\n    <Request>\n");
     const char *caps[] = {v13 ? "text/xml" : "application/vnd.ogc.wms_xml"};
     const char *png[] = {"image/png"};
+    const char *maps[] = {"image/png", "image/jpeg", "image/webp"};
     const char *info[] = {"application/json", "text/html", "text/plain"};
     operation(b, "GetCapabilities", caps, 1, base_url);
-    operation(b, "GetMap", png, 1, base_url);
+    operation(b, "GetMap", maps, 3, base_url);
     operation(b, "GetFeatureInfo", info, 3, base_url);
     operation(b, v13 ? "sld:GetLegendGraphic" : "GetLegendGraphic", png, 1,
               base_url);

@@ -185,13 +185,28 @@ ht_status ht_render(ht_renderer *r, const ht_render_req *req, cairo_t *cr,
 typedef enum ht_image_format {
     HT_IMAGE_PNG = 0,
     HT_IMAGE_PDF,
-    HT_IMAGE_SVG
+    HT_IMAGE_SVG,
+    HT_IMAGE_JPEG, /**< flattened on the background (white without one) */
+    HT_IMAGE_WEBP  /**< lossy, its alpha kept */
 } ht_image_format;
 
-/** The format of a file extension or a name ("png", "pdf", "svg");
- * HT_EINVAL names anything else. */
+/** The format of a file extension or a name ("png", "pdf", "svg", "jpg"
+ * or "jpeg", "webp"); HT_EINVAL names anything else. */
 ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
                                 ht_error *err);
+
+/** The media type of @fmt ("image/png"...). */
+const char *ht_image_format_mime(ht_image_format fmt);
+
+/** Whether @fmt is drawn in pixels (PNG, JPEG, WebP). */
+bool ht_image_format_is_raster(ht_image_format fmt);
+
+/** @surf (an ARGB32 image surface) appended to @out in @fmt, a raster
+ * format (HT_EINVAL for another): JPEG flattened on @background, white
+ * when NULL. On error @out is left as it was. */
+ht_status ht_image_encode(cairo_surface_t *surf, ht_image_format fmt,
+                          const ht_rgba *background, ht_buf *out,
+                          ht_error *err);
 
 /**
  * Draw the @n requests (n >= 1, of the first's size) one over the other —

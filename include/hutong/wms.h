@@ -11,6 +11,7 @@
 #include "hutong/error.h"
 #include "hutong/filter.h"
 #include "hutong/geom.h"
+#include "hutong/render.h"
 #include "hutong/style.h"
 
 #define HT_WMS_MAX_SIZE 4096 /**< MaxWidth and MaxHeight */
@@ -34,6 +35,7 @@ typedef struct ht_wms_req {
     ht_bbox bbox;
     int width, height;
     bool transparent;
+    ht_image_format format; /**< GetMap: PNG, JPEG or WebP */
     ht_rgba bgcolor;
     int i, j;             /**< GetFeatureInfo pixel (I/J or X/Y) */
     char info_format[32]; /**< application/json, text/html, text/plain */

@@ -210,6 +210,27 @@ static void test_cli_render_tiles_and_maps(void **state) {
     assert_int_equal(fread(buf, 1, 5, f), 5);
     fclose(f);
     assert_memory_equal(buf, "%PDF-", 5);
+    /* JPEG and WebP by their extension. */
+    char *jpg = ts_path(dir, "m.jpg"), *webp = ts_path(dir, "t.webp");
+    assert_int_equal(H(NULL, NULL, "render", "map", "--bbox",
+                       "12955000,4852000,12960000,4857000", "--size", "300x200",
+                       "--style", "default", "--db", db, "-o", jpg),
+                     0);
+    assert_int_equal(H(NULL, NULL, "render", "tile", "15", "26978", "12413",
+                       "--style", "heat", "--db", db, "-o", webp),
+                     0);
+    f = fopen(jpg, "rb");
+    assert_int_equal(fread(buf, 1, 3, f), 3);
+    fclose(f);
+    assert_memory_equal(buf, "\xff\xd8\xff", 3);
+    char riff[12];
+    f = fopen(webp, "rb");
+    assert_int_equal(fread(riff, 1, 12, f), 12);
+    fclose(f);
+    assert_memory_equal(riff, "RIFF", 4);
+    assert_memory_equal(riff + 8, "WEBP", 4);
+    free(jpg);
+    free(webp);
     /* Bad requests: exit 2, a clear message, no file left behind. */
     static const struct {
         const char *a[12];
@@ -242,7 +263,7 @@ static void test_cli_render_tiles_and_maps(void **state) {
          "layers[0].type: unknown layer type"},
         {{"render", "tile", "3", "1", "1", "--style", "default", "-o",
           "OUTBMP"},
-         "must end in .png, .svg or .pdf"},
+         "must end in .png, .jpg, .webp, .svg or .pdf"},
     };
     char *badstyle = ts_path(dir, "bad.json");
     ts_write(badstyle, "{\"layers\":[{\"id\":\"a\",\"type\":\"raster\"}]}");

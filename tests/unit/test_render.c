@@ -2,6 +2,8 @@
 /* Unit tests: features and render. */
 #include <math.h>
 #include <pthread.h>
+#include <turbojpeg.h>
+#include <webp/decode.h>
 
 #include "hutong/clock.h"
 #include "hutong/demo.h"
@@ -541,12 +543,132 @@ static void test_render_threads_share_nothing(void **state) {
     ht_style_unref(st);
 }
 
+/* The tile at zoom 14 over the district's label, shifted @dx tiles east. */
+static ht_render_req district_tile(const ht_style *s, int dx) {
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
+    ht_tile_id at = ht_tile_at(d->label.x, d->label.y, 14);
+    return (ht_render_req){
+        .style = s,
+        .bbox = ht_tile_bbox((ht_tile_id){14, at.x + (uint32_t)dx, at.y}),
+        .width = 256,
+        .height = 256,
+        .scale = 1};
+}
+
+/* Pixel (x, y) of a JPEG (its R, G, B), the image 256 x 256. */
+static void jpeg_pixel(const ht_buf *b, int x, int y, int rgb[3]) {
+    tjhandle tj = tjInitDecompress();
+    int w, h, sub, cs;
+    assert_int_equal(tjDecompressHeader3(tj, (const unsigned char *)b->data,
+                                         b->len, &w, &h, &sub, &cs),
+                     0);
+    assert_int_equal(w, 256);
+    assert_int_equal(h, 256);
+    unsigned char *px = malloc(256 * 256 * 3);
+    assert_int_equal(tjDecompress2(tj, (const unsigned char *)b->data, b->len,
+                                   px, 256, 0, 256, TJPF_RGB, 0),
+                     0);
+    for (int k = 0; k < 3; k++) {
+        rgb[k] = px[(y * 256 + x) * 3 + k];
+    }
+    free(px);
+    tjDestroy(tj);
+}
+
+/* Pixel (x, y) of a WebP (R, G, B, A), the image 256 x 256. */
+static void webp_pixel(const ht_buf *b, int x, int y, int rgba[4]) {
+    int w, h;
+    assert_true(WebPGetInfo((const uint8_t *)b->data, b->len, &w, &h));
+    assert_int_equal(w, 256);
+    assert_int_equal(h, 256);
+    uint8_t *px = WebPDecodeRGBA((const uint8_t *)b->data, b->len, &w, &h);
+    assert_non_null(px);
+    for (int k = 0; k < 4; k++) {
+        rgba[k] = px[(y * 256 + x) * 4 + k];
+    }
+    WebPFree(px);
+}
+
+static bool near_rgb(const int *got, int r, int g, int b) {
+    return abs(got[0] - r) <= 12 && abs(got[1] - g) <= 12 &&
+           abs(got[2] - b) <= 12;
+}
+
+/* PNG, JPEG and WebP from one drawing: JPEG flattened on the background
+ * (white without one), WebP with its transparency; the names and media
+ * types of every format, and the ones refused. */
+static void test_render_raster_formats(void **state) {
+    (void)state;
+    ht_image_format f;
+    ht_error err = {0};
+    assert_int_equal(ht_image_format_parse("JPG", &f, NULL), HT_OK);
+    assert_int_equal(f, HT_IMAGE_JPEG);
+    assert_int_equal(ht_image_format_parse("jpeg", &f, NULL), HT_OK);
+    assert_int_equal(f, HT_IMAGE_JPEG);
+    assert_int_equal(ht_image_format_parse("webp", &f, NULL), HT_OK);
+    assert_int_equal(f, HT_IMAGE_WEBP);
+    assert_int_equal(ht_image_format_parse("gif", &f, &err), HT_EINVAL);
+    assert_contains(err.msg, "webp");
+    assert_string_equal(ht_image_format_mime(HT_IMAGE_JPEG), "image/jpeg");
+    assert_string_equal(ht_image_format_mime(HT_IMAGE_WEBP), "image/webp");
+    assert_string_equal(ht_image_format_mime(HT_IMAGE_PDF), "application/pdf");
+    assert_false(ht_image_format_is_raster(HT_IMAGE_SVG));
+    /* The district blue; nothing else drawn. */
+    ht_style *s = style(
+        "{\"layers\":[{\"id\":\"d\",\"type\":\"fill\",\"source\":"
+        "\"grids\",\"filter\":[\"==\",[\"get\",\"level\"],\"district\"],"
+        "\"paint\":{\"fill-color\":\"#0000ff\"}}]}");
+    ht_render_req in = district_tile(s, 0), out = district_tile(s, 40);
+    const ht_rgba red = {1, 0, 0, 1};
+    int rgb[4];
+    ht_buf *b = ht_buf_new();
+    assert_int_equal(
+        ht_render_to_buf(rend, &in, 1, NULL, HT_IMAGE_JPEG, b, NULL), HT_OK);
+    assert_true(b->len > 2 && (unsigned char)b->data[0] == 0xff &&
+                (unsigned char)b->data[1] == 0xd8);
+    jpeg_pixel(b, 128, 128, rgb);
+    assert_true(near_rgb(rgb, 0, 0, 255));
+    b->len = 0;
+    assert_int_equal(
+        ht_render_to_buf(rend, &out, 1, NULL, HT_IMAGE_JPEG, b, NULL), HT_OK);
+    jpeg_pixel(b, 128, 128, rgb);
+    assert_true(near_rgb(rgb, 255, 255, 255));
+    b->len = 0;
+    assert_int_equal(
+        ht_render_to_buf(rend, &out, 1, &red, HT_IMAGE_JPEG, b, NULL), HT_OK);
+    jpeg_pixel(b, 128, 128, rgb);
+    assert_true(near_rgb(rgb, 255, 0, 0));
+    b->len = 0;
+    assert_int_equal(
+        ht_render_to_buf(rend, &in, 1, NULL, HT_IMAGE_WEBP, b, NULL), HT_OK);
+    assert_true(b->len > 12 && memcmp(b->data, "RIFF", 4) == 0 &&
+                memcmp(b->data + 8, "WEBP", 4) == 0);
+    webp_pixel(b, 128, 128, rgb);
+    assert_true(near_rgb(rgb, 0, 0, 255) && rgb[3] == 255);
+    b->len = 0;
+    assert_int_equal(
+        ht_render_to_buf(rend, &out, 1, NULL, HT_IMAGE_WEBP, b, NULL), HT_OK);
+    webp_pixel(b, 128, 128, rgb);
+    assert_int_equal(rgb[3], 0); /* transparent, as the PNG */
+    /* A vector format is not a raster's encoding. */
+    cairo_surface_t *one =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
+    size_t len = b->len;
+    assert_int_equal(ht_image_encode(one, HT_IMAGE_PDF, NULL, b, &err),
+                     HT_EINVAL);
+    assert_int_equal(b->len, len);
+    cairo_surface_destroy(one);
+    ht_buf_free(b);
+    ht_style_unref(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_features_loaded),
         cmocka_unit_test(test_render_zoom_of_requests),
         cmocka_unit_test(test_render_refuses_bad_requests),
         cmocka_unit_test(test_render_draws_what_the_style_says),
+        cmocka_unit_test(test_render_raster_formats),
         cmocka_unit_test(test_render_shipped_styles_everywhere),
         cmocka_unit_test(test_render_legends_in_real_units),
         cmocka_unit_test(test_render_style_filter),

@@ -71,6 +71,24 @@ static void test_wms_getmap_axis_order(void **state) {
                            &w, code, &err),
                      HT_OK);
     assert_true(w.bbox.minx == 447240 && w.bbox.miny == 4413748);
+    assert_int_equal(w.format, HT_IMAGE_PNG);
+    /* The formats by media type or short name, any case. */
+    const struct {
+        const char *name;
+        ht_image_format fmt;
+    } formats[] = {{"image/jpeg", HT_IMAGE_JPEG},
+                   {"JPEG", HT_IMAGE_JPEG},
+                   {"image/webp", HT_IMAGE_WEBP},
+                   {"png", HT_IMAGE_PNG}};
+    for (size_t k = 0; k < sizeof formats / sizeof *formats; k++) {
+        char q[256];
+        snprintf(q, sizeof q,
+                 "REQUEST=GetMap&VERSION=1.1.1&LAYERS=default&SRS=EPSG:3857&"
+                 "BBOX=0,0,1,1&WIDTH=2&HEIGHT=2&FORMAT=%s",
+                 formats[k].name);
+        assert_int_equal(parse(q, &w, code, &err), HT_OK);
+        assert_int_equal(w.format, formats[k].fmt);
+    }
     /* Keys are case-insensitive. */
     assert_int_equal(parse("request=GetFeatureInfo&version=1.3.0&layers=grids&"
                            "query_layers=grids&crs=EPSG:3857&bbox=0,0,10,10&"
@@ -110,7 +128,9 @@ static void test_wms_errors_have_ogc_codes(void **state) {
          "InvalidParameterValue", "WIDTH"},
         {"REQUEST=GetMap&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1&"
          "FORMAT=image/gif",
-         "InvalidFormat", "image/gif"},
+         "InvalidFormat", "image/png, image/jpeg or image/webp"},
+        {"REQUEST=GetMap&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1",
+         "MissingParameterValue", "FORMAT"},
         {"REQUEST=GetMap&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1&"
          "FORMAT=image/png&BGCOLOR=red",
          "InvalidParameterValue", "BGCOLOR"},
@@ -171,6 +191,11 @@ static void test_wms_documents(void **state) {
     assert_contains(caps, "<LegendURL width=\"360\" height=\"78\">");
     assert_contains(caps, "LAYER=heat");
     assert_contains(caps, "<MaxWidth>4096</MaxWidth>");
+    /* GetMap in PNG, JPEG (GDAL's first choice) and WebP */
+    assert_contains(caps,
+                    "<GetMap>\n        <Format>image/png</Format>\n"
+                    "        <Format>image/jpeg</Format>\n"
+                    "        <Format>image/webp</Format>");
     free(caps);
     caps = ht_wms_capabilities(111, "http://h:1", layers, 2, ll, boxes);
     assert_contains(caps, "<WMT_MS_Capabilities version=\"1.1.1\">");

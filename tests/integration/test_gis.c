@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Integration: GIS clients pointed at a real `hutong serve` — GDAL's WMS
+ * driver with its defaults (skipped when GDAL is not installed) — and the
+ * image formats they ask for. */
+#include <unistd.h>
+
+#include "ht_test.h"
+
+#define H(out, err, ...) ts_hutong(out, err, __VA_ARGS__, (const char *)NULL)
+
+static char *dir, *db, *errlog;
+static ts_server srv;
+
+static int setup(void **state) {
+    (void)state;
+    dir = ts_tmpdir();
+    db = ts_pg() ? ts_pg_new_db() : ts_path(dir, "demo.db");
+    errlog = ts_path(dir, "serve.log");
+    if (H(NULL, NULL, "demo", "--db", db, "--incidents", "2000") != 0) {
+        return -1;
+    }
+    srv = ts_serve_start(db, errlog, NULL);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ts_serve_stop(srv);
+    ts_rmdir(dir);
+    free(dir);
+    free(db);
+    free(errlog);
+    return 0;
+}
+
+static int get(const char *path, char **head, char **body, size_t *len) {
+    return ts_http(srv.port, "GET", path, NULL, NULL, head, body, len);
+}
+
+static bool is_jpeg(const char *b, size_t len) {
+    return len > 4 && (unsigned char)b[0] == 0xff &&
+           (unsigned char)b[1] == 0xd8 && (unsigned char)b[len - 2] == 0xff &&
+           (unsigned char)b[len - 1] == 0xd9;
+}
+
+static bool is_webp(const char *b, size_t len) {
+    return len > 12 && memcmp(b, "RIFF", 4) == 0 &&
+           memcmp(b + 8, "WEBP", 4) == 0;
+}
+
+/* Tiles and WMS maps in PNG, JPEG and WebP, each with its media type; a
+ * tile path of another extension is not one. */
+static void test_gis_formats(void **state) {
+    (void)state;
+    char *head, *body;
+    size_t len;
+    static const char *const tiles[] = {"/tiles/default/14/13489/6206.jpg",
+                                        "/tiles/default/14/13489/6206.webp",
+                                        "/tiles/heat/14/13489/6206@2x.webp",
+                                        "/tiles/default/14/13489/6206.png"};
+    static const char *const types[] = {"image/jpeg", "image/webp",
+                                        "image/webp", "image/png"};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(get(tiles[k], &head, &body, &len), 200);
+        assert_string_equal(ts_header(head, "content-type"), types[k]);
+        assert_true(k == 0  ? is_jpeg(body, len)
+                    : k < 3 ? is_webp(body, len)
+                            : memcmp(body, "\x89PNG", 4) == 0);
+        free(head);
+        free(body);
+    }
+    assert_int_equal(get("/tiles/default/14/13489/6206.gif", NULL, NULL, NULL),
+                     404);
+    assert_int_equal(get("/tiles/default/14/13489/6206.jpeg", NULL, NULL, NULL),
+                     404);
+    static const char *const maps[] = {"image/jpeg", "image/webp"};
+    for (int k = 0; k < 2; k++) {
+        char path[400];
+        snprintf(path, sizeof path,
+                 "/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=default,"
+                 "heat&SRS=EPSG:4326&BBOX=116.38,39.86,116.44,39.97&WIDTH=300&"
+                 "HEIGHT=400&FORMAT=%s&TRANSPARENT=TRUE",
+                 maps[k]);
+        assert_int_equal(get(path, &head, &body, &len), 200);
+        assert_string_equal(ts_header(head, "content-type"), maps[k]);
+        assert_true(k == 0 ? is_jpeg(body, len) : is_webp(body, len));
+        free(head);
+        free(body);
+    }
+}
+
+/* The value of "KEY=" on a line of @text that starts with @key (malloc'd),
+ * or NULL. */
+static char *line_value(const char *text, const char *key) {
+    const char *p = strstr(text, key);
+    if (!p) {
+        return NULL;
+    }
+    p += strlen(key);
+    return strndup(p, strcspn(p, "\r\n"));
+}
+
+/* GDAL's WMS driver as it comes: the capabilities' subdatasets carry no
+ * FORMAT, so it asks for JPEG; gdal_translate makes an image of one. */
+static void test_gis_gdal_wms_defaults(void **state) {
+    (void)state;
+    if (access("/usr/bin/gdal_translate", X_OK) != 0) {
+        print_message("GDAL not installed: its WMS check is skipped\n");
+        return;
+    }
+    char url[128], *out = NULL, *err = NULL;
+    snprintf(url, sizeof url, "WMS:http://127.0.0.1:%d/wms", srv.port);
+    char *const info[] = {"/usr/bin/gdalinfo", url, NULL};
+    if (ts_run(info, 60, &out, &err) != 0) {
+        fail_msg("gdalinfo %s: %s", url, err);
+    }
+    /* The base map's subdataset. */
+    char *name = NULL;
+    for (int k = 1; k < 100 && !name; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "SUBDATASET_%d_NAME=", k);
+        char *v = line_value(out, key);
+        if (!v) {
+            break;
+        }
+        if (strstr(v, "LAYERS=default&")) {
+            name = v;
+        } else {
+            free(v);
+        }
+    }
+    assert_non_null(name);
+    assert_null(strstr(name, "FORMAT"));
+    free(out);
+    free(err);
+    char *tif = ts_path(dir, "gdal.tif");
+    char *const translate[] = {"/usr/bin/gdal_translate",
+                               "-q",
+                               "-outsize",
+                               "256",
+                               "256",
+                               "-of",
+                               "GTiff",
+                               name,
+                               tif,
+                               NULL};
+    out = err = NULL;
+    if (ts_run(translate, 120, &out, &err) != 0) {
+        fail_msg("gdal_translate %s: %s", name, err);
+    }
+    free(out);
+    free(err);
+    /* What it made: 256 x 256, three or four bands, not all one colour. */
+    char *const stats[] = {"/usr/bin/gdalinfo", "-stats", tif, NULL};
+    assert_int_equal(ts_run(stats, 60, &out, NULL), 0);
+    assert_contains(out, "Size is 256, 256");
+    assert_contains(out, "Band 3");
+    char *sd = line_value(out, "STATISTICS_STDDEV=");
+    assert_non_null(sd);
+    assert_true(atof(sd) > 1);
+    free(sd);
+    free(out);
+    /* It asked for JPEG, and was answered. */
+    char *log = ts_read(errlog);
+    bool jpeg = false;
+    for (const char *l = log; l && *l && !jpeg; l += strcspn(l, "\n"), l++) {
+        char *line = strndup(l, strcspn(l, "\n"));
+        jpeg = strstr(line, "GetMap") && strstr(line, "image/jpeg") &&
+               strstr(line, " 200 ");
+        free(line);
+        if (!l[strcspn(l, "\n")]) {
+            break;
+        }
+    }
+    assert_true(jpeg);
+    free(log);
+    free(tif);
+    free(name);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gis_formats),
+        cmocka_unit_test(test_gis_gdal_wms_defaults),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
