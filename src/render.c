@@ -727,7 +727,8 @@ ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
         ht_image_format fmt;
     } names[] = {{"png", HT_IMAGE_PNG},   {"pdf", HT_IMAGE_PDF},
                  {"svg", HT_IMAGE_SVG},   {"jpg", HT_IMAGE_JPEG},
-                 {"jpeg", HT_IMAGE_JPEG}, {"webp", HT_IMAGE_WEBP}};
+                 {"jpeg", HT_IMAGE_JPEG}, {"webp", HT_IMAGE_WEBP},
+                 {"png8", HT_IMAGE_PNG8}};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         if (ext && strcasecmp(ext, names[k].name) == 0) {
             *out = names[k].fmt;
@@ -749,6 +750,8 @@ const char *ht_image_format_mime(ht_image_format fmt) {
         return "image/jpeg";
     case HT_IMAGE_WEBP:
         return "image/webp";
+    case HT_IMAGE_PNG8:
+        return "image/png; mode=8bit";
     case HT_IMAGE_PNG:
     default:
         return "image/png";
@@ -756,7 +759,8 @@ const char *ht_image_format_mime(ht_image_format fmt) {
 }
 
 bool ht_image_format_is_raster(ht_image_format fmt) {
-    return fmt == HT_IMAGE_PNG || fmt == HT_IMAGE_JPEG || fmt == HT_IMAGE_WEBP;
+    return fmt == HT_IMAGE_PNG || fmt == HT_IMAGE_PNG8 ||
+           fmt == HT_IMAGE_JPEG || fmt == HT_IMAGE_WEBP;
 }
 
 /* Quality of the lossy formats: what base maps and heat keep sharp. */
@@ -772,6 +776,25 @@ ht_status ht_image_encode(cairo_surface_t *surf, ht_image_format fmt,
     }
     if (fmt == HT_IMAGE_PNG) {
         return ht_png_encode(surf, out, err);
+    }
+    if (fmt == HT_IMAGE_PNG8) {
+        /* (a copy: @surf stays as drawn) */
+        cairo_surface_t *c = cairo_image_surface_create(
+            CAIRO_FORMAT_ARGB32, cairo_image_surface_get_width(surf),
+            cairo_image_surface_get_height(surf));
+        cairo_t *cr = cairo_create(c);
+        cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+        cairo_set_source_surface(cr, surf, 0, 0);
+        cairo_paint(cr);
+        ht_status st = cairo_status(cr) != CAIRO_STATUS_SUCCESS
+                           ? ht_error_set(err, HT_ENOMEM, "out of memory")
+                           : ht_png_quantize(c, err);
+        cairo_destroy(cr);
+        if (st == HT_OK) {
+            st = ht_png_encode(c, out, err);
+        }
+        cairo_surface_destroy(c);
+        return st;
     }
     if (fmt == HT_IMAGE_WEBP) {
         return ht_webp_encode(surf, WEBP_QUALITY, out, err);

@@ -82,7 +82,8 @@ static bool tile_number(const char *text, uint32_t *out) {
 static void tile_suffix(char *ytext, int *scale, ht_image_format *fmt) {
     char *dot = strrchr(ytext, '.');
     if (!dot || ht_image_format_parse(dot + 1, fmt, NULL) != HT_OK ||
-        !ht_image_format_is_raster(*fmt) || strcmp(dot + 1, "jpeg") == 0) {
+        !ht_image_format_is_raster(*fmt) || *fmt == HT_IMAGE_PNG8 ||
+        strcmp(dot + 1, "jpeg") == 0) {
         ytext[0] = '\0';
         return;
     }

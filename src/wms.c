@@ -88,10 +88,17 @@ static bool map_format(const char *format, ht_image_format *out) {
     static const struct {
         const char *name;
         ht_image_format fmt;
-    } names[] = {{"image/png", HT_IMAGE_PNG},   {"png", HT_IMAGE_PNG},
-                 {"image/jpeg", HT_IMAGE_JPEG}, {"image/jpg", HT_IMAGE_JPEG},
-                 {"jpeg", HT_IMAGE_JPEG},       {"jpg", HT_IMAGE_JPEG},
-                 {"image/webp", HT_IMAGE_WEBP}, {"webp", HT_IMAGE_WEBP}};
+    } names[] = {{"image/png", HT_IMAGE_PNG},
+                 {"png", HT_IMAGE_PNG},
+                 {"image/jpeg", HT_IMAGE_JPEG},
+                 {"image/jpg", HT_IMAGE_JPEG},
+                 {"jpeg", HT_IMAGE_JPEG},
+                 {"jpg", HT_IMAGE_JPEG},
+                 {"image/webp", HT_IMAGE_WEBP},
+                 {"webp", HT_IMAGE_WEBP},
+                 {"image/png; mode=8bit", HT_IMAGE_PNG8},
+                 {"image/png;mode=8bit", HT_IMAGE_PNG8},
+                 {"image/png8", HT_IMAGE_PNG8}};
     for (size_t k = 0; format && k < sizeof names / sizeof *names; k++) {
         if (strcasecmp(format, names[k].name) == 0) {
             *out = names[k].fmt;
@@ -259,7 +266,9 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
     const char *format = find(keys, values, n, "FORMAT");
     if (map && !map_format(format, &out->format)) {
         return fail(code, format ? "InvalidFormat" : "MissingParameterValue",
-                    err, "FORMAT \"%s\": image/png, image/jpeg or image/webp",
+                    err,
+                    "FORMAT \"%s\": image/png, image/png; mode=8bit, "
+                    "image/jpeg or image/webp",
                     format ? format : "");
     }
     const char *tr = find(keys, values, n, "TRANSPARENT");
@@ -437,10 +446,11 @@ char *ht_wms_capabilities(int version, const char *base_url,
     ht_buf_appendf(b, NULL, "  </Service>\n  <Capability>\n    <Request>\n");
     const char *caps[] = {v13 ? "text/xml" : "application/vnd.ogc.wms_xml"};
     const char *png[] = {"image/png"};
-    const char *maps[] = {"image/png", "image/jpeg", "image/webp"};
+    const char *maps[] = {"image/png", "image/png; mode=8bit", "image/jpeg",
+                          "image/webp"};
     const char *info[] = {"application/json", "text/html", "text/plain"};
     operation(b, "GetCapabilities", caps, 1, base_url);
-    operation(b, "GetMap", maps, 3, base_url);
+    operation(b, "GetMap", maps, 4, base_url);
     operation(b, "GetFeatureInfo", info, 3, base_url);
     operation(b, v13 ? "sld:GetLegendGraphic" : "GetLegendGraphic", png, 1,
               base_url);

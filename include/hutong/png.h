@@ -26,4 +26,12 @@ ht_status ht_png_encode(cairo_surface_t *s, ht_buf *out, ht_error *err);
 ht_status ht_png_encode_with(cairo_surface_t *s, int level, int allow_palette,
                              ht_buf *out, ht_error *err);
 
+/**
+ * Reduce @s (ARGB32) to at most 256 colours in place (median cut over its
+ * distinct premultiplied colours; a large image's palette from a sample),
+ * fully transparent pixels kept so: ht_png_encode then writes a palette
+ * PNG ("image/png; mode=8bit"). HT_EINVAL for another format.
+ */
+ht_status ht_png_quantize(cairo_surface_t *s, ht_error *err);
+
 #endif

@@ -187,18 +187,19 @@ typedef enum ht_image_format {
     HT_IMAGE_PDF,
     HT_IMAGE_SVG,
     HT_IMAGE_JPEG, /**< flattened on the background (white without one) */
-    HT_IMAGE_WEBP  /**< lossy, its alpha kept */
+    HT_IMAGE_WEBP, /**< lossy, its alpha kept */
+    HT_IMAGE_PNG8  /**< PNG of a palette of 256 at most (colours reduced) */
 } ht_image_format;
 
 /** The format of a file extension or a name ("png", "pdf", "svg", "jpg"
- * or "jpeg", "webp"); HT_EINVAL names anything else. */
+ * or "jpeg", "webp", "png8"); HT_EINVAL names anything else. */
 ht_status ht_image_format_parse(const char *ext, ht_image_format *out,
                                 ht_error *err);
 
 /** The media type of @fmt ("image/png"...). */
 const char *ht_image_format_mime(ht_image_format fmt);
 
-/** Whether @fmt is drawn in pixels (PNG, JPEG, WebP). */
+/** Whether @fmt is drawn in pixels (PNG, PNG8, JPEG, WebP). */
 bool ht_image_format_is_raster(ht_image_format fmt);
 
 /** @surf (an ARGB32 image surface) appended to @out in @fmt, a raster

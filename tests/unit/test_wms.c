@@ -79,7 +79,8 @@ static void test_wms_getmap_axis_order(void **state) {
     } formats[] = {{"image/jpeg", HT_IMAGE_JPEG},
                    {"JPEG", HT_IMAGE_JPEG},
                    {"image/webp", HT_IMAGE_WEBP},
-                   {"png", HT_IMAGE_PNG}};
+                   {"png", HT_IMAGE_PNG},
+                   {"image/png; mode=8bit", HT_IMAGE_PNG8}};
     for (size_t k = 0; k < sizeof formats / sizeof *formats; k++) {
         char q[256];
         snprintf(q, sizeof q,
@@ -128,7 +129,7 @@ static void test_wms_errors_have_ogc_codes(void **state) {
          "InvalidParameterValue", "WIDTH"},
         {"REQUEST=GetMap&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1&"
          "FORMAT=image/gif",
-         "InvalidFormat", "image/png, image/jpeg or image/webp"},
+         "InvalidFormat", "mode=8bit, image/jpeg or image/webp"},
         {"REQUEST=GetMap&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1",
          "MissingParameterValue", "FORMAT"},
         {"REQUEST=GetMap&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1&"
@@ -194,6 +195,7 @@ static void test_wms_documents(void **state) {
     /* GetMap in PNG, JPEG (GDAL's first choice) and WebP */
     assert_contains(caps,
                     "<GetMap>\n        <Format>image/png</Format>\n"
+                    "        <Format>image/png; mode=8bit</Format>\n"
                     "        <Format>image/jpeg</Format>\n"
                     "        <Format>image/webp</Format>");
     free(caps);
