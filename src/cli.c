@@ -57,9 +57,11 @@ static const char usage_text[] =
     "            [--force]                  build the Dongcheng demo, then\n"
     "                                       summarise it\n"
     "  summary   [--db FILE]                what a database holds\n"
-    "  render    tile Z X Y --style S [--scale 1|2] -o OUT.png [--db FILE]\n"
+    "  render    tile Z X Y --style S [--scale 1|2] -o OUT.png|jpg|webp\n"
+    "            [--db FILE]\n"
     "  render    map (--bbox W,S,E,N | --grid CODE) --size WxH [--crs CRS]\n"
-    "            --style S [--scale N] -o OUT.png|svg|pdf [--db FILE]\n"
+    "            --style S [--scale N] -o OUT.png|jpg|webp|svg|pdf\n"
+    "            [--db FILE]\n"
     "  render    density --bbox W,S,E,N --cellsize C [--crs CRS]\n"
     "            [--radius M] [--kernel quartic|gaussian] -o OUT.asc\n"
     "  render    legend --style S -o OUT.png\n"
@@ -798,16 +800,61 @@ bool cli_threads(const opts *o, int *out) {
 
 /* `print`: an atlas of grid maps. */
 
+/* The lines of the usage about @cmd (each block that starts with it and
+ * the lines under it), then the notes at its end, to stdout; false when
+ * no block is about it. */
+static bool command_usage(const char *cmd) {
+    size_t n = strlen(cmd);
+    bool any = false, in = false;
+    const char *notes = strstr(usage_text, "\n\n--db");
+    for (const char *l = usage_text; *l && l != notes;) {
+        size_t len = strcspn(l, "\n");
+        if (len > 2 && l[0] == ' ' && l[1] == ' ' && l[2] != ' ') {
+            in = strncmp(l + 2, cmd, n) == 0 &&
+                 (l[2 + n] == ' ' || l[2 + n] == '\n');
+        } else if (len == 0 || l[0] != ' ') {
+            in = false;
+        }
+        if (in) {
+            if (!any) {
+                printf("usage: hutong %s [OPTIONS]\n\n", cmd);
+            }
+            printf("%.*s\n", (int)len, l);
+            any = true;
+        }
+        l += len + (l[len] == '\n');
+    }
+    if (any && notes) {
+        fputs(notes + 1, stdout);
+    }
+    return any;
+}
+
+static bool is_help(const char *a) {
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
-        strcmp(cmd, "-h") == 0) {
+    if (strcmp(cmd, "help") == 0 || is_help(cmd)) {
+        /* `help COMMAND`: that command's */
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            return command_usage(argv[2])
+                       ? 0
+                       : cli_usage_error("unknown command \"%s\"", argv[2]);
+        }
         fputs(usage_text, stdout);
         return 0;
+    }
+    /* `COMMAND ... --help` anywhere: that command's usage, nothing done */
+    for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i]) && command_usage(cmd)) {
+            return 0;
+        }
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("hutong %s\n", HT_VERSION);

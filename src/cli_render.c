@@ -46,6 +46,24 @@ static const char *extension(const char *path) {
     return dot && !strchr(dot, '/') ? dot + 1 : "";
 }
 
+/* Whether @b, a box in @crs (NULL: EPSG:3857), lies outside China there
+ * but inside it read as longitudes and latitudes: degrees given to a CRS
+ * of metres. */
+static bool looks_like_degrees(const ht_bbox *b, const char *crs) {
+    double cx = (b->minx + b->maxx) / 2, cy = (b->miny + b->maxy) / 2;
+    if (ht_crs_outside_china(cx, cy)) {
+        return false;
+    }
+    ht_transform *t = NULL;
+    double lon, lat;
+    bool far = ht_crs_transform_new(crs ? crs : "EPSG:3857", "EPSG:4326", &t,
+                                    NULL) == HT_OK &&
+               ht_crs_transform_point(t, cx, cy, &lon, &lat, NULL) == HT_OK &&
+               ht_crs_outside_china(lon, lat);
+    ht_crs_transform_free(t);
+    return far;
+}
+
 /* Everything a render needs, opened from the options. */
 static ht_status render_to_file(cli_env *e, const ht_render_req *req,
                                 const char *path, ht_error *err) {
@@ -275,6 +293,10 @@ int cli_cmd_render(int argc, char **argv) {
                 "render tile takes no --bbox, --size "
                 "or --crs");
         }
+        if (scale != 1 && scale != 2) {
+            return cli_usage_error(
+                "render tile --scale \"%s\": 1 or 2 (256 or 512 px)", o.scale);
+        }
         req.bbox = ht_tile_bbox((ht_tile_id){(int)z, (uint32_t)x, (uint32_t)y});
         req.width = req.height = (int)lround(256 * scale);
     } else {
@@ -306,6 +328,12 @@ int cli_cmd_render(int argc, char **argv) {
         req.width = (int)w;
         req.height = (int)h;
         req.crs = o.crs;
+        if (o.bbox && looks_like_degrees(&req.bbox, o.crs)) {
+            return cli_usage_error(
+                "--bbox \"%s\" reads as degrees, but %s is in metres: add "
+                "--crs EPSG:4326 (or give the box in metres)",
+                o.bbox, o.crs ? o.crs : "EPSG:3857 (the default)");
+        }
     }
     if (!cli_file_exists(o.db)) {
         fprintf(stderr, "hutong: %s does not exist\n", o.db);

@@ -63,11 +63,14 @@ ht_status ht_crs_normalize(const char *spec, char out[HT_CRS_NAME_SIZE],
     }
     bool ok = *code != '\0' && (!colon || auth_len > 0);
     for (const char *p = code; ok && *p; p++) {
-        ok = isalnum((unsigned char)*p) != 0;
+        /* (a code alone is EPSG's number: digits) */
+        ok = colon ? isalnum((unsigned char)*p) != 0
+                   : isdigit((unsigned char)*p) != 0;
     }
     if (!ok) {
         return ht_error_set(err, HT_EINVAL,
-                            "\"%s\" is not a CRS (expected EPSG:n, gcj02 or "
+                            "\"%s\" is not a CRS (expected EPSG:n or its "
+                            "number, wgs84, cgcs2000, webmercator, gcj02 or "
                             "bd09)",
                             spec);
     }

@@ -1263,6 +1263,11 @@ ht_status ht_import_file(ht_store *s, const char *path, const ht_import_opts *o,
                             "ogr2ogr -f GeoJSON",
                             path);
     }
+    struct stat is;
+    if (stat(path, &is) == 0 && S_ISDIR(is.st_mode)) {
+        return ht_error_set(err, HT_EINVAL,
+                            "%s is a folder: give the file to import", path);
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         return ht_error_set(err, HT_EIO, "%s: %s", path, strerror(errno));

@@ -21,6 +21,32 @@ static void test_cli_usage_errors_exit_2(void **state) {
     assert_int_equal(H(&out, NULL, "version"), 0);
     assert_contains(out, "hutong ");
     free(out);
+    assert_int_equal(H(&out, NULL, "--version"), 0);
+    assert_contains(out, "hutong ");
+    free(out);
+    /* --help on every command (anywhere after it, nothing done): its
+     * usage, exit 0; `help COMMAND` the same. */
+    static const char *const cmds[] = {"init",   "import", "demo",  "summary",
+                                       "render", "stats",  "serve", "token",
+                                       "print",  "report", "seed"};
+    for (size_t k = 0; k < sizeof cmds / sizeof *cmds; k++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: hutong %s", cmds[k]);
+        assert_int_equal(H(&out, NULL, cmds[k], "--help"), 0);
+        assert_contains(out, want);
+        assert_contains(out, "Exit codes");
+        free(out);
+        assert_int_equal(H(&out, NULL, "help", cmds[k]), 0);
+        assert_contains(out, want);
+        free(out);
+    }
+    assert_int_equal(H(&out, NULL, "render", "map", "--size", "1x1", "-h"), 0);
+    assert_contains(out, "render    map");
+    assert_null(strstr(out, "serve     ["));
+    free(out);
+    assert_int_equal(H(NULL, &err, "help", "frobnicate"), 2);
+    assert_contains(err, "unknown command \"frobnicate\"");
+    free(err);
     assert_int_equal(H(NULL, &err, "frobnicate"), 2);
     assert_contains(err, "unknown command \"frobnicate\"");
     free(err);
@@ -93,6 +119,11 @@ static void test_cli_init_import_and_bad_input(void **state) {
                      2);
     assert_contains(err, "missing.csv");
     free(err);
+    /* A folder for a file: said so, the data untouched. */
+    assert_int_equal(H(NULL, &err, "import", "incidents", dir, "--db", db), 2);
+    assert_contains(err, "is a folder");
+    free(err);
+    assert_true(ts_db_fingerprint(db) == before);
     char *nodb = ts_path(dir, "nodb.db");
     assert_int_equal(H(NULL, &err, "import", "incidents", good, "--db", nodb),
                      2);
@@ -264,6 +295,16 @@ static void test_cli_render_tiles_and_maps(void **state) {
         {{"render", "tile", "3", "1", "1", "--style", "default", "-o",
           "OUTBMP"},
          "must end in .png, .jpg, .webp, .svg or .pdf"},
+        {{"render", "map", "--bbox", "0,0,1,1", "--size", "10x10", "--crs",
+          "foo", "--style", "default", "-o", "OUT"},
+         "\"foo\" is not a CRS"},
+        /* degrees to a CRS of metres: refused, the fix named */
+        {{"render", "map", "--bbox", "116.40,39.90,116.42,39.92", "--size",
+          "10x10", "--style", "default", "-o", "OUT"},
+         "add --crs EPSG:4326"},
+        {{"render", "tile", "15", "26978", "12413", "--scale", "3", "--style",
+          "default", "-o", "OUT"},
+         "1 or 2 (256 or 512 px)"},
     };
     char *badstyle = ts_path(dir, "bad.json");
     ts_write(badstyle, "{\"layers\":[{\"id\":\"a\",\"type\":\"raster\"}]}");
