@@ -77,7 +77,7 @@ static const char usage_text[] =
     "  serve     [--listen ADDR:PORT | --host ADDR --port P] [--threads N]\n"
     "            [--cache-mb M] [--tokens FILE [--private]] [--db FILE]\n"
     "            [--db URL [--read-db URL] [--index-file FILE] [--private]]\n"
-    "            [--public-url URL] [--request-timeout S]\n"
+    "            [--public-url URL | --trust-proxy] [--request-timeout S]\n"
     "            [--max-connections N] [--max-connections-per-ip N]\n"
     "            [--max-listeners N] [--max-listeners-per-ip N]\n"
     "            [--heat-grids-from N]\n"
@@ -231,6 +231,10 @@ int cli_parse(int argc, char **argv, int first, const char *allowed, opts *o) {
         }
         if (strcmp(key, "private") == 0) {
             o->private_reads = true;
+            continue;
+        }
+        if (strcmp(key, "trust-proxy") == 0) {
+            o->trust_proxy = true;
             continue;
         }
         if (strcmp(key, "all") == 0) {
@@ -633,14 +637,15 @@ ht_status cli_filter(const opts *o, ht_filter *f, ht_error *err) {
 
 static int cmd_serve(int argc, char **argv) {
     opts o;
-    int rc = cli_parse(argc, argv, 2,
-                       " db read-db index-file host port listen threads "
-                       "cache-mb tokens "
-                       "private "
-                       "max-connections max-connections-per-ip max-listeners "
-                       "max-listeners-per-ip request-timeout public-url "
-                       "heat-grids-from ",
-                       &o);
+    int rc =
+        cli_parse(argc, argv, 2,
+                  " db read-db index-file host port listen threads "
+                  "cache-mb tokens "
+                  "private "
+                  "max-connections max-connections-per-ip max-listeners "
+                  "max-listeners-per-ip request-timeout public-url trust-proxy "
+                  "heat-grids-from ",
+                  &o);
     if (rc) {
         return rc;
     }
@@ -753,6 +758,7 @@ static int cmd_serve(int argc, char **argv) {
                          .access_log = stderr,
                          .tokens = o.tokens,
                          .private_reads = o.private_reads,
+                         .trust_proxy = o.trust_proxy,
                          .max_connections = (unsigned)lim[0].value,
                          .max_connections_per_ip = (unsigned)lim[1].value,
                          .max_listeners = (unsigned)lim[2].value,

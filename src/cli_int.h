@@ -46,6 +46,7 @@ typedef struct opts {
     const char *department, *overdue, *satisfaction;
     bool write;
     bool private_reads;
+    bool trust_proxy;
     bool all, uniform_scale;
     const char *fields[HT_IMPORT_MAX_MAPS + 1];
     int nfields;

@@ -252,10 +252,14 @@ enum MHD_Result ht__http_send_buf(struct MHD_Connection *c, request *rq,
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(r, "Access-Control-Expose-Headers", "ETag");
     if (text || rq->vary_host) {
-        MHD_add_response_header(r, "Vary",
-                                !rq->vary_host ? "Accept-Encoding"
-                                : text         ? "Accept-Encoding, Host"
-                                               : "Host");
+        char vary[128];
+        snprintf(vary, sizeof vary, "%s%s%s", text ? "Accept-Encoding" : "",
+                 text && rq->vary_host ? ", " : "",
+                 !rq->vary_host   ? ""
+                 : rq->vary_proxy ? "Host, X-Forwarded-Proto, "
+                                    "X-Forwarded-Host, X-Forwarded-Prefix"
+                                  : "Host");
+        MHD_add_response_header(r, "Vary", vary);
     }
     if (gz) {
         MHD_add_response_header(r, "Content-Encoding", "gzip");
@@ -529,11 +533,68 @@ bool ht__http_count_param(const query *q, const char *key, long lo, long hi,
 /* The absolute URL of the service: --public-url, else "http://" and the
  * request's Host (checked by handle: host[:port] only), and then the
  * answer varies with Host. */
+/* The first of the values of header @name (a proxy's own first, as
+ * "a, b" lists them), trimmed, into @out; false when none or too long. */
+static bool first_value(struct MHD_Connection *c, const char *name, char *out,
+                        size_t size) {
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    if (!v) {
+        return false;
+    }
+    v += strspn(v, " \t");
+    size_t n = strcspn(v, ",");
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0 || n >= size) {
+        return false;
+    }
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* The base URL a proxy in front tells (X-Forwarded-Proto, -Host, -Prefix;
+ * the Host for a missing host), checked as --public-url is; false when
+ * the request has none of them or they do not make a safe URL. */
+static bool forwarded_base(struct MHD_Connection *c, char *out, size_t size) {
+    char proto[16] = "http", host[256] = "", prefix[256] = "";
+    bool p = first_value(c, "X-Forwarded-Proto", proto, sizeof proto);
+    bool h = first_value(c, "X-Forwarded-Host", host, sizeof host);
+    bool x = first_value(c, "X-Forwarded-Prefix", prefix, sizeof prefix);
+    if (!p && !h && !x) {
+        return false;
+    }
+    if ((strcasecmp(proto, "http") != 0 && strcasecmp(proto, "https") != 0) ||
+        (x && prefix[0] != '/') ||
+        (!h && !first_value(c, "Host", host, sizeof host))) {
+        return false;
+    }
+    size_t n = strlen(prefix);
+    while (n > 0 && prefix[n - 1] == '/') {
+        prefix[--n] = '\0';
+    }
+    char url[600];
+    snprintf(url, sizeof url, "%s://%s%s",
+             strcasecmp(proto, "https") == 0 ? "https" : "http", host, prefix);
+    if (!ht_server_public_url_ok(url) || strlen(url) >= size) {
+        return false;
+    }
+    snprintf(out, size, "%s", url);
+    return true;
+}
+
 void ht__http_base_url(ht_server *s, struct MHD_Connection *c, request *rq,
                        char *out, size_t size) {
     if (s->public_url) {
         snprintf(out, size, "%s", s->public_url);
         return;
+    }
+    if (s->trust_proxy) {
+        rq->vary_host = rq->vary_proxy = true;
+        if (forwarded_base(c, out, size)) {
+            return;
+        }
     }
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     if (host && *host) {

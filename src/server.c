@@ -213,6 +213,9 @@ static ht_status load_index(ht_server *s, const char *db,
  * others go first. */
 static void *warm_tallies(void *arg) {
     ht_server *s = arg;
+    /* below the requests: a core they want is theirs (on Linux the nice
+     * value is a thread's own, and 0 is this thread) */
+    setpriority(PRIO_PROCESS, 0, 19);
     ht_index *ix = ht__live_index_ref(s);
     static const ht_group order[] = {HT_GROUP_CATEGORY,   HT_GROUP_MONTH,
                                      HT_GROUP_DEPARTMENT, HT_GROUP_STREET,
@@ -336,6 +339,7 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
                           "serve: --private needs --tokens (who may read)");
     }
     s->private_reads = o->private_reads;
+    s->trust_proxy = o->trust_proxy;
     if (st == HT_OK && o->tokens) {
         st = ht_tokens_load(o->tokens, &s->tokens, err);
     } else if (st == HT_OK && on_db) {

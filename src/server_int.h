@@ -149,6 +149,7 @@ struct ht_server {
     int64_t tokens_version;
     pthread_mutex_t tmu;
     bool private_reads;  /* reads need a token too */
+    bool trust_proxy;    /* absolute URLs from X-Forwarded-* */
     pthread_mutex_t emu; /* events and listeners */
     char *events[EVENT_RING];
     char event_grid[EVENT_RING][32]; /* the grid of each event, or "" */
@@ -207,6 +208,7 @@ typedef struct request {
     int retry_after;   /* seconds, sent with a 503; 0: none */
     bool writing;      /* a write let through: its body is kept */
     bool vary_host;    /* the answer holds URLs made from Host */
+    bool vary_proxy;   /* ... and from X-Forwarded-* (--trust-proxy) */
     ht_token_info who; /* the writer's token, then */
     int label;         /* the route's label for /metrics (R_OTHER: none) */
     char allow[64];    /* a 405's Allow header */

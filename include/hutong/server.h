@@ -50,6 +50,10 @@ typedef struct ht_server_opts {
      * used for absolute URLs (TileJSON); NULL: the request's validated
      * Host, with Vary: Host */
     const char *public_url;
+    /** absolute URLs from X-Forwarded-Proto, -Host and -Prefix when a
+     * request has them (a proxy in front sets them; without this they
+     * are ignored), checked as public_url is; public_url wins */
+    bool trust_proxy;
     /** density grids per class (ht_heat_atlas) are kept for heat maps from
      * this many incidents on, read from beside the index's snapshot or
      * built in the background; 0: 200,000 */

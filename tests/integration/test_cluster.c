@@ -523,40 +523,6 @@ static void test_cluster_read_replica(void **state) {
 }
 
 /* A port free now (the kernel's choice for a socket bound and closed). */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* @text with every @from replaced by @to (caller frees). */
-static char *replace_all(const char *text, const char *from, const char *to) {
-    size_t n = 0, lf = strlen(from), lt = strlen(to);
-    for (const char *p = strstr(text, from); p; p = strstr(p + lf, from)) {
-        n++;
-    }
-    char *out = malloc(strlen(text) + n * lt + 1), *o = out;
-    for (const char *p = text;;) {
-        const char *q = strstr(p, from);
-        size_t k = q ? (size_t)(q - p) : strlen(p);
-        memcpy(o, p, k);
-        o += k;
-        if (!q) {
-            break;
-        }
-        memcpy(o, to, lt);
-        o += lt;
-        p = q + lf;
-    }
-    *o = '\0';
-    return out;
-}
-
 /* How many lines of the server log @path request @uri. */
 static int requests_of(const char *path, const char *uri) {
     char *text = ts_read(path), want[160];
@@ -582,59 +548,21 @@ static void test_cluster_nginx_consistent_hash(void **state) {
     char *la = ts_path(dir, "na.log"), *lb = ts_path(dir, "nb.log");
     ts_server a = ts_serve_start(db, la, tokens),
               b = ts_serve_start(db, lb, tokens);
-    int port = free_port();
+    int port = ts_free_port();
     char pa[40], pb[40], pn[40],
         *sample_path = ts_path(deploy, "nginx-cluster.conf");
     snprintf(pa, sizeof pa, "127.0.0.1:%d ", a.port);
     snprintf(pb, sizeof pb, "127.0.0.1:%d ", b.port);
     snprintf(pn, sizeof pn, "127.0.0.1:%d;", port);
     char *sample = ts_read(sample_path),
-         *s1 = replace_all(sample, "127.0.0.1:8081 ", pa),
-         *s2 = replace_all(s1, "127.0.0.1:8082 ", pb),
-         *site = replace_all(s2, "127.0.0.1:8080;", pn);
+         *s1 = ts_replace_all(sample, "127.0.0.1:8081 ", pa),
+         *s2 = ts_replace_all(s1, "127.0.0.1:8082 ", pb),
+         *site = ts_replace_all(s2, "127.0.0.1:8080;", pn);
     assert_non_null(strstr(site, pa));
     assert_non_null(strstr(site, pb));
     assert_non_null(strstr(site, pn));
-    char *ndir = ts_path(dir, "nginx"), *conf = ts_path(ndir, "nginx.conf"),
-         *sitef = ts_path(ndir, "site.conf");
-    assert_int_equal(mkdir(ndir, 0755), 0);
-    FILE *f = fopen(sitef, "w");
-    fputs(site, f);
-    fclose(f);
-    /* The main context a distribution's nginx.conf gives; workers as
-     * root here only because the test's folder is root's. */
-    f = fopen(conf, "w");
-    fprintf(f,
-            "%s daemon off; worker_processes 1; pid %s/nginx.pid;\n"
-            "events { worker_connections 256; }\n"
-            "http { access_log off; client_body_temp_path %s/body;\n"
-            " proxy_temp_path %s/proxy; fastcgi_temp_path %s/fcgi;\n"
-            " uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n"
-            " include %s; }\n",
-            geteuid() == 0 ? "user root;" : "", ndir, ndir, ndir, ndir, ndir,
-            ndir, sitef);
-    fclose(f);
-    char *elog = ts_path(ndir, "error.log");
-    pid_t ng = fork();
-    if (ng == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test leaves none */
-        execl(nginx, nginx, "-p", ndir, "-c", conf, "-e", elog, (char *)NULL);
-        _exit(127);
-    }
-    bool up = false;
-    for (int k = 0; k < 200 && !up; k++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t)port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-        close(fd);
-        if (!up) {
-            struct timespec nap = {0, 50 * 1000000L};
-            nanosleep(&nap, NULL);
-        }
-    }
-    assert_true(up);
+    pid_t ng = ts_nginx_start(dir, site, port);
+    assert_true(ng > 0);
     assert_int_equal(
         ts_http(port, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL), 200);
     enum { TILES = 24 };
@@ -691,18 +619,13 @@ static void test_cluster_nginx_consistent_hash(void **state) {
         assert_int_equal(
             ts_http(port, "GET", paths[k], NULL, NULL, NULL, NULL, NULL), 200);
     }
-    kill(ng, SIGQUIT);
-    waitpid(ng, NULL, 0);
+    ts_nginx_stop(ng);
     assert_int_equal(ts_serve_stop(a), 0);
     free(sample);
     free(s1);
     free(s2);
     free(site);
     free(sample_path);
-    free(ndir);
-    free(conf);
-    free(sitef);
-    free(elog);
     free(la);
     free(lb);
 }

@@ -2,6 +2,7 @@
 /* Integration: GIS clients pointed at a real `hutong serve` — GDAL's WMS
  * driver with its defaults (skipped when GDAL is not installed) — and the
  * image formats they ask for. */
+#include <jansson.h>
 #include <unistd.h>
 
 #include "ht_test.h"
@@ -185,10 +186,114 @@ static void test_gis_gdal_wms_defaults(void **state) {
     free(name);
 }
 
+/* The "tiles" URL of the TileJSON at @path on @port, sent @headers. */
+static char *tilejson_url(int port, const char *path, const char *headers) {
+    char *body = NULL;
+    assert_int_equal(
+        ts_http(port, "GET", path, headers, NULL, NULL, &body, NULL), 200);
+    json_t *j = json_loads(body, 0, NULL);
+    assert_non_null(j);
+    char *url = strdup(
+        json_string_value(json_array_get(json_object_get(j, "tiles"), 0)));
+    json_decref(j);
+    free(body);
+    return url;
+}
+
+/* Behind a proxy: with --trust-proxy the X-Forwarded-* headers make every
+ * absolute URL, checked (a bad one is ignored); without it they are
+ * ignored. The README's sample, deploy/nginx-proxy.conf, run as it is:
+ * hutong under /hutong/ of nginx, its URLs through nginx, and they work. */
+static void test_gis_behind_a_proxy(void **state) {
+    (void)state;
+    const char *fwd =
+        "X-Forwarded-Proto: https\r\n"
+        "X-Forwarded-Host: maps.example.cn\r\n"
+        "X-Forwarded-Prefix: /hutong/\r\n";
+    char *url = tilejson_url(srv.port, "/tiles/default.json", fwd);
+    char want[128];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/tiles/default/", srv.port);
+    assert_true(strncmp(url, want, strlen(want)) == 0); /* ignored */
+    free(url);
+    char *plog = ts_path(dir, "proxied.log");
+    const char *const extra[] = {"--trust-proxy", NULL};
+    ts_server p = ts_serve_start_with(db, plog, extra);
+    url = tilejson_url(p.port, "/tiles/default.json", fwd);
+    assert_true(
+        strncmp(url, "https://maps.example.cn/hutong/tiles/default/", 45) == 0);
+    free(url);
+    char *head = NULL;
+    assert_int_equal(ts_http(p.port, "GET", "/tiles/default.json", fwd, NULL,
+                             &head, NULL, NULL),
+                     200);
+    assert_contains(ts_header(head, "vary"), "x-forwarded-host");
+    free(head);
+    /* A value that would not make a safe URL: the Host's. */
+    url = tilejson_url(p.port, "/tiles/default.json",
+                       "X-Forwarded-Host: a\"b<c\r\n");
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/tiles/", p.port);
+    assert_true(strncmp(url, want, strlen(want)) == 0);
+    free(url);
+    url = tilejson_url(p.port, "/tiles/default.json",
+                       "X-Forwarded-Proto: gopher\r\n");
+    assert_true(strncmp(url, want, strlen(want)) == 0);
+    free(url);
+    /* Through nginx, as the sample has it. */
+    const char *deploy = getenv("HUTONG_DEPLOY");
+    if (!deploy || access("/usr/sbin/nginx", X_OK) != 0) {
+        print_message("nginx not installed: the proxy sample is skipped\n");
+    } else {
+        int port = ts_free_port();
+        char to[40], listen[40];
+        snprintf(to, sizeof to, "http://127.0.0.1:%d/;", p.port);
+        snprintf(listen, sizeof listen, "listen 127.0.0.1:%d;", port);
+        char *sample_path = ts_path(deploy, "nginx-proxy.conf");
+        char *sample = ts_read(sample_path),
+             *s1 = ts_replace_all(sample, "http://127.0.0.1:8081/;", to),
+             *site = ts_replace_all(s1, "listen 127.0.0.1:8080;", listen);
+        assert_non_null(strstr(site, to));
+        assert_non_null(strstr(site, listen));
+        pid_t ng = ts_nginx_start(dir, site, port);
+        assert_true(ng > 0);
+        url = tilejson_url(port, "/hutong/tiles/heat.json?window=30d", NULL);
+        snprintf(want, sizeof want, "http://127.0.0.1:%d/hutong/tiles/heat/",
+                 port);
+        if (strncmp(url, want, strlen(want)) != 0) {
+            fail_msg("through nginx: %s", url);
+        }
+        free(url);
+        /* and the URLs work: a tile, the WMS capabilities' own address */
+        char *body = NULL, *h = NULL;
+        assert_int_equal(ts_http(port, "GET",
+                                 "/hutong/tiles/heat/14/13489/"
+                                 "6206.png?window=30d",
+                                 NULL, NULL, &h, NULL, NULL),
+                         200);
+        assert_string_equal(ts_header(h, "content-type"), "image/png");
+        free(h);
+        assert_int_equal(ts_http(port, "GET",
+                                 "/hutong/wms?SERVICE=WMS&REQUEST="
+                                 "GetCapabilities",
+                                 NULL, NULL, NULL, &body, NULL),
+                         200);
+        snprintf(want, sizeof want, "http://127.0.0.1:%d/hutong/wms?", port);
+        assert_contains(body, want);
+        free(body);
+        ts_nginx_stop(ng);
+        free(sample);
+        free(s1);
+        free(site);
+        free(sample_path);
+    }
+    assert_int_equal(ts_serve_stop(p), 0);
+    free(plog);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gis_formats),
         cmocka_unit_test(test_gis_gdal_wms_defaults),
+        cmocka_unit_test(test_gis_behind_a_proxy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1048,3 +1049,105 @@ const char ts_schema_v1_sql[] =
     "ALTER TABLE incidents DROP COLUMN resolution_due;"
     "ALTER TABLE incidents DROP COLUMN handling_at;"
     "UPDATE hutong_meta SET value = '1' WHERE key = 'schema_version'";
+
+int ts_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        die("free port");
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+char *ts_replace_all(const char *text, const char *from, const char *to) {
+    size_t n = 0, lf = strlen(from), lt = strlen(to);
+    for (const char *p = strstr(text, from); p; p = strstr(p + lf, from)) {
+        n++;
+    }
+    char *out = malloc(strlen(text) + n * lt + 1), *o = out;
+    if (!out) {
+        die("malloc");
+    }
+    for (const char *p = text;;) {
+        const char *q = strstr(p, from);
+        size_t k = q ? (size_t)(q - p) : strlen(p);
+        memcpy(o, p, k);
+        o += k;
+        if (!q) {
+            break;
+        }
+        memcpy(o, to, lt);
+        o += lt;
+        p = q + lf;
+    }
+    *o = '\0';
+    return out;
+}
+
+pid_t ts_nginx_start(const char *dir, const char *site, int port) {
+    char *ndir = ts_path(dir, "nginx"), *conf = ts_path(ndir, "nginx.conf"),
+         *sitef = ts_path(ndir, "site.conf"),
+         *elog = ts_path(ndir, "error.log");
+    pid_t ng = -1;
+    if (mkdir(ndir, 0755) != 0 && errno != EEXIST) {
+        goto done;
+    }
+    ts_write(sitef, site);
+    /* The main context a distribution's nginx.conf gives; workers as
+     * root here only because the test's folder is root's. */
+    FILE *f = fopen(conf, "w");
+    if (!f) {
+        goto done;
+    }
+    fprintf(f,
+            "%s daemon off; worker_processes 1; pid %s/nginx.pid;\n"
+            "events { worker_connections 256; }\n"
+            "http { access_log off; client_body_temp_path %s/body;\n"
+            " proxy_temp_path %s/proxy; fastcgi_temp_path %s/fcgi;\n"
+            " uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n"
+            " include %s; }\n",
+            geteuid() == 0 ? "user root;" : "", ndir, ndir, ndir, ndir, ndir,
+            ndir, sitef);
+    fclose(f);
+    ng = fork();
+    if (ng == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test leaves none */
+        execl("/usr/sbin/nginx", "nginx", "-p", ndir, "-c", conf, "-e", elog,
+              (char *)NULL);
+        _exit(127);
+    }
+    bool up = false;
+    for (int k = 0; ng > 0 && k < 200 && !up; k++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        if (!up) {
+            struct timespec nap = {0, 50 * 1000000L};
+            nanosleep(&nap, NULL);
+        }
+    }
+    if (ng > 0 && !up) {
+        ts_nginx_stop(ng);
+        ng = -1;
+    }
+done:
+    free(ndir);
+    free(conf);
+    free(sitef);
+    free(elog);
+    return ng;
+}
+
+void ts_nginx_stop(pid_t pid) {
+    if (pid > 0) {
+        kill(pid, SIGQUIT);
+        waitpid(pid, NULL, 0);
+    }
+}

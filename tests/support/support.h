@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hutong/geom.h"
 #include "hutong/store.h"
@@ -204,5 +205,17 @@ extern const char ts_office_geojson[];
 /* Load the shipped categories, ts_office_geojson and the incidents CSV
  * @csv into @fx; 0, or -1 with the reason on stderr. */
 int ts_load_office(ts_store *fx, const char *csv);
+
+/* A free loopback port (bound, then let go). */
+int ts_free_port(void);
+
+/* @text with every @from replaced by @to (caller frees). */
+char *ts_replace_all(const char *text, const char *from, const char *to);
+
+/* nginx (/usr/sbin/nginx) serving @site, a server block that listens on
+ * loopback @port, from a folder "nginx" under @dir: its pid once the
+ * port answers, or -1. ts_nginx_stop ends it. */
+pid_t ts_nginx_start(const char *dir, const char *site, int port);
+void ts_nginx_stop(pid_t pid);
 
 #endif
