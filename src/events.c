@@ -69,7 +69,8 @@ static ht_status announce_row(const ht_incident_row *r, void *ud,
                           ? round((double)(now - late_at) / 36.0) / 100
                           : 0));
     }
-    char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *data =
+        j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     char *ev = NULL;
     size_t len = data ? strlen(data) + 64 : 0;

@@ -326,7 +326,7 @@ enum MHD_Result ht__http_send_error(struct MHD_Connection *c, request *rq,
     }
     json_t *j = json_pack("{s:s, s:s, s:i}", "error", code, "message", clean,
                           "status", (int)status);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     if (!s) {
         return MHD_NO;
@@ -384,7 +384,8 @@ enum MHD_Result ht__http_send_failure(struct MHD_Connection *c, request *rq,
 
 enum MHD_Result ht__http_send_json(struct MHD_Connection *c, request *rq,
                                    json_t *j, const char *cache_control) {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(
+        j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(j);
     if (!s) {
         return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");

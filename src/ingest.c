@@ -93,7 +93,7 @@ enum MHD_Result ht__route_post_incidents(ht_server *s, struct MHD_Connection *c,
         "{s:I, s:I, s:I, s:I, s:o}", "rows", (json_int_t)stats.rows, "inserted",
         (json_int_t)stats.inserted, "updated", (json_int_t)stats.updated,
         "unchanged", (json_int_t)stats.unchanged, "ids", arr);
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(j);
     if (!text) {
         return MHD_NO;

@@ -187,20 +187,21 @@ enum MHD_Result ht__route_grids(ht_server *s, struct MHD_Connection *c,
     return ht__http_send_json(c, rq, j, "public, max-age=300");
 }
 
-/* A position of GeoJSON, to 1 cm: 7 decimals of a degree. */
-static json_t *position_json(ht_point p) {
-    return json_pack("[f,f]", round(p.x * 1e7) / 1e7, round(p.y * 1e7) / 1e7);
+/* A position of GeoJSON, to 1 cm: 7 decimals of a degree (or 2 of a
+ * metre when @metres). */
+static json_t *position_json(ht_point p, bool metres) {
+    double f = metres ? 1e2 : 1e7;
+    return json_pack("[f,f]", round(p.x * f) / f, round(p.y * f) / f);
 }
 
-/* A polygonal geometry as a GeoJSON MultiPolygon. */
-static json_t *geom_json(const ht_geom *g) {
+static json_t *geom_json_in(const ht_geom *g, bool metres) {
     json_t *polys = json_array();
     for (size_t j = 0; j < g->npolys; j++) {
         json_t *rings = json_array();
         for (size_t i = g->polys[j]; i < ht_geom_poly_end(g, j); i++) {
             json_t *ring = json_array();
             for (size_t k = g->parts[i]; k < ht_geom_part_end(g, i); k++) {
-                json_array_append_new(ring, position_json(g->pts[k]));
+                json_array_append_new(ring, position_json(g->pts[k], metres));
             }
             json_array_append_new(rings, ring);
         }
@@ -208,6 +209,29 @@ static json_t *geom_json(const ht_geom *g) {
     }
     return json_pack("{s:s, s:o}", "type", "MultiPolygon", "coordinates",
                      polys);
+}
+
+/* A polygonal geometry (WGS 84) as a GeoJSON MultiPolygon. */
+static json_t *geom_json(const ht_geom *g) {
+    return geom_json_in(g, false);
+}
+
+json_t *ht__api_grid_geometry(worker *w, const char *code, const char *crs) {
+    ht_geom *poly = NULL;
+    ht_transform *t = NULL;
+    json_t *j = NULL;
+    bool wgs84 =
+        !crs || strcmp(crs, "EPSG:4326") == 0 || strcmp(crs, "CRS:84") == 0;
+    if (ht_store_grid_geometry(w->store, code, &poly, NULL) == HT_OK &&
+        (wgs84 ||
+         (ht_crs_transform_new("EPSG:4326", crs, &t, NULL) == HT_OK &&
+          ht_crs_transform_points(t, poly->pts, poly->npts, NULL) == HT_OK))) {
+        bool geographic = wgs84 || strcmp(crs, "EPSG:4490") == 0;
+        j = geom_json_in(poly, !geographic);
+    }
+    ht_crs_transform_free(t);
+    ht_geom_free(poly);
+    return j;
 }
 
 /* GET /api/grids/{code}: a GeoJSON Feature (WGS 84) with the grid's

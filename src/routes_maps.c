@@ -235,9 +235,25 @@ enum MHD_Result ht__route_tilejson(ht_server *s, struct MHD_Connection *c,
         j, "attribution",
         json_string("hutong; grids and incidents: the district's data"));
     if (ht_render_style_has_legend(style)) {
+        /* TileJSON's legend is HTML (or text): the image, its URL
+         * escaped for an attribute */
         snprintf(url, sizeof url, "%s/legend/%s.png%s%s", base, name,
                  q.text[0] ? "?" : "", q.text);
-        json_object_set_new(j, "legend", json_string(url));
+        char html[4000] = "<img src=\"";
+        size_t hn = strlen(html);
+        for (const char *p = url; *p && hn + 8 < sizeof html; p++) {
+            const char *esc = *p == '&'    ? "&amp;"
+                              : *p == '"'  ? "&quot;"
+                              : *p == '<'  ? "&lt;"
+                              : *p == '>'  ? "&gt;"
+                              : *p == '\'' ? "&#39;"
+                                           : NULL;
+            hn += (size_t)snprintf(html + hn, sizeof html - hn, "%s",
+                                   esc ? esc : (char[2]){*p, 0});
+        }
+        snprintf(html + hn, sizeof html - hn, "\" alt=\"%s legend\">",
+                 ht_style_name(style));
+        json_object_set_new(j, "legend", json_string(html));
     }
     return ht__http_send_json(c, rq, j, "public, max-age=60");
 }

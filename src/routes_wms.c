@@ -275,12 +275,26 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
                                     (json_int_t)rows[k].count));
             }
             json_object_set_new(props, "by_category", cats);
+            /* its outline in the request's CRS (x, y), as WMS clients
+             * draw it; named when not WGS 84 */
+            json_t *geom = ht__api_grid_geometry(wk, hit->code, w->crs);
             json_array_append_new(
                 json_object_get(fc, "features"),
-                json_pack("{s:s, s:s, s:o, s:n}", "type", "Feature", "id",
-                          hit->code, "properties", props, "geometry"));
+                json_pack("{s:s, s:s, s:o, s:o}", "type", "Feature", "id",
+                          hit->code, "properties", props, "geometry",
+                          geom ? geom : json_null()));
+            if (strncmp(w->crs, "EPSG:", 5) == 0 &&
+                strcmp(w->crs, "EPSG:4326") != 0) {
+                char urn[64];
+                snprintf(urn, sizeof urn, "urn:ogc:def:crs:EPSG::%s",
+                         strchr(w->crs, ':') + 1);
+                json_object_set_new(fc, "crs",
+                                    json_pack("{s:s, s:{s:s}}", "type", "name",
+                                              "properties", "name", urn));
+            }
         }
-        char *text = json_dumps(fc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *text = json_dumps(
+            fc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
         json_decref(fc);
         if (text) {
             ht_buf_append(b, text, strlen(text), NULL);

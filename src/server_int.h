@@ -350,6 +350,9 @@ enum MHD_Result ht__route_tilejson(ht_server *s, struct MHD_Connection *c,
 
 /* routes_api.c (each documented there) */
 json_t *ht__api_grid_json(const ht_fgrid *g);
+/* routes_api.c: grid @code's polygons as GeoJSON in @crs (x, y order;
+ * NULL: WGS 84), or NULL. */
+json_t *ht__api_grid_geometry(worker *w, const char *code, const char *crs);
 enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
                                request *rq, const char *const *args);
 enum MHD_Result ht__route_grids(ht_server *s, struct MHD_Connection *c,

@@ -228,15 +228,18 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         return fail(code, "MissingParameterValue", err, "%s is missing",
                     out->version == 130 ? "CRS" : "SRS");
     }
-    bool served = false;
+    /* CRS:84: WGS 84 as EPSG:4326, but longitude first in any version */
+    bool crs84 = strcasecmp(crs, "CRS:84") == 0;
+    bool served = crs84;
     for (size_t k = 0; k < ht_wms_ncrs && !served; k++) {
         served = strcasecmp(crs, ht_wms_crs[k]) == 0;
     }
-    if (!served || ht_crs_normalize(crs, out->crs, NULL) != HT_OK) {
+    if (!served ||
+        ht_crs_normalize(crs84 ? "EPSG:4326" : crs, out->crs, NULL) != HT_OK) {
         return fail(code, out->version == 130 ? "InvalidCRS" : "InvalidSRS",
                     err,
-                    "CRS \"%s\": EPSG:3857, EPSG:4326, EPSG:4490 or "
-                    "EPSG:4548",
+                    "CRS \"%s\": EPSG:3857, EPSG:4326, EPSG:4490, "
+                    "EPSG:4548 or CRS:84",
                     crs);
     }
     const char *bbox = find(keys, values, n, "BBOX");
@@ -251,7 +254,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
     /* WMS 1.3.0 follows the CRS's axis order: latitude or northing first
      * for EPSG:4326, 4490 and 4548. */
     bool north_first = false;
-    if (out->version == 130) {
+    if (out->version == 130 && !crs84) {
         ht_crs_north_first(out->crs, &north_first, NULL);
     }
     out->bbox = north_first ? (ht_bbox){b.miny, b.minx, b.maxy, b.maxx} : b;
@@ -464,6 +467,10 @@ char *ht_wms_capabilities(int version, const char *base_url,
                        crs_tag);
     }
     if (v13) {
+        /* WGS 84 in longitude, latitude order */
+        ht_buf_appendf(b, NULL, "      <CRS>CRS:84</CRS>\n");
+    }
+    if (v13) {
         ht_buf_appendf(b, NULL,
                        "      <EX_GeographicBoundingBox>"
                        "<westBoundLongitude>%.6f</westBoundLongitude>"
@@ -495,6 +502,12 @@ char *ht_wms_capabilities(int version, const char *base_url,
                        "      <BoundingBox %s=\"%s\" minx=\"%.9g\" "
                        "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
                        crs_tag, ht_wms_crs[k], v[0], v[1], v[2], v[3]);
+    }
+    if (v13) {
+        ht_buf_appendf(b, NULL,
+                       "      <BoundingBox CRS=\"CRS:84\" minx=\"%.9g\" "
+                       "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
+                       extent.minx, extent.miny, extent.maxx, extent.maxy);
     }
     for (size_t k = 0; k < n; k++) {
         ht_buf_appendf(b, NULL,

@@ -289,11 +289,67 @@ static void test_gis_behind_a_proxy(void **state) {
     free(plog);
 }
 
+/* GetFeatureInfo in JSON: the grid found with its outline, in the
+ * request's CRS (x, y; named when not WGS 84), so a client can draw it. */
+static void test_gis_feature_info_geometry(void **state) {
+    (void)state;
+    static const struct {
+        const char *q;
+        double lo, hi; /* the first x: degrees or metres */
+        const char *urn;
+    } cases[] = {
+        {"VERSION=1.3.0&CRS=EPSG:4326&BBOX=39.86,116.38,39.97,116.44", 116.3,
+         116.5, NULL},
+        {"VERSION=1.3.0&CRS=CRS:84&BBOX=116.38,39.86,116.44,39.97", 116.3,
+         116.5, NULL},
+        {"VERSION=1.1.1&SRS=EPSG:3857&BBOX=12955000,4845000,12962000,4862000",
+         12.9e6, 12.97e6, "urn:ogc:def:crs:EPSG::3857"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char path[512], *body = NULL;
+        snprintf(path, sizeof path,
+                 "/wms?SERVICE=WMS&REQUEST=GetFeatureInfo&LAYERS=grids&"
+                 "QUERY_LAYERS=grids&%s&WIDTH=240&HEIGHT=440&I=120&J=220&X=120&"
+                 "Y=220&INFO_FORMAT=application/json",
+                 cases[k].q);
+        assert_int_equal(get(path, NULL, &body, NULL), 200);
+        json_t *j = json_loads(body, 0, NULL);
+        assert_non_null(j);
+        json_t *f = json_array_get(json_object_get(j, "features"), 0);
+        assert_non_null(f);
+        json_t *g = json_object_get(f, "geometry");
+        assert_string_equal(json_string_value(json_object_get(g, "type")),
+                            "MultiPolygon");
+        json_t *pt = json_array_get(
+            json_array_get(json_array_get(json_object_get(g, "coordinates"), 0),
+                           0),
+            0);
+        double x = json_number_value(json_array_get(pt, 0));
+        if (!(x > cases[k].lo && x < cases[k].hi)) {
+            fail_msg("case %zu: x %g", k, x);
+        }
+        json_t *crs = json_object_get(j, "crs");
+        if (cases[k].urn) {
+            assert_string_equal(
+                json_string_value(json_object_get(
+                    json_object_get(crs, "properties"), "name")),
+                cases[k].urn);
+        } else {
+            assert_null(crs);
+        }
+        /* no float of 17 digits (39.909999999999997) */
+        assert_null(strstr(body, "99999999"));
+        json_decref(j);
+        free(body);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gis_formats),
         cmocka_unit_test(test_gis_gdal_wms_defaults),
         cmocka_unit_test(test_gis_behind_a_proxy),
+        cmocka_unit_test(test_gis_feature_info_geometry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -244,7 +244,11 @@ static void test_server_tilejson_and_legend(void **state) {
     assert_true(json_real_value(json_array_get(b, 3)) < 40.0);
     const char *legend = json_string_value(json_object_get(j, "legend"));
     assert_non_null(legend);
+    /* TileJSON's legend is HTML: the image, its URL escaped */
+    assert_contains(legend, "<img src=\"http://");
     assert_contains(legend, "/legend/heat.png?");
+    assert_contains(legend, "&amp;");
+    assert_contains(legend, "\" alt=\"");
     json_decref(j);
     j = get_json("/tiles/default.json", 200);
     assert_null(json_object_get(j, "legend"));
@@ -1787,7 +1791,8 @@ static void test_server_bad_requests(void **state) {
         {"/tiles/heat/14/1/1.png?category=ZZ", 400, "ZZ"},
         {"/tiles/heat/14/1/1.png?colour=red", 400, "colour"},
         {"/tiles/heat/14/x/1.png", 404, "{z}"},
-        {"/tiles/heat/14/1/1.jpg", 404, "{z}"},
+        {"/tiles/heat/14/1/1.gif", 404, "{z}"},
+        {"/tiles/heat/14/1/1.png8", 404, "{z}"},
         {"/tiles/..%2F..%2Fetc%2Fpasswd.json", 404, ""},
         {"/tiles/%2Fetc%2Fpasswd/1/1/1.png", 404, "not found"},
         {"/legend/default.png", 404, "no heat layer"},

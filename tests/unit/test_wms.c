@@ -72,6 +72,14 @@ static void test_wms_getmap_axis_order(void **state) {
                      HT_OK);
     assert_true(w.bbox.minx == 447240 && w.bbox.miny == 4413748);
     assert_int_equal(w.format, HT_IMAGE_PNG);
+    /* CRS:84: WGS 84, longitude first even in 1.3.0. */
+    assert_int_equal(parse("REQUEST=GetMap&VERSION=1.3.0&LAYERS=default&CRS="
+                           "CRS:84&BBOX=116.38,39.85,116.45,39.98&WIDTH=2&"
+                           "HEIGHT=2&FORMAT=image/png",
+                           &w, code, &err),
+                     HT_OK);
+    assert_string_equal(w.crs, "EPSG:4326");
+    assert_true(w.bbox.minx == 116.38 && w.bbox.maxy == 39.98);
     /* The formats by media type or short name, any case. */
     const struct {
         const char *name;
@@ -192,6 +200,8 @@ static void test_wms_documents(void **state) {
     assert_contains(caps, "<LegendURL width=\"360\" height=\"78\">");
     assert_contains(caps, "LAYER=heat");
     assert_contains(caps, "<MaxWidth>4096</MaxWidth>");
+    assert_contains(caps, "<CRS>CRS:84</CRS>");
+    assert_contains(caps, "<BoundingBox CRS=\"CRS:84\" minx=\"116.38\"");
     /* GetMap in PNG, JPEG (GDAL's first choice) and WebP */
     assert_contains(caps,
                     "<GetMap>\n        <Format>image/png</Format>\n"
