@@ -65,6 +65,25 @@ static const struct {
     {"choropleth", "网格密度 grid density (Jenks classes)"},
     {"hotspots", "热点分析 hotspots (Getis-Ord Gi*)"}};
 
+/* Whether GetFeatureInfo answers about a layer of @st: an overlay (no
+ * background: a base map, dots and all, is not) that shows the incidents
+ * (heat, street heat, classes, hotspots, dots) or the grids' shapes (not
+ * only their labels). */
+static bool style_queryable(const ht_style *st) {
+    bool data = false, background = false, grids = false;
+    for (size_t k = 0; k < ht_style_layer_count(st); k++) {
+        const ht_style_layer *l = ht_style_layer_at(st, k);
+        data |=
+            l->type == HT_LAYER_HEATMAP || l->type == HT_LAYER_STREET_HEAT ||
+            l->type == HT_LAYER_CHOROPLETH || l->type == HT_LAYER_HOTSPOT ||
+            (l->type == HT_LAYER_CIRCLE && l->source == HT_SOURCE_INCIDENTS);
+        background |= l->type == HT_LAYER_BACKGROUND;
+        grids |= l->source == HT_SOURCE_GRIDS &&
+                 (l->type == HT_LAYER_FILL || l->type == HT_LAYER_LINE);
+    }
+    return !background && (data || grids);
+}
+
 static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
                                         request *rq, int version) {
     char base[300];
@@ -78,8 +97,13 @@ static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
         if (!st) {
             continue; /* a broken style is not offered */
         }
-        layers[m] = (ht_wms_layer){
-            names[k], names[k], NULL, ht_render_style_has_legend(st), 1, 1};
+        layers[m] = (ht_wms_layer){names[k],
+                                   names[k],
+                                   NULL,
+                                   ht_render_style_has_legend(st),
+                                   style_queryable(st),
+                                   1,
+                                   1};
         if (layers[m].legend) {
             ht_render_legend_size(st, 1, &layers[m].legend_w,
                                   &layers[m].legend_h);
@@ -213,6 +237,21 @@ static void html_text(ht_buf *b, const char *s) {
 static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
                                 request *rq, const ht_wms_req *w) {
     ht_error err = {0};
+    /* Each layer asked about: one there, and one that answers. */
+    for (int k = 0; k < w->nquery; k++) {
+        const ht_style *st = ht__live_style_get(s, w->query_layers[k], &err);
+        if (!st) {
+            return wms_error(c, rq, w->version, "LayerNotDefined", err.msg);
+        }
+        if (!style_queryable(st)) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "layer \"%s\" is a base map: GetFeatureInfo answers "
+                     "about the layers marked queryable",
+                     w->query_layers[k]);
+            return wms_error(c, rq, w->version, "LayerNotQueryable", msg);
+        }
+    }
     double x =
         w->bbox.minx + (w->i + 0.5) * (w->bbox.maxx - w->bbox.minx) / w->width;
     double y =

@@ -314,6 +314,17 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
             return fail(code, "MissingParameterValue", err,
                         "%sQUERY_LAYERS is missing", "");
         }
+        for (const char *p = ql; *p;) {
+            size_t len = strcspn(p, ",");
+            if (len == 0 || len >= sizeof out->query_layers[0] ||
+                out->nquery == HT_WMS_MAX_LAYERS) {
+                return fail(code, "LayerNotDefined", err,
+                            "QUERY_LAYERS \"%s\": up to 8 style names", ql);
+            }
+            memcpy(out->query_layers[out->nquery], p, len);
+            out->query_layers[out->nquery++][len] = '\0';
+            p += len + (p[len] == ',');
+        }
     }
     return HT_OK;
 }
@@ -405,6 +416,53 @@ static void operation(ht_buf *b, const char *name, const char *const *formats,
     ht_buf_appendf(b, NULL, "</Get></HTTP></DCPType>\n      </%s>\n", name);
 }
 
+/* The bounding boxes of the data, @extent in lon/lat and @boxes[k] in
+ * ht_wms_crs[k] (x, y), each line indented by @in: the geographic one, then
+ * one per CRS in its own axis order (1.3.0), CRS:84 last. */
+static void boxes_xml(ht_buf *b, bool v13, const char *in, ht_bbox extent,
+                      const ht_bbox *boxes) {
+    const char *crs_tag = v13 ? "CRS" : "SRS";
+    if (v13) {
+        ht_buf_appendf(b, NULL,
+                       "%s<EX_GeographicBoundingBox>"
+                       "<westBoundLongitude>%.6f</westBoundLongitude>"
+                       "<eastBoundLongitude>%.6f</eastBoundLongitude>"
+                       "<southBoundLatitude>%.6f</southBoundLatitude>"
+                       "<northBoundLatitude>%.6f</northBoundLatitude>"
+                       "</EX_GeographicBoundingBox>\n",
+                       in, extent.minx, extent.maxx, extent.miny, extent.maxy);
+    } else {
+        ht_buf_appendf(b, NULL,
+                       "%s<LatLonBoundingBox minx=\"%.6f\" miny=\"%.6f\" "
+                       "maxx=\"%.6f\" maxy=\"%.6f\"/>\n",
+                       in, extent.minx, extent.miny, extent.maxx, extent.maxy);
+    }
+    for (size_t k = 0; k < ht_wms_ncrs; k++) {
+        bool nf = false;
+        if (v13) {
+            ht_crs_north_first(ht_wms_crs[k], &nf, NULL);
+        }
+        ht_bbox q = boxes[k];
+        double v[4] = {q.minx, q.miny, q.maxx, q.maxy};
+        if (nf) {
+            v[0] = q.miny;
+            v[1] = q.minx;
+            v[2] = q.maxy;
+            v[3] = q.maxx;
+        }
+        ht_buf_appendf(b, NULL,
+                       "%s<BoundingBox %s=\"%s\" minx=\"%.9g\" "
+                       "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
+                       in, crs_tag, ht_wms_crs[k], v[0], v[1], v[2], v[3]);
+    }
+    if (v13) {
+        ht_buf_appendf(b, NULL,
+                       "%s<BoundingBox CRS=\"CRS:84\" minx=\"%.9g\" "
+                       "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
+                       in, extent.minx, extent.miny, extent.maxx, extent.maxy);
+    }
+}
+
 char *ht_wms_capabilities(int version, const char *base_url,
                           const ht_wms_layer *layers, size_t n, ht_bbox extent,
                           const ht_bbox *boxes) {
@@ -470,48 +528,11 @@ char *ht_wms_capabilities(int version, const char *base_url,
         /* WGS 84 in longitude, latitude order */
         ht_buf_appendf(b, NULL, "      <CRS>CRS:84</CRS>\n");
     }
-    if (v13) {
-        ht_buf_appendf(b, NULL,
-                       "      <EX_GeographicBoundingBox>"
-                       "<westBoundLongitude>%.6f</westBoundLongitude>"
-                       "<eastBoundLongitude>%.6f</eastBoundLongitude>"
-                       "<southBoundLatitude>%.6f</southBoundLatitude>"
-                       "<northBoundLatitude>%.6f</northBoundLatitude>"
-                       "</EX_GeographicBoundingBox>\n",
-                       extent.minx, extent.maxx, extent.miny, extent.maxy);
-    } else {
-        ht_buf_appendf(b, NULL,
-                       "      <LatLonBoundingBox minx=\"%.6f\" miny=\"%.6f\" "
-                       "maxx=\"%.6f\" maxy=\"%.6f\"/>\n",
-                       extent.minx, extent.miny, extent.maxx, extent.maxy);
-    }
-    for (size_t k = 0; k < ht_wms_ncrs; k++) {
-        bool nf = false;
-        if (v13) {
-            ht_crs_north_first(ht_wms_crs[k], &nf, NULL);
-        }
-        ht_bbox q = boxes[k];
-        double v[4] = {q.minx, q.miny, q.maxx, q.maxy};
-        if (nf) {
-            v[0] = q.miny;
-            v[1] = q.minx;
-            v[2] = q.maxy;
-            v[3] = q.maxx;
-        }
-        ht_buf_appendf(b, NULL,
-                       "      <BoundingBox %s=\"%s\" minx=\"%.9g\" "
-                       "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
-                       crs_tag, ht_wms_crs[k], v[0], v[1], v[2], v[3]);
-    }
-    if (v13) {
-        ht_buf_appendf(b, NULL,
-                       "      <BoundingBox CRS=\"CRS:84\" minx=\"%.9g\" "
-                       "miny=\"%.9g\" maxx=\"%.9g\" maxy=\"%.9g\"/>\n",
-                       extent.minx, extent.miny, extent.maxx, extent.maxy);
-    }
+    boxes_xml(b, v13, "      ", extent, boxes);
     for (size_t k = 0; k < n; k++) {
         ht_buf_appendf(b, NULL,
-                       "      <Layer queryable=\"1\">\n        <Name>");
+                       "      <Layer queryable=\"%d\">\n        <Name>",
+                       layers[k].queryable ? 1 : 0);
         xml_text(b, layers[k].name);
         ht_buf_appendf(b, NULL, "</Name>\n        <Title>");
         xml_text(b, layers[k].title);
@@ -521,6 +542,8 @@ char *ht_wms_capabilities(int version, const char *base_url,
             xml_text(b, layers[k].abstract);
             ht_buf_appendf(b, NULL, "</Abstract>\n");
         }
+        /* (each layer's own: clients read a layer's, not its parent's) */
+        boxes_xml(b, v13, "        ", extent, boxes);
         if (layers[k].legend) {
             ht_buf_appendf(b, NULL,
                            "        <Style>\n          <Name>default</Name>\n"

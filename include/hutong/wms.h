@@ -31,6 +31,8 @@ typedef struct ht_wms_req {
     int version; /**< 130 or 111 */
     char layers[HT_WMS_MAX_LAYERS][65];
     int nlayers;
+    char query_layers[HT_WMS_MAX_LAYERS][65]; /**< GetFeatureInfo's */
+    int nquery;
     char crs[HT_CRS_NAME_SIZE];
     ht_bbox bbox;
     int width, height;
@@ -68,6 +70,7 @@ const char *ht_wms_exception_type(int version);
 typedef struct ht_wms_layer {
     const char *name, *title, *abstract;
     bool legend;            /**< has a legend graphic in real units */
+    bool queryable;         /**< GetFeatureInfo answers about it */
     int legend_w, legend_h; /**< its size in pixels */
 } ht_wms_layer;
 

@@ -396,7 +396,8 @@ static void test_server_wms(void **state) {
     /* GetFeatureInfo: the grid under the pixel with its figures. */
     json_t *j = get_json(
         "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS="
-        "default&QUERY_LAYERS=default&STYLES=&CRS=EPSG:4326&BBOX=39.86,116.38,"
+        "default,heat&QUERY_LAYERS=heat&STYLES=&CRS=EPSG:4326&BBOX=39.86,116."
+        "38,"
         "39.97,116.44&WIDTH=240&HEIGHT=440&I=120&J=220&INFO_FORMAT="
         "application/json",
         200);
@@ -408,7 +409,7 @@ static void test_server_wms(void **state) {
     assert_true(json_integer_value(json_object_get(props, "incidents")) >= 0);
     json_decref(j);
     assert_int_equal(get("/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST="
-                         "GetFeatureInfo&LAYERS=default&QUERY_LAYERS=default&"
+                         "GetFeatureInfo&LAYERS=grids&QUERY_LAYERS=grids&"
                          "CRS=EPSG:4326&BBOX=39.86,116.38,39.97,116.44&WIDTH="
                          "240&HEIGHT=440&I=120&J=220&INFO_FORMAT=text/html",
                          &head, &body, NULL),
@@ -437,6 +438,12 @@ static void test_server_wms(void **state) {
         {"REQUEST=GetMap&VERSION=1.3.0&LAYERS=default&CRS=EPSG:3857&BBOX=0,0,"
          "1,1&WIDTH=9999&HEIGHT=1&FORMAT=image/png",
          "InvalidParameterValue"},
+        {"REQUEST=GetFeatureInfo&VERSION=1.3.0&LAYERS=default&QUERY_LAYERS="
+         "default&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=2&HEIGHT=2&I=1&J=1",
+         "LayerNotQueryable"},
+        {"REQUEST=GetFeatureInfo&VERSION=1.3.0&LAYERS=nope&QUERY_LAYERS=nope&"
+         "CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=2&HEIGHT=2&I=1&J=1",
+         "LayerNotDefined"},
         {"REQUEST=Transaction", "OperationNotSupported"}};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         char path[512];
@@ -1620,7 +1627,7 @@ static void test_server_scoped_readers(void **state) {
     for (int outside = 0; outside < 2; outside++) {
         snprintf(path, sizeof path,
                  "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&"
-                 "LAYERS=default&QUERY_LAYERS=default&STYLES=&CRS=EPSG:4326&"
+                 "LAYERS=grids&QUERY_LAYERS=grids&STYLES=&CRS=EPSG:4326&"
                  "BBOX=39.914,116.409,39.916,116.411&WIDTH=100&HEIGHT=100&I=50&"
                  "J=50&INFO_FORMAT=application/json&%s%s",
                  q_off, outside ? "&grid=110101002" : "");

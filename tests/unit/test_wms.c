@@ -177,8 +177,9 @@ static void test_wms_documents(void **state) {
     free(x);
     assert_string_equal(ht_wms_exception_type(111),
                         "application/vnd.ogc.se_xml");
-    ht_wms_layer layers[2] = {{"default", "base & map", NULL, false, 1, 1},
-                              {"heat", "heat", "density", true, 360, 78}};
+    ht_wms_layer layers[2] = {
+        {"default", "base & map", NULL, false, false, 1, 1},
+        {"heat", "heat", "density", true, true, 360, 78}};
     ht_bbox ll = {116.38, 39.85, 116.45, 39.98};
     ht_bbox boxes[4] = {{12955000, 4845000, 12962000, 4862000},
                         ll,
@@ -201,6 +202,14 @@ static void test_wms_documents(void **state) {
     assert_contains(caps, "LAYER=heat");
     assert_contains(caps, "<MaxWidth>4096</MaxWidth>");
     assert_contains(caps, "<CRS>CRS:84</CRS>");
+    /* Only the layers GetFeatureInfo answers about are queryable; each
+     * layer has its own boxes. */
+    assert_contains(caps, "<Layer queryable=\"0\">\n        <Name>default");
+    assert_contains(caps, "<Layer queryable=\"1\">\n        <Name>heat");
+    const char *heat = strstr(caps, "<Name>heat</Name>");
+    assert_non_null(heat);
+    assert_non_null(strstr(heat, "        <BoundingBox CRS=\"EPSG:3857\""));
+    assert_non_null(strstr(heat, "        <EX_GeographicBoundingBox>"));
     assert_contains(caps, "<BoundingBox CRS=\"CRS:84\" minx=\"116.38\"");
     /* GetMap in PNG, JPEG (GDAL's first choice) and WebP */
     assert_contains(caps,
