@@ -45,7 +45,8 @@
 
 #include "cli_int.h"
 
-static const char usage_text[] =
+/* (in two: a C compiler need not take a longer literal than 4095) */
+static const char *const usage_text[] = {
     "usage: hutong COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
@@ -78,6 +79,8 @@ static const char usage_text[] =
     "            [--cache-mb M] [--tokens FILE [--private]] [--db FILE]\n"
     "            [--db URL [--read-db URL] [--index-file FILE] [--private]]\n"
     "            [--public-url URL | --trust-proxy] [--request-timeout S]\n"
+    "            [--contact-person P] [--contact-organization O]\n"
+    "            [--contact-email E]\n"
     "            [--max-connections N] [--max-connections-per-ip N]\n"
     "            [--max-listeners N] [--max-listeners-per-ip N]\n"
     "            [--heat-grids-from N]\n"
@@ -90,7 +93,7 @@ static const char usage_text[] =
     "                                       make a token (printed once; the\n"
     "                                       file, or a PostgreSQL database,\n"
     "                                       keeps its hash)\n"
-    "  token     list | revoke --name N [--tokens FILE] [--db FILE|URL]\n"
+    "  token     list | revoke --name N [--tokens FILE] [--db FILE|URL]\n",
     "  print     (--grid CODE | --street CODE | --community CODE | --all)\n"
     "            [--level grid|community|street] [--paper A4|A3|A2|A1|A0]\n"
     "            [--orientation auto|portrait|landscape] [--dpi 150..600]\n"
@@ -117,7 +120,13 @@ static const char usage_text[] =
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
-    "1 runtime failure, 2 bad usage or bad input.\n";
+    "1 runtime failure, 2 bad usage or bad input.\n"};
+
+static void print_usage(FILE *f) {
+    for (size_t k = 0; k < sizeof usage_text / sizeof *usage_text; k++) {
+        fputs(usage_text[k], f);
+    }
+}
 
 /* Options that take a value, and where cli_cli_parse() puts it. */
 static const struct {
@@ -170,6 +179,9 @@ static const struct {
     {"request-timeout", offsetof(opts, request_timeout)},
     {"heat-grids-from", offsetof(opts, heat_grids_from)},
     {"public-url", offsetof(opts, public_url)},
+    {"contact-person", offsetof(opts, contact_person)},
+    {"contact-organization", offsetof(opts, contact_organization)},
+    {"contact-email", offsetof(opts, contact_email)},
     {"street", offsetof(opts, street)},
     {"community", offsetof(opts, community)},
     {"paper", offsetof(opts, paper)},
@@ -644,6 +656,7 @@ static int cmd_serve(int argc, char **argv) {
                   "private "
                   "max-connections max-connections-per-ip max-listeners "
                   "max-listeners-per-ip request-timeout public-url trust-proxy "
+                  "contact-person contact-organization contact-email "
                   "heat-grids-from ",
                   &o);
     if (rc) {
@@ -759,6 +772,9 @@ static int cmd_serve(int argc, char **argv) {
                          .tokens = o.tokens,
                          .private_reads = o.private_reads,
                          .trust_proxy = o.trust_proxy,
+                         .contact_person = o.contact_person,
+                         .contact_organization = o.contact_organization,
+                         .contact_email = o.contact_email,
                          .max_connections = (unsigned)lim[0].value,
                          .max_connections_per_ip = (unsigned)lim[1].value,
                          .max_listeners = (unsigned)lim[2].value,
@@ -810,25 +826,27 @@ bool cli_threads(const opts *o, int *out) {
  * the lines under it), then the notes at its end, to stdout; false when
  * no block is about it. */
 static bool command_usage(const char *cmd) {
-    size_t n = strlen(cmd);
+    size_t n = strlen(cmd), parts = sizeof usage_text / sizeof *usage_text;
     bool any = false, in = false;
-    const char *notes = strstr(usage_text, "\n\n--db");
-    for (const char *l = usage_text; *l && l != notes;) {
-        size_t len = strcspn(l, "\n");
-        if (len > 2 && l[0] == ' ' && l[1] == ' ' && l[2] != ' ') {
-            in = strncmp(l + 2, cmd, n) == 0 &&
-                 (l[2 + n] == ' ' || l[2 + n] == '\n');
-        } else if (len == 0 || l[0] != ' ') {
-            in = false;
-        }
-        if (in) {
-            if (!any) {
-                printf("usage: hutong %s [OPTIONS]\n\n", cmd);
+    const char *notes = strstr(usage_text[parts - 1], "\n\n--db");
+    for (size_t k = 0; k < parts; k++) {
+        for (const char *l = usage_text[k]; *l && l != notes;) {
+            size_t len = strcspn(l, "\n");
+            if (len > 2 && l[0] == ' ' && l[1] == ' ' && l[2] != ' ') {
+                in = strncmp(l + 2, cmd, n) == 0 &&
+                     (l[2 + n] == ' ' || l[2 + n] == '\n');
+            } else if (len == 0 || l[0] != ' ') {
+                in = false;
             }
-            printf("%.*s\n", (int)len, l);
-            any = true;
+            if (in) {
+                if (!any) {
+                    printf("usage: hutong %s [OPTIONS]\n\n", cmd);
+                }
+                printf("%.*s\n", (int)len, l);
+                any = true;
+            }
+            l += len + (l[len] == '\n');
         }
-        l += len + (l[len] == '\n');
     }
     if (any && notes) {
         fputs(notes + 1, stdout);
@@ -842,7 +860,7 @@ static bool is_help(const char *a) {
 
 int ht_cli_main(int argc, char **argv) {
     if (argc < 2) {
-        fputs(usage_text, stderr);
+        print_usage(stderr);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
@@ -853,7 +871,7 @@ int ht_cli_main(int argc, char **argv) {
                        ? 0
                        : cli_usage_error("unknown command \"%s\"", argv[2]);
         }
-        fputs(usage_text, stdout);
+        print_usage(stdout);
         return 0;
     }
     /* `COMMAND ... --help` anywhere: that command's usage, nothing done */

@@ -41,6 +41,7 @@ typedef struct opts {
     const char *listen, *tokens, *name, *scope, *read_db, *index_file;
     const char *max_conns, *max_conns_ip, *max_listeners, *max_listeners_ip;
     const char *request_timeout, *public_url, *heat_grids_from;
+    const char *contact_person, *contact_organization, *contact_email;
     const char *street, *community, *paper, *orientation, *dpi, *layer, *zoom;
     const char *topics;
     const char *department, *overdue, *satisfaction;

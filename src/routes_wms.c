@@ -142,7 +142,8 @@ static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
         }
         ht_crs_transform_free(t);
     }
-    char *xml = ht_wms_capabilities(version, base, layers, m, ll, boxes);
+    ht_wms_contact who = {s->contact[0], s->contact[1], s->contact[2]};
+    char *xml = ht_wms_capabilities(version, base, layers, m, ll, boxes, &who);
     for (size_t k = 0; k < n; k++) {
         free(names[k]);
     }

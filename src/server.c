@@ -340,6 +340,14 @@ ht_status ht_server_start(const ht_server_opts *o, ht_server **out,
     }
     s->private_reads = o->private_reads;
     s->trust_proxy = o->trust_proxy;
+    const char *contact[3] = {o->contact_person, o->contact_organization,
+                              o->contact_email};
+    for (int k = 0; k < 3; k++) {
+        if (contact[k] && !(s->contact[k] = strdup(contact[k]))) {
+            ht_server_stop(s);
+            return ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+    }
     if (st == HT_OK && o->tokens) {
         st = ht_tokens_load(o->tokens, &s->tokens, err);
     } else if (st == HT_OK && on_db) {
@@ -605,5 +613,8 @@ void ht_server_stop(ht_server *s) {
     free(s->db);
     free(s->host);
     free(s->public_url);
+    for (int k = 0; k < 3; k++) {
+        free(s->contact[k]);
+    }
     free(s);
 }

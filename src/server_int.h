@@ -150,6 +150,8 @@ struct ht_server {
     pthread_mutex_t tmu;
     bool private_reads;  /* reads need a token too */
     bool trust_proxy;    /* absolute URLs from X-Forwarded-* */
+    char *contact[3];    /* WMS ContactInformation: person, organization,
+                            email (NULL: not said) */
     pthread_mutex_t emu; /* events and listeners */
     char *events[EVENT_RING];
     char event_grid[EVENT_RING][32]; /* the grid of each event, or "" */

@@ -465,7 +465,7 @@ static void boxes_xml(ht_buf *b, bool v13, const char *in, ht_bbox extent,
 
 char *ht_wms_capabilities(int version, const char *base_url,
                           const ht_wms_layer *layers, size_t n, ht_bbox extent,
-                          const ht_bbox *boxes) {
+                          const ht_bbox *boxes, const ht_wms_contact *contact) {
     bool v13 = version != 111;
     const char *crs_tag = v13 ? "CRS" : "SRS";
     ht_buf *b = ht_buf_new();
@@ -497,6 +497,29 @@ char *ht_wms_capabilities(int version, const char *base_url,
                    v13 ? "WMS" : "OGC:WMS");
     online(b, base_url);
     ht_buf_appendf(b, NULL, "\n");
+    if (contact &&
+        (contact->person || contact->organization || contact->email)) {
+        ht_buf_appendf(b, NULL, "    <ContactInformation>\n");
+        if (contact->person || contact->organization) {
+            ht_buf_appendf(b, NULL,
+                           "      <ContactPersonPrimary>\n"
+                           "        <ContactPerson>");
+            xml_text(b, contact->person ? contact->person : "");
+            ht_buf_appendf(b, NULL,
+                           "</ContactPerson>\n"
+                           "        <ContactOrganization>");
+            xml_text(b, contact->organization ? contact->organization : "");
+            ht_buf_appendf(b, NULL,
+                           "</ContactOrganization>\n"
+                           "      </ContactPersonPrimary>\n");
+        }
+        if (contact->email) {
+            ht_buf_appendf(b, NULL, "      <ContactElectronicMailAddress>");
+            xml_text(b, contact->email);
+            ht_buf_appendf(b, NULL, "</ContactElectronicMailAddress>\n");
+        }
+        ht_buf_appendf(b, NULL, "    </ContactInformation>\n");
+    }
     if (v13) {
         ht_buf_appendf(b, NULL,
                        "    <LayerLimit>%d</LayerLimit>\n"

@@ -54,6 +54,8 @@ typedef struct ht_server_opts {
      * request has them (a proxy in front sets them; without this they
      * are ignored), checked as public_url is; public_url wins */
     bool trust_proxy;
+    /** the WMS capabilities' ContactInformation (each NULL: not said) */
+    const char *contact_person, *contact_organization, *contact_email;
     /** density grids per class (ht_heat_atlas) are kept for heat maps from
      * this many incidents on, read from beside the index's snapshot or
      * built in the background; 0: 200,000 */

@@ -74,13 +74,18 @@ typedef struct ht_wms_layer {
     int legend_w, legend_h; /**< its size in pixels */
 } ht_wms_layer;
 
+/** Who answers for the service (each NULL: not said). */
+typedef struct ht_wms_contact {
+    const char *person, *organization, *email;
+} ht_wms_contact;
+
 /**
  * The capabilities document (malloc'd) for @base_url ("http://host").
  * @extent is the data's box in lon/lat; @boxes[k] the same in
- * ht_wms_crs[k] (x, y order).
+ * ht_wms_crs[k] (x, y order); @contact (NULL: none) its ContactInformation.
  */
 char *ht_wms_capabilities(int version, const char *base_url,
                           const ht_wms_layer *layers, size_t n, ht_bbox extent,
-                          const ht_bbox *boxes);
+                          const ht_bbox *boxes, const ht_wms_contact *contact);
 
 #endif

@@ -216,7 +216,9 @@ static void test_gis_behind_a_proxy(void **state) {
     assert_true(strncmp(url, want, strlen(want)) == 0); /* ignored */
     free(url);
     char *plog = ts_path(dir, "proxied.log");
-    const char *const extra[] = {"--trust-proxy", NULL};
+    const char *const extra[] = {
+        "--trust-proxy",   "--contact-organization", "东城区城市管理指挥中心",
+        "--contact-email", "ops@example.cn",         NULL};
     ts_server p = ts_serve_start_with(db, plog, extra);
     url = tilejson_url(p.port, "/tiles/default.json", fwd);
     assert_true(
@@ -228,6 +230,15 @@ static void test_gis_behind_a_proxy(void **state) {
                      200);
     assert_contains(ts_header(head, "vary"), "x-forwarded-host");
     free(head);
+    /* The WMS capabilities name who answers for it. */
+    char *body = NULL;
+    assert_int_equal(
+        ts_http(p.port, "GET", "/wms?SERVICE=WMS&REQUEST=GetCapabilities", NULL,
+                NULL, NULL, &body, NULL),
+        200);
+    assert_contains(body, "<ContactOrganization>东城区城市管理指挥中心<");
+    assert_contains(body, "<ContactElectronicMailAddress>ops@example.cn<");
+    free(body);
     /* A value that would not make a safe URL: the Host's. */
     url = tilejson_url(p.port, "/tiles/default.json",
                        "X-Forwarded-Host: a\"b<c\r\n");
@@ -263,7 +274,8 @@ static void test_gis_behind_a_proxy(void **state) {
         }
         free(url);
         /* and the URLs work: a tile, the WMS capabilities' own address */
-        char *body = NULL, *h = NULL;
+        char *h = NULL;
+        body = NULL;
         assert_int_equal(ts_http(port, "GET",
                                  "/hutong/tiles/heat/14/13489/"
                                  "6206.png?window=30d",

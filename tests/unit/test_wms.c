@@ -185,7 +185,15 @@ static void test_wms_documents(void **state) {
                         ll,
                         ll,
                         {447000, 4413000, 452000, 4427000}};
-    char *caps = ht_wms_capabilities(130, "http://h:1", layers, 2, ll, boxes);
+    ht_wms_contact who = {"王工", "东城区城市管理指挥中心", "ops@example.cn"};
+    char *caps =
+        ht_wms_capabilities(130, "http://h:1", layers, 2, ll, boxes, &who);
+    /* ContactInformation after the OnlineResource, before the limits */
+    const char *ci = strstr(caps, "<ContactInformation>");
+    assert_non_null(ci);
+    assert_true(ci < strstr(caps, "<LayerLimit>"));
+    assert_contains(caps, "<ContactPerson>王工</ContactPerson>");
+    assert_contains(caps, "<ContactElectronicMailAddress>ops@example.cn<");
     assert_contains(caps, "<WMS_Capabilities version=\"1.3.0\"");
     assert_contains(caps, "<Name>heat</Name>");
     assert_contains(caps, "<Title>base &amp; map</Title>");
@@ -218,7 +226,8 @@ static void test_wms_documents(void **state) {
                     "        <Format>image/jpeg</Format>\n"
                     "        <Format>image/webp</Format>");
     free(caps);
-    caps = ht_wms_capabilities(111, "http://h:1", layers, 2, ll, boxes);
+    caps = ht_wms_capabilities(111, "http://h:1", layers, 2, ll, boxes, NULL);
+    assert_null(strstr(caps, "ContactInformation"));
     assert_contains(caps, "<WMT_MS_Capabilities version=\"1.1.1\">");
     assert_contains(caps, "<SRS>EPSG:4326</SRS>");
     assert_contains(caps, "<BoundingBox SRS=\"EPSG:4326\" minx=\"116.38\"");
