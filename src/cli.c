@@ -64,7 +64,7 @@ static const char *const usage_text[] = {
     "            --style S [--scale N] -o OUT.png|jpg|webp|svg|pdf\n"
     "            [--db FILE]\n"
     "  render    density --bbox W,S,E,N --cellsize C [--crs CRS]\n"
-    "            [--radius M] [--kernel quartic|gaussian] -o OUT.asc\n"
+    "            [--radius M] [--kernel quartic|gaussian] -o OUT.tif|asc\n"
     "  render    legend --style S -o OUT.png\n"
     "            render takes filters: --from --to --window --category\n"
     "            --severity --status --source --grid\n"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "hutong/demo.h"
 #include "hutong/features.h"
 #include "hutong/filter.h"
+#include "hutong/geotiff.h"
 #include "hutong/heat.h"
 #include "hutong/import.h"
 #include "hutong/index.h"
@@ -113,8 +115,37 @@ static int cmd_density(const opts *o) {
         return cli_fail(&err);
     }
     const char *crs = o->crs ? o->crs : "EPSG:3857";
-    if (strcmp(extension(o->out), "asc") != 0) {
-        return cli_usage_error("%s: output must end in .asc", o->out);
+    const char *ext = extension(o->out);
+    bool tif = strcasecmp(ext, "tif") == 0 || strcasecmp(ext, "tiff") == 0;
+    if (!tif && strcmp(ext, "asc") != 0) {
+        return cli_usage_error(
+            "%s: output must end in .tif (GeoTIFF) or .asc "
+            "(ESRI ASCII grid)",
+            o->out);
+    }
+    /* A GeoTIFF names its CRS by EPSG code, and degrees or metres. */
+    ht_geotiff gt = {.ncols = ncols,
+                     .nrows = nrows,
+                     .x0 = b.minx,
+                     .y0 = b.maxy,
+                     .cell = cell,
+                     .unit = "incidents/km²",
+                     .description = "incident density (exact kernel sum)",
+                     .nodata = -9999};
+    if (tif) {
+        char name[HT_CRS_NAME_SIZE];
+        if (ht_crs_normalize(crs, name, &err) != HT_OK ||
+            ht_crs_is_geographic(crs, &gt.geographic, &err) != HT_OK) {
+            return cli_fail(&err);
+        }
+        char *endp = NULL;
+        long code =
+            strncmp(name, "EPSG:", 5) == 0 ? strtol(name + 5, &endp, 10) : 0;
+        if (!endp || *endp || code <= 0 || code > 65535) {
+            return cli_usage_error("--crs %s: a GeoTIFF needs an EPSG CRS",
+                                   crs);
+        }
+        gt.epsg = (int)code;
     }
     ht_filter f;
     if (cli_filter(o, &f, &err) != HT_OK) {
@@ -143,10 +174,35 @@ static int cmd_density(const opts *o) {
     if (st == HT_OK) {
         st = ht_index_filter_new(ix, &f, &q, &err);
     }
-    if (st == HT_OK && !(out = fopen(o->out, "w"))) {
+    if (st == HT_OK && !(out = fopen(o->out, tif ? "wb" : "w"))) {
         st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
     }
-    if (st == HT_OK) {
+    float *row = st == HT_OK && tif ? malloc(ncols * sizeof *row) : NULL;
+    if (st == HT_OK && tif && !row) {
+        st = ht_error_set(&err, HT_ENOMEM, "out of memory");
+    }
+    if (st == HT_OK && tif) {
+        st = ht_geotiff_begin(out, &gt, &err);
+        for (size_t j = 0; st == HT_OK && j < nrows; j++) {
+            double y = b.maxy - ((double)j + 0.5) * cell;
+            for (size_t i = 0; i < ncols; i++) {
+                double x = b.minx + ((double)i + 0.5) * cell, lon, lat;
+                row[i] = gt.nodata;
+                if (ht_crs_transform_point(t, x, y, &lon, &lat, NULL) ==
+                    HT_OK) {
+                    row[i] = (float)ht_heat_exact(ix, q, &ho, lon, lat);
+                }
+            }
+            st = ht_geotiff_row(out, row, ncols, &err);
+        }
+        if (st == HT_OK) {
+            st = ht_geotiff_end(out, &gt, &err);
+        }
+        if (fclose(out) != 0 && st == HT_OK) {
+            st = ht_error_set(&err, HT_EIO, "%s: %s", o->out, strerror(errno));
+        }
+        out = NULL;
+    } else if (st == HT_OK) {
         fprintf(out,
                 "ncols %zu\nnrows %zu\nxllcorner %.10g\nyllcorner %.10g\n"
                 "cellsize %.10g\nNODATA_value -9999\n",
@@ -169,7 +225,8 @@ static int cmd_density(const opts *o) {
         }
         out = NULL;
     }
-    if (st == HT_OK) {
+    free(row);
+    if (st == HT_OK && !tif) {
         char prj[4200];
         snprintf(prj, sizeof prj, "%.*s.prj", (int)(strlen(o->out) - 4),
                  o->out);

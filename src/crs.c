@@ -447,3 +447,30 @@ ht_status ht_crs_north_first(const char *spec, bool *out, ht_error *err) {
     proj_context_destroy(ctx);
     return st;
 }
+
+ht_status ht_crs_is_geographic(const char *spec, bool *out, ht_error *err) {
+    char name[HT_CRS_NAME_SIZE];
+    ht_status st = ht_crs_normalize(spec, name, err);
+    if (st != HT_OK) {
+        return st;
+    }
+    if (strcmp(name, "gcj02") == 0 || strcmp(name, "bd09") == 0) {
+        *out = true;
+        return HT_OK;
+    }
+    PJ_CONTEXT *ctx = proj_context_create();
+    if (!ctx) {
+        return ht_error_set(err, HT_ENOMEM, "cannot create a PROJ context");
+    }
+    proj_log_level(ctx, PJ_LOG_NONE);
+    PJ *crs = proj_create(ctx, name);
+    if (!crs || !proj_is_crs(crs)) {
+        st = ht_error_set(err, HT_EINVAL, "unknown CRS \"%s\"", name);
+    } else {
+        PJ_TYPE t = proj_get_type(crs);
+        *out = t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS;
+    }
+    proj_destroy(crs);
+    proj_context_destroy(ctx);
+    return st;
+}

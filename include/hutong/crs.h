@@ -74,6 +74,10 @@ ht_status ht_crs_wkt(const char *spec, char **out, ht_error *err);
  */
 ht_status ht_crs_north_first(const char *spec, bool *out, ht_error *err);
 
+/** Whether @spec is a geographic CRS (degrees: EPSG:4326, EPSG:4490, GCJ-02,
+ * BD-09), not a projected one (metres). */
+ht_status ht_crs_is_geographic(const char *spec, bool *out, ht_error *err);
+
 /**
  * True outside the box where Chinese datum offsets apply (lon 72.004 to
  * 137.8347, lat 0.8293 to 55.8271); GCJ-02 and BD-09 are WGS 84 there.

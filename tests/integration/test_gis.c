@@ -3,6 +3,7 @@
  * driver with its defaults (skipped when GDAL is not installed) — and the
  * image formats they ask for. */
 #include <jansson.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "ht_test.h"
@@ -356,12 +357,86 @@ static void test_gis_feature_info_geometry(void **state) {
     }
 }
 
+/* `render density -o FILE.tif`: a GeoTIFF GDAL reads with its CRS (EPSG:3857
+ * in metres, EPSG:4490 in degrees), origin, cell size, unit and no-data
+ * value, its cells the ASCII grid's; a CRS with no EPSG code refused. */
+static void test_gis_density_geotiff(void **state) {
+    (void)state;
+    char *tif = ts_path(dir, "d.tif"), *asc = ts_path(dir, "d.asc"),
+         *geo = ts_path(dir, "g.tif");
+    const char *box = "12955000,4850000,12960000,4856000";
+    assert_int_equal(H(NULL, NULL, "render", "density", "--bbox", box,
+                       "--cellsize", "100", "--db", db, "-o", tif),
+                     0);
+    assert_int_equal(H(NULL, NULL, "render", "density", "--bbox", box,
+                       "--cellsize", "100", "--db", db, "-o", asc),
+                     0);
+    assert_int_equal(H(NULL, NULL, "render", "density", "--bbox",
+                       "116.40,39.90,116.42,39.92", "--crs", "EPSG:4490",
+                       "--cellsize", "0.001", "--db", db, "-o", geo),
+                     0);
+    char buf[4] = {0};
+    FILE *f = fopen(tif, "rb");
+    assert_int_equal(fread(buf, 1, 4, f), 4);
+    fclose(f);
+    assert_memory_equal(buf, "II*\0", 4);
+    char *err = NULL;
+    assert_int_equal(H(NULL, &err, "render", "density", "--bbox",
+                       "116.40,39.90,116.42,39.92", "--crs", "gcj02",
+                       "--cellsize", "0.001", "--db", db, "-o", geo),
+                     2);
+    assert_contains(err, "EPSG");
+    free(err);
+    if (access("/usr/bin/gdalinfo", X_OK) != 0) {
+        print_message("GDAL not installed: the GeoTIFF check is skipped\n");
+    } else {
+        char *out = NULL;
+        char *const info[] = {"/usr/bin/gdalinfo", tif, NULL};
+        assert_int_equal(ts_run(info, 60, &out, NULL), 0);
+        assert_contains(out, "Driver: GTiff/GeoTIFF");
+        assert_contains(out, "Size is 50, 60");
+        assert_contains(out, "ID[\"EPSG\",3857]");
+        assert_contains(out, "Origin = (12955000.000");
+        assert_contains(out, "Pixel Size = (100.000000000000000,-100.0");
+        assert_contains(out, "Unit Type: incidents/km²");
+        assert_contains(out, "NoData Value=-9999");
+        free(out);
+        char *const ginfo[] = {"/usr/bin/gdalinfo", geo, NULL};
+        assert_int_equal(ts_run(ginfo, 60, &out, NULL), 0);
+        assert_contains(out, "ID[\"EPSG\",4490]");
+        assert_contains(out, "Pixel Size = (0.001000000000000,-0.0010");
+        free(out);
+        /* cell by cell the ASCII grid's (float32 of the same sums) */
+        for (int k = 0; k < 4; k++) {
+            char px[8], py[8], *a = NULL, *t = NULL;
+            snprintf(px, sizeof px, "%d", 5 + 11 * k);
+            snprintf(py, sizeof py, "%d", 7 + 13 * k);
+            char *const qa[] = {
+                "/usr/bin/gdallocationinfo", "-valonly", asc, px, py, NULL};
+            char *const qt[] = {
+                "/usr/bin/gdallocationinfo", "-valonly", tif, px, py, NULL};
+            assert_int_equal(ts_run(qa, 60, &a, NULL), 0);
+            assert_int_equal(ts_run(qt, 60, &t, NULL), 0);
+            double va = atof(a), vt = atof(t);
+            if (!(fabs(va - vt) <= 1e-5 * (fabs(va) + 1))) {
+                fail_msg("cell %s,%s: asc %g tif %g", px, py, va, vt);
+            }
+            free(a);
+            free(t);
+        }
+    }
+    free(tif);
+    free(asc);
+    free(geo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gis_formats),
         cmocka_unit_test(test_gis_gdal_wms_defaults),
         cmocka_unit_test(test_gis_behind_a_proxy),
         cmocka_unit_test(test_gis_feature_info_geometry),
+        cmocka_unit_test(test_gis_density_geotiff),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
