@@ -318,8 +318,9 @@ static int cmd_init(int argc, char **argv) {
     return 0;
 }
 
-static void import_progress(size_t rows, void *ud) {
-    fprintf(stderr, "\r%s: %zu rows", (const char *)ud, rows);
+static void import_progress(size_t rows, size_t done, size_t total, void *ud) {
+    cli_progress *p = ud;
+    cli_progress_show(p, rows, done, total);
 }
 
 static int cmd_import(int argc, char **argv) {
@@ -367,9 +368,11 @@ static int cmd_import(int argc, char **argv) {
                 o.db, o.db);
         return EXIT_USAGE;
     }
+    cli_progress bar;
+    cli_progress_start(&bar, o.pos[1], "rows");
     if (isatty(STDERR_FILENO)) {
         io.progress = import_progress;
-        io.progress_ud = (void *)o.pos[1];
+        io.progress_ud = &bar;
     }
     ht_store *s;
     if (ht_store_open(o.db, HT_STORE_WRITE, &s, &err) != HT_OK) {

@@ -44,8 +44,7 @@
 #include "cli_int.h"
 
 static void print_progress(size_t done, size_t total, void *ud) {
-    (void)ud;
-    fprintf(stderr, "\rprinting: %zu / %zu pages", done, total);
+    cli_progress_show(ud, done, done, total);
     if (done == total) {
         fputc('\n', stderr);
     }
@@ -167,8 +166,10 @@ int cli_cmd_print(int argc, char **argv) {
         }
     }
     if (st == HT_OK) {
+        cli_progress bar;
+        cli_progress_start(&bar, "printing", "pages");
         st = ht_print_atlas(e.renderer, e.store, e.features, codes, n, &po,
-                            o.out, isatty(2) ? print_progress : NULL, NULL,
+                            o.out, isatty(2) ? print_progress : NULL, &bar,
                             NULL, &err);
     }
     free(codes);
@@ -177,22 +178,8 @@ int cli_cmd_print(int argc, char **argv) {
     return st == HT_OK ? 0 : cli_fail(&err);
 }
 
-typedef struct seed_clock {
-    double t0;
-} seed_clock;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void seed_progress(size_t done, size_t total, void *ud) {
-    seed_clock *c = ud;
-    double el = now_s() - c->t0, rate = el > 0 ? (double)done / el : 0;
-    double left = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "\rseeding: %zu / %zu tiles, %.0f tiles/s, %d:%02d left  ",
-            done, total, rate, (int)(left / 60), (int)left % 60);
+    cli_progress_show(ud, done, done, total);
     if (done == total) {
         fputc('\n', stderr);
     }
@@ -265,10 +252,11 @@ int cli_cmd_seed(int argc, char **argv) {
         ht_tile_merc_to_lonlat(m.minx, m.miny, &so.bbox.minx, &so.bbox.miny);
         ht_tile_merc_to_lonlat(m.maxx, m.maxy, &so.bbox.maxx, &so.bbox.maxy);
     }
-    seed_clock clock = {now_s()};
+    cli_progress bar;
+    cli_progress_start(&bar, "seeding", "tiles");
     if (isatty(2)) {
         so.progress = seed_progress;
-        so.ud = &clock;
+        so.ud = &bar;
     }
     ht_seed_stats stats;
     st = ht_seed(e.renderer, e.store, e.features, &so, o.out, &stats, &err);
@@ -277,7 +265,7 @@ int cli_cmd_seed(int argc, char **argv) {
         return cli_fail(&err);
     }
     printf("%zu tiles: %zu drawn, %zu already there, %.1f s\n", stats.total,
-           stats.drawn, stats.skipped, now_s() - clock.t0);
+           stats.drawn, stats.skipped, cli_progress_seconds(&bar));
     return 0;
 }
 

@@ -77,6 +77,20 @@ int cli_exit_code(ht_status st);
 /* Print @err and return its exit code. */
 int cli_fail(const ht_error *err);
 
+/* A progress bar on standard error (a terminal's): "WHAT: [####....]
+ * 40% 12000 rows, 3000 rows/s, 0:03 left" (without a total: the count and
+ * the rate). */
+typedef struct cli_progress {
+    const char *what, *unit;
+    double t0;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *what, const char *unit);
+/* @count @unit so far; @done of @total of the work (@total 0: unknown) */
+void cli_progress_show(cli_progress *p, size_t count, size_t done,
+                       size_t total);
+/* Seconds since cli_progress_start. */
+double cli_progress_seconds(const cli_progress *p);
+
 bool cli_file_exists(const char *path);
 bool cli_parse_bbox(const char *s, ht_bbox *b);
 bool cli_parse_int(const char *s, long lo, long hi, long *out);

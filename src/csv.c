@@ -15,7 +15,8 @@ struct ht_csv {
     FILE *f;
     const char *mem;
     size_t mem_len;
-    char *chunk; /* file data buffer */
+    char *chunk;   /* file data buffer */
+    size_t before; /* bytes of the chunks before this one */
     size_t pos;
     size_t len;
     bool at_start;
@@ -87,10 +88,15 @@ size_t ht_csv_line(const ht_csv *c) {
     return c->rec_line;
 }
 
+size_t ht_csv_offset(const ht_csv *c) {
+    return c->f ? c->before + c->pos : c->pos;
+}
+
 /* Next byte, or -1 at end of input. */
 static int getbyte(ht_csv *c) {
     if (c->f) {
         if (c->pos == c->len) {
+            c->before += c->len;
             c->len = fread(c->chunk, 1, CHUNK, c->f);
             c->pos = 0;
             if (c->len == 0) {

@@ -94,6 +94,8 @@ typedef struct importer {
     char num[F_MAX][40];    /* text of JSON numbers */
     bool csv;
     size_t where; /* CSV line or GeoJSON feature number */
+    ht_csv *in;   /* the CSV read (its bytes: the progress), or NULL */
+    size_t total; /* the input's bytes (CSV) or features (GeoJSON) */
     ht_geom *geom;
     bool have_level;
     ht_level level;
@@ -733,7 +735,9 @@ static ht_status row_category(importer *im) {
 static ht_status process_row(importer *im) {
     im->stats->rows++;
     if (im->o->progress && im->stats->rows % 10000 == 0) {
-        im->o->progress(im->stats->rows, im->o->progress_ud);
+        im->o->progress(im->stats->rows,
+                        im->in ? ht_csv_offset(im->in) : im->where, im->total,
+                        im->o->progress_ud);
     }
     for (int f = 0; f < im->nf; f++) {
         size_t len = im->val[f] ? strlen(im->val[f]) : 0;
@@ -1061,6 +1065,7 @@ static ht_status run_geojson(importer *im, const char *data, size_t len) {
         } else if (json_array_size(feats) == 0) {
             st = ht_error_set(im->err, HT_EINVAL, "%s: no features", im->name);
         }
+        im->total = json_array_size(feats);
         for (size_t i = 0; st == HT_OK && i < json_array_size(feats); i++) {
             im->where = i + 1;
             st = run_feature(im, json_array_get(feats, i));
@@ -1122,7 +1127,12 @@ static ht_status run(ht_store *s, const char *name, const char *data,
                      size_t len, ht_csv *csv, size_t len_hint,
                      const ht_import_opts *o, ht_import_stats *stats,
                      ht_error *err) {
-    importer im = {.s = s, .o = o, .name = name, .err = err};
+    importer im = {.s = s,
+                   .o = o,
+                   .name = name,
+                   .err = err,
+                   .in = csv,
+                   .total = csv ? len_hint : 0};
     ht_import_stats local = {0};
     im.stats = &local;
     im.touched = ht_bbox_empty();

@@ -32,6 +32,9 @@ ht_status ht_csv_next(ht_csv *c, size_t *nfields, const char *const **fields,
                       bool *eof, ht_error *err);
 
 /** Line number (1-based) where the last record returned started. */
+/** The bytes read so far. */
+size_t ht_csv_offset(const ht_csv *c);
+
 size_t ht_csv_line(const ht_csv *c);
 
 #endif

@@ -54,8 +54,10 @@ typedef struct ht_import_opts {
     const char *scope;
     /** the clock for @lifecycle (UTC seconds); 0: the system's */
     int64_t now;
-    /** Called every few thousand rows with the count so far (may be NULL) */
-    void (*progress)(size_t rows, void *ud);
+    /** Called every few thousand rows (may be NULL): the rows so far, and
+     * how far through the input (@done of @total: bytes of a CSV file,
+     * features of GeoJSON; @total 0: unknown) */
+    void (*progress)(size_t rows, size_t done, size_t total, void *ud);
     void *progress_ud;
 } ht_import_opts;
 

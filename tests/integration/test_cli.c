@@ -2,6 +2,7 @@
 /* Integration tests: the hutong command line, run as a process. */
 #include <jansson.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ht_test.h"
 
@@ -64,6 +65,49 @@ static void test_cli_usage_errors_exit_2(void **state) {
     assert_contains(err, "does not exist");
     free(err);
     free(db);
+}
+
+/* On a terminal (a pseudo-terminal through script(1)), a long import
+ * shows a bar: how far, rows/s and the time left; off a terminal, none. */
+static void test_cli_import_progress_on_a_terminal(void **state) {
+    (void)state;
+    if (access("/usr/bin/script", X_OK) != 0) {
+        print_message(
+            "script(1) not installed: the terminal check is "
+            "skipped\n");
+        return;
+    }
+    char *db = ts_path(dir, "progress.db"), *csv = ts_path(dir, "many.csv");
+    assert_int_equal(H(NULL, NULL, "init", "--db", db), 0);
+    char cats[1024];
+    snprintf(cats, sizeof cats, "%s/categories.csv", getenv("HUTONG_GEODATA"));
+    assert_int_equal(H(NULL, NULL, "import", "categories", cats, "--db", db),
+                     0);
+    FILE *f = fopen(csv, "w");
+    fputs("id,lon,lat,category,severity,reported_at\n", f);
+    for (int k = 0; k < 25000; k++) {
+        fprintf(f, "p%d,%.5f,%.5f,0101,%d,2026-11-%02dT08:00:00Z\n", k,
+                116.40 + (k % 97) * 0.0003, 39.90 + (k % 89) * 0.0003,
+                1 + k % 3, 1 + k % 28);
+    }
+    fclose(f);
+    char cmd[2048], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s import incidents %s --db %s",
+             getenv("HUTONG_BIN"), csv, db);
+    char *const argv[] = {"/usr/bin/script", "-qc", cmd, "/dev/null", NULL};
+    assert_int_equal(ts_run(argv, 120, &out, &err), 0);
+    assert_contains(out, "rows/s");
+    assert_contains(out, "%");
+    assert_contains(out, "25000 rows read");
+    free(out);
+    free(err);
+    /* off a terminal: only the summary */
+    assert_int_equal(H(&out, &err, "import", "incidents", csv, "--db", db), 0);
+    assert_null(strstr(err, "rows/s"));
+    free(out);
+    free(err);
+    free(db);
+    free(csv);
 }
 
 static void test_cli_init_import_and_bad_input(void **state) {
@@ -432,6 +476,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_usage_errors_exit_2),
         cmocka_unit_test(test_cli_init_import_and_bad_input),
+        cmocka_unit_test(test_cli_import_progress_on_a_terminal),
         cmocka_unit_test(test_cli_demo_builds_and_summarises),
         cmocka_unit_test(test_cli_render_tiles_and_maps),
         cmocka_unit_test(test_cli_stats),
