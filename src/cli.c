@@ -357,7 +357,8 @@ static int cmd_import(int argc, char **argv) {
             return cli_fail(&err);
         }
     }
-    if (access(o.pos[1], R_OK) != 0) {
+    bool in = strcmp(o.pos[1], "-") == 0; /* standard input */
+    if (!in && access(o.pos[1], R_OK) != 0) {
         fprintf(stderr, "hutong: %s: %s\n", o.pos[1], strerror(errno));
         return EXIT_USAGE;
     }
@@ -379,7 +380,28 @@ static int cmd_import(int argc, char **argv) {
         return cli_fail(&err);
     }
     ht_import_stats stats;
-    ht_status st = ht_import_file(s, o.pos[1], &io, &stats, &err);
+    ht_status st;
+    if (in) {
+        /* read whole: a file's format is sniffed from its first bytes */
+        ht_buf *b = ht_buf_new();
+        char chunk[65536];
+        size_t n;
+        st = b ? HT_OK : ht_error_set(&err, HT_ENOMEM, "out of memory");
+        while (st == HT_OK && (n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+            st = ht_buf_append(b, chunk, n, &err);
+        }
+        if (st == HT_OK && ferror(stdin)) {
+            st = ht_error_set(&err, HT_EIO, "standard input: %s",
+                              strerror(errno));
+        }
+        if (st == HT_OK) {
+            st = ht_import_mem(s, "standard input", (const char *)b->data,
+                               b->len, NULL, &io, &stats, &err);
+        }
+        ht_buf_free(b);
+    } else {
+        st = ht_import_file(s, o.pos[1], &io, &stats, &err);
+    }
     if (io.progress) {
         fprintf(stderr, "\r\033[K");
     }
@@ -388,8 +410,8 @@ static int cmd_import(int argc, char **argv) {
         fprintf(stderr, "hutong: %s\nhutong: nothing was imported\n", err.msg);
         return cli_exit_code(st);
     }
-    printf("%s: %zu %s read: %zu new, %zu updated, %zu unchanged", o.pos[1],
-           stats.rows,
+    printf("%s: %zu %s read: %zu new, %zu updated, %zu unchanged",
+           in ? "standard input" : o.pos[1], stats.rows,
            io.kind == HT_IMPORT_INCIDENTS || io.kind == HT_IMPORT_CATEGORIES ||
                    io.kind == HT_IMPORT_RULES
                ? "rows"
@@ -607,7 +629,21 @@ ht_status cli_env_open(const opts *o, cli_env *e, ht_error *err) {
 }
 
 /* Write the bytes of @b to @path (replacing it). */
+void cli_remove_output(const char *path) {
+    if (path && strcmp(path, "-") != 0) {
+        remove(path);
+    }
+}
+
 ht_status cli_write_file(const char *path, const ht_buf *b, ht_error *err) {
+    if (strcmp(path, "-") == 0) {
+        /* standard output */
+        return fwrite(b->data, 1, b->len, stdout) == b->len &&
+                       fflush(stdout) == 0
+                   ? HT_OK
+                   : ht_error_set(err, HT_EIO, "standard output: %s",
+                                  strerror(errno));
+    }
     FILE *f = fopen(path, "wb");
     ht_status st = HT_OK;
     if (!f || fwrite(b->data, 1, b->len, f) != b->len) {

@@ -101,6 +101,8 @@ void cli_env_close(cli_env *e);
 
 /* Write the bytes of @b to @path (replacing it). */
 ht_status cli_write_file(const char *path, const ht_buf *b, ht_error *err);
+/* Remove a half-written output file (not "-", standard output). */
+void cli_remove_output(const char *path);
 
 /* The filter of the options: --from --to --window --category --severity
  * --status --source --grid. */

@@ -66,11 +66,19 @@ static bool looks_like_degrees(const ht_bbox *b, const char *crs) {
     return far;
 }
 
-/* Everything a render needs, opened from the options. */
+/* Everything a render needs, opened from the options: to the file @path
+ * (its format by its extension) or, for "-", to standard output in
+ * @format (NULL: PNG). */
 static ht_status render_to_file(cli_env *e, const ht_render_req *req,
-                                const char *path, ht_error *err) {
+                                const char *path, const char *format,
+                                ht_error *err) {
     ht_image_format fmt;
-    if (ht_image_format_parse(extension(path), &fmt, NULL) != HT_OK) {
+    bool out = strcmp(path, "-") == 0;
+    if (out ? ht_image_format_parse(format ? format : "png", &fmt, err) != HT_OK
+            : ht_image_format_parse(extension(path), &fmt, NULL) != HT_OK) {
+        if (out) {
+            return HT_EINVAL;
+        }
         return ht_error_set(
             err, HT_EINVAL,
             "%s: output must end in .png, .jpg, .webp, .svg or .pdf", path);
@@ -244,7 +252,7 @@ static int cmd_density(const opts *o) {
     ht_index_unref(ix);
     ht_store_close(s);
     if (st != HT_OK) {
-        remove(o->out);
+        cli_remove_output(o->out);
         return cli_fail(&err);
     }
     return 0;
@@ -281,7 +289,7 @@ static int cmd_legend(const opts *o) {
     ht_buf_free(b);
     cli_env_close(&e);
     if (st != HT_OK) {
-        remove(o->out);
+        cli_remove_output(o->out);
         return cli_fail(&err);
     }
     return 0;
@@ -290,7 +298,8 @@ static int cmd_legend(const opts *o) {
 int cli_cmd_render(int argc, char **argv) {
     opts o;
     int rc = cli_parse(argc, argv, 2,
-                       " db style out bbox grid size crs scale from to window "
+                       " db style out format bbox grid size crs scale from to "
+                       "window "
                        "category severity status source department overdue "
                        "satisfaction radius kernel cellsize ",
                        &o);
@@ -414,11 +423,11 @@ int cli_cmd_render(int argc, char **argv) {
                                 req.height, &req.bbox, &err);
     }
     if (st == HT_OK) {
-        st = render_to_file(&e, &req, o.out, &err);
+        st = render_to_file(&e, &req, o.out, o.format, &err);
     }
     cli_env_close(&e);
     if (st != HT_OK) {
-        remove(o.out);
+        cli_remove_output(o.out);
         return cli_fail(&err);
     }
     return 0;

@@ -85,7 +85,7 @@ static void test_cli_import_progress_on_a_terminal(void **state) {
                      0);
     FILE *f = fopen(csv, "w");
     fputs("id,lon,lat,category,severity,reported_at\n", f);
-    for (int k = 0; k < 25000; k++) {
+    for (int k = 0; k < 15000; k++) {
         fprintf(f, "p%d,%.5f,%.5f,0101,%d,2026-11-%02dT08:00:00Z\n", k,
                 116.40 + (k % 97) * 0.0003, 39.90 + (k % 89) * 0.0003,
                 1 + k % 3, 1 + k % 28);
@@ -98,7 +98,15 @@ static void test_cli_import_progress_on_a_terminal(void **state) {
     assert_int_equal(ts_run(argv, 120, &out, &err), 0);
     assert_contains(out, "rows/s");
     assert_contains(out, "%");
-    assert_contains(out, "25000 rows read");
+    assert_contains(out, "15000 rows read");
+    free(out);
+    free(err);
+    /* "-": standard input, its format sniffed */
+    snprintf(cmd, sizeof cmd, "head -n 101 %s | %s import incidents - --db %s",
+             csv, getenv("HUTONG_BIN"), db);
+    char *const sh[] = {"/bin/sh", "-c", cmd, NULL};
+    assert_int_equal(ts_run(sh, 120, &out, &err), 0);
+    assert_contains(out, "standard input: 100 rows read");
     free(out);
     free(err);
     /* off a terminal: only the summary */
@@ -285,6 +293,18 @@ static void test_cli_render_tiles_and_maps(void **state) {
     assert_int_equal(fread(buf, 1, 5, f), 5);
     fclose(f);
     assert_memory_equal(buf, "%PDF-", 5);
+    /* "-o -": standard output, PNG or --format */
+    assert_int_equal(H(&out, NULL, "render", "tile", "15", "26978", "12413",
+                       "--style", "default", "--db", db, "-o", "-"),
+                     0);
+    assert_memory_equal(out, "\x89PNG", 4);
+    free(out);
+    assert_int_equal(
+        H(&out, NULL, "render", "tile", "15", "26978", "12413", "--style",
+          "default", "--format", "webp", "--db", db, "-o", "-"),
+        0);
+    assert_memory_equal(out, "RIFF", 4);
+    free(out);
     /* JPEG and WebP by their extension. */
     char *jpg = ts_path(dir, "m.jpg"), *webp = ts_path(dir, "t.webp");
     assert_int_equal(H(NULL, NULL, "render", "map", "--bbox",
