@@ -186,3 +186,27 @@ int ht_hex_digit(int c) {
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;
 }
+
+ht_status ht_buf_append_escaped(ht_buf *b, const char *s, ht_error *err) {
+    size_t mark = b->len;
+    ht_status st = HT_OK;
+    while (st == HT_OK && s && *s) {
+        size_t run = strcspn(s, "&<>\"'");
+        st = ht_buf_append(b, s, run, err);
+        s += run;
+        if (st == HT_OK && *s) {
+            const char *e = *s == '&'   ? "&amp;"
+                            : *s == '<' ? "&lt;"
+                            : *s == '>' ? "&gt;"
+                            : *s == '"' ? "&quot;"
+                                        : "&#39;";
+            st = ht_buf_append(b, e, strlen(e), err);
+            s++;
+        }
+    }
+    if (st != HT_OK) {
+        b->len = mark;
+        b->data[mark] = 0;
+    }
+    return st;
+}

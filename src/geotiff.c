@@ -72,22 +72,6 @@ ht_status ht_geotiff_row(FILE *f, const float *row, size_t ncols,
     return HT_OK;
 }
 
-/* @s with XML's special characters escaped, appended to @b. */
-static void xml_text(ht_buf *b, const char *s) {
-    for (; s && *s; s++) {
-        const char *e = *s == '<'   ? "&lt;"
-                        : *s == '>' ? "&gt;"
-                        : *s == '&' ? "&amp;"
-                        : *s == '"' ? "&quot;"
-                                    : NULL;
-        if (e) {
-            ht_buf_appendf(b, NULL, "%s", e);
-        } else {
-            ht_buf_append(b, s, 1, NULL);
-        }
-    }
-}
-
 ht_status ht_geotiff_end(FILE *f, const ht_geotiff *g, ht_error *err) {
     enum { NTAGS = 16 };
     uint32_t ifd = (uint32_t)(8 + data_bytes(g));
@@ -144,18 +128,18 @@ ht_status ht_geotiff_end(FILE *f, const ht_geotiff *g, ht_error *err) {
     ht_buf_appendf(meta, NULL, "<GDALMetadata>\n");
     if (g->unit) {
         ht_buf_appendf(meta, NULL, "  <Item name=\"UNIT\">");
-        xml_text(meta, g->unit);
+        ht_buf_append_escaped(meta, g->unit, NULL);
         ht_buf_appendf(meta, NULL,
                        "</Item>\n  <Item name=\"UNITTYPE\" "
                        "sample=\"0\" role=\"unittype\">");
-        xml_text(meta, g->unit);
+        ht_buf_append_escaped(meta, g->unit, NULL);
         ht_buf_appendf(meta, NULL, "</Item>\n");
     }
     if (g->description) {
         ht_buf_appendf(meta, NULL,
                        "  <Item name=\"DESCRIPTION\" sample=\"0\" "
                        "role=\"description\">");
-        xml_text(meta, g->description);
+        ht_buf_append_escaped(meta, g->description, NULL);
         ht_buf_appendf(meta, NULL, "</Item>\n");
     }
     ht_buf_appendf(meta, NULL, "</GDALMetadata>\n");

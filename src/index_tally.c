@@ -533,6 +533,25 @@ static ht_status no_memory(ht_error *err) {
     return ht_error_set(err, HT_ENOMEM, "out of memory for the tally");
 }
 
+/* The parts and @q's tables for a walk of the base alone (no list of
+ * rows kept for a second walk); false when out of memory (none made). */
+static bool base_parts(tally_part *tp, size_t *parts, ht__qtab *tab,
+                       const ht_index *ix, const ht_index_filter *q,
+                       ht_group by, bool arrive) {
+    if (!ht__qtab_init(tab, ix, q)) {
+        return false;
+    }
+    if (!parts_init(tp, parts, ix, q, tab, by, 0, arrive)) {
+        ht__qtab_free(tab);
+        return false;
+    }
+    for (size_t p = 0; p < *parts; p++) {
+        tp[p].base_only = true;
+        tp[p].listed = false;
+    }
+    return true;
+}
+
 ht_status ht__tally_base_counts(const ht_index *ix, const ht_index_filter *q,
                                 ht_group by, bool arrive, size_t parts,
                                 ht__tally_base *out, ht_error *err) {
@@ -540,16 +559,11 @@ ht_status ht__tally_base_counts(const ht_index *ix, const ht_index_filter *q,
     q = ht__index_filter_all(q) ? NULL : q;
     ht__qtab tab;
     tally_part tp[MAX_PARTS];
-    if (!ht__qtab_init(&tab, ix, q)) {
-        return no_memory(err);
-    }
-    if (!parts_init(tp, &parts, ix, q, &tab, by, 0, arrive)) {
-        ht__qtab_free(&tab);
+    if (!base_parts(tp, &parts, &tab, ix, q, by, arrive)) {
         return no_memory(err);
     }
     for (size_t p = 0; p < parts; p++) {
-        tp[p].base_only = tp[p].keep = true;
-        tp[p].listed = false;
+        tp[p].keep = true;
     }
     bool ok = parts_run(tp, parts, 1);
     ht__qtab_free(&tab);
@@ -611,20 +625,12 @@ ht_status ht__tally_base_lows(const ht_index *ix, const ht_index_filter *q,
     q = ht__index_filter_all(q) ? NULL : q;
     ht__qtab tab;
     tally_part tp[MAX_PARTS];
-    if (!ht__qtab_init(&tab, ix, q)) {
-        return no_memory(err);
-    }
-    if (!parts_init(tp, &parts, ix, q, &tab, by, 0, arrive)) {
-        ht__qtab_free(&tab);
+    if (!base_parts(tp, &parts, &tab, ix, q, by, arrive)) {
         return no_memory(err);
     }
     size_t ng = tp[0].ng;
     uint8_t hot[256];
     hot_bytes(want, ng, hot);
-    for (size_t p = 0; p < parts; p++) {
-        tp[p].base_only = true;
-        tp[p].listed = false;
-    }
     bool ok = parts_lows(tp, parts, want, hot);
     ht__qtab_free(&tab);
     if (!ok) {

@@ -239,21 +239,17 @@ enum MHD_Result ht__route_tilejson(ht_server *s, struct MHD_Connection *c,
          * escaped for an attribute */
         snprintf(url, sizeof url, "%s/legend/%s.png%s%s", base, name,
                  q.text[0] ? "?" : "", q.text);
-        char html[4000] = "<img src=\"";
-        size_t hn = strlen(html);
-        for (const char *p = url; *p && hn + 8 < sizeof html; p++) {
-            const char *esc = *p == '&'    ? "&amp;"
-                              : *p == '"'  ? "&quot;"
-                              : *p == '<'  ? "&lt;"
-                              : *p == '>'  ? "&gt;"
-                              : *p == '\'' ? "&#39;"
-                                           : NULL;
-            hn += (size_t)snprintf(html + hn, sizeof html - hn, "%s",
-                                   esc ? esc : (char[2]){*p, 0});
+        ht_buf *html = ht_buf_new();
+        if (html) {
+            ht_buf_appendf(html, NULL, "<img src=\"");
+            ht_buf_append_escaped(html, url, NULL);
+            ht_buf_appendf(html, NULL, "\" alt=\"");
+            ht_buf_append_escaped(html, ht_style_name(style), NULL);
+            ht_buf_appendf(html, NULL, " legend\">");
+            json_object_set_new(j, "legend",
+                                json_string((const char *)html->data));
         }
-        snprintf(html + hn, sizeof html - hn, "\" alt=\"%s legend\">",
-                 ht_style_name(style));
-        json_object_set_new(j, "legend", json_string(html));
+        ht_buf_free(html);
     }
     return ht__http_send_json(c, rq, j, "public, max-age=60");
 }

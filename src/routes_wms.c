@@ -218,23 +218,6 @@ static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
                                 ht__http_cache_control_of(s, &w->filter));
 }
 
-/* @s with HTML's special characters escaped. */
-static void html_text(ht_buf *b, const char *s) {
-    for (; s && *s; s++) {
-        const char *e = *s == '<'    ? "&lt;"
-                        : *s == '>'  ? "&gt;"
-                        : *s == '&'  ? "&amp;"
-                        : *s == '"'  ? "&quot;"
-                        : *s == '\'' ? "&#39;"
-                                     : NULL;
-        if (e) {
-            ht_buf_appendf(b, NULL, "%s", e);
-        } else {
-            ht_buf_append(b, s, 1, NULL);
-        }
-    }
-}
-
 static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
                                 request *rq, const ht_wms_req *w) {
     ht_error err = {0};
@@ -346,15 +329,15 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
                        "<title>hutong</title></head><body>");
         if (hit) {
             ht_buf_appendf(b, NULL, "<h3>");
-            html_text(b, hit->name);
+            ht_buf_append_escaped(b, hit->name, NULL);
             ht_buf_appendf(b, NULL, "</h3><p>");
-            html_text(b, hit->code);
+            ht_buf_append_escaped(b, hit->code, NULL);
             ht_buf_appendf(b, NULL,
                            " &middot; %s &middot; %lld incidents</p><table>",
                            ht_model_level_name(hit->level), (long long)total);
             for (size_t k = 0; k < n && k < 10; k++) {
                 ht_buf_appendf(b, NULL, "<tr><td>");
-                html_text(b, rows[k].name);
+                ht_buf_append_escaped(b, rows[k].name, NULL);
                 ht_buf_appendf(b, NULL, "</td><td>%lld</td></tr>",
                                (long long)rows[k].count);
             }

@@ -331,27 +331,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
 
 /* @s with XML's five characters escaped. */
 static void xml_text(ht_buf *b, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            ht_buf_appendf(b, NULL, "&amp;");
-            break;
-        case '<':
-            ht_buf_appendf(b, NULL, "&lt;");
-            break;
-        case '>':
-            ht_buf_appendf(b, NULL, "&gt;");
-            break;
-        case '"':
-            ht_buf_appendf(b, NULL, "&quot;");
-            break;
-        case '\'':
-            ht_buf_appendf(b, NULL, "&apos;");
-            break;
-        default:
-            ht_buf_append(b, s, 1, NULL);
-        }
-    }
+    ht_buf_append_escaped(b, s, NULL);
 }
 
 /* The buffer's text, handed over (NULL when out of memory). */

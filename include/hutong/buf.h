@@ -36,6 +36,11 @@ ht_status ht_buf_append(ht_buf *b, const void *p, size_t n, ht_error *err);
 ht_status ht_buf_appendf(ht_buf *b, ht_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** Append @s (NULL: nothing) with the five characters markup gives a
+ * meaning escaped (&amp; &lt; &gt; &quot; &#39;): text or an attribute's
+ * value of XML or HTML. HT_ENOMEM leaves @b unchanged. */
+ht_status ht_buf_append_escaped(ht_buf *b, const char *s, ht_error *err);
+
 /** Empty @b, keeping its storage. Cannot fail. */
 void ht_buf_clear(ht_buf *b);
 

@@ -69,8 +69,22 @@ static void test_buf_utf8(void **state) {
     }
 }
 
+/* Markup's five characters escaped, the rest as it is; NULL adds none. */
+static void test_buf_escaped(void **state) {
+    (void)state;
+    ht_buf *b = ht_buf_new();
+    assert_int_equal(ht_buf_append_escaped(b, "a<b> & \"c\" 'd' 东城", NULL),
+                     HT_OK);
+    assert_string_equal((const char *)b->data,
+                        "a&lt;b&gt; &amp; &quot;c&quot; &#39;d&#39; 东城");
+    assert_int_equal(ht_buf_append_escaped(b, NULL, NULL), HT_OK);
+    assert_int_equal(b->len, strlen((const char *)b->data));
+    ht_buf_free(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_escaped),
         cmocka_unit_test(test_buf_append_grows_and_terminates),
         cmocka_unit_test(test_buf_read_file),
         cmocka_unit_test(test_buf_utf8),

@@ -866,6 +866,15 @@ static void test_stats_from_the_index_equal_the_stores(void **state) {
     ts_demo_free(d);
 }
 
+/* The filter of a case: up to two key, value pairs. */
+static ht_filter case_filter(const char *const kv[4]) {
+    ht_filter f = ht_filter_all();
+    for (int i = 0; i < 4 && kv[i]; i += 2) {
+        assert_int_equal(ht_filter_set(&f, kv[i], kv[i + 1], 0, NULL), HT_OK);
+    }
+    return f;
+}
+
 /* Every grouping of each filter @cases holds (@n of them), from the store
  * and from @ix at the clock's time, the same. */
 static void check_stats(ht_store *s, const ht_index *ix,
@@ -873,12 +882,7 @@ static void check_stats(ht_store *s, const ht_index *ix,
     ht_error err = {0};
     for (int by = 0; by < HT_STATS_BY_COUNT; by++) {
         for (size_t k = 0; k < n; k++) {
-            ht_filter f = ht_filter_all();
-            for (int i = 0; i < 4 && cases[k][i]; i += 2) {
-                assert_int_equal(
-                    ht_filter_set(&f, cases[k][i], cases[k][i + 1], 0, &err),
-                    HT_OK);
-            }
+            ht_filter f = case_filter(cases[k]);
             ht_stats_row *a = NULL, *b = NULL;
             size_t na = 0, nb = 0;
             assert_int_equal(
@@ -901,12 +905,7 @@ static void check_kept_against_walks(ht_store *s, const ht_index *ix,
     ht_error err = {0};
     for (int by = 0; by < HT_STATS_BY_COUNT; by++) {
         for (size_t k = 0; k < n; k++) {
-            ht_filter f = ht_filter_all();
-            for (int i = 0; i < 4 && cases[k][i]; i += 2) {
-                assert_int_equal(
-                    ht_filter_set(&f, cases[k][i], cases[k][i + 1], 0, &err),
-                    HT_OK);
-            }
+            ht_filter f = case_filter(cases[k]);
             ht_stats_row *a = NULL, *b = NULL;
             size_t na = 0, nb = 0;
             ht__tally_memo_set_budget(0);
