@@ -13,8 +13,8 @@
 static const unsigned status_codes[NSTATUS - 1] = {
     200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 500, 503};
 static const char *const route_names[R_COUNT] = {
-    "tiles", "tilejson", "legend", "wms",     "map",  "api",
-    "page",  "static",   "health", "metrics", "other"};
+    "tiles", "tilejson", "legend", "wms",    "wmts",    "map",
+    "api",   "page",     "static", "health", "metrics", "other"};
 /* Upper bounds of the tile render time histogram, seconds. */
 static const double render_buckets[NBUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -419,6 +419,8 @@ static const route routes[] = {
     {"GET", "/map.pdf", ht__route_map_pdf, R_MAP, ACCESS_READ},
     {"GET", "/print/{code}.pdf", ht__route_print, R_MAP, ACCESS_READ},
     {"GET", "/wms", ht__route_wms, R_WMS, ACCESS_READ},
+    {"GET", "/wmts", ht__route_wmts, R_WMTS, ACCESS_READ},
+    {"GET", "/wmts/1.0.0/{path*}", ht__route_wmts_rest, R_WMTS, ACCESS_READ},
     {"GET", "/api/incidents", ht__route_incidents, R_API, ACCESS_READ},
     {"POST", "/api/incidents", ht__route_post_incidents, R_API, ACCESS_WRITE},
     {"PATCH", "/api/incidents/{id}", ht__route_patch_incident, R_API,

@@ -127,23 +127,39 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
     if (!styled_query(s, c, rq, name, "", &q, &style, &answer)) {
         return answer;
     }
+    char where[48];
+    snprintf(where, sizeof where, "%u/%u/%u", z, x, y);
+    ht__maps_tile tile = {name, style, q.filter, q.now, ht_tile_bbox(t),
+                          NULL, where, scale,    fmt};
+    return ht__maps_send_tile(s, c, rq, &tile);
+}
+
+enum MHD_Result ht__maps_send_tile(ht_server *s, struct MHD_Connection *c,
+                                   request *rq, ht__maps_tile *t) {
+    ht_error err = {0};
+    const char *name = t->name;
+    const ht_style *style = t->style;
+    int scale = t->scale;
+    ht_image_format fmt = t->fmt;
+    ht_filter filter = t->filter;
     int px = 256 * scale;
     /* A scoped reader: its area's incidents, drawn only inside it; a
      * filter on a grid outside it shows nothing. */
-    bool outside = !ht__live_scope_filter(s, rq, &q.filter);
+    bool outside = !ht__live_scope_filter(s, rq, &filter);
     /* A style's own filter (the incidents late now) is part of the key:
      * "now" to the minute. */
-    if (ht_style_apply_filter(style, &q.filter, q.now, &err) != HT_OK) {
+    if (ht_style_apply_filter(style, &filter, t->now, &err) != HT_OK) {
         return ht__http_send_failure(c, rq, err.code, err.msg);
     }
     ht_render_req req = {.style = style,
-                         .bbox = ht_tile_bbox(t),
+                         .bbox = t->bbox,
+                         .crs = t->crs,
                          .width = px,
                          .height = px,
                          .scale = scale,
-                         .filter = &q.filter,
+                         .filter = &filter,
                          .clip_grid = rq->scope[0] ? rq->scope : NULL};
-    const char *cc = ht__http_cache_control_of(s, &q.filter);
+    const char *cc = ht__http_cache_control_of(s, &filter);
     if (outside) {
         return ht__http_send_blank(c, rq, px, px, fmt, cc);
     }
@@ -151,15 +167,24 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
      * reach (read first: a write publishes its snapshot before it marks
      * the cells, so the worker below draws at least that) and the
      * aggregates it shows. Writes elsewhere leave it valid. */
-    unsigned long near = ht__live_neighbourhood_version(s, &req);
+    ht_render_req merc = req;
+    if (t->crs) {
+        /* (longitude/latitude: the cells are in EPSG:3857) */
+        ht_tile_lonlat_to_merc(t->bbox.minx, t->bbox.miny, &merc.bbox.minx,
+                               &merc.bbox.miny);
+        ht_tile_lonlat_to_merc(t->bbox.maxx, t->bbox.maxy, &merc.bbox.maxx,
+                               &merc.bbox.maxy);
+        merc.crs = NULL;
+    }
+    unsigned long near = ht__live_neighbourhood_version(s, &merc);
     /* The incidents late now: drawn for this minute, taken after the
      * neighbourhood (a deadline passed before this minute has marked it:
      * see announce_overdue), and keyed not by the minute but by those
      * marks and the hour (the dots' hours past their deadline). */
-    ht_filter keyed = q.filter;
-    if (q.filter.overdue_at) {
-        q.filter.overdue_at = ht_clock_now() / 60 * 60;
-        keyed.overdue_at = q.filter.overdue_at / 3600 * 3600;
+    ht_filter keyed = filter;
+    if (filter.overdue_at) {
+        filter.overdue_at = ht_clock_now() / 60 * 60;
+        keyed.overdue_at = filter.overdue_at / 3600 * 3600;
     }
     worker *w = ht__live_worker_get(s, &err);
     if (!w) {
@@ -172,8 +197,8 @@ enum MHD_Result ht__route_tile(ht_server *s, struct MHD_Connection *c,
     }
     char fkey[1024], key[1400], etag[40];
     ht_filter_key(&keyed, fkey, sizeof fkey);
-    snprintf(key, sizeof key, "tile|%s|%u/%u/%u@%d.%d|%s|n%lu|%016llx|%s", name,
-             z, x, y, scale, (int)fmt, fkey, near, (unsigned long long)fp,
+    snprintf(key, sizeof key, "tile|%s|%s@%d.%d|%s|n%lu|%016llx|%s", name,
+             t->where, scale, (int)fmt, fkey, near, (unsigned long long)fp,
              rq->scope);
     snprintf(etag, sizeof etag, "\"%016llx\"",
              (unsigned long long)ht_hash64(s->etag_seed, key, strlen(key)));

@@ -36,9 +36,13 @@ static enum MHD_Result on_wms_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/* An exception report of WMS @version, or of WMTS (version 0). */
 static enum MHD_Result wms_error(struct MHD_Connection *c, request *rq,
                                  int version, const char *code,
                                  const char *msg) {
+    if (version == 0) {
+        return ht__wmts_send_error(c, rq, code, "", msg);
+    }
     char *x = ht_wms_exception(version, code, msg);
     if (!x) {
         return MHD_NO;
@@ -84,13 +88,9 @@ static bool style_queryable(const ht_style *st) {
     return !background && (data || grids);
 }
 
-static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
-                                        request *rq, int version) {
-    char base[300];
-    ht__http_base_url(s, c, rq, base, sizeof base);
-    char *names[MAX_STYLES];
+size_t ht__ows_layers(ht_server *s, ht_wms_layer *layers, char **names,
+                      size_t *nnames) {
     size_t n = ht__live_style_names(names, MAX_STYLES);
-    ht_wms_layer layers[MAX_STYLES];
     size_t m = 0;
     for (size_t k = 0; k < n; k++) {
         const ht_style *st = ht__live_style_get(s, names[k], NULL);
@@ -116,9 +116,26 @@ static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
         }
         m++;
     }
+    *nnames = n;
+    return m;
+}
+
+ht_bbox ht__ows_extent(const ht_server *s) {
     ht_bbox ll;
     ht_tile_merc_to_lonlat(s->extent.minx, s->extent.miny, &ll.minx, &ll.miny);
     ht_tile_merc_to_lonlat(s->extent.maxx, s->extent.maxy, &ll.maxx, &ll.maxy);
+    return ll;
+}
+
+static enum MHD_Result wms_capabilities(ht_server *s, struct MHD_Connection *c,
+                                        request *rq, int version) {
+    char base[300];
+    ht__http_base_url(s, c, rq, base, sizeof base);
+    char *names[MAX_STYLES];
+    ht_wms_layer layers[MAX_STYLES];
+    size_t n;
+    size_t m = ht__ows_layers(s, layers, names, &n);
+    ht_bbox ll = ht__ows_extent(s);
     ht_bbox boxes[8];
     for (size_t k = 0; k < ht_wms_ncrs && k < 8; k++) {
         /* The extent's edges, sampled, in each CRS. */
@@ -218,8 +235,94 @@ static enum MHD_Result wms_legend(ht_server *s, struct MHD_Connection *c,
                                 ht__http_cache_control_of(s, &w->filter));
 }
 
-static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
-                                request *rq, const ht_wms_req *w) {
+/* GML 2 coordinates of a GeoJSON ring: "x,y x,y ...". */
+static void gml_ring(ht_buf *b, const json_t *ring) {
+    size_t k;
+    const json_t *pt;
+    ht_buf_appendf(b, NULL,
+                   "<gml:LinearRing><gml:coordinates decimal=\".\" cs=\",\" "
+                   "ts=\" \">");
+    json_array_foreach(ring, k, pt) {
+        ht_buf_appendf(b, NULL, "%s%.15g,%.15g", k ? " " : "",
+                       json_number_value(json_array_get(pt, 0)),
+                       json_number_value(json_array_get(pt, 1)));
+    }
+    ht_buf_appendf(b, NULL, "</gml:coordinates></gml:LinearRing>");
+}
+
+/* A GeoJSON (Multi)Polygon as a GML 2 MultiPolygon in @crs. */
+static void gml_geometry(ht_buf *b, const json_t *geom, const char *crs) {
+    const char *type = json_string_value(json_object_get(geom, "type"));
+    const json_t *coords = json_object_get(geom, "coordinates");
+    bool multi = type && strcmp(type, "MultiPolygon") == 0;
+    if (!type || (!multi && strcmp(type, "Polygon") != 0)) {
+        return;
+    }
+    ht_buf_appendf(b, NULL, "<gml:MultiPolygon srsName=\"");
+    ht_buf_append_escaped(b, crs, NULL);
+    ht_buf_appendf(b, NULL, "\">");
+    size_t np = multi ? json_array_size(coords) : 1;
+    for (size_t p = 0; p < np; p++) {
+        const json_t *poly = multi ? json_array_get(coords, p) : coords;
+        size_t k;
+        const json_t *ring;
+        ht_buf_appendf(b, NULL, "<gml:polygonMember><gml:Polygon>");
+        json_array_foreach(poly, k, ring) {
+            ht_buf_appendf(
+                b, NULL, k ? "<gml:innerBoundaryIs>" : "<gml:outerBoundaryIs>");
+            gml_ring(b, ring);
+            ht_buf_appendf(
+                b, NULL,
+                k ? "</gml:innerBoundaryIs>" : "</gml:outerBoundaryIs>");
+        }
+        ht_buf_appendf(b, NULL, "</gml:Polygon></gml:polygonMember>");
+    }
+    ht_buf_appendf(b, NULL, "</gml:MultiPolygon>");
+}
+
+/* GetFeatureInfo in GML: the grid at the point (none: an empty
+ * collection) with its figures and its outline in @crs. */
+static void info_gml(ht_buf *b, const ht_fgrid *hit, int64_t total,
+                     const ht_stats_row *rows, size_t n, const json_t *geom,
+                     const char *crs) {
+    ht_buf_appendf(b, NULL,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<wfs:FeatureCollection "
+                   "xmlns:wfs=\"http://www.opengis.net/wfs\" "
+                   "xmlns:gml=\"http://www.opengis.net/gml\" "
+                   "xmlns:hutong=\"urn:x-hutong\">\n");
+    if (hit) {
+        ht_buf_appendf(b, NULL,
+                       "  <gml:featureMember>\n    <hutong:grid "
+                       "fid=\"grid.");
+        ht_buf_append_escaped(b, hit->code, NULL);
+        ht_buf_appendf(b, NULL, "\">\n      <hutong:code>");
+        ht_buf_append_escaped(b, hit->code, NULL);
+        ht_buf_appendf(b, NULL, "</hutong:code>\n      <hutong:name>");
+        ht_buf_append_escaped(b, hit->name ? hit->name : "", NULL);
+        ht_buf_appendf(b, NULL,
+                       "</hutong:name>\n      <hutong:level>%s</hutong:level>\n"
+                       "      <hutong:incidents>%lld</hutong:incidents>\n"
+                       "      <hutong:by_category>",
+                       ht_model_level_name(hit->level), (long long)total);
+        for (size_t k = 0; k < n && k < 10; k++) {
+            ht_buf_appendf(b, NULL, "%s", k ? "; " : "");
+            ht_buf_append_escaped(b, rows[k].name, NULL);
+            ht_buf_appendf(b, NULL, " %lld", (long long)rows[k].count);
+        }
+        ht_buf_appendf(b, NULL, "</hutong:by_category>\n");
+        if (geom) {
+            ht_buf_appendf(b, NULL, "      <hutong:geometry>");
+            gml_geometry(b, geom, crs);
+            ht_buf_appendf(b, NULL, "</hutong:geometry>\n");
+        }
+        ht_buf_appendf(b, NULL, "    </hutong:grid>\n  </gml:featureMember>\n");
+    }
+    ht_buf_appendf(b, NULL, "</wfs:FeatureCollection>\n");
+}
+
+enum MHD_Result ht__ows_send_info(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const ht_wms_req *w) {
     ht_error err = {0};
     /* Each layer asked about: one there, and one that answers. */
     for (int k = 0; k < w->nquery; k++) {
@@ -323,6 +426,11 @@ static enum MHD_Result wms_info(ht_server *s, struct MHD_Connection *c,
             ht_buf_append(b, text, strlen(text), NULL);
         }
         free(text);
+    } else if (strcmp(type, HT_WMS_GML) == 0) {
+        json_t *geom =
+            hit ? ht__api_grid_geometry(wk, hit->code, w->crs) : NULL;
+        info_gml(b, hit, total, rows, n, geom, w->crs);
+        json_decref(geom);
     } else if (strcmp(type, "text/html") == 0) {
         ht_buf_appendf(b, NULL,
                        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
@@ -391,7 +499,7 @@ enum MHD_Result ht__route_wms(ht_server *s, struct MHD_Connection *c,
     case HT_WMS_GET_MAP:
         return wms_map(s, c, rq, &w);
     case HT_WMS_GET_FEATURE_INFO:
-        return wms_info(s, c, rq, &w);
+        return ht__ows_send_info(s, c, rq, &w);
     case HT_WMS_GET_LEGEND_GRAPHIC:
         return wms_legend(s, c, rq, &w);
     }

@@ -30,6 +30,7 @@
 #include "hutong/store.h"
 #include "hutong/style.h"
 #include "hutong/token.h"
+#include "hutong/wms.h"
 
 #define MAX_STYLES 64
 #define MAX_ZOOM 22
@@ -44,6 +45,7 @@ enum {
     R_TILEJSON,
     R_LEGEND,
     R_WMS,
+    R_WMTS,
     R_MAP,
     R_API,
     R_PAGE,
@@ -369,6 +371,27 @@ enum MHD_Result ht__route_topics(ht_server *s, struct MHD_Connection *c,
 /* routes_wms.c (each documented there) */
 enum MHD_Result ht__route_wms(ht_server *s, struct MHD_Connection *c,
                               request *rq, const char *const *args);
+/* The layers offered (WMS and WMTS): the styles that load, in @layers,
+ * their count returned; @names (MAX_STYLES) holds every style's name, to
+ * free, @nnames of them. */
+size_t ht__ows_layers(ht_server *s, ht_wms_layer *layers, char **names,
+                      size_t *nnames);
+/* The data's box in longitude/latitude. */
+ht_bbox ht__ows_extent(const ht_server *s);
+/* GetFeatureInfo of @w (WMS; of WMTS when its version is 0): the grid at
+ * its pixel with its figures, in its info format. */
+enum MHD_Result ht__ows_send_info(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const ht_wms_req *w);
+
+/* routes_wmts.c */
+enum MHD_Result ht__route_wmts(ht_server *s, struct MHD_Connection *c,
+                               request *rq, const char *const *args);
+enum MHD_Result ht__route_wmts_rest(ht_server *s, struct MHD_Connection *c,
+                                    request *rq, const char *const *args);
+/* An OWS exception report of WMTS, with the status its @code has. */
+enum MHD_Result ht__wmts_send_error(struct MHD_Connection *c, request *rq,
+                                    const char *code, const char *locator,
+                                    const char *msg);
 
 /* ingest.c (each documented there) */
 enum MHD_Result ht__route_patch_incident(ht_server *s, struct MHD_Connection *c,
@@ -410,6 +433,24 @@ enum MHD_Result ht__maps_send_legend(ht_server *s, struct MHD_Connection *c,
                                      request *rq, const ht_style *style,
                                      const ht_filter *f, double scale,
                                      bool empty_ok, const char *cc);
+/* routes_maps.c: a tile of @style (named @name) over @bbox in @crs (NULL:
+ * EPSG:3857; else longitude/latitude), 256 px at @scale, with @filter at
+ * @now: cached under @where (its address in its grid: XYZ's "z/x/y"), an
+ * ETag, drawn only inside a scoped reader's area. */
+typedef struct ht__maps_tile {
+    const char *name;
+    const ht_style *style;
+    ht_filter filter;
+    int64_t now;
+    ht_bbox bbox;
+    const char *crs;
+    const char *where;
+    int scale;
+    ht_image_format fmt;
+} ht__maps_tile;
+enum MHD_Result ht__maps_send_tile(ht_server *s, struct MHD_Connection *c,
+                                   request *rq, ht__maps_tile *t);
+
 /* http.c: a blank image of @w x @h in @fmt (transparent, JPEG white). */
 enum MHD_Result ht__http_send_blank(struct MHD_Connection *c, request *rq,
                                     int w, int h, ht_image_format fmt,

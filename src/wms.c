@@ -51,37 +51,6 @@ static bool parse_int(const char *s, int lo, int hi, int *out) {
     return true;
 }
 
-static const char *const known[] = {"service",
-                                    "request",
-                                    "version",
-                                    "layers",
-                                    "styles",
-                                    "crs",
-                                    "srs",
-                                    "bbox",
-                                    "width",
-                                    "height",
-                                    "format",
-                                    "transparent",
-                                    "bgcolor",
-                                    "exceptions",
-                                    "query_layers",
-                                    "i",
-                                    "j",
-                                    "x",
-                                    "y",
-                                    "info_format",
-                                    "feature_count",
-                                    "layer",
-                                    "style",
-                                    "sld_version",
-                                    "scale",
-                                    "time",
-                                    "elevation",
-                                    "map_resolution",
-                                    "dpi",
-                                    "format_options"};
-
 /* The image format a GetMap FORMAT names (its media type, or the short
  * name some clients send); false for none or another. */
 static bool map_format(const char *format, ht_image_format *out) {
@@ -108,6 +77,42 @@ static bool map_format(const char *format, ht_image_format *out) {
     return false;
 }
 
+ht_status ht_wms_parse_filters(const char *const *keys,
+                               const char *const *values, size_t n, int64_t now,
+                               ht_filter *filter, ht_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        char lower[32];
+        size_t len = strlen(keys[i]);
+        if (len >= sizeof lower) {
+            continue;
+        }
+        for (size_t k = 0; k <= len; k++) {
+            lower[k] = (char)tolower((unsigned char)keys[i][k]);
+        }
+        char probe[48];
+        snprintf(probe, sizeof probe, " %.40s ", lower);
+        if (strstr(" from to window category severity status source grid "
+                   "department overdue satisfaction ",
+                   probe) &&
+            ht_filter_set(filter, lower, values[i] ? values[i] : "", now,
+                          err) != HT_OK) {
+            return HT_EINVAL;
+        }
+    }
+    return ht_filter_check(filter, err);
+}
+
+bool ht_wms_info_format_ok(const char *type) {
+    static const char *const types[] = {"application/json", "text/html",
+                                        "text/plain", HT_WMS_GML};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        if (strcmp(type, types[k]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                        size_t n, int64_t now, ht_wms_req *out, char code[40],
                        ht_error *err) {
@@ -119,34 +124,8 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
     code[0] = '\0';
     /* Every key is a WMS parameter or a filter; others are ignored, as
      * the standard asks of unknown vendor parameters. */
-    for (size_t i = 0; i < n; i++) {
-        char lower[32];
-        size_t len = strlen(keys[i]);
-        if (len >= sizeof lower) {
-            continue;
-        }
-        for (size_t k = 0; k <= len; k++) {
-            lower[k] = (char)tolower((unsigned char)keys[i][k]);
-        }
-        bool is_wms = false;
-        for (size_t k = 0; k < sizeof known / sizeof *known && !is_wms; k++) {
-            is_wms = strcmp(lower, known[k]) == 0;
-        }
-        if (is_wms) {
-            continue;
-        }
-        char probe[48];
-        snprintf(probe, sizeof probe, " %.40s ", lower);
-        if (strstr(" from to window category severity status source grid "
-                   "department overdue satisfaction ",
-                   probe) &&
-            ht_filter_set(&out->filter, lower, values[i] ? values[i] : "", now,
-                          err) != HT_OK) {
-            snprintf(code, 40, "InvalidParameterValue");
-            return HT_EINVAL;
-        }
-    }
-    if (ht_filter_check(&out->filter, err) != HT_OK) {
+    if (ht_wms_parse_filters(keys, values, n, now, &out->filter, err) !=
+        HT_OK) {
         snprintf(code, 40, "InvalidParameterValue");
         return HT_EINVAL;
     }
@@ -301,13 +280,11 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         const char *f = find(keys, values, n, "INFO_FORMAT");
         snprintf(out->info_format, sizeof out->info_format, "%s",
                  f ? f : "text/plain");
-        if (strcmp(out->info_format, "application/json") != 0 &&
-            strcmp(out->info_format, "text/html") != 0 &&
-            strcmp(out->info_format, "text/plain") != 0) {
+        if (!ht_wms_info_format_ok(out->info_format)) {
             return fail(code, "InvalidFormat", err,
-                        "INFO_FORMAT \"%s\": application/json, text/html or "
-                        "text/plain",
-                        out->info_format);
+                        "INFO_FORMAT \"%s\": application/json, %s, "
+                        "text/html or text/plain",
+                        out->info_format, HT_WMS_GML);
         }
         const char *ql = find(keys, values, n, "QUERY_LAYERS");
         if (!ql || !*ql) {
@@ -512,10 +489,11 @@ char *ht_wms_capabilities(int version, const char *base_url,
     const char *png[] = {"image/png"};
     const char *maps[] = {"image/png", "image/png; mode=8bit", "image/jpeg",
                           "image/webp"};
-    const char *info[] = {"application/json", "text/html", "text/plain"};
+    const char *info[] = {"application/json", HT_WMS_GML, "text/html",
+                          "text/plain"};
     operation(b, "GetCapabilities", caps, 1, base_url);
     operation(b, "GetMap", maps, 4, base_url);
-    operation(b, "GetFeatureInfo", info, 3, base_url);
+    operation(b, "GetFeatureInfo", info, 4, base_url);
     operation(b, v13 ? "sld:GetLegendGraphic" : "GetLegendGraphic", png, 1,
               base_url);
     ht_buf_appendf(b, NULL,

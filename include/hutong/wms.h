@@ -45,6 +45,10 @@ typedef struct ht_wms_req {
     ht_filter filter;     /**< vendor parameters: the filters */
 } ht_wms_req;
 
+/** GetFeatureInfo's GML (GML 2 features in a collection, x, y in the
+ * request's CRS), as MapServer names it and QGIS asks for it. */
+#define HT_WMS_GML "application/vnd.ogc.gml"
+
 /** The CRSs served. */
 extern const char *const ht_wms_crs[];
 extern const size_t ht_wms_ncrs;
@@ -59,6 +63,17 @@ extern const size_t ht_wms_ncrs;
 ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                        size_t n, int64_t now, ht_wms_req *out, char code[40],
                        ht_error *err);
+
+/** Read the filters among the @n parameters (vendor parameters named as
+ * in the query strings of the API; other keys are ignored) into @filter,
+ * and check them. HT_EINVAL with the message for a bad one. */
+ht_status ht_wms_parse_filters(const char *const *keys,
+                               const char *const *values, size_t n, int64_t now,
+                               ht_filter *filter, ht_error *err);
+
+/** Whether GetFeatureInfo answers in @type (application/json, GML,
+ * text/html, text/plain). */
+bool ht_wms_info_format_ok(const char *type);
 
 /** An OGC service exception report (XML, malloc'd). */
 char *ht_wms_exception(int version, const char *code, const char *msg);

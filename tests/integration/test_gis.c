@@ -352,6 +352,28 @@ static void test_gis_feature_info_geometry(void **state) {
         }
         /* no float of 17 digits (39.909999999999997) */
         assert_null(strstr(body, "99999999"));
+        /* The same in GML: the grid, its outline in the request's CRS. */
+        const char *code = json_string_value(json_object_get(f, "id"));
+        char *gpath =
+            ts_replace_all(path, "application/json", "application/vnd.ogc.gml");
+        char *head = NULL, *gml = NULL;
+        assert_int_equal(get(gpath, &head, &gml, NULL), 200);
+        assert_contains(head, "content-type: application/vnd.ogc.gml");
+        assert_contains(gml, "<wfs:FeatureCollection");
+        assert_contains(gml, code);
+        assert_contains(gml, k == 2
+                                 ? "<gml:MultiPolygon srsName=\"EPSG:3857\">"
+                                 : "<gml:MultiPolygon srsName=\"EPSG:4326\">");
+        const char *c = strstr(gml, "<gml:coordinates");
+        assert_non_null(c);
+        c = strchr(c, '>') + 1;
+        double gx = atof(c);
+        if (!(gx > cases[k].lo && gx < cases[k].hi)) {
+            fail_msg("case %zu: GML x %g", k, gx);
+        }
+        free(head);
+        free(gml);
+        free(gpath);
         json_decref(j);
         free(body);
     }

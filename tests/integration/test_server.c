@@ -871,32 +871,11 @@ static void test_server_writes(void **state) {
     free(wlog);
 }
 
-typedef struct png_read {
-    const unsigned char *p;
-    size_t left;
-} png_read;
-
-static cairo_status_t png_read_cb(void *ud, unsigned char *data,
-                                  unsigned int n) {
-    png_read *r = ud;
-    if (n > r->left) {
-        return CAIRO_STATUS_READ_ERROR;
-    }
-    memcpy(data, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* Pixels of two PNGs differing by more than 8 in a channel (all of them
  * when the sizes differ). */
 static long png_diff(const char *a, size_t na, const char *b, size_t nb) {
-    png_read ra = {(const unsigned char *)a, na};
-    png_read rb = {(const unsigned char *)b, nb};
-    cairo_surface_t *sa =
-        cairo_image_surface_create_from_png_stream(png_read_cb, &ra);
-    cairo_surface_t *sb =
-        cairo_image_surface_create_from_png_stream(png_read_cb, &rb);
+    cairo_surface_t *sa = ts_png_decode(a, na);
+    cairo_surface_t *sb = ts_png_decode(b, nb);
     assert_int_equal(cairo_surface_status(sa), CAIRO_STATUS_SUCCESS);
     assert_int_equal(cairo_surface_status(sb), CAIRO_STATUS_SUCCESS);
     int w = cairo_image_surface_get_width(sa);
@@ -1078,9 +1057,7 @@ static void test_server_expiry_by_neighbourhood(void **state) {
 
 /* Share of fully transparent pixels in a PNG. */
 static double png_clear_share(const char *png, size_t len) {
-    png_read r = {(const unsigned char *)png, len};
-    cairo_surface_t *sf =
-        cairo_image_surface_create_from_png_stream(png_read_cb, &r);
+    cairo_surface_t *sf = ts_png_decode(png, len);
     assert_int_equal(cairo_surface_status(sf), CAIRO_STATUS_SUCCESS);
     int w = cairo_image_surface_get_width(sf);
     int h = cairo_image_surface_get_height(sf);

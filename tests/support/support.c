@@ -1151,3 +1151,25 @@ void ts_nginx_stop(pid_t pid) {
         waitpid(pid, NULL, 0);
     }
 }
+
+typedef struct png_read {
+    const unsigned char *p;
+    size_t left;
+} png_read;
+
+static cairo_status_t png_read_cb(void *ud, unsigned char *data,
+                                  unsigned int n) {
+    png_read *r = ud;
+    if (n > r->left) {
+        return CAIRO_STATUS_READ_ERROR;
+    }
+    memcpy(data, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_surface_t *ts_png_decode(const char *data, size_t len) {
+    png_read r = {(const unsigned char *)data, len};
+    return cairo_image_surface_create_from_png_stream(png_read_cb, &r);
+}

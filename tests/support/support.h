@@ -3,6 +3,7 @@
 #ifndef HUTONG_TEST_SUPPORT_H
 #define HUTONG_TEST_SUPPORT_H
 
+#include <cairo.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,10 @@
 
 #include "hutong/geom.h"
 #include "hutong/store.h"
+
+/* The PNG @data (@len bytes) as an image surface (check its status;
+ * caller destroys). */
+cairo_surface_t *ts_png_decode(const char *data, size_t len);
 
 /* A fresh temporary directory (removed by ts_rmdir); aborts on failure. */
 char *ts_tmpdir(void);

@@ -107,6 +107,13 @@ static void test_wms_getmap_axis_order(void **state) {
     assert_int_equal(w.op, HT_WMS_GET_FEATURE_INFO);
     assert_true(w.i == 3 && w.j == 4);
     assert_string_equal(w.info_format, "text/html");
+    assert_int_equal(parse("request=GetFeatureInfo&version=1.3.0&layers=grids&"
+                           "query_layers=grids&crs=EPSG:3857&bbox=0,0,10,10&"
+                           "width=10&height=10&i=3&j=4&info_format="
+                           "application/vnd.ogc.gml",
+                           &w, code, &err),
+                     HT_OK);
+    assert_string_equal(w.info_format, HT_WMS_GML);
 }
 
 static void test_wms_errors_have_ogc_codes(void **state) {
@@ -152,6 +159,9 @@ static void test_wms_errors_have_ogc_codes(void **state) {
         {"REQUEST=GetFeatureInfo&LAYERS=a&CRS=EPSG:3857&BBOX=0,0,1,1&WIDTH=10&"
          "HEIGHT=10&I=1&J=1",
          "MissingParameterValue", "QUERY_LAYERS"},
+        {"REQUEST=GetFeatureInfo&LAYERS=a&QUERY_LAYERS=a&CRS=EPSG:3857&BBOX=0,"
+         "0,1,1&WIDTH=10&HEIGHT=10&I=1&J=1&INFO_FORMAT=text/csv",
+         "InvalidFormat", "application/vnd.ogc.gml"},
         {"REQUEST=GetLegendGraphic", "MissingParameterValue", "LAYER"},
         {"REQUEST=GetLegendGraphic&LAYER=heat&FORMAT=image/jpeg",
          "InvalidFormat", "jpeg"},
@@ -225,6 +235,10 @@ static void test_wms_documents(void **state) {
                     "        <Format>image/png; mode=8bit</Format>\n"
                     "        <Format>image/jpeg</Format>\n"
                     "        <Format>image/webp</Format>");
+    assert_contains(
+        caps,
+        "<GetFeatureInfo>\n        <Format>application/json</Format>\n"
+        "        <Format>application/vnd.ogc.gml</Format>");
     free(caps);
     caps = ht_wms_capabilities(111, "http://h:1", layers, 2, ll, boxes, NULL);
     assert_null(strstr(caps, "ContactInformation"));
