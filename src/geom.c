@@ -600,3 +600,55 @@ double ht_geom_area_m2(const ht_geom *g) {
     }
     return total;
 }
+
+/* Whether segment (a, b) meets box @r (Liang-Barsky clipping). */
+static bool segment_meets_box(ht_point a, ht_point b, const ht_bbox *r) {
+    double t0 = 0, t1 = 1, dx = b.x - a.x, dy = b.y - a.y;
+    const double p[4] = {-dx, dx, -dy, dy};
+    const double q[4] = {a.x - r->minx, r->maxx - a.x, a.y - r->miny,
+                         r->maxy - a.y};
+    for (int k = 0; k < 4; k++) {
+        if (p[k] == 0) {
+            if (q[k] < 0) {
+                return false; /* parallel to this edge, outside it */
+            }
+            continue;
+        }
+        double t = q[k] / p[k];
+        if (p[k] < 0) {
+            t0 = t > t0 ? t : t0;
+        } else {
+            t1 = t < t1 ? t : t1;
+        }
+        if (t0 > t1) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ht_geom_meets_box(const ht_geom *g, const ht_bbox *b) {
+    if (!g || !g->npts) {
+        return false;
+    }
+    ht_bbox gb = ht_geom_bbox(g);
+    if (!ht_bbox_intersects(&gb, b)) {
+        return false;
+    }
+    for (size_t i = 0; i < g->nparts; i++) {
+        size_t k0 = g->parts[i], k1 = ht_geom_part_end(g, i);
+        for (size_t k = k0; k < k1; k++) {
+            const ht_point *p = &g->pts[k];
+            if (p->x >= b->minx && p->x <= b->maxx && p->y >= b->miny &&
+                p->y <= b->maxy) {
+                return true;
+            }
+            if (k + 1 < k1 && segment_meets_box(*p, p[1], b)) {
+                return true;
+            }
+        }
+    }
+    /* no edge in the box: a polygon meets it only holding it whole */
+    return ht_geom_contains(g, (b->minx + b->maxx) / 2,
+                            (b->miny + b->maxy) / 2);
+}

@@ -170,6 +170,10 @@ void ht__http_reap_slow(ht_server *s) {
 static bool compressible(const char *type) {
     return strncmp(type, "application/json", 16) == 0 ||
            strncmp(type, "application/geo+json", 20) == 0 ||
+           strncmp(type, "application/schema+json", 23) == 0 ||
+           strncmp(type, "application/vnd.oai.openapi+json", 32) == 0 ||
+           strncmp(type, "application/xml", 15) == 0 ||
+           strncmp(type, "application/vnd.ogc.gml", 23) == 0 ||
            strncmp(type, "text/", 5) == 0 ||
            strncmp(type, "application/vnd.ogc.wms_xml", 27) == 0;
 }
@@ -266,6 +270,9 @@ enum MHD_Result ht__http_send_buf(struct MHD_Connection *c, request *rq,
     }
     if (etag) {
         MHD_add_response_header(r, "ETag", etag);
+    }
+    if (rq->content_crs) {
+        MHD_add_response_header(r, "Content-Crs", rq->content_crs);
     }
     MHD_add_response_header(r, "Cache-Control",
                             cache_control ? cache_control : "no-store");
@@ -461,7 +468,8 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
         return MHD_YES; /* kept in links (tile URLs cannot carry headers) */
     }
     if (!strstr(filter_keys, probe)) {
-        if (q->nextra == 8 || strlen(value) >= sizeof q->extra[0].value) {
+        if (q->nextra == (int)(sizeof q->extra / sizeof *q->extra) ||
+            strlen(value) >= sizeof q->extra[0].value) {
             snprintf(q->bad, sizeof q->bad, "%s: too long", key);
             return MHD_NO;
         }

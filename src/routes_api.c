@@ -323,6 +323,175 @@ static ht_status take_extra(const ht_incident_row *r, void *ud, ht_error *err) {
     return HT_OK;
 }
 
+/* The extras of @shown hits from the store (what the index does not
+ * hold: external ids, closing times, departments, verdicts, whistle
+ * kinds), by position; NULL when out of memory. */
+static page_extra fetch_extra(ht_server *s, const hit *v, size_t shown) {
+    ht_error err = {0};
+    worker *wk = ht__live_worker_get(s, &err);
+    int64_t *ids = malloc((shown ? shown : 1) * sizeof *ids);
+    page_extra extra = {.n = 0};
+    extra.v = calloc(shown ? shown : 1, sizeof *extra.v);
+    for (size_t k = 0; ids && extra.v && k < shown; k++) {
+        ids[k] = v[k].id;
+        extra.v[k].closed_at = HT_TIME_NONE;
+    }
+    if (wk && ids && extra.v) {
+        extra.ids = ids;
+        extra.n = shown;
+        ht_store_each_incident(wk->store, ids, shown, take_extra, &extra, NULL);
+    }
+    free(ids);
+    extra.ids = NULL;
+    extra.n = shown;
+    return extra;
+}
+
+static void free_extra(page_extra *extra) {
+    for (size_t k = 0; extra->v && k < extra->n; k++) {
+        free(extra->v[k].external_id);
+        free(extra->v[k].department);
+    }
+    free(extra->v);
+}
+
+/* Incident @v as a GeoJSON feature (WGS 84, 1 cm), with the extras of
+ * its position @k in @extra, late or not at @now. */
+static json_t *incident_json(const hit *v, const page_extra *extra, size_t k,
+                             int64_t now) {
+    double lon, lat;
+    ht_tile_merc_to_lonlat(v->x, v->y, &lon, &lat);
+    char at[32];
+    ht_datetime_format(v->reported_at, at, sizeof at);
+    json_t *props = json_pack("{s:s, s:i, s:s, s:s, s:s}", "category",
+                              v->category, "severity", v->severity, "source",
+                              ht_model_source_name(v->source), "status",
+                              ht_model_state_name(v->state), "reported_at", at);
+    json_object_set_new(props, "grid_code",
+                        v->grid_code ? json_string(v->grid_code) : json_null());
+    json_object_set_new(
+        props, "street_id",
+        v->street_id >= 0 ? json_integer(v->street_id) : json_null());
+    json_object_set_new(props, "external_id",
+                        extra->v
+                            ? ht__routes_text_or_null(extra->v[k].external_id)
+                            : json_null());
+    json_t *closed = json_null();
+    if (extra->v && extra->v[k].closed_at != HT_TIME_NONE) {
+        char ct_s[32];
+        ht_datetime_format(extra->v[k].closed_at, ct_s, sizeof ct_s);
+        json_decref(closed);
+        closed = json_string(ct_s);
+    }
+    json_object_set_new(props, "closed_at", closed);
+    json_object_set_new(props, "department",
+                        extra->v
+                            ? ht__routes_text_or_null(extra->v[k].department)
+                            : json_null());
+    json_object_set_new(
+        props, "satisfaction",
+        extra->v && extra->v[k].satisfaction != HT_SAT_NONE
+            ? json_string(ht_model_satisfaction_name(extra->v[k].satisfaction))
+            : json_null());
+    json_object_set_new(
+        props, "whistle_kind",
+        extra->v && extra->v[k].whistle != HT_WHISTLE_NONE
+            ? json_string(ht_model_whistle_name(extra->v[k].whistle))
+            : json_null());
+    /* Late now: the hours past the deadline of its state (0: not). */
+    bool late = v->late_at != HT_TIME_NONE && now > v->late_at;
+    json_object_set_new(props, "overdue", json_boolean(late));
+    json_object_set_new(
+        props, "hours_over",
+        json_real(late ? round((double)(now - v->late_at) / 36.0) / 100 : 0));
+    /* Positions are kept to 1 cm: 7 decimals of a degree. */
+    return json_pack("{s:s, s:I, s:o, s:{s:s, s:[f,f]}}", "type", "Feature",
+                     "id", (json_int_t)v->id, "properties", props, "geometry",
+                     "type", "Point", "coordinates", round(lon * 1e7) / 1e7,
+                     round(lat * 1e7) / 1e7);
+}
+
+static hit hit_of(double x, double y, const ht_incident_view *v) {
+    return (hit){
+        v->id,       v->reported_at, v->street_id, v->late_at,  x,           y,
+        v->severity, v->source,      v->state,     v->category, v->grid_code};
+}
+
+ht_status ht__api_incident_page(ht_server *s, ht__incident_page *p,
+                                ht_error *err) {
+    p->features = NULL;
+    p->matched = 0;
+    p->more = false;
+    /* One more than the page: whether there is a next one. */
+    hits h = {.keep = p->limit + 1,
+              .before_t = p->before_t,
+              .before_id = p->before_id};
+    ht_index_filter *f = NULL;
+    ht_index *ix = ht__live_index_ref(s);
+    ht_status st = ht_index_filter_new(ix, p->filter, &f, err);
+    if (st != HT_OK) {
+        ht_index_unref(ix);
+        return st;
+    }
+    h.v = malloc(h.keep * sizeof *h.v);
+    /* The newest by their times and ids alone, then each as the index
+     * holds it (found by id). */
+    int64_t *newest = malloc(h.keep * sizeof *newest);
+    size_t found = 0;
+    if (!h.v || !newest ||
+        ht_index_newest(ix, f, p->box, h.before_t, h.before_id, h.keep, newest,
+                        &found, &h.matched, err) != HT_OK) {
+        free(newest);
+        free(h.v);
+        ht_index_filter_free(f);
+        ht_index_unref(ix);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    ht_index_filter_free(f);
+    for (size_t k = 0; k < found; k++) {
+        double x, y;
+        ht_incident_view v;
+        if (ht_index_find(ix, NULL, newest[k], &x, &y, &v)) {
+            h.v[h.n++] = hit_of(x, y, &v);
+        }
+    }
+    free(newest);
+    /* The hits borrow category and grid strings from the snapshot: keep
+     * it until the page is written. */
+    size_t shown = h.n < p->limit ? h.n : p->limit;
+    page_extra extra = fetch_extra(s, h.v, shown);
+    p->features = json_array();
+    for (size_t k = 0; k < shown; k++) {
+        json_array_append_new(p->features,
+                              incident_json(&h.v[k], &extra, k, p->now));
+    }
+    free_extra(&extra);
+    p->matched = h.matched;
+    if (h.n > shown) {
+        p->more = true;
+        p->next_t = h.v[shown - 1].reported_at;
+        p->next_id = h.v[shown - 1].id;
+    }
+    free(h.v);
+    ht_index_unref(ix);
+    return HT_OK;
+}
+
+json_t *ht__api_incident_feature(ht_server *s, int64_t id, int64_t now) {
+    ht_index *ix = ht__live_index_ref(s);
+    double x, y;
+    ht_incident_view v;
+    json_t *j = NULL;
+    if (ht_index_find(ix, NULL, id, &x, &y, &v)) {
+        hit h = hit_of(x, y, &v);
+        page_extra extra = fetch_extra(s, &h, 1);
+        j = incident_json(&h, &extra, 0, now);
+        free_extra(&extra);
+    }
+    ht_index_unref(ix);
+    return j;
+}
+
 /* GET /api/incidents?bbox=W,S,E,N&limit=N&cursor=C + filters: GeoJSON,
  * newest first; "next" is the cursor of the following page. */
 enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
@@ -340,22 +509,17 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
     if (!ht__http_count_param(&q, "limit", 1, 1000, &limit, bad, sizeof bad)) {
         return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, bad);
     }
-    /* One more than the page: whether there is a next one. */
-    hits h = {.keep = (size_t)limit + 1,
-              .before_t = INT64_MAX,
-              .before_id = INT64_MAX};
+    ht__incident_page p = {.filter = &q.filter,
+                           .before_t = INT64_MAX,
+                           .before_id = INT64_MAX,
+                           .limit = (size_t)limit,
+                           .now = q.now};
     const char *cursor = ht__http_qget(&q, "cursor");
-    char tail;
-    long long ct, cid;
-    if (cursor) {
-        if (sscanf(cursor, "%lld_%lld%c", &ct, &cid, &tail) != 2) {
-            return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
-                                       "cursor: as given in \"next\"");
-        }
-        h.before_t = ct;
-        h.before_id = cid;
+    if (cursor && !ht__api_parse_cursor(cursor, &p.before_t, &p.before_id)) {
+        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST,
+                                   "cursor: as given in \"next\"");
     }
-    ht_bbox box, *boxp = NULL;
+    ht_bbox box;
     const char *bbox = ht__http_qget(&q, "bbox");
     if (bbox) {
         ht_bbox ll;
@@ -367,138 +531,34 @@ enum MHD_Result ht__route_incidents(ht_server *s, struct MHD_Connection *c,
         }
         ht_tile_lonlat_to_merc(ll.minx, ll.miny, &box.minx, &box.miny);
         ht_tile_lonlat_to_merc(ll.maxx, ll.maxy, &box.maxx, &box.maxy);
-        boxp = &box;
+        p.box = &box;
     }
     ht_error err = {0};
-    ht_index_filter *f = NULL;
-    ht_index *ix = ht__live_index_ref(s);
-    if (ht_index_filter_new(ix, &q.filter, &f, &err) != HT_OK) {
-        ht_index_unref(ix);
-        return ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg);
+    ht_status st = ht__api_incident_page(s, &p, &err);
+    if (st != HT_OK) {
+        return st == HT_EINVAL
+                   ? ht__http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, err.msg)
+                   : ht__http_send_failure(c, rq, st, err.msg);
     }
-    if (!(h.v = malloc(h.keep * sizeof *h.v))) {
-        ht_index_filter_free(f);
-        ht_index_unref(ix);
-        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
-    }
-    /* The newest by their times and ids alone, then each as the index
-     * holds it (found by id). */
-    int64_t *newest = malloc(h.keep * sizeof *newest);
-    size_t found = 0;
-    if (!newest || ht_index_newest(ix, f, boxp, h.before_t, h.before_id, h.keep,
-                                   newest, &found, &h.matched, &err) != HT_OK) {
-        free(newest);
-        free(h.v);
-        ht_index_filter_free(f);
-        ht_index_unref(ix);
-        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
-    }
-    ht_index_filter_free(f);
-    for (size_t k = 0; k < found; k++) {
-        double x, y;
-        ht_incident_view v;
-        if (ht_index_find(ix, NULL, newest[k], &x, &y, &v)) {
-            h.v[h.n++] = (hit){
-                v.id,       v.reported_at, v.street_id, v.late_at, x,
-                y,          v.severity,    v.source,    v.state,   v.category,
-                v.grid_code};
-        }
-    }
-    free(newest);
-    /* The hits borrow category and grid strings from the snapshot: keep
-     * it until the page is written. */
-    size_t shown = h.n < (size_t)limit ? h.n : (size_t)limit;
-    /* What the index does not hold, from the store: external ids, closing
-     * times, departments, verdicts and whistle kinds. */
-    worker *wk = ht__live_worker_get(s, &err);
-    int64_t *ids = malloc((shown ? shown : 1) * sizeof *ids);
-    page_extra extra = {.n = 0};
-    extra.v = calloc(shown ? shown : 1, sizeof *extra.v);
-    for (size_t k = 0; ids && extra.v && k < shown; k++) {
-        ids[k] = h.v[k].id;
-        extra.v[k].closed_at = HT_TIME_NONE;
-    }
-    if (wk && ids && extra.v) {
-        extra.ids = ids;
-        extra.n = shown;
-        ht_store_each_incident(wk->store, ids, shown, take_extra, &extra, NULL);
-    }
-    json_t *features = json_array();
-    for (size_t k = 0; k < shown; k++) {
-        const hit *v = &h.v[k];
-        double lon, lat;
-        ht_tile_merc_to_lonlat(v->x, v->y, &lon, &lat);
-        char at[32];
-        ht_datetime_format(v->reported_at, at, sizeof at);
-        json_t *props = json_pack(
-            "{s:s, s:i, s:s, s:s, s:s}", "category", v->category, "severity",
-            v->severity, "source", ht_model_source_name(v->source), "status",
-            ht_model_state_name(v->state), "reported_at", at);
-        json_object_set_new(
-            props, "grid_code",
-            v->grid_code ? json_string(v->grid_code) : json_null());
-        json_object_set_new(
-            props, "street_id",
-            v->street_id >= 0 ? json_integer(v->street_id) : json_null());
-        json_object_set_new(
-            props, "external_id",
-            extra.v ? ht__routes_text_or_null(extra.v[k].external_id)
-                    : json_null());
-        json_t *closed = json_null();
-        if (extra.v && extra.v[k].closed_at != HT_TIME_NONE) {
-            char ct_s[32];
-            ht_datetime_format(extra.v[k].closed_at, ct_s, sizeof ct_s);
-            json_decref(closed);
-            closed = json_string(ct_s);
-        }
-        json_object_set_new(props, "closed_at", closed);
-        json_object_set_new(props, "department",
-                            extra.v
-                                ? ht__routes_text_or_null(extra.v[k].department)
-                                : json_null());
-        json_object_set_new(props, "satisfaction",
-                            extra.v && extra.v[k].satisfaction != HT_SAT_NONE
-                                ? json_string(ht_model_satisfaction_name(
-                                      extra.v[k].satisfaction))
-                                : json_null());
-        json_object_set_new(
-            props, "whistle_kind",
-            extra.v && extra.v[k].whistle != HT_WHISTLE_NONE
-                ? json_string(ht_model_whistle_name(extra.v[k].whistle))
-                : json_null());
-        /* Late now: the hours past the deadline of its state (0: not). */
-        int64_t now = q.now;
-        bool late = v->late_at != HT_TIME_NONE && now > v->late_at;
-        json_object_set_new(props, "overdue", json_boolean(late));
-        json_object_set_new(
-            props, "hours_over",
-            json_real(late ? round((double)(now - v->late_at) / 36.0) / 100
-                           : 0));
-        /* Positions are kept to 1 cm: 7 decimals of a degree. */
-        json_array_append_new(
-            features,
-            json_pack("{s:s, s:I, s:o, s:{s:s, s:[f,f]}}", "type", "Feature",
-                      "id", (json_int_t)v->id, "properties", props, "geometry",
-                      "type", "Point", "coordinates", round(lon * 1e7) / 1e7,
-                      round(lat * 1e7) / 1e7));
-    }
-    for (size_t k = 0; extra.v && k < shown; k++) {
-        free(extra.v[k].external_id);
-        free(extra.v[k].department);
-    }
-    free(extra.v);
-    free(ids);
     json_t *j =
         json_pack("{s:s, s:I, s:o}", "type", "FeatureCollection", "matched",
-                  (json_int_t)h.matched, "features", features);
-    if (h.n > shown) {
+                  (json_int_t)p.matched, "features", p.features);
+    if (p.more) {
         char next[48];
-        snprintf(next, sizeof next, "%lld_%lld",
-                 (long long)h.v[shown - 1].reported_at,
-                 (long long)h.v[shown - 1].id);
+        snprintf(next, sizeof next, "%lld_%lld", (long long)p.next_t,
+                 (long long)p.next_id);
         json_object_set_new(j, "next", json_string(next));
     }
-    free(h.v);
-    ht_index_unref(ix);
     return ht__http_send_json(c, rq, j, "no-cache");
+}
+
+bool ht__api_parse_cursor(const char *cursor, int64_t *t, int64_t *id) {
+    char tail;
+    long long ct, cid;
+    if (sscanf(cursor, "%lld_%lld%c", &ct, &cid, &tail) != 2) {
+        return false;
+    }
+    *t = ct;
+    *id = cid;
+    return true;
 }

@@ -582,6 +582,7 @@ void ht_server_stop(ht_server *s) {
         ht_store_close(w->store);
         for (int k = 0; k < 8; k++) {
             ht_crs_transform_free(w->to_wgs84[k]);
+            ht_crs_transform_free(w->from_wgs84[k]);
         }
         free(w);
         w = next;

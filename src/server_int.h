@@ -48,6 +48,7 @@ enum {
     R_WMTS,
     R_MAP,
     R_API,
+    R_OGCAPI,
     R_PAGE,
     R_STATIC,
     R_HEALTH,
@@ -95,8 +96,9 @@ typedef struct sse_sub {
 typedef struct worker {
     ht_store *store;
     ht_renderer *rend;
-    unsigned long version;     /* of the index its renderer holds */
-    ht_transform *to_wgs84[8]; /* per ht_wms_crs entry, made on first use */
+    unsigned long version;       /* of the index its renderer holds */
+    ht_transform *to_wgs84[8];   /* per ht_wms_crs entry, made on first use */
+    ht_transform *from_wgs84[8]; /* the same, the other way */
     struct worker *next;
 } worker;
 
@@ -216,6 +218,7 @@ typedef struct request {
     ht_token_info who; /* the writer's token, then */
     int label;         /* the route's label for /metrics (R_OTHER: none) */
     char allow[64];    /* a 405's Allow header */
+    const char *content_crs; /* a Content-Crs header ("<uri>"), or NULL */
     char args[HT__ROUTE_ARGS][HT__ROUTE_ARG_SIZE]; /* the route's captures */
 } request;
 
@@ -230,7 +233,7 @@ typedef struct query {
     struct {
         char key[16];
         char value[128];
-    } extra[8]; /* parameters that are not filters */
+    } extra[12]; /* parameters that are not filters */
     int nextra;
     char bad[300]; /* the first problem */
     size_t bytes;
@@ -357,6 +360,30 @@ json_t *ht__api_grid_json(const ht_fgrid *g);
 /* routes_api.c: grid @code's polygons as GeoJSON in @crs (x, y order;
  * NULL: WGS 84), or NULL. */
 json_t *ht__api_grid_geometry(worker *w, const char *code, const char *crs);
+/* routes_api.c: a page of incidents, newest first: up to @limit older
+ * than the cursor (@before_t, @before_id; INT64_MAX for the first page)
+ * passing @filter and, when set, in @box (EPSG:3857), as GeoJSON features
+ * (WGS 84, 1 cm) late or not at @now; @matched counts all that pass from
+ * the cursor on; @more says whether a page follows, its cursor @next_t,
+ * @next_id. HT_EINVAL for a filter the index refuses. */
+typedef struct ht__incident_page {
+    const ht_filter *filter;
+    const ht_bbox *box;
+    int64_t before_t, before_id;
+    size_t limit;
+    int64_t now;
+    json_t *features; /* the caller's */
+    size_t matched;
+    bool more;
+    int64_t next_t, next_id;
+} ht__incident_page;
+ht_status ht__api_incident_page(ht_server *s, ht__incident_page *p,
+                                ht_error *err);
+/* Incident @id as a feature, as in a page; NULL when there is none. */
+json_t *ht__api_incident_feature(ht_server *s, int64_t id, int64_t now);
+/* A cursor "T_ID" of a page's "next" into its parts; false if it is not
+ * one. */
+bool ht__api_parse_cursor(const char *cursor, int64_t *t, int64_t *id);
 enum MHD_Result ht__route_grid(ht_server *s, struct MHD_Connection *c,
                                request *rq, const char *const *args);
 enum MHD_Result ht__route_grids(ht_server *s, struct MHD_Connection *c,
@@ -382,6 +409,26 @@ ht_bbox ht__ows_extent(const ht_server *s);
  * its pixel with its figures, in its info format. */
 enum MHD_Result ht__ows_send_info(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const ht_wms_req *w);
+
+/* routes_ogcapi.c: OGC API Features (each documented there) */
+enum MHD_Result ht__route_ogc_landing(ht_server *s, struct MHD_Connection *c,
+                                      request *rq, const char *const *args);
+enum MHD_Result ht__route_ogc_api(ht_server *s, struct MHD_Connection *c,
+                                  request *rq, const char *const *args);
+enum MHD_Result ht__route_ogc_conformance(ht_server *s,
+                                          struct MHD_Connection *c, request *rq,
+                                          const char *const *args);
+enum MHD_Result ht__route_ogc_collections(ht_server *s,
+                                          struct MHD_Connection *c, request *rq,
+                                          const char *const *args);
+enum MHD_Result ht__route_ogc_collection(ht_server *s, struct MHD_Connection *c,
+                                         request *rq, const char *const *args);
+enum MHD_Result ht__route_ogc_queryables(ht_server *s, struct MHD_Connection *c,
+                                         request *rq, const char *const *args);
+enum MHD_Result ht__route_ogc_items(ht_server *s, struct MHD_Connection *c,
+                                    request *rq, const char *const *args);
+enum MHD_Result ht__route_ogc_item(ht_server *s, struct MHD_Connection *c,
+                                   request *rq, const char *const *args);
 
 /* routes_wmts.c */
 enum MHD_Result ht__route_wmts(ht_server *s, struct MHD_Connection *c,

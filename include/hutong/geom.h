@@ -133,6 +133,12 @@ ht_status ht_geom_from_wkb(const void *data, size_t len, ht_geom **out,
 bool ht_geom_contains(const ht_geom *g, double x, double y);
 
 /**
+ * True when @g meets the box @b: a vertex or a piece of a line or a ring
+ * inside it (edges included), or, for polygons, the box inside one.
+ */
+bool ht_geom_meets_box(const ht_geom *g, const ht_bbox *b);
+
+/**
  * A point strictly inside the polygonal geometry @g, on a horizontal line
  * through the middle of its largest polygon's box, in the widest interior
  * span. HT_EINVAL when @g has no area.

@@ -259,6 +259,47 @@ static void test_geom_area_on_the_sphere(void **state) {
     ht_geom_free(g);
 }
 
+/* A box meets a geometry through a vertex, an edge crossing it, or (a
+ * polygon) lying inside it; not in a hole, not in the empty corner of an
+ * L, not beside a line. */
+static void test_geom_meets_box(void **state) {
+    (void)state;
+    /* an L: (0,0)-(10,0)-(10,4)-(4,4)-(4,10)-(0,10), a hole at (1..2)^2 */
+    ht_geom *l = ht_geom_new(HT_GEOM_POLYGON);
+    const double ring[][2] = {{0, 0},  {10, 0}, {10, 4}, {4, 4},
+                              {4, 10}, {0, 10}, {0, 0}};
+    const double hole[][2] = {{1, 1}, {2, 1}, {2, 2}, {1, 2}, {1, 1}};
+    assert_int_equal(ht_geom_start_polygon(l, NULL), HT_OK);
+    assert_int_equal(ht_geom_start_part(l, NULL), HT_OK);
+    for (size_t k = 0; k < 7; k++) {
+        ht_geom_add_point(l, ring[k][0], ring[k][1], NULL);
+    }
+    assert_int_equal(ht_geom_start_part(l, NULL), HT_OK);
+    for (size_t k = 0; k < 5; k++) {
+        ht_geom_add_point(l, hole[k][0], hole[k][1], NULL);
+    }
+    ht_bbox in_corner = {6, 6, 9, 9}, inside = {0.5, 5, 3, 9},
+            in_hole = {1.2, 1.2, 1.8, 1.8}, across = {3, 6, 5, 7},
+            vertex = {9, 3, 11, 5}, away = {20, 20, 30, 30};
+    assert_false(ht_geom_meets_box(l, &in_corner));
+    assert_true(ht_geom_meets_box(l, &inside));
+    assert_false(ht_geom_meets_box(l, &in_hole));
+    assert_true(ht_geom_meets_box(l, &across));
+    assert_true(ht_geom_meets_box(l, &vertex));
+    assert_false(ht_geom_meets_box(l, &away));
+    /* a line crossing a box with no vertex in it; one passing by */
+    ht_geom *s = ht_geom_new(HT_GEOM_LINESTRING);
+    assert_int_equal(ht_geom_start_part(s, NULL), HT_OK);
+    ht_geom_add_point(s, 0, 0, NULL);
+    ht_geom_add_point(s, 10, 10, NULL);
+    ht_bbox mid = {4, 4.5, 6, 5.5}, by = {6, 1, 9, 4};
+    assert_true(ht_geom_meets_box(s, &mid));
+    assert_false(ht_geom_meets_box(s, &by));
+    assert_false(ht_geom_meets_box(NULL, &mid));
+    ht_geom_free(l);
+    ht_geom_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_geom_contains_respects_holes),
@@ -269,6 +310,7 @@ int main(void) {
         cmocka_unit_test(test_geom_validate_rejects_bad_rings),
         cmocka_unit_test(test_geom_orient_and_interior_point),
         cmocka_unit_test(test_geom_area_on_the_sphere),
+        cmocka_unit_test(test_geom_meets_box),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
