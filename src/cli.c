@@ -117,6 +117,10 @@ static const char *const usage_text[] = {
     "                                       or a {z}/{x}/{y}.png folder);\n"
     "                                       resumable: tiles already there\n"
     "                                       are kept\n"
+    "  export    incidents|grids|streets [filters] [--bbox W,S,E,N]\n"
+    "            -o OUT.csv|geojson|gpkg|- [--format csv|geojson] [--db FILE]\n"
+    "                                       a complete dump (incidents: the\n"
+    "                                       filters), a row at a time\n"
     "  version\n"
     "\n"
     "--db defaults to $HUTONG_DB, else hutong.db. Exit codes: 0 ok,\n"
@@ -956,6 +960,9 @@ int ht_cli_main(int argc, char **argv) {
     }
     if (strcmp(cmd, "seed") == 0) {
         return cli_cmd_seed(argc, argv);
+    }
+    if (strcmp(cmd, "export") == 0) {
+        return cli_cmd_export(argc, argv);
     }
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

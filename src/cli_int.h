@@ -121,5 +121,6 @@ int cli_cmd_print(int argc, char **argv);
 int cli_cmd_seed(int argc, char **argv);
 int cli_cmd_token(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
+int cli_cmd_export(int argc, char **argv);
 
 #endif

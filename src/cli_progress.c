@@ -38,9 +38,13 @@ void cli_progress_show(cli_progress *p, size_t count, size_t done,
                      (int)s % 60);
         }
     }
-    fprintf(stderr, "\r\033[K%s: %s%s%s%3.0f%% %zu %s, %.0f %s/s%s", p->what,
-            total ? "[" : "", bar, total ? "] " : "", total ? f * 100 : 0,
-            count, p->unit, rate, p->unit, left);
+    char pct[8] = "";
+    if (total) {
+        snprintf(pct, sizeof pct, "%3.0f%% ", f * 100);
+    }
+    fprintf(stderr, "\r\033[K%s: %s%s%s%s%zu %s, %.0f %s/s%s", p->what,
+            total ? "[" : "", bar, total ? "] " : "", pct, count, p->unit, rate,
+            p->unit, left);
     fflush(stderr);
 }
 

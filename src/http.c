@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "hutong/clock.h"
@@ -288,6 +289,26 @@ enum MHD_Result ht__http_send_buf(struct MHD_Connection *c, request *rq,
     MHD_destroy_response(r);
     rq->status = status;
     rq->bytes = len;
+    return ok;
+}
+
+enum MHD_Result ht__http_send_pipe(struct MHD_Connection *c, request *rq,
+                                   const char *type, int fd,
+                                   const char *disposition) {
+    struct MHD_Response *r = MHD_create_response_from_pipe(fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (disposition) {
+        MHD_add_response_header(r, "Content-Disposition", disposition);
+    }
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    rq->status = MHD_HTTP_OK;
     return ok;
 }
 

@@ -422,6 +422,7 @@ static const route routes[] = {
     {"GET", "/wmts", ht__route_wmts, R_WMTS, ACCESS_READ},
     {"GET", "/wmts/1.0.0/{path*}", ht__route_wmts_rest, R_WMTS, ACCESS_READ},
     {"GET", "/api/incidents", ht__route_incidents, R_API, ACCESS_READ},
+    {"GET", "/api/incidents.csv", ht__route_incidents_csv, R_API, ACCESS_READ},
     {"POST", "/api/incidents", ht__route_post_incidents, R_API, ACCESS_WRITE},
     {"PATCH", "/api/incidents/{id}", ht__route_patch_incident, R_API,
      ACCESS_WRITE},

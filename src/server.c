@@ -568,6 +568,11 @@ void ht_server_stop(ht_server *s) {
     if (s->d) {
         MHD_stop_daemon(s->d); /* joins the workers after their requests */
     }
+    /* The exports being written find their readers gone (the pipes are
+     * closed with their responses) and stop. */
+    for (int k = 0; k < 1000 && atomic_load(&s->exports) > 0; k++) {
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
     /* The density grids being built are done (and saved) before the
      * snapshot is, which may fold changes into a base of its own. */
     ht_heat_atlases_wait(s->atlases);

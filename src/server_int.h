@@ -109,6 +109,7 @@ struct ht_server {
     uint16_t port;
     ht_store *store;
     ht_features *feat;
+    atomic_int exports;       /* /api/incidents.csv being written */
     ht_index *index;          /* the current snapshot: take it with index_ref */
     ht_heat_atlases *atlases; /* density grids per class, for every worker */
     /* The base the index's snapshot file holds (0: none) and its stamp:
@@ -409,6 +410,16 @@ ht_bbox ht__ows_extent(const ht_server *s);
  * its pixel with its figures, in its info format. */
 enum MHD_Result ht__ows_send_info(ht_server *s, struct MHD_Connection *c,
                                   request *rq, const ht_wms_req *w);
+
+/* routes_export.c: GET /api/incidents.csv, streamed */
+enum MHD_Result ht__route_incidents_csv(ht_server *s, struct MHD_Connection *c,
+                                        request *rq, const char *const *args);
+/* http.c: what the pipe @fd delivers as a 200 of @type (its reading end,
+ * closed with the response), with @disposition (a Content-Disposition, or
+ * NULL). */
+enum MHD_Result ht__http_send_pipe(struct MHD_Connection *c, request *rq,
+                                   const char *type, int fd,
+                                   const char *disposition);
 
 /* routes_ogcapi.c: OGC API Features (each documented there) */
 enum MHD_Result ht__route_ogc_landing(ht_server *s, struct MHD_Connection *c,

@@ -11,11 +11,13 @@
 #include "hutong/store.h"
 
 /* The columns of an incident row, read by ht__store_incident_row. */
-#define HT__STORE_INCIDENT_ROW_SQL                                             \
-    "SELECT i.id, i.external_id, i.category, i.severity, i.source, "           \
+#define HT__STORE_INCIDENT_COLS                                                \
+    "i.id, i.external_id, i.category, i.severity, i.source, "                  \
     "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, i.geom, " \
     "i.department, i.satisfaction, i.whistle_kind, i.response_due, "           \
-    "i.resolution_due, i.dispatched_at, i.handling_at FROM incidents i"
+    "i.resolution_due, i.dispatched_at, i.handling_at"
+#define HT__STORE_INCIDENT_ROW_SQL \
+    "SELECT " HT__STORE_INCIDENT_COLS " FROM incidents i"
 
 /* An incident's two deadlines from its category (?2), severity (?3) and
  * report time (?6): NULL without a rule. */

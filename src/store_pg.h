@@ -204,6 +204,9 @@ ht_status ht__pg_grid_geometry(ht_store *s, const char *code, ht_geom **out,
 ht_status ht__pg_each_incident(ht_store *s, const int64_t *ids, size_t n,
                                ht_store_incident_fn fn, void *ud,
                                ht_error *err);
+ht_status ht__pg_each_incident_where(ht_store *s, const ht_filter *f,
+                                     ht_store_incident_fn fn, void *ud,
+                                     ht_error *err);
 ht_status ht__pg_each_fact(ht_store *s, const ht_filter *f, ht_group by,
                            ht_store_fact_fn fn, void *ud, ht_error *err);
 ht_status ht__pg_group_counts(ht_store *s, const ht_filter *f, ht_group by,

@@ -284,12 +284,13 @@ ht_status ht__pg_grid_geometry(ht_store *s, const char *code, ht_geom **out,
 
 /* ---- incidents ---- */
 
-#define ROW_SQL                                                           \
-    "SELECT i.id, i.external_id, i.category, i.severity, i.source, "      \
+#define ROW_COLS                                                          \
+    "i.id, i.external_id, i.category, i.severity, i.source, "             \
     "i.status, i.reported_at, i.closed_at, i.grid_code, i.street_id, "    \
     "ST_X(i.geom), ST_Y(i.geom), i.department, i.satisfaction, "          \
     "i.whistle_kind, i.response_due, i.resolution_due, i.dispatched_at, " \
-    "i.handling_at FROM incidents i"
+    "i.handling_at"
+#define ROW_SQL "SELECT " ROW_COLS " FROM incidents i"
 
 /* The incident of row @row of a result of ROW_SQL: false when an enum
  * cannot be read. Strings are borrowed from the result. */
@@ -453,6 +454,23 @@ static ht_status fact_row(PGresult *r, int row, void *ud, ht_error *err) {
         fact.key = "-";
     }
     return w->fn.fact(&fact, w->ud, err);
+}
+
+ht_status ht__pg_each_incident_where(ht_store *s, const ht_filter *f,
+                                     ht_store_incident_fn fn, void *ud,
+                                     ht_error *err) {
+    walk w = {.s = s, .fn.incident = fn, .ud = ud};
+    ht_buf *sql = ht_buf_new();
+    pg_params p = {0};
+    ht_status st =
+        sql ? filtered_sql(s, f, ROW_COLS, " ORDER BY i.id", sql, &p, err)
+            : ht_error_set(err, HT_ENOMEM, "out of memory");
+    if (st == HT_OK) {
+        st = ht__pg_walk(s, (const char *)sql->data, &p, incident_walk_row, &w,
+                         "reading incidents", err);
+    }
+    ht_buf_free(sql);
+    return st;
 }
 
 ht_status ht__pg_each_fact(ht_store *s, const ht_filter *f, ht_group by,

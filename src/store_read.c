@@ -591,6 +591,29 @@ static ht_status prepare_filtered(ht_store *s, const ht_filter *f,
     return st;
 }
 
+ht_status ht_store_each_incident_where(ht_store *s, const ht_filter *f,
+                                       ht_store_incident_fn fn, void *ud,
+                                       ht_error *err) {
+    if (s->pg) {
+        return ht__pg_each_incident_where(s, f, fn, ud, err);
+    }
+    sqlite3_stmt *q;
+    ht_status st = prepare_filtered(s, f, HT__STORE_INCIDENT_COLS,
+                                    " ORDER BY i.id", &q, err);
+    int rc = SQLITE_DONE;
+    while (st == HT_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        ht_incident_row row;
+        if (ht__store_incident_row(q, &row)) {
+            st = fn(&row, ud, err);
+        }
+    }
+    if (st == HT_OK) {
+        st = ht__store_step_err(s, rc, "reading incidents", err);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
 ht_status ht_store_each_fact(ht_store *s, const ht_filter *f, ht_group by,
                              ht_store_fact_fn fn, void *ud, ht_error *err) {
     if (s->pg) {

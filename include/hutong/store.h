@@ -354,6 +354,15 @@ ht_status ht_store_each_incident(ht_store *s, const int64_t *ids, size_t n,
                                  ht_error *err);
 
 /**
+ * Walk every incident passing @f (as ht_store_each_fact reads it), in id
+ * order, a row at a time (the database's cursor: memory does not grow
+ * with their number). HT_EINVAL for an unknown code in @f. Reads only.
+ */
+ht_status ht_store_each_incident_where(ht_store *s, const ht_filter *f,
+                                       ht_store_incident_fn fn, void *ud,
+                                       ht_error *err);
+
+/**
  * HT_EINVAL, naming it, when @f names a category or grid code that does
  * not exist. Reads only.
  */

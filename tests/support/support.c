@@ -805,6 +805,30 @@ int ts_http(int port, const char *method, const char *path, const char *headers,
     char *b = malloc(bl + 1);
     memcpy(b, sep + 4, bl);
     b[bl] = '\0';
+    if (strstr(h, "\ntransfer-encoding: chunked")) {
+        /* the chunks' data, one after the other (in place: it shrinks) */
+        size_t in = 0, out = 0;
+        for (;;) {
+            char *end;
+            unsigned long n = strtoul(b + in, &end, 16);
+            char *crlf = strstr(end, "\r\n");
+            if (end == b + in || !crlf) {
+                die("http: a bad chunk");
+            }
+            in = (size_t)(crlf + 2 - b);
+            if (n == 0) {
+                break;
+            }
+            if (in + n + 2 > bl) {
+                die("http: a chunk cut short");
+            }
+            memmove(b + out, b + in, n);
+            out += n;
+            in += n + 2;
+        }
+        bl = out;
+        b[bl] = '\0';
+    }
     int status = 0;
     sscanf(h, "http/1.%*d %d", &status);
     free(data);
