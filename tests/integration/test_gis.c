@@ -292,6 +292,55 @@ static void test_gis_behind_a_proxy(void **state) {
         snprintf(want, sizeof want, "http://127.0.0.1:%d/hutong/wms?", port);
         assert_contains(body, want);
         free(body);
+        /* the WMTS capabilities' templates and the OGC API's links too,
+         * followed: a tile, the next page */
+        body = NULL;
+        assert_int_equal(ts_http(port, "GET",
+                                 "/hutong/wmts/1.0.0/WMTSCapabilities.xml",
+                                 NULL, NULL, NULL, &body, NULL),
+                         200);
+        snprintf(want, sizeof want,
+                 "template=\"http://127.0.0.1:%d/hutong/wmts/1.0.0/heat/",
+                 port);
+        assert_contains(body, want);
+        free(body);
+        h = NULL;
+        assert_int_equal(ts_http(port, "GET",
+                                 "/hutong/wmts/1.0.0/heat/default/c/15/4559/"
+                                 "26979.png",
+                                 NULL, NULL, &h, NULL, NULL),
+                         200);
+        assert_string_equal(ts_header(h, "content-type"), "image/png");
+        free(h);
+        body = NULL;
+        assert_int_equal(ts_http(port, "GET",
+                                 "/hutong/ogcapi/collections/grids/items?"
+                                 "limit=5",
+                                 NULL, NULL, NULL, &body, NULL),
+                         200);
+        json_t *page = json_loads(body, 0, NULL);
+        free(body);
+        const char *next = NULL;
+        size_t k;
+        json_t *l;
+        json_array_foreach(json_object_get(page, "links"), k, l) {
+            if (strcmp(json_string_value(json_object_get(l, "rel")),
+                       "next") == 0) {
+                next = json_string_value(json_object_get(l, "href"));
+            }
+        }
+        snprintf(want, sizeof want,
+                 "http://127.0.0.1:%d/hutong/ogcapi/collections/grids/items?",
+                 port);
+        assert_non_null(next);
+        assert_true(strncmp(next, want, strlen(want)) == 0);
+        body = NULL;
+        assert_int_equal(ts_http(port, "GET", strstr(next, "/hutong/"), NULL,
+                                 NULL, NULL, &body, NULL),
+                         200);
+        assert_contains(body, "\"numberReturned\":5");
+        free(body);
+        json_decref(page);
         ts_nginx_stop(ng);
         free(sample);
         free(s1);
