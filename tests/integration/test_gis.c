@@ -295,10 +295,10 @@ static void test_gis_behind_a_proxy(void **state) {
         /* the WMTS capabilities' templates and the OGC API's links too,
          * followed: a tile, the next page */
         body = NULL;
-        assert_int_equal(ts_http(port, "GET",
-                                 "/hutong/wmts/1.0.0/WMTSCapabilities.xml",
-                                 NULL, NULL, NULL, &body, NULL),
-                         200);
+        assert_int_equal(
+            ts_http(port, "GET", "/hutong/wmts/1.0.0/WMTSCapabilities.xml",
+                    NULL, NULL, NULL, &body, NULL),
+            200);
         snprintf(want, sizeof want,
                  "template=\"http://127.0.0.1:%d/hutong/wmts/1.0.0/heat/",
                  port);
@@ -324,8 +324,8 @@ static void test_gis_behind_a_proxy(void **state) {
         size_t k;
         json_t *l;
         json_array_foreach(json_object_get(page, "links"), k, l) {
-            if (strcmp(json_string_value(json_object_get(l, "rel")),
-                       "next") == 0) {
+            if (strcmp(json_string_value(json_object_get(l, "rel")), "next") ==
+                0) {
                 next = json_string_value(json_object_get(l, "href"));
             }
         }
