@@ -357,6 +357,11 @@ ht_status ht_store_each_incident(ht_store *s, const int64_t *ids, size_t n,
     }
     ht_status st = HT_OK;
     int rc = SQLITE_DONE;
+    /* Many ids: one read transaction for them all, not a lock taken and
+     * given back for each (a page of 10,000 spent a tenth of its time in
+     * fcntl). */
+    bool own = ids && n > 1 && !s->in_tx && sqlite3_get_autocommit(s->db) &&
+               sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     for (size_t k = 0; st == HT_OK && (!ids || k < n); k++) {
         if (ids) {
             sqlite3_reset(q);
@@ -379,6 +384,9 @@ ht_status ht_store_each_incident(ht_store *s, const int64_t *ids, size_t n,
         sqlite3_reset(q);
     } else {
         sqlite3_finalize(q);
+    }
+    if (own) {
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* (read only) */
     }
     return st;
 }

@@ -345,9 +345,11 @@ typedef ht_status (*ht_store_incident_fn)(const ht_incident_row *row, void *ud,
                                           ht_error *err);
 
 /**
- * Walk the incidents @ids (@n of them; those that do not exist are passed
- * over), or every incident in id order when @ids is NULL. Rows whose point
- * or status cannot be read are passed over. Reads only.
+ * Walk the incidents @ids (@n of them, in that order; those that do not
+ * exist are passed over), or every incident in id order when @ids is NULL.
+ * Rows whose point or status cannot be read are passed over. Reads only
+ * (outside a transaction, several ids are read in one; @fn must not
+ * write).
  */
 ht_status ht_store_each_incident(ht_store *s, const int64_t *ids, size_t n,
                                  ht_store_incident_fn fn, void *ud,
