@@ -88,6 +88,17 @@ void ht_buf_clear(ht_buf *b) {
     b->data[0] = 0;
 }
 
+char *ht_buf_take_string(ht_buf *b) {
+    if (!b || ht_buf_append(b, "", 1, NULL) != HT_OK) {
+        ht_buf_free(b);
+        return NULL;
+    }
+    char *s = (char *)b->data; /* handed over */
+    b->data = NULL;
+    ht_buf_free(b);
+    return s;
+}
+
 ht_status ht_array_grow(void **p, size_t *cap, size_t need, size_t elem,
                         ht_error *err) {
     if (need <= *cap) {

@@ -67,13 +67,17 @@ enum MHD_Result ht__ogc_send(struct MHD_Connection *c, request *rq, json_t *j,
                              "no-cache");
 }
 
-coll ht__ogc_coll_of(const char *id) {
-    for (int k = 0; k < NCOLL; k++) {
-        if (strcmp(ht__ogc_colls[k].id, id) == 0) {
-            return (coll)k;
+bool ht__ogc_coll(struct MHD_Connection *c, request *rq, const char *id,
+                  coll *k, enum MHD_Result *answer) {
+    for (*k = 0; *k < NCOLL; (*k)++) {
+        if (strcmp(ht__ogc_colls[*k].id, id) == 0) {
+            return true;
         }
     }
-    return NCOLL;
+    *answer =
+        ht__http_send_error(c, rq, MHD_HTTP_NOT_FOUND,
+                            "no such collection: grids, streets or incidents");
+    return false;
 }
 
 /* The query with only the parameters @allowed ("f" and the token always);
@@ -233,15 +237,11 @@ enum MHD_Result ht__route_ogc_collections(ht_server *s,
 /* GET /ogcapi/collections/{id} */
 enum MHD_Result ht__route_ogc_collection(ht_server *s, struct MHD_Connection *c,
                                          request *rq, const char *const *args) {
-    coll k = ht__ogc_coll_of(args[0]);
-    if (k == NCOLL) {
-        return ht__http_send_error(
-            c, rq, MHD_HTTP_NOT_FOUND,
-            "no such collection: grids, streets or incidents");
-    }
+    coll k;
     query q;
     enum MHD_Result answer;
-    if (!simple_query(c, rq, &q, "f", &answer)) {
+    if (!ht__ogc_coll(c, rq, args[0], &k, &answer) ||
+        !simple_query(c, rq, &q, "f", &answer)) {
         return answer;
     }
     char base[300];
@@ -280,15 +280,11 @@ static json_t *prop(const char *type, const char *title) {
  * items may be filtered on, each by a query parameter of its name. */
 enum MHD_Result ht__route_ogc_queryables(ht_server *s, struct MHD_Connection *c,
                                          request *rq, const char *const *args) {
-    coll k = ht__ogc_coll_of(args[0]);
-    if (k == NCOLL) {
-        return ht__http_send_error(
-            c, rq, MHD_HTTP_NOT_FOUND,
-            "no such collection: grids, streets or incidents");
-    }
+    coll k;
     query q;
     enum MHD_Result answer;
-    if (!simple_query(c, rq, &q, "f", &answer)) {
+    if (!ht__ogc_coll(c, rq, args[0], &k, &answer) ||
+        !simple_query(c, rq, &q, "f", &answer)) {
         return answer;
     }
     json_t *p = json_object();

@@ -20,14 +20,17 @@ typedef struct coll_info {
 } coll_info;
 extern const coll_info ht__ogc_colls[NCOLL];
 
-/* The collection named @id, or NCOLL. */
-coll ht__ogc_coll_of(const char *id);
+/* The collection named @id in @k; false, with a 404 queued in @answer,
+ * when there is none. */
+bool ht__ogc_coll(struct MHD_Connection *c, request *rq, const char *id,
+                  coll *k, enum MHD_Result *answer);
 
 /* A link object to @base @path. */
 json_t *ht__ogc_link(const char *base, const char *path, const char *rel,
                      const char *type, const char *title);
 
-/* @j (consumed) as a 200 of @type. */
+/* @j (consumed) as a 200 of @type (with rq->content_crs, when set, as
+ * its Content-Crs). */
 enum MHD_Result ht__ogc_send(struct MHD_Connection *c, request *rq, json_t *j,
                              const char *type);
 

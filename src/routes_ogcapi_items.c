@@ -258,6 +258,14 @@ static int cmp_row(const void *a, const void *b) {
                   ((const ht_stats_row *)b)->key);
 }
 
+/* Which of the figures' groupings holds @g's row (0: street offices,
+ * whose sum is the district's; 1: communities; 2: unit grids). */
+static int grouping_of(const ht_fgrid *g) {
+    return g->level == HT_LEVEL_GRID        ? 2
+           : g->level == HT_LEVEL_COMMUNITY ? 1
+                                            : 0;
+}
+
 static ht_status figures_get(ht_server *s, worker *w, const ht_filter *f,
                              const bool need[3], figures *out, ht_error *err) {
     static const ht_stats_by by[3] = {HT_STATS_BY_STREET, HT_STATS_BY_COMMUNITY,
@@ -303,9 +311,7 @@ static void figures_put(const figures *fig, const ht_fgrid *g, json_t *props) {
         }
         r = &sum;
     } else {
-        int k = g->level == HT_LEVEL_STREET      ? 0
-                : g->level == HT_LEVEL_COMMUNITY ? 1
-                                                 : 2;
+        int k = grouping_of(g);
         ht_stats_row key;
         snprintf(key.key, sizeof key.key, "%s", g->code);
         r = fig->rows[k]
@@ -403,10 +409,7 @@ static ht_status list_items(ht_server *s, const request *rq, worker *w,
             if (grid_listed(s, rq, r, g, lv ? &level : NULL, parent)) {
                 if (*matched >= offset && np < r->limit) {
                     page[np++] = g;
-                    int k = g->level == HT_LEVEL_GRID        ? 2
-                            : g->level == HT_LEVEL_COMMUNITY ? 1
-                                                             : 0;
-                    need[k] = true;
+                    need[grouping_of(g)] = true;
                 }
                 (*matched)++;
             }
@@ -448,37 +451,39 @@ static ht_status list_items(ht_server *s, const request *rq, worker *w,
 
 static enum MHD_Result send_features(struct MHD_Connection *c, request *rq,
                                      json_t *j, const out_crs *o) {
-    char *text = json_dumps(
-        j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    json_decref(j);
-    if (!text) {
-        return ht__http_send_failure(c, rq, HT_ENOMEM, "out of memory");
-    }
     char crs[128];
     snprintf(crs, sizeof crs, "<%s>", o->crs->uri);
     rq->content_crs = crs;
-    enum MHD_Result r = ht__http_send_buf(c, rq, MHD_HTTP_OK, GEOJSON, text,
-                                          strlen(text), NULL, "no-cache");
+    enum MHD_Result r = ht__ogc_send(c, rq, j, GEOJSON);
     rq->content_crs = NULL;
     return r;
+}
+
+/* The collection @id and the items' parameters into @r, this thread's
+ * worker in @w: false with the answer queued (404, 400, a failure). */
+static bool items_begin(ht_server *s, struct MHD_Connection *c, request *rq,
+                        const char *id, items_req *r, worker **w,
+                        enum MHD_Result *answer) {
+    memset(r, 0, sizeof *r);
+    if (!ht__ogc_coll(c, rq, id, &r->k, answer)) {
+        return false;
+    }
+    ht_error err = {0};
+    if (!(*w = ht__live_worker_get(s, &err))) {
+        *answer = ht__http_send_failure(c, rq, err.code, err.msg);
+        return false;
+    }
+    return items_parse(s, c, rq, *w, r, answer);
 }
 
 /* GET /ogcapi/collections/{id}/items */
 enum MHD_Result ht__route_ogc_items(ht_server *s, struct MHD_Connection *c,
                                     request *rq, const char *const *args) {
-    items_req r = {.k = ht__ogc_coll_of(args[0])};
-    if (r.k == NCOLL) {
-        return ht__http_send_error(
-            c, rq, MHD_HTTP_NOT_FOUND,
-            "no such collection: grids, streets or incidents");
-    }
+    items_req r;
+    worker *w;
     ht_error err = {0};
-    worker *w = ht__live_worker_get(s, &err);
-    if (!w) {
-        return ht__http_send_failure(c, rq, err.code, err.msg);
-    }
     enum MHD_Result answer;
-    if (!items_parse(s, c, rq, w, &r, &answer)) {
+    if (!items_begin(s, c, rq, args[0], &r, &w, &answer)) {
         return answer;
     }
     json_t *features = json_array();
@@ -575,19 +580,11 @@ enum MHD_Result ht__route_ogc_items(ht_server *s, struct MHD_Connection *c,
 /* GET /ogcapi/collections/{id}/items/{fid} */
 enum MHD_Result ht__route_ogc_item(ht_server *s, struct MHD_Connection *c,
                                    request *rq, const char *const *args) {
-    items_req r = {.k = ht__ogc_coll_of(args[0])};
-    if (r.k == NCOLL) {
-        return ht__http_send_error(
-            c, rq, MHD_HTTP_NOT_FOUND,
-            "no such collection: grids, streets or incidents");
-    }
+    items_req r;
+    worker *w;
     ht_error err = {0};
-    worker *w = ht__live_worker_get(s, &err);
-    if (!w) {
-        return ht__http_send_failure(c, rq, err.code, err.msg);
-    }
     enum MHD_Result answer;
-    if (!items_parse(s, c, rq, w, &r, &answer)) {
+    if (!items_begin(s, c, rq, args[0], &r, &w, &answer)) {
         return answer;
     }
     const char *fid = args[1];
@@ -598,7 +595,8 @@ enum MHD_Result ht__route_ogc_item(ht_server *s, struct MHD_Connection *c,
     if (r.k == GRIDS) {
         const ht_fgrid *g = ht_features_find_grid(s->feat, fid);
         if (g && (!rq->scope[0] || ht__live_in_scope(s, g->code, rq->scope))) {
-            bool need[3] = {true, true, true};
+            bool need[3] = {false, false, false};
+            need[grouping_of(g)] = true;
             figures fig;
             if (figures_get(s, w, &r.q.filter, need, &fig, &err) == HT_OK) {
                 feature = grid_feature(g, &fig, &r.out);

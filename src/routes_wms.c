@@ -12,16 +12,10 @@
 
 #include "server_int.h"
 
-typedef struct wms_args {
-    const char *keys[64], *values[64];
-    size_t n, bytes;
-    bool too_many, not_text;
-} wms_args;
-
-static enum MHD_Result on_wms_arg(void *cls, enum MHD_ValueKind kind,
-                                  const char *key, const char *value) {
+enum MHD_Result ht__ows_on_arg(void *cls, enum MHD_ValueKind kind,
+                               const char *key, const char *value) {
     (void)kind;
-    wms_args *a = cls;
+    ht__ows_args *a = cls;
     a->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
     if (a->n == 64 || a->bytes > MAX_QUERY) {
         a->too_many = true;
@@ -476,8 +470,8 @@ enum MHD_Result ht__ows_send_info(ht_server *s, struct MHD_Connection *c,
 enum MHD_Result ht__route_wms(ht_server *s, struct MHD_Connection *c,
                               request *rq, const char *const *args) {
     (void)args;
-    wms_args a = {0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_wms_arg, &a);
+    ht__ows_args a = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, ht__ows_on_arg, &a);
     if (a.too_many) {
         return wms_error(c, rq, 130, "InvalidParameterValue",
                          "too many or too long parameters");

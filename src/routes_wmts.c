@@ -22,30 +22,6 @@ enum MHD_Result ht__wmts_send_error(struct MHD_Connection *c, request *rq,
                              "application/xml", x, strlen(x), NULL, NULL);
 }
 
-typedef struct kvp_args {
-    const char *keys[64], *values[64];
-    size_t n, bytes;
-    bool too_many, not_text;
-} kvp_args;
-
-static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
-                              const char *key, const char *value) {
-    (void)kind;
-    kvp_args *a = cls;
-    a->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
-    if (a->n == 64 || a->bytes > MAX_QUERY) {
-        a->too_many = true;
-        return MHD_NO;
-    }
-    if (!ht__http_text_ok(key) || !ht__http_text_ok(value)) {
-        a->not_text = true;
-        return MHD_NO;
-    }
-    a->keys[a->n] = key;
-    a->values[a->n++] = value;
-    return MHD_YES;
-}
-
 static enum MHD_Result capabilities(ht_server *s, struct MHD_Connection *c,
                                     request *rq) {
     char base[300];
@@ -134,8 +110,8 @@ static enum MHD_Result answer(ht_server *s, struct MHD_Connection *c,
 enum MHD_Result ht__route_wmts(ht_server *s, struct MHD_Connection *c,
                                request *rq, const char *const *args) {
     (void)args;
-    kvp_args a = {0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, &a);
+    ht__ows_args a = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, ht__ows_on_arg, &a);
     if (a.too_many || a.not_text) {
         return ht__wmts_send_error(c, rq, "InvalidParameterValue", "",
                                    a.too_many

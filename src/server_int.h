@@ -399,6 +399,16 @@ enum MHD_Result ht__route_topics(ht_server *s, struct MHD_Connection *c,
 /* routes_wms.c (each documented there) */
 enum MHD_Result ht__route_wms(ht_server *s, struct MHD_Connection *c,
                               request *rq, const char *const *args);
+/* The KVP parameters of an OGC request (WMS, WMTS), collected by
+ * ht__ows_on_arg from the connection: at most 64 and MAX_QUERY bytes,
+ * UTF-8 text. */
+typedef struct ht__ows_args {
+    const char *keys[64], *values[64];
+    size_t n, bytes;
+    bool too_many, not_text;
+} ht__ows_args;
+enum MHD_Result ht__ows_on_arg(void *cls, enum MHD_ValueKind kind,
+                               const char *key, const char *value);
 /* The layers offered (WMS and WMTS): the styles that load, in @layers,
  * their count returned; @names (MAX_STYLES) holds every style's name, to
  * free, @nnames of them. */

@@ -31,16 +31,6 @@ static ht_status fail(char code[40], const char *c, ht_error *err,
     return ht_error_set(err, HT_EINVAL, "%s", msg);
 }
 
-static const char *find(const char *const *k, const char *const *v, size_t n,
-                        const char *name) {
-    for (size_t i = 0; i < n; i++) {
-        if (strcasecmp(k[i], name) == 0) {
-            return v[i] ? v[i] : "";
-        }
-    }
-    return NULL;
-}
-
 static bool parse_int(const char *s, int lo, int hi, int *out) {
     char *end;
     long v = s ? strtol(s, &end, 10) : 0;
@@ -102,6 +92,16 @@ ht_status ht_wms_parse_filters(const char *const *keys,
     return ht_filter_check(filter, err);
 }
 
+const char *ht_wms_param(const char *const *keys, const char *const *values,
+                         size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(keys[i], name) == 0) {
+            return values[i] ? values[i] : "";
+        }
+    }
+    return NULL;
+}
+
 bool ht_wms_info_format_ok(const char *type) {
     static const char *const types[] = {"application/json", "text/html",
                                         "text/plain", HT_WMS_GML};
@@ -129,9 +129,9 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         snprintf(code, 40, "InvalidParameterValue");
         return HT_EINVAL;
     }
-    const char *service = find(keys, values, n, "SERVICE");
-    const char *request = find(keys, values, n, "REQUEST");
-    const char *version = find(keys, values, n, "VERSION");
+    const char *service = ht_wms_param(keys, values, n, "SERVICE");
+    const char *request = ht_wms_param(keys, values, n, "REQUEST");
+    const char *version = ht_wms_param(keys, values, n, "VERSION");
     if (!request) {
         return fail(code, "MissingParameterValue", err, "%sREQUEST is missing",
                     "");
@@ -153,8 +153,8 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
     }
     if (strcasecmp(request, "GetLegendGraphic") == 0) {
         out->op = HT_WMS_GET_LEGEND_GRAPHIC;
-        const char *layer = find(keys, values, n, "LAYER");
-        const char *format = find(keys, values, n, "FORMAT");
+        const char *layer = ht_wms_param(keys, values, n, "LAYER");
+        const char *format = ht_wms_param(keys, values, n, "FORMAT");
         if (!layer || !*layer) {
             return fail(code, "MissingParameterValue", err,
                         "%sLAYER is missing", "");
@@ -165,7 +165,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         }
         snprintf(out->layers[0], sizeof out->layers[0], "%s", layer);
         out->nlayers = 1;
-        const char *scale = find(keys, values, n, "SCALE");
+        const char *scale = ht_wms_param(keys, values, n, "SCALE");
         if (scale) {
             char *end;
             out->scale = strtod(scale, &end);
@@ -185,7 +185,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                     request);
     }
     out->op = map ? HT_WMS_GET_MAP : HT_WMS_GET_FEATURE_INFO;
-    const char *layers = find(keys, values, n, "LAYERS");
+    const char *layers = ht_wms_param(keys, values, n, "LAYERS");
     if (!layers || !*layers) {
         return fail(code, "MissingParameterValue", err, "%sLAYERS is missing",
                     "");
@@ -202,7 +202,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         p += len + (p[len] == ',');
     }
     const char *crs =
-        find(keys, values, n, out->version == 130 ? "CRS" : "SRS");
+        ht_wms_param(keys, values, n, out->version == 130 ? "CRS" : "SRS");
     if (!crs) {
         return fail(code, "MissingParameterValue", err, "%s is missing",
                     out->version == 130 ? "CRS" : "SRS");
@@ -221,7 +221,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                     "EPSG:4548 or CRS:84",
                     crs);
     }
-    const char *bbox = find(keys, values, n, "BBOX");
+    const char *bbox = ht_wms_param(keys, values, n, "BBOX");
     ht_bbox b;
     ht_error berr = {0};
     if (!bbox || ht_bbox_parse(bbox, &b, &berr) != HT_OK) {
@@ -237,15 +237,15 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         ht_crs_north_first(out->crs, &north_first, NULL);
     }
     out->bbox = north_first ? (ht_bbox){b.miny, b.minx, b.maxy, b.maxx} : b;
-    const char *w = find(keys, values, n, "WIDTH");
-    const char *h = find(keys, values, n, "HEIGHT");
+    const char *w = ht_wms_param(keys, values, n, "WIDTH");
+    const char *h = ht_wms_param(keys, values, n, "HEIGHT");
     if (!parse_int(w, 1, HT_WMS_MAX_SIZE, &out->width) ||
         !parse_int(h, 1, HT_WMS_MAX_SIZE, &out->height)) {
         return fail(code,
                     w && h ? "InvalidParameterValue" : "MissingParameterValue",
                     err, "WIDTH and HEIGHT: 1..%s pixels", "4096");
     }
-    const char *format = find(keys, values, n, "FORMAT");
+    const char *format = ht_wms_param(keys, values, n, "FORMAT");
     if (map && !map_format(format, &out->format)) {
         return fail(code, format ? "InvalidFormat" : "MissingParameterValue",
                     err,
@@ -253,9 +253,9 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                     "image/jpeg or image/webp",
                     format ? format : "");
     }
-    const char *tr = find(keys, values, n, "TRANSPARENT");
+    const char *tr = ht_wms_param(keys, values, n, "TRANSPARENT");
     out->transparent = tr && strcasecmp(tr, "TRUE") == 0;
-    const char *bg = find(keys, values, n, "BGCOLOR");
+    const char *bg = ht_wms_param(keys, values, n, "BGCOLOR");
     if (bg) {
         char css[16];
         if (strlen(bg) != 8 || strncasecmp(bg, "0x", 2) != 0) {
@@ -269,15 +269,17 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
         }
     }
     if (info) {
-        const char *qi = find(keys, values, n, out->version == 130 ? "I" : "X");
-        const char *qj = find(keys, values, n, out->version == 130 ? "J" : "Y");
+        const char *qi =
+            ht_wms_param(keys, values, n, out->version == 130 ? "I" : "X");
+        const char *qj =
+            ht_wms_param(keys, values, n, out->version == 130 ? "J" : "Y");
         if (!parse_int(qi, 0, out->width - 1, &out->i) ||
             !parse_int(qj, 0, out->height - 1, &out->j)) {
             return fail(code, "InvalidPoint", err,
                         "%s: a pixel inside WIDTH x HEIGHT",
                         out->version == 130 ? "I and J" : "X and Y");
         }
-        const char *f = find(keys, values, n, "INFO_FORMAT");
+        const char *f = ht_wms_param(keys, values, n, "INFO_FORMAT");
         snprintf(out->info_format, sizeof out->info_format, "%s",
                  f ? f : "text/plain");
         if (!ht_wms_info_format_ok(out->info_format)) {
@@ -286,7 +288,7 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
                         "text/html or text/plain",
                         out->info_format, HT_WMS_GML);
         }
-        const char *ql = find(keys, values, n, "QUERY_LAYERS");
+        const char *ql = ht_wms_param(keys, values, n, "QUERY_LAYERS");
         if (!ql || !*ql) {
             return fail(code, "MissingParameterValue", err,
                         "%sQUERY_LAYERS is missing", "");
@@ -309,20 +311,6 @@ ht_status ht_wms_parse(const char *const *keys, const char *const *values,
 /* @s with XML's five characters escaped. */
 static void xml_text(ht_buf *b, const char *s) {
     ht_buf_append_escaped(b, s, NULL);
-}
-
-/* The buffer's text, handed over (NULL when out of memory). */
-static char *take(ht_buf *b) {
-    if (!b || ht_buf_append(b, "", 1, NULL) != HT_OK) {
-        ht_buf_free(b);
-        return NULL;
-    }
-    char *s = malloc(b->len);
-    if (s) {
-        memcpy(s, b->data, b->len);
-    }
-    ht_buf_free(b);
-    return s;
 }
 
 const char *ht_wms_exception_type(int version) {
@@ -351,7 +339,7 @@ char *ht_wms_exception(int version, const char *code, const char *msg) {
     ht_buf_appendf(b, NULL, "\">");
     xml_text(b, msg);
     ht_buf_appendf(b, NULL, "</ServiceException>\n</ServiceExceptionReport>\n");
-    return take(b);
+    return ht_buf_take_string(b);
 }
 
 static void online(ht_buf *b, const char *base) {
@@ -549,5 +537,5 @@ char *ht_wms_capabilities(int version, const char *base_url,
     }
     ht_buf_appendf(b, NULL, "    </Layer>\n  </Capability>\n</%s>\n",
                    v13 ? "WMS_Capabilities" : "WMT_MS_Capabilities");
-    return take(b);
+    return ht_buf_take_string(b);
 }

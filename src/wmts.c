@@ -107,16 +107,6 @@ static ht_status fail(char code[40], char locator[40], const char *c,
     return ht_error_set(err, HT_EINVAL, "%s", msg);
 }
 
-static const char *find(const char *const *k, const char *const *v, size_t n,
-                        const char *name) {
-    for (size_t i = 0; i < n; i++) {
-        if (strcasecmp(k[i], name) == 0) {
-            return v[i] ? v[i] : "";
-        }
-    }
-    return NULL;
-}
-
 /* The whole of @s as a number 0..@hi. */
 static bool parse_u32(const char *s, uint32_t hi, uint32_t *out) {
     char *end;
@@ -230,9 +220,9 @@ ht_status ht_wmts_parse(const char *const *keys, const char *const *values,
         snprintf(code, 40, "InvalidParameterValue");
         return HT_EINVAL;
     }
-    const char *service = find(keys, values, n, "SERVICE");
-    const char *request = find(keys, values, n, "REQUEST");
-    const char *version = find(keys, values, n, "VERSION");
+    const char *service = ht_wms_param(keys, values, n, "SERVICE");
+    const char *request = ht_wms_param(keys, values, n, "REQUEST");
+    const char *version = ht_wms_param(keys, values, n, "VERSION");
     if (!request || !*request) {
         return fail(code, locator, "MissingParameterValue", "REQUEST", err,
                     "REQUEST is missing");
@@ -262,15 +252,16 @@ ht_status ht_wmts_parse(const char *const *keys, const char *const *values,
                     "VERSION", err, "VERSION \"%s\": 1.0.0",
                     version ? version : "");
     }
-    ht_status st =
-        take_layer(find(keys, values, n, "LAYER"), out, code, locator, err);
+    ht_status st = take_layer(ht_wms_param(keys, values, n, "LAYER"), out, code,
+                              locator, err);
     if (st == HT_OK) {
-        st = check_style(find(keys, values, n, "STYLE"), code, locator, err);
+        st = check_style(ht_wms_param(keys, values, n, "STYLE"), code, locator,
+                         err);
     }
     if (st != HT_OK) {
         return st;
     }
-    const char *format = find(keys, values, n, "FORMAT");
+    const char *format = ht_wms_param(keys, values, n, "FORMAT");
     size_t f = 0;
     while (format && f < NTILE && strcasecmp(format, tile_formats[f].mime)) {
         f++;
@@ -283,15 +274,16 @@ ht_status ht_wmts_parse(const char *const *keys, const char *const *values,
                     format ? format : "");
     }
     out->format = f < NTILE ? tile_formats[f].fmt : HT_IMAGE_PNG;
-    st = locate(find(keys, values, n, "TILEMATRIXSET"),
-                find(keys, values, n, "TILEMATRIX"),
-                find(keys, values, n, "TILEROW"),
-                find(keys, values, n, "TILECOL"), out, code, locator, err);
+    st = locate(ht_wms_param(keys, values, n, "TILEMATRIXSET"),
+                ht_wms_param(keys, values, n, "TILEMATRIX"),
+                ht_wms_param(keys, values, n, "TILEROW"),
+                ht_wms_param(keys, values, n, "TILECOL"), out, code, locator,
+                err);
     if (st != HT_OK || tile) {
         return st;
     }
-    const char *qi = find(keys, values, n, "I");
-    const char *qj = find(keys, values, n, "J");
+    const char *qi = ht_wms_param(keys, values, n, "I");
+    const char *qj = ht_wms_param(keys, values, n, "J");
     uint32_t i, j;
     if (!qi || !qj) {
         return fail(code, locator, "MissingParameterValue", qi ? "J" : "I", err,
@@ -304,7 +296,7 @@ ht_status ht_wmts_parse(const char *const *keys, const char *const *values,
     }
     out->i = (int)i;
     out->j = (int)j;
-    const char *type = find(keys, values, n, "INFOFORMAT");
+    const char *type = ht_wms_param(keys, values, n, "INFOFORMAT");
     if (!type || !*type) {
         return fail(code, locator, "MissingParameterValue", "INFOFORMAT", err,
                     "INFOFORMAT is missing");
@@ -403,20 +395,6 @@ ht_status ht_wmts_parse_rest(const char *path, const ht_filter *filter,
 
 /* ---- documents ---- */
 
-/* The buffer's text, handed over (NULL when out of memory). */
-static char *take(ht_buf *b) {
-    if (!b || ht_buf_append(b, "", 1, NULL) != HT_OK) {
-        ht_buf_free(b);
-        return NULL;
-    }
-    char *s = malloc(b->len);
-    if (s) {
-        memcpy(s, b->data, b->len);
-    }
-    ht_buf_free(b);
-    return s;
-}
-
 char *ht_wmts_exception(const char *code, const char *locator,
                         const char *msg) {
     ht_buf *b = ht_buf_new();
@@ -441,7 +419,7 @@ char *ht_wmts_exception(const char *code, const char *locator,
     ht_buf_appendf(b, NULL,
                    "</ows:ExceptionText>\n  </ows:Exception>\n"
                    "</ows:ExceptionReport>\n");
-    return take(b);
+    return ht_buf_take_string(b);
 }
 
 unsigned ht_wmts_exception_status(const char *code) {
@@ -674,5 +652,5 @@ char *ht_wmts_capabilities(const char *base_url, const ht_wms_layer *layers,
     ht_buf_append_escaped(b, base_url, NULL);
     ht_buf_appendf(b, NULL,
                    "/wmts/1.0.0/WMTSCapabilities.xml\"/>\n</Capabilities>\n");
-    return take(b);
+    return ht_buf_take_string(b);
 }

@@ -44,6 +44,10 @@ ht_status ht_buf_append_escaped(ht_buf *b, const char *s, ht_error *err);
 /** Empty @b, keeping its storage. Cannot fail. */
 void ht_buf_clear(ht_buf *b);
 
+/** @b's text as a NUL-terminated malloc'd string, @b freed (NULL for a
+ * NULL @b or when out of memory). */
+char *ht_buf_take_string(ht_buf *b);
+
 /**
  * Make the array *@p, with room for *@cap elements of @elem bytes, hold at
  * least @need elements (growing by doubling). HT_ENOMEM leaves *@p and

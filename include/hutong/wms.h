@@ -71,6 +71,11 @@ ht_status ht_wms_parse_filters(const char *const *keys,
                                const char *const *values, size_t n, int64_t now,
                                ht_filter *filter, ht_error *err);
 
+/** The value of parameter @name among the @n (keys case-insensitive, as
+ * OGC's KVP has them; "" for one without a value), or NULL. */
+const char *ht_wms_param(const char *const *keys, const char *const *values,
+                         size_t n, const char *name);
+
 /** Whether GetFeatureInfo answers in @type (application/json, GML,
  * text/html, text/plain). */
 bool ht_wms_info_format_ok(const char *type);

@@ -82,8 +82,24 @@ static void test_buf_escaped(void **state) {
     ht_buf_free(b);
 }
 
+/* A buffer's text handed over as a string: terminated, the buffer gone
+ * (NULL for none). */
+static void test_buf_take_string(void **state) {
+    (void)state;
+    ht_buf *b = ht_buf_new();
+    assert_int_equal(ht_buf_appendf(b, NULL, "a%db", 7), HT_OK);
+    char *s = ht_buf_take_string(b);
+    assert_string_equal(s, "a7b");
+    free(s);
+    s = ht_buf_take_string(ht_buf_new());
+    assert_string_equal(s, "");
+    free(s);
+    assert_null(ht_buf_take_string(NULL));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_take_string),
         cmocka_unit_test(test_buf_escaped),
         cmocka_unit_test(test_buf_append_grows_and_terminates),
         cmocka_unit_test(test_buf_read_file),
