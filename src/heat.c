@@ -280,7 +280,7 @@ bool ht__heat_splat_walk(const ht_heat *geo, ht__heat_walk_fn walk,
     bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         ps[p] = (walk_part){geo, walk,  ctx,
-                            p,   parts, calloc(nodes, sizeof(double))};
+                            p,   parts, ht__heat_grid_take(nodes, true)};
         ok = ok && ps[p].acc;
     }
     if (ok) {
@@ -290,10 +290,10 @@ bool ht__heat_splat_walk(const ht_heat *geo, ht__heat_walk_fn walk,
         for (size_t k = 0; ok && k < nodes; k++) {
             ps[0].acc[k] += ps[p].acc[k];
         }
-        free(ps[p].acc);
+        ht__heat_grid_give(ps[p].acc, nodes);
     }
     if (!ok) {
-        free(ps[0].acc);
+        ht__heat_grid_give(ps[0].acc, nodes);
         ps[0].acc = NULL;
     }
     *out = ps[0].acc;
@@ -321,7 +321,8 @@ static bool splat_all(ht_heat *h, const ht_index *ix, const ht_index_filter *q,
     bool ok = true;
     for (size_t p = 0; p < parts; p++) {
         s[p] = (splat){
-            h, p ? calloc(nodes, sizeof *h->v) : h->v, o, 0, ix, q, p, parts};
+            h,    p ? ht__heat_grid_take(nodes, true) : h->v, o, 0, ix, q, p,
+            parts};
         ok = ok && s[p].acc;
     }
     if (ok) {
@@ -334,7 +335,7 @@ static bool splat_all(ht_heat *h, const ht_index *ix, const ht_index_filter *q,
             h->v[k] += s[p].acc[k];
         }
         if (p > 0) {
-            free(s[p].acc);
+            ht__heat_grid_give(s[p].acc, nodes);
         }
     }
     return ok;
@@ -360,21 +361,18 @@ HT__DEFINE_KTH(select_kth, double)
 /* Max and auto scale from the nodes; nodes within rounding of 0 become
  * 0. false when out of memory. */
 static bool summarise(ht_heat *h) {
-    size_t nodes = h->nx * h->ny, nz = 0;
+    size_t nodes = h->nx * h->ny, m = 0;
+    /* (a grid's worth, the pool's size, for the nodes above 0) */
+    double *vals = ht__heat_grid_take(nodes, false);
+    if (!vals) {
+        return false;
+    }
     h->max = 0;
     for (size_t k = 0; k < nodes; k++) {
         if (h->v[k] < h->floor_v) {
             h->v[k] = 0;
         }
         h->max = fmax(h->max, h->v[k]);
-        nz += h->v[k] > 0;
-    }
-    double *vals = malloc((nz ? nz : 1) * sizeof *vals);
-    if (!vals) {
-        return false;
-    }
-    size_t m = 0;
-    for (size_t k = 0; k < nodes; k++) {
         if (h->v[k] > 0) {
             vals[m++] = h->v[k];
         }
@@ -382,7 +380,7 @@ static bool summarise(ht_heat *h) {
     h->scale =
         m ? ht_heat_nice(select_kth(vals, m, (size_t)(0.99 * (double)(m - 1))))
           : 0;
-    free(vals);
+    ht__heat_grid_give(vals, nodes);
     return true;
 }
 
@@ -427,7 +425,7 @@ ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,
     h->row_lat = malloc(h->ny * sizeof *h->row_lat);
     h->row_kx = malloc(h->ny * sizeof *h->row_kx);
     h->row_ky = malloc(h->ny * sizeof *h->row_ky);
-    h->v = calloc(nodes, sizeof *h->v);
+    h->v = ht__heat_grid_take(nodes, true);
     if (!h->row_lat || !h->row_kx || !h->row_ky || !h->v) {
         ht_heat_free(h);
         return ht_error_set(err, HT_ENOMEM, "out of memory for %zu nodes",
@@ -517,7 +515,7 @@ ht_status ht_heat_update(ht_heat *h, const ht_index *old,
 
 void ht_heat_free(ht_heat *h) {
     if (h) {
-        free(h->v);
+        ht__heat_grid_give(h->v, h->nx * h->ny);
         free(h->row_lat);
         free(h->row_kx);
         free(h->row_ky);

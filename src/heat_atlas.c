@@ -104,7 +104,7 @@ ht_status ht__heat_atlas_new(const ht_index *ix, const ht_heat_opts *o,
         return st;
     }
     /* The geometry is all it keeps of that grid. */
-    free(a->geo->v);
+    ht__heat_grid_give(a->geo->v, a->geo->nx * a->geo->ny);
     a->geo->v = NULL;
     size_t nc = SEVERITIES * a->nclass;
     a->v = calloc(nc ? nc : 1, sizeof *a->v);

@@ -28,6 +28,19 @@ struct ht_heat {
     double floor_v; /* below this a node is empty: sums' rounding */
 };
 
+/* Nodes for a grid of @nodes: from the pool of those given back when it
+ * holds one of that size, else fresh; zeroed when @zero. NULL when out of
+ * memory. Give it back (or free it). */
+double *ht__heat_grid_take(size_t nodes, bool zero);
+/* Keep @v (of @nodes) for the next, within the pool's bytes (the grids
+ * given back longest ago dropped to make room), or free it. NULL: none. */
+void ht__heat_grid_give(double *v, size_t nodes);
+/* What the pool holds at most, in bytes, and holds now; setting it empties
+ * it (for tests). */
+#define HT__HEAT_POOL_BYTES (16u << 20)
+size_t ht__heat_pool_bytes(void);
+void ht__heat_pool_set_cap(size_t bytes);
+
 /* A grid of @ix's extent and @o's spacing, its nodes 0. */
 ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,
                        ht_error *err);
@@ -87,6 +100,14 @@ void ht__heat_margins_free(heat_margins *m);
 /* The filter of margin @m on @ix. */
 ht_status ht__heat_margin_filter(const heat_margin *m, const ht_index *ix,
                                  ht_index_filter **out, ht_error *err);
+
+/* Whether @q passes the rows of some values of one dimension and no other
+ * rows (source=patrol; status=closed, that is closed or evaluated), each
+ * of those values with a margin in @ms: then *@nsel of them in @sel (room
+ * for ms->n), and *@u the filter of their union (free it). */
+bool ht__heat_margins_union(const heat_margins *ms, const ht_index *ix,
+                            const ht_index_filter *q, const heat_margin **sel,
+                            size_t *nsel, ht_index_filter **u);
 
 /* @from's margins carried past @ix's changes, on @a's nodes. */
 bool ht__heat_margins_advance(const heat_margins *from, const ht_heat_atlas *a,

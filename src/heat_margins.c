@@ -56,6 +56,78 @@ ht_status ht__heat_margin_filter(const heat_margin *m, const ht_index *ix,
     return ht_index_filter_new(ix, &f, out, err);
 }
 
+static int by_name(const void *a, const void *b) {
+    return strcmp(a, b);
+}
+
+/* Add margin @m's value to @f (of its dimension); false when @f has no
+ * room for it. */
+static bool add_value(ht_filter *f, const heat_margin *m) {
+    switch (m->dim) {
+    case MARGIN_STATE:
+        f->status |= 1u << m->value;
+        return true;
+    case MARGIN_SOURCE:
+        f->source |= 1u << m->value;
+        return true;
+    case MARGIN_SATISFACTION:
+        f->satisfaction |= 1u << m->value;
+        return true;
+    case MARGIN_CATEGORY:
+        if (f->ncategory == HT_FILTER_MAX_VALUES) {
+            return false;
+        }
+        snprintf(f->category[f->ncategory++], sizeof f->category[0], "%.15s",
+                 m->name);
+        return true;
+    case MARGIN_DEPARTMENT:
+    default:
+        if (f->ndepartment == HT_FILTER_MAX_DEPARTMENTS) {
+            return false;
+        }
+        snprintf(f->department[f->ndepartment++], sizeof f->department[0], "%s",
+                 m->name);
+        qsort(f->department, f->ndepartment, sizeof f->department[0], by_name);
+        return true;
+    }
+}
+
+bool ht__heat_margins_union(const heat_margins *ms, const ht_index *ix,
+                            const ht_index_filter *q, const heat_margin **sel,
+                            size_t *nsel, ht_index_filter **u) {
+    *nsel = 0;
+    *u = NULL;
+    for (int d = 0; ms && d < MARGIN_DIMS; d++) {
+        ht_filter f = ht_filter_all();
+        size_t n = 0;
+        for (size_t k = 0; k < ms->n; k++) {
+            ht_index_filter *qm;
+            if (ms->m[k].dim != (margin_dim)d ||
+                ht__heat_margin_filter(&ms->m[k], ix, &qm, NULL) != HT_OK) {
+                continue;
+            }
+            /* (the values' rows are disjoint: their grids add up) */
+            bool within = ht_index_filter_implies(qm, q);
+            ht_index_filter_free(qm);
+            if (within && add_value(&f, &ms->m[k])) {
+                sel[n++] = &ms->m[k];
+            }
+        }
+        ht_index_filter *qu;
+        if (n == 0 || ht_index_filter_new(ix, &f, &qu, NULL) != HT_OK) {
+            continue;
+        }
+        /* Within @q, and all of it. */
+        if (ht_index_filter_implies(q, qu)) {
+            *nsel = n;
+            *u = qu;
+            return true;
+        }
+        ht_index_filter_free(qu);
+    }
+    return false;
+}
+
 /* The base rows of a margin's filter. */
 typedef struct margin_rows {
     const ht_index *ix;
@@ -83,7 +155,7 @@ static bool splat_margin(const ht_heat_atlas *a, const ht_index *ix,
     for (size_t k = 0; ok && k < nodes; k++) {
         m->v[k] = (float)acc[k];
     }
-    free(acc);
+    ht__heat_grid_give(acc, nodes);
     ht_index_filter_free(q);
     return ok;
 }

@@ -1,32 +1,44 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The density grid of a filter the grids per class do not hold (a state,
- * a source, a minor category, a department, a grid...) from the classes
- * around it: their sum, less the incidents they hold that the filter does
- * not pass. `status=closed` at ten million incidents splats the open ones,
- * not the closed. Or from the grid of one value of a dimension it passes
- * no more than (heat_margins.c), when that holds fewer. Taken when what is
- * left to take out is less than the filter passes; the grid is then
- * built. */
+ * a source, a minor category, a department, a grid...). When it passes the
+ * rows of some values of one dimension and nothing else, each value with a
+ * grid of its own (heat_margins.c): the sum of those (source=patrol;
+ * status=closed, closed and evaluated). Else from the classes around it:
+ * their sum, less the incidents they hold that the filter does not pass.
+ * `status=closed` at ten million incidents splats the open ones, not the
+ * closed. Or from the grid of one value of a dimension it passes no more
+ * than, when that holds fewer. Taken when what is left to take out is less
+ * than the filter passes; the grid is then built. */
 #include <stdlib.h>
 
 #include "hutong/heat.h"
 
 #include "heat_int.h"
 
-/* The incidents passing @around but not @q. */
+/* The incidents passing @around but not @q; how many of each part pass
+ * @around, and @q too. */
 typedef struct residue {
     const ht_index *ix;
     const ht_index_filter *around, *q;
+    size_t (*n)[2];
 } residue;
 
 static void walk_residue(const void *ctx, size_t part, size_t parts,
                          ht_index_point_fn fn, void *ud) {
     const residue *r = ctx;
-    ht_index_points_outside_part(r->ix, r->around, r->q, part, parts, fn, ud);
+    ht_index_points_outside_part(r->ix, r->around, r->q, part, parts, fn, ud,
+                                 &r->n[part][0], &r->n[part][1]);
 }
+
+/* From this many incidents on, which side is smaller is judged from one
+ * block of 64 rows in SAMPLE_EVERY (a wrong guess costs time, not
+ * exactness: the counts themselves come with the splat). */
+#define SAMPLE_FROM 1000000
+#define SAMPLE_EVERY 16
 
 typedef struct change_sum {
     ht_heat *h;
+    long count;
 } change_sum;
 
 static void add_change(void *ud, double x, double y, int sign, int severity,
@@ -34,6 +46,7 @@ static void add_change(void *ud, double x, double y, int sign, int severity,
     (void)severity, (void)major, (void)t;
     change_sum *c = ud;
     ht__heat_add(c->h, c->h->v, x, y, sign);
+    c->count += sign;
 }
 
 /* What is left of a node after the residue is taken from the classes'
@@ -41,12 +54,78 @@ static void add_change(void *ud, double x, double y, int sign, int severity,
  * class are floats: 6e-8 of each): none, as a build finds it. */
 #define CANCELLED 1e-6
 
+/* A new grid on @a's nodes into *@out; HT_ENOTFOUND when the changes
+ * since the base moved them. */
+static ht_status grid_on(const ht_heat_atlas *a, const ht_index *ix,
+                         const ht_heat_opts *o, ht_heat **out, ht_error *err) {
+    ht_status st = ht__heat_new(ix, o, out, err);
+    if (st == HT_OK && !ht__heat_same_nodes(*out, a->geo)) {
+        ht_heat_free(*out);
+        *out = NULL;
+        st = ht_error_set(err, HT_ENOTFOUND,
+                          "the changes since the base moved the grid");
+    }
+    return st;
+}
+
+/* The grid of @q as the sum of values' grids (ht__heat_margins_union);
+ * HT_ENOTFOUND when it is not one. */
+static ht_status from_union(const ht_heat_atlas *a, const ht_index *ix,
+                            const ht_index_filter *q, const ht_heat_opts *o,
+                            ht_heat **out, ht_error *err) {
+    const heat_margins *ms = ht__heat_atlas_margins(a);
+    const heat_margin **sel = ms ? malloc((ms->n + 1) * sizeof *sel) : NULL;
+    size_t n;
+    ht_index_filter *u = NULL;
+    ht_status st = HT_OK;
+    if (ms && !sel) {
+        st = ht_error_set(err, HT_ENOMEM, "out of memory");
+    } else if (!ht__heat_margins_union(ms, ix, q, sel, &n, &u)) {
+        st = ht_error_set(err, HT_ENOTFOUND,
+                          "no grids per value make up the filter");
+    }
+    ht_heat *h = NULL;
+    if (st == HT_OK) {
+        st = grid_on(a, ix, o, &h, err);
+    }
+    if (st == HT_OK) {
+        size_t nodes = h->nx * h->ny;
+        long count = 0;
+        for (size_t k = 0; k < n; k++) {
+            const float *v = sel[k]->v;
+            for (size_t i = 0; i < nodes; i++) {
+                h->v[i] += v[i];
+            }
+            count += (long)sel[k]->count;
+        }
+        /* (the base rows of the values, dead ones too, and the changes) */
+        change_sum c = {h, count};
+        ht_index_changes(ix, u, add_change, &c);
+        h->count = (size_t)c.count;
+        if (!ht__heat_finish(h)) {
+            st = ht_error_set(err, HT_ENOMEM, "out of memory");
+        }
+    }
+    free(sel);
+    ht_index_filter_free(u);
+    if (st != HT_OK) {
+        ht_heat_free(h);
+        h = NULL;
+    }
+    *out = h;
+    return st;
+}
+
 ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                                 const ht_index_filter *q, const ht_heat_opts *o,
                                 ht_heat **out, ht_error *err) {
     *out = NULL;
+    ht_status st = from_union(a, ix, q, o, out, err);
+    if (st != HT_ENOTFOUND) {
+        return st;
+    }
     ht_index_filter *around;
-    ht_status st = ht_index_filter_class_superset(q, &around, err);
+    st = ht_index_filter_class_superset(q, &around, err);
     unsigned sev;
     if (st != HT_OK) {
         return st;
@@ -92,21 +171,20 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                             "not pass than it passes");
     }
     size_t n_around, n_q;
-    ht_index_count_within(ix, around, q, &n_around, &n_q);
+    ht_index_count_within(ix, around, q,
+                          ht_index_count(ix) >= SAMPLE_FROM ? SAMPLE_EVERY : 1,
+                          &n_around, &n_q);
     if (n_around - n_q >= n_q) {
         ht_index_filter_free(around);
         return ht_error_set(err, HT_ENOTFOUND,
                             "the classes around it hold more that it does "
                             "not pass than it passes");
     }
-    ht_heat *h;
-    st = ht__heat_new(ix, o, &h, err);
-    if (st == HT_OK && !ht__heat_same_nodes(h, a->geo)) {
-        st = ht_error_set(err, HT_ENOTFOUND,
-                          "the changes since the base moved the grid");
-    }
+    ht_heat *h = NULL;
+    st = grid_on(a, ix, o, &h, err);
     double *rest = NULL;
-    residue r = {ix, around, q};
+    size_t n[HT__HEAT_MAX_PARTS][2] = {{0}};
+    residue r = {ix, around, q, n};
     if (st == HT_OK && !ht__heat_splat_walk(h, walk_residue, &r, &rest)) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
@@ -118,18 +196,22 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
         ht__heat_atlas_sum_classes(a, around, sev, h);
     }
     if (st == HT_OK) {
-        change_sum c = {h};
+        change_sum c = {h, 0};
         ht_index_changes(ix, around, add_change, &c);
         for (size_t k = 0, nodes = h->nx * h->ny; k < nodes; k++) {
             double v = h->v[k] - rest[k];
             h->v[k] = v > h->v[k] * CANCELLED ? v : 0;
         }
-        h->count = n_q;
+        /* (counted by the walk that found the residue) */
+        h->count = 0;
+        for (size_t p = 0; p < HT__HEAT_MAX_PARTS; p++) {
+            h->count += n[p][1];
+        }
         if (!ht__heat_finish(h)) {
             st = ht_error_set(err, HT_ENOMEM, "out of memory");
         }
     }
-    free(rest);
+    ht__heat_grid_give(rest, h ? h->nx * h->ny : 0);
     ht_index_filter_free(around);
     if (st != HT_OK) {
         ht_heat_free(h);

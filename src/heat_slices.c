@@ -283,7 +283,7 @@ static bool splat_edges(const edge_part *e, ht_heat *h, long *count) {
         ps[p] = *e;
         ps[p].part = p;
         ps[p].parts = parts;
-        ps[p].acc = p == 0 ? h->v : calloc(nodes, sizeof(double));
+        ps[p].acc = p == 0 ? h->v : ht__heat_grid_take(nodes, true);
         ok = ok && ps[p].acc;
     }
     if (ok) {
@@ -297,7 +297,7 @@ static bool splat_edges(const edge_part *e, ht_heat *h, long *count) {
         }
         *count += ps[p].count;
         if (p > 0) {
-            free(ps[p].acc);
+            ht__heat_grid_give(ps[p].acc, nodes);
         }
     }
     return ok;

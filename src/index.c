@@ -1072,6 +1072,79 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
                        : (int64_t)ht__late_of(d, c, i)};
 }
 
+/* The simple tests, one function for each set of them that rejects some
+ * value (time, flags, satisfaction, category): a walk reads only the
+ * columns its filter asks about. */
+static inline __attribute__((always_inline)) uint64_t qtab_simple(
+    const ht__qtab *t, const cols *c, size_t w0, size_t a, size_t e, bool by_t,
+    bool by_flags, bool by_sat, bool by_cat) {
+    if (!by_t && !by_flags && !by_sat && !by_cat) {
+        uint64_t hi = e == 64 ? ~0ull : (1ull << e) - 1;
+        return a >= e ? 0 : hi & ~((1ull << a) - 1);
+    }
+    uint64_t m = 0;
+    const uint32_t *tt = c->t + w0;
+    const uint8_t *fl = c->flags + w0, *ex = c->extra + w0;
+    const uint16_t *ct = c->cat + w0;
+    for (size_t k = a; k < e; k++) {
+        unsigned h = 1;
+        if (by_t) {
+            h &= tt[k] - t->t0 <= t->tw;
+        }
+        if (by_flags) {
+            h &= t->flag_ok[fl[k]];
+        }
+        if (by_sat) {
+            h &= t->sat_ok[ex[k] & 3];
+        }
+        if (by_cat) {
+            h &= t->cat_ok[ct[k]];
+        }
+        m |= (uint64_t)h << k;
+    }
+    return m;
+}
+
+#define QTAB_SIMPLE(n)                                                        \
+    static uint64_t qtab_simple_##n(const ht__qtab *t, const cols *c,         \
+                                    size_t w0, size_t a, size_t e) {          \
+        return qtab_simple(t, c, w0, a, e, (n)&1, (n) >> 1 & 1, (n) >> 2 & 1, \
+                           (n) >> 3 & 1);                                     \
+    }
+QTAB_SIMPLE(0)
+QTAB_SIMPLE(1)
+QTAB_SIMPLE(2)
+QTAB_SIMPLE(3)
+QTAB_SIMPLE(4)
+QTAB_SIMPLE(5)
+QTAB_SIMPLE(6)
+QTAB_SIMPLE(7)
+QTAB_SIMPLE(8)
+QTAB_SIMPLE(9)
+QTAB_SIMPLE(10)
+QTAB_SIMPLE(11)
+QTAB_SIMPLE(12)
+QTAB_SIMPLE(13)
+QTAB_SIMPLE(14)
+QTAB_SIMPLE(15)
+#undef QTAB_SIMPLE
+
+static const ht__qtab_fn qtab_simples[16] = {
+    qtab_simple_0,  qtab_simple_1,  qtab_simple_2,  qtab_simple_3,
+    qtab_simple_4,  qtab_simple_5,  qtab_simple_6,  qtab_simple_7,
+    qtab_simple_8,  qtab_simple_9,  qtab_simple_10, qtab_simple_11,
+    qtab_simple_12, qtab_simple_13, qtab_simple_14, qtab_simple_15};
+
+/* Whether any of @n entries of @ok is 0. */
+static bool rejects(const uint8_t *ok, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        if (!ok[k]) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q) {
     size_t ncats = ix->d->ncats;
     *t = (ht__qtab){.q = q, .t0 = q ? q->t0 : 0, .tw = NONE32};
@@ -1113,6 +1186,9 @@ bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q) {
     for (size_t k = 0; k <= ncats; k++) {
         t->cat_ok[k] = k == ncats || ht_index_filter_category(q, k);
     }
+    unsigned by = (t->tw != NONE32) | rejects(t->flag_ok, 256) << 1 |
+                  rejects(t->sat_ok, 4) << 2 | rejects(t->cat_ok, ncats) << 3;
+    t->simple = qtab_simples[by];
     return true;
 }
 
@@ -1913,6 +1989,7 @@ typedef struct within_part {
     const ht_index *ix;
     const ht_index_filter *outer, *inner;
     size_t part, parts;
+    size_t every; /* blocks of 64 of the base walked: one in @every */
     size_t n_outer, n_inner;
     ht_index_point_fn fn;
     void *ud;
@@ -1937,27 +2014,27 @@ static void *within_walk(void *arg) {
     size_t i0 = n / parts * part;
     size_t i1 = part + 1 == parts ? n : n / parts * (part + 1);
     for (size_t w0 = i0 / 64 * 64; !to.none && w0 < i1; w0 += 64) {
+        if (w->every > 1 && w0 / 64 % w->every) {
+            continue;
+        }
         size_t a = w0 < i0 ? i0 - w0 : 0, e = i1 - w0 < 64 ? i1 - w0 : 64;
         uint64_t mo = ht__qtab_block(&to, c, w0, a, e) & ~ix->dead[w0 / 64];
         mo = ht__qtab_rest(&to, c, w0, mo);
         uint64_t mi = ti.none ? 0 : ht__qtab_block(&ti, c, w0, a, e) & mo;
         mi = ht__qtab_rest(&ti, c, w0, mi);
-        if (w->fn) {
-            for (uint64_t m = mo & ~mi; m; m &= m - 1) {
-                size_t i = w0 + (size_t)__builtin_ctzll(m);
-                double x, y;
-                ht__row_m(c, i, &x, &y);
-                w->fn(w->ud, x, y, (int)(c->flags[i] & 3));
-            }
-        } else {
-            w->n_outer += (size_t)__builtin_popcountll(mo);
-            w->n_inner += (size_t)__builtin_popcountll(mi);
+        for (uint64_t m = w->fn ? mo & ~mi : 0; m; m &= m - 1) {
+            size_t i = w0 + (size_t)__builtin_ctzll(m);
+            double x, y;
+            ht__row_m(c, i, &x, &y);
+            w->fn(w->ud, x, y, (int)(c->flags[i] & 3));
         }
+        w->n_outer += (size_t)__builtin_popcountll(mo);
+        w->n_inner += (size_t)__builtin_popcountll(mi);
     }
     ht__qtab_free(&to);
     ht__qtab_free(&ti);
     const cols *dl = &ix->delta;
-    for (size_t i = 0; part == 0 && i < dl->n; i++) {
+    for (size_t i = 0; part == 0 && w->every <= 1 && i < dl->n; i++) {
         if (!ht__match(w->outer, dl, i)) {
             continue;
         }
@@ -2002,13 +2079,13 @@ static void *within_part_run(void *arg) {
 }
 
 void ht_index_count_within(const ht_index *ix, const ht_index_filter *outer,
-                           const ht_index_filter *inner, size_t *n_outer,
-                           size_t *n_inner) {
+                           const ht_index_filter *inner, size_t every,
+                           size_t *n_outer, size_t *n_inner) {
     size_t parts = ht__index_parts(ix);
     within_part w[INDEX_PARTS];
     for (size_t p = 0; p < parts; p++) {
-        w[p] =
-            (within_part){ix, outer, inner, p, parts, 0, 0, NULL, NULL, true};
+        w[p] = (within_part){ix, outer, inner, p,    parts, every,
+                             0,  0,     NULL,  NULL, true};
     }
     ht__index_run_parts(within_part_run, w, sizeof *w, parts);
     *n_outer = *n_inner = 0;
@@ -2021,11 +2098,13 @@ void ht_index_count_within(const ht_index *ix, const ht_index_filter *outer,
 void ht_index_points_outside_part(const ht_index *ix,
                                   const ht_index_filter *outer,
                                   const ht_index_filter *inner, size_t part,
-                                  size_t parts, ht_index_point_fn fn,
-                                  void *ud) {
-    within_part w = {ix, outer, inner, part, parts ? parts : 1,
-                     0,  0,     fn,    ud,   true};
+                                  size_t parts, ht_index_point_fn fn, void *ud,
+                                  size_t *n_outer, size_t *n_inner) {
+    within_part w = {ix, outer, inner, part, parts ? parts : 1, 1, 0,
+                     0,  fn,    ud,    true};
     within_part_run(&w);
+    *n_outer = w.n_outer;
+    *n_inner = w.n_inner;
 }
 
 bool ht_index_filter_category(const ht_index_filter *q, size_t cat) {

@@ -339,7 +339,11 @@ static inline bool ht__index_filter_all(const ht_index_filter *q) {
  * time without a branch a row: the time, the flags (severity, source,
  * state), the category and the satisfaction; the rest (grids,
  * departments, lateness) asked of ht__match for the rows those pass. */
-typedef struct ht__qtab {
+typedef struct ht__qtab ht__qtab;
+/* The simple tests of rows @w0 + @a to @w0 + @e - 1, as bits from @a. */
+typedef uint64_t (*ht__qtab_fn)(const ht__qtab *t, const cols *c, size_t w0,
+                                size_t a, size_t e);
+struct ht__qtab {
     const ht_index_filter *q;
     uint32_t t0, tw; /* t - t0 <= tw (unsigned): within the times */
     bool none;       /* an empty time range: nothing passes */
@@ -349,7 +353,11 @@ typedef struct ht__qtab {
     /* per grid index and department (the last for none); NULL: any */
     uint8_t *grid_ok, *dept_ok;
     uint32_t ngrids, ndepts;
-} ht__qtab;
+    /* the tests of time, flags, satisfaction and category, each read only
+     * when it rejects some value: a walk reads only the columns its
+     * filter asks about */
+    ht__qtab_fn simple;
+};
 
 /* Tables of @q (NULL: everything) of @ix; false when out of memory. */
 bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q);
@@ -359,16 +367,8 @@ void ht__qtab_free(ht__qtab *t);
  * tables pass, as bits from bit @a. */
 static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
     const ht__qtab *t, const cols *c, size_t w0, size_t a, size_t e) {
-    uint64_t m = 0;
-    const uint32_t *tt = c->t + w0;
-    const uint8_t *fl = c->flags + w0, *ex = c->extra + w0;
-    const uint16_t *ct = c->cat + w0;
-    for (size_t k = a; k < e; k++) {
-        unsigned h = (tt[k] - t->t0 <= t->tw) & t->flag_ok[fl[k]] &
-                     t->sat_ok[ex[k] & 3] & t->cat_ok[ct[k]];
-        m |= (uint64_t)h << k;
-    }
-    if (t->grid_ok) {
+    uint64_t m = t->simple(t, c, w0, a, e);
+    if (t->grid_ok && m) {
         uint64_t keep = 0;
         for (size_t k = a; k < e; k++) {
             uint32_t v = ht__row_grid(c, w0 + k);
@@ -377,7 +377,7 @@ static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
         }
         m &= keep;
     }
-    if (t->dept_ok) {
+    if (t->dept_ok && m) {
         const uint16_t *dp = c->dept + w0;
         uint64_t keep = 0;
         for (size_t k = a; k < e; k++) {

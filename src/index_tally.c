@@ -736,7 +736,7 @@ ht_status ht_index_tally_groups(const ht_index *ix, const ht_index_filter *q,
     uint32_t **lo = tp[0].lo;
     for (size_t g = 0; g < ng; g++) {
         ht_index_tally *t = &out[g];
-        uint16_t got[SLOTS];
+        uint16_t got[SLOTS] = {0};
         for (int s = 0; s < SLOTS; s++) {
             size_t at = g * SLOTS + (size_t)s;
             int kind = s < CLOSE_SLOTS ? 0 : 1;

@@ -308,17 +308,21 @@ ht_status ht_index_filter_class_superset(const ht_index_filter *q,
 size_t ht_index_passes_at_most(const ht_index *ix, const ht_index_filter *q);
 
 /** The live incidents passing @outer (*@n_outer), and of those the ones
- * passing @inner too (*@n_inner), counted a part of the index a thread. */
+ * passing @inner too (*@n_inner), counted a part of the index a thread;
+ * with @every above 1, of one block of 64 rows of the base in @every only
+ * (and none of the changes): a sample, for an estimate of their ratio. */
 void ht_index_count_within(const ht_index *ix, const ht_index_filter *outer,
-                           const ht_index_filter *inner, size_t *n_outer,
-                           size_t *n_inner);
+                           const ht_index_filter *inner, size_t every,
+                           size_t *n_outer, size_t *n_inner);
 
 /** The positions and severities of the live incidents passing @outer but
- * not @inner, of part @part of @parts. */
+ * not @inner, of part @part of @parts; *@n_outer and *@n_inner: how many of
+ * the part pass @outer, and @inner too (ht_index_count_within). */
 void ht_index_points_outside_part(const ht_index *ix,
                                   const ht_index_filter *outer,
                                   const ht_index_filter *inner, size_t part,
-                                  size_t parts, ht_index_point_fn fn, void *ud);
+                                  size_t parts, ht_index_point_fn fn, void *ud,
+                                  size_t *n_outer, size_t *n_inner);
 
 /** How many of the base's rows (dead ones too) are of each state, source,
  * satisfaction, department (@dept: ht_index_departments' count of them)

@@ -827,6 +827,9 @@ static void test_margins_equal_builds(void **state) {
                   "dispatched,handling,closed,evaluated"),
         filter_of("department", dname, "severity", "1,2"),
         filter_of("category", minor, NULL, NULL),
+        /* two values' grids added up (their union is the filter) */
+        filter_of("source", "patrol,app", NULL, NULL),
+        filter_of("status", "closed", NULL, NULL),
     };
     for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
         if (!check_residue(a, ix, &fs[k])) {
@@ -837,6 +840,10 @@ static void test_margins_equal_builds(void **state) {
     assert_false(check_residue(atlas, ix, &fs[0]));
     assert_false(check_residue(atlas, ix, &fs[1]));
     assert_false(check_residue(atlas, ix, &fs[4]));
+    assert_false(check_residue(atlas, ix, &fs[5]));
+    /* A union of values one of which has no grid: no sum of them. */
+    ht_filter part = filter_of("source", "patrol,whistle", NULL, NULL);
+    assert_false(check_residue(a, ix, &part));
     ht_filter small = filter_of("source", "whistle", NULL, NULL);
     assert_false(check_residue(a, ix, &small));
     /* Changes: patrols added, moved and deleted. */

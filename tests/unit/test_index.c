@@ -700,6 +700,101 @@ static void test_index_filter_implies(void **state) {
     ht_index_unref(ix);
 }
 
+typedef struct within_count {
+    const ht_index *ix;
+    const ht_index_filter *inner;
+    size_t outer, both;
+} within_count;
+
+static void count_both(void *ud, double x, double y,
+                       const ht_incident_view *v) {
+    (void)x, (void)y;
+    within_count *c = ud;
+    double px, py;
+    c->outer++;
+    c->both += ht_index_find(c->ix, c->inner, v->id, &px, &py, NULL);
+}
+
+static void count_point(void *ud, double x, double y, int severity) {
+    (void)x, (void)y, (void)severity;
+    (*(size_t *)ud)++;
+}
+
+/* Counts of one filter within another (every set of the columns a walk
+ * tests: time, flags, satisfaction, category; and grids, departments,
+ * lateness) equal the incidents visited one by one, in one part or
+ * three; the points outside are those; a sample of one block of 64 in
+ * four counts the rows of those blocks. */
+static void test_index_count_within(void **state) {
+    (void)state;
+    ts_demo *demo = ts_demo_new(3000);
+    ht_index *dx;
+    assert_int_equal(ht_index_load(demo->fx->s, &dx, NULL), HT_OK);
+    const char *fs[][4] = {
+        {NULL, NULL, NULL, NULL},
+        {"from", "2026-06-01", NULL, NULL},
+        {"status", "closed", NULL, NULL},
+        {"satisfaction", "satisfied,none", NULL, NULL},
+        {"category", "01", NULL, NULL},
+        {"from", "2026-03-01", "source", "patrol,app"},
+        {"severity", "2", "category", "0102,03"},
+        {"satisfaction", "basic", "category", "01"},
+        {"grid", "110101002", "status", "open"},
+        {"overdue", "1", NULL, NULL},
+        {"to", "2026-09-30", "satisfaction", "satisfied"},
+    };
+    size_t n = sizeof fs / sizeof *fs;
+    ht_index_filter *q[sizeof fs / sizeof *fs];
+    for (size_t k = 0; k < n; k++) {
+        ht_filter f = ht_filter_all();
+        for (int p = 0; p < 4 && fs[k][p]; p += 2) {
+            assert_int_equal(
+                ht_filter_set(&f, fs[k][p], fs[k][p + 1], 1795824000, NULL),
+                HT_OK);
+        }
+        assert_int_equal(ht_index_filter_new(dx, &f, &q[k], NULL), HT_OK);
+    }
+    for (size_t parts = 1; parts <= 3; parts += 2) {
+        ht__index_set_parts(parts, 0);
+        for (size_t a = 0; a < n; a++) {
+            for (size_t b = 0; b < n; b++) {
+                within_count want = {dx, q[b], 0, 0};
+                ht_index_visit(dx, q[a], NULL, count_both, &want);
+                size_t no, ni, po = 0, pi = 0, points = 0;
+                ht_index_count_within(dx, q[a], q[b], 1, &no, &ni);
+                if (no != want.outer || ni != want.both) {
+                    fail_msg("%zu within %zu: %zu, %zu; want %zu, %zu", b, a,
+                             ni, no, want.both, want.outer);
+                }
+                for (size_t p = 0; p < parts; p++) {
+                    size_t o, i;
+                    ht_index_points_outside_part(dx, q[a], q[b], p, parts,
+                                                 count_point, &points, &o, &i);
+                    po += o;
+                    pi += i;
+                }
+                assert_int_equal(po, want.outer);
+                assert_int_equal(pi, want.both);
+                assert_int_equal(points, want.outer - want.both);
+            }
+        }
+    }
+    ht__index_set_parts(0, 400000);
+    /* (the base's rows in its blocks 0, 4, 8...: all of them live) */
+    size_t rows = ht_index_count(dx), want = 0, no, ni;
+    for (size_t w0 = 0; w0 < rows; w0 += 4 * 64) {
+        want += rows - w0 < 64 ? rows - w0 : 64;
+    }
+    ht_index_count_within(dx, NULL, q[2], 4, &no, &ni);
+    assert_int_equal(no, want);
+    assert_true(ni > 0 && ni < no);
+    for (size_t k = 0; k < n; k++) {
+        ht_index_filter_free(q[k]);
+    }
+    ht_index_unref(dx);
+    ts_demo_free(demo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
@@ -710,6 +805,7 @@ int main(void) {
         cmocka_unit_test(test_index_newest_in_parts),
         cmocka_unit_test(test_index_positions_packed),
         cmocka_unit_test(test_index_filter_implies),
+        cmocka_unit_test(test_index_count_within),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
