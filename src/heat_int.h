@@ -37,7 +37,7 @@ double *ht__heat_grid_take(size_t nodes, bool zero);
 void ht__heat_grid_give(double *v, size_t nodes);
 /* What the pool holds at most, in bytes, and holds now; setting it empties
  * it (for tests). */
-#define HT__HEAT_POOL_BYTES (16u << 20)
+#define HT__HEAT_POOL_BYTES (8u << 20)
 size_t ht__heat_pool_bytes(void);
 void ht__heat_pool_set_cap(size_t bytes);
 
