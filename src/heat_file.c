@@ -14,7 +14,7 @@
 
 #include "heat_int.h"
 
-static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 5};
+static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 6};
 static const char trailer[8] = {'H', 'T', 'H', 'E', 'A', 'T', 'E', 'N'};
 
 typedef struct io {
@@ -49,9 +49,10 @@ typedef struct slices_head {
     uint64_t n, present;
 } slices_head;
 
-/* A margin's fields before its nodes. */
+/* A margin's fields before its nodes (box[2] * box[3] of them). */
 typedef struct margin_head {
     uint64_t dim, value, count;
+    uint32_t box[4]; /* i0, j0, ni, nj */
     char name[65];
     char pad[7];
 } margin_head;
@@ -129,10 +130,15 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
     put(&o, &nm, sizeof nm);
     for (size_t k = 0; k < nm; k++) {
         const heat_margin *m = &ms->m[k];
-        margin_head mh = {(uint64_t)m->dim, m->value, m->count, {0}, {0}};
+        margin_head mh = {(uint64_t)m->dim,
+                          m->value,
+                          m->count,
+                          {m->i0, m->j0, m->ni, m->nj},
+                          {0},
+                          {0}};
         memcpy(mh.name, m->name, sizeof mh.name);
         put(&o, &mh, sizeof mh);
-        put(&o, m->v, nodes * sizeof *m->v);
+        put(&o, m->v, (size_t)m->ni * m->nj * sizeof *m->v);
     }
     put(&o, trailer, sizeof trailer);
     bool flushed = fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
@@ -219,7 +225,7 @@ static const char *read_slices(io *in, size_t nodes, heat_slices **out) {
 }
 
 /* The margins after the slices into *@out (NULL: none); why not. */
-static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
+static const char *read_margins(io *in, const ht_index *ix, const ht_heat *g,
                                 size_t rows, heat_margins **out) {
     uint64_t n = 0;
     get(in, &n, sizeof n);
@@ -228,7 +234,8 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
     }
     size_t ndepts;
     const char *const *depts = ht_index_departments(ix, &ndepts);
-    if (n > 8 + 8 + 4 + (uint64_t)ndepts + ht_index_categories(ix)) {
+    size_t ngrids = ht_index_groups(ix, HT_GROUP_GRID) - 1;
+    if (n > 8 + 8 + 4 + (uint64_t)ndepts + ht_index_categories(ix) + ngrids) {
         return "damaged";
     }
     if (n == 0) {
@@ -244,7 +251,8 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
         margin_head mh;
         get(in, &mh, sizeof mh);
         mh.name[sizeof mh.name - 1] = '\0';
-        bool known = mh.dim != MARGIN_DEPARTMENT && mh.dim != MARGIN_CATEGORY;
+        bool known = mh.dim != MARGIN_DEPARTMENT && mh.dim != MARGIN_CATEGORY &&
+                     mh.dim != MARGIN_GRID;
         for (size_t d = 0; !known && mh.dim == MARGIN_DEPARTMENT && d < ndepts;
              d++) {
             known = strcmp(depts[d], mh.name) == 0;
@@ -254,8 +262,22 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
              c++) {
             known = strcmp(ht_index_category_code(ix, c), mh.name) == 0;
         }
+        for (size_t gi = 0; !known && mh.dim == MARGIN_GRID && gi < ngrids;
+             gi++) {
+            char buf[16];
+            known = ht_index_grid_is_community(ix, gi) &&
+                    strcmp(ht_index_group_key(ix, HT_GROUP_GRID, gi, buf),
+                           mh.name) == 0;
+        }
+        /* (a community's box within the nodes, the others' all of them) */
+        bool whole = mh.box[0] == 0 && mh.box[1] == 0 && mh.box[2] == g->nx &&
+                     mh.box[3] == g->ny;
+        bool boxed = (uint64_t)mh.box[0] + mh.box[2] <= g->nx &&
+                     (uint64_t)mh.box[1] + mh.box[3] <= g->ny;
         if (!in->ok) {
             why = "truncated";
+        } else if (!(mh.dim == MARGIN_GRID ? boxed : whole)) {
+            why = "damaged";
         } else if (mh.dim >= MARGIN_DIMS || mh.count > rows ||
                    mh.value >= (mh.dim == MARGIN_STATE    ? HT_STATE_COUNT
                                 : mh.dim == MARGIN_SOURCE ? HT_SOURCE_COUNT
@@ -265,9 +287,17 @@ static const char *read_margins(io *in, const ht_index *ix, size_t nodes,
         } else if (!known) {
             why = "of other departments or categories than the index's";
         } else {
+            size_t nodes = (size_t)mh.box[2] * mh.box[3];
             heat_margin *m = &ms->m[ms->n++];
-            *m = (heat_margin){(margin_dim)mh.dim, (uint32_t)mh.value, "",
-                               (size_t)mh.count, malloc(nodes * sizeof(float))};
+            *m = (heat_margin){(margin_dim)mh.dim,
+                               (uint32_t)mh.value,
+                               "",
+                               (size_t)mh.count,
+                               mh.box[0],
+                               mh.box[1],
+                               mh.box[2],
+                               mh.box[3],
+                               malloc((nodes ? nodes : 1) * sizeof(float))};
             memcpy(m->name, mh.name, sizeof m->name);
             if (!m->v) {
                 why = "out of memory";
@@ -353,7 +383,7 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
         why = read_slices(&in, nodes, &sl);
     }
     if (!why) {
-        why = read_margins(&in, ix, nodes, rows, &ms);
+        why = read_margins(&in, ix, a->geo, rows, &ms);
     }
     if (!why) {
         get(&in, m, sizeof m);

@@ -78,16 +78,25 @@ typedef enum margin_dim {
     MARGIN_DEPARTMENT,
     MARGIN_SATISFACTION,
     MARGIN_CATEGORY, /* a minor category */
+    MARGIN_GRID,     /* a community and the grids within it */
     MARGIN_DIMS
 } margin_dim;
 
 typedef struct heat_margin {
     margin_dim dim;
     uint32_t value; /* the state, source or verdict */
-    char name[65];  /* the department, or the category's code */
+    char name[65];  /* the department, the category's or the grid's code */
     size_t count;   /* base rows */
-    float *v;
+    /* its nodes: a box of the atlas's, columns i0 to i0 + ni - 1 of rows
+     * j0 to j0 + nj - 1 (all of them but for a community's: its own
+     * place), the others 0 */
+    uint32_t i0, j0, ni, nj;
+    float *v; /* ni * nj, row-major from the south */
 } heat_margin;
+
+/* Add @m's nodes times @sign into @v, of @geo's nodes. */
+void ht__heat_margin_add(const heat_margin *m, const ht_heat *geo, double *v,
+                         double sign);
 
 typedef struct heat_margins {
     size_t n;
@@ -102,12 +111,17 @@ ht_status ht__heat_margin_filter(const heat_margin *m, const ht_index *ix,
                                  ht_index_filter **out, ht_error *err);
 
 /* Whether @q passes the rows of some values of one dimension and no other
- * rows (source=patrol; status=closed, that is closed or evaluated), each
- * of those values with a margin in @ms: then *@nsel of them in @sel (room
- * for ms->n), and *@u the filter of their union (free it). */
+ * rows (source=patrol; status=closed, that is closed or evaluated; a
+ * street office: its communities), each of those values with a margin in
+ * @ms: then *@nsel of them in @sel (room for ms->n). */
 bool ht__heat_margins_union(const heat_margins *ms, const ht_index *ix,
                             const ht_index_filter *q, const heat_margin **sel,
-                            size_t *nsel, ht_index_filter **u);
+                            size_t *nsel);
+
+/* What the grids of communities take at most, besides the values': as
+ * many bytes as this many grids of the atlas's (and no more than the
+ * values' budget). */
+#define HT__HEAT_GRID_MARGINS 4
 
 /* @from's margins carried past @ix's changes, on @a's nodes. */
 bool ht__heat_margins_advance(const heat_margins *from, const ht_heat_atlas *a,

@@ -3,13 +3,14 @@
  * a source, a minor category, a department, a grid...). When it passes the
  * rows of some values of one dimension and nothing else, each value with a
  * grid of its own (heat_margins.c): the sum of those (source=patrol;
- * status=closed, closed and evaluated). Else from the classes around it:
- * their sum, less the incidents they hold that the filter does not pass.
- * `status=closed` at ten million incidents splats the open ones, not the
- * closed. Or from the grid of one value of a dimension it passes no more
- * than, when that holds fewer. Taken when what is left to take out is less
- * than the filter passes; the grid is then built. */
+ * status=closed, closed and evaluated; a street office, its communities). Else
+ * from the classes around it: their sum, less the incidents they hold that the
+ * filter does not pass. `status=closed` at ten million incidents splats the
+ * open ones, not the closed. Or from the grid of one value of a dimension it
+ * passes no more than, when that holds fewer. Taken when what is left to take
+ * out is less than the filter passes; the grid is then built. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "hutong/heat.h"
 
@@ -76,11 +77,10 @@ static ht_status from_union(const ht_heat_atlas *a, const ht_index *ix,
     const heat_margins *ms = ht__heat_atlas_margins(a);
     const heat_margin **sel = ms ? malloc((ms->n + 1) * sizeof *sel) : NULL;
     size_t n;
-    ht_index_filter *u = NULL;
     ht_status st = HT_OK;
     if (ms && !sel) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
-    } else if (!ht__heat_margins_union(ms, ix, q, sel, &n, &u)) {
+    } else if (!ht__heat_margins_union(ms, ix, q, sel, &n)) {
         st = ht_error_set(err, HT_ENOTFOUND,
                           "no grids per value make up the filter");
     }
@@ -89,25 +89,21 @@ static ht_status from_union(const ht_heat_atlas *a, const ht_index *ix,
         st = grid_on(a, ix, o, &h, err);
     }
     if (st == HT_OK) {
-        size_t nodes = h->nx * h->ny;
         long count = 0;
         for (size_t k = 0; k < n; k++) {
-            const float *v = sel[k]->v;
-            for (size_t i = 0; i < nodes; i++) {
-                h->v[i] += v[i];
-            }
+            ht__heat_margin_add(sel[k], a->geo, h->v, 1);
             count += (long)sel[k]->count;
         }
-        /* (the base rows of the values, dead ones too, and the changes) */
+        /* (the base rows of the values, dead ones too, and the changes:
+         * those of @q, which their union is) */
         change_sum c = {h, count};
-        ht_index_changes(ix, u, add_change, &c);
+        ht_index_changes(ix, q, add_change, &c);
         h->count = (size_t)c.count;
         if (!ht__heat_finish(h)) {
             st = ht_error_set(err, HT_ENOMEM, "out of memory");
         }
     }
     free(sel);
-    ht_index_filter_free(u);
     if (st != HT_OK) {
         ht_heat_free(h);
         h = NULL;
@@ -145,9 +141,15 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
                        : 0;
         }
     }
-    /* A value's grid holding fewer, of a value @q passes alone. */
+    /* A value's grid holding fewer, of a value @q passes alone; or the
+     * communities' of the grids @q names. */
     const heat_margins *ms = ht__heat_atlas_margins(a);
-    const heat_margin *margin = NULL;
+    const heat_margin **sel = ms ? malloc((ms->n + 1) * sizeof *sel) : NULL;
+    size_t nsel = 0;
+    if (ms && !sel) {
+        ht_index_filter_free(around);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
     for (size_t k = 0; ms && k < ms->n; k++) {
         ht_index_filter *qm;
         if (ms->m[k].count >= est ||
@@ -160,21 +162,41 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
         }
         ht_index_filter_free(around);
         around = qm;
-        margin = &ms->m[k];
-        est = margin->count;
+        sel[0] = &ms->m[k];
+        nsel = 1;
+        est = sel[0]->count;
+    }
+    ht_index_filter *qg;
+    size_t ng = 0;
+    if (ms && ht_index_filter_names_grids(q) &&
+        ht_index_filter_grid_superset(q, &qg, NULL) == HT_OK) {
+        const heat_margin **gs = malloc((ms->n + 1) * sizeof *gs);
+        size_t in = 0;
+        if (gs && ht__heat_margins_union(ms, ix, qg, gs, &ng)) {
+            for (size_t k = 0; k < ng; k++) {
+                in += gs[k]->count;
+            }
+        }
+        if (ng && in < est) {
+            ht_index_filter_free(around);
+            around = qg;
+            memcpy(sel, gs, ng * sizeof *sel);
+            nsel = ng;
+            est = in;
+        } else {
+            ht_index_filter_free(qg);
+        }
+        free(gs);
     }
     /* Not worth a count when it passes fewer than half of them anyway. */
-    if (2 * ht_index_passes_at_most(ix, q) < est) {
-        ht_index_filter_free(around);
-        return ht_error_set(err, HT_ENOTFOUND,
-                            "the classes around it hold more that it does "
-                            "not pass than it passes");
+    size_t n_around = 0, n_q = 0;
+    if (2 * ht_index_passes_at_most(ix, q) >= est) {
+        ht_index_count_within(
+            ix, around, q, ht_index_count(ix) >= SAMPLE_FROM ? SAMPLE_EVERY : 1,
+            &n_around, &n_q);
     }
-    size_t n_around, n_q;
-    ht_index_count_within(ix, around, q,
-                          ht_index_count(ix) >= SAMPLE_FROM ? SAMPLE_EVERY : 1,
-                          &n_around, &n_q);
     if (n_around - n_q >= n_q) {
+        free(sel);
         ht_index_filter_free(around);
         return ht_error_set(err, HT_ENOTFOUND,
                             "the classes around it hold more that it does "
@@ -188,11 +210,10 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
     if (st == HT_OK && !ht__heat_splat_walk(h, walk_residue, &r, &rest)) {
         st = ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    if (st == HT_OK && margin) {
-        for (size_t k = 0, nodes = h->nx * h->ny; k < nodes; k++) {
-            h->v[k] += margin->v[k];
-        }
-    } else if (st == HT_OK) {
+    for (size_t k = 0; st == HT_OK && k < nsel; k++) {
+        ht__heat_margin_add(sel[k], a->geo, h->v, 1);
+    }
+    if (st == HT_OK && !nsel) {
         ht__heat_atlas_sum_classes(a, around, sev, h);
     }
     if (st == HT_OK) {
@@ -212,6 +233,7 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
         }
     }
     ht__heat_grid_give(rest, h ? h->nx * h->ny : 0);
+    free(sel);
     ht_index_filter_free(around);
     if (st != HT_OK) {
         ht_heat_free(h);

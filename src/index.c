@@ -1920,6 +1920,30 @@ bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0,
     return true;
 }
 
+ht_status ht_index_filter_grid_superset(const ht_index_filter *q,
+                                        ht_index_filter **out, ht_error *err) {
+    *out = NULL;
+    const dict *d = q->ix->d;
+    size_t words = d->ngrids / 64 + 1;
+    ht_index_filter *s = calloc(1, sizeof *s);
+    if (s && q->grids && !(s->grids = malloc(words * sizeof *s->grids))) {
+        free(s);
+        s = NULL;
+    }
+    if (!s) {
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
+    s->ix = q->ix;
+    s->t0 = 0;
+    s->t1 = NONE32;
+    s->sev = s->state = s->source = s->sat = ~0u;
+    if (q->grids) {
+        memcpy(s->grids, q->grids, words * sizeof *s->grids);
+    }
+    *out = s;
+    return HT_OK;
+}
+
 ht_status ht_index_filter_class_superset(const ht_index_filter *q,
                                          ht_index_filter **out, ht_error *err) {
     *out = NULL;

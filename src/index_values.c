@@ -92,3 +92,44 @@ bool ht_index_filter_implies(const ht_index_filter *q,
            bits_within(q->depts, m->depts, d->ndepts / 64 + 1) &&
            (m->overdue_at == 0 || q->overdue_at == m->overdue_at);
 }
+
+bool ht_index_filter_grids_within(const ht_index_filter *q,
+                                  const ht_index_filter *const *parts,
+                                  size_t n) {
+    if (!q || !q->grids) {
+        return false;
+    }
+    const dict *d = q->ix->d;
+    for (size_t k = 0; k < n; k++) {
+        if (!parts[k] || parts[k]->ix->d != d) {
+            return false;
+        }
+        if (!parts[k]->grids) {
+            return true;
+        }
+    }
+    const base *b = q->ix->b;
+    for (size_t w = 0; w < d->ngrids / 64 + 1; w++) {
+        uint64_t left = q->grids[w];
+        for (size_t k = 0; left && k < n; k++) {
+            left &= ~parts[k]->grids[w];
+        }
+        /* (a grid none of the base's rows is in: a street office's own
+         * code, when its incidents are all in its communities) */
+        for (; left; left &= left - 1) {
+            size_t g = w * 64 + (size_t)__builtin_ctzll(left);
+            if (g < b->ngbox && b->gbox[g][0] <= b->gbox[g][2]) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool ht_index_grid_is_community(const ht_index *ix, size_t g) {
+    return g < ix->d->ngrids && ix->d->grids[g].community == g;
+}
+
+bool ht_index_filter_names_grids(const ht_index_filter *q) {
+    return q && q->grids;
+}

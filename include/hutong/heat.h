@@ -141,7 +141,9 @@ ht_status ht_heat_atlas_add_slices(ht_heat_atlas *a, const ht_index *ix,
  * Add to @a a grid per value of a dimension the classes do not hold (a
  * state, a source, a department, a verdict) that holds HT_HEAT_MARGIN_PERCENT
  * of its base (@ix's) or more, and not all of it, the largest first within
- * @max_bytes. A filter of such a value (and whatever else) is then that
+ * @max_bytes; and one per community, each over its own place only, within
+ * as much again at most (a few grids' worth: a street office is the sum of
+ * its communities'). A filter of such a value (and whatever else) is then that
  * grid less the incidents it holds that the filter does not pass, when
  * those are fewer than the classes around it would leave (source=patrol:
  * that grid alone). Once per atlas, as ht_heat_atlas_add_slices.

@@ -302,6 +302,12 @@ bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0, int64_t *t1);
 ht_status ht_index_filter_class_superset(const ht_index_filter *q,
                                          ht_index_filter **out, ht_error *err);
 
+/** The grids around @q: a filter passing every incident in the grids @q
+ * names (every incident when it names none), whatever else @q asks.
+ * Free it with ht_index_filter_free, before @q's index. */
+ht_status ht_index_filter_grid_superset(const ht_index_filter *q,
+                                        ht_index_filter **out, ht_error *err);
+
 /** At least as many as the live incidents @q passes, cheaply: the rows in
  * the cells of its grids' rows when it names grids (and the changes),
  * else every live incident. */
@@ -345,6 +351,19 @@ void ht_index_base_rows_matching(const ht_index *ix, const ht_index_filter *q,
  * of one dictionary: false when unsure); @m NULL passes all. */
 bool ht_index_filter_implies(const ht_index_filter *q,
                              const ht_index_filter *m);
+
+/** Whether every grid @q names (with those within them) that holds rows
+ * of the base is among those one of @parts names: false when @q names
+ * none. */
+bool ht_index_filter_grids_within(const ht_index_filter *q,
+                                  const ht_index_filter *const *parts,
+                                  size_t n);
+
+/** Whether @q passes only the incidents of some grids. */
+bool ht_index_filter_names_grids(const ht_index_filter *q);
+
+/** Whether grid index @g (a group of HT_GROUP_GRID) is a community. */
+bool ht_index_grid_is_community(const ht_index *ix, size_t g);
 
 /** Whether @q passes category index @cat (true when it names none). */
 bool ht_index_filter_category(const ht_index_filter *q, size_t cat);

@@ -787,8 +787,19 @@ static void test_margins_equal_builds(void **state) {
     size_t total = ht_index_count(ix);
     bool patrol = false, dept = false;
     char minor[16] = "";
+    /* (the values' first, the most incidents first; then the
+     * communities', alike) */
+    size_t ncomm = 0, comm_bytes = 0;
     for (size_t k = 0; k < ms->n; k++) {
         const heat_margin *m = &ms->m[k];
+        if (m->dim == MARGIN_GRID) {
+            ncomm++;
+            comm_bytes += (size_t)m->ni * m->nj * sizeof(float);
+            assert_true(ms->m[k - 1].dim != MARGIN_GRID ||
+                        m->count <= ms->m[k - 1].count);
+            continue;
+        }
+        assert_int_equal(ncomm, 0);
         assert_true(m->count * 100 >= total * HT_HEAT_MARGIN_PERCENT);
         assert_true(k == 0 || m->count <= ms->m[k - 1].count);
         patrol =
@@ -802,6 +813,28 @@ static void test_margins_equal_builds(void **state) {
         }
     }
     assert_true(patrol && dept);
+    /* every community with incidents, each within its own box, within
+     * the communities' bytes */
+    size_t with = 0, ng = ht_index_groups(ix, HT_GROUP_COMMUNITY) - 1;
+    for (size_t g = 0; g < ng; g++) {
+        char buf[16];
+        if (ht_index_grid_is_community(ix, g)) {
+            ht_filter f =
+                filter_of("grid", ht_index_group_key(ix, HT_GROUP_GRID, g, buf),
+                          NULL, NULL);
+            ht_index_filter *q;
+            assert_int_equal(ht_index_filter_new(ix, &f, &q, NULL), HT_OK);
+            size_t no, ni;
+            ht_index_count_within(ix, q, q, 1, &no, &ni);
+            with += no > 0;
+            ht_index_filter_free(q);
+        }
+    }
+    assert_true(ncomm > 0);
+    assert_int_equal(ncomm, with);
+    assert_true(comm_bytes <= HT__HEAT_GRID_MARGINS * a->geo->nx * a->geo->ny *
+                                  sizeof(float));
+    assert_true(comm_bytes < a->geo->nx * a->geo->ny * sizeof(float) * 3);
     /* a minor category of the demo's (0102, H02: a tenth each), none of
      * the majors */
     assert_true(minor[0] != '\0');
@@ -819,6 +852,21 @@ static void test_margins_equal_builds(void **state) {
     free(cc);
     char dname[80];
     snprintf(dname, sizeof dname, "%s", depts[top]);
+    /* the community of the most incidents among the grids', and its
+     * street office (the code's first nine digits) */
+    char community[32] = "", office[32] = "";
+    size_t most = 0;
+    for (size_t k = 0; k < ms->n; k++) {
+        if (ms->m[k].dim == MARGIN_GRID && ms->m[k].count > most) {
+            most = ms->m[k].count;
+            snprintf(community, sizeof community, "%.31s", ms->m[k].name);
+        }
+        assert_true(
+            ms->m[k].dim == MARGIN_GRID ||
+            (ms->m[k].ni == 0 + a->geo->nx && ms->m[k].nj == 0 + a->geo->ny));
+    }
+    assert_true(strlen(community) > 9);
+    snprintf(office, sizeof office, "%.9s", community);
     /* (a value with the rest of it mostly: patrols not reported) */
     ht_filter fs[] = {
         filter_of("source", "patrol", NULL, NULL),
@@ -830,6 +878,13 @@ static void test_margins_equal_builds(void **state) {
         /* two values' grids added up (their union is the filter) */
         filter_of("source", "patrol,app", NULL, NULL),
         filter_of("status", "closed", NULL, NULL),
+        /* a community's own grid, a street office's communities', and
+         * a community's less its open incidents */
+        filter_of("grid", community, NULL, NULL),
+        filter_of("grid", office, NULL, NULL),
+        filter_of("grid", community, "status", "closed"),
+        /* the office's communities less its open incidents */
+        filter_of("grid", office, "status", "closed"),
     };
     for (size_t k = 0; k < sizeof fs / sizeof *fs; k++) {
         if (!check_residue(a, ix, &fs[k])) {
@@ -841,6 +896,10 @@ static void test_margins_equal_builds(void **state) {
     assert_false(check_residue(atlas, ix, &fs[1]));
     assert_false(check_residue(atlas, ix, &fs[4]));
     assert_false(check_residue(atlas, ix, &fs[5]));
+    assert_false(check_residue(atlas, ix, &fs[7]));
+    assert_false(check_residue(atlas, ix, &fs[8]));
+    assert_false(check_residue(atlas, ix, &fs[9]));
+    assert_false(check_residue(atlas, ix, &fs[10]));
     /* A union of values one of which has no grid: no sum of them. */
     ht_filter part = filter_of("source", "patrol,whistle", NULL, NULL);
     assert_false(check_residue(a, ix, &part));

@@ -694,6 +694,39 @@ static void test_index_filter_implies(void **state) {
     }
     assert_true(ht_index_filter_implies(q[0], NULL));
     assert_false(ht_index_filter_implies(NULL, q[0]));
+    /* Grids: the street office's two communities hold all of its rows
+     * (none is in the office's own code); one does not; a filter of no
+     * grids is within none. */
+    ht_filter f2 = ht_filter_all();
+    assert_int_equal(ht_filter_set(&f2, "grid", "C2", 0, NULL), HT_OK);
+    ht_index_filter *c2;
+    assert_int_equal(ht_index_filter_new(ix, &f2, &c2, NULL), HT_OK);
+    const ht_index_filter *both[] = {q[7], c2}, *one[] = {q[7]};
+    assert_true(ht_index_filter_grids_within(q[8], both, 2));
+    assert_false(ht_index_filter_grids_within(q[8], one, 1));
+    assert_true(ht_index_filter_grids_within(q[7], one, 1));
+    assert_false(ht_index_filter_grids_within(q[0], both, 2));
+    assert_true(ht_index_filter_names_grids(q[7]));
+    assert_false(ht_index_filter_names_grids(q[3]));
+    /* The grids around a filter: its grids, nothing else asked. */
+    ht_index_filter *around;
+    assert_int_equal(ht_index_filter_grid_superset(q[3], &around, NULL), HT_OK);
+    assert_true(ht_index_filter_implies(q[3], around));
+    assert_false(ht_index_filter_names_grids(around));
+    ht_index_filter_free(around);
+    ht_filter f3 = ht_filter_all();
+    assert_int_equal(ht_filter_set(&f3, "grid", "C2", 0, NULL), HT_OK);
+    assert_int_equal(ht_filter_set(&f3, "status", "closed", 0, NULL), HT_OK);
+    ht_index_filter *c2closed;
+    assert_int_equal(ht_index_filter_new(ix, &f3, &c2closed, NULL), HT_OK);
+    assert_int_equal(ht_index_filter_grid_superset(c2closed, &around, NULL),
+                     HT_OK);
+    assert_true(ht_index_filter_implies(around, c2));
+    assert_true(ht_index_filter_implies(c2, around));
+    assert_false(ht_index_filter_implies(around, c2closed));
+    ht_index_filter_free(around);
+    ht_index_filter_free(c2closed);
+    ht_index_filter_free(c2);
     for (size_t k = 0; k < n; k++) {
         ht_index_filter_free(q[k]);
     }
