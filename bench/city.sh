@@ -83,6 +83,7 @@ for db in "$@"; do
   measure "heat tile z$z overdue=1" "$base/tiles/heat/$z/$x/$y.png?overdue=1"
   measure "heat tile z$z category=$minor" "$base/tiles/heat/$z/$x/$y.png?category=$minor"
   measure "heat tile z$z grid=$office" "$base/tiles/heat/$z/$x/$y.png?grid=$office"
+  measure "heat tile z$z grid=$office&status=closed" "$base/tiles/heat/$z/$x/$y.png?grid=$office&status=closed"
   measure "heat tile z$z department (2nd)" "$base/tiles/heat/$z/$x/$y.png?department=$dept"
   measure "heat tile z$z source=patrol" "$base/tiles/heat/$z/$x/$y.png?source=patrol"
   measure "heat tile z$z window=30d&category=01" "$base/tiles/heat/$z/$x/$y.png?window=30d&category=01"
