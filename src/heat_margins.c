@@ -102,7 +102,9 @@ bool ht__heat_margins_union(const heat_margins *ms, const ht_index *ix,
                             size_t *nsel) {
     *nsel = 0;
     ht_index_filter **parts = ms ? malloc((ms->n + 1) * sizeof *parts) : NULL;
-    for (int d = 0; parts && d < MARGIN_DIMS; d++) {
+    /* (a community's grid is within @q only when @q names grids) */
+    int dims = ht_index_filter_names_grids(q) ? MARGIN_DIMS : MARGIN_GRID;
+    for (int d = 0; parts && d < dims; d++) {
         ht_filter f = ht_filter_all();
         size_t n = 0;
         for (size_t k = 0; k < ms->n; k++) {

@@ -152,7 +152,8 @@ ht_status ht__heat_from_residue(const ht_heat_atlas *a, const ht_index *ix,
     }
     for (size_t k = 0; ms && k < ms->n; k++) {
         ht_index_filter *qm;
-        if (ms->m[k].count >= est ||
+        /* (communities' come below, as a union of one or more) */
+        if (ms->m[k].dim == MARGIN_GRID || ms->m[k].count >= est ||
             ht__heat_margin_filter(&ms->m[k], ix, &qm, NULL) != HT_OK) {
             continue;
         }

@@ -1920,23 +1920,29 @@ bool ht_index_filter_window(const ht_index_filter *q, int64_t *t0,
     return true;
 }
 
+/* A filter of @ix passing every incident; NULL when out of memory. */
+static ht_index_filter *filter_open(const ht_index *ix) {
+    ht_index_filter *s = calloc(1, sizeof *s);
+    if (s) {
+        s->ix = ix;
+        s->t1 = NONE32;
+        s->sev = s->state = s->source = s->sat = ~0u;
+    }
+    return s;
+}
+
 ht_status ht_index_filter_grid_superset(const ht_index_filter *q,
                                         ht_index_filter **out, ht_error *err) {
     *out = NULL;
-    const dict *d = q->ix->d;
-    size_t words = d->ngrids / 64 + 1;
-    ht_index_filter *s = calloc(1, sizeof *s);
+    size_t words = q->ix->d->ngrids / 64 + 1;
+    ht_index_filter *s = filter_open(q->ix);
     if (s && q->grids && !(s->grids = malloc(words * sizeof *s->grids))) {
-        free(s);
+        ht_index_filter_free(s);
         s = NULL;
     }
     if (!s) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    s->ix = q->ix;
-    s->t0 = 0;
-    s->t1 = NONE32;
-    s->sev = s->state = s->source = s->sat = ~0u;
     if (q->grids) {
         memcpy(s->grids, q->grids, words * sizeof *s->grids);
     }
@@ -1947,7 +1953,7 @@ ht_status ht_index_filter_grid_superset(const ht_index_filter *q,
 ht_status ht_index_filter_class_superset(const ht_index_filter *q,
                                          ht_index_filter **out, ht_error *err) {
     *out = NULL;
-    ht_index_filter *s = calloc(1, sizeof *s);
+    ht_index_filter *s = filter_open(q->ix);
     const dict *d = q->ix->d;
     if (s && q->cats &&
         !(s->cats = calloc(d->ncats / 64 + 1, sizeof *s->cats))) {
@@ -1957,11 +1963,7 @@ ht_status ht_index_filter_class_superset(const ht_index_filter *q,
     if (!s) {
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
-    s->ix = q->ix;
-    s->t0 = 0;
-    s->t1 = NONE32;
     s->sev = q->sev;
-    s->state = s->source = s->sat = ~0u;
     /* Every category of a major class one of @q's categories is in. */
     for (size_t i = 0; q->cats && i < d->ncats; i++) {
         if (ht_index_filter_category(q, i)) {
