@@ -1311,7 +1311,11 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
         cj0 = cj0 < 0 ? 0 : cj0;
         ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
         cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
-        for (int64_t j = cj0; j <= cj1 && ci0 <= ci1; j++) {
+        /* the filter's tables first, 64 rows at a time (a filter of
+         * open or late incidents reads their flags only), then the box */
+        bool tabs = ht__qtab_init(&tab, ix, q);
+        for (int64_t j = cj0; j <= cj1 && ci0 <= ci1 && !(tabs && tab.none);
+             j++) {
             /* rows of cells dealt to the parts in turn: parts of about as
              * many incidents over any box */
             if (parts > 1 && (size_t)j % parts != part) {
@@ -1319,7 +1323,20 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
             }
             size_t a = b->start[(size_t)j * b->nx + (size_t)ci0];
             size_t e = b->start[(size_t)j * b->nx + (size_t)ci1 + 1];
-            for (size_t i = a; i < e; i++) {
+            for (size_t w0 = a / 64 * 64; tabs && w0 < e; w0 += 64) {
+                size_t lo = w0 < a ? a - w0 : 0, hi = e - w0 < 64 ? e - w0 : 64;
+                uint64_t m = ht__qtab_block(&tab, &b->c, w0, lo, hi) &
+                             ~ix->dead[w0 / 64];
+                for (m = ht__qtab_rest(&tab, &b->c, w0, m); m; m &= m - 1) {
+                    size_t i = w0 + (size_t)__builtin_ctzll(m);
+                    uint32_t x, y;
+                    ht__row_q(&b->c, i, &x, &y);
+                    if (x >= qx0 && x <= qx1 && y >= qy0 && y <= qy1) {
+                        fn(ud, &b->c, i);
+                    }
+                }
+            }
+            for (size_t i = a; !tabs && i < e; i++) {
                 /* the time first: a window passes few rows */
                 if (q && (b->c.t[i] < q->t0 || b->c.t[i] > q->t1)) {
                     continue;
@@ -1333,6 +1350,9 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                 }
                 fn(ud, &b->c, i);
             }
+        }
+        if (tabs) {
+            ht__qtab_free(&tab);
         }
     }
     const cols *dl = &ix->delta;
