@@ -160,6 +160,48 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l);
 
 /* Dots from masks from @n dots in a picture on (1000); for tests. */
 void ht__render_set_dot_masks_from(size_t n);
+/* ---- masks composited by hutong (render_over.c) ---- */
+
+/* An 8-bit coverage mask (a square of @size pixels, at most 255) and, per
+ * row, where it is not 0 (from lo to hi). */
+typedef struct ht__mask {
+    cairo_surface_t *s;
+    const uint8_t *px;
+    size_t stride;
+    int size;
+    uint8_t *lo, *hi; /* one allocation: free(lo) */
+} ht__mask;
+
+/* @m of A8 square image @s (kept by @m, not referenced); false when it
+ * cannot be (not square A8 of 1 to 255 pixels, no memory). */
+bool ht__mask_init(ht__mask *m, cairo_surface_t *s);
+
+/* A picture composited into by hutong: its pixels and clip. */
+typedef struct ht__over {
+    bool on, dirty;
+    cairo_surface_t *target;
+    uint32_t *data;
+    size_t stride;
+    int x0, y0, x1, y1; /* the clip, pixels x0 <= x < x1 */
+} ht__over;
+
+/* Whether masks can be composited into @cr's picture by hutong as Cairo
+ * would: an ARGB image drawn as it is (no group, transformation or device
+ * offset), over, clipped to one rectangle of whole pixels; sets @o. */
+bool ht__over_begin(cairo_t *cr, ht__over *o);
+/* Colour @c at opacity @op through mask @m at pixel (@x, @y), clipped. */
+void ht__over_mask(ht__over *o, const ht__mask *m, int x, int y, ht_rgba c,
+                   double op);
+/* Cairo told of the pixels written (before it draws again, and at the
+ * end). */
+void ht__over_settle(ht__over *o);
+/* Whether masks are composited by hutong where they can be (true) or by
+ * Cairo (tests compare the two). */
+void ht__render_set_dots_direct(bool on);
+/* Whether dots are put in order by keys (true) or by qsort (tests). */
+void ht__render_set_dot_keys(bool on);
+/* How many pictures had their dots composited by hutong so far. */
+size_t ht__render_dots_direct_pictures(void);
 ht_status ht__render_street_heat_for(ht_renderer *r, const ht_style_layer *l,
                                      const ht_filter *filter,
                                      const ht_street_heat **out, double *top,

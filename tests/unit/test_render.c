@@ -510,6 +510,111 @@ static void test_render_dots_from_masks(void **state) {
     ht_style_unref(s);
 }
 
+/* @s over the whole district at "now" @now, transparent, into @px. */
+static void district_px(const ht_style *s, int64_t now, uint32_t *px) {
+    ht_clock_set(now);
+    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
+    ht_render_req req = {.style = s,
+                         .bbox = d->bbox,
+                         .width = 256,
+                         .height = 256,
+                         .scale = 1,
+                         .transparent = true};
+    cairo_surface_t *img =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
+    cairo_t *cr = cairo_create(img);
+    ht_error err = {0};
+    if (ht_render(rend, &req, cr, &err) != HT_OK) {
+        fail_msg("%s", err.msg);
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(img);
+    memcpy(px, cairo_image_surface_get_data(img), 256 * 256 * 4);
+    cairo_surface_destroy(img);
+    ht_clock_set(0);
+}
+
+/* The masks composited by hutong on an image give Cairo's pixels exactly:
+ * over an opaque background, and over a transparent one (the overdue
+ * overlay: its communities' translucent shades, then the dots). */
+static void test_render_dots_direct_as_cairo(void **state) {
+    (void)state;
+    const char *dots =
+        "{\"id\":\"dots\",\"type\":\"circle\",\"source\":"
+        "\"incidents\",\"paint\":{\"circle-color\":[\"interpolate\","
+        "[\"linear\"],[\"get\",\"id\"],0,\"#fd8d3c\",3000,"
+        "\"#54278f\"],\"circle-radius\":[\"match\",[\"get\","
+        "\"severity\"],3,5.5,2,4,3],\"circle-stroke-width\":0.8,"
+        "\"circle-stroke-color\":\"#ffffff\",\"circle-opacity\":"
+        "[\"match\",[\"get\",\"severity\"],3,1,0.7]}}";
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"layers\":[{\"id\":\"bg\",\"type\":\"background\","
+             "\"paint\":{\"background-color\":\"#fafafa\"}},%s]}",
+             dots);
+    ht_style *opaque = style(json);
+    snprintf(json, sizeof json, "{\"layers\":[%s]}", dots);
+    ht_style *clear = style(json);
+    ht_style *od;
+    assert_int_equal(ht_style_load("overdue", &od, NULL), HT_OK);
+    static uint32_t cairo_px[256 * 256], ours[256 * 256];
+    ht__render_set_dot_masks_from(1);
+    /* a tile over a background; the whole district's dots (overlapping)
+     * over nothing; the overdue overlay when some are late */
+    ht_style *styles[] = {opaque, clear, od};
+    for (int k = 0; k < 3; k++) {
+        size_t before = ht__render_dots_direct_pictures();
+        for (int direct = 0; direct < 2; direct++) {
+            ht__render_set_dots_direct(direct);
+            uint32_t *px = direct ? ours : cairo_px;
+            if (k == 0) {
+                ts_demo_tile(demo, NULL, styles[k], NULL, px);
+            } else {
+                district_px(styles[k], 1900000000, px);
+            }
+            assert_int_equal(ht__render_dots_direct_pictures(),
+                             before + (size_t)direct);
+        }
+        size_t differ = 0, painted = 0;
+        for (size_t p = 0; p < 256 * 256; p++) {
+            differ += cairo_px[p] != ours[p];
+            painted += ours[p] != (k == 0 ? 0xfffafafa : 0);
+        }
+        assert_true(painted > 2000);
+        assert_int_equal(differ, 0);
+    }
+    ht__render_set_dot_masks_from(1000);
+    ht_style_unref(opaque);
+    ht_style_unref(clear);
+    ht_style_unref(od);
+}
+
+/* Dots in order by their keys (severity, id) as by the comparison:
+ * large opaque dots of a colour each, overlapping, the same pixels. */
+static void test_render_dots_order(void **state) {
+    (void)state;
+    ht_style *s = style(
+        "{\"layers\":[{\"id\":\"dots\",\"type\":\"circle\","
+        "\"source\":\"incidents\",\"paint\":{\"circle-color\":"
+        "[\"interpolate\",[\"linear\"],[\"get\",\"id\"],0,"
+        "\"#ff0000\",1500,\"#00ff00\",3000,\"#0000ff\"],"
+        "\"circle-radius\":[\"match\",[\"get\",\"severity\"],3,9,2,"
+        "7,5]}}]}");
+    static uint32_t keyed[256 * 256], compared[256 * 256];
+    ht__render_set_dot_keys(false);
+    district_px(s, 1900000000, compared);
+    ht__render_set_dot_keys(true);
+    district_px(s, 1900000000, keyed);
+    size_t differ = 0, painted = 0;
+    for (size_t p = 0; p < 256 * 256; p++) {
+        differ += keyed[p] != compared[p];
+        painted += keyed[p] != 0;
+    }
+    assert_true(painted > 10000);
+    assert_int_equal(differ, 0);
+    ht_style_unref(s);
+}
+
 static void test_render_threads_share_nothing(void **state) {
     (void)state;
     ht_style *st;
@@ -673,6 +778,8 @@ int main(void) {
         cmocka_unit_test(test_render_legends_in_real_units),
         cmocka_unit_test(test_render_style_filter),
         cmocka_unit_test(test_render_dots_from_masks),
+        cmocka_unit_test(test_render_dots_direct_as_cairo),
+        cmocka_unit_test(test_render_dots_order),
         cmocka_unit_test(test_render_threads_share_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
