@@ -753,6 +753,33 @@ static void count_point(void *ud, double x, double y, int severity) {
     (*(size_t *)ud)++;
 }
 
+/* The ids of the incidents visited, and the box they are kept in (none:
+ * every one). */
+typedef struct id_list {
+    const ht_bbox *box;
+    int64_t *id;
+    size_t n, cap;
+} id_list;
+
+static void list_id(void *ud, double x, double y, const ht_incident_view *v) {
+    id_list *l = ud;
+    if (l->box && !(x >= l->box->minx && x <= l->box->maxx &&
+                    y >= l->box->miny && y <= l->box->maxy)) {
+        return;
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->id = realloc(l->id, l->cap * sizeof *l->id);
+        assert_non_null(l->id);
+    }
+    l->id[l->n++] = v->id;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t p = *(const int64_t *)a, q = *(const int64_t *)b;
+    return (p > q) - (p < q);
+}
+
 /* Counts of one filter within another (every set of the columns a walk
  * tests: time, flags, satisfaction, category; and grids, departments,
  * lateness) equal the incidents visited one by one, in one part or
@@ -813,6 +840,36 @@ static void test_index_count_within(void **state) {
         }
     }
     ht__index_set_parts(0, 400000);
+    /* In a box: the incidents of the whole walk within it, for every
+     * filter (the box's walk tests the filter 64 rows at a time first). */
+    ht_bbox all = ht_index_bbox(dx), boxes[3];
+    double w = all.maxx - all.minx, h = all.maxy - all.miny;
+    boxes[0] = all;
+    boxes[1] = (ht_bbox){all.minx + w * 0.21, all.miny + h * 0.33,
+                         all.minx + w * 0.67, all.miny + h * 0.71};
+    boxes[2] = (ht_bbox){all.minx + w * 0.4, all.miny + h * 0.4,
+                         all.minx + w * 0.43, all.miny + h * 0.44};
+    size_t seen = 0;
+    for (size_t a = 0; a < n; a++) {
+        for (int b = 0; b < 3; b++) {
+            id_list got = {0}, whole = {.box = &boxes[b]};
+            ht_index_visit(dx, q[a], &boxes[b], list_id, &got);
+            ht_index_visit(dx, q[a], NULL, list_id, &whole);
+            qsort(got.id, got.n, sizeof *got.id, cmp_i64);
+            qsort(whole.id, whole.n, sizeof *whole.id, cmp_i64);
+            if (got.n != whole.n) {
+                fail_msg("filter %zu, box %d: %zu, want %zu", a, b, got.n,
+                         whole.n);
+            }
+            if (got.n) {
+                assert_memory_equal(got.id, whole.id, got.n * sizeof *got.id);
+            }
+            seen += got.n;
+            free(got.id);
+            free(whole.id);
+        }
+    }
+    assert_true(seen > 3000);
     /* (the base's rows in its blocks 0, 4, 8...: all of them live) */
     size_t rows = ht_index_count(dx), want = 0, no, ni;
     for (size_t w0 = 0; w0 < rows; w0 += 4 * 64) {
