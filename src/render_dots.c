@@ -365,27 +365,60 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l) {
     double s = f->req->scale;
     dot_masks masks = {.on = n >= masks_from && masks_fit(f->cr)};
     masks.dr.on = masks.on && ht__over_begin(f->cr, &masks.dr);
+    /* What no incident changes (zoom-only properties), read once. */
+    const bool *once = l->zoom_only;
+    double rad1 =
+        once[HT_P_CIRCLE_RADIUS]
+            ? ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom, NULL, NULL) * s
+            : 0;
+    double op1 =
+        once[HT_P_CIRCLE_OPACITY]
+            ? ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom, NULL, NULL)
+            : 0;
+    double sw1 = once[HT_P_CIRCLE_STROKE_WIDTH]
+                     ? ht_style_number(l, HT_P_CIRCLE_STROKE_WIDTH, f->zoom,
+                                       NULL, NULL) *
+                           s
+                     : 0;
+    ht_rgba fill1 =
+        once[HT_P_CIRCLE_COLOR]
+            ? ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom, NULL, NULL)
+            : (ht_rgba){0};
+    ht_rgba ring1 =
+        once[HT_P_CIRCLE_STROKE_COLOR]
+            ? ht_style_color(l, HT_P_CIRCLE_STROKE_COLOR, f->zoom, NULL, NULL)
+            : (ht_rgba){0};
     for (size_t k = 0; st == HT_OK && k < n; k++) {
         size_t i = ord ? ord[k].i : k;
         incident_view view = circle_view(&cs[i]);
         const incident_view *v = &view;
-        double rad = ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom,
-                                     ht__render_get_incident, v) *
-                     s;
-        double op = ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom,
-                                    ht__render_get_incident, v);
-        double sw = ht_style_number(l, HT_P_CIRCLE_STROKE_WIDTH, f->zoom,
-                                    ht__render_get_incident, v) *
-                    s;
+        double rad = once[HT_P_CIRCLE_RADIUS]
+                         ? rad1
+                         : ht_style_number(l, HT_P_CIRCLE_RADIUS, f->zoom,
+                                           ht__render_get_incident, v) *
+                               s;
+        double op = once[HT_P_CIRCLE_OPACITY]
+                        ? op1
+                        : ht_style_number(l, HT_P_CIRCLE_OPACITY, f->zoom,
+                                          ht__render_get_incident, v);
+        double sw = once[HT_P_CIRCLE_STROKE_WIDTH]
+                        ? sw1
+                        : ht_style_number(l, HT_P_CIRCLE_STROKE_WIDTH, f->zoom,
+                                          ht__render_get_incident, v) *
+                              s;
         if (!isfinite(cs[i].x) || rad <= 0) {
             continue;
         }
-        ht_rgba fill = ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom,
-                                      ht__render_get_incident, v);
-        ht_rgba ring = sw > 0
-                           ? ht_style_color(l, HT_P_CIRCLE_STROKE_COLOR,
-                                            f->zoom, ht__render_get_incident, v)
-                           : fill;
+        ht_rgba fill = once[HT_P_CIRCLE_COLOR]
+                           ? fill1
+                           : ht_style_color(l, HT_P_CIRCLE_COLOR, f->zoom,
+                                            ht__render_get_incident, v);
+        ht_rgba ring =
+            sw <= 0 ? fill
+            : once[HT_P_CIRCLE_STROKE_COLOR]
+                ? ring1
+                : ht_style_color(l, HT_P_CIRCLE_STROKE_COLOR, f->zoom,
+                                 ht__render_get_incident, v);
         if (masks.on && dot_masked(f->cr, &masks, cs[i].x, cs[i].y, rad, sw,
                                    fill, ring, op)) {
             continue;
