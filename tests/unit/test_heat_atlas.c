@@ -947,6 +947,42 @@ static void test_margins_equal_builds(void **state) {
         assert_true(check_residue(adv, folded, &fs[k]));
     }
     over = NULL;
+    /* A community's box moved past the nodes: refused as damaged (its
+     * name in the file, its box's first column 16 bytes before it). */
+    const heat_margins *am = ht__heat_atlas_margins(adv);
+    const char *code = NULL;
+    for (size_t k = 0; k < am->n && !code; k++) {
+        code = am->m[k].dim == MARGIN_GRID ? am->m[k].name : NULL;
+    }
+    assert_non_null(code);
+    FILE *fp = fopen(apath, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    rewind(fp);
+    char *bytes = malloc((size_t)size);
+    assert_non_null(bytes);
+    assert_int_equal(fread(bytes, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    size_t len = strlen(code) + 1, at = 16;
+    while (at + len <= (size_t)size && memcmp(bytes + at, code, len) != 0) {
+        at++;
+    }
+    assert_true(at + len <= (size_t)size);
+    uint32_t far = 1u << 30;
+    memcpy(bytes + at - 16, &far, sizeof far);
+    char *dpath = ts_path(demo->fx->dir, "damaged.heat");
+    fp = fopen(dpath, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    free(bytes);
+    ht_heat_atlas *bad = (ht_heat_atlas *)1;
+    assert_int_equal(ht_heat_atlas_read(dpath, folded, &opts, 0, 7, &bad, &err),
+                     HT_ENOTFOUND);
+    assert_null(bad);
+    assert_contains(err.msg, "damaged");
+    free(dpath);
     ht_heat_atlas_unref(adv);
     /* Cut within the margins: truncated. */
     assert_truncated(apath, folded, 7);
