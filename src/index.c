@@ -1244,6 +1244,44 @@ void ht__index_run_parts(void *(*fn)(void *), void *arg0, size_t size,
     }
 }
 
+/* The cells of the base rows of @q's grids (columns @cell[0] to
+ * @cell[1] of rows @cell[2] to @cell[3]); false when none has a row. */
+static bool grids_cells(const base *b, const ht_index_filter *q,
+                        size_t cell[4]) {
+    uint32_t qb[4] = {0, 0, 0, 0};
+    bool any = false;
+    for (size_t g = 0; g < b->ngbox; g++) {
+        const uint32_t *e = b->gbox[g];
+        if (!(q->grids[g / 64] >> (g % 64) & 1) || e[0] > e[2]) {
+            continue;
+        }
+        for (int k = 0; k < 2; k++) {
+            qb[k] = any && qb[k] < e[k] ? qb[k] : e[k];
+            qb[k + 2] = any && qb[k + 2] > e[k + 2] ? qb[k + 2] : e[k + 2];
+        }
+        any = true;
+    }
+    if (!any || !b->c.n) {
+        return false;
+    }
+    int64_t ci0 = (int64_t)(qb[0] >> b->shift) - b->cx0;
+    int64_t ci1 = (int64_t)(qb[2] >> b->shift) - b->cx0;
+    int64_t cj0 = (int64_t)(qb[1] >> b->shift) - b->cy0;
+    int64_t cj1 = (int64_t)(qb[3] >> b->shift) - b->cy0;
+    ci0 = ci0 < 0 ? 0 : ci0;
+    cj0 = cj0 < 0 ? 0 : cj0;
+    ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
+    cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
+    if (ci0 > ci1 || cj0 > cj1) {
+        return false;
+    }
+    cell[0] = (size_t)ci0;
+    cell[1] = (size_t)ci1;
+    cell[2] = (size_t)cj0;
+    cell[3] = (size_t)cj1;
+    return true;
+}
+
 static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                              const ht_bbox *box, size_t part, size_t parts,
                              row_fn fn, void *ud) {
@@ -2042,10 +2080,31 @@ typedef struct within_part {
     bool ok;
 } within_part;
 
+/* Rows @w0 + @a to @w0 + @e - 1 of the base: counted, and those outside
+ * given to w->fn. */
+static inline void within_block(within_part *w, const ht__qtab *to,
+                                const ht__qtab *ti, const cols *c, size_t w0,
+                                size_t a, size_t e) {
+    const ht_index *ix = w->ix;
+    uint64_t mo = ht__qtab_block(to, c, w0, a, e) & ~ix->dead[w0 / 64];
+    mo = ht__qtab_rest(to, c, w0, mo);
+    uint64_t mi = ti->none ? 0 : ht__qtab_block(ti, c, w0, a, e) & mo;
+    mi = ht__qtab_rest(ti, c, w0, mi);
+    for (uint64_t m = w->fn ? mo & ~mi : 0; m; m &= m - 1) {
+        size_t i = w0 + (size_t)__builtin_ctzll(m);
+        double x, y;
+        ht__row_m(c, i, &x, &y);
+        w->fn(w->ud, x, y, (int)(c->flags[i] & 3));
+    }
+    w->n_outer += (size_t)__builtin_popcountll(mo);
+    w->n_inner += (size_t)__builtin_popcountll(mi);
+}
+
 static void *within_walk(void *arg) {
     within_part *w = arg;
     const ht_index *ix = w->ix;
-    const cols *c = &ix->b->c;
+    const base *b = ix->b;
+    const cols *c = &b->c;
     ht__qtab to, ti;
     bool t1 = ht__qtab_init(&to, ix, w->outer);
     bool t2 = t1 && ht__qtab_init(&ti, ix, w->inner);
@@ -2057,25 +2116,35 @@ static void *within_walk(void *arg) {
         return NULL;
     }
     size_t n = c->n, parts = w->parts, part = w->part;
-    size_t i0 = n / parts * part;
-    size_t i1 = part + 1 == parts ? n : n / parts * (part + 1);
-    for (size_t w0 = i0 / 64 * 64; !to.none && w0 < i1; w0 += 64) {
-        if (w->every > 1 && w0 / 64 % w->every) {
-            continue;
+    if (w->outer && w->outer->grids) {
+        /* an outer filter of grids (a street office, a community): the
+         * cells of their rows only, rows of cells dealt to the parts */
+        size_t cell[4] = {0, 0, 0, 0};
+        bool any = grids_cells(b, w->outer, cell);
+        for (size_t j = cell[2]; any && !to.none && j <= cell[3]; j++) {
+            if (parts > 1 && j % parts != part) {
+                continue;
+            }
+            size_t a = b->start[j * b->nx + cell[0]];
+            size_t e = b->start[j * b->nx + cell[1] + 1];
+            for (size_t w0 = a / 64 * 64; w0 < e; w0 += 64) {
+                if (w->every > 1 && w0 / 64 % w->every) {
+                    continue;
+                }
+                within_block(w, &to, &ti, c, w0, w0 < a ? a - w0 : 0,
+                             e - w0 < 64 ? e - w0 : 64);
+            }
         }
-        size_t a = w0 < i0 ? i0 - w0 : 0, e = i1 - w0 < 64 ? i1 - w0 : 64;
-        uint64_t mo = ht__qtab_block(&to, c, w0, a, e) & ~ix->dead[w0 / 64];
-        mo = ht__qtab_rest(&to, c, w0, mo);
-        uint64_t mi = ti.none ? 0 : ht__qtab_block(&ti, c, w0, a, e) & mo;
-        mi = ht__qtab_rest(&ti, c, w0, mi);
-        for (uint64_t m = w->fn ? mo & ~mi : 0; m; m &= m - 1) {
-            size_t i = w0 + (size_t)__builtin_ctzll(m);
-            double x, y;
-            ht__row_m(c, i, &x, &y);
-            w->fn(w->ud, x, y, (int)(c->flags[i] & 3));
+    } else {
+        size_t i0 = n / parts * part;
+        size_t i1 = part + 1 == parts ? n : n / parts * (part + 1);
+        for (size_t w0 = i0 / 64 * 64; !to.none && w0 < i1; w0 += 64) {
+            if (w->every > 1 && w0 / 64 % w->every) {
+                continue;
+            }
+            within_block(w, &to, &ti, c, w0, w0 < i0 ? i0 - w0 : 0,
+                         i1 - w0 < 64 ? i1 - w0 : 64);
         }
-        w->n_outer += (size_t)__builtin_popcountll(mo);
-        w->n_inner += (size_t)__builtin_popcountll(mi);
     }
     ht__qtab_free(&to);
     ht__qtab_free(&ti);

@@ -802,6 +802,7 @@ static void test_index_count_within(void **state) {
         {"grid", "110101002", "status", "open"},
         {"overdue", "1", NULL, NULL},
         {"to", "2026-09-30", "satisfaction", "satisfied"},
+        {"grid", "110101002", NULL, NULL},
     };
     size_t n = sizeof fs / sizeof *fs;
     ht_index_filter *q[sizeof fs / sizeof *fs];
