@@ -102,6 +102,9 @@ for db in "$@"; do
   measure "incidents limit=1000 status=closed" "$base/api/incidents?limit=1000&status=closed"
   measure "grid $office with its figures" "$base/api/grids/$office"
   measure "overdue tile z$z (every late dot)" "$base/tiles/overdue/$z/$x/$y.png"
+  measure "overdue tile z$((z - 1)) (every late dot)" \
+    "$base/tiles/overdue/$((z - 1))/$((x / 2))/$((y / 2)).png"
+  echo "  RSS after the run: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   pid=""
 done
