@@ -398,18 +398,20 @@ static void *sh_draw(void *arg) {
     return NULL;
 }
 
-/* The painted pixels of @s over the demo's district at the clock @now. */
-static long painted_at(const ht_style *s, int64_t now) {
+/* @s over the demo's district at "now" @now, transparent, @w by @h, into
+ * @px (premultiplied ARGB, @w * @h). */
+static void district_px(const ht_style *s, int64_t now, int w, int h,
+                        uint32_t *px) {
     ht_clock_set(now);
     const ht_fgrid *d = ht_features_find_grid(feat, "110101");
     ht_render_req req = {.style = s,
                          .bbox = d->bbox,
-                         .width = 200,
-                         .height = 300,
+                         .width = w,
+                         .height = h,
                          .scale = 1,
                          .transparent = true};
     cairo_surface_t *img =
-        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 200, 300);
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
     cairo_t *cr = cairo_create(img);
     ht_error err = {0};
     if (ht_render(rend, &req, cr, &err) != HT_OK) {
@@ -417,16 +419,20 @@ static long painted_at(const ht_style *s, int64_t now) {
     }
     cairo_destroy(cr);
     cairo_surface_flush(img);
-    long n = 0;
-    const unsigned char *px = cairo_image_surface_get_data(img);
-    int stride = cairo_image_surface_get_stride(img);
-    for (int y = 0; y < 300; y++) {
-        for (int x = 0; x < 200; x++) {
-            n += px[y * stride + x * 4 + 3] != 0;
-        }
-    }
+    assert_int_equal(cairo_image_surface_get_stride(img), w * 4);
+    memcpy(px, cairo_image_surface_get_data(img), (size_t)w * h * 4);
     cairo_surface_destroy(img);
     ht_clock_set(0);
+}
+
+/* The painted pixels of @s over the demo's district at the clock @now. */
+static long painted_at(const ht_style *s, int64_t now) {
+    static uint32_t px[200 * 300];
+    district_px(s, now, 200, 300, px);
+    long n = 0;
+    for (size_t k = 0; k < 200 * 300; k++) {
+        n += (px[k] >> 24) != 0;
+    }
     return n;
 }
 
@@ -510,30 +516,6 @@ static void test_render_dots_from_masks(void **state) {
     ht_style_unref(s);
 }
 
-/* @s over the whole district at "now" @now, transparent, into @px. */
-static void district_px(const ht_style *s, int64_t now, uint32_t *px) {
-    ht_clock_set(now);
-    const ht_fgrid *d = ht_features_find_grid(feat, "110101");
-    ht_render_req req = {.style = s,
-                         .bbox = d->bbox,
-                         .width = 256,
-                         .height = 256,
-                         .scale = 1,
-                         .transparent = true};
-    cairo_surface_t *img =
-        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 256, 256);
-    cairo_t *cr = cairo_create(img);
-    ht_error err = {0};
-    if (ht_render(rend, &req, cr, &err) != HT_OK) {
-        fail_msg("%s", err.msg);
-    }
-    cairo_destroy(cr);
-    cairo_surface_flush(img);
-    memcpy(px, cairo_image_surface_get_data(img), 256 * 256 * 4);
-    cairo_surface_destroy(img);
-    ht_clock_set(0);
-}
-
 /* The masks composited by hutong on an image give Cairo's pixels exactly:
  * over an opaque background, and over a transparent one (the overdue
  * overlay: its communities' translucent shades, then the dots). */
@@ -570,7 +552,7 @@ static void test_render_dots_direct_as_cairo(void **state) {
             if (k == 0) {
                 ts_demo_tile(demo, NULL, styles[k], NULL, px);
             } else {
-                district_px(styles[k], 1900000000, px);
+                district_px(styles[k], 1900000000, 256, 256, px);
             }
             assert_int_equal(ht__render_dots_direct_pictures(),
                              before + (size_t)direct);
@@ -602,9 +584,9 @@ static void test_render_dots_order(void **state) {
         "7,5]}}]}");
     static uint32_t keyed[256 * 256], compared[256 * 256];
     ht__render_set_dot_keys(false);
-    district_px(s, 1900000000, compared);
+    district_px(s, 1900000000, 256, 256, compared);
     ht__render_set_dot_keys(true);
-    district_px(s, 1900000000, keyed);
+    district_px(s, 1900000000, 256, 256, keyed);
     size_t differ = 0, painted = 0;
     for (size_t p = 0; p < 256 * 256; p++) {
         differ += keyed[p] != compared[p];
