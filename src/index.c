@@ -1244,11 +1244,10 @@ void ht__index_run_parts(void *(*fn)(void *), void *arg0, size_t size,
     }
 }
 
-/* The cells of the base rows of @q's grids (columns @cell[0] to
- * @cell[1] of rows @cell[2] to @cell[3]); false when none has a row. */
-static bool grids_cells(const base *b, const ht_index_filter *q,
-                        size_t cell[4]) {
-    uint32_t qb[4] = {0, 0, 0, 0};
+/* The box (quantised: x0, y0, x1, y1) of the base rows of @q's grids;
+ * false when none of them has a row. */
+static bool grids_qbox(const base *b, const ht_index_filter *q,
+                       uint32_t qb[4]) {
     bool any = false;
     for (size_t g = 0; g < b->ngbox; g++) {
         const uint32_t *e = b->gbox[g];
@@ -1261,9 +1260,12 @@ static bool grids_cells(const base *b, const ht_index_filter *q,
         }
         any = true;
     }
-    if (!any || !b->c.n) {
-        return false;
-    }
+    return any;
+}
+
+/* The base's cells over quantised box @qb: columns @cell[0] to @cell[1]
+ * of rows @cell[2] to @cell[3]; false when there are none. */
+static bool cells_over(const base *b, const uint32_t qb[4], size_t cell[4]) {
     int64_t ci0 = (int64_t)(qb[0] >> b->shift) - b->cx0;
     int64_t ci1 = (int64_t)(qb[2] >> b->shift) - b->cx0;
     int64_t cj0 = (int64_t)(qb[1] >> b->shift) - b->cy0;
@@ -1272,7 +1274,7 @@ static bool grids_cells(const base *b, const ht_index_filter *q,
     cj0 = cj0 < 0 ? 0 : cj0;
     ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
     cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
-    if (ci0 > ci1 || cj0 > cj1) {
+    if (!b->c.n || qb[0] > qb[2] || qb[1] > qb[3] || ci0 > ci1 || cj0 > cj1) {
         return false;
     }
     cell[0] = (size_t)ci0;
@@ -1285,35 +1287,22 @@ static bool grids_cells(const base *b, const ht_index_filter *q,
 static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
                              const ht_bbox *box, size_t part, size_t parts,
                              row_fn fn, void *ud) {
-    uint32_t qx0 = 0, qy0 = 0, qx1 = NONE32, qy1 = NONE32;
+    uint32_t qb[4] = {0, 0, NONE32, NONE32};
     if (box) {
-        qx0 = ht__quantise(box->minx);
-        qy0 = ht__quantise(box->miny);
-        qx1 = ht__quantise(box->maxx);
-        qy1 = ht__quantise(box->maxy);
+        qb[0] = ht__quantise(box->minx);
+        qb[1] = ht__quantise(box->miny);
+        qb[2] = ht__quantise(box->maxx);
+        qb[3] = ht__quantise(box->maxy);
     }
     const base *b = ix->b;
     /* A filter of grids: the cells of their rows only (the changes as
      * any box would cut them). */
     bool grids = !box && q && q->grids;
-    for (size_t g = 0, any = 0; grids && g <= b->ngbox; g++) {
-        if (g == b->ngbox) {
-            if (!any) { /* none of its grids has a row */
-                qx0 = qy0 = 1;
-                qx1 = qy1 = 0;
-            }
-            break;
-        }
-        const uint32_t *e = b->gbox[g];
-        if (!(q->grids[g / 64] >> (g % 64) & 1) || e[0] > e[2]) {
-            continue;
-        }
-        qx0 = any && qx0 < e[0] ? qx0 : e[0];
-        qy0 = any && qy0 < e[1] ? qy0 : e[1];
-        qx1 = any && qx1 > e[2] ? qx1 : e[2];
-        qy1 = any && qy1 > e[3] ? qy1 : e[3];
-        any = 1;
+    if (grids && !grids_qbox(b, q, qb)) { /* none of its grids has a row */
+        qb[0] = qb[1] = 1;
+        qb[2] = qb[3] = 0;
     }
+    uint32_t qx0 = qb[0], qy0 = qb[1], qx1 = qb[2], qy1 = qb[3];
     ht__qtab tab;
     if (!box && !grids && ht__qtab_init(&tab, ix, q)) {
         /* everywhere: a slice of the base, in storage order, 64 rows at a
@@ -1340,27 +1329,21 @@ static inline void walk_rows(const ht_index *ix, const ht_index_filter *q,
             }
             fn(ud, &b->c, i);
         }
-    } else if (b->c.n) {
-        int64_t ci0 = (int64_t)(qx0 >> b->shift) - b->cx0;
-        int64_t ci1 = (int64_t)(qx1 >> b->shift) - b->cx0;
-        int64_t cj0 = (int64_t)(qy0 >> b->shift) - b->cy0;
-        int64_t cj1 = (int64_t)(qy1 >> b->shift) - b->cy0;
-        ci0 = ci0 < 0 ? 0 : ci0;
-        cj0 = cj0 < 0 ? 0 : cj0;
-        ci1 = ci1 >= (int64_t)b->nx ? (int64_t)b->nx - 1 : ci1;
-        cj1 = cj1 >= (int64_t)b->ny ? (int64_t)b->ny - 1 : cj1;
+    } else {
+        size_t cell[4] = {0, 0, 0, 0};
+        bool any = cells_over(b, qb, cell);
         /* the filter's tables first, 64 rows at a time (a filter of
          * open or late incidents reads their flags only), then the box */
-        bool tabs = ht__qtab_init(&tab, ix, q);
-        for (int64_t j = cj0; j <= cj1 && ci0 <= ci1 && !(tabs && tab.none);
+        bool tabs = any && ht__qtab_init(&tab, ix, q);
+        for (size_t j = cell[2]; any && j <= cell[3] && !(tabs && tab.none);
              j++) {
             /* rows of cells dealt to the parts in turn: parts of about as
              * many incidents over any box */
-            if (parts > 1 && (size_t)j % parts != part) {
+            if (parts > 1 && j % parts != part) {
                 continue;
             }
-            size_t a = b->start[(size_t)j * b->nx + (size_t)ci0];
-            size_t e = b->start[(size_t)j * b->nx + (size_t)ci1 + 1];
+            size_t a = b->start[j * b->nx + cell[0]];
+            size_t e = b->start[j * b->nx + cell[1] + 1];
             for (size_t w0 = a / 64 * 64; tabs && w0 < e; w0 += 64) {
                 size_t lo = w0 < a ? a - w0 : 0, hi = e - w0 < 64 ? e - w0 : 64;
                 uint64_t m = ht__qtab_block(&tab, &b->c, w0, lo, hi) &
@@ -2119,8 +2102,9 @@ static void *within_walk(void *arg) {
     if (w->outer && w->outer->grids) {
         /* an outer filter of grids (a street office, a community): the
          * cells of their rows only, rows of cells dealt to the parts */
+        uint32_t qb[4];
         size_t cell[4] = {0, 0, 0, 0};
-        bool any = grids_cells(b, w->outer, cell);
+        bool any = grids_qbox(b, w->outer, qb) && cells_over(b, qb, cell);
         for (size_t j = cell[2]; any && !to.none && j <= cell[3]; j++) {
             if (parts > 1 && j % parts != part) {
                 continue;
