@@ -28,18 +28,12 @@ struct ht_heat {
     double floor_v; /* below this a node is empty: sums' rounding */
 };
 
-/* Nodes for a grid of @nodes: from the pool of those given back when it
- * holds one of that size, else fresh; zeroed when @zero. NULL when out of
- * memory. Give it back (or free it). */
+/* Nodes for a grid of @nodes: from the pool of buffers given back
+ * (pool.c) when it holds one of that size, else fresh; zeroed when @zero.
+ * NULL when out of memory. Give it back (or free it). */
 double *ht__heat_grid_take(size_t nodes, bool zero);
-/* Keep @v (of @nodes) for the next, within the pool's bytes (the grids
- * given back longest ago dropped to make room), or free it. NULL: none. */
+/* Keep @v (of @nodes) in the pool for the next, or free it. NULL: none. */
 void ht__heat_grid_give(double *v, size_t nodes);
-/* What the pool holds at most, in bytes, and holds now; setting it empties
- * it (for tests). */
-#define HT__HEAT_POOL_BYTES (8u << 20)
-size_t ht__heat_pool_bytes(void);
-void ht__heat_pool_set_cap(size_t bytes);
 
 /* A grid of @ix's extent and @o's spacing, its nodes 0. */
 ht_status ht__heat_new(const ht_index *ix, const ht_heat_opts *o, ht_heat **out,

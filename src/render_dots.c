@@ -7,8 +7,8 @@
  * (its solid colour over, through an 8-bit mask), without Cairo's cost of
  * a call: two patterns and a composite's setup a dot. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +18,7 @@
 #include "hutong/model.h"
 #include "hutong/style.h"
 
+#include "pool_int.h"
 #include "render_int.h"
 
 /* An incident kept for drawing: the row's strings are copied (codes are
@@ -89,63 +90,6 @@ static void sort_order(dot_order *o, dot_order *tmp, size_t n) {
         }
         memcpy(o, tmp, n * sizeof *o);
     }
-}
-
-/* ---- arrays kept for the next picture ---- */
-
-/* A tile of the overdue map at city scale holds some 20,000 dots: their
- * arrays are megabytes, every page of which faulted when fresh from the
- * system. Two are kept, to SPARE_BYTES each. */
-#define SPARES 2
-#define SPARE_BYTES ((size_t)8 << 20)
-static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    void *p;
-    size_t bytes;
-} spares[SPARES];
-
-/* The largest array kept (NULL: none), its bytes in @bytes. */
-static void *spare_take(size_t *bytes) {
-    void *p = NULL;
-    *bytes = 0;
-    pthread_mutex_lock(&spare_mu);
-    int best = -1;
-    for (int k = 0; k < SPARES; k++) {
-        if (spares[k].p && (best < 0 || spares[k].bytes > spares[best].bytes)) {
-            best = k;
-        }
-    }
-    if (best >= 0) {
-        p = spares[best].p;
-        *bytes = spares[best].bytes;
-        spares[best].p = NULL;
-    }
-    pthread_mutex_unlock(&spare_mu);
-    return p;
-}
-
-/* @p (@bytes) kept in place of a smaller one, else freed. */
-static void spare_give(void *p, size_t bytes) {
-    if (!p || bytes > SPARE_BYTES) {
-        free(p);
-        return;
-    }
-    pthread_mutex_lock(&spare_mu);
-    int small = 0;
-    for (int k = 1; k < SPARES; k++) {
-        if (!spares[k].p ||
-            (spares[small].p && spares[k].bytes < spares[small].bytes)) {
-            small = k;
-        }
-    }
-    void *drop = p;
-    if (!spares[small].p || spares[small].bytes < bytes) {
-        drop = spares[small].p;
-        spares[small].p = p;
-        spares[small].bytes = bytes;
-    }
-    pthread_mutex_unlock(&spare_mu);
-    free(drop);
 }
 
 static incident_view circle_view(const circle *c) {
@@ -327,7 +271,8 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l) {
      * rest of the picture counts. */
     circles c = {.f = f, .l = l, .now = ht_clock_now()};
     size_t bytes;
-    c.cs = spare_take(&bytes);
+    /* (the arrays of the last picture: fresh, every page faulted) */
+    c.cs = ht__pool_take(HT__POOL_DOTS, 0, SIZE_MAX, &bytes);
     c.cap = bytes / sizeof *c.cs;
     ht_index_visit(f->r->index, q, &f->query, collect_circle, &c);
     ht_index_filter_free(q);
@@ -338,9 +283,9 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l) {
     dot_order *ord = NULL;
     size_t ord_bytes = 0;
     if (!c.failed && n > 1) {
-        ord = spare_take(&ord_bytes);
-        if (ord_bytes < 2 * n * sizeof *ord) {
-            free(ord);
+        ord = ht__pool_take(HT__POOL_DOT_ORDER, 2 * n * sizeof *ord, SIZE_MAX,
+                            &ord_bytes);
+        if (!ord) {
             ord_bytes = 2 * n * sizeof *ord;
             ord = malloc(ord_bytes);
             c.failed = !ord;
@@ -348,7 +293,7 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l) {
         for (size_t i = 0; ord && i < n; i++) {
             ord[i].i = i;
             if (!order_key(&cs[i], &ord[i].key)) {
-                spare_give(ord, ord_bytes);
+                ht__pool_give(HT__POOL_DOT_ORDER, ord, ord_bytes);
                 ord = NULL;
                 qsort(cs, n, sizeof *cs, cmp_circle);
             }
@@ -358,8 +303,8 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l) {
         }
     }
     if (c.failed) {
-        spare_give(ord, ord_bytes);
-        spare_give(cs, c.cap * sizeof *cs);
+        ht__pool_give(HT__POOL_DOT_ORDER, ord, ord_bytes);
+        ht__pool_give(HT__POOL_DOTS, cs, c.cap * sizeof *cs);
         return ht_error_set(f->err, HT_ENOMEM, "out of memory");
     }
     double s = f->req->scale;
@@ -438,7 +383,7 @@ ht_status ht__render_dots(frame *f, const ht_style_layer *l) {
     }
     ht__over_settle(&masks.dr);
     masks_free(&masks);
-    spare_give(ord, ord_bytes);
-    spare_give(cs, c.cap * sizeof *cs);
+    ht__pool_give(HT__POOL_DOT_ORDER, ord, ord_bytes);
+    ht__pool_give(HT__POOL_DOTS, cs, c.cap * sizeof *cs);
     return st;
 }

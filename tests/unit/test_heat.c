@@ -14,6 +14,7 @@
 
 #include "heat_int.h"
 #include "ht_test.h"
+#include "pool_int.h"
 
 static ts_demo *demo;
 static ht_index *ix;
@@ -651,7 +652,7 @@ static void test_heat_per_day_shares_one_scale(void **state) {
  * bytes; one past them is freed, not kept. */
 static void test_heat_pool_reuses_within_its_bytes(void **state) {
     (void)state;
-    ht__heat_pool_set_cap(3500 * sizeof(double));
+    ht__pool_set_cap(3500 * sizeof(double));
     double *a = ht__heat_grid_take(1000, true);
     assert_non_null(a);
     for (size_t k = 0; k < 1000; k++) {
@@ -659,14 +660,14 @@ static void test_heat_pool_reuses_within_its_bytes(void **state) {
         a[k] = 7;
     }
     ht__heat_grid_give(a, 1000);
-    assert_int_equal(ht__heat_pool_bytes(), 1000 * sizeof(double));
+    assert_int_equal(ht__pool_bytes(), 1000 * sizeof(double));
     /* another size: fresh */
     double *b = ht__heat_grid_take(999, true);
     assert_non_null(b);
     assert_true(b != a);
     double *c = ht__heat_grid_take(1000, true);
     assert_ptr_equal(c, a);
-    assert_int_equal(ht__heat_pool_bytes(), 0);
+    assert_int_equal(ht__pool_bytes(), 0);
     for (size_t k = 0; k < 1000; k++) {
         assert_true(c[k] == 0);
     }
@@ -678,26 +679,26 @@ static void test_heat_pool_reuses_within_its_bytes(void **state) {
     assert_true(d[5] == 3);
     ht__heat_grid_give(d, 1000);
     ht__heat_grid_give(b, 999);
-    assert_int_equal(ht__heat_pool_bytes(), 1999 * sizeof(double));
+    assert_int_equal(ht__pool_bytes(), 1999 * sizeof(double));
     /* Past its bytes: the grid given back longest ago goes. */
     double *e[3];
     for (int k = 0; k < 3; k++) {
         e[k] = ht__heat_grid_take(1000, false);
         assert_non_null(e[k]);
     }
-    assert_int_equal(ht__heat_pool_bytes(), 999 * sizeof(double));
+    assert_int_equal(ht__pool_bytes(), 999 * sizeof(double));
     for (int k = 0; k < 3; k++) {
         ht__heat_grid_give(e[k], 1000);
     }
     /* 999 went first to make room for the third */
-    assert_int_equal(ht__heat_pool_bytes(), 3 * 1000 * sizeof(double));
+    assert_int_equal(ht__pool_bytes(), 3 * 1000 * sizeof(double));
     /* larger than the pool: freed */
     double *big = ht__heat_grid_take(5000, false);
     ht__heat_grid_give(big, 5000);
-    assert_int_equal(ht__heat_pool_bytes(), 3 * 1000 * sizeof(double));
+    assert_int_equal(ht__pool_bytes(), 3 * 1000 * sizeof(double));
     ht__heat_grid_give(NULL, 10);
-    ht__heat_pool_set_cap(HT__HEAT_POOL_BYTES);
-    assert_int_equal(ht__heat_pool_bytes(), 0);
+    ht__pool_set_cap(HT__POOL_BYTES);
+    assert_int_equal(ht__pool_bytes(), 0);
 }
 
 int main(void) {
