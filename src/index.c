@@ -30,13 +30,18 @@ void ht__index_cols_free(cols *c) {
     free(c->whi);
     free(c->t);
     free(c->cat);
+    free(c->cat8);
     free(c->flags);
     free(c->grid);
+    free(c->grid2);
     free(c->street);
     free(c->street3);
     free(c->sids);
     free(c->id);
+    free(c->ib);
+    free(c->id3);
     free(c->dept);
+    free(c->dept8);
     free(c->extra);
     free(c->close);
     free(c->arrive);
@@ -74,12 +79,12 @@ ht_status ht__index_cols_reserve(cols *c, size_t need, ht_error *err) {
 void ht__index_cols_copy_row(cols *dst, size_t di, const cols *src, size_t si) {
     ht__row_q(src, si, &dst->x[di], &dst->y[di]);
     dst->t[di] = src->t[si];
-    dst->cat[di] = src->cat[si];
+    dst->cat[di] = (uint16_t)ht__row_cat(src, si);
     dst->flags[di] = src->flags[si];
     ht__set_grid(dst, di, ht__row_grid(src, si));
     dst->street[di] = ht__row_street(src, si);
-    dst->id[di] = src->id[si];
-    dst->dept[di] = src->dept[si];
+    dst->id[di] = ht__row_id(src, si);
+    dst->dept[di] = (uint16_t)ht__row_dept(src, si);
     dst->extra[di] = src->extra[si];
     dst->close[di] = src->close[si];
     dst->arrive[di] = src->arrive[si];
@@ -151,8 +156,110 @@ static bool pack_streets(cols *c) {
     return true;
 }
 
+static atomic_bool narrow_off;
+
+void ht__index_set_narrow(bool on) {
+    atomic_store(&narrow_off, !on);
+}
+
+/* Categories and departments in a byte a row, grids in 2, when all
+ * their values fit (a city's dictionaries: tens of categories and
+ * departments, thousands of grids); each kept whole otherwise. */
+static bool pack_narrow(cols *c) {
+    if (atomic_load(&narrow_off) || !c->cat || !c->dept || !c->grid) {
+        return true; /* (or packed already) */
+    }
+    size_t n = c->n;
+    uint32_t cmax = 0, dmax = 0, gmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t g = ht__get3(c->grid, i);
+        cmax = c->cat[i] > cmax ? c->cat[i] : cmax;
+        dmax = c->dept[i] != NONE16 && c->dept[i] > dmax ? c->dept[i] : dmax;
+        gmax = g != NONE24 && g > gmax ? g : gmax;
+    }
+    uint8_t *cat8 = cmax < NONE8 ? malloc(n ? n : 1) : NULL;
+    uint8_t *dept8 = dmax < NONE8 ? malloc(n ? n : 1) : NULL;
+    uint16_t *grid2 =
+        gmax < NONE16 ? malloc((n ? n : 1) * sizeof *grid2) : NULL;
+    if ((cmax < NONE8 && !cat8) || (dmax < NONE8 && !dept8) ||
+        (gmax < NONE16 && !grid2)) {
+        free(cat8);
+        free(dept8);
+        free(grid2);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cat8) {
+            cat8[i] = (uint8_t)c->cat[i];
+        }
+        if (dept8) {
+            dept8[i] = c->dept[i] == NONE16 ? NONE8 : (uint8_t)c->dept[i];
+        }
+        if (grid2) {
+            uint32_t g = ht__get3(c->grid, i);
+            grid2[i] = g == NONE24 ? NONE16 : (uint16_t)g;
+        }
+    }
+    if (cat8) {
+        free(c->cat);
+        c->cat = NULL;
+        c->cat8 = cat8;
+    }
+    if (dept8) {
+        free(c->dept);
+        c->dept = NULL;
+        c->dept8 = dept8;
+    }
+    if (grid2) {
+        free(c->grid);
+        c->grid = NULL;
+        c->grid2 = grid2;
+    }
+    return true;
+}
+
+/* The ids by blocks of 64 rows, when each block's fit in 3 bytes above
+ * its least (in a cell, rows are in id order: a block holds ids near
+ * each other where the cell is busy); kept whole otherwise. */
+static bool pack_ids(cols *c) {
+    if (atomic_load(&narrow_off) || !c->id) {
+        return true;
+    }
+    size_t n = c->n, nb = (n + 63) / 64;
+    uint32_t *ib = malloc((nb ? nb : 1) * sizeof *ib);
+    if (!ib) {
+        return false;
+    }
+    for (size_t k = 0; k < nb; k++) {
+        size_t e = n - k * 64 < 64 ? n - k * 64 : 64;
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (size_t i = k * 64; i < k * 64 + e; i++) {
+            lo = c->id[i] < lo ? c->id[i] : lo;
+            hi = c->id[i] > hi ? c->id[i] : hi;
+        }
+        if (hi - lo > NONE24) {
+            free(ib);
+            return true;
+        }
+        ib[k] = lo;
+    }
+    uint8_t *id3 = malloc(3 * n + 1);
+    if (!id3) {
+        free(ib);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ht__put3(id3, i, c->id[i] - ib[i / 64]);
+    }
+    free(c->id);
+    c->id = NULL;
+    c->ib = ib;
+    c->id3 = id3;
+    return true;
+}
+
 bool ht__index_cols_pack(cols *c) {
-    if (!pack_streets(c)) {
+    if (!pack_streets(c) || !pack_narrow(c) || !pack_ids(c)) {
         return false;
     }
     if (!c->x) {
@@ -744,7 +851,7 @@ static size_t base_find(const base *b, uint32_t id) {
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         size_t at = ht__base_by_id(b, mid);
-        uint32_t v = b->c.id[at];
+        uint32_t v = ht__row_id(&b->c, at);
         if (v == id) {
             return at;
         }
@@ -881,17 +988,19 @@ size_t ht_index_count(const ht_index *ix) {
 
 double ht_index_bytes_per_incident(const ht_index *ix) {
     /* the base's: packed x and y (and a block's least position, its place
-     * among the wide ones, and their high halves), t, cat, flags, grid (3
-     * bytes), street (3, and the table of large ids), id, dept, extra (with
-     * the outcomes), hours to close and to arrive, and the by-id order (3
-     * bytes under 16.7 million rows) */
+     * among the wide ones, and their high halves), t, cat (1 or 2 bytes),
+     * flags, grid (2 or 3), street (3, and the table of large ids), id (3
+     * and a block's least, or 4), dept (1 or 2), extra (with the outcomes),
+     * hours to close and to arrive, and the by-id order (3 bytes under 16.7
+     * million rows) */
     const cols *c = &ix->b->c;
     size_t n = c->n ? c->n : 1, nb = (c->n + 63) / 64;
     double xy =
         c->x ? 8 : 4 + (double)(nb * 12 + c->nwide * 64 * 4) / (double)n;
     double street = c->street ? 4 : 3 + (double)(c->nsids * 4) / (double)n;
-    return xy + 4 + 2 + 1 + 3 + street + 4 + 2 + 1 + 2 + 2 +
-           (ix->b->by_id ? 4 : 3);
+    double id = c->id ? 4 : 3 + (double)(nb * 4) / (double)n;
+    return xy + 4 + (c->cat8 ? 1 : 2) + 1 + (c->grid2 ? 2 : 3) + street + id +
+           (c->dept8 ? 1 : 2) + 1 + 2 + 2 + (ix->b->by_id ? 4 : 3);
 }
 
 bool ht_index_time_range(const ht_index *ix, int64_t *first, int64_t *last) {
@@ -1055,13 +1164,13 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
     const dict *d = ix->d;
     unsigned fl = c->flags[i];
     return (ht_incident_view){
-        .id = c->id[i],
+        .id = ht__row_id(c, i),
         .reported_at = c->t[i],
         .severity = (int)(fl & 3),
         .source = (ht_source)(fl >> 2 & 7),
         .state = (ht_state)(fl >> 5),
-        .category = d->cats[c->cat[i]].code,
-        .major = d->cats[d->cats[c->cat[i]].major].code,
+        .category = d->cats[ht__row_cat(c, i)].code,
+        .major = d->cats[d->cats[ht__row_cat(c, i)].major].code,
         .grid_code = ht__row_grid(c, i) == NONE32
                          ? NULL
                          : d->grids[ht__row_grid(c, i)].code,
@@ -1075,17 +1184,14 @@ static ht_incident_view view_of(const ht_index *ix, const cols *c, size_t i) {
 /* The simple tests, one function for each set of them that rejects some
  * value (time, flags, satisfaction, category): a walk reads only the
  * columns its filter asks about. */
-static inline __attribute__((always_inline)) uint64_t qtab_simple(
+static inline __attribute__((always_inline)) uint64_t qtab_loop(
     const ht__qtab *t, const cols *c, size_t w0, size_t a, size_t e, bool by_t,
-    bool by_flags, bool by_sat, bool by_cat) {
-    if (!by_t && !by_flags && !by_sat && !by_cat) {
-        uint64_t hi = e == 64 ? ~0ull : (1ull << e) - 1;
-        return a >= e ? 0 : hi & ~((1ull << a) - 1);
-    }
+    bool by_flags, bool by_sat, bool by_cat, bool cat8) {
     uint64_t m = 0;
     const uint32_t *tt = c->t + w0;
     const uint8_t *fl = c->flags + w0, *ex = c->extra + w0;
-    const uint16_t *ct = c->cat + w0;
+    const uint16_t *ct = cat8 ? NULL : c->cat + w0;
+    const uint8_t *c8 = cat8 ? c->cat8 + w0 : NULL;
     for (size_t k = a; k < e; k++) {
         unsigned h = 1;
         if (by_t) {
@@ -1098,11 +1204,24 @@ static inline __attribute__((always_inline)) uint64_t qtab_simple(
             h &= t->sat_ok[ex[k] & 3];
         }
         if (by_cat) {
-            h &= t->cat_ok[ct[k]];
+            h &= t->cat_ok[cat8 ? c8[k] : ct[k]];
         }
         m |= (uint64_t)h << k;
     }
     return m;
+}
+
+static inline __attribute__((always_inline)) uint64_t qtab_simple(
+    const ht__qtab *t, const cols *c, size_t w0, size_t a, size_t e, bool by_t,
+    bool by_flags, bool by_sat, bool by_cat) {
+    if (!by_t && !by_flags && !by_sat && !by_cat) {
+        uint64_t hi = e == 64 ? ~0ull : (1ull << e) - 1;
+        return a >= e ? 0 : hi & ~((1ull << a) - 1);
+    }
+    if (by_cat && c->cat8) {
+        return qtab_loop(t, c, w0, a, e, by_t, by_flags, by_sat, true, true);
+    }
+    return qtab_loop(t, c, w0, a, e, by_t, by_flags, by_sat, by_cat, false);
 }
 
 #define QTAB_SIMPLE(n)                                                        \
@@ -1435,7 +1554,7 @@ static void heap_swap(newest_ctx *h, size_t a, size_t b) {
 
 static void newest_row(void *ud, const cols *c, size_t i) {
     newest_ctx *h = ud;
-    int64_t t = c->t[i], id = c->id[i];
+    int64_t t = c->t[i], id = ht__row_id(c, i);
     if (!newer_than(h->before_t, h->before_id, t, id)) {
         return; /* not older than the cursor */
     }
@@ -1627,7 +1746,7 @@ ht_status ht_index_crossings(const ht_index *ix, int64_t after, int64_t upto,
                 free(out);
                 return st;
             }
-            out[m++] = c[k]->id[i];
+            out[m++] = ht__row_id(c[k], i);
         }
     }
     if (m > 1) {
@@ -1758,7 +1877,8 @@ typedef struct pairs_ctx {
 static void pair_row(void *ud, const cols *c, size_t i) {
     const pairs_ctx *x = ud;
     size_t g = ht__group_of_row(x->ix, c, i, x->by);
-    x->counts[((size_t)c->cat[i] * x->ng + g) * 2 + (c->t[i] >= x->split)]++;
+    x->counts[((size_t)ht__row_cat(c, i) * x->ng + g) * 2 +
+              (c->t[i] >= x->split)]++;
 }
 
 void ht_index_pair_counts(const ht_index *ix, const ht_index_filter *q,
@@ -1860,7 +1980,7 @@ void ht_index_base_rows_in(const ht_index *ix, const int64_t (*ranges)[2],
                     double x, y;
                     ht__row_m(&b->c, j, &x, &y);
                     fn(ud, x, y, (int)(b->c.flags[j] & 3),
-                       d->cats[b->c.cat[j]].major, t[i],
+                       d->cats[ht__row_cat(&b->c, j)].major, t[i],
                        (size_t)__builtin_ctz(in[i]));
                 }
             }
@@ -1904,7 +2024,7 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
                 double x, y;
                 ht__row_m(&b->c, i, &x, &y);
                 fn(ud, x, y, -1, (int)(b->c.flags[i] & 3),
-                   ix->d->cats[b->c.cat[i]].major, b->c.t[i]);
+                   ix->d->cats[ht__row_cat(&b->c, i)].major, b->c.t[i]);
             }
         }
     }
@@ -1912,7 +2032,7 @@ void ht_index_changes(const ht_index *ix, const ht_index_filter *q,
     for (size_t i = 0; i < dl->n; i++) {
         if (ht__match(q, dl, i)) {
             fn(ud, ht__dequantise(dl->x[i]), ht__dequantise(dl->y[i]), 1,
-               (int)(dl->flags[i] & 3), ix->d->cats[dl->cat[i]].major,
+               (int)(dl->flags[i] & 3), ix->d->cats[ht__row_cat(dl, i)].major,
                dl->t[i]);
         }
     }

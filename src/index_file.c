@@ -13,7 +13,7 @@
 
 #include "index_int.h"
 
-static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 3};
+static const char magic[8] = {'H', 'T', 'I', 'D', 'X', 0, 0, 4};
 static const char trailer[8] = {'H', 'T', 'I', 'D', 'X', 'E', 'N', 'D'};
 #define BOM 0x01020304u
 
@@ -60,9 +60,13 @@ static void put_base(sink *o, const base *b) {
         put(o, c->y, n * 4);
     }
     put(o, c->t, n * 4);
-    put(o, c->cat, n * 2);
+    uint8_t width = c->cat8 ? 1 : 2;
+    put(o, &width, 1);
+    put(o, c->cat8 ? (const void *)c->cat8 : c->cat, n * width);
     put(o, c->flags, n);
-    put(o, c->grid, n * 3);
+    width = c->grid2 ? 2 : 3;
+    put(o, &width, 1);
+    put(o, c->grid2 ? (const void *)c->grid2 : c->grid, n * width);
     packed = c->street == NULL;
     put(o, &packed, 1);
     if (packed) {
@@ -72,12 +76,21 @@ static void put_base(sink *o, const base *b) {
     } else {
         put(o, c->street, n * 4);
     }
-    put(o, c->id, n * 4);
-    put(o, c->dept, n * 2);
+    packed = c->id == NULL;
+    put(o, &packed, 1);
+    if (packed) {
+        put(o, c->ib, nb * 4);
+        put(o, c->id3, n * 3);
+    } else {
+        put(o, c->id, n * 4);
+    }
+    width = c->dept8 ? 1 : 2;
+    put(o, &width, 1);
+    put(o, c->dept8 ? (const void *)c->dept8 : c->dept, n * width);
     put(o, c->extra, n);
     put(o, c->close, n * 2);
     put(o, c->arrive, n * 2);
-    uint8_t width = b->by_id ? 4 : 3;
+    width = b->by_id ? 4 : 3;
     put(o, &width, 1);
     put(o, b->by_id ? (const void *)b->by_id : b->by_id3, n * width);
 }
@@ -233,11 +246,13 @@ static char *get_str(source *i) {
  * time), so that the first request would pay it. */
 static void touch_pages(const base *b) {
     const cols *c = &b->c;
-    const void *arrays[] = {c->x,     c->y,     c->ox,    c->oy,     c->t,
-                            c->cat,   c->flags, c->grid,  c->street, c->street3,
-                            c->id,    c->dept,  c->extra, c->close,  c->arrive,
-                            b->by_id, b->by_id3};
-    const size_t size[] = {4, 4, 2, 2, 4, 2, 1, 3, 4, 3, 4, 2, 1, 2, 2, 4, 3};
+    const void *arrays[] = {
+        c->x,      c->y,     c->ox,    c->oy,    c->t,      c->cat,
+        c->cat8,   c->flags, c->grid,  c->grid2, c->street, c->street3,
+        c->id,     c->id3,   c->dept,  c->dept8, c->extra,  c->close,
+        c->arrive, b->by_id, b->by_id3};
+    const size_t size[] = {4, 4, 2, 2, 4, 2, 1, 1, 3, 2, 4,
+                           3, 4, 3, 2, 1, 1, 2, 2, 4, 3};
     volatile unsigned char seen = 0;
     for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) {
         const unsigned char *p = arrays[k];
@@ -296,9 +311,23 @@ static void get_base(source *i, base *b, size_t n) {
         c->y = get_array(i, n, 4, 0);
     }
     c->t = get_array(i, n, 4, 0);
-    c->cat = get_array(i, n, 2, 0);
+    uint8_t width = 0;
+    get(i, &width, 1);
+    i->ok = i->ok && (width == 1 || width == 2);
+    if (width == 1) {
+        c->cat8 = get_array(i, n, 1, 0);
+    } else if (width == 2) {
+        c->cat = get_array(i, n, 2, 0);
+    }
     c->flags = get_array(i, n, 1, 0);
-    c->grid = get_array(i, n, 3, 1);
+    width = 0;
+    get(i, &width, 1);
+    i->ok = i->ok && (width == 2 || width == 3);
+    if (width == 2) {
+        c->grid2 = get_array(i, n, 2, 0);
+    } else if (width == 3) {
+        c->grid = get_array(i, n, 3, 1);
+    }
     packed = 2;
     get(i, &packed, 1);
     i->ok = i->ok && packed <= 1;
@@ -313,12 +342,27 @@ static void get_base(source *i, base *b, size_t n) {
     } else {
         c->street = get_array(i, n, 4, 0);
     }
-    c->id = get_array(i, n, 4, 0);
-    c->dept = get_array(i, n, 2, 0);
+    packed = 2;
+    get(i, &packed, 1);
+    i->ok = i->ok && packed <= 1;
+    if (packed == 1) {
+        c->ib = get_array(i, nb, 4, 0);
+        c->id3 = get_array(i, n, 3, 1);
+    } else {
+        c->id = get_array(i, n, 4, 0);
+    }
+    width = 0;
+    get(i, &width, 1);
+    i->ok = i->ok && (width == 1 || width == 2);
+    if (width == 1) {
+        c->dept8 = get_array(i, n, 1, 0);
+    } else if (width == 2) {
+        c->dept = get_array(i, n, 2, 0);
+    }
     c->extra = get_array(i, n, 1, 0);
     c->close = get_array(i, n, 2, 0);
     c->arrive = get_array(i, n, 2, 0);
-    uint8_t width = 0;
+    width = 0;
     get(i, &width, 1);
     i->ok = i->ok && (width == 4 || (width == 3 && n < NONE24));
     if (width == 4) {
@@ -451,12 +495,12 @@ ht_status ht_index_read_stamped(const char *path, int64_t src_id,
     }
     for (size_t k = 0; i.ok && k < n; k++) {
         const cols *c = &b->c;
-        i.ok = c->cat[k] < ncats && (c->flags[k] & 3) >= 1 &&
+        uint32_t di = ht__row_dept(c, k);
+        i.ok = ht__row_cat(c, k) < ncats && (c->flags[k] & 3) >= 1 &&
                (c->flags[k] >> 2 & 7) < HT_SOURCE_COUNT &&
                (c->flags[k] >> 5) < HT_STATE_COUNT &&
                (ht__row_grid(c, k) == NONE32 || ht__row_grid(c, k) < ngrids) &&
-               (c->dept[k] == NONE16 || c->dept[k] < ndepts) &&
-               ht__base_by_id(b, k) < n &&
+               (di == NONE16 || di < ndepts) && ht__base_by_id(b, k) < n &&
                (!c->sids || ht__row_street3(c, k) == NONE24 ||
                 ht__row_street3(c, k) < c->nsids);
     }

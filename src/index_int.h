@@ -77,10 +77,16 @@ typedef struct cols {
     uint16_t (*whi)[2];
     size_t nwide;
     uint32_t *t;
+    /* Category indexes; or, in a base whose rows' all fit (cat NULL), a
+     * byte each; ht__row_cat reads either. */
     uint16_t *cat;
+    uint8_t *cat8;
     uint8_t *flags; /* severity | source << 2 | state << 5 */
-    uint8_t *grid;  /* 3 bytes a row (and one more at the end): the grid's
-                       index, NONE24 for none; ht__row_grid */
+    /* 3 bytes a row (and one more at the end): the grid's index, NONE24
+     * for none; or, in a base whose rows' all fit (grid NULL), 2 bytes,
+     * NONE16 for none; ht__row_grid reads either. */
+    uint8_t *grid;
+    uint16_t *grid2;
     /* Street segments' ids (NONE32: none); or, in a base, packed (street
      * NULL): 3 bytes a row (and one more), the id itself, or its place in
      * sids when an id is too large for them; NONE24 for none;
@@ -89,8 +95,18 @@ typedef struct cols {
     uint8_t *street3;
     uint32_t *sids;
     size_t nsids;
+    /* Incidents' ids; or, in a base (id NULL) whose blocks of 64 rows
+     * each span fewer than 2^24 ids (rows in a cell are in id order), a
+     * block's least (ib) and each row's 3 bytes above it (id3, and one
+     * byte more); ht__row_id reads either. */
     uint32_t *id;
-    uint16_t *dept; /* NONE16: not dispatched to a department */
+    uint32_t *ib;
+    uint8_t *id3;
+    /* Departments, NONE16: not dispatched to one; or, in a base whose
+     * rows' all fit (dept NULL), a byte each, NONE8 for none; ht__row_dept
+     * reads either. */
+    uint16_t *dept;
+    uint8_t *dept8;
     /* satisfaction | whistle kind << 2 | response << 4 | resolution << 6:
        those two an ht_due_state when done (on time, late, unknown), else
        pending: its deadline is the report + the rule (dict) */
@@ -161,12 +177,40 @@ struct ht_index_filter {
 /* Row @i's grid index, or NONE32. */
 static inline __attribute__((always_inline)) uint32_t ht__row_grid(
     const cols *c, size_t i) {
+    if (c->grid2) {
+        uint32_t v = c->grid2[i];
+        return v == NONE16 ? NONE32 : v;
+    }
     uint32_t v = ht__get3(c->grid, i);
     return v == NONE24 ? NONE32 : v;
 }
 
+/* (of whole columns only: a delta's, or rows before a base is packed) */
 static inline void ht__set_grid(cols *c, size_t i, uint32_t g) {
     ht__put3(c->grid, i, g == NONE32 ? NONE24 : g);
+}
+
+#define NONE8 UINT8_MAX
+
+/* Row @i's incident id. */
+static inline __attribute__((always_inline)) uint32_t ht__row_id(const cols *c,
+                                                                 size_t i) {
+    return c->id ? c->id[i] : c->ib[i / 64] + ht__get3(c->id3, i);
+}
+
+/* Row @i's category index. */
+static inline __attribute__((always_inline)) uint32_t ht__row_cat(const cols *c,
+                                                                  size_t i) {
+    return c->cat8 ? c->cat8[i] : c->cat[i];
+}
+
+/* Row @i's department index, or NONE16. */
+static inline __attribute__((always_inline)) uint32_t ht__row_dept(
+    const cols *c, size_t i) {
+    if (c->dept8) {
+        return c->dept8[i] == NONE8 ? NONE16 : c->dept8[i];
+    }
+    return c->dept[i];
 }
 
 /* Row @i's 3 bytes of a packed street column. */
@@ -226,7 +270,7 @@ static inline void ht__row_m(const cols *c, size_t i, double *x, double *y) {
 
 static inline uint32_t ht__due_of(const dict *d, const cols *c, size_t i,
                                   int k) {
-    int32_t s = d->due[c->cat[i]][c->flags[i] & 3][k];
+    int32_t s = d->due[ht__row_cat(c, i)][c->flags[i] & 3][k];
     int64_t t = (int64_t)c->t[i] + s;
     return s < 0 ? NONE32 : t >= (int64_t)NONE32 ? NONE32 - 1 : (uint32_t)t;
 }
@@ -252,15 +296,16 @@ static inline __attribute__((always_inline)) bool ht__match(
         !(q->source >> (fl >> 2 & 7) & 1) || !(q->state >> (fl >> 5) & 1)) {
         return false;
     }
-    if (q->cats && !(q->cats[c->cat[i] / 64] >> (c->cat[i] % 64) & 1)) {
+    uint32_t ci = q->cats ? ht__row_cat(c, i) : 0;
+    if (q->cats && !(q->cats[ci / 64] >> (ci % 64) & 1)) {
         return false;
     }
     uint32_t g = q->grids ? ht__row_grid(c, i) : 0;
     if (q->grids && (g == NONE32 || !(q->grids[g / 64] >> (g % 64) & 1))) {
         return false;
     }
-    if (q->depts && (c->dept[i] == NONE16 ||
-                     !(q->depts[c->dept[i] / 64] >> (c->dept[i] % 64) & 1))) {
+    uint32_t di = q->depts ? ht__row_dept(c, i) : 0;
+    if (q->depts && (di == NONE16 || !(q->depts[di / 64] >> (di % 64) & 1))) {
         return false;
     }
     if (!(q->sat >> (c->extra[i] & 3) & 1)) {
@@ -303,14 +348,16 @@ static inline size_t ht__group_of_row(const ht_index *ix, const cols *c,
     case HT_GROUP_GRID:
         return g == NONE32 ? d->ngrids : g;
     case HT_GROUP_CATEGORY:
-        return d->cats[c->cat[i]].major;
+        return d->cats[ht__row_cat(c, i)].major;
     case HT_GROUP_MONTH: {
         size_t m = ht__month_of(c->t[i]);
         return m < NMONTHS ? m : NMONTHS;
     }
     case HT_GROUP_DEPARTMENT:
-    default:
-        return c->dept[i] == NONE16 ? d->ndepts : c->dept[i];
+    default: {
+        uint32_t v = ht__row_dept(c, i);
+        return v == NONE16 ? d->ndepts : v;
+    }
     }
 }
 
@@ -370,19 +417,35 @@ static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
     uint64_t m = t->simple(t, c, w0, a, e);
     if (t->grid_ok && m) {
         uint64_t keep = 0;
-        for (size_t k = a; k < e; k++) {
-            uint32_t v = ht__row_grid(c, w0 + k);
-            v = v == NONE32 ? t->ngrids : v;
-            keep |= (uint64_t)t->grid_ok[v] << k;
+        if (c->grid2) {
+            const uint16_t *gp = c->grid2 + w0;
+            for (size_t k = a; k < e; k++) {
+                uint32_t v = gp[k] == NONE16 ? t->ngrids : gp[k];
+                keep |= (uint64_t)t->grid_ok[v] << k;
+            }
+        } else {
+            for (size_t k = a; k < e; k++) {
+                uint32_t v = ht__get3(c->grid, w0 + k);
+                v = v == NONE24 ? t->ngrids : v;
+                keep |= (uint64_t)t->grid_ok[v] << k;
+            }
         }
         m &= keep;
     }
     if (t->dept_ok && m) {
-        const uint16_t *dp = c->dept + w0;
         uint64_t keep = 0;
-        for (size_t k = a; k < e; k++) {
-            uint32_t v = dp[k] == NONE16 ? t->ndepts : dp[k];
-            keep |= (uint64_t)t->dept_ok[v] << k;
+        if (c->dept8) {
+            const uint8_t *dp = c->dept8 + w0;
+            for (size_t k = a; k < e; k++) {
+                uint32_t v = dp[k] == NONE8 ? t->ndepts : dp[k];
+                keep |= (uint64_t)t->dept_ok[v] << k;
+            }
+        } else {
+            const uint16_t *dp = c->dept + w0;
+            for (size_t k = a; k < e; k++) {
+                uint32_t v = dp[k] == NONE16 ? t->ndepts : dp[k];
+                keep |= (uint64_t)t->dept_ok[v] << k;
+            }
         }
         m &= keep;
     }
@@ -407,6 +470,10 @@ static inline __attribute__((always_inline)) uint64_t ht__qtab_rest(
 size_t ht__index_parts(const ht_index *ix);
 void ht__index_run_parts(void *(*fn)(void *), void *arg0, size_t size,
                          size_t parts);
+
+/* Whether bases keep categories, departments, grids and ids in fewer
+ * bytes when they fit (the default), for tests of both ways. */
+void ht__index_set_narrow(bool on);
 
 void ht__index_cols_free(cols *c);
 ht_status ht__index_cols_reserve(cols *c, size_t need, ht_error *err);

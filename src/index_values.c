@@ -17,10 +17,11 @@ void ht_index_base_value_counts(const ht_index *ix, size_t state[8],
         state[fl >> 5]++;
         source[fl >> 2 & 7]++;
         sat[c->extra[i] & 3]++;
-        if (c->dept[i] != NONE16 && c->dept[i] < ndepts) {
-            dept[c->dept[i]]++;
+        uint32_t di = ht__row_dept(c, i);
+        if (di != NONE16 && di < ndepts) {
+            dept[di]++;
         }
-        cat[c->cat[i]]++;
+        cat[ht__row_cat(c, i)]++;
     }
 }
 

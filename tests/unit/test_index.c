@@ -561,6 +561,16 @@ static void test_index_positions_packed(void **state) {
         c.street[i] = i % 5 == 0 ? NONE32 : (uint32_t)(i % 7) * 1000;
     }
     c.street[9] = 4000000000u;
+    /* Categories, departments and grids past a byte, a byte and 2 bytes:
+     * kept whole. */
+    for (size_t i = 0; i < n; i++) {
+        c.cat[i] = (uint16_t)(i % 3 == 0 ? 300 : i % 40);
+        c.dept[i] = (uint16_t)(i % 4 == 0 ? NONE16 : i % 4 == 1 ? 255 : i);
+        ht__set_grid(&c, i, i % 5 == 0 ? NONE32 : (uint32_t)(i * 211));
+        c.id[i] = (uint32_t)(i * 1000);
+    }
+    ht__set_grid(&c, 1, NONE24 - 1);
+    c.id[64 * 3 + 5] = 1u << 25; /* block 3 spans more than 2^24 ids */
     c.n = n;
     uint32_t *x = malloc(n * 4), *y = malloc(n * 4), *st = malloc(n * 4);
     memcpy(st, c.street, n * 4);
@@ -578,10 +588,74 @@ static void test_index_positions_packed(void **state) {
     }
     assert_null(c.street);
     assert_int_equal(c.nsids, 8); /* 0, 1000 ... 6000 and the large one */
+    assert_non_null(c.cat);
+    assert_null(c.cat8);
+    assert_non_null(c.dept);
+    assert_null(c.dept8);
+    assert_non_null(c.grid);
+    assert_null(c.grid2);
+    assert_non_null(c.id);
+    assert_null(c.id3);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ht__row_id(&c, i),
+                         i == 64 * 3 + 5 ? 1u << 25 : i * 1000);
+        assert_int_equal(ht__row_cat(&c, i), i % 3 == 0 ? 300 : i % 40);
+        assert_int_equal(ht__row_dept(&c, i), i % 4 == 0   ? NONE16
+                                              : i % 4 == 1 ? 255
+                                                           : i);
+        assert_int_equal(ht__row_grid(&c, i), i == 1       ? NONE24 - 1
+                                              : i % 5 == 0 ? NONE32
+                                                           : i * 211);
+    }
     free(x);
     free(y);
     free(st);
-    /* Grids in three bytes: none, the largest, neighbours untouched. */
+    ht__index_cols_free(&c);
+    /* All of them within a byte, a byte and 2 bytes, the largest that fit
+     * and none among them: packed, read back the same. */
+    assert_int_equal(ht__index_cols_reserve(&c, n, NULL), HT_OK);
+    for (size_t i = 0; i < n; i++) {
+        c.x[i] = c.y[i] = 2000000000u + (uint32_t)i;
+        c.street[i] = NONE32;
+        c.cat[i] = (uint16_t)(i % 3 == 0 ? 254 : i % 40);
+        c.dept[i] = (uint16_t)(i % 4 == 0 ? NONE16 : i % 4 == 1 ? 254 : i % 9);
+        ht__set_grid(&c, i, i % 5 == 0 ? NONE32 : (uint32_t)(i * 190));
+        /* ids out of order, a block's 2^24 - 1 apart at most */
+        c.id[i] = (uint32_t)(4000000000u - i * 7919 % 10007 * 1000);
+    }
+    uint32_t top = 0;
+    for (size_t i = 64 * 2 + 1; i < 64 * 3; i++) {
+        top = c.id[i] > top ? c.id[i] : top;
+    }
+    c.id[64 * 2] = top - NONE24; /* block 2: the widest that fits */
+    uint32_t *ids = malloc(n * sizeof *ids);
+    memcpy(ids, c.id, n * sizeof *ids);
+    ht__set_grid(&c, 1, NONE16 - 1);
+    c.n = n;
+    assert_true(ht__index_cols_pack(&c));
+    assert_null(c.cat);
+    assert_non_null(c.cat8);
+    assert_null(c.dept);
+    assert_non_null(c.dept8);
+    assert_null(c.grid);
+    assert_non_null(c.grid2);
+    assert_null(c.id);
+    assert_non_null(c.id3);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ht__row_id(&c, i), ids[i]);
+        assert_int_equal(ht__row_cat(&c, i), i % 3 == 0 ? 254 : i % 40);
+        assert_int_equal(ht__row_dept(&c, i), i % 4 == 0   ? NONE16
+                                              : i % 4 == 1 ? 254
+                                                           : i % 9);
+        assert_int_equal(ht__row_grid(&c, i), i == 1       ? NONE16 - 1
+                                              : i % 5 == 0 ? NONE32
+                                                           : i * 190);
+    }
+    free(ids);
+    ht__index_cols_free(&c);
+    /* Grids in three bytes (a delta's): none, the largest, neighbours
+     * untouched. */
+    assert_int_equal(ht__index_cols_reserve(&c, 8, NULL), HT_OK);
     const uint32_t g[] = {0, NONE32, NONE24 - 1, 70000, 1};
     for (size_t i = 0; i < 5; i++) {
         ht__set_grid(&c, i, g[i]);
@@ -890,6 +964,141 @@ static void test_index_count_within(void **state) {
     ts_demo_free(demo);
 }
 
+/* Everything a walk answers from a base with categories, departments and
+ * grids in fewer bytes equals the whole columns' answer: the incidents
+ * (in a box too), the counts by every grouping and by category pairs, for
+ * filters on each of those columns. */
+static void test_index_narrow_as_whole(void **state) {
+    (void)state;
+    ts_demo *demo = ts_demo_new(3000);
+    ht_index *ix[2];
+    ht__index_set_narrow(false);
+    assert_int_equal(ht_index_load(demo->fx->s, &ix[0], NULL), HT_OK);
+    ht__index_set_narrow(true);
+    assert_int_equal(ht_index_load(demo->fx->s, &ix[1], NULL), HT_OK);
+    const cols *wide = &ix[0]->b->c, *narrow = &ix[1]->b->c;
+    assert_true(wide->cat && wide->dept && wide->grid && wide->id);
+    assert_true(narrow->cat8 && narrow->dept8 && narrow->grid2 && narrow->id3);
+    assert_true(ht_index_bytes_per_incident(ix[1]) + 3.5 <=
+                ht_index_bytes_per_incident(ix[0]));
+    size_t nd;
+    const char *const *depts = ht_index_departments(ix[1], &nd);
+    assert_true(nd >= 2);
+    char two[160];
+    snprintf(two, sizeof two, "%s,%s", depts[0], depts[nd - 1]);
+    const char *fs[][4] = {
+        {NULL, NULL, NULL, NULL},
+        {"category", "01", NULL, NULL},
+        {"category", "0102,03", "severity", "2"},
+        {"grid", "110101002", NULL, NULL},
+        {"grid", "110101002", "status", "open"},
+        {"department", depts[0], NULL, NULL},
+        {"department", two, "status", "closed"},
+        {"overdue", "1", NULL, NULL},
+        {"department", depts[nd - 1], "category", "01"},
+    };
+    size_t n = sizeof fs / sizeof *fs;
+    ht_bbox all = ht_index_bbox(ix[1]);
+    double w = all.maxx - all.minx, h = all.maxy - all.miny;
+    ht_bbox box = {all.minx + w * 0.3, all.miny + h * 0.3, all.minx + w * 0.7,
+                   all.miny + h * 0.6};
+    size_t seen = 0;
+    for (size_t k = 0; k < n; k++) {
+        ht_filter f = ht_filter_all();
+        for (int p = 0; p < 4 && fs[k][p]; p += 2) {
+            assert_int_equal(
+                ht_filter_set(&f, fs[k][p], fs[k][p + 1], 1795824000, NULL),
+                HT_OK);
+        }
+        ht_index_filter *q[2];
+        id_list got[2][2] = {{{0}, {.box = &box}}, {{0}, {.box = &box}}};
+        int64_t *counts[2][HT_GROUP_COUNT], *pairs[2];
+        for (int v = 0; v < 2; v++) {
+            assert_int_equal(ht_index_filter_new(ix[v], &f, &q[v], NULL),
+                             HT_OK);
+            ht_index_visit(ix[v], q[v], NULL, list_id, &got[v][0]);
+            ht_index_visit(ix[v], q[v], &box, list_id, &got[v][1]);
+            for (int by = 0; by < HT_GROUP_COUNT; by++) {
+                size_t ng = ht_index_groups(ix[v], (ht_group)by) + 1;
+                counts[v][by] = calloc(ng, sizeof **counts);
+                ht_index_group_counts(ix[v], q[v], (ht_group)by, counts[v][by]);
+            }
+            size_t np = ht_index_categories(ix[v]) *
+                        ht_index_groups(ix[v], HT_GROUP_DEPARTMENT) * 2;
+            pairs[v] = calloc(np, sizeof **pairs);
+            ht_index_pair_counts(ix[v], q[v], HT_GROUP_DEPARTMENT, 1780000000,
+                                 pairs[v]);
+        }
+        for (int b = 0; b < 2; b++) {
+            if (got[0][b].n != got[1][b].n) {
+                fail_msg("filter %zu: %zu incidents narrow, %zu whole", k,
+                         got[1][b].n, got[0][b].n);
+            }
+            if (got[0][b].n) {
+                qsort(got[0][b].id, got[0][b].n, sizeof(int64_t), cmp_i64);
+                qsort(got[1][b].id, got[1][b].n, sizeof(int64_t), cmp_i64);
+                assert_memory_equal(got[0][b].id, got[1][b].id,
+                                    got[0][b].n * sizeof(int64_t));
+            }
+            seen += got[0][b].n;
+            free(got[0][b].id);
+            free(got[1][b].id);
+        }
+        for (int by = 0; by < HT_GROUP_COUNT; by++) {
+            size_t ng = ht_index_groups(ix[0], (ht_group)by) + 1;
+            assert_memory_equal(counts[0][by], counts[1][by],
+                                ng * sizeof **counts);
+            free(counts[0][by]);
+            free(counts[1][by]);
+        }
+        assert_memory_equal(pairs[0], pairs[1],
+                            ht_index_categories(ix[0]) *
+                                ht_index_groups(ix[0], HT_GROUP_DEPARTMENT) *
+                                2 * sizeof **pairs);
+        free(pairs[0]);
+        free(pairs[1]);
+        ht_index_filter_free(q[0]);
+        ht_index_filter_free(q[1]);
+    }
+    assert_true(seen > 3000);
+    /* Either way saved and read back as it was. */
+    char *path = ts_path(demo->fx->dir, "narrow.index");
+    for (int v = 0; v < 2; v++) {
+        ht_index *back;
+        assert_int_equal(ht_index_save(ix[v], path, 3, NULL), HT_OK);
+        assert_int_equal(ht_index_read(path, 3, &back, NULL), HT_OK);
+        const cols *bc = &back->b->c;
+        assert_true(v ? bc->cat8 && bc->dept8 && bc->grid2 && bc->id3
+                      : bc->cat && bc->dept && bc->grid && bc->id);
+        id_list a = {0}, b = {0};
+        ht_index_visit(ix[v], NULL, NULL, list_id, &a);
+        ht_index_visit(back, NULL, NULL, list_id, &b);
+        assert_int_equal(a.n, b.n);
+        for (size_t i = 0; i < a.n; i++) {
+            ht_incident_view va, vb;
+            double x, y;
+            assert_true(ht_index_find(ix[v], NULL, a.id[i], &x, &y, &va));
+            assert_true(ht_index_find(back, NULL, a.id[i], &x, &y, &vb));
+            assert_string_equal(va.category, vb.category);
+            assert_true(va.grid_code == vb.grid_code ||
+                        strcmp(va.grid_code, vb.grid_code) == 0);
+        }
+        int64_t *ca = calloc(nd + 1, sizeof *ca), *cb = calloc(nd + 1, 8);
+        ht_index_group_counts(ix[v], NULL, HT_GROUP_DEPARTMENT, ca);
+        ht_index_group_counts(back, NULL, HT_GROUP_DEPARTMENT, cb);
+        assert_memory_equal(ca, cb, (nd + 1) * sizeof *ca);
+        free(ca);
+        free(cb);
+        free(a.id);
+        free(b.id);
+        ht_index_unref(back);
+    }
+    free(path);
+    ht_index_unref(ix[0]);
+    ht_index_unref(ix[1]);
+    ts_demo_free(demo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_filters),
@@ -901,6 +1110,7 @@ int main(void) {
         cmocka_unit_test(test_index_positions_packed),
         cmocka_unit_test(test_index_filter_implies),
         cmocka_unit_test(test_index_count_within),
+        cmocka_unit_test(test_index_narrow_as_whole),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
