@@ -72,7 +72,7 @@ void ht_heat_atlas_unref(ht_heat_atlas *a) {
         return;
     }
     for (size_t c = 0; a->v && c < SEVERITIES * a->nclass; c++) {
-        free(a->v[c]);
+        ht__heat_spans_free(a->v[c]);
     }
     free(a->v);
     free(a->count);
@@ -149,6 +149,9 @@ static bool splat_parts(ht_heat_atlas *a, const ht_index *ix) {
     }
     /* Summed in doubles, kept in floats: the grids are never changed, so
      * their rounding (6e-8 of a node) does not pile up. */
+    double *sum = ok ? malloc(nodes * sizeof *sum) : NULL;
+    ok = ok && sum;
+    a->bytes = 0;
     for (size_t c = 0; ok && c < nc; c++) {
         bool any = false;
         for (size_t p = 0; p < parts; p++) {
@@ -157,18 +160,20 @@ static bool splat_parts(ht_heat_atlas *a, const ht_index *ix) {
         if (!any) {
             continue;
         }
-        if (!(a->v[c] = malloc(nodes * sizeof *a->v[c]))) {
+        for (size_t k = 0; k < nodes; k++) {
+            double v = 0;
+            for (size_t p = 0; p < parts; p++) {
+                v += ps[p].v[c] ? ps[p].v[c][k] : 0;
+            }
+            sum[k] = v;
+        }
+        if (!(a->v[c] = ht__heat_spans_new(sum, a->geo->nx, a->geo->ny))) {
             ok = false;
             break;
         }
-        for (size_t k = 0; k < nodes; k++) {
-            double sum = 0;
-            for (size_t p = 0; p < parts; p++) {
-                sum += ps[p].v[c] ? ps[p].v[c][k] : 0;
-            }
-            a->v[c][k] = (float)sum;
-        }
+        a->bytes += ht__heat_spans_bytes(a->v[c]);
     }
+    free(sum);
     for (size_t p = 0; p < parts; p++) {
         for (size_t c = 0; ps[p].v && c < nc; c++) {
             free(ps[p].v[c]);
@@ -193,24 +198,24 @@ ht_status ht_heat_atlas_build(const ht_index *ix, const ht_heat_opts *o,
         return st;
     }
     size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
-    /* The classes present, to know the size before taking it. */
+    /* The classes present: their whole rectangles are more than they
+     * keep (their spans), and are taken while they are summed. */
     ht_index_base_rows(ix, 0, 1, count_row, a);
     size_t used = 0;
     for (size_t c = 0; c < nc; c++) {
         used += a->count[c] > 0;
     }
-    a->bytes = used * nodes * sizeof(float);
+    if (!splat_parts(a, ix)) {
+        ht_heat_atlas_unref(a);
+        return ht_error_set(err, HT_ENOMEM, "out of memory");
+    }
     if (a->bytes > max_bytes) {
         size_t bytes = a->bytes;
         ht_heat_atlas_unref(a);
         return ht_error_set(err, HT_ENOMEM,
                             "density grids per class: %zu classes of %zu "
-                            "nodes take %zu MB, over %zu MB",
-                            used, nodes, bytes >> 20, max_bytes >> 20);
-    }
-    if (!splat_parts(a, ix)) {
-        ht_heat_atlas_unref(a);
-        return ht_error_set(err, HT_ENOMEM, "out of memory");
+                            "nodes take %zu kB, over %zu kB",
+                            used, nodes, bytes >> 10, max_bytes >> 10);
     }
     *out = a;
     return HT_OK;
@@ -266,17 +271,14 @@ bool ht_heat_atlas_serves(const ht_heat_atlas *a, const ht_index *ix,
 long ht__heat_atlas_sum_classes(const ht_heat_atlas *a,
                                 const ht_index_filter *q, unsigned sev,
                                 ht_heat *h) {
-    size_t nodes = h->nx * h->ny;
     long count = 0;
     for (int s = 1; s <= SEVERITIES; s++) {
         for (size_t m = 0; (sev >> s & 1) && m < a->nclass; m++) {
-            const float *v = a->v[ht__heat_atlas_class(a, s, (unsigned)m)];
+            const heat_spans *v = a->v[ht__heat_atlas_class(a, s, (unsigned)m)];
             if (!v || !ht_index_filter_category(q, m)) {
                 continue;
             }
-            for (size_t k = 0; k < nodes; k++) {
-                h->v[k] += v[k];
-            }
+            ht__heat_spans_add(v, h->nx, h->v);
             count += (long)a->count[ht__heat_atlas_class(a, s, (unsigned)m)];
         }
     }
@@ -392,9 +394,10 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
     /* @ix's dictionary holds @from's categories first, and any the
      * changes brought after them. */
     size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
-    const float **was = calloc(nc ? nc : 1, sizeof *was);
+    const heat_spans **was = calloc(nc ? nc : 1, sizeof *was);
+    double *sum = malloc(nodes * sizeof *sum);
     advance_ctx c = {a, calloc(nc ? nc : 1, sizeof(double *)), true};
-    c.ok = c.acc && was;
+    c.ok = c.acc && was && sum;
     for (size_t k = 0; c.ok && k < SEVERITIES * from->nclass; k++) {
         size_t to = ht__heat_atlas_class(a, (int)(k / from->nclass) + 1,
                                          (unsigned)(k % from->nclass));
@@ -408,17 +411,21 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
         if (!was[k] && !c.acc[k]) {
             continue;
         }
-        if (!(a->v[k] = malloc(nodes * sizeof *a->v[k]))) {
+        memset(sum, 0, nodes * sizeof *sum);
+        if (was[k]) {
+            ht__heat_spans_add(was[k], a->geo->nx, sum);
+        }
+        for (size_t i = 0; c.acc[k] && i < nodes; i++) {
+            sum[i] += c.acc[k][i];
+        }
+        if (!(a->v[k] = ht__heat_spans_new(sum, a->geo->nx, a->geo->ny))) {
             c.ok = false;
             break;
         }
-        for (size_t i = 0; i < nodes; i++) {
-            a->v[k][i] = (float)((was[k] ? was[k][i] : 0) +
-                                 (c.acc[k] ? c.acc[k][i] : 0));
-        }
-        a->bytes += nodes * sizeof *a->v[k];
+        a->bytes += ht__heat_spans_bytes(a->v[k]);
     }
     free(was);
+    free(sum);
     for (size_t k = 0; c.acc && k < nc; k++) {
         free(c.acc[k]);
     }

@@ -14,7 +14,7 @@
 
 #include "heat_int.h"
 
-static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 6};
+static const char magic[8] = {'H', 'T', 'H', 'E', 'A', 'T', 0, 7};
 static const char trailer[8] = {'H', 'T', 'H', 'E', 'A', 'T', 'E', 'N'};
 
 typedef struct io {
@@ -57,6 +57,15 @@ typedef struct margin_head {
     char pad[7];
 } margin_head;
 
+/* A grid's spans: how many values, each row's first column and length,
+ * the values. */
+static void put_spans(io *o, const heat_spans *sp) {
+    uint64_t nv = sp->nv;
+    put(o, &nv, sizeof nv);
+    put(o, sp->row, sp->ny * sizeof *sp->row);
+    put(o, sp->v, sp->nv * sizeof *sp->v);
+}
+
 /* The fields that place the nodes, in the file's order. */
 typedef struct head {
     int64_t source, version;
@@ -70,7 +79,7 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
                              const char *path, int64_t source, int64_t version,
                              ht_error *err) {
     const ht_heat *g = a->geo;
-    size_t nc = SEVERITIES * a->nclass, nodes = g->nx * g->ny, present = 0;
+    size_t nc = SEVERITIES * a->nclass, present = 0;
     for (size_t c = 0; c < nc; c++) {
         present += a->v[c] != NULL;
     }
@@ -105,7 +114,7 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
         put(&o, &sev, sizeof sev);
         put(&o, code, sizeof code);
         put(&o, &count, sizeof count);
-        put(&o, a->v[c], nodes * sizeof *a->v[c]);
+        put_spans(&o, a->v[c]);
     }
     const heat_slices *sl = ht__heat_atlas_slices(a);
     slices_head sh = {0};
@@ -122,7 +131,7 @@ ht_status ht_heat_atlas_save(const ht_heat_atlas *a, const ht_index *ix,
             put(&o, &at, sizeof at);
             put(&o, &count, sizeof count);
             put(&o, sl->times[k], sizeof *sl->times);
-            put(&o, sl->v[k], nodes * sizeof *sl->v[k]);
+            put_spans(&o, sl->v[k]);
         }
     }
     const heat_margins *ms = ht__heat_atlas_margins(a);
@@ -165,6 +174,37 @@ static size_t category_index(const ht_index *ix, const char *code) {
     return (size_t)-1;
 }
 
+/* What put_spans wrote, of @g's nodes, into *@out; why not. */
+static const char *read_spans(io *in, const ht_heat *g, heat_spans **out) {
+    uint64_t nv = UINT64_MAX;
+    get(in, &nv, sizeof nv);
+    if (!in->ok || nv > g->nx * g->ny) {
+        return in->ok ? "damaged" : "truncated";
+    }
+    heat_spans *sp = calloc(1, sizeof *sp);
+    size_t ny = g->ny;
+    if (!sp || !(sp->row = malloc((ny ? ny : 1) * sizeof *sp->row)) ||
+        !(sp->at = malloc((ny ? ny : 1) * sizeof *sp->at)) ||
+        !(sp->v = malloc((nv ? nv : 1) * sizeof *sp->v))) {
+        ht__heat_spans_free(sp);
+        return "out of memory";
+    }
+    sp->ny = ny;
+    sp->nv = (size_t)nv;
+    get(in, sp->row, ny * sizeof *sp->row);
+    if (!in->ok || !ht__heat_spans_check(sp, g->nx)) {
+        ht__heat_spans_free(sp);
+        return in->ok ? "damaged" : "truncated";
+    }
+    get(in, sp->v, sp->nv * sizeof *sp->v);
+    if (!in->ok) {
+        ht__heat_spans_free(sp);
+        return "truncated";
+    }
+    *out = sp;
+    return NULL;
+}
+
 static size_t slice_rows(const heat_slices *s) {
     size_t rows = 0;
     for (size_t k = 0; k < s->n; k++) {
@@ -174,7 +214,7 @@ static size_t slice_rows(const heat_slices *s) {
 }
 
 /* The slices after the classes into *@out (NULL: none); why not. */
-static const char *read_slices(io *in, size_t nodes, heat_slices **out) {
+static const char *read_slices(io *in, const ht_heat *g, heat_slices **out) {
     slices_head sh;
     get(in, &sh, sizeof sh);
     if (!in->ok) {
@@ -207,14 +247,14 @@ static const char *read_slices(io *in, size_t nodes, heat_slices **out) {
             ht__heat_slices_free(s);
             return in->ok ? "damaged" : "truncated";
         }
-        if (!(s->v[at] = malloc(nodes * sizeof *s->v[at]))) {
+        const char *why = read_spans(in, g, &s->v[at]);
+        if (why) {
             ht__heat_slices_free(s);
-            return "out of memory";
+            return why;
         }
-        get(in, s->v[at], nodes * sizeof *s->v[at]);
         s->count[at] = count;
         memcpy(s->times[at], times, sizeof times);
-        s->bytes += nodes * sizeof *s->v[at];
+        s->bytes += ht__heat_spans_bytes(s->v[at]);
     }
     if (!in->ok) {
         ht__heat_slices_free(s);
@@ -343,11 +383,10 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
         fclose(in.f);
         return st;
     }
-    size_t nc = 0, nodes = 0, rows = 0;
+    size_t nc = 0, rows = 0;
     if (a) {
         const ht_heat *g = a->geo;
         nc = SEVERITIES * a->nclass;
-        nodes = g->nx * g->ny;
         if (g->x0 != h.x0 || g->y0 != h.y0 || g->step != h.step ||
             g->nx != h.nx || g->ny != h.ny) {
             why = "of other nodes than the index's";
@@ -368,19 +407,21 @@ ht_status ht_heat_atlas_read(const char *path, const ht_index *ix,
             break;
         }
         size_t c = ht__heat_atlas_class(a, (int)sev, (unsigned)major);
-        if (a->v[c] || !(a->v[c] = malloc(nodes * sizeof *a->v[c]))) {
-            why = a->v[c] ? "damaged" : "out of memory";
+        if (a->v[c]) {
+            why = "damaged";
             break;
         }
-        get(&in, a->v[c], nodes * sizeof *a->v[c]);
+        if ((why = read_spans(&in, a->geo, &a->v[c])) != NULL) {
+            break;
+        }
         a->count[c] = count;
         rows += count;
-        a->bytes += nodes * sizeof *a->v[c];
+        a->bytes += ht__heat_spans_bytes(a->v[c]);
     }
     heat_slices *sl = NULL;
     heat_margins *ms = NULL;
     if (!why) {
-        why = read_slices(&in, nodes, &sl);
+        why = read_slices(&in, a->geo, &sl);
     }
     if (!why) {
         why = read_margins(&in, ix, a->geo, rows, &ms);

@@ -49,12 +49,41 @@ bool ht__heat_finish(ht_heat *h);
 
 #define SEVERITIES 3
 
+/* A grid's nodes kept row by row from the first that is not 0 to the last
+ * (heat_spans.c): row j's columns row[j][0] to row[j][0] + row[j][1] - 1
+ * at v + at[j], the others 0. */
+typedef struct heat_spans {
+    size_t ny, nv;
+    uint32_t (*row)[2];
+    size_t *at;
+    float *v;
+} heat_spans;
+
+/* The spans of @v (@nx by @ny nodes, as floats); NULL when out of
+ * memory. */
+heat_spans *ht__heat_spans_new(const double *v, size_t nx, size_t ny);
+/* Whether @s's rows (read from a file) lie within @nx columns and hold
+ * its nv values; sets at. */
+bool ht__heat_spans_check(heat_spans *s, size_t nx);
+void ht__heat_spans_free(heat_spans *s);
+size_t ht__heat_spans_bytes(const heat_spans *s);
+/* @acc (@nx columns) += @s. */
+void ht__heat_spans_add(const heat_spans *s, size_t nx, double *acc);
+/* @acc's rows @j0 to @j1 - 1 (@nx columns, row @j0 first) += @s's. */
+void ht__heat_spans_add_rows(const heat_spans *s, size_t nx, size_t j0,
+                             size_t j1, double *acc);
+/* @s's node (@i, @j). */
+static inline float ht__heat_spans_at(const heat_spans *s, size_t i, size_t j) {
+    size_t k = i - s->row[j][0];
+    return i >= s->row[j][0] && k < s->row[j][1] ? s->v[s->at[j] + k] : 0;
+}
+
 /* Density grids per span of report time: slice k holds the base rows
  * reported from (first + k) * span to the second before the next. */
 typedef struct heat_slices {
     int64_t span, first; /* seconds a slice covers; number of slice 0 */
     size_t n;
-    float **v;           /* per slice; NULL: no rows */
+    heat_spans **v;      /* per slice; NULL: no rows */
     size_t *count;       /* base rows per slice */
     int64_t (*times)[2]; /* per slice: its rows' first and last time, or
                             bounds around them */
@@ -123,11 +152,12 @@ bool ht__heat_margins_advance(const heat_margins *from, const ht_heat_atlas *a,
 
 struct ht_heat_atlas {
     atomic_int refs;
-    uint64_t base; /* ht_index_base_serial of the rows it holds */
-    ht_heat *geo;  /* the nodes' geometry (no values) */
-    size_t nclass; /* category indexes the classes run over */
-    float **v;     /* per class (severity - 1) * nclass + major; NULL: none */
-    size_t *count; /* base rows per class */
+    uint64_t base;  /* ht_index_base_serial of the rows it holds */
+    ht_heat *geo;   /* the nodes' geometry (no values) */
+    size_t nclass;  /* category indexes the classes run over */
+    heat_spans **v; /* per class (severity - 1) * nclass + major; NULL:
+                       none */
+    size_t *count;  /* base rows per class */
     size_t bytes;
     /* Set once (ht_heat_atlas_add_slices), read by many. */
     _Atomic(heat_slices *) slices;

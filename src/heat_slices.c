@@ -25,7 +25,7 @@ void ht__heat_atlas_set_slice_span(int64_t span, size_t rows) {
 
 void ht__heat_slices_free(heat_slices *s) {
     for (size_t k = 0; s && k < s->n; k++) {
-        free(s->v[k]);
+        ht__heat_spans_free(s->v[k]);
     }
     if (s) {
         free(s->v);
@@ -141,11 +141,8 @@ static void *build_run(void *arg) {
         }
         for (size_t k = 0; k < m; k++) {
             if (p->ok && p->acc[k] &&
-                (s->v[b + k] = malloc(nodes * sizeof *s->v[b + k]))) {
-                for (size_t i = 0; i < nodes; i++) {
-                    s->v[b + k][i] = (float)p->acc[k][i];
-                }
-            } else if (p->acc[k]) {
+                !(s->v[b + k] = ht__heat_spans_new(p->acc[k], p->a->geo->nx,
+                                                   p->a->geo->ny))) {
                 p->ok = false;
             }
             free(p->acc[k]);
@@ -232,6 +229,11 @@ ht_status ht_heat_atlas_add_slices(ht_heat_atlas *a, const ht_index *ix,
         ht__heat_slices_free(s);
         return ht_error_set(err, HT_ENOMEM, "out of memory");
     }
+    /* (what they keep: their spans, less than the whole grids counted) */
+    s->bytes = 0;
+    for (size_t k = 0; k < n; k++) {
+        s->bytes += s->v[k] ? ht__heat_spans_bytes(s->v[k]) : 0;
+    }
     atomic_store_explicit(&a->slices, s, memory_order_release);
     return HT_OK;
 }
@@ -306,14 +308,14 @@ static bool splat_edges(const edge_part *e, ht_heat *h, long *count) {
 bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
                          const ht_index *ix, int64_t t0, int64_t t1, ht_heat *h,
                          long *count) {
-    size_t nodes = h->nx * h->ny;
     edge_part e = {.a = a, .ix = ix};
-    const float *whole[2]; /* cut slices added whole, their rest taken out */
+    /* cut slices added whole, their rest taken out */
+    const heat_spans *whole[2];
     size_t nwhole = 0;
     *count = 0;
-    /* The slices added whole, summed at the end a block of nodes at a
+    /* The slices added whole, summed at the end a block of rows at a
      * time (the sum in cache, each slice read once). */
-    const float **add = malloc((s->n + 1) * sizeof *add);
+    const heat_spans **add = malloc((s->n + 1) * sizeof *add);
     size_t nadd = 0;
     if (!add) {
         return false;
@@ -345,16 +347,21 @@ bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
     }
     enum { BLOCK = 2048 };
     double sum[BLOCK];
-    for (size_t b0 = 0; nadd && b0 < nodes; b0 += BLOCK) {
-        size_t m = nodes - b0 < BLOCK ? nodes - b0 : BLOCK;
-        memcpy(sum, h->v + b0, m * sizeof *sum);
-        for (size_t k = 0; k < nadd; k++) {
-            const float *v = add[k] + b0;
-            for (size_t i = 0; i < m; i++) {
-                sum[i] += v[i];
-            }
+    size_t rows = h->nx && h->nx <= BLOCK ? BLOCK / h->nx : 1;
+    double *into = h->nx <= BLOCK ? sum : h->v;
+    for (size_t j0 = 0; nadd && j0 < h->ny; j0 += rows) {
+        size_t j1 = h->ny - j0 < rows ? h->ny : j0 + rows;
+        size_t m = (j1 - j0) * h->nx;
+        if (into == sum) {
+            memcpy(sum, h->v + j0 * h->nx, m * sizeof *sum);
         }
-        memcpy(h->v + b0, sum, m * sizeof *sum);
+        double *at = into == sum ? sum : h->v + j0 * h->nx;
+        for (size_t k = 0; k < nadd; k++) {
+            ht__heat_spans_add_rows(add[k], h->nx, j0, j1, at);
+        }
+        if (into == sum) {
+            memcpy(h->v + j0 * h->nx, sum, m * sizeof *sum);
+        }
     }
     free(add);
     if (!e.nr) {
@@ -366,10 +373,13 @@ bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
     /* Where the window holds nothing of a slice added whole, what its
      * rows outside took out leaves the slice's float rounding (6e-8 of
      * it): 0, as a build has it. */
-    for (size_t i = 0; nwhole && i < nodes; i++) {
-        double was = whole[0][i] + (nwhole > 1 ? whole[1][i] : 0);
-        if (h->v[i] < 1e-6 * was) {
-            h->v[i] = 0;
+    for (size_t j = 0; nwhole && j < h->ny; j++) {
+        for (size_t i = 0; i < h->nx; i++) {
+            double was = ht__heat_spans_at(whole[0], i, j) +
+                         (nwhole > 1 ? ht__heat_spans_at(whole[1], i, j) : 0);
+            if (h->v[j * h->nx + i] < 1e-6 * was) {
+                h->v[j * h->nx + i] = 0;
+            }
         }
     }
     return true;
@@ -436,22 +446,28 @@ bool ht__heat_slices_advance(const heat_slices *from, const ht_heat_atlas *a,
     }
     ht_index_changes(ix, NULL, change_add, &c);
     size_t nodes = a->geo->nx * a->geo->ny;
+    double *sum = malloc((nodes ? nodes : 1) * sizeof *sum);
+    c.ok = c.ok && sum;
     for (size_t k = 0; c.ok && k < n; k++) {
-        const float *was =
+        const heat_spans *was =
             k >= off && k - off < from->n ? from->v[k - off] : NULL;
         if (!c.s->count[k] || (!was && !c.acc[k])) {
             continue;
         }
-        if (!(c.s->v[k] = malloc(nodes * sizeof *c.s->v[k]))) {
+        memset(sum, 0, nodes * sizeof *sum);
+        if (was) {
+            ht__heat_spans_add(was, a->geo->nx, sum);
+        }
+        for (size_t i = 0; c.acc[k] && i < nodes; i++) {
+            sum[i] += c.acc[k][i];
+        }
+        if (!(c.s->v[k] = ht__heat_spans_new(sum, a->geo->nx, a->geo->ny))) {
             c.ok = false;
             break;
         }
-        for (size_t i = 0; i < nodes; i++) {
-            c.s->v[k][i] =
-                (float)((was ? was[i] : 0) + (c.acc[k] ? c.acc[k][i] : 0));
-        }
-        c.s->bytes += nodes * sizeof(float);
+        c.s->bytes += ht__heat_spans_bytes(c.s->v[k]);
     }
+    free(sum);
     for (size_t k = 0; k < n; k++) {
         free(c.acc[k]);
     }

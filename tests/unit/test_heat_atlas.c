@@ -372,6 +372,47 @@ static void test_atlas_saved_and_read(void **state) {
         ht_index_filter_free(q);
     }
     ht_heat_atlas_unref(back);
+    /* The classes keep their rows' spans, not whole rectangles. */
+    size_t nodes = atlas->geo->nx * atlas->geo->ny, whole = 0, kept = 0;
+    for (size_t c = 0; c < SEVERITIES * atlas->nclass; c++) {
+        if (atlas->v[c]) {
+            whole += nodes;
+            kept += atlas->v[c]->nv;
+        }
+    }
+    assert_true(kept > 0 && kept < whole * 3 / 4);
+    /* A class's span past the nodes, or longer than its values: damaged
+     * (the first class's first row 128 bytes in: after the magic, the
+     * head's 80 bytes and the class's severity, code, count and
+     * values). */
+    char *sbytes = ts_read(path);
+    FILE *sf = fopen(path, "rb");
+    assert_non_null(sf);
+    fseek(sf, 0, SEEK_END);
+    size_t slen = (size_t)ftell(sf);
+    fclose(sf);
+    char *spath = ts_path(demo->fx->dir, "spans.heat");
+    for (int bad = 0; bad < 2; bad++) {
+        uint32_t row[2];
+        memcpy(row, sbytes + 128, sizeof row);
+        uint32_t changed[2] = {bad ? row[0] : (uint32_t)atlas->geo->nx + 1,
+                               bad ? row[1] + 1 : row[1]};
+        sf = fopen(spath, "wb");
+        assert_non_null(sf);
+        assert_int_equal(fwrite(sbytes, 1, 128, sf), 128);
+        assert_int_equal(fwrite(changed, 1, sizeof changed, sf),
+                         sizeof changed);
+        assert_int_equal(fwrite(sbytes + 136, 1, slen - 136, sf), slen - 136);
+        fclose(sf);
+        ht_heat_atlas *bad_a = (ht_heat_atlas *)1;
+        assert_int_equal(
+            ht_heat_atlas_read(spath, ix, &opts, 7, 42, &bad_a, &err),
+            HT_ENOTFOUND);
+        assert_null(bad_a);
+        assert_contains(err.msg, "damaged");
+    }
+    free(spath);
+    free(sbytes);
     ht_heat_atlas *none = (ht_heat_atlas *)1;
     assert_int_equal(ht_heat_atlas_read(path, ix, &opts, 7, 43, &none, &err),
                      HT_ENOTFOUND);
@@ -999,8 +1040,54 @@ static void test_margins_equal_builds(void **state) {
     ht_heat_atlas_unref(a);
 }
 
+/* A grid kept by its rows' spans: every node as it was (as a float), 0
+ * outside them; rows of nothing, of one node, whole; added whole and by
+ * blocks of rows. */
+static void test_spans_keep_the_nodes(void **state) {
+    (void)state;
+    enum { NX = 9, NY = 6 };
+    double v[NY][NX] = {{0}};
+    v[1][0] = 1.5;   /* a row's first column */
+    v[1][4] = -2;    /* a hole between kept as 0 */
+    v[2][8] = 1e-50; /* a float's 0: not kept */
+    v[3][3] = 0.25;  /* one node */
+    for (int i = 0; i < NX; i++) {
+        v[4][i] = i + 1; /* the whole row */
+    }
+    v[5][7] = 3;
+    v[5][8] = 1.0 / 3; /* the last column */
+    heat_spans *s = ht__heat_spans_new(&v[0][0], NX, NY);
+    assert_non_null(s);
+    assert_int_equal(s->nv, 5 + 1 + NX + 2);
+    assert_int_equal(s->row[0][1], 0);
+    assert_int_equal(s->row[2][1], 0);
+    double sum[NY][NX] = {{0}}, part[2][NX];
+    ht__heat_spans_add(s, NX, &sum[0][0]);
+    for (int j = 0; j < NY; j++) {
+        for (int i = 0; i < NX; i++) {
+            float want = (float)v[j][i];
+            assert_true(ht__heat_spans_at(s, (size_t)i, (size_t)j) == want);
+            assert_true(sum[j][i] == want);
+        }
+    }
+    /* rows 4 and 5 into a block of two rows */
+    memset(part, 0, sizeof part);
+    ht__heat_spans_add_rows(s, NX, 4, 6, &part[0][0]);
+    assert_true(part[0][8] == 9 && part[1][8] == (float)(1.0 / 3) &&
+                part[1][0] == 0);
+    /* from a file: rows past the columns or longer than the values */
+    assert_true(ht__heat_spans_check(s, NX));
+    s->row[3][0] = NX;
+    assert_false(ht__heat_spans_check(s, NX));
+    s->row[3][0] = 3;
+    s->row[3][1] = 2;
+    assert_false(ht__heat_spans_check(s, NX));
+    ht__heat_spans_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spans_keep_the_nodes),
         cmocka_unit_test(test_atlas_sums_equal_builds),
         cmocka_unit_test(test_atlas_residue_equal_builds),
         cmocka_unit_test(test_atlas_refuses_what_it_does_not_hold),
