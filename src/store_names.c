@@ -73,7 +73,15 @@ ht_status ht_store_group_infos(ht_store *s, ht_group by,
             g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     }
     GHashTable *t = m->by[by];
-    for (size_t k = 0; k < n; k++) {
+    /* Many not known yet (a first ranking of every grid): asked in one
+     * read transaction, not one each (its locks took 60 % of the time). */
+    size_t misses = 0;
+    for (size_t k = 0; k < n && misses < 2; k++) {
+        misses += g_hash_table_lookup(t, keys[k]) == NULL;
+    }
+    bool txn = misses > 1 && !s->pg && sqlite3_get_autocommit(s->db) &&
+               sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    for (size_t k = 0; st == HT_OK && k < n; k++) {
         const known *hit = g_hash_table_lookup(t, keys[k]);
         if (!hit) {
             known *add = g_new0(known, 1);
@@ -81,7 +89,7 @@ ht_status ht_store_group_infos(ht_store *s, ht_group by,
                                      err);
             if (st != HT_OK) {
                 g_free(add);
-                return st;
+                break;
             }
             g_hash_table_insert(t, g_strdup(keys[k]), add);
             hit = add;
@@ -89,5 +97,11 @@ ht_status ht_store_group_infos(ht_store *s, ht_group by,
         found[k] = hit->found;
         out[k] = hit->info;
     }
-    return HT_OK;
+    /* (ended whatever happened: a reader left in it would see this
+     * snapshot of the data from then on) */
+    if (txn && (st != HT_OK ||
+                sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return st;
 }

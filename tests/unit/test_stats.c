@@ -12,6 +12,7 @@
 
 #include "ht_test.h"
 #include "stats_int.h"
+#include "store_int.h"
 
 static ts_store *fx;
 
@@ -151,6 +152,7 @@ static void test_stats_names_follow_changes(void **state) {
         ht_store_group_infos(g->s, HT_GROUP_GRID, keys, 3, found, info, &err),
         HT_OK);
     assert_true(found[0] && found[1] && !found[2]);
+    assert_true(sqlite3_get_autocommit(g->s->db)); /* no reading left open */
     assert_string_equal(info[0].name, "一街道");
     assert_int_equal(info[0].population, 10000);
     assert_int_equal(
