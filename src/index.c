@@ -1554,11 +1554,17 @@ static void heap_swap(newest_ctx *h, size_t a, size_t b) {
 
 static void newest_row(void *ud, const cols *c, size_t i) {
     newest_ctx *h = ud;
-    int64_t t = c->t[i], id = ht__row_id(c, i);
-    if (!newer_than(h->before_t, h->before_id, t, id)) {
+    /* (the id read only where the times tie or it is kept) */
+    int64_t t = c->t[i], id;
+    if (t > h->before_t ||
+        (t == h->before_t && !(h->before_id > (id = ht__row_id(c, i))))) {
         return; /* not older than the cursor */
     }
     h->matched++;
+    if (h->n == h->k && (h->k == 0 || t < h->t[0])) {
+        return; /* older than the heap's oldest */
+    }
+    id = ht__row_id(c, i);
     size_t p;
     if (h->n < h->k) {
         p = h->n++;
