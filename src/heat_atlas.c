@@ -393,11 +393,10 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
     }
     /* @ix's dictionary holds @from's categories first, and any the
      * changes brought after them. */
-    size_t nc = SEVERITIES * a->nclass, nodes = a->geo->nx * a->geo->ny;
+    size_t nc = SEVERITIES * a->nclass;
     const heat_spans **was = calloc(nc ? nc : 1, sizeof *was);
-    double *sum = malloc(nodes * sizeof *sum);
     advance_ctx c = {a, calloc(nc ? nc : 1, sizeof(double *)), true};
-    c.ok = c.acc && was && sum;
+    c.ok = c.acc && was;
     for (size_t k = 0; c.ok && k < SEVERITIES * from->nclass; k++) {
         size_t to = ht__heat_atlas_class(a, (int)(k / from->nclass) + 1,
                                          (unsigned)(k % from->nclass));
@@ -411,21 +410,14 @@ ht_status ht_heat_atlas_advance(const ht_heat_atlas *from, const ht_index *ix,
         if (!was[k] && !c.acc[k]) {
             continue;
         }
-        memset(sum, 0, nodes * sizeof *sum);
-        if (was[k]) {
-            ht__heat_spans_add(was[k], a->geo->nx, sum);
-        }
-        for (size_t i = 0; c.acc[k] && i < nodes; i++) {
-            sum[i] += c.acc[k][i];
-        }
-        if (!(a->v[k] = ht__heat_spans_new(sum, a->geo->nx, a->geo->ny))) {
+        if (!(a->v[k] = ht__heat_spans_plus(was[k], c.acc[k], a->geo->nx,
+                                            a->geo->ny))) {
             c.ok = false;
             break;
         }
         a->bytes += ht__heat_spans_bytes(a->v[k]);
     }
     free(was);
-    free(sum);
     for (size_t k = 0; c.acc && k < nc; k++) {
         free(c.acc[k]);
     }

@@ -69,6 +69,10 @@ void ht__heat_spans_free(heat_spans *s);
 size_t ht__heat_spans_bytes(const heat_spans *s);
 /* @acc (@nx columns) += @s. */
 void ht__heat_spans_add(const heat_spans *s, size_t nx, double *acc);
+/* @was (NULL: none) plus @acc (NULL: none; summed into), as spans: a
+ * grid carried past changes. NULL when out of memory. */
+heat_spans *ht__heat_spans_plus(const heat_spans *was, double *acc, size_t nx,
+                                size_t ny);
 /* @acc's rows @j0 to @j1 - 1 (@nx columns, row @j0 first) += @s's. */
 void ht__heat_spans_add_rows(const heat_spans *s, size_t nx, size_t j0,
                              size_t j1, double *acc);

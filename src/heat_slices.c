@@ -345,22 +345,12 @@ bool ht__heat_slices_sum(const ht_heat_atlas *a, const heat_slices *s,
             edge_range(&e, in_lo, in_hi, 1);
         }
     }
-    enum { BLOCK = 2048 };
-    double sum[BLOCK];
+    enum { BLOCK = 2048 }; /* nodes: 16 kB of the sum */
     size_t rows = h->nx && h->nx <= BLOCK ? BLOCK / h->nx : 1;
-    double *into = h->nx <= BLOCK ? sum : h->v;
     for (size_t j0 = 0; nadd && j0 < h->ny; j0 += rows) {
         size_t j1 = h->ny - j0 < rows ? h->ny : j0 + rows;
-        size_t m = (j1 - j0) * h->nx;
-        if (into == sum) {
-            memcpy(sum, h->v + j0 * h->nx, m * sizeof *sum);
-        }
-        double *at = into == sum ? sum : h->v + j0 * h->nx;
         for (size_t k = 0; k < nadd; k++) {
-            ht__heat_spans_add_rows(add[k], h->nx, j0, j1, at);
-        }
-        if (into == sum) {
-            memcpy(h->v + j0 * h->nx, sum, m * sizeof *sum);
+            ht__heat_spans_add_rows(add[k], h->nx, j0, j1, h->v + j0 * h->nx);
         }
     }
     free(add);
@@ -445,29 +435,19 @@ bool ht__heat_slices_advance(const heat_slices *from, const ht_heat_atlas *a,
         memcpy(c.s->times[off + k], from->times[k], sizeof *from->times);
     }
     ht_index_changes(ix, NULL, change_add, &c);
-    size_t nodes = a->geo->nx * a->geo->ny;
-    double *sum = malloc((nodes ? nodes : 1) * sizeof *sum);
-    c.ok = c.ok && sum;
     for (size_t k = 0; c.ok && k < n; k++) {
         const heat_spans *was =
             k >= off && k - off < from->n ? from->v[k - off] : NULL;
         if (!c.s->count[k] || (!was && !c.acc[k])) {
             continue;
         }
-        memset(sum, 0, nodes * sizeof *sum);
-        if (was) {
-            ht__heat_spans_add(was, a->geo->nx, sum);
-        }
-        for (size_t i = 0; c.acc[k] && i < nodes; i++) {
-            sum[i] += c.acc[k][i];
-        }
-        if (!(c.s->v[k] = ht__heat_spans_new(sum, a->geo->nx, a->geo->ny))) {
+        if (!(c.s->v[k] =
+                  ht__heat_spans_plus(was, c.acc[k], a->geo->nx, a->geo->ny))) {
             c.ok = false;
             break;
         }
         c.s->bytes += ht__heat_spans_bytes(c.s->v[k]);
     }
-    free(sum);
     for (size_t k = 0; k < n; k++) {
         free(c.acc[k]);
     }

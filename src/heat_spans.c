@@ -85,3 +85,20 @@ void ht__heat_spans_add_rows(const heat_spans *s, size_t nx, size_t j0,
 void ht__heat_spans_add(const heat_spans *s, size_t nx, double *acc) {
     ht__heat_spans_add_rows(s, nx, 0, s->ny, acc);
 }
+
+heat_spans *ht__heat_spans_plus(const heat_spans *was, double *acc, size_t nx,
+                                size_t ny) {
+    size_t nodes = nx * ny;
+    double *sum = acc ? acc : calloc(nodes ? nodes : 1, sizeof *sum);
+    if (!sum) {
+        return NULL;
+    }
+    if (was) {
+        ht__heat_spans_add(was, nx, sum);
+    }
+    heat_spans *s = ht__heat_spans_new(sum, nx, ny);
+    if (!acc) {
+        free(sum);
+    }
+    return s;
+}

@@ -41,6 +41,15 @@ static void put_str(sink *o, const char *s) {
     put(o, s, len);
 }
 
+/* A column of @n rows kept narrow (@narrow, @nsize bytes a row) or whole
+ * (@wide, @wsize): its width, then its rows. */
+static void put_either(sink *o, const void *narrow, size_t nsize,
+                       const void *wide, size_t wsize, size_t n) {
+    uint8_t width = (uint8_t)(narrow ? nsize : wsize);
+    put(o, &width, 1);
+    put(o, narrow ? narrow : wide, n * width);
+}
+
 /* A base's columns as they are in memory, packed or whole (a byte says
  * which), then its by-id order. */
 static void put_base(sink *o, const base *b) {
@@ -60,13 +69,9 @@ static void put_base(sink *o, const base *b) {
         put(o, c->y, n * 4);
     }
     put(o, c->t, n * 4);
-    uint8_t width = c->cat8 ? 1 : 2;
-    put(o, &width, 1);
-    put(o, c->cat8 ? (const void *)c->cat8 : c->cat, n * width);
+    put_either(o, c->cat8, 1, c->cat, 2, n);
     put(o, c->flags, n);
-    width = c->grid2 ? 2 : 3;
-    put(o, &width, 1);
-    put(o, c->grid2 ? (const void *)c->grid2 : c->grid, n * width);
+    put_either(o, c->grid2, 2, c->grid, 3, n);
     packed = c->street == NULL;
     put(o, &packed, 1);
     if (packed) {
@@ -84,15 +89,11 @@ static void put_base(sink *o, const base *b) {
     } else {
         put(o, c->id, n * 4);
     }
-    width = c->dept8 ? 1 : 2;
-    put(o, &width, 1);
-    put(o, c->dept8 ? (const void *)c->dept8 : c->dept, n * width);
+    put_either(o, c->dept8, 1, c->dept, 2, n);
     put(o, c->extra, n);
     put(o, c->close, n * 2);
     put(o, c->arrive, n * 2);
-    width = b->by_id ? 4 : 3;
-    put(o, &width, 1);
-    put(o, b->by_id ? (const void *)b->by_id : b->by_id3, n * width);
+    put_either(o, b->by_id3, 3, b->by_id, 4, n);
 }
 
 /* The live rows of @ix as one base: @ix's own when it has no changes. */
@@ -289,6 +290,19 @@ static void *get_array(source *i, size_t n, size_t size, size_t pad) {
     return p;
 }
 
+/* What put_either wrote into *@narrow or *@wide (the other NULL); a
+ * width neither of theirs is not ok. (Arrays of 3 bytes a row have a
+ * byte more: a row is read as 4.) */
+static void get_either(source *i, size_t n, void **narrow, size_t nsize,
+                       void **wide, size_t wsize) {
+    uint8_t width = 0;
+    get(i, &width, 1);
+    i->ok = i->ok && (width == nsize || width == wsize);
+    if (i->ok) {
+        *(width == nsize ? narrow : wide) = get_array(i, n, width, width == 3);
+    }
+}
+
 /* The columns and by-id order put_base wrote, of @n rows. */
 static void get_base(source *i, base *b, size_t n) {
     cols *c = &b->c;
@@ -311,23 +325,9 @@ static void get_base(source *i, base *b, size_t n) {
         c->y = get_array(i, n, 4, 0);
     }
     c->t = get_array(i, n, 4, 0);
-    uint8_t width = 0;
-    get(i, &width, 1);
-    i->ok = i->ok && (width == 1 || width == 2);
-    if (width == 1) {
-        c->cat8 = get_array(i, n, 1, 0);
-    } else if (width == 2) {
-        c->cat = get_array(i, n, 2, 0);
-    }
+    get_either(i, n, (void **)&c->cat8, 1, (void **)&c->cat, 2);
     c->flags = get_array(i, n, 1, 0);
-    width = 0;
-    get(i, &width, 1);
-    i->ok = i->ok && (width == 2 || width == 3);
-    if (width == 2) {
-        c->grid2 = get_array(i, n, 2, 0);
-    } else if (width == 3) {
-        c->grid = get_array(i, n, 3, 1);
-    }
+    get_either(i, n, (void **)&c->grid2, 2, (void **)&c->grid, 3);
     packed = 2;
     get(i, &packed, 1);
     i->ok = i->ok && packed <= 1;
@@ -351,25 +351,12 @@ static void get_base(source *i, base *b, size_t n) {
     } else {
         c->id = get_array(i, n, 4, 0);
     }
-    width = 0;
-    get(i, &width, 1);
-    i->ok = i->ok && (width == 1 || width == 2);
-    if (width == 1) {
-        c->dept8 = get_array(i, n, 1, 0);
-    } else if (width == 2) {
-        c->dept = get_array(i, n, 2, 0);
-    }
+    get_either(i, n, (void **)&c->dept8, 1, (void **)&c->dept, 2);
     c->extra = get_array(i, n, 1, 0);
     c->close = get_array(i, n, 2, 0);
     c->arrive = get_array(i, n, 2, 0);
-    width = 0;
-    get(i, &width, 1);
-    i->ok = i->ok && (width == 4 || (width == 3 && n < NONE24));
-    if (width == 4) {
-        b->by_id = get_array(i, n, 4, 0);
-    } else if (width == 3) {
-        b->by_id3 = get_array(i, n, 3, 1);
-    }
+    get_either(i, n, (void **)&b->by_id3, 3, (void **)&b->by_id, 4);
+    i->ok = i->ok && (!b->by_id3 || n < NONE24);
 }
 
 ht_status ht_index_read(const char *path, int64_t data_version, ht_index **out,

@@ -410,44 +410,38 @@ struct ht__qtab {
 bool ht__qtab_init(ht__qtab *t, const ht_index *ix, const ht_index_filter *q);
 void ht__qtab_free(ht__qtab *t);
 
+/* Rows @a to @e - 1 of a column of @width (a constant: 1, 2 or 3) bytes
+ * a row from @p whose entry of table @ok is set (its "none", all ones,
+ * at entry @none), as bits from bit @a. */
+static inline __attribute__((always_inline)) uint64_t ht__qtab_keep(
+    const uint8_t *ok, const void *p, int width, size_t a, size_t e,
+    uint32_t none) {
+    const uint32_t all = width == 1 ? NONE8 : width == 2 ? NONE16 : NONE24;
+    uint64_t keep = 0;
+    for (size_t k = a; k < e; k++) {
+        uint32_t v = width == 1   ? ((const uint8_t *)p)[k]
+                     : width == 2 ? ((const uint16_t *)p)[k]
+                                  : ht__get3(p, k);
+        keep |= (uint64_t)ok[v == all ? none : v] << k;
+    }
+    return keep;
+}
+
 /* Rows @w0 + @a to @w0 + @e - 1 of @c (within one word of 64) that the
  * tables pass, as bits from bit @a. */
 static inline __attribute__((always_inline)) uint64_t ht__qtab_block(
     const ht__qtab *t, const cols *c, size_t w0, size_t a, size_t e) {
     uint64_t m = t->simple(t, c, w0, a, e);
     if (t->grid_ok && m) {
-        uint64_t keep = 0;
-        if (c->grid2) {
-            const uint16_t *gp = c->grid2 + w0;
-            for (size_t k = a; k < e; k++) {
-                uint32_t v = gp[k] == NONE16 ? t->ngrids : gp[k];
-                keep |= (uint64_t)t->grid_ok[v] << k;
-            }
-        } else {
-            for (size_t k = a; k < e; k++) {
-                uint32_t v = ht__get3(c->grid, w0 + k);
-                v = v == NONE24 ? t->ngrids : v;
-                keep |= (uint64_t)t->grid_ok[v] << k;
-            }
-        }
-        m &= keep;
+        m &= c->grid2
+                 ? ht__qtab_keep(t->grid_ok, c->grid2 + w0, 2, a, e, t->ngrids)
+                 : ht__qtab_keep(t->grid_ok, c->grid + 3 * w0, 3, a, e,
+                                 t->ngrids);
     }
     if (t->dept_ok && m) {
-        uint64_t keep = 0;
-        if (c->dept8) {
-            const uint8_t *dp = c->dept8 + w0;
-            for (size_t k = a; k < e; k++) {
-                uint32_t v = dp[k] == NONE8 ? t->ndepts : dp[k];
-                keep |= (uint64_t)t->dept_ok[v] << k;
-            }
-        } else {
-            const uint16_t *dp = c->dept + w0;
-            for (size_t k = a; k < e; k++) {
-                uint32_t v = dp[k] == NONE16 ? t->ndepts : dp[k];
-                keep |= (uint64_t)t->dept_ok[v] << k;
-            }
-        }
-        m &= keep;
+        m &= c->dept8
+                 ? ht__qtab_keep(t->dept_ok, c->dept8 + w0, 1, a, e, t->ndepts)
+                 : ht__qtab_keep(t->dept_ok, c->dept + w0, 2, a, e, t->ndepts);
     }
     return m;
 }
